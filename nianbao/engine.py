@@ -1,0 +1,293 @@
+"""The validation core: a batch of parsed reports -> findings, one pandera validation per schema.
+
+No per-report loop runs a validation: all reports of a run are stacked into one frame per table
+(and one long frame of cells, one of layout facts, one of report metadata), each frame is
+validated once with ``lazy=True``, and every failure case (rule instance x row) becomes a finding.
+Runs without Prefect; the flows call the same functions.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Sequence
+
+import pandera.polars as pa
+import polars as pl
+from pandera.errors import SchemaErrors
+
+from nianbao.catalogue import LinearRule, format_number, linear_rules, rule
+from nianbao.frames import cells_frame, layout_frame, meta_frame, table_frame
+from nianbao.model import ParsedReport
+from nianbao.outcome import Finding
+from nianbao.spec import SECTIONS, Fmt, cell_label, table_name, tables
+from schemas import cells_schema, layout_schema, meta_schema, table_schema
+
+# Data-level checks must run: never let an environment switch them off.
+os.environ["PANDERA_VALIDATION_DEPTH"] = "SCHEMA_AND_DATA"
+os.environ.setdefault("PANDERA_VALIDATION_ENABLED", "True")
+
+
+class SchemaBroken(RuntimeError):
+    """A frame did not even have the schema's columns/dtypes: a bug in nianbao, not in a report."""
+
+
+def failures(schema: pa.DataFrameSchema, df: pl.DataFrame) -> pl.DataFrame:
+    """(check, index) of every failing row of every check; empty when the frame is valid."""
+    empty = pl.DataFrame({"check": pl.Series([], dtype=pl.String), "index": pl.Series([], dtype=pl.Int64)})
+    if df.height == 0:
+        return empty
+    try:
+        schema.validate(df, lazy=True)
+    except SchemaErrors as e:
+        fc = e.failure_cases
+        checks = {c.name for c in schema.checks}
+        ours = fc.filter(pl.col("check").is_in(list(checks)) & pl.col("index").is_not_null())
+        other = fc.filter(~pl.col("check").is_in(list(checks)))
+        if other.height:
+            raise SchemaBroken(f"schema {schema.name}: {other.head(5)}") from e
+        return ours.select("check", pl.col("index").cast(pl.Int64)).unique(maintain_order=True)
+    return empty
+
+
+def _num(v: float | None) -> float | int | None:
+    if v is None:
+        return None
+    return int(v) if v == int(v) and abs(v) < 1e15 else v
+
+
+def _linear_findings(
+    reports: Sequence[ParsedReport], fmt: Fmt, table: str, wide: pl.DataFrame, fails: pl.DataFrame
+) -> list[Finding]:
+    by_name: dict[str, LinearRule] = {r.name: r for r in linear_rules(fmt) if r.table == table}
+    report_ids = wide["report"].to_list()
+    out: list[Finding] = []
+    for name, index in fails.iter_rows():
+        lr = by_name[name]
+        ri = report_ids[index]
+        rep = reports[ri]
+        lhs = sum((rep.cells[c].value or 0.0) for c in lr.lhs)
+        rhs = sum((rep.cells[c].value or 0.0) for c in lr.rhs)
+        r = rule(lr.code)
+        params = dict(lr.params) | {"expected": format_number(rhs), "actual": format_number(lhs)}
+        lines = [rep.cells[c].line for c in lr.cells if rep.cells[c].line]
+        out.append(
+            Finding(
+                file=rep.file,
+                agency=rep.agency,
+                year=rep.year,
+                rule=lr.code,
+                severity=r.severity.value,
+                cells=list(lr.cells),
+                expected=_num(rhs),
+                actual=_num(lhs),
+                message=r.render(**params),
+                line=min(lines) if lines else None,
+                fix=r.render_fix(**params),
+                report=ri,
+            )
+        )
+    return out
+
+
+def _cell_findings(reports: Sequence[ParsedReport], cells: pl.DataFrame, fails: pl.DataFrame) -> list[Finding]:
+    out: list[Finding] = []
+    if fails.height == 0:
+        return out
+    rows = cells.with_row_index("index").join(
+        fails.with_columns(pl.col("index").cast(pl.UInt32)), on="index", how="inner"
+    )
+    blanks: dict[tuple[int, str], list[tuple[str, int | None]]] = defaultdict(list)
+    for d in rows.iter_rows(named=True):
+        code = d["check"]
+        ri = d["report"]
+        rep = reports[ri]
+        fmt = rep.fmt or Fmt.F2021
+        cid = d["cell"]
+        if code == "G04":
+            blanks[(ri, cid.split(":")[0])].append((cid, d["line"]))
+            continue
+        r = rule(code)
+        params = {"cell_label": f"{table_name(cid[0])}“{cell_label(fmt, cid)}”", "raw": d["raw"]}
+        actual = _num(d["value"]) if d["value"] is not None else d["raw"]
+        params["actual"] = actual
+        expected: object = {"G01": "数字", "G02": "≥ 0", "G03": "整数", "G05": "不超过 12 位的数字"}.get(code)
+        out.append(
+            Finding(
+                file=rep.file,
+                agency=rep.agency,
+                year=rep.year,
+                rule=code,
+                severity=r.severity.value,
+                cells=[cid],
+                expected=expected,
+                actual=actual,
+                message=r.render(**params),
+                line=d["line"],
+                fix=r.render_fix(**params),
+                report=ri,
+            )
+        )
+    g04 = rule("G04")
+    for (ri, table), cl in blanks.items():
+        rep = reports[ri]
+        fmt = rep.fmt or Fmt.F2021
+        ids = [c for c, _l in cl]
+        shown = "、".join(f"“{cell_label(fmt, c)}”" for c in ids[:5]) + ("等" if len(ids) > 5 else "")
+        params = {"table_name": table_name(table), "count": len(ids), "cell_list": shown}
+        lines = [ln for _c, ln in cl if ln]
+        out.append(
+            Finding(
+                file=rep.file,
+                agency=rep.agency,
+                year=rep.year,
+                rule="G04",
+                severity=g04.severity.value,
+                cells=ids,
+                expected="数字（没有发生的填 0）",
+                actual="空白",
+                message=g04.render(**params),
+                line=min(lines) if lines else None,
+                fix=g04.render_fix(**params),
+                report=ri,
+            )
+        )
+    return out
+
+
+_SECTION = {s.number: s for s in SECTIONS}
+
+
+def _layout_findings(reports: Sequence[ParsedReport], layout: pl.DataFrame, fails: pl.DataFrame) -> list[Finding]:
+    out: list[Finding] = []
+    if fails.height == 0:
+        return out
+    rows = layout.with_row_index("index").join(
+        fails.with_columns(pl.col("index").cast(pl.UInt32)), on="index", how="inner"
+    )
+    for d in rows.iter_rows(named=True):
+        code = d["check"]
+        ri = d["report"]
+        rep = reports[ri]
+        fmt = rep.fmt or Fmt.F2021
+        el: str = d["element"]
+        params: dict[str, object] = {}
+        cells: list[str] = []
+        expected: object = d["statutory"]
+        actual: object = None
+        if el.startswith("sec:"):
+            num = el[4:]
+            params = {"section": num, "heading": _SECTION[num].heading, "previous": d["previous"]}
+            expected = f"{num}、{_SECTION[num].heading}"
+            actual = None if code == "I01" else d["printed"] or expected
+        else:
+            cells = [el]
+            t, r_id, c_id = el.split(":")
+            params["table_name"] = table_name(t)
+            tdef = tables(fmt)[t]
+            if r_id != "*":
+                try:
+                    params["row_label"] = tdef.row(r_id).label
+                except KeyError:
+                    params["row_label"] = r_id
+            if c_id != "*":
+                params["col_label"] = tdef.column(c_id).label
+            if code in ("I07", "I08"):
+                params["raw"] = (d["raw"] or "").replace("\t", " | ")[:200]
+                params["line"] = d["line"]
+                actual = d["raw"]
+        if code == "I06":
+            params |= {"printed": d["printed"], "statutory": d["statutory"]}
+            actual = d["printed"]
+        r = rule(code)
+        out.append(
+            Finding(
+                file=rep.file,
+                agency=rep.agency,
+                year=rep.year,
+                rule=code,
+                severity=r.severity.value,
+                cells=cells,
+                expected=expected,
+                actual=actual,
+                message=r.render(**params),
+                line=d["line"],
+                fix=r.render_fix(**params),
+                report=ri,
+            )
+        )
+    return out
+
+
+def _meta_findings(reports: Sequence[ParsedReport], meta: pl.DataFrame, fails: pl.DataFrame) -> list[Finding]:
+    out: list[Finding] = []
+    if fails.height == 0:
+        return out
+    rows = meta.with_row_index("index").join(
+        fails.with_columns(pl.col("index").cast(pl.UInt32)), on="index", how="inner"
+    )
+    for d in rows.iter_rows(named=True):
+        code = d["check"]
+        ri = d["report"]
+        rep = reports[ri]
+        year = d["year"]
+        params: dict[str, object] = {"year": year if year is not None else "YYYY"}
+        expected: object = None
+        actual: object = None
+        line = None
+        if code == "P01":
+            expected, actual, line = year, d["period_text"], d["period_line"]
+            params |= {"expected": year, "actual": d["period_text"]}
+        elif code == "P02":
+            expected = f"本报告统计数据从 {params['year']} 年 1 月 1 日至 {params['year']} 年 12 月 31 日"
+        elif code == "P03":
+            missing = "、".join(
+                x for x, v in (("机关名称", d["agency"]), ("报告年度", year)) if v is None
+            )
+            params |= {"missing": missing, "title": d["title"] or "（无标题）"}
+            expected, actual, line = "机关名称和年度", d["title"], d["title_line"]
+        elif code == "R01":
+            params |= {"evidence": d["fmt_evidence"] or "表格布局"}
+            expected, actual = "2021", "2019"
+        r = rule(code)
+        out.append(
+            Finding(
+                file=rep.file,
+                agency=rep.agency,
+                year=rep.year,
+                rule=code,
+                severity=r.severity.value,
+                cells=[],
+                expected=expected,
+                actual=actual,
+                message=r.render(**params),
+                line=line,
+                fix=r.render_fix(**params),
+                report=ri,
+            )
+        )
+    return out
+
+
+def validate_batch(reports: Sequence[ParsedReport]) -> list[Finding]:
+    """Validate every readable report of the batch together and return the findings."""
+    cells = cells_frame(reports)
+    findings: list[Finding] = []
+    findings += _cell_findings(reports, cells, failures(cells_schema(), cells))
+    for fmt in Fmt:
+        for table in ("2", "3", "4"):
+            wide = table_frame(cells, fmt, table)
+            fails = failures(table_schema(fmt, table), wide)
+            findings += _linear_findings(reports, fmt, table, wide, fails)
+    layout = layout_frame(reports)
+    findings += _layout_findings(reports, layout, failures(layout_schema(), layout))
+    meta = meta_frame(reports)
+    findings += _meta_findings(reports, meta, failures(meta_schema(), meta))
+    return sort_findings(findings)
+
+
+_SEV = {"error": 0, "warning": 1, "info": 2}
+
+
+def sort_findings(findings: list[Finding]) -> list[Finding]:
+    return sorted(findings, key=lambda f: (f.report, _SEV.get(f.severity, 3), f.rule, f.cells))

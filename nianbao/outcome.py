@@ -1,0 +1,135 @@
+"""The outcome of a run — one object; the CLI summary, JSON, HTML and Excel are all views of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from nianbao.model import ParsedReport
+
+
+@dataclass(slots=True)
+class Suspect:
+    cell: str
+    reported: float | None
+    suggested: float
+    cause: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"cell": self.cell, "reported": self.reported, "suggested": self.suggested, "cause": self.cause}
+
+
+@dataclass(slots=True)
+class Finding:
+    file: str
+    agency: str | None
+    year: int | None
+    rule: str
+    severity: str
+    cells: list[str]
+    expected: Any
+    actual: Any
+    message: str
+    line: int | None = None
+    fix: str = ""
+    quote: str | None = None  # the sentence a text rule is about
+    suspects: list[Suspect] | None = None  # filled by error localisation for sum rules
+    report: int = -1  # index of the report in the run (not serialised)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "file": self.file,
+            "agency": self.agency,
+            "year": self.year,
+            "rule": self.rule,
+            "severity": self.severity,
+            "cells": self.cells,
+            "expected": self.expected,
+            "actual": self.actual,
+            "message": self.message,
+            "line": self.line,
+            "fix": self.fix,
+        }
+        if self.quote is not None:
+            out["quote"] = self.quote
+        if self.suspects is not None:
+            out["suspects"] = [s.to_json() for s in self.suspects]
+        return out
+
+
+@dataclass(slots=True)
+class FileOutcome:
+    file: str
+    sha256: str
+    status: str  # validated | unreadable
+    reason: str | None
+    agency: str | None
+    year: int | None
+    format: str | None
+    errors: int = 0
+    warnings: int = 0
+    infos: int = 0
+    size: int = 0
+    source_type: str | None = None
+    encoding: str | None = None
+    county: str | None = None
+    report: int = -1
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "sha256": self.sha256,
+            "status": self.status,
+            "reason": self.reason,
+            "agency": self.agency,
+            "year": self.year,
+            "format": self.format,
+            "errors": self.errors,
+            "warnings": self.warnings,
+            "infos": self.infos,
+            "size": self.size,
+            "source_type": self.source_type,
+            "encoding": self.encoding,
+            "county": self.county,
+        }
+
+
+@dataclass
+class RunOutcome:
+    files: list[FileOutcome]
+    findings: list[Finding]
+    reports: list[ParsedReport]
+    ruleset_version: str
+    started_at: str
+    timings: dict[str, float] = field(default_factory=dict)
+    inputs: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_files(self) -> int:
+        return len(self.files)
+
+    @property
+    def n_unreadable(self) -> int:
+        return sum(1 for f in self.files if f.status != "validated")
+
+    @property
+    def n_errors(self) -> int:
+        return sum(1 for x in self.findings if x.severity == "error")
+
+    @property
+    def n_warnings(self) -> int:
+        return sum(1 for x in self.findings if x.severity == "warning")
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every file validated with no error-level finding, else 1."""
+        return 1 if self.n_unreadable or self.n_errors else 0
+
+    def worst(self, n: int = 5) -> list[FileOutcome]:
+        bad = [f for f in self.files if f.status != "validated" or f.errors or f.warnings]
+        bad.sort(key=lambda f: (f.status == "validated", -f.errors, -f.warnings, f.file))
+        return bad[:n]
+
+    def findings_of(self, report: int) -> list[Finding]:
+        return [f for f in self.findings if f.report == report]

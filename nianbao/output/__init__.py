@@ -1,0 +1,1 @@
+"""Views of a :class:`~nianbao.outcome.RunOutcome`: JSON, CLI summary, HTML, Excel."""

@@ -1,0 +1,28 @@
+"""The short Chinese summary printed at the end of a CLI run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nianbao.outcome import RunOutcome
+
+
+def summary_lines(outcome: RunOutcome, out: Path | None = None) -> list[str]:
+    validated = outcome.n_files - outcome.n_unreadable
+    lines = [
+        f"校验完成：共发现 {outcome.n_files} 个文件，输出 {len(outcome.files)} 条文件记录；"
+        f"已校验 {validated} 个，无法读取 {outcome.n_unreadable} 个。",
+        f"发现错误 {outcome.n_errors} 条，警告 {outcome.n_warnings} 条。",
+    ]
+    worst = outcome.worst(5)
+    if worst:
+        lines.append("问题最多的报告：")
+        for k, f in enumerate(worst, 1):
+            who = f.agency or "（未识别机关）"
+            if f.status != "validated":
+                lines.append(f"  {k}. {f.file}：无法读取 —— {f.reason}")
+            else:
+                lines.append(f"  {k}. {f.file}（{who} {f.year or ''}）：错误 {f.errors} 条，警告 {f.warnings} 条")
+    if out is not None:
+        lines.append(f"报告已写入：{out}")
+    return lines

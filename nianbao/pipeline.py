@@ -1,0 +1,164 @@
+"""The run, without Prefect: discover -> load (parse) -> validate -> outcome.
+
+The CLI and the Prefect tasks call these same functions.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from nianbao.catalogue import ruleset_version
+from nianbao.engine import validate_batch
+from nianbao.loaders import load_file
+from nianbao.model import ParsedReport, unreadable
+from nianbao.outcome import FileOutcome, Finding, RunOutcome
+
+TZ = ZoneInfo("Asia/Shanghai")
+PARALLEL_MIN_FILES = 400
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    path: Path
+    name: str  # as shown in the outputs
+    problem: str | None = None  # a reason the file is not read at all (symlink, special file)
+
+
+def discover(paths: Iterable[Path]) -> list[Submission]:
+    """Every file under the given files/folders, sorted; symlinks and special files are listed, not read."""
+    out: list[Submission] = []
+    seen: set[str] = set()
+
+    def add(p: Path) -> None:
+        name = str(p)
+        if name in seen:
+            return
+        seen.add(name)
+        if p.is_symlink():
+            out.append(Submission(p, name, "文件是符号链接，为安全起见未读取；请提交文件本身"))
+        elif not p.is_file():
+            out.append(Submission(p, name, "不是普通文件（设备、管道等），未读取"))
+        else:
+            out.append(Submission(p, name))
+
+    for root in paths:
+        if root.is_dir() and not root.is_symlink():
+            for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+                dirnames.sort()
+                d = Path(dirpath)
+                for dn in list(dirnames):
+                    if (d / dn).is_symlink():
+                        add(d / dn)
+                        dirnames.remove(dn)
+                for fn in sorted(filenames):
+                    add(d / fn)
+        else:
+            add(root)
+    return out
+
+
+def _load_one(sub: Submission) -> ParsedReport:
+    if sub.problem is not None:
+        return unreadable(sub.name, "", 0, sub.problem)
+    return load_file(sub.path, sub.name)
+
+
+def _load_chunk(subs: Sequence[Submission]) -> list[ParsedReport]:
+    return [_load_one(s) for s in subs]
+
+
+def load_all(
+    subs: Sequence[Submission],
+    workers: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> list[ParsedReport]:
+    """Parse every submission; in a process pool (both cores) when there are many."""
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    if workers <= 1 or len(subs) < PARALLEL_MIN_FILES:
+        reports = []
+        for s in subs:
+            reports.append(_load_one(s))
+            if progress:
+                progress(1)
+        return reports
+    size = max(50, len(subs) // (workers * 8))
+    chunks = [subs[i : i + size] for i in range(0, len(subs), size)]
+    out: list[ParsedReport] = []
+    with ProcessPoolExecutor(max_workers=workers) as ex:
+        for part in ex.map(_load_chunk, chunks):
+            out.extend(part)
+            if progress:
+                progress(len(part))
+    return out
+
+
+def summarise(reports: Sequence[ParsedReport], findings: Sequence[Finding]) -> list[FileOutcome]:
+    counts: dict[int, list[int]] = {}
+    for f in findings:
+        c = counts.setdefault(f.report, [0, 0, 0])
+        c[{"error": 0, "warning": 1}.get(f.severity, 2)] += 1
+    files = []
+    for i, r in enumerate(reports):
+        e, w, n = counts.get(i, [0, 0, 0])
+        files.append(
+            FileOutcome(
+                file=r.file,
+                sha256=r.sha256,
+                status=r.status,
+                reason=r.reason,
+                agency=r.agency,
+                year=r.year,
+                format=r.fmt.value if r.fmt else None,
+                errors=e,
+                warnings=w,
+                infos=n,
+                size=r.size,
+                source_type=r.source_type,
+                encoding=r.encoding,
+                report=i,
+            )
+        )
+    return files
+
+
+def now_iso() -> str:
+    return datetime.now(TZ).isoformat(timespec="seconds")
+
+
+def validate_reports(reports: list[ParsedReport], inputs: Sequence[str] = (), timings: dict[str, float] | None = None) -> RunOutcome:
+    timings = dict(timings or {})
+    t0 = time.perf_counter()
+    findings = validate_batch(reports)
+    timings["validate"] = time.perf_counter() - t0
+    return RunOutcome(
+        files=summarise(reports, findings),
+        findings=findings,
+        reports=reports,
+        ruleset_version=ruleset_version(),
+        started_at=now_iso(),
+        timings=timings,
+        inputs=list(inputs),
+    )
+
+
+def validate_paths(
+    paths: Sequence[Path],
+    workers: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    on_discovered: Callable[[int], None] | None = None,
+) -> RunOutcome:
+    t0 = time.perf_counter()
+    subs = discover(paths)
+    if on_discovered:
+        on_discovered(len(subs))
+    t1 = time.perf_counter()
+    reports = load_all(subs, workers, progress)
+    t2 = time.perf_counter()
+    return validate_reports(reports, [str(p) for p in paths], {"discover": t1 - t0, "parse": t2 - t1})

@@ -1,0 +1,46 @@
+"""Compile catalogue rules into pandera checks: one named polars expression per rule (instance).
+
+A check's name is the rule code (``G01``) or, for linear rules, ``CODE|instance`` (``A01|3:3.3.4:*``),
+so that each failure case maps back to exactly one rule instance — never an AND of several.
+Every expression is made null-safe (``fill_null(False)``) and checks run with ``ignore_na=False``:
+a blank cell can never pass a rule by being null.
+"""
+
+from __future__ import annotations
+
+import pandera.polars as pa
+import polars as pl
+
+from nianbao.catalogue import LinearRule, catalogue
+
+TOLERANCE = 1e-6
+
+
+def expr_check(name: str, expr: pl.Expr) -> pa.Check:
+    code = name.split("|", 1)[0]
+    if code not in catalogue():
+        raise KeyError(f"check {name!r} names rule {code}, which is not in the catalogue")
+    safe = expr.fill_null(False).alias(name)
+
+    def run(data: pa.PolarsData, _e: pl.Expr = safe) -> pl.LazyFrame:
+        return data.lazyframe.select(_e)
+
+    return pa.Check(run, name=name, error=name, ignore_na=False)
+
+
+def linear_expr(rule: LinearRule) -> pl.Expr:
+    """True where ``sum(lhs) == sum(rhs)``, blanks counted as 0."""
+    lhs = pl.sum_horizontal(*[pl.col(c) for c in rule.lhs])
+    rhs = pl.sum_horizontal(*[pl.col(c) for c in rule.rhs])
+    return (lhs - rhs).abs() <= TOLERANCE
+
+
+def linear_check(rule: LinearRule) -> pa.Check:
+    return expr_check(rule.name, linear_expr(rule))
+
+
+def value_columns(ids: list[str]) -> dict[str, pa.Column]:
+    cols: dict[str, pa.Column] = {"report": pa.Column(pl.UInt32, unique=True)}
+    for c in ids:
+        cols[c] = pa.Column(pl.Float64, nullable=True)
+    return cols

@@ -1,0 +1,45 @@
+"""Rule G on every cell of every report at once: the long frame of canonical cells."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import pandera.polars as pa
+import polars as pl
+
+from nianbao.frames import STATE_DTYPE
+from schemas._compile import expr_check
+
+value = pl.col("value")
+state = pl.col("state")
+kind = pl.col("kind")
+
+# rule code -> the expression that must hold on each cell row
+CELL_RULES: dict[str, pl.Expr] = {
+    "G01": state != "non_numeric",
+    "G02": value.is_null() | (value >= 0) | (kind == "delta"),
+    "G03": value.is_null() | (kind == "amount") | (value == value.round(0)),
+    "G04": state != "blank",
+    "G05": state != "too_large",
+}
+
+
+@cache
+def cells_schema() -> pa.DataFrameSchema:
+    return pa.DataFrameSchema(
+        {
+            "report": pa.Column(pl.UInt32),
+            "cell": pa.Column(pl.String),
+            "fmt": pa.Column(pl.String, pa.Check.isin(["2021", "2019"])),
+            "kind": pa.Column(pl.String, pa.Check.isin(["count", "amount", "delta"])),
+            "value": pa.Column(pl.Float64, nullable=True),
+            "raw": pa.Column(pl.String),
+            "state": pa.Column(STATE_DTYPE),
+            "line": pa.Column(pl.UInt32, nullable=True),
+            "pos": pa.Column(pl.UInt32, nullable=True),
+            "where": pa.Column(pl.String, nullable=True),
+        },
+        checks=[expr_check(code, e) for code, e in CELL_RULES.items()],
+        name="cells",
+        strict=True,
+    )

@@ -1,0 +1,47 @@
+"""Rule I (layout) on the structural elements of every report at once."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import pandera.polars as pa
+import polars as pl
+
+from schemas._compile import expr_check
+
+kind = pl.col("kind")
+found = pl.col("found")
+
+LAYOUT_RULES: dict[str, pl.Expr] = {
+    "I01": (kind != "section") | found,
+    "I02": pl.col("in_order"),
+    "I03": (kind != "table") | found,
+    "I04": (kind != "row") | found,
+    "I05": (kind != "column") | found,
+    "I06": pl.col("printed").is_null(),
+    "I07": pl.col("readable"),
+    "I08": ~pl.col("duplicate"),
+}
+
+
+@cache
+def layout_schema() -> pa.DataFrameSchema:
+    return pa.DataFrameSchema(
+        {
+            "report": pa.Column(pl.UInt32),
+            "element": pa.Column(pl.String),
+            "kind": pa.Column(pl.String, pa.Check.isin(["section", "table", "row", "column"])),
+            "found": pa.Column(pl.Boolean),
+            "statutory": pa.Column(pl.String),
+            "printed": pa.Column(pl.String, nullable=True),
+            "line": pa.Column(pl.UInt32, nullable=True),
+            "in_order": pa.Column(pl.Boolean),
+            "previous": pa.Column(pl.String, nullable=True),
+            "readable": pa.Column(pl.Boolean),
+            "duplicate": pa.Column(pl.Boolean),
+            "raw": pa.Column(pl.String, nullable=True),
+        },
+        checks=[expr_check(code, e) for code, e in LAYOUT_RULES.items()],
+        name="layout",
+        strict=True,
+    )
