@@ -20,7 +20,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 err = Console(stderr=True, highlight=False)
-out_console = Console(highlight=False)
+out_console = Console(highlight=False, soft_wrap=True)
 
 PROGRESS_MIN_FILES = 20
 
@@ -115,6 +115,22 @@ def synth(
     )
     n = write_county_tree(out, cfg)
     out_console.print(f"已生成 {n} 份报告：{out}")
+
+
+@app.command()
+def rules(
+    out: Annotated[Path | None, typer.Option("--out", help="写入文件（默认打印）")] = None,
+) -> None:
+    """输出规则说明（由规则目录生成）。"""
+    from nianbao.output.atomic import write_text
+    from nianbao.output.rulesdoc import rules_markdown
+
+    text = rules_markdown()
+    if out is None:
+        print(text)
+    else:
+        write_text(out, text + "\n")
+        out_console.print(f"规则说明已写入：{out}")
 
 
 def main() -> None:

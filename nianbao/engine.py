@@ -241,9 +241,7 @@ def _meta_findings(reports: Sequence[ParsedReport], meta: pl.DataFrame, fails: p
         elif code == "P02":
             expected = f"本报告统计数据从 {params['year']} 年 1 月 1 日至 {params['year']} 年 12 月 31 日"
         elif code == "P03":
-            missing = "、".join(
-                x for x, v in (("机关名称", d["agency"]), ("报告年度", year)) if v is None
-            )
+            missing = "、".join(x for x, v in (("机关名称", d["agency"]), ("报告年度", year)) if v is None)
             params |= {"missing": missing, "title": d["title"] or "（无标题）"}
             expected, actual, line = "机关名称和年度", d["title"], d["title_line"]
         elif code == "R01":

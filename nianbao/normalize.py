@@ -24,7 +24,7 @@ class State(StrEnum):
 MAX_DIGITS = 12
 
 _FOOTNOTE = re.compile(r"[¹²³⁰⁴-⁹①-⑳*※＊†‡]+$|\[\d+\]$|注\d*$")
-_PLACEHOLDERS = frozenset({"-", "—", "——", "–", "―", "/", "\\", "无", "－", "…", "...", "——", "-—", "x", "X"})
+_PLACEHOLDERS = frozenset({"-", "—", "——", "–", "―", "/", "\\", "无", "－", "…", "...", "-—", "x", "X"})
 _THOUSANDS = re.compile(r"^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 _NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
 _UNIT = re.compile(r"^(-?[\d.,]+)\s*(万元|元|件|条|个|次|项|宗|起|家)$")

@@ -23,7 +23,6 @@ from nianbao.spec import (
     T4_ROWS,
     Fmt,
     Kind,
-    Row,
     Table,
     cell_kind,
     tables,
@@ -115,7 +114,7 @@ def _find_sections(lines: Sequence[Line]) -> dict[str, tuple[int, int, str]]:
             continue
         keys = _SECTION_KEYS[num]
         if num == "四":
-            ok = all(k in rest for k in keys) or "复议" in rest and "诉讼" in rest
+            ok = all(k in rest for k in keys) or ("复议" in rest and "诉讼" in rest)
         else:
             ok = any(k in rest for k in keys)
         if ok:
@@ -321,7 +320,6 @@ class _Reader:
         rows: dict[str, _RowRead] = {}
         header_text: list[str] = []
         first_row_line: int | None = None
-        group: str | None = None
         prefer = _sum_rule(len(T3_PARTS))
         for ln in window:
             if not ln.table and len(ln.cells) < 2:
@@ -337,7 +335,6 @@ class _Reader:
                     continue
                 kind, ident = m
                 if kind == "group":
-                    group = ident
                     if ident == "3.6":
                         row_id, printed = "3.6", c.strip()  # a data row only in the 2019 format
                     else:
@@ -486,13 +483,15 @@ def parse_lines(lines: Sequence[Line], report: ParsedReport) -> ParsedReport:
     return rep
 
 
-def _cell(rep: ParsedReport, fmt: Fmt, cid: str, pos_raw: tuple[int | None, str] | None, line: int, where: str | None) -> None:
+def _cell(
+    rep: ParsedReport, fmt: Fmt, cid: str, pos_raw: tuple[int | None, str] | None, line: int, where: str | None
+) -> None:
     if pos_raw is None:
         rep.cells[cid] = Cell(None, "", State.MISSING, line, None, where)
         return
     pos, raw = pos_raw
     value, state = parse_number(raw, cell_kind(fmt, cid))
-    rep.cells[cid] = Cell(value, raw.strip(), state, line if pos is not None or raw else line, pos, where)
+    rep.cells[cid] = Cell(value, raw.strip(), state, line, pos, where)
 
 
 def _missing_table(rep: ParsedReport, table: Table) -> None:
@@ -525,9 +524,7 @@ def _fill_t2(
             got = {c: (None, raws[j] if j < len(raws) else "") for j, c in enumerate(cols)}
         for c in cols:
             if c not in got:
-                rep.layout.append(
-                    LayoutFact(f"2:{r.id}:{c}", "column", False, table.column(c).label, line=line)
-                )
+                rep.layout.append(LayoutFact(f"2:{r.id}:{c}", "column", False, table.column(c).label, line=line))
                 rep.cells[f"2:{r.id}:{c}"] = Cell(None, "", State.MISSING, line)
                 continue
             _cell(rep, rep.fmt, f"2:{r.id}:{c}", got[c], line, where)
@@ -599,4 +596,4 @@ def _fill_t4(rep: ParsedReport, table: Table, rows: dict[str, _RowRead], header:
             _cell(rep, rep.fmt, f"4:{r.id}:{c}", pr, rr.line, rr.where)
 
 
-__all__ = ["Line", "NotAReport", "fit_values", "parse_lines", "nfkc", "Kind"]
+__all__ = ["Kind", "Line", "NotAReport", "fit_values", "nfkc", "parse_lines"]

@@ -132,7 +132,9 @@ def now_iso() -> str:
     return datetime.now(TZ).isoformat(timespec="seconds")
 
 
-def validate_reports(reports: list[ParsedReport], inputs: Sequence[str] = (), timings: dict[str, float] | None = None) -> RunOutcome:
+def validate_reports(
+    reports: list[ParsedReport], inputs: Sequence[str] = (), timings: dict[str, float] | None = None
+) -> RunOutcome:
     timings = dict(timings or {})
     t0 = time.perf_counter()
     findings = validate_batch(reports)

@@ -258,6 +258,8 @@ T4_PARTS = ("upheld", "corrected", "other", "pending")
 
 @cache
 def tables(fmt: Fmt) -> dict[str, Table]:
+    t2_rows: tuple[Row, ...]
+    t2_cols: tuple[Column, ...]
     if fmt is Fmt.F2021:
         t2_rows, t2_cols = _T2_2021_ROWS, _T2_2021_COLS
     else:
@@ -302,9 +304,11 @@ def cell_label(fmt: Fmt, cell: str) -> str:
 
 
 def table_name(table: str) -> str:
-    return {"2": "表二（主动公开政府信息情况）", "3": "表三（收到和处理政府信息公开申请情况）", "4": "表四（行政复议、行政诉讼情况）"}[
-        table
-    ]
+    return {
+        "2": "表二（主动公开政府信息情况）",
+        "3": "表三（收到和处理政府信息公开申请情况）",
+        "4": "表四（行政复议、行政诉讼情况）",
+    }[table]
 
 
 def is_valid_cell_id(cell: str) -> bool:

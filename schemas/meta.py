@@ -15,11 +15,7 @@ stated = pl.col("period_text").is_not_null()
 META_RULES: dict[str, pl.Expr] = {
     "P01": ~stated
     | year.is_null()
-    | (
-        (pl.col("period_start_year") == year)
-        & (pl.col("period_end_year") == year)
-        & pl.col("period_full_year")
-    ),
+    | ((pl.col("period_start_year") == year) & (pl.col("period_end_year") == year) & pl.col("period_full_year")),
     "P02": stated,
     "P03": pl.col("agency").is_not_null() & year.is_not_null(),
     "R01": ~((pl.col("fmt") == "2019") & (year >= 2021)),
