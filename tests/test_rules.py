@@ -28,10 +28,6 @@ class Case:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _b(**edits: str) -> Callable[[], str]:
-    return lambda: set_cells(busy_seed(), {k.replace("__", ":").replace("_x_", "."): v for k, v in edits.items()})
-
-
 def edit(edits: dict[str, str], base: Callable[[], str] = busy_seed) -> Callable[[], str]:
     return lambda: set_cells(base(), edits)
 
@@ -199,13 +195,13 @@ def _drop_table4(text: str) -> str:
     lines = text.split("\n")
     start = next(i for i, ln in enumerate(lines) if ln.startswith("四、政府信息公开行政复议"))
     end = next(i for i, ln in enumerate(lines) if ln.startswith("五、"))
-    return "\n".join(lines[: start + 1] + ["", "本年度无行政复议、行政诉讼。", ""] + lines[end:])
+    return "\n".join([*lines[: start + 1], "", "本年度无行政复议、行政诉讼。", "", *lines[end:]])
 
 
 def _duplicate_line(text: str, containing: str) -> str:
     lines = text.split("\n")
     i = next(k for k, ln in enumerate(lines) if containing in ln)
-    return "\n".join(lines[: i + 1] + [lines[i]] + lines[i + 1 :])
+    return "\n".join([*lines[: i + 1], lines[i], *lines[i + 1 :]])
 
 
 def _to_2019_layout(text: str) -> str:
