@@ -1,0 +1,78 @@
+"""The registry of agencies each county must submit (``registry.csv``: county, agency, level),
+agency-name normalisation, and the rename table that maps old names to current ones."""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from nianbao.normalize import nfkc
+
+_SUFFIXES = ("人民政府办公室", "人民政府", "政府")
+_SPACE_PUNCT = re.compile(r"[\s\"'“”‘’()（）\[\]【】《》·,，.。:：;；、\-_/]+")
+
+
+def normalise_agency(name: str | None) -> str:
+    """A key for matching agency names across years and files: NFKC, no spaces or punctuation,
+    without a trailing 人民政府/政府 (镇罗镇人民政府 and 镇罗镇 are the same agency)."""
+    if not name:
+        return ""
+    s = _SPACE_PUNCT.sub("", nfkc(name))
+    for suf in _SUFFIXES:
+        if s.endswith(suf) and len(s) > len(suf) + 1:
+            s = s[: -len(suf)]
+            break
+    return s
+
+
+@dataclass(frozen=True, slots=True)
+class Agency:
+    county: str
+    agency: str
+    level: str
+
+    @property
+    def key(self) -> str:
+        return normalise_agency(self.agency)
+
+
+class RegistryError(ValueError):
+    """The registry file is malformed (the message names the file and line)."""
+
+
+def load_registry(path: Path) -> list[Agency]:
+    """Read ``county,agency,level`` rows; a malformed row is an error naming the file and line."""
+    out: list[Agency] = []
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        reader = csv.reader(f)
+        header = next(reader, None)
+        if header is None or [h.strip() for h in header[:3]] != ["county", "agency", "level"]:
+            raise RegistryError(f"{path}：第 1 行应为表头 county,agency,level")
+        for lineno, row in enumerate(reader, 2):
+            if not row or not any(c.strip() for c in row):
+                continue
+            if len(row) < 3 or not row[0].strip() or not row[1].strip():
+                raise RegistryError(f"{path}：第 {lineno} 行应有 county、agency、level 三列：{','.join(row)}")
+            out.append(Agency(row[0].strip(), row[1].strip(), row[2].strip() or "township"))
+    return out
+
+
+def load_renames(path: Path) -> dict[str, str]:
+    """``old,new`` rows (normalised keys): an agency renamed since last year keeps its history."""
+    if not path.exists():
+        return {}
+    out: dict[str, str] = {}
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        reader = csv.reader(f)
+        header = next(reader, None)
+        if header is None or [h.strip() for h in header[:2]] != ["old", "new"]:
+            raise RegistryError(f"{path}：第 1 行应为表头 old,new")
+        for lineno, row in enumerate(reader, 2):
+            if not row or not any(c.strip() for c in row):
+                continue
+            if len(row) < 2 or not row[0].strip() or not row[1].strip():
+                raise RegistryError(f"{path}：第 {lineno} 行应有 old、new 两列")
+            out[normalise_agency(row[0])] = normalise_agency(row[1])
+    return out
