@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nianbao.model import ParsedReport
+from nianbao.registry import Agency
 
 
 @dataclass(slots=True)
@@ -103,6 +104,9 @@ class RunOutcome:
     started_at: str
     timings: dict[str, float] = field(default_factory=dict)
     inputs: list[str] = field(default_factory=list)
+    # the agencies expected to submit (when a registry is known), for "missing" views
+    registry: list[Agency] | None = None
+    # further facts of the run, by the stage that produced them (e.g. "gx_docs": relative path)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
