@@ -1,0 +1,254 @@
+#!/usr/bin/env python3
+"""End-to-end benchmark of nianbao on N synthetic reports (not part of the test suite).
+
+    .venv/bin/python benchmarks/run.py --reports 10000 [--workdir DIR] [--keep]
+
+Generates N reports with the synthetic generator (realistic sizes, ~10 % with one planted defect,
+mixed encodings, some CRLF), runs the pipeline stages and prints human-readable progress on stderr
+and ONE JSON object as the last line of stdout:
+
+  reports, bytes          what was measured
+  read_s                  the floor: reading and decoding the same files (same process layout as parsing)
+  parse_s                 discover + parse into canonical cells (process pool, both cores)
+  validate_s              the batch validation (one pandera validation per schema)
+  localise_s              error localisation of the reports that break sum rules
+  report_s                writing the outputs (JSON, HTML, Excel …: every registered view)
+  total_s                 parse + validate + localise + report
+  reports_per_s           reports / total_s
+  peak_rss_mb             peak resident memory of this process and its workers
+  naive_validate_s        pandera validation called per report, in a loop, on naive_reports reports
+  naive_reports           the sample size of the naive loop
+  speedup_vs_naive        naive per-report time / our per-report validation time
+  gx_same_rules_s         Great Expectations evaluating the same sum rules (per-row expectations on
+                          pandas) on gx_reports reports, scaled to N
+  incremental_rerun_s     a second run over the unchanged inputs (Parquet store: nothing re-parsed)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def generate(root: Path, n: int, seed: int) -> int:
+    """N reports in counties of 50 townships, one year; ~10 % with one planted defect."""
+    from nianbao.synth import SynthConfig, encode, generate, render_text
+
+    per_county = 50
+    counties = max(1, (n + per_county - 1) // per_county)
+    cfg = SynthConfig(
+        counties=counties,
+        townships=min(n, per_county),
+        years=(2023,),
+        defect_rate=0.10,
+        seed=seed,
+        defects=("digit_typo", "transposed", "b_only", "t4_total", "non_numeric", "negative", "total_blank"),
+    )
+    reports, _planted = generate(cfg)
+    total = 0
+    for d in reports[:n]:
+        p = root / str(d.year) / d.county / d.file_name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        data = encode(d, render_text(d))
+        total += len(data)
+        p.write_bytes(data)
+    return total
+
+
+def _read_chunk(paths: list[str]) -> int:
+    from nianbao.textio import decode
+
+    n = 0
+    for p in paths:
+        text, _enc = decode(Path(p).read_bytes())
+        n += len(text)
+    return n
+
+
+def read_floor(files: list[Path], workers: int) -> float:
+    t = time.perf_counter()
+    names = [str(p) for p in files]
+    size = max(50, len(names) // (workers * 8))
+    chunks = [names[i : i + size] for i in range(0, len(names), size)]
+    with ProcessPoolExecutor(max_workers=workers) as ex:
+        list(ex.map(_read_chunk, chunks))
+    return time.perf_counter() - t
+
+
+def naive_loop(reports: list, sample: int) -> tuple[float, int]:
+    """The obvious implementation: build the frames of ONE report and call pandera on each schema."""
+    from pandera.errors import SchemaErrors
+
+    from nianbao.frames import cells_frame, layout_frame, meta_frame, table_frame
+    from nianbao.spec import Fmt
+    from schemas import cells_schema, layout_schema, meta_schema, table_schema
+
+    chosen = [r for r in reports if r.readable][:sample]
+    t = time.perf_counter()
+    for r in chosen:
+        one = [r]
+        cells = cells_frame(one)
+        frames = [(cells_schema(), cells), (layout_schema(), layout_frame(one)), (meta_schema(), meta_frame(one))]
+        fmt = r.fmt or Fmt.F2021
+        for table in ("2", "3", "4"):
+            frames.append((table_schema(fmt, table), table_frame(cells, fmt, table)))
+        for schema, df in frames:
+            if df.height == 0:
+                continue
+            try:
+                schema.validate(df, lazy=True)
+            except SchemaErrors:
+                pass
+    return time.perf_counter() - t, len(chosen)
+
+
+def gx_same_rules(reports: list, sample: int) -> tuple[float, int]:
+    """Great Expectations, per-row expectations on pandas, for the same sum rules A–D."""
+    os.environ["GX_ANALYTICS_ENABLED"] = "False"
+    import great_expectations as gx
+
+    from nianbao.catalogue import linear_rules
+    from nianbao.frames import cells_frame, table_frame
+    from nianbao.spec import Fmt
+
+    chosen = [r for r in reports if r.readable and r.fmt is Fmt.F2021][:sample]
+    cells = cells_frame(chosen)
+    t0 = time.perf_counter()
+    ctx = gx.get_context(mode="ephemeral")
+    try:
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
+    except Exception:  # noqa: BLE001 - older/newer config layout: progress bars only cost time
+        pass
+    ds = ctx.data_sources.add_pandas("bench")
+    for table in ("3", "4"):
+        wide = table_frame(cells, Fmt.F2021, table).fill_null(0)
+        # each rule as one multicolumn sum over lhs and negated rhs: sum == 0 on every row
+        pdf = wide.to_pandas()
+        suite = gx.ExpectationSuite(name=f"t{table}")
+        for k, lr in enumerate(r for r in linear_rules(Fmt.F2021) if r.table == table):
+            cols = []
+            for c in lr.lhs:
+                cols.append(c)
+            for c in lr.rhs:
+                neg = f"neg_{k}_{c}"
+                pdf[neg] = -pdf[c]
+                cols.append(neg)
+            suite.add_expectation(gx.expectations.ExpectMulticolumnSumToEqual(column_list=cols, sum_total=0))
+        asset = ds.add_dataframe_asset(f"t{table}")
+        bd = asset.add_batch_definition_whole_dataframe("all")
+        batch = bd.get_batch(batch_parameters={"dataframe": pdf})
+        batch.validate(suite)
+    return time.perf_counter() - t0, len(chosen)
+
+
+def peak_rss_mb() -> float:
+    me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return round(max(me, kids) / 1024, 1)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--reports", type=int, required=True)
+    ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument("--keep", action="store_true", help="keep the generated files")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--naive-sample", type=int, default=200)
+    ap.add_argument("--gx-sample", type=int, default=2000)
+    args = ap.parse_args()
+
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="nianbao-bench-"))
+    inbox = work / "inbox"
+    out = work / "out"
+    if inbox.exists():
+        shutil.rmtree(inbox)
+    inbox.mkdir(parents=True)
+    t = time.perf_counter()
+    nbytes = generate(inbox, args.reports, args.seed)
+    log(f"generated {args.reports} reports ({nbytes / 1e6:.1f} MB) in {time.perf_counter() - t:.1f} s")
+
+    from nianbao import pipeline
+    from nianbao.output.writer import write_all
+
+    files = sorted(p for p in inbox.rglob("*") if p.is_file())
+    res: dict[str, object] = {"reports": len(files), "bytes": nbytes}
+    res["read_s"] = round(read_floor(files, args.workers), 3)
+    log(f"read floor {res['read_s']} s")
+
+    t = time.perf_counter()
+    subs = pipeline.discover([inbox])
+    reports = pipeline.load_all(subs, args.workers)
+    res["parse_s"] = round(time.perf_counter() - t, 3)
+    log(f"parse {res['parse_s']} s")
+
+    t = time.perf_counter()
+    outcome = pipeline.validate_reports(reports, [str(inbox)])
+    res["validate_s"] = round(outcome.timings.get("validate", time.perf_counter() - t), 3)
+    res["localise_s"] = round(outcome.timings.get("localise", 0.0), 3)
+    log(f"validate {res['validate_s']} s, localise {res['localise_s']} s, {len(outcome.findings)} findings")
+
+    t = time.perf_counter()
+    write_all(outcome, out)
+    res["report_s"] = round(time.perf_counter() - t, 3)
+    log(f"report {res['report_s']} s")
+    total = float(res["parse_s"]) + float(res["validate_s"]) + float(res["localise_s"]) + float(res["report_s"])  # type: ignore[arg-type]
+    res["total_s"] = round(total, 3)
+    res["reports_per_s"] = round(len(files) / total, 1)
+    res["peak_rss_mb"] = peak_rss_mb()
+
+    naive_s, naive_n = naive_loop(reports, args.naive_sample)
+    res["naive_validate_s"] = round(naive_s, 3)
+    res["naive_reports"] = naive_n
+    ours_per = float(res["validate_s"]) / max(1, len(files))  # type: ignore[arg-type]
+    res["speedup_vs_naive"] = round((naive_s / max(1, naive_n)) / ours_per, 1) if ours_per else None
+    log(f"naive loop {naive_s:.2f} s for {naive_n} reports")
+
+    gx_s, gx_n = gx_same_rules(reports, args.gx_sample)
+    res["gx_same_rules_s"] = round(gx_s / max(1, gx_n) * len(files), 3)
+    res["gx_reports"] = gx_n
+    log(f"GX same rules {gx_s:.2f} s for {gx_n} reports")
+
+    del reports, outcome
+    res["incremental_rerun_s"] = incremental_rerun(inbox, work, args.workers)
+    res["peak_rss_mb"] = peak_rss_mb()
+    if not args.keep and args.workdir is None:
+        shutil.rmtree(work, ignore_errors=True)
+    print(json.dumps(res, ensure_ascii=False))
+
+
+def incremental_rerun(inbox: Path, work: Path, workers: int) -> float | None:
+    """A first run filling the Parquet store, then the timed second run over unchanged inputs."""
+    try:
+        from nianbao import store  # noqa: F401  (the store arrives with the flows)
+    except ImportError:
+        log("no Parquet store yet: incremental rerun not measured")
+        return None
+    from nianbao.pipeline import run_incremental  # type: ignore[attr-defined]
+
+    store_dir = work / "store"
+    run_incremental(inbox, work / "out-1", store_dir, workers=workers)
+    t = time.perf_counter()
+    run_incremental(inbox, work / "out-2", store_dir, workers=workers)
+    return round(time.perf_counter() - t, 3)
+
+
+if __name__ == "__main__":
+    main()
