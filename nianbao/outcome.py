@@ -74,6 +74,8 @@ class FileOutcome:
     source_type: str | None = None
     encoding: str | None = None
     county: str | None = None
+    # the first file with the same content, when this file is a byte-identical duplicate of it
+    duplicate_of: str | None = None
     report: int = -1
 
     def to_json(self) -> dict[str, Any]:
@@ -92,6 +94,7 @@ class FileOutcome:
             "source_type": self.source_type,
             "encoding": self.encoding,
             "county": self.county,
+            "duplicate_of": self.duplicate_of,
         }
 
 

@@ -105,6 +105,7 @@ def summarise(reports: Sequence[ParsedReport], findings: Sequence[Finding]) -> l
         c = counts.setdefault(f.report, [0, 0, 0])
         c[{"error": 0, "warning": 1}.get(f.severity, 2)] += 1
     files = []
+    first_by_hash: dict[str, str] = {}
     for i, r in enumerate(reports):
         e, w, n = counts.get(i, [0, 0, 0])
         files.append(
@@ -122,9 +123,12 @@ def summarise(reports: Sequence[ParsedReport], findings: Sequence[Finding]) -> l
                 size=r.size,
                 source_type=r.source_type,
                 encoding=r.encoding,
+                duplicate_of=first_by_hash.get(r.sha256) if r.sha256 else None,
                 report=i,
             )
         )
+        if r.sha256:
+            first_by_hash.setdefault(r.sha256, r.file)
     return files
 
 
@@ -163,4 +167,8 @@ def validate_paths(
     t1 = time.perf_counter()
     reports = load_all(subs, workers, progress)
     t2 = time.perf_counter()
-    return validate_reports(reports, [str(p) for p in paths], {"discover": t1 - t0, "parse": t2 - t1})
+    outcome = validate_reports(reports, [str(p) for p in paths], {"discover": t1 - t0, "parse": t2 - t1})
+    outcome.extra["discovered"] = len(subs)
+    if len(outcome.files) != len(subs):  # never silently drop a file
+        raise RuntimeError(f"{len(subs)} files found but {len(outcome.files)} accounted for")
+    return outcome

@@ -121,3 +121,28 @@ def test_rule_reference_is_up_to_date() -> None:
     from tests.helpers import ROOT
 
     assert (ROOT / "docs" / "rules.md").read_text(encoding="utf-8") == rules_markdown() + "\n"
+
+
+def test_every_file_accounted_for(tmp_path: Path) -> None:
+    """Duplicates, symlinks, other file types: each listed once with a status; count in == count out."""
+    src = tmp_path / "in"
+    (src / "sub").mkdir(parents=True)
+    shutil.copy(SEED, src / "a.txt")
+    shutil.copy(SEED, src / "sub" / "a-copy.txt")
+    (src / "photo.jpg").write_bytes(b"\xff\xd8\xff\xe0" + os.urandom(500))
+    (src / "link.txt").symlink_to(src / "a.txt")
+    (src / "dirlink").symlink_to(src / "sub")
+    code, output = run("validate", str(src), "--out", str(tmp_path / "out"))
+    subs, _ = load(tmp_path / "out")
+    names = sorted(Path(s["file"]).name for s in subs)
+    assert names == ["a-copy.txt", "a.txt", "dirlink", "link.txt", "photo.jpg"]
+    by = {Path(s["file"]).name: s for s in subs}
+    assert by["a-copy.txt"]["status"] == "validated"
+    assert by["a-copy.txt"]["duplicate_of"] == str(src / "a.txt")
+    assert by["a.txt"]["duplicate_of"] is None
+    for name in ("link.txt", "dirlink"):
+        assert by[name]["status"] == "unreadable" and "符号链接" in by[name]["reason"]
+    assert by["photo.jpg"]["status"] == "unreadable" and by["photo.jpg"]["reason"]
+    assert "共发现 5 个文件，输出 5 条文件记录" in output
+    assert "1 个与其他文件内容完全相同" in output
+    assert code == 1

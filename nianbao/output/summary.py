@@ -9,9 +9,13 @@ from nianbao.outcome import RunOutcome
 
 def summary_lines(outcome: RunOutcome, out: Path | None = None) -> list[str]:
     validated = outcome.n_files - outcome.n_unreadable
+    found = outcome.extra.get("discovered", outcome.n_files)
+    dups = sum(1 for f in outcome.files if f.duplicate_of)
     lines = [
-        f"校验完成：共发现 {outcome.n_files} 个文件，输出 {len(outcome.files)} 条文件记录；"
-        f"已校验 {validated} 个，无法读取 {outcome.n_unreadable} 个。",
+        f"校验完成：共发现 {found} 个文件，输出 {len(outcome.files)} 条文件记录；"
+        f"已校验 {validated} 个，无法读取 {outcome.n_unreadable} 个"
+        + (f"，其中 {dups} 个与其他文件内容完全相同" if dups else "")
+        + "。",
         f"发现错误 {outcome.n_errors} 条，警告 {outcome.n_warnings} 条。",
     ]
     worst = outcome.worst(5)
