@@ -17,7 +17,7 @@ import polars as pl
 from pandera.errors import SchemaErrors
 
 from nianbao.catalogue import LinearRule, format_number, linear_rules, rule
-from nianbao.frames import cells_frame, layout_frame, meta_frame, table_frame
+from nianbao.frames import batch_arrays, cells_frame, layout_frame, meta_frame, table_frame
 from nianbao.model import ParsedReport
 from nianbao.outcome import Finding
 from nianbao.spec import SECTIONS, Fmt, cell_label, table_name, tables
@@ -108,8 +108,9 @@ def _cell_findings(reports: Sequence[ParsedReport], cells: pl.DataFrame, fails: 
             blanks[(ri, cid.split(":")[0])].append((cid, d["line"]))
             continue
         r = rule(code)
-        params = {"cell_label": f"{table_name(cid[0])}“{cell_label(fmt, cid)}”", "raw": d["raw"]}
-        actual = _num(d["value"]) if d["value"] is not None else d["raw"]
+        raw = rep.cells[cid].raw
+        params = {"cell_label": f"{table_name(cid[0])}“{cell_label(fmt, cid)}”", "raw": raw}
+        actual = _num(d["value"]) if d["value"] is not None else raw
         params["actual"] = actual
         expected: object = {"G01": "数字", "G02": "≥ 0", "G03": "整数", "G05": "不超过 12 位的数字"}.get(code)
         out.append(
@@ -171,15 +172,23 @@ def _layout_findings(reports: Sequence[ParsedReport], layout: pl.DataFrame, fail
         rep = reports[ri]
         fmt = rep.fmt or Fmt.F2021
         el: str = d["element"]
+        pos: int = d["pos"]
+        n_facts = len(rep.layout)
+        if pos < n_facts:
+            fact = rep.layout[pos]
+            statutory, printed, line, previous, raw = fact.statutory, fact.printed, fact.line, fact.previous, None
+        else:
+            ri_ = rep.row_issues[pos - n_facts]
+            statutory, printed, line, previous, raw = "", None, ri_.line, None, ri_.raw
         params: dict[str, object] = {}
         cells: list[str] = []
-        expected: object = d["statutory"]
+        expected: object = statutory
         actual: object = None
         if el.startswith("sec:"):
             num = el[4:]
-            params = {"section": num, "heading": _SECTION[num].heading, "previous": d["previous"]}
+            params = {"section": num, "heading": _SECTION[num].heading, "previous": previous}
             expected = f"{num}、{_SECTION[num].heading}"
-            actual = None if code == "I01" else d["printed"] or expected
+            actual = None if code == "I01" else printed or expected
         else:
             cells = [el]
             t, r_id, c_id = el.split(":")
@@ -193,12 +202,12 @@ def _layout_findings(reports: Sequence[ParsedReport], layout: pl.DataFrame, fail
             if c_id != "*":
                 params["col_label"] = tdef.column(c_id).label
             if code in ("I07", "I08"):
-                params["raw"] = (d["raw"] or "").replace("\t", " | ")[:200]
-                params["line"] = d["line"]
-                actual = d["raw"]
+                params["raw"] = (raw or "").replace("\t", " | ")[:200]
+                params["line"] = line
+                actual = raw
         if code == "I06":
-            params |= {"printed": d["printed"], "statutory": d["statutory"]}
-            actual = d["printed"]
+            params |= {"printed": printed, "statutory": statutory}
+            actual = printed
         r = rule(code)
         out.append(
             Finding(
@@ -211,7 +220,7 @@ def _layout_findings(reports: Sequence[ParsedReport], layout: pl.DataFrame, fail
                 expected=expected,
                 actual=actual,
                 message=r.render(**params),
-                line=d["line"],
+                line=line,
                 fix=r.render_fix(**params),
                 report=ri,
             )
@@ -269,12 +278,13 @@ def _meta_findings(reports: Sequence[ParsedReport], meta: pl.DataFrame, fails: p
 
 def validate_batch(reports: Sequence[ParsedReport]) -> list[Finding]:
     """Validate every readable report of the batch together and return the findings."""
-    cells = cells_frame(reports)
+    arrays = batch_arrays(reports)
+    cells = cells_frame(arrays)
     findings: list[Finding] = []
     findings += _cell_findings(reports, cells, failures(cells_schema(), cells))
     for fmt in Fmt:
         for table in ("2", "3", "4"):
-            wide = table_frame(cells, fmt, table)
+            wide = table_frame(arrays, fmt, table)
             fails = failures(table_schema(fmt, table), wide)
             findings += _linear_findings(reports, fmt, table, wide, fails)
     layout = layout_frame(reports)

@@ -1,8 +1,10 @@
 """Canonical data of a whole batch as polars frames (built column-wise, one frame per kind).
 
-- ``cells``: one row per (report, cell id) — value, raw text, state, kind, source location;
+- ``batch_arrays``: the cells of all reports as 2-D arrays per format (the fast path);
+- ``cells``: one row per (report, cell id) — value, state, kind, source location;
 - ``table_frame(cells, fmt, table)``: one row per report, one column per cell id of that table;
 - ``layout``: one row per structural element of each report (sections, tables, rows, columns);
+  ``pos`` leads back to the fact in ``report.layout`` (statutory label, alias, line);
 - ``meta``: one row per report (agency, year, period, format).
 ``report`` is the index of the report in the batch list.
 """
@@ -10,148 +12,240 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
 
+import numpy as np
 import polars as pl
 
-from nianbao.model import ParsedReport
+from nianbao.model import ELEMENTS, INDEX, STATES, ParsedReport
 from nianbao.spec import Fmt, all_cells, cell_kind, tables
 
-STATES = ["value", "zero", "blank", "non_numeric", "too_large", "recovered", "missing"]
-STATE_DTYPE = pl.Enum(STATES)
+STATE_NAMES = [s.value for s in STATES]
+STATE_DTYPE = pl.Enum(STATE_NAMES)
+KINDS = ["count", "amount", "delta"]
+KIND_DTYPE = pl.Enum(KINDS)
 
 
-def cells_frame(reports: Sequence[ParsedReport], idx: Sequence[int] | None = None) -> pl.DataFrame:
-    """Long frame of every canonical cell of the readable reports."""
-    rep_col: list[int] = []
-    cell_col: list[str] = []
-    value_col: list[float | None] = []
-    raw_col: list[str] = []
-    state_col: list[str] = []
-    kind_col: list[str] = []
-    fmt_col: list[str] = []
-    line_col: list[int | None] = []
-    pos_col: list[int | None] = []
-    where_col: list[str | None] = []
-    indices = range(len(reports)) if idx is None else idx
-    for i in indices:
-        rep = reports[i]
-        if not rep.readable or rep.fmt is None:
+@cache
+def _fmt_index(fmt: Fmt) -> np.ndarray:
+    return np.array([INDEX[c] for c in all_cells(fmt)], dtype=np.intp)
+
+
+@dataclass
+class FmtArrays:
+    """The canonical cells of every readable report of one format, as 2-D arrays (report x cell)."""
+
+    fmt: Fmt
+    ids: tuple[str, ...]
+    report: np.ndarray  # uint32, the report's index in the batch
+    values: np.ndarray  # float64, NaN = no value
+    states: np.ndarray  # uint8 codes into STATES
+    lines: np.ndarray  # uint32, 0 = unknown
+    pos: np.ndarray  # uint16, 0 = unknown
+
+    def column(self, cid: str) -> int:
+        return self.ids.index(cid)
+
+
+def batch_arrays(reports: Sequence[ParsedReport]) -> dict[Fmt, FmtArrays]:
+    """Stack the cells of all readable reports, per format (no per-cell Python work)."""
+    out: dict[Fmt, FmtArrays] = {}
+    for fmt in Fmt:
+        idx = _fmt_index(fmt)
+        rid: list[int] = []
+        vals: list[np.ndarray] = []
+        sts: list[np.ndarray] = []
+        lns: list[np.ndarray] = []
+        pss: list[np.ndarray] = []
+        for i, rep in enumerate(reports):
+            if not rep.readable or rep.fmt is not fmt:
+                continue
+            v, s, ln, ps, _raw = rep.cells.arrays()
+            rid.append(i)
+            vals.append(np.frombuffer(v, dtype=np.float64)[idx])
+            sts.append(np.frombuffer(s, dtype=np.uint8)[idx])
+            lns.append(np.frombuffer(ln, dtype=np.uint32)[idx])
+            pss.append(np.frombuffer(ps, dtype=np.uint16)[idx])
+        k = len(idx)
+        out[fmt] = FmtArrays(
+            fmt,
+            all_cells(fmt),
+            np.array(rid, dtype=np.uint32),
+            np.vstack(vals) if vals else np.empty((0, k)),
+            np.vstack(sts) if sts else np.empty((0, k), dtype=np.uint8),
+            np.vstack(lns) if lns else np.empty((0, k), dtype=np.uint32),
+            np.vstack(pss) if pss else np.empty((0, k), dtype=np.uint16),
+        )
+    return out
+
+
+def cells_frame(
+    reports: Sequence[ParsedReport] | dict[Fmt, FmtArrays], idx: Sequence[int] | None = None
+) -> pl.DataFrame:
+    """Long frame of every canonical cell of the readable reports (one row per report x cell)."""
+    if not isinstance(reports, dict):
+        chosen = reports if idx is None else [reports[i] for i in idx]
+        arrays = batch_arrays(chosen)
+        if idx is not None:  # keep the caller's report indices
+            for a in arrays.values():
+                a.report = np.array([idx[j] for j in a.report], dtype=np.uint32)
+    else:
+        arrays = reports
+    parts = []
+    state_names = pl.Series(STATE_NAMES, dtype=STATE_DTYPE)
+    for fmt, a in arrays.items():
+        n, k = a.values.shape
+        if n == 0:
             continue
-        fmt = rep.fmt
-        ids = all_cells(fmt)
-        n = len(ids)
-        cells = rep.cells
-        rep_col.extend([i] * n)
-        cell_col.extend(ids)
-        fmt_col.extend([fmt.value] * n)
-        kind_col.extend(cell_kind(fmt, c).value for c in ids)
-        for cid in ids:
-            c = cells[cid]
-            value_col.append(c.value)
-            raw_col.append(c.raw)
-            state_col.append(c.state.value)
-            line_col.append(c.line)
-            pos_col.append(c.col)
-            where_col.append(c.where)
-    return pl.DataFrame(
-        {
-            "report": pl.Series(rep_col, dtype=pl.UInt32),
-            "cell": pl.Series(cell_col, dtype=pl.String),
-            "fmt": pl.Series(fmt_col, dtype=pl.String),
-            "kind": pl.Series(kind_col, dtype=pl.String),
-            "value": pl.Series(value_col, dtype=pl.Float64),
-            "raw": pl.Series(raw_col, dtype=pl.String),
-            "state": pl.Series(state_col, dtype=STATE_DTYPE),
-            "line": pl.Series(line_col, dtype=pl.UInt32),
-            "pos": pl.Series(pos_col, dtype=pl.UInt32),
-            "where": pl.Series(where_col, dtype=pl.String),
-        }
-    )
+        ids = pl.Series(list(a.ids), dtype=pl.String)
+        kinds = pl.Series([cell_kind(fmt, c).value for c in a.ids], dtype=KIND_DTYPE)
+        tile = pl.Series(np.tile(np.arange(k, dtype=np.uint32), n))
+        parts.append(
+            pl.DataFrame(
+                {
+                    "report": np.repeat(a.report, k),
+                    "cell": ids.gather(tile),
+                    "fmt": pl.Series([fmt.value], dtype=pl.String).gather(np.zeros(n * k, dtype=np.uint32)),
+                    "kind": kinds.gather(tile),
+                    "value": pl.Series(a.values.ravel(), nan_to_null=True),
+                    "state": state_names.gather(pl.Series(a.states.ravel())),
+                    "line": pl.Series(a.lines.ravel(), dtype=pl.UInt32),
+                    "pos": pl.Series(a.pos.ravel().astype(np.uint32), dtype=pl.UInt32),
+                }
+            ).with_columns(
+                # 0 encodes "no location" in the arrays
+                pl.when(pl.col(c) == 0).then(None).otherwise(pl.col(c)).alias(c)
+                for c in ("line", "pos")
+            )
+        )
+    if not parts:
+        return pl.DataFrame(
+            schema={
+                "report": pl.UInt32,
+                "cell": pl.String,
+                "fmt": pl.String,
+                "kind": KIND_DTYPE,
+                "value": pl.Float64,
+                "state": STATE_DTYPE,
+                "line": pl.UInt32,
+                "pos": pl.UInt32,
+            }
+        )
+    return pl.concat(parts, how="vertical")
 
 
-def table_frame(cells: pl.DataFrame, fmt: Fmt, table: str) -> pl.DataFrame:
+def table_frame(source: pl.DataFrame | dict[Fmt, FmtArrays], fmt: Fmt, table: str) -> pl.DataFrame:
     """Wide frame of one statutory table: one row per report, one Float64 column per cell id."""
     ids = list(tables(fmt)[table].cells())
-    sub = cells.filter((pl.col("fmt") == fmt.value) & pl.col("cell").str.starts_with(f"{table}:"))
+    if isinstance(source, dict):
+        a = source[fmt]
+        cols = {c: pl.Series(c, a.values[:, a.column(c)], dtype=pl.Float64, nan_to_null=True) for c in ids}
+        return pl.DataFrame({"report": pl.Series(a.report, dtype=pl.UInt32), **cols})
+    sub = source.filter((pl.col("fmt") == fmt.value) & pl.col("cell").str.starts_with(f"{table}:"))
     if sub.height == 0:
         return pl.DataFrame(
             {"report": pl.Series([], dtype=pl.UInt32), **{c: pl.Series([], dtype=pl.Float64) for c in ids}}
         )
     wide = sub.pivot(on="cell", index="report", values="value", on_columns=ids)
-    return wide.select("report", *ids).sort("report")
+    return wide.select(pl.col("report").cast(pl.UInt32), *[pl.col(c).cast(pl.Float64) for c in ids]).sort("report")
+
+
+_ELEMENTS = pl.Series([*ELEMENTS, "?"], dtype=pl.String)
 
 
 def layout_frame(reports: Sequence[ParsedReport]) -> pl.DataFrame:
-    cols: dict[str, list[object]] = {
-        k: []
-        for k in (
-            "report",
-            "element",
-            "kind",
-            "found",
-            "statutory",
-            "printed",
-            "line",
-            "in_order",
-            "previous",
-            "readable",
-            "duplicate",
-            "raw",
-        )
-    }
+    """One row per layout fact (and per row issue) of every readable report.
 
-    def add(i: int, **kw: object) -> None:
-        for k in cols:
-            cols[k].append(kw.get(k, i if k == "report" else None))
-
+    ``pos`` is the fact's position in ``report.layout`` (row issues follow the facts), so a failing
+    row leads back to the fact with its statutory label, printed alias and source line.
+    """
+    rid: list[np.ndarray] = []
+    codes: list[np.ndarray] = []
+    flags: list[np.ndarray] = []
+    kinds: list[str] = []
+    sparse_pos: list[int] = []
+    sparse_printed: list[str | None] = []
+    sparse_element: list[str] = []
+    issue_rows: list[tuple[int, int, str, bool, bool]] = []  # report, pos, element, readable, duplicate
+    offset = 0
     for i, rep in enumerate(reports):
         if not rep.readable:
             continue
-        for f in rep.layout:
-            add(
-                i,
-                element=f.element,
-                kind=f.kind,
-                found=f.found,
-                statutory=f.statutory,
-                printed=f.printed,
-                line=f.line,
-                in_order=f.in_order,
-                previous=f.previous,
-                readable=True,
-                duplicate=False,
-                raw=None,
-            )
-        for ri in rep.row_issues:
-            add(
-                i,
-                element=ri.element,
-                kind="row",
-                found=True,
-                statutory="",
-                printed=None,
-                line=ri.line,
-                in_order=True,
-                previous=None,
-                readable=ri.code != "I07",
-                duplicate=ri.code == "I08",
-                raw=ri.raw,
-            )
+        c, f, k, sp = rep.layout.arrays()
+        n = len(f)
+        if n:
+            rid.append(np.full(n, i, dtype=np.uint32))
+            codes.append(np.frombuffer(c, dtype=np.uint16))
+            flags.append(np.frombuffer(f, dtype=np.uint8))
+            kinds.extend(k)
+            for pos, (alias, _prev, el_name) in sp.items():
+                sparse_pos.append(offset + pos)
+                sparse_printed.append(alias)
+                sparse_element.append(el_name or "")
+        offset += n
+        for j, ri in enumerate(rep.row_issues):
+            issue_rows.append((i, n + j, ri.element, ri.code != "I07", ri.code == "I08"))
+    if rid:
+        code_arr = np.concatenate(codes).astype(np.uint32)
+        code_arr[code_arr == 0xFFFF] = len(ELEMENTS)
+        flag_arr = np.concatenate(flags)
+        rep_arr = np.concatenate(rid)
+        pos_arr = np.concatenate([np.arange(len(x), dtype=np.uint32) for x in codes])
+        element = _ELEMENTS.gather(pl.Series(code_arr))
+        total = len(flag_arr)
+        printed = pl.Series("printed", [None], dtype=pl.String).gather(np.zeros(total, dtype=np.uint32))
+        if sparse_pos:
+            idx = pl.Series(sparse_pos, dtype=pl.UInt32)
+            printed = printed.scatter(idx, pl.Series(sparse_printed, dtype=pl.String))
+            named = [(p, e) for p, e in zip(sparse_pos, sparse_element, strict=True) if e]
+            if named:
+                element = element.scatter(
+                    pl.Series([p for p, _ in named], dtype=pl.UInt32), pl.Series([e for _, e in named])
+                )
+        facts = pl.DataFrame(
+            {
+                "report": rep_arr,
+                "pos": pos_arr,
+                "element": element,
+                "kind": pl.Series(kinds, dtype=pl.String),
+                "found": pl.Series((flag_arr & 1).astype(bool)),
+                "printed": printed,
+                "in_order": pl.Series((flag_arr & 2).astype(bool)),
+                "readable": pl.Series(np.ones(total, dtype=bool)),
+                "duplicate": pl.Series(np.zeros(total, dtype=bool)),
+            }
+        )
+    else:
+        facts = None
     schema = {
         "report": pl.UInt32,
+        "pos": pl.UInt32,
         "element": pl.String,
         "kind": pl.String,
         "found": pl.Boolean,
-        "statutory": pl.String,
         "printed": pl.String,
-        "line": pl.UInt32,
         "in_order": pl.Boolean,
-        "previous": pl.String,
         "readable": pl.Boolean,
         "duplicate": pl.Boolean,
-        "raw": pl.String,
     }
-    return pl.DataFrame(cols, schema=schema)
+    issues = pl.DataFrame(
+        {
+            "report": [r[0] for r in issue_rows],
+            "pos": [r[1] for r in issue_rows],
+            "element": [r[2] for r in issue_rows],
+            "kind": ["row"] * len(issue_rows),
+            "found": [True] * len(issue_rows),
+            "printed": [None] * len(issue_rows),
+            "in_order": [True] * len(issue_rows),
+            "readable": [r[3] for r in issue_rows],
+            "duplicate": [r[4] for r in issue_rows],
+        },
+        schema=schema,
+    )
+    if facts is None:
+        return issues
+    return pl.concat([facts.cast(schema), issues], how="vertical")  # type: ignore[arg-type]
 
 
 def meta_frame(reports: Sequence[ParsedReport]) -> pl.DataFrame:

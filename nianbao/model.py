@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import math
+from array import array
+from collections.abc import Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from nianbao.normalize import State
-from nianbao.spec import Fmt
+from nianbao.spec import Fmt, all_cells
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Cell:
     """One printed number, keyed by its canonical id."""
 
@@ -18,6 +22,147 @@ class Cell:
     line: int | None = None  # 1-based line in the source text (or row in a sheet)
     col: int | None = None  # 1-based cell position within that line
     where: str | None = None  # a richer location for non-text sources ("表格2 第3行第4格", "第2页")
+
+
+# Every canonical cell id of both formats, with a fixed position: a report's cells are stored as
+# arrays over these positions (compact to hold and cheap to pickle across processes).
+ALL_IDS: tuple[str, ...] = tuple(dict.fromkeys(all_cells(Fmt.F2021) + all_cells(Fmt.F2019)))
+INDEX: dict[str, int] = {c: i for i, c in enumerate(ALL_IDS)}
+STATES: tuple[State, ...] = tuple(State)
+STATE_CODE: dict[State, int] = {st: i for i, st in enumerate(STATES)}
+_ABSENT = 255
+_N = len(ALL_IDS)
+_NAN_ROW = array("d", [math.nan]) * _N
+_ZERO_I = array("I", [0]) * _N
+_ZERO_H = array("H", [0]) * _N
+
+
+class CellMap(MutableMapping[str, Cell]):
+    """The cells of one report, ``cell id -> Cell``, stored column-wise in arrays.
+
+    Behaves like a dict of :class:`Cell`; a Cell read from it is a value (frozen): to change a cell,
+    assign a new Cell.  Unknown ids (not in either format) are kept in a side dict.
+    """
+
+    __slots__ = ("_cols", "_extra", "_lines", "_raw", "_states", "_values", "_where")
+
+    def __init__(self) -> None:
+        self._values = array("d", _NAN_ROW)
+        self._states = bytearray([_ABSENT]) * _N
+        self._lines = array("I", _ZERO_I)
+        self._cols = array("H", _ZERO_H)
+        self._raw: list[str] = [""] * _N
+        self._where: dict[int, str] | None = None
+        self._extra: dict[str, Cell] | None = None
+
+    def __getitem__(self, cid: str) -> Cell:
+        i = INDEX.get(cid)
+        if i is None:
+            if self._extra is None:
+                raise KeyError(cid)
+            return self._extra[cid]
+        code = self._states[i]
+        if code == _ABSENT:
+            raise KeyError(cid)
+        v = self._values[i]
+        line = self._lines[i]
+        col = self._cols[i]
+        return Cell(
+            None if math.isnan(v) else v,
+            self._raw[i],
+            STATES[code],
+            line or None,
+            col or None,
+            self._where.get(i) if self._where else None,
+        )
+
+    def __setitem__(self, cid: str, cell: Cell) -> None:
+        i = INDEX.get(cid)
+        if i is None:
+            if self._extra is None:
+                self._extra = {}
+            self._extra[cid] = cell
+            return
+        self._values[i] = math.nan if cell.value is None else cell.value
+        self._states[i] = STATE_CODE[cell.state]
+        self._lines[i] = min(cell.line or 0, 0xFFFFFFFF)
+        self._cols[i] = min(cell.col or 0, 0xFFFF)
+        self._raw[i] = cell.raw
+        if cell.where is not None:
+            if self._where is None:
+                self._where = {}
+            self._where[i] = cell.where
+        elif self._where:
+            self._where.pop(i, None)
+
+    def __delitem__(self, cid: str) -> None:
+        i = INDEX.get(cid)
+        if i is None:
+            if self._extra is None:
+                raise KeyError(cid)
+            del self._extra[cid]
+            return
+        if self._states[i] == _ABSENT:
+            raise KeyError(cid)
+        self._states[i] = _ABSENT
+
+    def __iter__(self) -> Iterator[str]:
+        st = self._states
+        for i, cid in enumerate(ALL_IDS):
+            if st[i] != _ABSENT:
+                yield cid
+        if self._extra:
+            yield from self._extra
+
+    def __len__(self) -> int:
+        return _N - self._states.count(_ABSENT) + (len(self._extra) if self._extra else 0)
+
+    def __contains__(self, cid: object) -> bool:
+        i = INDEX.get(cid) if isinstance(cid, str) else None
+        if i is None:
+            return bool(self._extra) and cid in self._extra  # type: ignore[operator]
+        return self._states[i] != _ABSENT
+
+    def __repr__(self) -> str:
+        return f"CellMap({len(self)} cells)"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, MutableMapping):
+            return NotImplemented
+        return dict(self.items()) == dict(other.items())
+
+    __hash__ = None  # type: ignore[assignment]
+
+    # --- fast columnar access for the batch frames
+    def arrays(self) -> tuple[array[float], bytearray, array[int], array[int], list[str]]:
+        """(values with NaN for None, state codes, lines (0 = none), positions (0 = none), raw texts)."""
+        return self._values, self._states, self._lines, self._cols, self._raw
+
+    def where_at(self, i: int) -> str | None:
+        return self._where.get(i) if self._where else None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {
+            "v": self._values.tobytes(),
+            "s": bytes(self._states),
+            "l": self._lines.tobytes(),
+            "c": self._cols.tobytes(),
+            "r": self._raw,
+            "w": self._where,
+            "x": self._extra,
+        }
+
+    def __setstate__(self, st: dict[str, Any]) -> None:
+        self._values = array("d")
+        self._values.frombytes(st["v"])
+        self._states = bytearray(st["s"])
+        self._lines = array("I")
+        self._lines.frombytes(st["l"])
+        self._cols = array("H")
+        self._cols.frombytes(st["c"])
+        self._raw = st["r"]
+        self._where = st["w"]
+        self._extra = st["x"]
 
 
 @dataclass(slots=True)
@@ -37,6 +182,107 @@ class LayoutFact:
     line: int | None = None
     in_order: bool = True
     previous: str | None = None  # for sections out of order: the section that came before
+
+
+def _elements() -> tuple[str, ...]:
+    from nianbao.spec import SECTIONS, tables
+
+    out: list[str] = [f"sec:{s.number}" for s in SECTIONS]
+    for fmt in Fmt:
+        for t in tables(fmt).values():
+            out.append(f"{t.id}:*:*")
+            out += [f"{t.id}:{r.id}:*" for r in t.rows]
+            out += [f"{t.id}:*:{c.id}" for c in t.columns]
+            out += [f"{t.id}:{r.id}:{c}" for r in t.rows for c in t.row_columns.get(r.id, ())]
+    return tuple(dict.fromkeys(out))
+
+
+# Every structural element of both formats, with a fixed code (a report's layout is stored by code).
+ELEMENTS: tuple[str, ...] = _elements()
+ELEMENT_CODE: dict[str, int] = {e: i for i, e in enumerate(ELEMENTS)}
+_F_FOUND, _F_ORDER = 1, 2
+
+
+class LayoutList:
+    """The layout facts of one report, stored column-wise; iterates as :class:`LayoutFact` objects."""
+
+    __slots__ = ("_codes", "_flags", "_kinds", "_lines", "_sparse", "_statutory")
+
+    def __init__(self) -> None:
+        self._codes = array("H")
+        self._flags = bytearray()
+        self._lines = array("I")
+        self._kinds: list[str] = []
+        self._statutory: list[str] = []
+        self._sparse: dict[int, tuple[str | None, str | None, str | None]] = {}  # pos -> printed, previous, element
+
+    def append(self, f: LayoutFact) -> None:
+        pos = len(self._flags)
+        code = ELEMENT_CODE.get(f.element)
+        self._codes.append(code if code is not None else 0xFFFF)
+        self._flags.append((_F_FOUND if f.found else 0) | (_F_ORDER if f.in_order else 0))
+        self._lines.append(min(f.line or 0, 0xFFFFFFFF))
+        self._kinds.append(f.kind)
+        self._statutory.append(f.statutory)
+        if f.printed is not None or f.previous is not None or code is None:
+            self._sparse[pos] = (f.printed, f.previous, f.element if code is None else None)
+
+    def extend(self, facts: Iterable[LayoutFact]) -> None:
+        for f in facts:
+            self.append(f)
+
+    def __len__(self) -> int:
+        return len(self._flags)
+
+    def __getitem__(self, pos: int) -> LayoutFact:
+        if pos < 0:
+            pos += len(self)
+        printed, previous, element = self._sparse.get(pos, (None, None, None))
+        code = self._codes[pos]
+        flags = self._flags[pos]
+        return LayoutFact(
+            element if element is not None else ELEMENTS[code],
+            self._kinds[pos],
+            bool(flags & _F_FOUND),
+            self._statutory[pos],
+            printed=printed,
+            line=self._lines[pos] or None,
+            in_order=bool(flags & _F_ORDER),
+            previous=previous,
+        )
+
+    def __iter__(self) -> Iterator[LayoutFact]:
+        for pos in range(len(self)):
+            yield self[pos]
+
+    def __repr__(self) -> str:
+        return f"LayoutList({len(self)} facts)"
+
+    def arrays(
+        self,
+    ) -> tuple[array[int], bytearray, list[str], dict[int, tuple[str | None, str | None, str | None]]]:
+        """(element codes, flags, kinds, sparse printed/previous/element by position)."""
+        return self._codes, self._flags, self._kinds, self._sparse
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {
+            "c": self._codes.tobytes(),
+            "f": bytes(self._flags),
+            "l": self._lines.tobytes(),
+            "k": self._kinds,
+            "s": self._statutory,
+            "x": self._sparse,
+        }
+
+    def __setstate__(self, st: dict[str, Any]) -> None:
+        self._codes = array("H")
+        self._codes.frombytes(st["c"])
+        self._flags = bytearray(st["f"])
+        self._lines = array("I")
+        self._lines.frombytes(st["l"])
+        self._kinds = st["k"]
+        self._statutory = st["s"]
+        self._sparse = st["x"]
 
 
 @dataclass(slots=True)
@@ -69,8 +315,8 @@ class ParsedReport:
     period_line: int | None = None
     fmt: Fmt | None = None
     fmt_evidence_2019: list[str] = field(default_factory=list)
-    cells: dict[str, Cell] = field(default_factory=dict)
-    layout: list[LayoutFact] = field(default_factory=list)
+    cells: CellMap = field(default_factory=CellMap)
+    layout: LayoutList = field(default_factory=LayoutList)
     row_issues: list[RowIssue] = field(default_factory=list)
     # Text of the report, kept as (line, text) pairs per section for the text-vs-table rules.
     sections: dict[str, list[tuple[int, str]]] = field(default_factory=dict)

@@ -7,7 +7,7 @@ from functools import cache
 import pandera.polars as pa
 import polars as pl
 
-from nianbao.frames import STATE_DTYPE
+from nianbao.frames import KIND_DTYPE, STATE_DTYPE
 from schemas._compile import expr_check
 
 value = pl.col("value")
@@ -31,13 +31,11 @@ def cells_schema() -> pa.DataFrameSchema:
             "report": pa.Column(pl.UInt32),
             "cell": pa.Column(pl.String),
             "fmt": pa.Column(pl.String, pa.Check.isin(["2021", "2019"])),
-            "kind": pa.Column(pl.String, pa.Check.isin(["count", "amount", "delta"])),
+            "kind": pa.Column(KIND_DTYPE),
             "value": pa.Column(pl.Float64, nullable=True),
-            "raw": pa.Column(pl.String),
             "state": pa.Column(STATE_DTYPE),
             "line": pa.Column(pl.UInt32, nullable=True),
             "pos": pa.Column(pl.UInt32, nullable=True),
-            "where": pa.Column(pl.String, nullable=True),
         },
         checks=[expr_check(code, e) for code, e in CELL_RULES.items()],
         name="cells",

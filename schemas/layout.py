@@ -29,17 +29,14 @@ def layout_schema() -> pa.DataFrameSchema:
     return pa.DataFrameSchema(
         {
             "report": pa.Column(pl.UInt32),
+            "pos": pa.Column(pl.UInt32),
             "element": pa.Column(pl.String),
             "kind": pa.Column(pl.String, pa.Check.isin(["section", "table", "row", "column"])),
             "found": pa.Column(pl.Boolean),
-            "statutory": pa.Column(pl.String),
             "printed": pa.Column(pl.String, nullable=True),
-            "line": pa.Column(pl.UInt32, nullable=True),
             "in_order": pa.Column(pl.Boolean),
-            "previous": pa.Column(pl.String, nullable=True),
             "readable": pa.Column(pl.Boolean),
             "duplicate": pa.Column(pl.Boolean),
-            "raw": pa.Column(pl.String, nullable=True),
         },
         checks=[expr_check(code, e) for code, e in LAYOUT_RULES.items()],
         name="layout",
