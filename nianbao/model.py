@@ -321,6 +321,18 @@ class ParsedReport:
     # Text of the report, kept as (line, text) pairs per section for the text-vs-table rules.
     sections: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # accept plain dicts/lists (e.g. when rebuilding a report from storage)
+        if not isinstance(self.cells, CellMap):
+            cm = CellMap()
+            for cid, c in dict(self.cells).items():
+                cm[cid] = c
+            self.cells = cm
+        if not isinstance(self.layout, LayoutList):
+            ll = LayoutList()
+            ll.extend(self.layout)
+            self.layout = ll
+
     @property
     def readable(self) -> bool:
         return self.status == "validated"
