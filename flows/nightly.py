@@ -1,0 +1,152 @@
+"""The nightly county run and the ad-hoc rerun: two Prefect flows over the same tasks.
+
+Each run: discover the inbox → load the new or changed submissions (the rest come from the
+Parquet store) → validate the whole batch at once → write ``reports/<run date>[-N]/`` → move
+``latest`` and publish the counties x pass/fail/unreadable/missing table as an artifact.
+
+``nightly`` re-reads everything; ``adhoc`` re-reads only a year, a county or an agency (a corrected
+report came in) and takes the other submissions as the last run read them, so the report it
+writes is again the whole inbox, with that part refreshed.
+
+Scale-out: with a Dask scheduler address (``NIANBAO_DASK_ADDRESS`` or ``nianbao run --dask``) the
+same flow runs its tasks on that cluster through ``prefect-dask``'s ``DaskTaskRunner``, parsing
+one task per county; validation stays one task over the whole batch.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from nianbao import prefect_settings
+
+prefect_settings.apply()  # before Prefect is imported (offline, quiet)
+
+from prefect import allow_failure, flow  # noqa: E402
+from prefect.futures import wait  # noqa: E402
+
+from flows import tasks  # noqa: E402
+from nianbao.inbox import Scope  # noqa: E402
+from nianbao.stages import RunResult, default_store, partition_inputs  # noqa: E402
+
+DASK_ENV = "NIANBAO_DASK_ADDRESS"
+NIGHTLY = "nianbao-nightly"
+DEPLOYMENT = "nianbao-nightly"
+
+
+def _body(
+    root: str,
+    out: str,
+    store: str | None,
+    registry: str | None,
+    scope: Scope,
+    by_county: bool,
+    workers: int | None,
+) -> RunResult:
+    store_dir = store or str(default_store(Path(root)))
+    # futures are passed on to the next tasks (Prefect resolves them and records the dependency)
+    inv_f: Any = tasks.discover.submit(root, registry)
+    plan_f: Any = tasks.load_changed.submit(inv_f, store_dir, scope, by_county)
+    inv, plan = inv_f.result(), plan_f.result()
+    parts = partition_inputs(inv, plan)
+    # one parse task per partition: the whole batch locally (its own process pool), a county on Dask
+    parsed_fs: Any = [tasks.parse_changed.submit(subs, idx, None if by_county else workers) for subs, idx in parts]
+    wait(parsed_fs)
+    saved_f: Any = tasks.save_store.submit(store_dir, inv_f, plan_f, parsed_fs)
+    outcome_f: Any = tasks.validate.submit(inv_f, plan_f, parsed_fs, scope)
+    # the report does not depend on the store being written (it is a cache): a failed save is reported
+    after: Any = [allow_failure(saved_f)]
+    run_f: Any = tasks.write_reports.submit(outcome_f, out, root, wait_for=after, return_state=False)
+    tasks.publish_summary.submit(out, run_f, outcome_f).result()
+    outcome, run_dir = outcome_f.result(), Path(run_f.result())
+    parsed = [f.result() for f in parsed_fs]
+    counts = {"reused": plan.reused, "kept": plan.kept, "parsed": sum(len(p.index) for p in parsed)}
+    result = RunResult(outcome, run_dir, counts)
+    saved_f.wait()
+    if saved_f.state.is_failed():
+        result.warnings.append("报告存储（Parquet）写入失败：下次运行将重新解析本次解析的报告")
+    return result
+
+
+@flow(name=NIGHTLY, flow_run_name="nightly-{root}", validate_parameters=False)
+def nightly(
+    root: str = "data/submissions",
+    out: str = "reports",
+    store: str | None = None,
+    registry: str | None = None,
+    by_county: bool = False,
+    workers: int | None = None,
+) -> RunResult:
+    """年报夜间校验：读取收件目录中全部报告（未改动的从存储中复用），整体校验并写出报告。"""
+    return _body(root, out, store, registry, Scope(), by_county, workers)
+
+
+@flow(name="nianbao-adhoc", flow_run_name="rerun-{root}", validate_parameters=False)
+def adhoc(
+    root: str = "data/submissions",
+    out: str = "reports",
+    store: str | None = None,
+    registry: str | None = None,
+    year: int | None = None,
+    county: str | None = None,
+    agency: str | None = None,
+    by_county: bool = False,
+    workers: int | None = None,
+) -> RunResult:
+    """年报补充校验：重新读取指定年度/县/机关的报告，其余沿用上次运行的结果，写出完整报告。"""
+    return _body(root, out, store, registry, Scope(year, county, agency), by_county, workers)
+
+
+def dask_address(explicit: str | None = None) -> str | None:
+    return explicit or os.environ.get(DASK_ENV) or None
+
+
+def with_runner(f: Any, address: str | None) -> Any:
+    """The flow on the Dask cluster at ``address`` (unchanged when there is none)."""
+    if not address:
+        return f
+    from prefect_dask import DaskTaskRunner
+
+    return f.with_options(task_runner=DaskTaskRunner(address=address))
+
+
+def run(
+    root: Path,
+    out: Path,
+    store: Path | None = None,
+    registry: Path | None = None,
+    scope: Scope | None = None,
+    dask: str | None = None,
+    workers: int | None = None,
+) -> RunResult:
+    """Run the right flow (nightly for everything, adhoc for a part) — the CLI's entry point."""
+    scope = scope or Scope()
+    address = dask_address(dask)
+    kw: dict[str, Any] = {
+        "root": str(root),
+        "out": str(out),
+        "store": str(store) if store else None,
+        "registry": str(registry) if registry else None,
+        "by_county": bool(address),
+        "workers": workers,
+    }
+    if scope.everything:
+        result: RunResult = with_runner(nightly, address)(**kw)
+    else:
+        result = with_runner(adhoc, address)(**kw, year=scope.year, county=scope.county, agency=scope.agency)
+    return result
+
+
+def serve_nightly(at: str = "02:30", **params: Any) -> None:
+    """Serve the nightly deployment: a run every day at ``at`` (HH:MM, Asia/Shanghai)."""
+    from prefect.schedules import Cron
+
+    hh, mm = (int(x) for x in at.split(":"))
+    nightly.serve(
+        name=DEPLOYMENT,
+        schedule=Cron(f"{mm} {hh} * * *", timezone="Asia/Shanghai"),
+        parameters={k: v for k, v in params.items() if v is not None},
+        description="每天在指定时间（北京时间）校验收件目录中的全部年度报告。",
+        tags=["nianbao"],
+    )

@@ -1,0 +1,92 @@
+"""Prefect tasks: one per batch stage, thin wrappers over :mod:`nianbao.stages`.
+
+Coarse on purpose (a task run costs ~20 ms): a task handles a whole batch — or, for parsing on a
+Dask cluster, one county's files — never one file or one cell.  Only the I/O stages retry, with
+exponential back-off (a share or disk that hiccups); parsing and validation are deterministic, a
+retry would give the same answer.  Task results stay in memory (no result persistence, no
+Prefect cache: the Parquet store is the cache, keyed on file hash + rule-set version).
+"""
+
+from __future__ import annotations
+
+from nianbao import prefect_settings
+
+prefect_settings.apply()  # before Prefect is imported (offline, quiet)
+
+from collections.abc import Sequence  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+from prefect import task  # noqa: E402
+from prefect.cache_policies import NO_CACHE  # noqa: E402
+from prefect.tasks import exponential_backoff  # noqa: E402
+
+from nianbao import stages  # noqa: E402
+from nianbao.inbox import Scope  # noqa: E402
+from nianbao.outcome import RunOutcome  # noqa: E402
+from nianbao.pipeline import Submission  # noqa: E402
+
+_PLAIN: dict[str, Any] = {"cache_policy": NO_CACHE, "persist_result": False}
+_IO: dict[str, Any] = {
+    **_PLAIN,
+    "retries": 3,
+    "retry_delay_seconds": exponential_backoff(backoff_factor=1),  # 1 s, 2 s, 4 s
+    "retry_jitter_factor": 0.5,
+}
+
+
+@task(name="discover", **_IO)
+def discover(root: str, registry: str | None) -> stages.Inventory:
+    """List the inbox (every file, with county and year from its path) and read the registry."""
+    return stages.discover_stage(Path(root), Path(registry) if registry else None)
+
+
+@task(name="load-changed", **_IO)
+def load_changed(inv: stages.Inventory, store: str, scope: Scope, by_county: bool) -> stages.Plan:
+    """Hash the files, rebuild the unchanged ones from the store, plan the parsing of the rest."""
+    return stages.plan_stage(inv, Path(store), scope, by_county)
+
+
+@task(name="parse-changed", **_PLAIN)
+def parse_changed(subs: Sequence[Submission], index: Sequence[int], workers: int | None = None) -> stages.Parsed:
+    """Parse the new or changed files of one partition (a county, on a Dask cluster)."""
+    return stages.parse_stage(subs, index, workers)
+
+
+@task(name="save-store", **_IO)
+def save_store(store: str, inv: stages.Inventory, plan: stages.Plan, parsed: list[stages.Parsed]) -> int:
+    """Write the newly parsed reports to the Parquet store (atomically, per year partition)."""
+    return stages.save_stage(Path(store), inv, plan, parsed)
+
+
+@task(name="validate", **_PLAIN)
+def validate(inv: stages.Inventory, plan: stages.Plan, parsed: list[stages.Parsed], scope: Scope) -> RunOutcome:
+    """Validate the whole batch at once (all townships together, one validation per schema)."""
+    reports = stages.merge(plan, parsed)
+    return stages.validate_stage(
+        inv, reports, scope, stages.timings(inv, plan, parsed), stages.plan_counts(plan, parsed)
+    )
+
+
+@task(name="write-reports", **_IO)
+def write_reports(outcome: RunOutcome, out: str, root: str) -> str:
+    """Write the run's reports to ``<out>/<run date>[-N]/`` (complete, or not at all)."""
+    return str(stages.write_stage(outcome, Path(out), Path(root)))
+
+
+@task(name="publish-summary", **_IO)
+def publish_summary(out: str, run_dir: str, outcome: RunOutcome) -> list[dict[str, Any]]:
+    """Move ``latest`` to the completed run; publish the counties table as a Prefect artifact."""
+    from prefect.artifacts import create_table_artifact
+
+    stages.publish_stage(Path(out), Path(run_dir), outcome)
+    rows: list[dict[str, Any]] = outcome.extra.get("counties", [])
+    create_table_artifact(
+        key="nianbao-county-summary",
+        table=rows,
+        description=(
+            f"年报校验：{outcome.n_files} 个文件，错误 {outcome.n_errors} 条，警告 {outcome.n_warnings} 条；"
+            f"报告：{run_dir}"
+        ),
+    )
+    return rows

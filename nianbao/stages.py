@@ -1,0 +1,372 @@
+"""The stages of a run over the inbox — what the Prefect tasks in ``flows/`` wrap, one task each.
+
+discover → plan (store lookups) → parse (the new or changed files) → save the store → validate
+(the whole batch at once) → write the run folder → publish (move ``latest``).
+
+Each stage is a plain function over plain data: the flows add orchestration (retries on I/O,
+the Dask task runner, the run summary artifact), ``nianbao run --no-prefect`` calls the same
+functions directly.  No stage lets one file fail the run: every file ends up with a status.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nianbao import rundirs
+from nianbao.inbox import (
+    InboxFile,
+    Scope,
+    discover_inbox,
+    find_registry,
+    layout_of,
+    load_expected,
+    missing_agencies,
+)
+from nianbao.model import ParsedReport, unreadable
+from nianbao.outcome import RunOutcome
+from nianbao.pipeline import Submission, load_all, validate_reports
+from nianbao.registry import Agency, normalise_agency
+from nianbao.store import Entry, Store, reports_from_frame, reusable
+
+log = logging.getLogger("nianbao.stages")
+
+
+@dataclass
+class Inventory:
+    """What a run found: the inbox files and the registry of who must submit."""
+
+    root: str
+    files: list[InboxFile]
+    registry: list[Agency] | None
+    renames: dict[str, str]
+    registry_file: str | None
+    seconds: float = 0.0
+
+
+@dataclass
+class Plan:
+    """Which reports come from the store and which files must be parsed."""
+
+    reports: list[ParsedReport | None]  # by inventory index; None: to parse
+    partitions: list[list[int]]  # inventory indices to parse, grouped (by county when partitioned)
+    reused: int = 0  # unchanged files, rebuilt from the store
+    kept: int = 0  # files outside the rerun's scope, taken as the last run read them (not re-read)
+    stored: list[str] = field(default_factory=list)  # every path the store holds
+    seconds: float = 0.0
+
+
+@dataclass
+class Parsed:
+    """The reports parsed from one partition, by inventory index."""
+
+    index: list[int]
+    reports: list[ParsedReport]
+    seconds: float = 0.0
+
+
+@dataclass
+class RunSettings:
+    root: Path
+    out: Path
+    store: Path
+    registry: Path | None = None
+    scope: Scope = field(default_factory=Scope)
+    workers: int | None = None
+
+
+def default_store(root: Path) -> Path:
+    return root / ".nianbao" / "store"
+
+
+# ------------------------------------------------------------------ discover
+
+
+def discover_stage(root: Path, registry: Path | None = None) -> Inventory:
+    t0 = time.perf_counter()
+    if not root.is_dir():
+        raise FileNotFoundError(f"找不到报告收件目录：{root}")
+    files = discover_inbox(root)
+    reg_path = registry if registry is not None else find_registry(root)
+    agencies, renames = load_expected(reg_path)
+    return Inventory(str(root), files, agencies, renames, str(reg_path) if reg_path else None, time.perf_counter() - t0)
+
+
+# ------------------------------------------------------------------ plan: what is unchanged
+
+
+def file_sha256(path: Path) -> str | None:
+    """SHA-256 of a regular file's bytes (None when it cannot be read; the loader will say why)."""
+    from nianbao.loaders.limits import Limits
+
+    try:
+        if path.stat().st_size > Limits.from_env().max_file_bytes:
+            return None
+        with path.open("rb") as f:
+            return hashlib.file_digest(f, "sha256").hexdigest()
+    except OSError:
+        return None
+
+
+def plan_stage(inv: Inventory, store: Path, scope: Scope, by_county: bool = False) -> Plan:
+    """Look every file up in the store.
+
+    A file inside the rerun's scope is hashed: unchanged (same SHA-256, rule-set version and store
+    format) it is rebuilt from the store, else it is parsed.  A file outside the scope (a rerun of
+    one county, say) is taken from the store as the last run read it, without reading it again;
+    it is parsed only when the store has nothing usable for it.
+    """
+    t0 = time.perf_counter()
+    everything = Store(store).read()
+    rows = reusable(everything)
+    by_rel = dict(zip(rows.get_column("rel").to_list(), range(rows.height), strict=True))
+    shas = rows.get_column("sha256").to_list()
+    agencies = rows.get_column("agency").to_list()
+    years = rows.get_column("year").to_list()
+    take: list[int] = []  # store rows to rebuild
+    take_for: list[int] = []  # ... for these inventory indices
+    todo: list[int] = []
+    kept = 0
+    for i, f in enumerate(inv.files):
+        row = by_rel.get(f.rel)
+        if f.sub.problem is not None:
+            todo.append(i)  # a symlink or special file: listed with its reason, never opened
+            continue
+        if row is not None and not scope.everything and not scope.covers(f, agencies[row], years[row]):
+            take.append(row)
+            take_for.append(i)
+            kept += 1
+            continue
+        if row is not None and shas[row] and file_sha256(f.sub.path) == shas[row]:
+            take.append(row)
+            take_for.append(i)
+            continue
+        todo.append(i)
+    reports: list[ParsedReport | None] = [None] * len(inv.files)
+    if take:
+        rebuilt = reports_from_frame(rows[take])
+        for i, rep in zip(take_for, rebuilt, strict=True):
+            rep.file = inv.files[i].rel
+            reports[i] = rep
+    if by_county:
+        groups: dict[str, list[int]] = {}
+        for i in todo:
+            groups.setdefault(inv.files[i].county or "", []).append(i)
+        partitions = [groups[k] for k in sorted(groups)]
+    else:
+        partitions = [todo] if todo else []
+    stored = everything.get_column("rel").to_list()
+    return Plan(reports, partitions, len(take) - kept, kept, stored, time.perf_counter() - t0)
+
+
+# ------------------------------------------------------------------ parse
+
+
+def _safe_load(subs: Sequence[Submission], workers: int | None) -> list[ParsedReport]:
+    try:
+        return load_all(subs, workers)
+    except Exception:
+        log.exception("batch load failed; loading file by file")
+    out = []
+    for s in subs:
+        try:
+            out.extend(load_all([s], 1))
+        except Exception as e:  # one bad file never fails the run
+            out.append(unreadable(s.name, "", 0, f"解析时出现内部错误：{type(e).__name__}"))
+    return out
+
+
+def parse_stage(subs: Sequence[Submission], index: Sequence[int], workers: int | None = None) -> Parsed:
+    """Parse the given files (in a process pool when there are many)."""
+    t0 = time.perf_counter()
+    reports = _safe_load(subs, workers) if subs else []
+    return Parsed(list(index), reports, time.perf_counter() - t0)
+
+
+def partition_inputs(inv: Inventory, plan: Plan) -> list[tuple[list[Submission], list[int]]]:
+    return [([inv.files[i].sub for i in part], part) for part in plan.partitions]
+
+
+# ------------------------------------------------------------------ store
+
+
+def merge(plan: Plan, parsed: Sequence[Parsed]) -> list[ParsedReport]:
+    reports = list(plan.reports)
+    for p in parsed:
+        for i, rep in zip(p.index, p.reports, strict=True):
+            reports[i] = rep
+    missing = [i for i, r in enumerate(reports) if r is None]
+    if missing:  # never silently drop a file
+        raise RuntimeError(f"{len(missing)} files were neither reused nor parsed")
+    return [r for r in reports if r is not None]
+
+
+def save_stage(store: Path, inv: Inventory, plan: Plan, parsed: Sequence[Parsed]) -> int:
+    """Write the parsed reports to the store; drop rows of files no longer in the inbox."""
+    entries = []
+    for p in parsed:
+        for i, rep in zip(p.index, p.reports, strict=True):
+            f = inv.files[i]
+            if f.sub.problem is None:
+                entries.append(Entry(f.rel, rep, f.county, f.year))
+    present = {f.rel for f in inv.files}
+    gone = [r for r in plan.stored if r not in present]
+    if not entries and not gone:
+        return 0
+    return Store(store).save(entries, gone, checkpoint=rundirs.checkpoint)
+
+
+# ------------------------------------------------------------------ validate
+
+
+COUNTY_COLUMNS = ("县（区）", "年度", "通过", "有错误", "无法读取", "未提交", "文件数")
+
+
+def validate_stage(
+    inv: Inventory,
+    reports: list[ParsedReport],
+    scope: Scope,
+    timings: dict[str, float] | None = None,
+    incremental: dict[str, int] | None = None,
+) -> RunOutcome:
+    """Validate the whole batch together, then add what the inbox knows (county, missing agencies)."""
+    outcome = validate_reports(reports, [inv.root], timings)
+    for fo, f in zip(outcome.files, inv.files, strict=True):
+        fo.county = f.county
+    outcome.registry = inv.registry
+    outcome.extra["discovered"] = len(inv.files)
+    outcome.extra["scope"] = scope.describe()
+    if incremental is not None:
+        outcome.extra["incremental"] = incremental
+    outcome.extra["outside_layout"] = [f.rel for f in inv.files if not f.in_layout]
+    if inv.registry_file:
+        outcome.extra["registry_file"] = inv.registry_file
+    rows, missing = county_table(inv, outcome)
+    outcome.extra["counties"] = rows
+    outcome.extra["missing"] = missing
+    if len(outcome.files) != len(inv.files):  # never silently drop a file
+        raise RuntimeError(f"{len(inv.files)} files found but {len(outcome.files)} accounted for")
+    return outcome
+
+
+def county_table(inv: Inventory, outcome: RunOutcome) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Counties x (pass, fail, unreadable, missing), per report year; and the missing agencies."""
+    stats: dict[tuple[str, int | None], list[int]] = {}
+    submitted = []
+    years: set[int] = set()
+    for fo, f in zip(outcome.files, inv.files, strict=True):
+        year = f.year if f.year is not None else fo.year
+        county = f.county or "（目录结构之外）"
+        s = stats.setdefault((county, year), [0, 0, 0, 0, 0])
+        s[4] += 1
+        if fo.status != "validated":
+            s[2] += 1
+        elif fo.errors:
+            s[1] += 1
+        else:
+            s[0] += 1
+        if year is not None:
+            years.add(year)
+        submitted.append((f.county, year, [normalise_agency(fo.agency), f.agency_hint]))
+    missing_rows: list[dict[str, Any]] = []
+    if inv.registry is not None:
+        miss = missing_agencies(inv.registry, sorted(years), submitted, inv.renames)
+        for (county, year), agencies in miss.items():
+            stats.setdefault((county, year), [0, 0, 0, 0, 0])[3] += len(agencies)
+            missing_rows += [{"county": county, "year": year, "agency": a.agency} for a in agencies]
+    rows = []
+    for (county, year), s in sorted(stats.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
+        rows.append(dict(zip(COUNTY_COLUMNS, [county, year, *s[:4], s[4]], strict=True)))
+    return rows, missing_rows
+
+
+# ------------------------------------------------------------------ write and publish
+
+
+def write_stage(outcome: RunOutcome, out: Path, root: Path | None = None) -> Path:
+    """Write every view into a staging folder, then rename it to ``<out>/<run date>[-N]``."""
+    from nianbao.output.writer import write_all
+
+    prev = rundirs.latest(out)
+    if prev is not None:
+        outcome.extra.setdefault("previous_run", str(prev))
+    if root is not None:
+        for cand in (root / "acknowledgements.csv", root.parent / "acknowledgements.csv"):
+            if cand.is_file():
+                outcome.extra.setdefault("acks_file", str(cand))
+                break
+    with rundirs.Staging(out, rundirs.run_date()) as st:
+        write_all(outcome, st.path)
+        rundirs.checkpoint("views-written")
+        final = st.publish()
+    rundirs.checkpoint("run-published")
+    return final
+
+
+def publish_stage(out: Path, run: Path, outcome: RunOutcome) -> None:
+    """Move ``latest`` to the completed run."""
+    rundirs.move_latest(
+        out, run, {"started_at": outcome.started_at, "files": outcome.n_files, "errors": outcome.n_errors}
+    )
+    rundirs.checkpoint("latest-moved")
+
+
+# ------------------------------------------------------------------ the whole run, without Prefect
+
+
+@dataclass
+class RunResult:
+    outcome: RunOutcome
+    run_dir: Path
+    plan: dict[str, int]  # reused / kept / parsed
+    warnings: list[str] = field(default_factory=list)  # 中文, for the CLI summary
+
+
+def run_direct(cfg: RunSettings) -> RunResult:
+    """Every stage in turn, in this process, without Prefect (``nianbao run --no-prefect``)."""
+    t0 = time.perf_counter()
+    inv = discover_stage(cfg.root, cfg.registry)
+    rundirs.checkpoint("discovered")
+    plan = plan_stage(inv, cfg.store, cfg.scope)
+    parsed = [parse_stage(subs, idx, cfg.workers) for subs, idx in partition_inputs(inv, plan)]
+    rundirs.checkpoint("parsed")
+    save_stage(cfg.store, inv, plan, parsed)
+    rundirs.checkpoint("stored")
+    reports = merge(plan, parsed)
+    outcome = validate_stage(inv, reports, cfg.scope, timings(inv, plan, parsed), plan_counts(plan, parsed))
+    run_dir = write_stage(outcome, cfg.out, cfg.root)
+    publish_stage(cfg.out, run_dir, outcome)
+    outcome.timings["total"] = time.perf_counter() - t0
+    return RunResult(outcome, run_dir, plan_counts(plan, parsed))
+
+
+def timings(inv: Inventory, plan: Plan, parsed: Sequence[Parsed]) -> dict[str, float]:
+    return {"discover": inv.seconds, "store_lookup": plan.seconds, "parse": sum(p.seconds for p in parsed)}
+
+
+def plan_counts(plan: Plan, parsed: Sequence[Parsed]) -> dict[str, int]:
+    return {"reused": plan.reused, "kept": plan.kept, "parsed": sum(len(p.index) for p in parsed)}
+
+
+__all__ = [
+    "Inventory",
+    "Parsed",
+    "Plan",
+    "RunResult",
+    "RunSettings",
+    "discover_stage",
+    "layout_of",
+    "merge",
+    "parse_stage",
+    "plan_stage",
+    "publish_stage",
+    "run_direct",
+    "save_stage",
+    "validate_stage",
+    "write_stage",
+]
