@@ -19,8 +19,9 @@ app = typer.Typer(
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True, highlight=False)
-out_console = Console(highlight=False, soft_wrap=True)
+# No markup or emoji codes: messages carry file names and cell ids from submissions ("[x]", ":x:").
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
+out_console = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
 
 PROGRESS_MIN_FILES = 20
 
@@ -49,6 +50,12 @@ def validate(
     paths: Annotated[list[Path], typer.Argument(help="报告文件或文件夹（递归查找）", show_default=False)],
     out: Annotated[Path | None, typer.Option("--out", help="输出目录（默认 reports/ 下新建）")] = None,
     workers: Annotated[int | None, typer.Option("--workers", help="解析进程数（默认 CPU 核数）")] = None,
+    previous: Annotated[
+        Path | None, typer.Option("--previous", help="上一次运行的输出目录：列出新发现、已解决的问题和更正的报告")
+    ] = None,
+    acks: Annotated[
+        Path | None, typer.Option("--acks", help="复核确认记录（acknowledgements.csv，见 nianbao ack）")
+    ] = None,
 ) -> None:
     """校验报告文件，写出 submissions.json、findings.json 等结果。"""
     from nianbao.output.summary import summary_lines
@@ -59,6 +66,7 @@ def validate(
     if missing:
         _fail("找不到输入路径：" + "、".join(missing))
     target = out if out is not None else _default_out()
+    _check_review_options(target, previous, acks)
     _check_out(target)
 
     show = sys.stderr.isatty()
@@ -82,10 +90,97 @@ def validate(
             progress=lambda k: prog.advance(task, k),
             on_discovered=discovered,
         )
+    if previous is not None:
+        outcome.extra["previous_run"] = str(previous)
+    if acks is not None:
+        outcome.extra["acks_file"] = str(acks)
     write_all(outcome, target)
     for line in summary_lines(outcome, target):
         out_console.print(line)
+    out_console.print(f"质量报告：{target / 'index.html'}（Excel：{target / 'findings.xlsx'}）")
     raise typer.Exit(outcome.exit_code)
+
+
+def _check_review_options(target: Path, previous: Path | None, acks: Path | None) -> None:
+    from nianbao.output.history import load_acks
+
+    if previous is not None:
+        if not previous.is_dir():
+            _fail(f"找不到上一次运行的目录：{previous}")
+        if previous.resolve() == target.resolve():
+            _fail("--previous 不能与 --out 是同一个目录（本次结果会覆盖上一次的结果）")
+    if acks is not None:
+        if acks.exists() and not acks.is_file():
+            _fail(f"复核确认记录不是文件：{acks}")
+        for problem in load_acks(acks)[1]:
+            err.print(f"注意：{problem}")
+
+
+@app.command()
+def ack(
+    file: Annotated[Path, typer.Option("--file", help="被复核的报告文件（按其内容的 SHA-256 记录）")],
+    rule: Annotated[str, typer.Option("--rule", help="规则代码，如 G04")],
+    reviewer: Annotated[str, typer.Option("--reviewer", help="复核人")],
+    acks: Annotated[Path, typer.Option("--acks", help="复核确认记录文件（CSV，放在报送数据旁）")],
+    cell: Annotated[
+        list[str] | None, typer.Option("--cell", help="单元格编号，可重复；不写表示该报告此规则的全部问题")
+    ] = None,
+    note: Annotated[str, typer.Option("--note", help="复核说明")] = "",
+    run: Annotated[Path | None, typer.Option("--run", help="某次运行的输出目录：核对该问题确实存在")] = None,
+) -> None:
+    """把一条警告或提示标记为已复核：仍会列出，但不再算作新发现，直到报告内容变化。"""
+    import hashlib
+
+    from nianbao.output.history import Ack, AckError, append_ack, load_acks, today
+
+    if file.is_symlink() or not file.is_file():
+        _fail(f"找不到报告文件：{file}")
+    try:
+        sha = hashlib.sha256(file.read_bytes()).hexdigest()
+    except OSError as e:
+        _fail(f"报告文件 {file} 无法读取：{e.strerror or e}")
+    code = rule.strip().upper()
+    cells = tuple(cell or ())
+    if run is not None:
+        _check_finding_in_run(run, file, sha, code, cells)
+    entry = Ack(sha, code, cells, reviewer.strip(), note.strip(), today())
+    existing, _problems = load_acks(acks)
+    if any((a.sha256, a.rule, sorted(a.cells)) == (sha, code, sorted(cells)) for a in existing):
+        out_console.print(f"已有相同的复核记录（{acks}），未重复添加。")
+        raise typer.Exit(0)
+    try:
+        append_ack(acks, entry)
+    except AckError as e:
+        _fail(str(e))
+    except OSError as e:
+        _fail(f"复核确认记录 {acks} 无法写入：{e.strerror or e}")
+    what = f"单元格 {' '.join(cells)}" if cells else "该报告此规则的全部问题"
+    out_console.print(
+        f"已记录复核：{file} 的 {code}（{what}），复核人 {entry.reviewer}，写入 {acks}。报告内容变化后需重新复核。"
+    )
+
+
+def _check_finding_in_run(run: Path, file: Path, sha: str, code: str, cells: tuple[str, ...]) -> None:
+    import json
+
+    try:
+        subs = json.loads((run / "submissions.json").read_text(encoding="utf-8"))
+        finds = json.loads((run / "findings.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        _fail(f"运行结果 {run} 无法读取：{e}")
+    names = {s.get("file") for s in subs if isinstance(s, dict) and s.get("sha256") == sha}
+    if not names:
+        _fail(f"运行 {run} 中没有内容与 {file} 相同的报告（文件可能已修改，请重新校验后再复核）")
+    hits = [
+        f
+        for f in finds
+        if isinstance(f, dict)
+        and f.get("file") in names
+        and f.get("rule") == code
+        and (not cells or sorted(f.get("cells") or []) == sorted(cells))
+    ]
+    if not hits:
+        _fail(f"运行 {run} 中该报告没有 {code} 问题" + (f"（单元格 {' '.join(cells)}）" if cells else ""))
 
 
 @app.command()

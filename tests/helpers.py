@@ -71,3 +71,24 @@ def busy_seed() -> str:
     return text.replace(
         "2023 年未收到政府信息依申请公开件。", "2023 年共收到政府信息公开申请 13 件，上年结转 2 件，办结 14 件。"
     )
+
+
+SCRIPT_AGENCY = "<script>alert(1)</script>"
+TRAVERSAL_AGENCY = "../../etc/x"
+FORMULA_AGENCY = '=HYPERLINK("http://example.invalid","x")'
+
+
+def write_hostile_reports(folder: Path) -> dict[str, Path]:
+    """Three reports whose titles carry hostile agency names (HTML injection, path traversal, an
+    Excel formula), each with a planted finding, written into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    texts = {
+        "script.txt": set_cells(seed_text(), {"3:3.3.4:natural": "1"}).replace("沙坡头区镇罗镇", SCRIPT_AGENCY, 1),
+        "traversal.txt": set_cells(seed_text(), {"3:4:legal": "3"}).replace("沙坡头区镇罗镇", TRAVERSAL_AGENCY, 1),
+        "formula.txt": set_cells(seed_text(), {"3:3.1:natural": "=1+2"}).replace("沙坡头区镇罗镇", FORMULA_AGENCY, 1),
+    }
+    out = {}
+    for name, text in texts.items():
+        (folder / name).write_text(text, encoding="utf-8")
+        out[name] = folder / name
+    return out

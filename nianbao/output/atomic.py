@@ -8,6 +8,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+FILE_MODE = 0o644
+
 
 class UnsafePath(ValueError):
     """A path that would leave the output folder."""
@@ -26,6 +28,7 @@ def write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, FILE_MODE)  # mkstemp creates 0600: outputs are read by auditors and web servers
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()

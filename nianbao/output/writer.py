@@ -7,9 +7,11 @@ from pathlib import Path
 
 from nianbao.outcome import RunOutcome
 from nianbao.output.jsonout import write_json_outputs
+from nianbao.output.quality import quality_view
 
-# Further views (HTML, Excel, …) register here; each gets (outcome, out folder).
-VIEWS: list[Callable[[RunOutcome, Path], None]] = [write_json_outputs]
+# Further views register here; each gets (outcome, out folder).  quality_view writes the HTML
+# report, findings.xlsx and changes.json (it reads outcome.extra["previous_run"/"acks_file"]).
+VIEWS: list[Callable[[RunOutcome, Path], None]] = [write_json_outputs, quality_view]
 
 
 def write_all(outcome: RunOutcome, out: Path) -> None:

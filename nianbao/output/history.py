@@ -1,0 +1,365 @@
+"""What changed since the previous run of the same inputs, and the auditors' acknowledgements.
+
+The previous run is read from its ``submissions.json`` / ``findings.json`` (the JSON contract, so
+any earlier run folder works).  Reports are matched by file, then — for a file that was renamed
+or resubmitted under a new name — by (agency, year) when that pair is unique on both sides.  A
+report is *corrected* when its SHA-256 changed.  Findings of matched reports are compared by
+(rule, cells).
+
+Acknowledgements (``acknowledgements.csv`` beside the data; columns
+``sha256,rule,cells,reviewer,note,date``) mark a warning or info as reviewed by an auditor.  An
+acknowledged finding stays listed, but is out of the "new" view, until the report's SHA-256
+changes (the acknowledgement names the exact bytes that were reviewed).  Error-level findings
+cannot be acknowledged: the report must be corrected.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from nianbao.catalogue import catalogue
+from nianbao.outcome import FileOutcome, Finding, RunOutcome
+from nianbao.output.atomic import write_text
+from nianbao.registry import normalise_agency
+from nianbao.spec import is_valid_cell_id
+
+ACK_FIELDS = ("sha256", "rule", "cells", "reviewer", "note", "date")
+ACKABLE = frozenset({"warning", "info"})
+_SHA = re.compile(r"^[0-9a-f]{64}$")
+
+# finding status in this run
+NEW = "new"  # not in the previous run (or no previous run)
+STILL = "still"  # also in the previous run
+ACKED = "acked"  # reviewed by an auditor for exactly this version of the report
+
+# report change since the previous run
+SUBMITTED = "submitted"  # not in the previous run
+CORRECTED = "corrected"  # in the previous run with other bytes
+UNCHANGED = "unchanged"
+
+
+class AckError(ValueError):
+    """An acknowledgement that cannot be recorded (the message is for the user, in Chinese)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    sha256: str
+    rule: str
+    cells: tuple[str, ...]  # empty: every finding of the rule in that report
+    reviewer: str
+    note: str
+    date: str
+    line: int = 0  # line in the acknowledgements file
+
+    def matches(self, sha256: str, f: Finding) -> bool:
+        if self.sha256 != sha256 or self.rule != f.rule:
+            return False
+        return not self.cells or sorted(self.cells) == sorted(f.cells)
+
+
+def load_acks(path: Path | None) -> tuple[list[Ack], list[str]]:
+    """The acknowledgements in ``path`` and the problems found (Chinese, naming file and line).
+
+    A missing file is no acknowledgement (nothing reviewed yet); a bad row is skipped and reported."""
+    if path is None or not path.exists():
+        return [], []
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError) as e:
+        return [], [f"确认记录文件 {path} 无法读取（应为 UTF-8 编码的 CSV）：{e}"]
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows or tuple(h.strip() for h in rows[0][: len(ACK_FIELDS)]) != ACK_FIELDS:
+        return [], [f"确认记录文件 {path}：第 1 行应为表头 {','.join(ACK_FIELDS)}"]
+    acks: list[Ack] = []
+    problems: list[str] = []
+    codes = catalogue()
+    for lineno, row in enumerate(rows[1:], 2):
+        if not any(c.strip() for c in row):
+            continue
+        if len(row) < len(ACK_FIELDS):
+            problems.append(f"确认记录文件 {path}：第 {lineno} 行应有 {len(ACK_FIELDS)} 列，已跳过")
+            continue
+        sha, code, cells_s, reviewer, note, date = (c.strip() for c in row[: len(ACK_FIELDS)])
+        cells = tuple(cells_s.split())
+        why = None
+        if not _SHA.match(sha):
+            why = "sha256 应为 64 位十六进制小写字符"
+        elif code not in codes:
+            why = f"规则代码 {code} 不在规则目录中"
+        elif codes[code].severity.value not in ACKABLE:
+            why = f"规则 {code} 为错误级别，不能标记为已复核"
+        elif bad := [c for c in cells if not is_valid_cell_id(c)]:
+            why = f"单元格编号无效：{' '.join(bad)}"
+        elif not reviewer:
+            why = "缺少复核人"
+        if why:
+            problems.append(f"确认记录文件 {path}：第 {lineno} 行{why}，已跳过")
+            continue
+        acks.append(Ack(sha, code, cells, reviewer, note, date, lineno))
+    return acks, problems
+
+
+def append_ack(path: Path, ack: Ack) -> None:
+    """Add one acknowledgement to ``path`` (created with its header; written atomically)."""
+    codes = catalogue()
+    if not _SHA.match(ack.sha256):
+        raise AckError("sha256 应为 64 位十六进制小写字符")
+    if ack.rule not in codes:
+        raise AckError(f"规则代码 {ack.rule} 不在规则目录中")
+    if codes[ack.rule].severity.value not in ACKABLE:
+        raise AckError(f"规则 {ack.rule} 为错误级别，不能标记为已复核；请报送单位改正报告")
+    bad = [c for c in ack.cells if not is_valid_cell_id(c)]
+    if bad:
+        raise AckError(f"单元格编号无效：{' '.join(bad)}（格式如 3:3.1:natural）")
+    if not ack.reviewer.strip():
+        raise AckError("请用 --reviewer 写明复核人")
+    old = ""
+    if path.exists():
+        old = path.read_bytes().decode("utf-8-sig")
+        _acks, problems = load_acks(path)
+        if problems and problems[0].endswith(f"表头 {','.join(ACK_FIELDS)}"):
+            raise AckError(problems[0])
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    if not old.strip():
+        w.writerow(ACK_FIELDS)
+    elif not old.endswith("\n"):
+        buf.write("\n")
+    w.writerow([ack.sha256, ack.rule, " ".join(ack.cells), ack.reviewer, ack.note, ack.date])
+    # with a BOM, so that Excel/WPS open the Chinese text correctly
+    write_text(path, "\ufeff" + old + buf.getvalue())
+
+
+def today() -> str:
+    return datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+
+
+# ------------------------------------------------------------------ previous run
+
+
+@dataclass
+class PreviousRun:
+    path: Path
+    started_at: str | None
+    submissions: list[dict[str, Any]]
+    findings: list[dict[str, Any]]
+
+
+def load_previous(path: Path | None) -> tuple[PreviousRun | None, str | None]:
+    """The previous run's JSON views, or (None, a Chinese reason) when they cannot be read."""
+    if path is None:
+        return None, None
+    try:
+        subs = json.loads((path / "submissions.json").read_text(encoding="utf-8"))
+        finds = json.loads((path / "findings.json").read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        return None, f"上一次运行的结果不完整（缺少 {Path(e.filename or '').name}）：{path}"
+    except (OSError, ValueError) as e:
+        return None, f"上一次运行的结果无法读取：{path}（{e}）"
+    ok = (
+        isinstance(subs, list)
+        and isinstance(finds, list)
+        and all(isinstance(s, dict) and isinstance(s.get("file"), str) for s in subs)
+        and all(
+            isinstance(f, dict) and isinstance(f.get("file"), str) and isinstance(f.get("rule"), str) for f in finds
+        )
+    )
+    if not ok:
+        return None, f"上一次运行的结果格式不对（submissions.json / findings.json）：{path}"
+    started = None
+    try:
+        run = json.loads((path / "run.json").read_text(encoding="utf-8"))
+        started = run.get("started_at") if isinstance(run, dict) else None
+    except (OSError, ValueError):
+        pass
+    return PreviousRun(path, started if isinstance(started, str) else None, subs, finds), None
+
+
+def _report_key(agency: Any, year: Any) -> tuple[str, Any] | None:
+    key = normalise_agency(agency) if isinstance(agency, str) else ""
+    return (key, year) if key and year is not None else None
+
+
+def match_reports(files: Sequence[FileOutcome], prev: Sequence[dict[str, Any]]) -> dict[int, int]:
+    """current file index -> previous submission index."""
+    by_file = {s["file"]: i for i, s in enumerate(prev)}
+    out: dict[int, int] = {}
+    for i, f in enumerate(files):
+        j = by_file.get(f.file)
+        if j is not None:
+            out[i] = j
+    used = set(out.values())
+    cur_keys: dict[tuple[str, Any], list[int]] = defaultdict(list)
+    prev_keys: dict[tuple[str, Any], list[int]] = defaultdict(list)
+    for i, f in enumerate(files):
+        if i not in out and (k := _report_key(f.agency, f.year)):
+            cur_keys[k].append(i)
+    for j, s in enumerate(prev):
+        if j not in used and (k := _report_key(s.get("agency"), s.get("year"))):
+            prev_keys[k].append(j)
+    for k, cur in cur_keys.items():
+        old = prev_keys.get(k, [])
+        if len(cur) == 1 and len(old) == 1:
+            out[cur[0]] = old[0]
+    return out
+
+
+# ------------------------------------------------------------------ the review of a run
+
+
+@dataclass
+class Review:
+    """The run seen against the previous run and the acknowledgements (shared by HTML and Excel)."""
+
+    status: list[str]  # per finding (index in outcome.findings): NEW | STILL | ACKED
+    acks: dict[int, Ack]  # finding index -> the acknowledgement that covers it
+    report_change: list[str | None]  # per file: SUBMITTED | CORRECTED | UNCHANGED; None without a previous run
+    resolved: list[dict[str, Any]]  # findings of the previous run that are gone (reports still submitted)
+    withdrawn: list[dict[str, Any]]  # submissions of the previous run not found any more
+    previous: Path | None = None
+    previous_started_at: str | None = None
+    problems: list[str] = field(default_factory=list)  # Chinese notes for the overview
+
+    @property
+    def has_previous(self) -> bool:
+        return self.previous is not None
+
+    def new_findings(self) -> list[int]:
+        return [i for i, s in enumerate(self.status) if s == NEW]
+
+    def files_with(self, change: str) -> list[int]:
+        return [i for i, c in enumerate(self.report_change) if c == change]
+
+    def counts(self) -> dict[str, int]:
+        c = Counter(self.status)
+        return {
+            "new": c[NEW],
+            "still": c[STILL],
+            "acked": c[ACKED],
+            "resolved": len(self.resolved),
+            "submitted": len(self.files_with(SUBMITTED)),
+            "corrected": len(self.files_with(CORRECTED)),
+            "withdrawn": len(self.withdrawn),
+        }
+
+
+def _fkey(rule: Any, cells: Any) -> tuple[str, tuple[str, ...]]:
+    return (str(rule), tuple(str(c) for c in cells) if isinstance(cells, list) else ())
+
+
+def review(
+    outcome: RunOutcome,
+    previous: Path | None = None,
+    acks: Path | None = None,
+    *,
+    out: Path | None = None,
+) -> Review:
+    """Compare ``outcome`` with the run in ``previous`` and apply the acknowledgements in ``acks``."""
+    problems: list[str] = []
+    prev: PreviousRun | None = None
+    if previous is not None and out is not None and previous.resolve() == out.resolve():
+        problems.append("上一次运行的目录与本次输出目录相同，无法比较变化")
+    else:
+        prev, why = load_previous(previous)
+        if why:
+            problems.append(why)
+    ack_list, ack_problems = load_acks(acks)
+    problems += ack_problems
+
+    files = outcome.files
+    file_of_report = {f.report: i for i, f in enumerate(files) if f.report >= 0}
+    n = len(outcome.findings)
+    status = [NEW] * n
+    report_change: list[str | None] = [None] * len(files)
+    resolved: list[dict[str, Any]] = []
+    withdrawn: list[dict[str, Any]] = []
+
+    if prev is not None:
+        matched = match_reports(files, prev.submissions)
+        prev_findings: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for pf in prev.findings:
+            prev_findings[pf["file"]].append(pf)
+        cur_findings: dict[int, list[int]] = defaultdict(list)
+        for k, fnd in enumerate(outcome.findings):
+            fi = file_of_report.get(fnd.report)
+            if fi is not None:
+                cur_findings[fi].append(k)
+        for i, fo in enumerate(files):
+            j = matched.get(i)
+            if j is None:
+                report_change[i] = SUBMITTED
+                continue
+            ps = prev.submissions[j]
+            report_change[i] = UNCHANGED if ps.get("sha256") == fo.sha256 else CORRECTED
+            old = Counter(_fkey(pf["rule"], pf.get("cells")) for pf in prev_findings[ps["file"]])
+            for k in cur_findings[i]:
+                key = _fkey(outcome.findings[k].rule, outcome.findings[k].cells)
+                if old[key] > 0:
+                    old[key] -= 1
+                    status[k] = STILL
+            for pf in prev_findings[ps["file"]]:
+                key = _fkey(pf["rule"], pf.get("cells"))
+                if old[key] > 0:
+                    old[key] -= 1
+                    resolved.append(pf | {"now_file": fo.file})
+        still_there = set(matched.values())
+        withdrawn = [s for j, s in enumerate(prev.submissions) if j not in still_there]
+
+    covered: dict[int, Ack] = {}
+    if ack_list:
+        by_sha: dict[str, list[Ack]] = defaultdict(list)
+        for a in ack_list:
+            by_sha[a.sha256].append(a)
+        for k, f in enumerate(outcome.findings):
+            if f.severity not in ACKABLE:
+                continue
+            fi = file_of_report.get(f.report)
+            if fi is None:
+                continue
+            sha = files[fi].sha256
+            for a in by_sha.get(sha, ()):
+                if a.matches(sha, f):
+                    covered[k] = a
+                    status[k] = ACKED
+                    break
+
+    return Review(
+        status=status,
+        acks=covered,
+        report_change=report_change,
+        resolved=resolved,
+        withdrawn=withdrawn,
+        previous=prev.path if prev else None,
+        previous_started_at=prev.started_at if prev else None,
+        problems=problems,
+    )
+
+
+def changes_json(outcome: RunOutcome, rv: Review) -> dict[str, Any]:
+    """The machine-readable form of the review (``changes.json``)."""
+    return {
+        "previous_run": str(rv.previous) if rv.previous else None,
+        "previous_started_at": rv.previous_started_at,
+        "counts": rv.counts(),
+        "new": [outcome.findings[k].to_json() for k in rv.new_findings()],
+        "resolved": [{k: v for k, v in pf.items() if k != "now_file"} for pf in rv.resolved],
+        "submitted": [outcome.files[i].file for i in rv.files_with(SUBMITTED)],
+        "corrected": [outcome.files[i].file for i in rv.files_with(CORRECTED)],
+        "withdrawn": [s["file"] for s in rv.withdrawn],
+        "acknowledged": [
+            {"finding": outcome.findings[k].to_json(), "reviewer": a.reviewer, "note": a.note, "date": a.date}
+            for k, a in sorted(rv.acks.items())
+        ],
+        "problems": rv.problems,
+    }
