@@ -94,7 +94,9 @@ def discover_stage(root: Path, registry: Path | None = None) -> Inventory:
     files = discover_inbox(root)
     reg_path = registry if registry is not None else find_registry(root)
     agencies, renames = load_expected(reg_path)
-    return Inventory(str(root), files, agencies, renames, str(reg_path) if reg_path else None, time.perf_counter() - t0)
+    inv = Inventory(str(root), files, agencies, renames, str(reg_path) if reg_path else None, time.perf_counter() - t0)
+    rundirs.checkpoint("discovered")
+    return inv
 
 
 # ------------------------------------------------------------------ plan: what is unchanged
@@ -185,6 +187,7 @@ def parse_stage(subs: Sequence[Submission], index: Sequence[int], workers: int |
     """Parse the given files (in a process pool when there are many)."""
     t0 = time.perf_counter()
     reports = _safe_load(subs, workers) if subs else []
+    rundirs.checkpoint("parsed")
     return Parsed(list(index), reports, time.perf_counter() - t0)
 
 
@@ -216,9 +219,9 @@ def save_stage(store: Path, inv: Inventory, plan: Plan, parsed: Sequence[Parsed]
                 entries.append(Entry(f.rel, rep, f.county, f.year))
     present = {f.rel for f in inv.files}
     gone = [r for r in plan.stored if r not in present]
-    if not entries and not gone:
-        return 0
-    return Store(store).save(entries, gone, checkpoint=rundirs.checkpoint)
+    written = Store(store).save(entries, gone, checkpoint=rundirs.checkpoint) if entries or gone else 0
+    rundirs.checkpoint("stored")
+    return written
 
 
 # ------------------------------------------------------------------ validate
@@ -251,6 +254,7 @@ def validate_stage(
     outcome.extra["missing"] = missing
     if len(outcome.files) != len(inv.files):  # never silently drop a file
         raise RuntimeError(f"{len(inv.files)} files found but {len(outcome.files)} accounted for")
+    rundirs.checkpoint("validated")
     return outcome
 
 
@@ -331,12 +335,9 @@ def run_direct(cfg: RunSettings) -> RunResult:
     """Every stage in turn, in this process, without Prefect (``nianbao run --no-prefect``)."""
     t0 = time.perf_counter()
     inv = discover_stage(cfg.root, cfg.registry)
-    rundirs.checkpoint("discovered")
     plan = plan_stage(inv, cfg.store, cfg.scope)
     parsed = [parse_stage(subs, idx, cfg.workers) for subs, idx in partition_inputs(inv, plan)]
-    rundirs.checkpoint("parsed")
     save_stage(cfg.store, inv, plan, parsed)
-    rundirs.checkpoint("stored")
     reports = merge(plan, parsed)
     outcome = validate_stage(inv, reports, cfg.scope, timings(inv, plan, parsed), plan_counts(plan, parsed))
     run_dir = write_stage(outcome, cfg.out, cfg.root)

@@ -1,0 +1,219 @@
+"""Crash safety: ``nianbao run`` killed with SIGKILL at any point, then run again, gives the same
+final outputs as a run that was never interrupted; ``latest`` only ever names a completed run,
+and the Parquet store stays readable.
+
+The run is killed at named points (``NIANBAO_CRASH_AT``: the run kills itself there with SIGKILL)
+and after a sweep of delays; both through Prefect (against the session's test server) and
+without it (``--no-prefect``, the same stages).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from nianbao.rundirs import completed_runs, latest
+from nianbao.store import Store
+from tests.helpers import ROOT, set_cells
+
+pytestmark = pytest.mark.prefect
+
+OUTPUTS = ("submissions.json", "findings.json")  # the run's results (run.json has times, changes.json the history)
+
+
+@pytest.fixture(scope="module")
+def inbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("crash") / "data" / "submissions"
+    shutil.copytree(ROOT / "data" / "submissions", root)
+    shutil.copy(ROOT / "data" / "registry.csv", root.parent / "registry.csv")
+    return root
+
+
+def nianbao_run(
+    root: Path, out: Path, store: Path, *, prefect_api: str | None, crash_at: str | None = None, kill_after: float = 0
+) -> int:
+    cmd = [sys.executable, "-m", "nianbao.cli", "run", "--root", str(root), "--out", str(out), "--store", str(store)]
+    env = {k: v for k, v in os.environ.items() if k not in ("NIANBAO_CRASH_AT", "PREFECT_API_URL")}
+    if prefect_api:
+        env["PREFECT_API_URL"] = prefect_api
+    else:
+        cmd.append("--no-prefect")
+    if crash_at:
+        env["NIANBAO_CRASH_AT"] = crash_at
+    p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    if kill_after:
+        try:
+            p.wait(kill_after)
+        except subprocess.TimeoutExpired:
+            p.send_signal(signal.SIGKILL)
+    stdout, stderr = p.communicate(timeout=120)
+    if p.returncode not in (0, 1, -signal.SIGKILL):
+        raise AssertionError(f"nianbao run failed ({p.returncode}):\n{stdout.decode()}\n{stderr.decode()}")
+    if p.returncode in (0, 1):
+        assert b"Traceback" not in stderr and b"ERROR" not in stderr, stderr.decode()
+    return p.returncode
+
+
+def results(run_dir: Path) -> dict[str, Any]:
+    return {name: json.loads((run_dir / name).read_text(encoding="utf-8")) for name in OUTPUTS}
+
+
+def store_rows(store: Path) -> list[dict[str, Any]]:
+    df = Store(store).read()
+    return df.drop("written_ns").sort("rel").to_dicts()
+
+
+def check_consistent(out: Path, store: Path) -> None:
+    """What a killed run may leave: only complete run folders, ``latest`` on one of them or absent,
+    a store whose every partition file is a whole Parquet file."""
+    runs = completed_runs(out)
+    for r in runs:
+        for name in (*OUTPUTS, "run.json"):
+            assert (r / name).is_file(), f"{r.name} is a run folder without {name}"
+    cur = latest(out)
+    assert cur is None or cur in runs
+    if (out / "latest").is_symlink():
+        assert (out / "latest").resolve() in runs
+    for part in Store(store).partitions():
+        pl.read_parquet(part)  # raises on a half-written file
+
+
+@pytest.fixture(scope="module")
+def reference(inbox: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """One uninterrupted run: its results and store."""
+    from nianbao.stages import RunSettings, run_direct
+
+    base = tmp_path_factory.mktemp("reference")
+    result = run_direct(RunSettings(inbox, base / "reports", base / "store"))
+    return {"results": results(result.run_dir), "store": store_rows(base / "store")}
+
+
+def assert_recovers(inbox: Path, case: Path, reference: dict[str, Any], prefect_api: str | None, **kill: Any) -> int:
+    out, store = case / "reports", case / "store"
+    code = nianbao_run(inbox, out, store, prefect_api=prefect_api, **kill)
+    check_consistent(out, store)
+    if prefect_api:
+        assert nianbao_run(inbox, out, store, prefect_api=prefect_api) == 1  # the sample's planted defects
+    else:  # the same stages, in this process (quicker than a second `nianbao run --no-prefect`)
+        from nianbao.stages import RunSettings, run_direct
+
+        assert run_direct(RunSettings(inbox, out, store)).outcome.exit_code == 1
+    check_consistent(out, store)
+    cur = latest(out)
+    assert cur is not None and results(cur) == reference["results"]
+    assert store_rows(store) == reference["store"]
+    assert not list(out.glob(".run-*")), "a killed run's staging folder was not cleaned up"
+    return code
+
+
+# The points of a run, in order (see nianbao.stages / nianbao.store / nianbao.rundirs).
+POINTS = (
+    "discovered",
+    "parsed",
+    "store-partition",  # after the first year partition of the store is replaced
+    "stored",
+    "validated",
+    "views-written",  # every view written in the staging folder, not yet renamed
+    "run-published",  # the run folder has its final name, latest not moved yet
+    "latest-json",  # latest.json moved, the symlink not yet
+    "latest-moved",
+)
+
+
+@pytest.mark.parametrize("point", POINTS)
+def test_killed_at_a_point_without_prefect(inbox: Path, tmp_path: Path, reference: dict[str, Any], point: str) -> None:
+    code = assert_recovers(inbox, tmp_path, reference, None, crash_at=point)
+    assert code == -signal.SIGKILL
+
+
+@pytest.mark.parametrize("point", ["store-partition", "views-written", "latest-json"])
+def test_killed_at_a_point_in_the_prefect_flow(
+    prefect_api: str, inbox: Path, tmp_path: Path, reference: dict[str, Any], point: str
+) -> None:
+    code = assert_recovers(inbox, tmp_path, reference, prefect_api, crash_at=point)
+    assert code == -signal.SIGKILL
+
+
+@pytest.mark.parametrize("delay", [0.4, 0.7, 1.0])
+def test_killed_after_a_delay(inbox: Path, tmp_path: Path, reference: dict[str, Any], delay: float) -> None:
+    assert_recovers(inbox, tmp_path, reference, None, kill_after=delay)
+
+
+def test_killed_while_replacing_a_changed_report(inbox: Path, tmp_path: Path) -> None:
+    """A second run, with a corrected report, killed while it rewrites the store: the previous run
+    stays ``latest``; the next run gives what an uninterrupted second run gives."""
+    from nianbao.stages import RunSettings, run_direct
+    from nianbao.textio import decode
+
+    root = tmp_path / "inbox"
+    shutil.copytree(inbox, root, ignore=shutil.ignore_patterns(".nianbao"))
+    ref = tmp_path / "ref"
+    first = run_direct(RunSettings(root, ref / "reports", ref / "store"))
+    case = tmp_path / "case"
+    shutil.copytree(ref, case, symlinks=True)
+    target = root / "2023" / "示例县" / "示例县南川镇_2023.txt"
+    text, _enc = decode(target.read_bytes())
+    target.write_bytes(set_cells(text, {"3:3.3.7:other": "0"}).encode("utf-8"))
+    second = run_direct(RunSettings(root, ref / "reports", ref / "store"))
+    assert second.plan["parsed"] == 1
+    code = nianbao_run(root, case / "reports", case / "store", prefect_api=None, crash_at="store-partition")
+    assert code == -signal.SIGKILL
+    check_consistent(case / "reports", case / "store")
+    assert latest(case / "reports") == case / "reports" / first.run_dir.name
+    assert nianbao_run(root, case / "reports", case / "store", prefect_api=None) == 1
+    assert results(latest(case / "reports") or case) == results(second.run_dir)
+    assert store_rows(case / "store") == store_rows(ref / "store")
+
+
+def test_a_killed_run_leaves_no_prefect_server_behind(tmp_path: Path, inbox: Path) -> None:
+    """The embedded Prefect server of ``nianbao run`` dies with the run, even on SIGKILL."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("PR_SET_PDEATHSIG is Linux-only")
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env["PREFECT_HOME"] = str(tmp_path / "prefect-home")
+    cmd = [sys.executable, "-m", "nianbao.cli", "run", "--root", str(inbox), "--out", str(tmp_path / "r")]
+    cmd += ["--store", str(tmp_path / "s")]
+    p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    child = None
+    deadline = time.monotonic() + 30
+    while child is None and time.monotonic() < deadline:
+        child = _server_child(p.pid)
+        time.sleep(0.05)
+    assert child is not None, "the embedded server was not started"
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    deadline = time.monotonic() + 20
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    alive = _alive(child)
+    if alive:
+        os.kill(child, signal.SIGKILL)
+    assert not alive, "the embedded Prefect server outlived its run"
+
+
+def _server_child(pid: int) -> int | None:
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        children = (task / "children").read_text().split() if (task / "children").exists() else []
+        for c in children:
+            cmdline = Path(f"/proc/{c}/cmdline").read_bytes()
+            if b"uvicorn" in cmdline:
+                return int(c)
+    return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.split(")")[-1].split()[0] != "Z"
