@@ -58,6 +58,7 @@ def validate(
     ] = None,
 ) -> None:
     """校验报告文件，写出 submissions.json、findings.json 等结果。"""
+    from nianbao.output.atomic import UnsafePath
     from nianbao.output.summary import summary_lines
     from nianbao.output.writer import write_all
     from nianbao.pipeline import validate_paths
@@ -94,7 +95,12 @@ def validate(
         outcome.extra["previous_run"] = str(previous)
     if acks is not None:
         outcome.extra["acks_file"] = str(acks)
-    write_all(outcome, target)
+    try:
+        write_all(outcome, target)
+    except UnsafePath as e:
+        _fail(f"结果未写出：{e}")
+    except OSError as e:
+        _fail(f"结果写入 {target} 失败：{e.strerror or e}")
     for line in summary_lines(outcome, target):
         out_console.print(line)
     out_console.print(f"质量报告：{target / 'index.html'}（Excel：{target / 'findings.xlsx'}）")

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 from typer.testing import CliRunner
 
@@ -88,8 +90,10 @@ def test_outputs_written_and_nothing_outside_out(run: dict) -> None:
     # every file created by the run is inside --out, and no temp file is left behind
     created = files_under(run["base"]) - run["before"]
     assert created and all(out in p.parents for p in created)
-    assert [p for p in created if p.name.startswith(".") or p.suffix == ".tmp"] == []
-    assert {p.stat().st_mode & 0o777 for p in created} == {0o644}  # readable by the auditors' web server
+    assert [p for p in created if p.name.startswith(".") and p.suffix == ".tmp"] == []
+    ours = [out / "index.html", out / "rules.html", out / "findings.xlsx", out / "changes.json"]
+    ours += list((out / "reports").iterdir())
+    assert {p.stat().st_mode & 0o777 for p in ours} == {0o644}  # readable by the auditors' web server
     assert "质量报告：" in run["output"] and "index.html" in run["output"]
 
 
@@ -363,11 +367,15 @@ def test_registry_and_gx_links(tmp_path: Path) -> None:
     assert cells[:3] == ["2023", "2", "1"]
     assert [n.attributes["data-agency"] for n in t.css("#registry .tag")] == ["沙坡头区迎水桥镇"]
     assert t.css_first("#gx-docs").attributes["href"] == "gx/data_docs/local_site/index.html"
-    outcome.extra["gx_docs"] = "../../etc/passwd"
+    for bad in ("../../etc/passwd", "javascript:alert(1)", "/etc/passwd", "https://example.invalid/x"):
+        outcome.extra["gx_docs"] = bad
+        write_html(outcome, tmp_path)
+        t = dom(tmp_path / "index.html")
+        assert t.css("#gx-docs") == [] and [a for a in t.css("a") if "alert" in (a.attributes["href"] or "")] == []
+        assert "路径不在输出目录内" in t.css_first("#overview").text(), bad
+    outcome.extra["gx_docs"] = "gx/none.html"
     write_html(outcome, tmp_path)
-    t = dom(tmp_path / "index.html")
-    assert t.css("#gx-docs") == []
-    assert "路径不在输出目录内" in t.css_first("#overview").text()
+    assert "gx/none.html（文件未找到）" in dom(tmp_path / "index.html").css_first("#overview").text()
 
 
 # ------------------------------------------------------------------ rule reference
@@ -477,3 +485,79 @@ def test_suspect_alternatives_and_cause_wording(tmp_path: Path) -> None:
     assert rows[0][4] == localise.CAUSES_ZH["digit_typo"] and rows[1][4] == localise.CAUSES_ZH["wrong_value"]
     assert "有 2 种改法同样能使合计成立" in t.css_first("#suspects").text()
     assert {n.attributes["data-cell"] for n in t.css("td.suspect")} == {"3:3.3.4:natural", "3:3.3.4:total"}
+
+
+def test_missing_agencies_and_counties_from_the_run(tmp_path: Path) -> None:
+    """The nightly flow computes the missing agencies (with renames) and per-county rows itself."""
+    outcome = validate_reports([parse(seed_text(), "in/a.txt")])
+    outcome.registry = [
+        Agency("沙坡头区", "沙坡头区镇罗镇", "township"),
+        Agency("沙坡头区", "沙坡头区迎水桥镇", "township"),
+        Agency("中宁县", "中宁县石空镇", "township"),
+    ]
+    outcome.extra["missing"] = [
+        {"county": "沙坡头区", "year": 2023, "agency": "沙坡头区迎水桥镇"},
+        {"county": "中宁县", "year": 2023, "agency": "中宁县石空镇"},
+    ]
+    outcome.extra["counties"] = [
+        {"县（区）": "沙坡头区", "年度": 2023, "通过": 1, "有错误": 0, "无法读取": 0, "未提交": 1, "文件数": 1},
+        {"县（区）": "中宁县", "年度": 2023, "通过": 0, "有错误": 0, "无法读取": 0, "未提交": 1, "文件数": 0},
+    ]
+    write_html(outcome, tmp_path)
+    t = dom(tmp_path / "index.html")
+    assert [c.text() for c in t.css("#registry tr")[1].css("td")][:3] == ["2023", "3", "1"]
+    assert [n.attributes["data-agency"] for n in t.css("#registry .tag")] == ["沙坡头区迎水桥镇", "中宁县石空镇"]
+    rows = [[c.text() for c in r.css("th, td")] for r in t.css("#counties tr")]
+    assert rows == [
+        ["县（区）", "年度", "通过", "有错误", "无法读取", "未提交", "文件数"],
+        ["沙坡头区", "2023", "1", "0", "0", "1", "1"],
+        ["中宁县", "2023", "0", "0", "0", "1", "0"],
+    ]
+
+
+def test_a_planted_symlink_in_out_is_refused(tmp_path: Path) -> None:
+    """`out/reports` pointing elsewhere (left by someone): no page is written there, exit 2."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "reports").symlink_to(elsewhere, target_is_directory=True)
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text(seed_text(), encoding="utf-8")
+    r = runner.invoke(app, ["validate", str(tmp_path / "in"), "--out", str(out)])
+    assert r.exit_code == 2
+    assert "结果未写出" in r.output and "不在输出目录" in r.output
+    assert list(elsewhere.iterdir()) == []
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    agency=st.text(st.characters(blacklist_characters="\t\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"), min_size=1),
+    raw=st.text(st.characters(blacklist_characters="\t\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"), max_size=30),
+)
+def test_any_text_stays_text(tmp_path: Path, agency: str, raw: str) -> None:
+    """Whatever a submission prints as its agency or in a cell, the page shows it as text."""
+    text = set_cells(seed_text(), {"3:3.1:natural": raw or "0"}).replace("沙坡头区镇罗镇", "甲" + agency, 1)
+    outcome = validate_reports([parse(text, "x.txt")])
+    out = tmp_path / "o"
+    write_html(outcome, out)
+    write_excel(outcome, out)
+    fo = outcome.files[0]
+    page = out / "reports" / page_name(fo.file, fo.agency, fo.year)
+    assert page.parent == out / "reports" and page.is_file()
+    t = dom(page)
+    assert t.css("script") == [] and t.css("iframe") == [] and t.css("img") == []
+    assert len(t.css("h1")) == 1 and len(t.css("table.stat")) == 6
+    if fo.agency:
+        assert t.css_first("#report-title").text().startswith(clean_text(fo.agency))
+    shown = t.css_first('td[data-cell="3:3.1:natural"]').text(deep=False)
+    c = outcome.reports[0].cells.get("3:3.1:natural")
+    if c is None or c.state.value == "missing":
+        assert shown == "缺"
+    elif c.raw:
+        assert shown == clean_text(c.raw)
+    else:
+        assert shown == ""
+    wb = openpyxl.load_workbook(out / "findings.xlsx")
+    for row in wb["报告清单"].iter_rows(min_row=2):
+        assert all(c.data_type != "f" for c in row)

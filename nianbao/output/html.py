@@ -11,6 +11,7 @@ checked to stay inside the output folder.
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections import Counter
 from collections.abc import Iterable
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template
 from markupsafe import Markup, escape
@@ -403,16 +405,30 @@ def _registry_view(outcome: RunOutcome) -> dict[str, Any] | None:
     return {"expected": len(keys), "years": status, "unregistered": unregistered}
 
 
+def _county_rows(outcome: RunOutcome) -> dict[str, Any] | None:
+    """The per-county table a run may carry (``outcome.extra["counties"]``: rows of named columns)."""
+    rows = outcome.extra.get("counties")
+    if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
+        return None
+    head = [str(k) for k in rows[0]]
+    return {"head": head, "rows": [[fmt_value(r.get(k)) if r.get(k) is not None else "" for k in head] for r in rows]}
+
+
 def _gx_link(outcome: RunOutcome, out: Path) -> dict[str, Any] | None:
     rel = outcome.extra.get("gx_docs")
     if not rel or not isinstance(rel, str):
         return None
+    # a relative path inside the output folder, never a URL (no scheme such as javascript:)
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", rel) or rel.startswith(("/", "\\")):
+        return {"href": None, "text": rel, "state": "outside"}
     try:
         target = inside(out, rel)
     except UnsafePath:
-        return {"href": None, "text": rel, "ok": False}
-    href = Path(rel).as_posix()
-    return {"href": href, "text": href, "ok": target.exists()}
+        return {"href": None, "text": rel, "state": "outside"}
+    text = Path(rel).as_posix()
+    if not target.is_file():
+        return {"href": None, "text": text, "state": "missing"}
+    return {"href": quote(text, safe="/"), "text": text, "state": "ok"}
 
 
 def _news(q: Quality) -> dict[str, Any]:
@@ -526,6 +542,7 @@ def index_context(q: Quality, out: Path) -> dict[str, Any]:
         "chart": _chart(rows),
         "reports": rows,
         "gx": _gx_link(o, out),
+        "counties": _county_rows(o),
         "problems": q.review.problems,
     }
 

@@ -20,7 +20,7 @@ from nianbao.catalogue import linear_rules
 from nianbao.outcome import FileOutcome, Finding, RunOutcome, Suspect
 from nianbao.output.history import Review, review
 from nianbao.output.names import page_name
-from nianbao.registry import normalise_agency
+from nianbao.registry import Agency, normalise_agency
 from nianbao.spec import Fmt
 
 SEVERITY_ZH = {"error": "错误", "warning": "警告", "info": "提示"}
@@ -116,18 +116,35 @@ class Quality:
 def registry_status(outcome: RunOutcome) -> list[dict[str, Any]] | None:
     """Per report year of the run: how many registered agencies submitted, and who is missing.
 
-    ``None`` when no registry is known.  Agencies are matched by their normalised name."""
+    ``None`` when no registry is known.  When the run already worked out the missing agencies
+    (``outcome.extra["missing"]``: rows of county, year, agency — the nightly flow does, with the
+    rename table applied), that list is used; otherwise agencies are matched by normalised name."""
     if outcome.registry is None:
         return None
     expected = outcome.registry
+    given = outcome.extra.get("missing")
+    if isinstance(given, list) and all(isinstance(r, dict) and isinstance(r.get("agency"), str) for r in given):
+        by_agency = {(a.county, a.agency): a for a in expected}
+        per: dict[int | None, list[Agency]] = defaultdict(list)
+        for r in given:
+            year = r.get("year") if isinstance(r.get("year"), int) else None
+            county = str(r.get("county") or "")
+            per[year].append(by_agency.get((county, r["agency"])) or Agency(county, r["agency"], ""))
+        years: list[int | None] = []
+        years += sorted({f.year for f in outcome.files if f.year is not None} | {y for y in per if y is not None})
+        return [
+            {"year": y, "submitted": len(expected) - len(per.get(y, [])), "missing": per.get(y, [])}
+            for y in years or [None]
+        ]
     keys = {a.key for a in expected}
     by_year: dict[int | None, set[str]] = defaultdict(set)
     for f in outcome.files:
         if f.agency:
             by_year[f.year].add(normalise_agency(f.agency))
-    years: list[int | None] = [y for y in sorted(y for y in by_year if y is not None)]
     out = []
-    for y in years or [None]:
+    run_years: list[int | None] = []
+    run_years += sorted(y for y in by_year if y is not None)
+    for y in run_years or [None]:
         got = by_year.get(y, set()) if y is not None else set().union(*by_year.values())
         out.append({"year": y, "submitted": len(keys & got), "missing": [a for a in expected if a.key not in got]})
     return out
@@ -156,13 +173,13 @@ def write_quality_report(
     outcome: RunOutcome, out: Path, previous: Path | None = None, acks: Path | None = None
 ) -> Quality:
     """Write the HTML report, the Excel workbook and ``changes.json`` into ``out``."""
-    from nianbao.output.atomic import write_json
+    from nianbao.output.atomic import inside, write_json
     from nianbao.output.excel import write_excel
     from nianbao.output.history import changes_json
     from nianbao.output.html import write_html
 
     q = prepare(outcome, out, previous, acks)
-    write_json(out / "changes.json", changes_json(outcome, q.review))
+    write_json(inside(out, "changes.json"), changes_json(outcome, q.review))
     write_excel(outcome, out, quality=q)
     write_html(outcome, out, quality=q)  # index.html last: it only links to what exists
     return q
