@@ -31,7 +31,7 @@ def _lines(data: bytes, rng: random.Random, op: str) -> bytes:
         for _ in range(rng.randint(1, 10)):
             i = rng.randrange(len(lines))
             lines.insert(i, lines[i])
-    else:
+    elif len(lines) >= 2:
         k = rng.randint(2, min(30, len(lines)))
         i = rng.randrange(len(lines) - k + 1)
         part = lines[i : i + k]
