@@ -112,6 +112,10 @@ def ruleset_version() -> str:
 # ---------------------------------------------------------------- linear rules (A–D)
 
 
+# In a cross-year rule, a cell of the same agency's previous-year report: ``prev:3:4:natural``.
+PREV = "prev:"
+
+
 @dataclass(frozen=True)
 class LinearRule:
     """``sum(lhs) == sum(rhs)`` over canonical cells (blanks count as 0).
@@ -133,6 +137,16 @@ class LinearRule:
     @property
     def cells(self) -> tuple[str, ...]:
         return self.lhs + self.rhs
+
+    @property
+    def own_cells(self) -> tuple[str, ...]:
+        """The cells of the report itself (a cross-year rule also names last year's cells)."""
+        return tuple(c for c in self.cells if not c.startswith(PREV))
+
+    @property
+    def prev_cells(self) -> tuple[str, ...]:
+        """Last year's cells of a cross-year rule, without the ``prev:`` prefix."""
+        return tuple(c[len(PREV) :] for c in self.cells if c.startswith(PREV))
 
 
 @cache
@@ -189,3 +203,40 @@ def linear_rules(fmt: Fmt) -> tuple[LinearRule, ...]:
             )
         )
     return tuple(out)
+
+
+# ---------------------------------------------------------------- cross-year rules (E, F)
+
+
+@cache
+def carry_over_rules() -> tuple[LinearRule, ...]:
+    """E01 per column of table 三: this year's 3:2:* = last year's 3:4:* (rows 2 and 4 exist in both formats)."""
+    return tuple(
+        LinearRule(
+            "E01",
+            f"3:*:{c.id}",
+            "3",
+            (f"3:2:{c.id}",),
+            (f"{PREV}3:4:{c.id}",),
+            (("col_label", c.label),),
+        )
+        for c in tables(Fmt.F2021)["3"].columns
+    )
+
+
+@cache
+def stock_rules() -> tuple[LinearRule, ...]:
+    """F01 per row of table 二 第（一）项 (2021 format, both years): in_force = last in_force + issued − repealed,
+    written without subtraction as in_force + repealed = issued + last year's in_force."""
+    t2 = tables(Fmt.F2021)["2"]
+    return tuple(
+        LinearRule(
+            "F01",
+            f"2:{row}:*",
+            "2",
+            (f"2:{row}:in_force", f"2:{row}:repealed"),
+            (f"2:{row}:issued", f"{PREV}2:{row}:in_force"),
+            (("row_label", t2.row(row).label),),
+        )
+        for row in ("rules", "normative")
+    )

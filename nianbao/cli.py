@@ -56,6 +56,18 @@ def validate(
     acks: Annotated[
         Path | None, typer.Option("--acks", help="复核确认记录（acknowledgements.csv，见 nianbao ack）")
     ] = None,
+    registry: Annotated[
+        Path | None,
+        typer.Option("--registry", help="机关登记表 registry.csv（county,agency,level）：核对各机关每年是否提交一份"),
+    ] = None,
+    renames: Annotated[
+        Path | None,
+        typer.Option("--renames", help="机关更名表 renames.csv（old,new；默认取登记表同目录下的 renames.csv）"),
+    ] = None,
+    last_year: Annotated[
+        list[Path] | None,
+        typer.Option("--last-year", help="上年度报告（文件或文件夹，可重复）：只用于跨年度核对，不单独校验"),
+    ] = None,
 ) -> None:
     """校验报告文件，写出 submissions.json、findings.json 等结果。"""
     from nianbao.output.atomic import UnsafePath
@@ -68,6 +80,7 @@ def validate(
         _fail("找不到输入路径：" + "、".join(missing))
     target = out if out is not None else _default_out()
     _check_review_options(target, previous, acks)
+    _check_batch_options(registry, renames, last_year or [])
     _check_out(target)
 
     show = sys.stderr.isatty()
@@ -90,6 +103,10 @@ def validate(
             workers=workers,
             progress=lambda k: prog.advance(task, k),
             on_discovered=discovered,
+            last_year=last_year or [],
+            registry=registry,
+            renames=renames,
+            gx_dir=target / "gx",
         )
     if previous is not None:
         outcome.extra["previous_run"] = str(previous)
@@ -105,6 +122,28 @@ def validate(
         out_console.print(line)
     out_console.print(f"质量报告：{target / 'index.html'}（Excel：{target / 'findings.xlsx'}）")
     raise typer.Exit(outcome.exit_code)
+
+
+def _check_batch_options(registry: Path | None, renames: Path | None, last_year: list[Path]) -> None:
+    from nianbao.registry import RegistryError, load_registry, load_renames
+
+    if registry is not None:
+        if not registry.is_file():
+            _fail(f"找不到机关登记表：{registry}")
+        try:
+            load_registry(registry)
+        except (RegistryError, UnicodeDecodeError) as e:
+            _fail(f"机关登记表无法读取：{e}")
+    if renames is not None:
+        if not renames.is_file():
+            _fail(f"找不到机关更名表：{renames}")
+        try:
+            load_renames(renames)
+        except (RegistryError, UnicodeDecodeError) as e:
+            _fail(f"机关更名表无法读取：{e}")
+    gone = [str(p) for p in last_year if not p.exists()]
+    if gone:
+        _fail("找不到上年度报告：" + "、".join(gone))
 
 
 def _check_review_options(target: Path, previous: Path | None, acks: Path | None) -> None:

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pandera.polars as pa
 import polars as pl
 from pandera.errors import SchemaErrors
 
+from nianbao.beyond import beyond_findings, localise_all
 from nianbao.catalogue import LinearRule, format_number, linear_rules, rule
 from nianbao.frames import batch_arrays, cells_frame, layout_frame, meta_frame, table_frame
 from nianbao.model import ParsedReport
 from nianbao.outcome import Finding
+from nianbao.registry import Agency
 from nianbao.spec import SECTIONS, Fmt, cell_label, table_name, tables
 from schemas import cells_schema, layout_schema, meta_schema, table_schema
 
@@ -276,8 +278,23 @@ def _meta_findings(reports: Sequence[ParsedReport], meta: pl.DataFrame, fails: p
     return out
 
 
-def validate_batch(reports: Sequence[ParsedReport]) -> list[Finding]:
-    """Validate every readable report of the batch together and return the findings."""
+def validate_batch(
+    reports: Sequence[ParsedReport],
+    *,
+    previous: Sequence[ParsedReport] = (),
+    renames: Mapping[str, str] | None = None,
+    registry: Sequence[Agency] | None = None,
+    localise: bool = True,
+    timings: dict[str, float] | None = None,
+) -> list[Finding]:
+    """Validate every readable report of the batch together and return the findings.
+
+    Beyond each report's own rules: cross-year rules against the batch's own reports of year Y−1
+    and ``previous`` (e.g. from the store), ``renames`` (normalised old name → new name), text vs
+    tables, plausibility against peers (county/level from ``registry`` when given), and — unless
+    ``localise`` is False — the suspects of every report breaking a sum rule (one pass at the end).
+    ``timings`` (when given) receives the stage times of those steps.
+    """
     arrays = batch_arrays(reports)
     cells = cells_frame(arrays)
     findings: list[Finding] = []
@@ -291,6 +308,11 @@ def validate_batch(reports: Sequence[ParsedReport]) -> list[Finding]:
     findings += _layout_findings(reports, layout, failures(layout_schema(), layout))
     meta = meta_frame(reports)
     findings += _meta_findings(reports, meta, failures(meta_schema(), meta))
+    findings += beyond_findings(
+        reports, arrays, cells, previous=previous, renames=renames, registry=registry, timings=timings
+    )
+    if localise:
+        localise_all(findings, reports, previous=previous, renames=renames, timings=timings)
     return sort_findings(findings)
 
 

@@ -11,13 +11,23 @@ from nianbao.registry import Agency
 
 @dataclass(slots=True)
 class Suspect:
+    """A cell error localisation suspects (see nianbao.localise): printed value, likely right value, cause."""
+
     cell: str
     reported: float | None
     suggested: float
-    cause: str
+    cause: str  # digit_typo | transposed | sign | misplaced | blank_total | blank | non_numeric | wrong_value
+    # when several equally small sets of cells explain the errors: which set (0, 1, …) this one belongs to
+    alternative: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return {"cell": self.cell, "reported": self.reported, "suggested": self.suggested, "cause": self.cause}
+        return {
+            "cell": self.cell,
+            "reported": self.reported,
+            "suggested": self.suggested,
+            "cause": self.cause,
+            "alternative": self.alternative,
+        }
 
 
 @dataclass(slots=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,10 +15,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from nianbao.catalogue import ruleset_version
-from nianbao.engine import validate_batch
+from nianbao.engine import sort_findings, validate_batch
 from nianbao.loaders import load_file
 from nianbao.model import ParsedReport, unreadable
 from nianbao.outcome import FileOutcome, Finding, RunOutcome
+from nianbao.registry import Agency, load_registry, load_renames
 
 TZ = ZoneInfo("Asia/Shanghai")
 PARALLEL_MIN_FILES = 400
@@ -137,13 +138,57 @@ def now_iso() -> str:
 
 
 def validate_reports(
-    reports: list[ParsedReport], inputs: Sequence[str] = (), timings: dict[str, float] | None = None
+    reports: list[ParsedReport],
+    inputs: Sequence[str] = (),
+    timings: dict[str, float] | None = None,
+    *,
+    previous: Sequence[ParsedReport] = (),
+    registry: Sequence[Agency] | None = None,
+    registry_file: str | None = None,
+    renames: Mapping[str, str] | None = None,
+    gx_dir: Path | None = None,
+    expected_years: Sequence[int] | None = None,
 ) -> RunOutcome:
+    """Validate the batch; ``previous``: last year's reports from elsewhere (e.g. the store) for the
+    cross-year rules; ``registry``/``renames``: the expected agencies and old → new names;
+    ``gx_dir``: run the batch expectations (Great Expectations) there — normally ``DIR/gx`` of the
+    run's output folder ``DIR`` — and link their Data Docs as ``extra["gx_docs"]`` (relative to DIR)."""
     timings = dict(timings or {})
     t0 = time.perf_counter()
-    findings = validate_batch(reports)
-    timings["validate"] = time.perf_counter() - t0
-    return RunOutcome(
+    stages: dict[str, float] = {}
+    findings = validate_batch(reports, previous=previous, renames=renames, registry=registry, timings=stages)
+    timings["localise"] = stages.pop("localise", 0.0)
+    timings["validate"] = time.perf_counter() - t0 - timings["localise"]
+    timings |= {f"validate_{k}": v for k, v in stages.items()}
+    extra: dict[str, object] = {}
+    skipped: dict[str, str] = {}
+    if gx_dir is not None:
+        from nianbao.batchcheck import check_batch
+
+        t1 = time.perf_counter()
+        batch = check_batch(
+            reports,
+            gx_dir,
+            registry=registry,
+            registry_file=registry_file,
+            renames=renames,
+            expected_years=expected_years,
+        )
+        findings = sort_findings(findings + batch.findings)
+        timings["batch_expectations"] = time.perf_counter() - t1
+        skipped |= batch.skipped
+        extra["batch_checks"] = batch.statistics
+        if batch.docs is not None:
+            extra["gx_docs"] = os.path.relpath(batch.docs, gx_dir.parent).replace(os.sep, "/")
+    else:
+        skipped |= {code: "未运行批次检查（Great Expectations）" for code in _BATCH_RULES}
+    if skipped:
+        extra["skipped_checks"] = skipped
+    extra["cross_year"] = {
+        "reports_without_last_year": sum(1 for f in findings if f.rule == "E02"),
+        "previous_reports": len(previous),
+    }
+    outcome = RunOutcome(
         files=summarise(reports, findings),
         findings=findings,
         reports=reports,
@@ -151,7 +196,13 @@ def validate_reports(
         started_at=now_iso(),
         timings=timings,
         inputs=list(inputs),
+        registry=list(registry) if registry is not None else None,
     )
+    outcome.extra |= extra
+    return outcome
+
+
+_BATCH_RULES = ("M01", "M02", "M03", "M04", "M05", "M06", "M07", "M08")
 
 
 def validate_paths(
@@ -159,7 +210,15 @@ def validate_paths(
     workers: int | None = None,
     progress: Callable[[int], None] | None = None,
     on_discovered: Callable[[int], None] | None = None,
+    *,
+    last_year: Sequence[Path] = (),
+    registry: Path | None = None,
+    renames: Path | None = None,
+    gx_dir: Path | None = None,
 ) -> RunOutcome:
+    """``last_year``: files/folders of earlier reports used as reference only (not validated);
+    ``registry``: registry.csv; ``renames``: renames.csv (default: the one next to the registry);
+    ``gx_dir``: where the batch expectations keep their context and Data Docs (``DIR/gx``)."""
     t0 = time.perf_counter()
     subs = discover(paths)
     if on_discovered:
@@ -167,7 +226,23 @@ def validate_paths(
     t1 = time.perf_counter()
     reports = load_all(subs, workers, progress)
     t2 = time.perf_counter()
-    outcome = validate_reports(reports, [str(p) for p in paths], {"discover": t1 - t0, "parse": t2 - t1})
+    previous = [r for r in load_all(discover(last_year), workers) if r.readable] if last_year else []
+    agencies = load_registry(registry) if registry is not None else None
+    if renames is None and registry is not None:
+        renames = registry.parent / "renames.csv"
+    rename_map = load_renames(renames) if renames is not None else {}
+    outcome = validate_reports(
+        reports,
+        [str(p) for p in paths],
+        {"discover": t1 - t0, "parse": t2 - t1},
+        previous=previous,
+        registry=agencies,
+        registry_file=str(registry) if registry is not None else None,
+        renames=rename_map,
+        gx_dir=gx_dir,
+    )
+    if renames is not None and renames.exists():
+        outcome.extra["renames_file"] = str(renames)
     outcome.extra["discovered"] = len(subs)
     if len(outcome.files) != len(subs):  # never silently drop a file
         raise RuntimeError(f"{len(subs)} files found but {len(outcome.files)} accounted for")

@@ -15,6 +15,7 @@ import random
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -41,6 +42,8 @@ DEFECTS = (
     "missing_row",
     "carry_over",
     "prose_received",
+    "copy_last_year",
+    "stock_break",
 )
 # Defects the bundled rules must find, with the rule codes each gives.  Cross-year and text defects
 # (carry_over -> E, prose_received -> H) are checked by the rules of those families.
@@ -56,7 +59,11 @@ DEFECT_RULES: dict[str, tuple[str, ...]] = {
     "missing_row": ("I04",),
     "carry_over": ("E01",),
     "prose_received": ("H01",),
+    "copy_last_year": ("L01",),
+    "stock_break": ("F01",),
 }
+# defects that need last year's report of the same agency
+NEEDS_LAST_YEAR = frozenset({"carry_over", "copy_last_year", "stock_break"})
 
 
 @dataclass
@@ -72,6 +79,9 @@ class SynthConfig:
     defect_years: tuple[int, ...] | None = None
     # an explicit plan instead of random planting: (township index in its county, year, defect)
     plan: tuple[tuple[int, int, str], ...] | None = None
+    # townships (index in each county) renamed in the last year: earlier reports carry the old name
+    # (乡 ↔ 镇, e.g. 撤乡设镇); see renames_csv()
+    renamed: tuple[int, ...] = ()
 
 
 @dataclass
@@ -89,6 +99,7 @@ class ReportData:
     prose: dict[str, str] = field(default_factory=dict)
     encoding: str = "utf-8"
     crlf: bool = False
+    current: str = ""  # the agency's current name (differs from ``agency`` before a rename)
 
     @property
     def file_name(self) -> str:
@@ -153,7 +164,35 @@ def _agency_names(rng: random.Random, county: str, n: int) -> list[tuple[str, st
     return names
 
 
-def _t3_values(rng: random.Random, carried: dict[str, int], scale: float) -> dict[str, float]:
+@dataclass(frozen=True)
+class _Profile:
+    """A township's typical yearly volumes; each year varies around them (no ×5 jumps)."""
+
+    natural: float  # mean new applications from natural persons (0: none)
+    orgs: float  # chance an organisation column receives applications in a year
+    licensing: float
+    penalty: float
+    coercion: float
+    fees: float  # 万元 (0: collects none)
+
+
+def _profile(rng: random.Random, scale: float) -> _Profile:
+    return _Profile(
+        natural=rng.expovariate(1 / (6 * scale)) if rng.random() < 0.8 else 0.0,
+        orgs=0.5 * scale,
+        licensing=rng.expovariate(1 / (20 * scale)),
+        penalty=rng.expovariate(1 / (60 * scale)),
+        coercion=rng.expovariate(1 / (5 * scale)),
+        fees=0.0 if rng.random() < 0.7 else rng.uniform(0.5, 80) * scale,
+    )
+
+
+def _vary(rng: random.Random, base: float) -> int:
+    """This year's count around a typical volume (log-normal, σ 0.2; stochastic rounding)."""
+    return int(base * rng.lognormvariate(0, 0.2) + rng.random()) if base > 0 else 0
+
+
+def _t3_values(rng: random.Random, carried: dict[str, int], prof: _Profile) -> dict[str, float]:
     v: dict[str, float] = {}
     rows = [r.id for r in tables(Fmt.F2021)["3"].rows]
     for r in rows:
@@ -163,9 +202,9 @@ def _t3_values(rng: random.Random, carried: dict[str, int], scale: float) -> dic
     weights = list(_OUTCOME_WEIGHTS.values())
     for c in T3_PARTS:
         if c == "natural":
-            new = int(rng.expovariate(1 / (6 * scale))) if rng.random() < 0.8 else 0
+            new = _vary(rng, prof.natural)
         else:
-            new = rng.choice((0, 0, 0, 0, 1, 2)) if rng.random() < 0.5 * scale else 0
+            new = rng.choice((0, 0, 0, 0, 1, 2)) if rng.random() < prof.orgs else 0
         prev = carried.get(c, 0)
         total_in = new + prev
         out = rng.choice((0, 0, 0, 1)) if total_in > 2 else 0
@@ -192,10 +231,10 @@ def _t4_values(rng: random.Random) -> dict[str, float]:
     return v
 
 
-def _t2_values(rng: random.Random, in_force: int, scale: float) -> dict[str, float]:
+def _t2_values(rng: random.Random, in_force: int, prof: _Profile) -> dict[str, float]:
     issued = rng.choice((0, 0, 0, 1, 1, 2, 3))
     repealed = min(in_force, rng.choice((0, 0, 0, 1)))
-    fees = 0.0 if rng.random() < 0.7 else round(rng.uniform(0.5, 80) * scale, 4)
+    fees = round(prof.fees * rng.lognormvariate(0, 0.2), 4) if prof.fees else 0.0
     return {
         "2:rules:issued": 0.0,
         "2:rules:repealed": 0.0,
@@ -203,39 +242,98 @@ def _t2_values(rng: random.Random, in_force: int, scale: float) -> dict[str, flo
         "2:normative:issued": float(issued),
         "2:normative:repealed": float(repealed),
         "2:normative:in_force": float(in_force + issued - repealed),
-        "2:licensing:decisions": float(int(rng.expovariate(1 / (20 * scale)))),
-        "2:penalty:decisions": float(int(rng.expovariate(1 / (60 * scale)))),
-        "2:coercion:decisions": float(int(rng.expovariate(1 / (5 * scale)))),
+        "2:licensing:decisions": float(_vary(rng, prof.licensing)),
+        "2:penalty:decisions": float(_vary(rng, prof.penalty)),
+        "2:coercion:decisions": float(_vary(rng, prof.coercion)),
         "2:fees:amount": fees,
     }
 
 
+_CN = "零一二三四五六七八九"
+
+
+def _cn(n: int) -> str:
+    """Small counts as prose writes them in words (两件, 十二件)."""
+    if n == 2:
+        return "两"
+    if n < 10:
+        return _CN[n]
+    tens, ones = divmod(n, 10)
+    return ("十" if tens == 1 else _CN[tens] + "十") + (_CN[ones] if ones else "")
+
+
+def _pct(part: int, base: int) -> str:
+    """part/base as a percentage rounded half-up to one decimal (as a careful report writes it)."""
+    q = (Decimal(part) * 100 / Decimal(base)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return str(q)
+
+
 def _table_prose(d: ReportData) -> dict[str, str]:
-    """The sentences of the prose that state the table's figures."""
+    """The sentences of the prose that state the table's figures, in one of several phrasings real
+    reports use (chosen per agency and year, so re-rendering a report gives the same words)."""
     v = d.values
     y = d.year
+    pick = random.Random(f"{d.agency}|{y}")
     received = int(v["3:1:total"])
     carried = int(v["3:2:total"])
     handled = int(v["3:3.7:total"])
+    forwarded = int(v["3:4:total"])
+
+    def s(prefix: str) -> int:
+        return int(sum(x for k, x in v.items() if k.endswith(":total") and k.startswith(f"3:{prefix}")))
+
+    o, p, n, u, q, x = s("3.1"), s("3.2"), s("3.3"), s("3.4"), s("3.5"), s("3.6")
     if received == 0 and carried == 0:
-        apply_para = f"{y} 年未收到政府信息依申请公开件。"
-    else:
-
-        def s(prefix: str) -> int:
-            return int(sum(x for k, x in v.items() if k.endswith(":total") and k.startswith(f"3:{prefix}")))
-
-        apply_para = (
-            f"{y} 年共收到政府信息公开申请 {received} 件，上年结转 {carried} 件；办结 {handled} 件，"
-            f"其中予以公开 {s('3.1')} 件，部分公开 {s('3.2')} 件，不予公开 {s('3.3')} 件，"
-            f"无法提供 {s('3.4')} 件，不予处理 {s('3.5')} 件，其他处理 {s('3.6')} 件；"
-            f"结转下年度继续办理 {int(v['3:4:total'])} 件。"
+        apply_para = pick.choice(
+            (f"{y} 年未收到政府信息依申请公开件。", "本年度未收到政府信息公开申请。", "全年无依申请公开事项。")
         )
+    else:
+        variant = pick.randrange(4)
+        if variant == 1:
+            apply_para = (
+                f"{y} 年，我镇共受理政府信息公开申请 {received} 件，上年度结转 {carried} 件。"
+                f"全年办结 {handled} 件，其中予以公开 {o} 件、部分公开 {p} 件、不予公开 {n} 件、"
+                f"无法提供 {u} 件、不予处理 {q} 件、其他处理 {x} 件，结转下年度继续办理 {forwarded} 件。"
+            )
+        elif variant == 2 and handled > 0:
+            tail = "申请均已按时办结。" if forwarded == 0 else f"结转下年度继续办理 {forwarded} 件。"
+            apply_para = (
+                f"全年共收到公民、法人和其他组织提出的政府信息公开申请 {received} 件，上年结转 {carried} 件，"
+                f"全年办结 {handled} 件。其中予以公开 {o} 件，占办结总数的 {_pct(o, handled)}%。{tail}"
+            )
+        elif variant == 3 and max(received, carried, handled, forwarded) < 100:
+            apply_para = (
+                f"{y} 年，本机关新收政府信息公开申请{_cn(received)}件，上年结转{_cn(carried)}件，"
+                f"办结{_cn(handled)}件，结转下年度继续办理{_cn(forwarded)}件。"
+            )
+        else:
+            apply_para = (
+                f"{y} 年共收到政府信息公开申请 {received} 件，上年结转 {carried} 件；办结 {handled} 件，"
+                f"其中予以公开 {o} 件，部分公开 {p} 件，不予公开 {n} 件，"
+                f"无法提供 {u} 件，不予处理 {q} 件，其他处理 {x} 件；"
+                f"结转下年度继续办理 {forwarded} 件。"
+            )
     review = int(v["4:review:total"])
     suits = int(v["4:suit_direct:total"] + v["4:suit_after_review:total"])
-    review_para = ""
+    not_upheld = sum(
+        v[f"4:{g}:{c}"]
+        for g in ("review", "suit_direct", "suit_after_review")
+        for c in ("corrected", "other", "pending")
+    )
     if review or suits:
-        review_para = f"全年发生政府信息公开行政复议 {review} 件、行政诉讼 {suits} 件。"
-    return {"apply_para": apply_para, "review_para": review_para, "fee_para": f"{y} 年无收取信息处理费情况。"}
+        variant = pick.randrange(3)
+        if variant == 1:
+            review_para = f"因政府信息公开被申请行政复议 {review} 件，被提起行政诉讼 {suits} 件。"
+        elif variant == 2 and not_upheld == 0:
+            review_para = f"全年发生政府信息公开行政复议 {review} 件、行政诉讼 {suits} 件，结果均获维持。"
+        else:
+            review_para = f"全年发生政府信息公开行政复议 {review} 件、行政诉讼 {suits} 件。"
+    else:
+        review_para = pick.choice(("", "全年未发生因政府信息公开引起的行政复议、行政诉讼。"))
+    fee_para = pick.choice(
+        (f"{y} 年无收取信息处理费情况。", "本年度未收取信息处理费。", "本机关未向申请人收取信息处理费。")
+    )
+    return {"apply_para": apply_para, "review_para": review_para, "fee_para": fee_para}
 
 
 def _prose(d: ReportData, rng: random.Random) -> dict[str, str]:
@@ -267,15 +365,18 @@ def generate(cfg: SynthConfig) -> tuple[list[ReportData], list[Planted]]:
     years = sorted(cfg.years)
     for ci in range(cfg.counties):
         county = COUNTY_NAMES[ci] if ci < len(COUNTY_NAMES) else f"示例{ci + 1}县"
-        for agency, short in _agency_names(rng, county, cfg.townships):
+        for ti, (agency, short) in enumerate(_agency_names(rng, county, cfg.townships)):
             scale = rng.choice((0.3, 0.6, 1.0, 1.0, 1.5, 3.0))
+            prof = _profile(rng, scale)
             carried: dict[str, int] = {}
             in_force = rng.randint(0, 12)
+            old = agency[:-1] + ("乡" if agency.endswith("镇") else "镇")
             for y in years:
-                values = _t3_values(rng, carried, scale) | _t4_values(rng) | _t2_values(rng, in_force, scale)
+                values = _t3_values(rng, carried, prof) | _t4_values(rng) | _t2_values(rng, in_force, prof)
                 carried = {c: int(values[f"3:4:{c}"]) for c in T3_PARTS}
                 in_force = int(values["2:normative:in_force"])
-                d = ReportData(county, agency, short, "township", y, values, period=(y, y))
+                name = old if ti in cfg.renamed and y != years[-1] else agency
+                d = ReportData(county, name, short, "township", y, values, period=(y, y), current=agency)
                 d.prose = _prose(d, rng)
                 if cfg.mixed_encodings:
                     d.encoding = rng.choice(encodings)
@@ -283,21 +384,27 @@ def generate(cfg: SynthConfig) -> tuple[list[ReportData], list[Planted]]:
                 reports.append(d)
     # plant defects after all figures exist (a carry-over defect needs no change to last year)
     defect_years = set(cfg.defect_years) if cfg.defect_years else set(years)
+    by_key = {(d.county, d.current, d.year): d for d in reports}
+
+    def last_year(d: ReportData) -> ReportData | None:
+        return by_key.get((d.county, d.current, d.year - 1))
+
     if cfg.plan is not None:
         per_county = cfg.townships * len(years)
         for ti, y, kind in cfg.plan:
             for ci in range(cfg.counties):
                 d = reports[ci * per_county + ti * len(years) + years.index(y)]
-                p = plant(d, kind, rng)
+                p = plant(d, kind, rng, last_year(d))
                 if p is not None:
                     planted.append(p)
         return reports, planted
     for d in reports:
         if d.year not in defect_years or rng.random() >= cfg.defect_rate:
             continue
-        kinds = [k for k in cfg.defects if k != "carry_over" or d.year != years[0]]
+        last = last_year(d)
+        kinds = [k for k in cfg.defects if k not in NEEDS_LAST_YEAR or last is not None]
         kind = rng.choice(kinds)
-        p = plant(d, kind, rng)
+        p = plant(d, kind, rng, last)
         if p is not None:
             planted.append(p)
     return reports, planted
@@ -313,8 +420,8 @@ def _digit_typo(v: int, rng: random.Random) -> int:
     return int(s[:i] + rng.choice(choices) + s[i + 1 :])
 
 
-def plant(d: ReportData, kind: str, rng: random.Random) -> Planted | None:
-    """Plant one defect of ``kind`` into ``d`` (in place)."""
+def plant(d: ReportData, kind: str, rng: random.Random, last: ReportData | None = None) -> Planted | None:
+    """Plant one defect of ``kind`` into ``d`` (in place); ``last`` is the agency's report of last year."""
     v = d.values
     t3_rows = [r.id for r in tables(Fmt.F2021)["3"].rows]
 
@@ -390,6 +497,22 @@ def plant(d: ReportData, kind: str, rng: random.Random) -> Planted | None:
             f"办结 {int(v['3:3.7:total'])} 件。"
         )
         return mk(("3:1:total",), received, stated)
+    if kind == "copy_last_year":
+        # last year's report re-published with only the year changed (内容雷同)
+        if last is None:
+            return None
+        d.values = dict(last.values)
+        d.blanks, d.raw, d.drop_rows = set(last.blanks), dict(last.raw), set(last.drop_rows)
+        d.prose = {k: s.replace(str(last.year), str(d.year)) for k, s in last.prose.items()}
+        return mk((), last.file_name, d.file_name)
+    if kind == "stock_break":
+        # the stock of 行政规范性文件 does not carry over from last year (a clean-up not reported)
+        if last is None:
+            return None
+        cell = "2:normative:in_force"
+        old = v[cell]
+        v[cell] = old + rng.choice((2, 3, 5))
+        return mk((cell,), int(old), int(v[cell]))
     raise ValueError(f"unknown defect kind {kind}")
 
 
@@ -445,14 +568,29 @@ def iter_files(cfg: SynthConfig) -> Iterator[tuple[str, bytes, ReportData]]:
 
 
 def registry_csv(reports: list[ReportData]) -> str:
+    """The agencies each county must submit, under their current names."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["county", "agency", "level"])
     seen: set[tuple[str, str]] = set()
     for d in reports:
-        if (d.county, d.agency) not in seen:
-            seen.add((d.county, d.agency))
-            w.writerow([d.county, d.agency, d.level])
+        name = d.current or d.agency
+        if (d.county, name) not in seen:
+            seen.add((d.county, name))
+            w.writerow([d.county, name, d.level])
+    return buf.getvalue()
+
+
+def renames_csv(reports: list[ReportData]) -> str:
+    """``old,new`` for every agency whose earlier reports carry a former name (see SynthConfig.renamed)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["old", "new"])
+    seen: set[tuple[str, str]] = set()
+    for d in reports:
+        if d.current and d.current != d.agency and (d.agency, d.current) not in seen:
+            seen.add((d.agency, d.current))
+            w.writerow([d.agency, d.current])
     return buf.getvalue()
 
 
@@ -464,6 +602,8 @@ def write_county_tree(out: Path, cfg: SynthConfig) -> int:
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_bytes(encode(d, render_text(d)))
     (out / "registry.csv").write_text(registry_csv(reports), encoding="utf-8")
+    if cfg.renamed:
+        (out / "renames.csv").write_text(renames_csv(reports), encoding="utf-8")
     gt = [p.to_json() | {"path": f"{p.year}/{p.county}/{p.file}"} for p in planted]
     (out / "ground_truth.json").write_text(json.dumps(gt, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return len(reports)
