@@ -56,6 +56,14 @@ def validate(
     acks: Annotated[
         Path | None, typer.Option("--acks", help="复核确认记录（acknowledgements.csv，见 nianbao ack）")
     ] = None,
+    max_file_mb: Annotated[
+        float | None,
+        typer.Option("--max-file-mb", help="单个文件的大小上限，MB（默认 50；环境变量 NIANBAO_MAX_FILE_MB）"),
+    ] = None,
+    parse_timeout: Annotated[
+        float | None,
+        typer.Option("--parse-timeout", help="单个文件的解析用时上限，秒（默认 60；环境变量 NIANBAO_PARSE_TIMEOUT）"),
+    ] = None,
     registry: Annotated[
         Path | None,
         typer.Option("--registry", help="机关登记表 registry.csv（county,agency,level）：核对各机关每年是否提交一份"),
@@ -82,6 +90,7 @@ def validate(
     _check_review_options(target, previous, acks)
     _check_batch_options(registry, renames, last_year or [])
     _check_out(target)
+    _apply_limits(max_file_mb, parse_timeout)
 
     show = sys.stderr.isatty()
     with Progress(
@@ -226,6 +235,44 @@ def _check_finding_in_run(run: Path, file: Path, sha: str, code: str, cells: tup
     ]
     if not hits:
         _fail(f"运行 {run} 中该报告没有 {code} 问题" + (f"（单元格 {' '.join(cells)}）" if cells else ""))
+
+
+def _apply_limits(max_file_mb: float | None, parse_timeout: float | None) -> None:
+    """The loaders' limits are read from the environment (so the worker processes see them too)."""
+    for value, var, what in (
+        (max_file_mb, "NIANBAO_MAX_FILE_MB", "--max-file-mb"),
+        (parse_timeout, "NIANBAO_PARSE_TIMEOUT", "--parse-timeout"),
+    ):
+        if value is None:
+            continue
+        if not value > 0:
+            _fail(f"{what} 必须大于 0（收到 {value:g}）")
+        os.environ[var] = f"{value:g}"
+
+
+@app.command()
+def template(
+    year: Annotated[int, typer.Option("--year", help="报告年度（2019、2020 年为 2019 年格式，此后为 2021 年格式）")],
+    fmt: Annotated[str, typer.Option("--format", help="xlsx 或 docx")] = "xlsx",
+    out: Annotated[Path | None, typer.Option("--out", help="写入文件（默认 年度报告模板_<年度>.<格式>）")] = None,
+) -> None:
+    """生成空白的法定格式年度报告模板（标签固定，只需填写数字），校验程序可无损读回。"""
+    from nianbao.output.atomic import write_bytes
+    from nianbao.render import template_bytes
+
+    if fmt not in ("xlsx", "docx"):
+        _fail(f"--format 只能是 xlsx 或 docx（收到 {fmt}）")
+    if not 2019 <= year <= 2100:
+        _fail(f"年度不对：{year}（2019 年起才有统一的年度报告格式）")
+    target = out if out is not None else Path(f"年度报告模板_{year}.{fmt}")
+    try:
+        write_bytes(target, template_bytes(year, fmt))
+    except OSError as e:
+        _fail(f"无法写入 {target}：{e.strerror or e}")
+    layout = "2021 年格式，国办公开办函〔2021〕30号"
+    if year <= 2020:
+        layout = "2019 年试行格式，国办公开办函〔2019〕60号"
+    out_console.print(f"已生成 {year} 年度报告模板（{layout}）：{target}")
 
 
 @app.command()

@@ -68,6 +68,8 @@ def _linear_findings(
         lr = by_name[name]
         ri = report_ids[index]
         rep = reports[ri]
+        if _involves_unreadable(rep, lr.cells):
+            continue  # a row/table that could not be read by columns (I07/I09) is not summed
         lhs = sum((rep.cells[c].value or 0.0) for c in lr.lhs)
         rhs = sum((rep.cells[c].value or 0.0) for c in lr.rhs)
         r = rule(lr.code)
@@ -87,9 +89,20 @@ def _linear_findings(
                 line=min(lines) if lines else None,
                 fix=r.render_fix(**params),
                 report=ri,
+                where=next((w for c in lr.cells if (w := rep.cells[c].where)), None),
             )
         )
     return out
+
+
+def _involves_unreadable(rep: ParsedReport, cells: Sequence[str]) -> bool:
+    """Whether a sum rule reads a cell of a row (I07) or table (I09) not readable by columns."""
+    if not rep.row_issues:
+        return False
+    parts = tuple(
+        ri.element[:-1] if ri.code == "I07" else ri.element[:2] for ri in rep.row_issues if ri.code in ("I07", "I09")
+    )
+    return bool(parts) and any(c.startswith(parts) for c in cells)
 
 
 def _cell_findings(reports: Sequence[ParsedReport], cells: pl.DataFrame, fails: pl.DataFrame) -> list[Finding]:
@@ -129,6 +142,7 @@ def _cell_findings(reports: Sequence[ParsedReport], cells: pl.DataFrame, fails: 
                 line=d["line"],
                 fix=r.render_fix(**params),
                 report=ri,
+                where=rep.cells[cid].where,
             )
         )
     g04 = rule("G04")
@@ -203,10 +217,15 @@ def _layout_findings(reports: Sequence[ParsedReport], layout: pl.DataFrame, fail
                     params["row_label"] = r_id
             if c_id != "*":
                 params["col_label"] = tdef.column(c_id).label
-            if code in ("I07", "I08"):
+            if code in ("I07", "I08", "I09", "I10"):
                 params["raw"] = (raw or "").replace("\t", " | ")[:200]
                 params["line"] = line
                 actual = raw
+            if code == "I10":
+                detail = rep.row_issues[pos - n_facts].detail if pos >= n_facts else None
+                params["detail"] = detail
+                params["row_part"] = f"“{params['row_label']}”行" if "row_label" in params else ""
+                expected = detail
         if code == "I06":
             params |= {"printed": printed, "statutory": statutory}
             actual = printed
@@ -258,6 +277,9 @@ def _meta_findings(reports: Sequence[ParsedReport], meta: pl.DataFrame, fails: p
         elif code == "R01":
             params |= {"evidence": d["fmt_evidence"] or "表格布局"}
             expected, actual = "2021", "2019"
+        elif code == "U09":
+            params |= {"detail": rep.bad_bytes_detail or f"{d['bad_bytes']} 处无效字节"}
+            expected, actual = 0, d["bad_bytes"]
         r = rule(code)
         out.append(
             Finding(

@@ -167,7 +167,7 @@ def layout_frame(reports: Sequence[ParsedReport]) -> pl.DataFrame:
     sparse_pos: list[int] = []
     sparse_printed: list[str | None] = []
     sparse_element: list[str] = []
-    issue_rows: list[tuple[int, int, str, bool, bool]] = []  # report, pos, element, readable, duplicate
+    issue_rows: list[tuple[int, int, str, bool, bool, str]] = []  # report, pos, element, readable, dup, code
     offset = 0
     for i, rep in enumerate(reports):
         if not rep.readable:
@@ -185,7 +185,7 @@ def layout_frame(reports: Sequence[ParsedReport]) -> pl.DataFrame:
                 sparse_element.append(el_name or "")
         offset += n
         for j, ri in enumerate(rep.row_issues):
-            issue_rows.append((i, n + j, ri.element, ri.code != "I07", ri.code == "I08"))
+            issue_rows.append((i, n + j, ri.element, ri.code != "I07", ri.code == "I08", ri.code))
     if rid:
         code_arr = np.concatenate(codes).astype(np.uint32)
         code_arr[code_arr == 0xFFFF] = len(ELEMENTS)
@@ -214,6 +214,7 @@ def layout_frame(reports: Sequence[ParsedReport]) -> pl.DataFrame:
                 "in_order": pl.Series((flag_arr & 2).astype(bool)),
                 "readable": pl.Series(np.ones(total, dtype=bool)),
                 "duplicate": pl.Series(np.zeros(total, dtype=bool)),
+                "issue": pl.Series("issue", [None], dtype=pl.String).gather(np.zeros(total, dtype=np.uint32)),
             }
         )
     else:
@@ -228,18 +229,20 @@ def layout_frame(reports: Sequence[ParsedReport]) -> pl.DataFrame:
         "in_order": pl.Boolean,
         "readable": pl.Boolean,
         "duplicate": pl.Boolean,
+        "issue": pl.String,  # the code of a row issue (I07 … I10); null for layout facts
     }
     issues = pl.DataFrame(
         {
             "report": [r[0] for r in issue_rows],
             "pos": [r[1] for r in issue_rows],
             "element": [r[2] for r in issue_rows],
-            "kind": ["row"] * len(issue_rows),
+            "kind": ["table" if r[2].endswith(":*:*") else "row" for r in issue_rows],
             "found": [True] * len(issue_rows),
             "printed": [None] * len(issue_rows),
             "in_order": [True] * len(issue_rows),
             "readable": [r[3] for r in issue_rows],
             "duplicate": [r[4] for r in issue_rows],
+            "issue": [r[5] for r in issue_rows],
         },
         schema=schema,
     )
@@ -263,6 +266,7 @@ def meta_frame(reports: Sequence[ParsedReport]) -> pl.DataFrame:
             r.period_end_year,
             r.period_full_year,
             r.period_line,
+            r.bad_bytes,
         )
         for i, r in enumerate(reports)
         if r.readable
@@ -280,5 +284,6 @@ def meta_frame(reports: Sequence[ParsedReport]) -> pl.DataFrame:
         "period_end_year": pl.Int32,
         "period_full_year": pl.Boolean,
         "period_line": pl.UInt32,
+        "bad_bytes": pl.UInt32,  # invalid bytes / control characters met while decoding (U09)
     }
     return pl.DataFrame(rows, schema=schema, orient="row")

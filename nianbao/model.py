@@ -289,10 +289,11 @@ class LayoutList:
 class RowIssue:
     """A table row the parser found but could not read by columns, or that was printed twice."""
 
-    code: str  # I07 or I08
+    code: str  # I07 (row not readable), I08 (row twice), I09 (table not readable), I10 (digits split)
     element: str  # "3:3.3.4:*"
     raw: str
     line: int | None
+    detail: str | None = None  # I10: the split read from the run-together digits ("64|0|0|2|0|4|70")
 
 
 @dataclass(slots=True)
@@ -302,6 +303,7 @@ class ParsedReport:
     size: int
     status: str = "validated"  # validated | unreadable
     reason: str | None = None  # Chinese, when unreadable
+    reason_code: str | None = None  # the catalogue's U-rule of an unreadable file (U01 …)
     encoding: str | None = None
     source_type: str = "text"
     agency: str | None = None
@@ -315,6 +317,9 @@ class ParsedReport:
     period_line: int | None = None
     fmt: Fmt | None = None
     fmt_evidence_2019: list[str] = field(default_factory=list)
+    # invalid bytes replaced / control characters removed while decoding (U09), and where
+    bad_bytes: int = 0
+    bad_bytes_detail: str | None = None
     cells: CellMap = field(default_factory=CellMap)
     layout: LayoutList = field(default_factory=LayoutList)
     row_issues: list[RowIssue] = field(default_factory=list)

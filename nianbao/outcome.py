@@ -45,6 +45,7 @@ class Finding:
     fix: str = ""
     quote: str | None = None  # the sentence a text rule is about
     suspects: list[Suspect] | None = None  # filled by error localisation for sum rules
+    where: str | None = None  # source location of the first cell for non-text sources ("表格3 第4行第5格")
     report: int = -1  # index of the report in the run (not serialised)
 
     def to_json(self) -> dict[str, Any]:
@@ -65,6 +66,8 @@ class Finding:
             out["quote"] = self.quote
         if self.suspects is not None:
             out["suspects"] = [s.to_json() for s in self.suspects]
+        if self.where is not None:
+            out["where"] = self.where
         return out
 
 
@@ -86,6 +89,7 @@ class FileOutcome:
     county: str | None = None
     # the first file with the same content, when this file is a byte-identical duplicate of it
     duplicate_of: str | None = None
+    reason_code: str | None = None  # the catalogue's U-rule when unreadable (U01 …), see docs/rules.md
     report: int = -1
 
     def to_json(self) -> dict[str, Any]:
@@ -105,6 +109,7 @@ class FileOutcome:
             "encoding": self.encoding,
             "county": self.county,
             "duplicate_of": self.duplicate_of,
+            "reason_code": self.reason_code,
         }
 
 

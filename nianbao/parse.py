@@ -8,12 +8,14 @@ normalisation (full-width forms, spaces, numbering and punctuation removed; know
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from nianbao.model import Cell, LayoutFact, ParsedReport, RowIssue
-from nianbao.normalize import State, nfkc, norm_label, parse_number, squash
+from nianbao.normalize import State, is_value_like, nfkc, norm_label, parse_number, squash
+from nianbao.rundigits import split_row
 from nianbao.spec import (
     SECTIONS,
     T3_GROUPS,
@@ -35,6 +37,10 @@ class Line:
     no: int  # 1-based line number (or running row number for non-text sources)
     where: str | None = None  # e.g. "表格2 第3行" for DOCX/HTML/XLSX sources
     table: bool = False  # a row of a table (several cells), not a paragraph
+    # display-column span of each cell, for rows whose columns are aligned by spaces (pdftotext -layout)
+    spans: list[tuple[int, int]] | None = None
+    # the source location of each cell ("表格3 第4行第5格", "工作表“表三” B7"), for non-text sources
+    cell_where: list[str] | None = None
 
     @property
     def text(self) -> str:
@@ -63,7 +69,7 @@ _AGENCY_PREFIX = re.compile(r"^(?:关于|《)+")
 def _title(lines: Sequence[Line]) -> tuple[str | None, int | None, str | None, int | None]:
     """(agency, year, title text, line) from the first lines that look like the title."""
     seen = 0
-    for ln in lines:
+    for i, ln in enumerate(lines):
         text = " ".join(c for c in ln.cells if c.strip())
         if not text.strip():
             continue
@@ -71,6 +77,12 @@ def _title(lines: Sequence[Line]) -> tuple[str | None, int | None, str | None, i
         if seen > 15:
             break
         s = squash(text)
+        if "政府信息公开" in s and "报告" not in s and i + 1 < len(lines):
+            # a title wrapped onto two lines
+            nxt = next((x for x in lines[i + 1 : i + 4] if x.text.strip()), None)
+            if nxt is not None and "报告" in squash(nxt.text) and len(s) < 40:
+                s += squash(" ".join(c for c in nxt.cells if c.strip()))
+                text = text.strip() + " ".join(c for c in nxt.cells if c.strip())
         if "报告" not in s or "政府信息公开" not in s:
             continue
         for pat in _TITLE_PATTERNS:
@@ -170,24 +182,30 @@ def _sum_rule(parts: int) -> Callable[[list[str]], bool]:
 
 def _build_t3_index() -> tuple[dict[str, str], list[tuple[str, str]]]:
     exact: dict[str, str] = {}
-    prefix: list[tuple[str, str]] = []
+    prefix: dict[str, str] = {}
     for fmt in Fmt:
         for r in tables(fmt)["3"].rows:
             for k in r.keys:
                 nk = norm_label(k)
                 exact.setdefault(nk, r.id)
                 if len(nk) >= 4:
-                    prefix.append((nk, r.id))
-    prefix.sort(key=lambda kv: -len(kv[0]))
-    return exact, prefix
+                    prefix.setdefault(nk, r.id)
+    return exact, sorted(prefix.items(), key=lambda kv: -len(kv[0]))
 
 
 _T3_EXACT, _T3_PREFIX = _build_t3_index()
 _T3_GROUP_KEYS = {norm_label(k): g for g, ks in T3_GROUPS.items() for k in ks}
+# a space-aligned value belongs to a column when its centre is within this share of the column
+# spacing from the column's centre; farther (between two columns) it is not machine-readable
+AMBIGUOUS_SHARE = 0.35
+_GAP = re.compile(r"\s{2,}")
+_VALUE_LIKE = re.compile(r"^[\s\d.,，\-—–/／\\%％]*$")
 
 
 def _match_t3(label: str) -> tuple[str, str] | None:
     """('row'|'group', id) for a printed label of table 三."""
+    if _VALUE_LIKE.match(label):
+        return None  # a number, a blank or a placeholder: not a label (the hot path)
     n = norm_label(label)
     if not n:
         return None
@@ -199,6 +217,11 @@ def _match_t3(label: str) -> tuple[str, str] | None:
     for k, rid in _T3_PREFIX:
         if n.startswith(k):
             return "row", rid
+    if len(n) >= 5:
+        # a label cut by a line break ("2.其他法律行政法规禁"): the start of exactly one row's key
+        hits = {rid for k, rid in _T3_PREFIX if k.startswith(n)}
+        if len(hits) == 1:
+            return "row", hits.pop()
     return None
 
 
@@ -240,13 +263,74 @@ def _match_t2_col(label: str) -> tuple[Fmt | None, str] | None:
 
 # ------------------------------------------------------------------ the parser
 
+T3_COLS = tuple(c.id for c in tables(Fmt.F2021)["3"].columns)
+T4_COLS = tuple(c.id for c in T4_COLUMNS)
+RUN_TOGETHER_MIN = 2  # a lone digit string this many digits longer than the row has columns...
+
+
+@dataclass(slots=True)
+class _V:
+    """One value read from a row: its text and where it was printed."""
+
+    raw: str
+    line: int | None
+    pos: int | None  # 1-based cell position in its line
+    where: str | None
+
 
 @dataclass(slots=True)
 class _RowRead:
-    values: list[tuple[int | None, str]]  # (position in line, raw)
+    values: list[_V]  # one per column (empty: the row could not be read by columns)
     line: int
-    where: str | None
     printed: str
+    recovered: bool = False  # split from run-together digits
+    src: Line | None = None
+
+
+def _loc(ln: Line, pos: int | None) -> str | None:
+    if pos is not None and ln.cell_where is not None and 0 < pos <= len(ln.cell_where):
+        return ln.cell_where[pos - 1]
+    return ln.where
+
+
+def _values_of(ln: Line, fitted: Sequence[tuple[int | None, str]]) -> list[_V]:
+    return [_V(raw, ln.no, pos, _loc(ln, pos)) for pos, raw in fitted]
+
+
+def _lone_digits(after: Sequence[tuple[int, str]], n: int) -> tuple[int, str] | None:
+    """The one digit string a run-together row prints instead of ``n`` cells, if that is what it is."""
+    nonempty = [(p, c) for p, c in after if c.strip()]
+    if len(nonempty) != 1:
+        return None
+    pos, raw = nonempty[0]
+    digits = nfkc(raw).strip()
+    if not (digits.isascii() and digits.isdigit()) or len(digits) < n:
+        return None
+    return pos, digits
+
+
+def _center(ln: Line, pos: int) -> float:
+    assert ln.spans is not None
+    a, b = ln.spans[pos - 1]
+    return (a + b) / 2
+
+
+def _place(ln: Line, cells: Sequence[tuple[int, str]], centers: Sequence[float]) -> list[_V] | None:
+    """Values of a space-aligned line placed under the columns at ``centers`` (display columns);
+    None when a value is not clearly under one column (or two values fall under the same one)."""
+    if ln.spans is None or not centers:
+        return None
+    gap = min((b - a for a, b in itertools.pairwise(centers)), default=8.0)
+    placed: dict[int, _V] = {}
+    for pos, raw in cells:
+        if not raw.strip():
+            continue
+        c = _center(ln, pos)
+        j = min(range(len(centers)), key=lambda k: abs(centers[k] - c))
+        if abs(centers[j] - c) > gap * AMBIGUOUS_SHARE or j in placed:
+            return None
+        placed[j] = _V(raw, ln.no, pos, _loc(ln, pos))
+    return [placed.get(j, _V("", ln.no, None, ln.where)) for j in range(len(centers))]
 
 
 class _Reader:
@@ -265,12 +349,31 @@ class _Reader:
         end = min(later) if later else len(self.lines)
         return self.lines[start:end]
 
+    def _run_together(
+        self, ln: Line, pos: int, digits: str, cells: tuple[str, ...], element: str, printed: str
+    ) -> list[_V] | None:
+        """Recover a run-together row when the rules admit exactly one split; else record I07."""
+        sp = split_row(digits, cells)
+        if sp.parts is None:
+            self.rep.row_issues.append(RowIssue("I07", element, ln.text, ln.no))
+            return None
+        self.rep.row_issues.append(RowIssue("I10", element, digits, ln.no, detail="|".join(sp.parts)))
+        where = _loc(ln, pos)
+        return [_V(part, ln.no, pos, where) for part in sp.parts]
+
     # ---- table 二
-    def table2(self, window: Sequence[Line]) -> dict[str, tuple[dict[str, tuple[int | None, str]], int, str | None]]:
-        """row id -> ({col id: (pos, raw)}, line, where)."""
-        rows: dict[str, tuple[dict[str, tuple[int | None, str]], int, str | None]] = {}
+    def table2(self, window: Sequence[Line]) -> dict[str, tuple[dict[str, _V], int]]:
+        """row id -> ({col id: value}, line)."""
+        rows: dict[str, tuple[dict[str, _V], int]] = {}
         header: list[str] | None = None
+        centers: list[float] = []  # display columns of the header labels (space-aligned text)
         for ln in window:
+            if len(ln.cells) < 2 and header and not ln.table:
+                rid = _T2_ROWS.get(norm_label(ln.cells[0]))
+                if rid is not None and rid not in rows:
+                    # a row label alone (its cells left blank, and dropped by a space-aligned extraction)
+                    rows[rid] = ({c: _V("", ln.no, None, ln.where) for c in header if c != "?"}, ln.no)
+                    continue
             if len(ln.cells) < 2 and not _BLOCK.search(squash(ln.text)):
                 continue
             first_idx = next((i for i, c in enumerate(ln.cells) if c.strip()), None)
@@ -283,9 +386,12 @@ class _Reader:
                 continue
             if "信息内容" in sq:
                 header = []
-                for c in ln.cells[first_idx + 1 :]:
+                centers = []
+                for k, c in enumerate(ln.cells[first_idx + 1 :], start=first_idx + 1):
                     if not c.strip():
                         continue
+                    if ln.spans is not None:
+                        centers.append(_center(ln, k + 1))
                     m = _match_t2_col(c)
                     header.append(m[1] if m else "?")
                     if m and m[0] is Fmt.F2019:
@@ -304,15 +410,32 @@ class _Reader:
             while vals and not vals[-1][1].strip():
                 vals.pop()
             cols = header or []
-            got: dict[str, tuple[int | None, str]] = {}
+            got: dict[str, _V] = {}
+            if ln.spans is not None and cols and sum(1 for _p, c in vals if c.strip()) < len(cols):
+                # blank cells of a space-aligned row leave no trace: place the values under the header
+                placed = _place(ln, vals, centers) if len(centers) == len(cols) else None
+                if placed is None:
+                    self.rep.row_issues.append(RowIssue("I07", f"2:{rid}:*", ln.text, ln.no))
+                    rows.setdefault(rid, ({}, ln.no))
+                    continue
+                vals = [(v.pos or 0, v.raw) for v in placed]
+                for j, cid in enumerate(cols):
+                    if cid != "?":
+                        got[cid] = placed[j]
+                rows.setdefault(rid, (got, ln.no))
+                continue
             for j, cid in enumerate(cols):
                 if cid == "?":
                     continue
-                got[cid] = vals[j] if j < len(vals) else (None, "")
+                if j < len(vals):
+                    pos, raw = vals[j]
+                    got[cid] = _V(raw, ln.no, pos, _loc(ln, pos))
+                else:
+                    got[cid] = _V("", ln.no, None, ln.where)
             if not cols:
-                got["_positional"] = (None, "\t".join(v for _p, v in vals))
+                got["_positional"] = _V("\t".join(v for _p, v in vals), ln.no, None, ln.where)
             if rid not in rows:
-                rows[rid] = (got, ln.no, ln.where)
+                rows[rid] = (got, ln.no)
         return rows
 
     # ---- table 三
@@ -320,10 +443,32 @@ class _Reader:
         rows: dict[str, _RowRead] = {}
         header_text: list[str] = []
         first_row_line: int | None = None
+        n = len(T3_PARTS) + 1
         prefer = _sum_rule(len(T3_PARTS))
+        pending: tuple[str, str] | None = None  # a row label printed on a line of its own
+        lone_label: tuple[str, str, Line] | None = None  # ... on a line without any cell separator
+        fragment = ""  # a label piece on the line before (a label wrapped onto two lines)
+        aligned: list[tuple[str, Line, list[tuple[int, str]]]] = []  # space-aligned rows short of cells
         for ln in window:
             if not ln.table and len(ln.cells) < 2:
+                single = ln.cells[0].strip()
+                if single:
+                    self._blank_row(rows, lone_label, n)
+                    lone_label = None
+                    m = None
+                    if first_row_line is not None:
+                        for part in _GAP.split(single):  # "（六）其他处理   1.申请人……": the last label
+                            m = _match_t3(part) or m
+                    if m is not None and m[0] == "row" and m[1] not in rows:
+                        # a row label alone on its line: its values follow, or it is a row left blank
+                        lone_label = (m[1], single, ln)
+                        pending = (m[1], single)
+                    fragment = single
                 continue
+            if lone_label is not None and (pending is None or any(_match_t3(c) for c in ln.cells if c.strip())):
+                self._blank_row(rows, lone_label, n)
+                pending = None
+            lone_label = None
             last_label = -1
             row_id: str | None = None
             printed = ""
@@ -342,73 +487,254 @@ class _Reader:
                 else:
                     row_id, printed = ident, c.strip()
                 last_label = i
+            if last_label < 0:
+                # no label: the values of a label printed just before, or of a label wrapped over lines
+                texts = [i for i, c in enumerate(ln.cells) if c.strip() and not is_value_like(c)]
+                if pending is None and fragment and texts:
+                    m = _match_t3(fragment + ln.cells[texts[-1]])
+                    if m is not None and m[0] == "row":
+                        pending = (m[1], fragment + ln.cells[texts[-1]].strip())
+                if pending is not None:
+                    row_id, printed = pending
+                    last_label = texts[-1] if texts else -1
             after = [(i + 1, c) for i, c in enumerate(ln.cells) if i > last_label]
             has_values = any(c.strip() for _p, c in after)
-            if row_id is None or not has_values or last_label < 0:
+            if row_id is not None and not has_values and len(after) >= n:
+                has_values = True  # a row printed with every cell blank
+            if row_id is None or not has_values:
+                pending = (row_id, printed) if row_id is not None and first_row_line is not None else None
+                fragment = "".join(c.strip() for c in ln.cells if c.strip() and not is_value_like(c))
                 if first_row_line is None:
                     header_text.extend(c for c in ln.cells if c.strip())
                 continue
+            pending, fragment = None, ""
             if first_row_line is None:
                 first_row_line = ln.no
             if row_id == "3.6":
                 self.rep.fmt_evidence_2019.append("表三“（六）其他处理”为单独一行")
             elif row_id.startswith("3.6."):
                 self.evidence_2021.append(row_id)
-            fitted = fit_values(after, len(T3_PARTS) + 1, prefer)
             if row_id in rows:
                 self.rep.row_issues.append(RowIssue("I08", f"3:{row_id}:*", ln.text, ln.no))
                 continue
+            lone = _lone_digits(after, n)
+            if lone is not None:
+                cells = tuple(f"3:{row_id}:{c}" for c in T3_COLS)
+                vals = self._run_together(ln, lone[0], lone[1], cells, f"3:{row_id}:*", printed)
+                rows[row_id] = _RowRead(vals or [], ln.no, printed, recovered=vals is not None)
+                continue
+            if ln.spans is not None and sum(1 for _p, c in after if c.strip()) < n:
+                aligned.append((row_id, ln, after))  # placed by column position once all rows are read
+                rows[row_id] = _RowRead([], ln.no, printed)
+                continue
+            fitted = fit_values(after, n, prefer)
             if fitted is None:
                 self.rep.row_issues.append(RowIssue("I07", f"3:{row_id}:*", ln.text, ln.no))
-                rows[row_id] = _RowRead([], ln.no, ln.where, printed)
+                rows[row_id] = _RowRead([], ln.no, printed)
                 continue
-            rows[row_id] = _RowRead(fitted, ln.no, ln.where, printed)
+            rows[row_id] = _RowRead(_values_of(ln, fitted), ln.no, printed, src=ln)
+        self._blank_row(rows, lone_label, n)
+        if aligned:
+            self._place_aligned(rows, aligned, n)
         return rows, header_text, first_row_line
+
+    @staticmethod
+    def _blank_row(rows: dict[str, _RowRead], lone: tuple[str, str, Line] | None, n: int) -> None:
+        """A row label printed alone (space-aligned text drops blank cells): a row of blank cells."""
+        if lone is None or lone[0] in rows:
+            return
+        rid, printed, ln = lone
+        rows[rid] = _RowRead([_V("", ln.no, None, ln.where) for _ in range(n)], ln.no, printed)
+
+    def _place_aligned(
+        self, rows: dict[str, _RowRead], short: list[tuple[str, Line, list[tuple[int, str]]]], n: int
+    ) -> None:
+        """Rows of a space-aligned table that print fewer than ``n`` values (blank cells leave no
+        trace but a gap): each value goes to the column whose position it is printed under, taken
+        from the rows that print all ``n``.  A value that is not clearly under one column makes the
+        row not machine-readable (I07)."""
+        full: list[list[float]] = []
+        for rr in rows.values():
+            if len(rr.values) == n and not rr.recovered:
+                ln = rr.src
+                if ln is None or ln.spans is None:
+                    continue
+                centers = [(ln.spans[v.pos - 1][0] + ln.spans[v.pos - 1][1]) / 2 for v in rr.values if v.pos]
+                if len(centers) == n:
+                    full.append(centers)
+        cols = [sorted(c[j] for c in full)[len(full) // 2] for j in range(n)] if full else []
+        gap = min((b - a for a, b in itertools.pairwise(cols)), default=0.0)
+        for rid, ln, after in short:
+            placed: dict[int, _V] = {}
+            ok = bool(cols) and gap > 0
+            assert ln.spans is not None
+            for pos, raw in after:
+                if not ok or not raw.strip():
+                    continue
+                a, b = ln.spans[pos - 1]
+                center = (a + b) / 2
+                j = min(range(n), key=lambda k: abs(cols[k] - center))
+                if abs(cols[j] - center) > gap * AMBIGUOUS_SHARE or j in placed:
+                    ok = False
+                    break
+                placed[j] = _V(raw, ln.no, pos, _loc(ln, pos))
+            if not ok:
+                self.rep.row_issues.append(RowIssue("I07", f"3:{rid}:*", ln.text, ln.no))
+                continue
+            rows[rid].values = [placed.get(j, _V("", ln.no, None, ln.where)) for j in range(n)]
 
     # ---- table 四
     def table4(self, window: Sequence[Line]) -> tuple[dict[str, _RowRead], str]:
         rows: dict[str, _RowRead] = {}
         header = ""
-        buf: list[tuple[int, str]] = []
-        buf_line: int | None = None
-        buf_where: str | None = None
+        buf: list[tuple[int, str]] = []  # (index into meta, raw)
+        meta: list[tuple[Line, int]] = []  # (line, position in that line) of each buffered cell
+        col_keys = {norm_label(c.label) for c in T4_COLUMNS}
+        centers: list[float] = []  # display columns of the outcome labels of the header (aligned text)
         row_keys = {norm_label(k): r.id for r in T4_ROWS for k in r.keys}
         n = len(T4_COLUMNS)
         for ln in window:
             if not ln.table and len(ln.cells) < 2:
+                digits = nfkc(ln.cells[0]).strip()
+                if len(digits) >= n and digits.isascii() and digits.isdigit():
+                    buf.append((len(meta), ln.cells[0]))  # a value row run together, without separators
+                    meta.append((ln, 1))
                 continue
             nonempty = [(i, c) for i, c in enumerate(ln.cells) if c.strip()]
             if not nonempty:
+                if header and len(ln.cells) >= n:  # a row of blank cells under the header
+                    for i, c in enumerate(ln.cells):
+                        buf.append((len(meta), c))
+                        meta.append((ln, i + 1))
                 continue
             labelled = [i for i, c in nonempty if norm_label(c) in row_keys]
-            numeric = [i for i, c in nonempty if parse_number(c)[1] is not State.NON_NUMERIC]
+            numeric = [i for i, c in nonempty if is_value_like(c)]
+            rest = ln.cells[max(labelled) + 1 :] if labelled else []
+            if labelled and not numeric and len(rest) >= n and not any(c.strip() for c in rest):
+                numeric = [len(ln.cells) - 1]  # a labelled row of blank cells
             if labelled and numeric and max(labelled) < max(numeric):
                 # table 四 printed as three labelled rows of five
                 li = max(labelled)
                 rid = row_keys[norm_label(ln.cells[li])]
                 after = [(i + 1, c) for i, c in enumerate(ln.cells) if i > li]
+                header += ln.cells[li]
+                if rid in rows:
+                    continue
+                if ln.spans is not None and sum(1 for _p, c in after if c.strip()) < n:
+                    placed = _place(ln, after, centers[-n:]) if len(centers) >= n else None
+                    if placed is None:
+                        self.rep.row_issues.append(RowIssue("I07", f"4:{rid}:*", ln.text, ln.no))
+                        rows[rid] = _RowRead([], ln.no, ln.cells[li].strip())
+                    else:
+                        rows[rid] = _RowRead(placed, ln.no, ln.cells[li].strip())
+                    continue
+                lone = _lone_digits(after, n)
+                if lone is not None:
+                    cells = tuple(f"4:{rid}:{c}" for c in T4_COLS)
+                    vals = self._run_together(ln, lone[0], lone[1], cells, f"4:{rid}:*", ln.cells[li].strip())
+                    rows[rid] = _RowRead(vals or [], ln.no, ln.cells[li].strip(), recovered=vals is not None)
+                    continue
                 fitted = fit_values(after, n, _sum_rule(len(T4_PARTS)))
                 if fitted is None:
                     self.rep.row_issues.append(RowIssue("I07", f"4:{rid}:*", ln.text, ln.no))
-                    fitted = []
-                rows.setdefault(rid, _RowRead(fitted, ln.no, ln.where, ln.cells[li].strip()))
-                header += ln.cells[li]
+                    rows[rid] = _RowRead([], ln.no, ln.cells[li].strip())
+                    continue
+                rows[rid] = _RowRead(_values_of(ln, fitted), ln.no, ln.cells[li].strip())
                 continue
             if len(numeric) == len(nonempty):
-                if buf_line is None:
-                    buf_line, buf_where = ln.no, ln.where
-                buf.extend((i + 1, c) for i, c in enumerate(ln.cells))
+                for i, c in enumerate(ln.cells):
+                    buf.append((len(meta), c))
+                    meta.append((ln, i + 1))
                 continue
             header += "".join(c for _i, c in nonempty)
+            if ln.spans is not None:
+                centers.extend(_center(ln, i + 1) for i, c in nonempty if norm_label(c) in col_keys)
+        if not buf and not rows and all(norm_label(r.keys[0]) in squash(header) for r in T4_ROWS):
+            # the header is printed but not one number under it: every cell blank
+            for r in T4_ROWS:
+                rows[r.id] = _RowRead([_V("", None, None, None) for _ in range(n)], 0, r.label)
+            return rows, squash(header)
         if buf and not rows:
-            fitted = fit_values(buf, 3 * n)
-            line = buf_line or 0
-            if fitted is None:
-                self.rep.row_issues.append(RowIssue("I07", "4:*:*", "\t".join(c for _p, c in buf), line))
-            else:
+            first_ln = meta[0][0]
+            raw_all = "\t".join(c for _k, c in buf)
+            lone = _lone_digits([(k + 1, c) for k, c in buf], 3 * n)
+            if lone is not None:
+                ln, pos = meta[lone[0] - 1]
+                sp = split_row(lone[1], tuple(f"4:{r.id}:{c}" for r in T4_ROWS for c in T4_COLS))
+                if sp.parts is None:
+                    self.rep.row_issues.append(RowIssue("I09", "4:*:*", raw_all, ln.no))
+                    return rows, squash(header)
+                self.rep.row_issues.append(RowIssue("I10", "4:*:*", lone[1], ln.no, detail="|".join(sp.parts)))
+                where = _loc(ln, pos)
+                vals = [_V(p, ln.no, pos, where) for p in sp.parts]
                 for k, r in enumerate(T4_ROWS):
-                    rows[r.id] = _RowRead(fitted[k * n : (k + 1) * n], line, buf_where, r.label)
+                    rows[r.id] = _RowRead(vals[k * n : (k + 1) * n], ln.no, r.label, recovered=True)
+                return rows, squash(header)
+            if (
+                first_ln.spans is not None
+                and len(meta) == len(first_ln.cells)
+                and sum(1 for _k, c in buf if c.strip()) < 3 * n
+            ):
+                # a space-aligned value row with blank cells: place the values under the 15 header labels
+                placed = (
+                    _place(first_ln, [(k + 1, c) for k, c in buf], sorted(centers)) if len(centers) == 3 * n else None
+                )
+                if placed is None:
+                    self.rep.row_issues.append(RowIssue("I09", "4:*:*", raw_all, first_ln.no))
+                    return rows, squash(header)
+                for g, r in enumerate(T4_ROWS):
+                    rows[r.id] = _RowRead(placed[g * n : (g + 1) * n], first_ln.no, r.label)
+                return rows, squash(header)
+            fitted = fit_values(buf, 3 * n)
+            if fitted is None:
+                self.rep.row_issues.append(RowIssue("I09", "4:*:*", raw_all, first_ln.no))
+            else:
+                vals = []
+                for idx, raw in fitted:
+                    if idx is None:
+                        vals.append(_V(raw, first_ln.no, None, first_ln.where))
+                    else:
+                        ln, pos = meta[idx]
+                        vals.append(_V(raw, ln.no, pos, _loc(ln, pos)))
+                for g, r in enumerate(T4_ROWS):
+                    rows[r.id] = _RowRead(vals[g * n : (g + 1) * n], first_ln.no, r.label)
         return rows, squash(header)
+
+
+_PAGE_NO = re.compile(r"^(?:[-—–－\s]*\d{1,4}[-—–－\s]*|第\d+页(?:共\d+页)?|\d+/\d+)$")
+
+
+def _period(rep: ParsedReport, lines: Sequence[Line]) -> None:
+    """The statistical period: on one line, or a sentence broken over lines (page breaks, wraps)."""
+    head = lines[:80]
+    for ln in head:
+        m = _PERIOD.search(squash(ln.text))
+        if m:
+            _set_period(rep, m, ln.no)
+            return
+    # the sentence may be cut by a line or page break (page numbers in between are dropped)
+    joined = ""
+    starts: list[tuple[int, int]] = []  # (offset in joined, line no)
+    for ln in head:
+        if ln.table:
+            continue
+        s = squash(ln.text)
+        if not s or _PAGE_NO.match(s):
+            continue
+        starts.append((len(joined), ln.no))
+        joined += s
+    m = _PERIOD.search(joined)
+    if m:
+        line = max((no for off, no in starts if off <= m.start()), default=None)
+        _set_period(rep, m, line)
+
+
+def _set_period(rep: ParsedReport, m: re.Match[str], line: int | None) -> None:
+    y1, m1, d1, y2, m2, d2 = (int(g) for g in m.groups())
+    rep.period_start_year, rep.period_end_year = y1, y2
+    rep.period_full_year = (m1, d1, m2, d2) == (1, 1, 12, 31) and y1 == y2
+    rep.period_text = f"{y1}年{m1}月{d1}日至{y2}年{m2}月{d2}日"
+    rep.period_line = line
 
 
 def parse_lines(lines: Sequence[Line], report: ParsedReport) -> ParsedReport:
@@ -416,17 +742,7 @@ def parse_lines(lines: Sequence[Line], report: ParsedReport) -> ParsedReport:
     rep = report
     rd = _Reader(lines, rep)
     rep.agency, rep.year, rep.title, rep.title_line = _title(lines)
-
-    # statistical period
-    for ln in lines[:80]:
-        m = _PERIOD.search(squash(ln.text))
-        if m:
-            y1, m1, d1, y2, m2, d2 = (int(g) for g in m.groups())
-            rep.period_start_year, rep.period_end_year = y1, y2
-            rep.period_full_year = (m1, d1, m2, d2) == (1, 1, 12, 31) and y1 == y2
-            rep.period_text = f"{y1}年{m1}月{d1}日至{y2}年{m2}月{d2}日"
-            rep.period_line = ln.no
-            break
+    _period(rep, lines)
 
     sections = _find_sections(lines)
     t2 = rd.table2(rd._window(sections, "二"))
@@ -469,11 +785,15 @@ def parse_lines(lines: Sequence[Line], report: ParsedReport) -> ParsedReport:
         if in_order:
             prev_idx, prev_num = idx, s.number
         rep.sections[s.number] = []
-    # section texts (prose) for the text rules
+    # section texts (prose) for the text rules; table block headers (第二十条第（一）项) are not prose
     ordered = sorted(sections.items(), key=lambda kv: kv[1][0])
     for k, (num, (idx, _l, _h)) in enumerate(ordered):
         end = ordered[k + 1][1][0] if k + 1 < len(ordered) else len(lines)
-        rep.sections[num] = [(ln.no, ln.text) for ln in lines[idx + 1 : end] if not ln.table and ln.text.strip()]
+        rep.sections[num] = [
+            (ln.no, ln.text)
+            for ln in lines[idx + 1 : end]
+            if not ln.table and ln.text.strip() and not (num == "二" and _BLOCK.search(squash(ln.text)))
+        ]
     if ordered:
         rep.sections["引言"] = [(ln.no, ln.text) for ln in lines[: ordered[0][1][0]] if ln.text.strip()]
 
@@ -483,15 +803,14 @@ def parse_lines(lines: Sequence[Line], report: ParsedReport) -> ParsedReport:
     return rep
 
 
-def _cell(
-    rep: ParsedReport, fmt: Fmt, cid: str, pos_raw: tuple[int | None, str] | None, line: int, where: str | None
-) -> None:
-    if pos_raw is None:
-        rep.cells[cid] = Cell(None, "", State.MISSING, line, None, where)
+def _cell(rep: ParsedReport, fmt: Fmt, cid: str, v: _V | None, recovered: bool = False) -> None:
+    if v is None:
+        rep.cells[cid] = Cell(None, "", State.MISSING)
         return
-    pos, raw = pos_raw
-    value, state = parse_number(raw, cell_kind(fmt, cid))
-    rep.cells[cid] = Cell(value, raw.strip(), state, line, pos, where)
+    value, state = parse_number(v.raw, cell_kind(fmt, cid))
+    if recovered and state in (State.VALUE, State.ZERO):
+        state = State.RECOVERED
+    rep.cells[cid] = Cell(value, v.raw.strip(), state, v.line, v.pos, v.where)
 
 
 def _missing_table(rep: ParsedReport, table: Table) -> None:
@@ -500,11 +819,7 @@ def _missing_table(rep: ParsedReport, table: Table) -> None:
         rep.cells[cid] = Cell(None, "", State.MISSING)
 
 
-def _fill_t2(
-    rep: ParsedReport,
-    table: Table,
-    rows: dict[str, tuple[dict[str, tuple[int | None, str]], int, str | None]],
-) -> None:
+def _fill_t2(rep: ParsedReport, table: Table, rows: dict[str, tuple[dict[str, _V], int]]) -> None:
     assert rep.fmt is not None
     if not rows:
         _missing_table(rep, table)
@@ -517,17 +832,22 @@ def _fill_t2(
             for c in cols:
                 rep.cells[f"2:{r.id}:{c}"] = Cell(None, "", State.MISSING)
             continue
-        got, line, where = rows[r.id]
+        got, line = rows[r.id]
         rep.layout.append(LayoutFact(f"2:{r.id}:*", "row", True, r.label, line=line))
+        if not got:  # not machine-readable (I07 recorded)
+            for c in cols:
+                rep.cells[f"2:{r.id}:{c}"] = Cell(None, "", State.MISSING, line)
+            continue
         if "_positional" in got:  # no header row: read the values in the statutory order
-            raws = got["_positional"][1].split("\t")
-            got = {c: (None, raws[j] if j < len(raws) else "") for j, c in enumerate(cols)}
+            pv = got["_positional"]
+            raws = pv.raw.split("\t")
+            got = {c: _V(raws[j] if j < len(raws) else "", line, None, pv.where) for j, c in enumerate(cols)}
         for c in cols:
             if c not in got:
                 rep.layout.append(LayoutFact(f"2:{r.id}:{c}", "column", False, table.column(c).label, line=line))
                 rep.cells[f"2:{r.id}:{c}"] = Cell(None, "", State.MISSING, line)
                 continue
-            _cell(rep, rep.fmt, f"2:{r.id}:{c}", got[c], line, where)
+            _cell(rep, rep.fmt, f"2:{r.id}:{c}", got[c])
 
 
 def _header_has(header: str, labels: Sequence[str]) -> str | None:
@@ -562,10 +882,10 @@ def _fill_t3(rep: ParsedReport, table: Table, rows: dict[str, _RowRead], header_
         rep.layout.append(LayoutFact(f"3:{r.id}:*", "row", True, r.label, line=rr.line))
         if not rr.values:  # not machine-readable (I07 recorded)
             for c in cols:
-                rep.cells[f"3:{r.id}:{c}"] = Cell(None, "", State.MISSING, rr.line, None, rr.where)
+                rep.cells[f"3:{r.id}:{c}"] = Cell(None, "", State.MISSING, rr.line)
             continue
-        for c, pr in zip(cols, rr.values, strict=True):
-            _cell(rep, rep.fmt, f"3:{r.id}:{c}", pr, rr.line, rr.where)
+        for c, v in zip(cols, rr.values, strict=True):
+            _cell(rep, rep.fmt, f"3:{r.id}:{c}", v, rr.recovered)
     # rows of the other format's table 三 (e.g. 3.6.x in a 2019 report) are extra rows: note them
     known = {r.id for r in table.rows}
     for rid, rr in rows.items():
@@ -575,7 +895,7 @@ def _fill_t3(rep: ParsedReport, table: Table, rows: dict[str, _RowRead], header_
 
 def _fill_t4(rep: ParsedReport, table: Table, rows: dict[str, _RowRead], header: str) -> None:
     assert rep.fmt is not None
-    if not rows:
+    if not rows and not any(ri.element == "4:*:*" for ri in rep.row_issues):
         _missing_table(rep, table)
         return
     rep.layout.append(LayoutFact("4:*:*", "table", True, table.title))
@@ -592,8 +912,8 @@ def _fill_t4(rep: ParsedReport, table: Table, rows: dict[str, _RowRead], header:
             for c in cols:
                 rep.cells[f"4:{r.id}:{c}"] = Cell(None, "", State.MISSING)
             continue
-        for c, pr in zip(cols, rr.values, strict=True):
-            _cell(rep, rep.fmt, f"4:{r.id}:{c}", pr, rr.line, rr.where)
+        for c, v in zip(cols, rr.values, strict=True):
+            _cell(rep, rep.fmt, f"4:{r.id}:{c}", v, rr.recovered)
 
 
 __all__ = ["Kind", "Line", "NotAReport", "fit_values", "nfkc", "parse_lines"]

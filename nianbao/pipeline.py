@@ -125,6 +125,7 @@ def summarise(reports: Sequence[ParsedReport], findings: Sequence[Finding]) -> l
                 source_type=r.source_type,
                 encoding=r.encoding,
                 duplicate_of=first_by_hash.get(r.sha256) if r.sha256 else None,
+                reason_code=r.reason_code,
                 report=i,
             )
         )

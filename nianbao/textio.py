@@ -1,26 +1,55 @@
-"""Bytes to text: UTF-8 first (with or without BOM), UTF-16 by BOM or by its NUL pattern, then GB18030."""
+"""Bytes to text: UTF-8 first (with or without BOM), UTF-16 by BOM or by its NUL pattern, then GB18030.
+
+A file that is *almost* valid UTF-8 (a few corrupt bytes in an otherwise UTF-8 report) is decoded
+as UTF-8 with the bad bytes replaced by U+FFFD and the damage counted, rather than misread as
+GB18030 mojibake; control characters (NUL …) in a text are removed and counted; a file that is
+mostly control bytes is binary, not text.  The counts become a U09 warning of the report.
+"""
 
 from __future__ import annotations
 
 import codecs
+import re
+from dataclasses import dataclass
 
 
 class DecodeError(ValueError):
     """The bytes are not text in any encoding a report is published in."""
 
 
-def decode(data: bytes) -> tuple[str, str]:
-    """Return ``(text, encoding)``.  No per-file charset sniffing beyond BOMs: strict UTF-8, then GB18030."""
+# C0 controls except TAB, LF, VT, FF, CR (FF/VT are page breaks in extractions), plus DEL
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+BINARY_SHARE = 0.02  # more control characters than this share of the text: binary, not text
+NEAR_UTF8_SHARE = 0.002  # at most this share of bad bytes (and at least 3 allowed) still counts as UTF-8
+
+
+@dataclass(slots=True)
+class Decoded:
+    text: str
+    encoding: str
+    bad_bytes: int = 0  # invalid byte sequences replaced by U+FFFD
+    first_bad: int | None = None  # byte offset of the first one
+    control_chars: int = 0  # control characters removed
+    first_control: int | None = None  # character offset of the first one
+
+    @property
+    def damage(self) -> int:
+        return self.bad_bytes + self.control_chars
+
+    def damage_detail(self) -> str:
+        parts = []
+        if self.bad_bytes:
+            parts.append(f"{self.bad_bytes} 处无效的 {self.encoding.upper()} 字节，第一处在第 {self.first_bad} 字节")
+        if self.control_chars:
+            parts.append(f"{self.control_chars} 个控制字符（如 NUL），第一个在第 {self.first_control} 个字符处")
+        return "；".join(parts)
+
+
+def _strict(data: bytes) -> tuple[str, str]:
     if data.startswith(codecs.BOM_UTF8):
-        try:
-            return data[3:].decode("utf-8"), "utf-8-sig"
-        except UnicodeDecodeError as e:
-            raise DecodeError(f"UTF-8 文件中第 {e.start + 3} 字节处有无效字节") from e
+        return data[3:].decode("utf-8"), "utf-8-sig"
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return data.decode("utf-16"), "utf-16"
-        except UnicodeDecodeError as e:
-            raise DecodeError(f"UTF-16 文件中第 {e.start} 字节处有无效字节") from e
+        return data.decode("utf-16"), "utf-16"
     head = data[:4096]
     if len(head) >= 4 and head.count(0) * 3 >= len(head):
         # UTF-16 without BOM: every other byte is NUL for CJK-free ASCII parts
@@ -31,12 +60,81 @@ def decode(data: bytes) -> tuple[str, str]:
                 continue
             if "\x00" not in text:
                 return text, enc
+    return data.decode("utf-8"), "utf-8"
+
+
+def _replaced(data: bytes, encoding: str, skip: int = 0) -> tuple[str, int, int | None]:
+    """Decode with U+FFFD for bad bytes; (text, number of bad sequences, byte offset of the first)."""
+    bad: list[int] = []
+
+    def handler(e: UnicodeError) -> tuple[str, int]:
+        assert isinstance(e, UnicodeDecodeError)
+        bad.append(e.start + skip)
+        return "\ufffd", e.end
+
+    name = f"nianbao-count-{encoding}"
+    codecs.register_error(name, handler)
+    text = data[skip:].decode(encoding, errors=name)
+    return text, len(bad), (bad[0] if bad else None)
+
+
+def decode_text(data: bytes) -> Decoded:
+    """Decode a submission; raise :class:`DecodeError` (Chinese message) when it is not text."""
     try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError as utf8_err:
+        text, enc = _strict(data)
+        out = Decoded(text, enc)
+    except UnicodeDecodeError as utf_err:
+        out = _fallback(data, utf_err)
+    _strip_controls(out)
+    return out
+
+
+def _fallback(data: bytes, utf_err: UnicodeDecodeError) -> Decoded:
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        text, n, first = _replaced(data, "utf-16")
+        if n * 2 <= max(3, len(data) * NEAR_UTF8_SHARE):
+            return Decoded(text, "utf-16", n, first)
+        raise DecodeError(f"UTF-16 文件中第 {first} 字节处起有大量无效字节") from utf_err
+    skip = 3 if data.startswith(codecs.BOM_UTF8) else 0
+    enc = "utf-8-sig" if skip else "utf-8"
+    text, n, first = _replaced(data, "utf-8", skip)
+    allowed = max(3, int(len(data) * NEAR_UTF8_SHARE))
+    if n <= allowed and (skip or _has_utf8_multibyte(text)):
+        return Decoded(text, enc, n, first)
+    if not skip:
         try:
-            return data.decode("gb18030"), "gb18030"
+            return Decoded(data.decode("gb18030"), "gb18030")
         except UnicodeDecodeError:
-            raise DecodeError(
-                f"既不是 UTF-8 也不是 GB18030 编码的文本（UTF-8 解码在第 {utf8_err.start} 字节处失败）"
-            ) from utf8_err
+            gtext, gn, gfirst = _replaced(data, "gb18030")
+            if gn <= allowed:
+                return Decoded(gtext, "gb18030", gn, gfirst)
+    raise DecodeError(
+        f"既不是 UTF-8 也不是 GB18030 编码的文本（UTF-8 解码在第 {utf_err.start + skip} 字节处失败）"
+    ) from utf_err
+
+
+def _has_utf8_multibyte(text: str) -> bool:
+    """Real UTF-8 text with a few bad bytes still has many valid non-ASCII characters."""
+    good = sum(1 for ch in text[:20000] if ord(ch) > 0x7F and ch != "\ufffd")
+    return good >= 10
+
+
+def _strip_controls(out: Decoded) -> None:
+    text = out.text
+    m = _CONTROL.search(text)
+    if m is None:
+        return
+    n = len(_CONTROL.findall(text))
+    if n > max(16, len(text) * BINARY_SHARE):
+        raise DecodeError(
+            f"文件是二进制数据（{len(text)} 个字符中有 {n} 个控制字符），不是文本，也不是可识别的文档格式"
+        )
+    out.text = _CONTROL.sub("", text)
+    out.control_chars = n
+    out.first_control = m.start()
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """Return ``(text, encoding)``; see :func:`decode_text` for the details kept."""
+    d = decode_text(data)
+    return d.text, d.encoding

@@ -21,6 +21,8 @@ LAYOUT_RULES: dict[str, pl.Expr] = {
     "I06": pl.col("printed").is_null(),
     "I07": pl.col("readable"),
     "I08": ~pl.col("duplicate"),
+    "I09": pl.col("issue").ne_missing("I09"),
+    "I10": pl.col("issue").ne_missing("I10"),
 }
 
 
@@ -37,6 +39,7 @@ def layout_schema() -> pa.DataFrameSchema:
             "in_order": pa.Column(pl.Boolean),
             "readable": pa.Column(pl.Boolean),
             "duplicate": pa.Column(pl.Boolean),
+            "issue": pa.Column(pl.String, nullable=True),
         },
         checks=[expr_check(code, e) for code, e in LAYOUT_RULES.items()],
         name="layout",

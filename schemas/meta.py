@@ -19,6 +19,7 @@ META_RULES: dict[str, pl.Expr] = {
     "P02": stated,
     "P03": pl.col("agency").is_not_null() & year.is_not_null(),
     "R01": ~((pl.col("fmt") == "2019") & (year >= 2021)),
+    "U09": pl.col("bad_bytes") == 0,
 }
 
 
@@ -38,6 +39,7 @@ def meta_schema() -> pa.DataFrameSchema:
             "period_end_year": pa.Column(pl.Int32, nullable=True),
             "period_full_year": pa.Column(pl.Boolean, nullable=True),
             "period_line": pa.Column(pl.UInt32, nullable=True),
+            "bad_bytes": pa.Column(pl.UInt32),
         },
         checks=[expr_check(code, e) for code, e in META_RULES.items()],
         name="meta",

@@ -1,45 +1,217 @@
 """Loaders: a submitted file (bytes) to a :class:`~nianbao.model.ParsedReport`.
 
-The type is detected from the content, not only from the extension.  Every failure becomes an
-``unreadable`` report with a Chinese reason naming what went wrong; nothing raises to the caller.
+The type is detected from the content (:mod:`nianbao.loaders.sniff`), not only from the extension.
+Every loader turns its input into lines of cells (:class:`nianbao.parse.Line`) and the one parser
+reads the report from them, so a report gives the same canonical cells whatever it was written in.
+Every failure becomes an ``unreadable`` report whose reason is a U-rule of the catalogue (code and
+Chinese message naming what went wrong and what to send instead); nothing raises to the caller.
+
+Heavy formats (PDF, Word, Excel, HTML) are parsed in a guarded worker process with a time limit
+(:mod:`nianbao.loaders.guard`); their libraries are imported only there, when such a file is met.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+from nianbao.loaders.limits import Limits, Unreadable
+from nianbao.loaders.sniff import HEAVY, image_label, sniff
 from nianbao.loaders.text import parse_text
 from nianbao.model import ParsedReport, unreadable
-from nianbao.parse import NotAReport
-from nianbao.textio import DecodeError, decode
+from nianbao.parse import Line, NotAReport, parse_lines
+from nianbao.textio import DecodeError, decode_text
+
+SOURCE_TYPES = ("text", "csv", "html", "pdf", "docx", "xlsx")
+
+_INSTEAD_DOC = "请另存为 .docx 或导出为文字版 PDF 后重新提交"
+_UNSUPPORTED: dict[str, str] = {
+    "doc": "文件是旧版 Word 文档（.doc/.wps 二进制格式）",
+    "xls": "文件是旧版 Excel 工作簿（.xls/.et 二进制格式）",
+    "ole2": "文件是旧版 Office 二进制文档（OLE2 格式）",
+    "rtf": "文件是 RTF 格式",
+    "pptx": "文件是 PowerPoint 演示文稿",
+    "ofd": "文件是 OFD 版式文件",
+    "zip": "文件是压缩包（或已损坏的 Office 文档）",
+}
+_INSTEAD: dict[str, str] = {
+    "xls": "请另存为 .xlsx 后重新提交",
+    "zip": "请解压后分别提交其中的报告文件（.docx、.xlsx、文字版 PDF、.html 或 .txt）",
+}
 
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def load_bytes(name: str, data: bytes) -> ParsedReport:
-    """Parse one submission.  ``name`` is the file name shown in the outputs."""
-    digest = sha256(data)
-    size = len(data)
-    if not data.strip():
-        return unreadable(name, digest, size, "文件为空")
+def reason_for(code: str, **params: Any) -> str:
+    from nianbao.catalogue import rule
+
+    return rule(code).render(**params)
+
+
+def failed(name: str, data: bytes | None, code: str, source_type: str = "text", **params: Any) -> ParsedReport:
+    """The unreadable report of a file, with the U-rule ``code`` and its Chinese reason."""
+    digest = sha256(data) if data is not None else ""
+    rep = unreadable(name, digest, len(data) if data is not None else 0, reason_for(code, **params), source_type)
+    rep.reason_code = code
+    return rep
+
+
+_cached: tuple[tuple[str | None, ...], Limits] | None = None
+
+
+def current_limits() -> Limits:
+    """The limits of this process (from the environment, re-read when it changes)."""
+    global _cached
+    from nianbao.loaders.limits import _ENV
+
+    key = tuple(os.environ.get(v) for v in _ENV.values())
+    if _cached is None or _cached[0] != key:
+        _cached = (key, Limits.from_env())
+    return _cached[1]
+
+
+def _size_mb(n: int) -> str:
+    mb = n / 1024 / 1024
+    return f"{mb:.1f}" if mb >= 1 else f"{mb:.3f}"
+
+
+def _too_large(name: str, size: int, limits: Limits, data: bytes | None = None) -> ParsedReport:
+    rep = failed(name, data, "U02", size_mb=_size_mb(size), limit_mb=f"{limits.max_file_mb:g}", size=size)
+    rep.size = size
+    return rep
+
+
+@contextmanager
+def _deadline(seconds: float) -> Iterator[None]:
+    """Interrupt pure-Python parsing after ``seconds`` (main thread only; elsewhere the guard's
+    worker process enforces the limit)."""
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def on_alarm(_sig: int, _frm: object) -> None:
+        raise _Timeout
+
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
-        text, encoding = decode(data)
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+class _Timeout(Exception):
+    pass
+
+
+def _parse_text_kind(name: str, data: bytes, kind: str, limits: Limits) -> ParsedReport:
+    try:
+        dec = decode_text(data)
     except DecodeError as e:
-        return unreadable(name, digest, size, f"无法识别文件编码：{e}")
-    rep = ParsedReport(file=name, sha256=digest, size=size, encoding=encoding)
+        return failed(name, data, "U07", kind, detail=str(e))
+    rep = ParsedReport(file=name, sha256=sha256(data), size=len(data), encoding=dec.encoding, source_type=kind)
+    if dec.damage:
+        rep.bad_bytes = dec.damage
+        rep.bad_bytes_detail = dec.damage_detail()
+    if kind == "csv":
+        from nianbao.loaders.csvfile import csv_lines
+
+        return parse_lines(csv_lines(dec.text, limits), rep)
+    return parse_text(dec.text, rep, limits)
+
+
+def parse_kind(name: str, data: bytes, kind: str, limits: Limits) -> ParsedReport:
+    """Parse ``data`` of a detected ``kind`` in this process; raises Unreadable / NotAReport."""
+    if kind in ("text", "csv"):
+        return _parse_text_kind(name, data, kind, limits)
+    lines: list[Line]
+    rep = ParsedReport(file=name, sha256=sha256(data), size=len(data), source_type=kind)
+    if kind == "html":
+        from nianbao.loaders.html import html_lines
+
+        try:
+            dec = decode_text(data)
+        except DecodeError as e:
+            raise Unreadable("U07", detail=str(e)) from e
+        rep.encoding = dec.encoding
+        lines = html_lines(dec.text, limits)
+    elif kind == "docx":
+        from nianbao.loaders.docx import docx_lines
+
+        lines = docx_lines(data, limits)
+    elif kind == "xlsx":
+        from nianbao.loaders.xlsx import xlsx_lines
+
+        lines = xlsx_lines(data, limits)
+    elif kind == "pdf":
+        from nianbao.loaders.pdf import pdf_lines
+
+        lines = pdf_lines(data, limits)
+    else:  # pragma: no cover - the dispatcher only sends readable kinds here
+        raise Unreadable("U03", detail=f"文件类型 {kind}", instead=_INSTEAD_DOC)
+    return parse_lines(lines, rep)
+
+
+def load_bytes(name: str, data: bytes, limits: Limits | None = None) -> ParsedReport:
+    """Parse one submission in this process.  ``name`` is the file name shown in the outputs."""
+    lim = limits or current_limits()
+    if len(data) > lim.max_file_bytes:
+        return _too_large(name, len(data), lim, data)
+    if not data.strip():
+        return failed(name, data, "U01", detail="文件为空")
+    kind = sniff(data, name)
+    source_type = kind if kind in SOURCE_TYPES else "text"
+    if kind in _UNSUPPORTED:
+        return failed(
+            name, data, "U03", source_type, detail=_UNSUPPORTED[kind], instead=_INSTEAD.get(kind, _INSTEAD_DOC)
+        )
+    if kind == "image":
+        return failed(name, data, "U03", source_type, detail=f"文件是 {image_label(data)} 图片", instead=_INSTEAD_DOC)
     try:
-        return parse_text(text, rep)
+        with _deadline(lim.parse_timeout):
+            return parse_kind(name, data, kind, lim)
+    except Unreadable as e:
+        return failed(name, data, e.code, source_type, **e.params)
     except NotAReport as e:
-        return unreadable(name, digest, size, str(e))
+        return failed(name, data, "U08", source_type, detail=str(e))
+    except _Timeout:
+        return failed(name, data, "U06", source_type, limit=f"{lim.parse_timeout:g}")
+    except RecursionError:
+        return failed(name, data, "U05", source_type, detail="文件结构嵌套过深")
+    except MemoryError:
+        return failed(name, data, "U05", source_type, detail="解析所需内存超出上限")
+    except Exception as e:  # a library failing on a damaged file: the file is unreadable, the run goes on
+        return failed(name, data, "U01", source_type, detail=f"文件已损坏或格式异常（{type(e).__name__}）")
 
 
-def load_file(path: Path, name: str | None = None) -> ParsedReport:
+def load_file(path: Path, name: str | None = None, limits: Limits | None = None) -> ParsedReport:
+    """Parse one file; heavy formats in the guarded worker process (time limit, crash containment)."""
     display = name if name is not None else str(path)
+    lim = limits or current_limits()
     try:
-        data = path.read_bytes()
+        size = path.stat().st_size
+        if size > lim.max_file_bytes:
+            return _too_large(display, size, lim)
+        with path.open("rb") as fh:
+            data = fh.read(lim.max_file_bytes + 1)
     except OSError as e:
-        return unreadable(display, "", 0, f"无法读取文件：{e.strerror or e}")
-    return load_bytes(display, data)
+        return failed(display, None, "U01", detail=f"无法读取文件：{e.strerror or e}")
+    if len(data) > lim.max_file_bytes:
+        return _too_large(display, len(data), lim)
+    if data.strip() and sniff(data[: 1 << 16] if not data.startswith(b"PK") else data, display) in HEAVY:
+        from nianbao.loaders.guard import guarded_load
+
+        return guarded_load(display, data, lim)
+    return load_bytes(display, data, lim)
+
+
+__all__ = ["Limits", "current_limits", "failed", "load_bytes", "load_file", "parse_kind", "sha256"]
