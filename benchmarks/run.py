@@ -234,18 +234,14 @@ def main() -> None:
 
 
 def incremental_rerun(inbox: Path, work: Path, workers: int) -> float | None:
-    """A first run filling the Parquet store, then the timed second run over unchanged inputs."""
-    try:
-        from nianbao import store  # noqa: F401  (the store arrives with the flows)
-    except ImportError:
-        log("no Parquet store yet: incremental rerun not measured")
-        return None
-    from nianbao.pipeline import run_incremental  # type: ignore[attr-defined]
+    """A first run filling the Parquet store, then the timed second run over unchanged inputs
+    (the stages of `nianbao run --no-prefect`; nothing is parsed again)."""
+    from nianbao.stages import RunSettings, run_direct
 
     store_dir = work / "store"
-    run_incremental(inbox, work / "out-1", store_dir, workers=workers)
+    run_direct(RunSettings(inbox, work / "out-1", store_dir, workers=workers))
     t = time.perf_counter()
-    run_incremental(inbox, work / "out-2", store_dir, workers=workers)
+    run_direct(RunSettings(inbox, work / "out-2", store_dir, workers=workers))
     return round(time.perf_counter() - t, 3)
 
 

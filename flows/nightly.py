@@ -27,6 +27,7 @@ from prefect import allow_failure, flow  # noqa: E402
 from prefect.futures import wait  # noqa: E402
 
 from flows import tasks  # noqa: E402
+from nianbao import rundirs  # noqa: E402
 from nianbao.inbox import Scope  # noqa: E402
 from nianbao.stages import RunResult, default_store, partition_inputs  # noqa: E402
 
@@ -54,11 +55,15 @@ def _body(
     parsed_fs: Any = [tasks.parse_changed.submit(subs, idx, None if by_county else workers) for subs, idx in parts]
     wait(parsed_fs)
     saved_f: Any = tasks.save_store.submit(store_dir, inv_f, plan_f, parsed_fs)
-    outcome_f: Any = tasks.validate.submit(inv_f, plan_f, parsed_fs, scope)
-    # the report does not depend on the store being written (it is a cache): a failed save is reported
+    # one after the other (they would only share the GIL); the report does not depend on the store
+    # being written (the store is a cache and a mirror): a failed save is reported, not fatal
     after: Any = [allow_failure(saved_f)]
-    run_f: Any = tasks.write_reports.submit(outcome_f, out, root, wait_for=after, return_state=False)
-    tasks.publish_summary.submit(out, run_f, outcome_f).result()
+    with rundirs.Staging(Path(out), rundirs.run_date()) as st:
+        outcome_f: Any = tasks.validate.submit(
+            inv_f, plan_f, parsed_fs, scope, store_dir, str(st.gx_dir), wait_for=after, return_state=False
+        )
+        run_f: Any = tasks.write_reports.submit(outcome_f, out, root, str(st.path), st.date)
+        tasks.publish_summary.submit(out, run_f, outcome_f).result()
     outcome, run_dir = outcome_f.result(), Path(run_f.result())
     parsed = [f.result() for f in parsed_fs]
     counts = {"reused": plan.reused, "kept": plan.kept, "parsed": sum(len(p.index) for p in parsed)}

@@ -26,12 +26,20 @@ from nianbao.inbox import Scope  # noqa: E402
 from nianbao.outcome import RunOutcome  # noqa: E402
 from nianbao.pipeline import Submission  # noqa: E402
 
+
+def _io_error(_task: Any, _run: Any, state: Any) -> bool:
+    """Retry on an I/O error only (a share or a disk that hiccups): a bug would fail again."""
+    exc = state.data if isinstance(state.data, BaseException) else state.result(raise_on_failure=False)
+    return isinstance(exc, OSError)
+
+
 _PLAIN: dict[str, Any] = {"cache_policy": NO_CACHE, "persist_result": False}
 _IO: dict[str, Any] = {
     **_PLAIN,
     "retries": 3,
     "retry_delay_seconds": exponential_backoff(backoff_factor=1),  # 1 s, 2 s, 4 s
     "retry_jitter_factor": 0.5,
+    "retry_condition_fn": _io_error,
 }
 
 
@@ -60,18 +68,20 @@ def save_store(store: str, inv: stages.Inventory, plan: stages.Plan, parsed: lis
 
 
 @task(name="validate", **_PLAIN)
-def validate(inv: stages.Inventory, plan: stages.Plan, parsed: list[stages.Parsed], scope: Scope) -> RunOutcome:
-    """Validate the whole batch at once (all townships together, one validation per schema)."""
+def validate(
+    inv: stages.Inventory, plan: stages.Plan, parsed: list[stages.Parsed], scope: Scope, store: str, gx_dir: str
+) -> RunOutcome:
+    """Validate the whole batch at once (all townships together, one validation per schema; the
+    batch expectations; last year's reports from the store for the cross-year rules)."""
     reports = stages.merge(plan, parsed)
-    return stages.validate_stage(
-        inv, reports, scope, stages.timings(inv, plan, parsed), stages.plan_counts(plan, parsed)
-    )
+    timings, counts = stages.timings(inv, plan, parsed), stages.plan_counts(plan, parsed)
+    return stages.validate_stage(inv, reports, scope, timings, counts, Path(store), Path(gx_dir))
 
 
 @task(name="write-reports", **_IO)
-def write_reports(outcome: RunOutcome, out: str, root: str) -> str:
+def write_reports(outcome: RunOutcome, out: str, root: str, staging: str, date: str) -> str:
     """Write the run's reports to ``<out>/<run date>[-N]/`` (complete, or not at all)."""
-    return str(stages.write_stage(outcome, Path(out), Path(root)))
+    return str(stages.write_stage(outcome, Path(out), Path(root), Path(staging), date))
 
 
 @task(name="publish-summary", **_IO)

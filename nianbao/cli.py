@@ -320,10 +320,17 @@ def rules(
         out_console.print(f"规则说明已写入：{out}")
 
 
+# `nianbao run` and `nianbao schedule` (the Prefect flows) live in their own module
+from nianbao import cli_run  # noqa: E402, F401
+
+
 def main() -> None:
     os.environ.setdefault("PYTHONIOENCODING", "utf-8")
     app()
 
 
 if __name__ == "__main__":
-    main()
+    # `python -m nianbao.cli`: use the imported module, where every command is registered
+    from nianbao.cli import main as _main
+
+    _main()

@@ -34,6 +34,7 @@ def _start_embedded_prefect() -> tuple[object | None, str | None]:
         server.start()
     except OSError as e:
         _fail(f"内置 Prefect 服务无法启动：{e}")
+    _EMBEDDED.append(server)
     return server, None
 
 
@@ -103,8 +104,33 @@ def run(
             result = run_direct(cfg)
     except RegistryError as e:
         _fail(str(e))
+    except Exception as e:  # a bug or a broken environment: the run could not complete
+        err.print(f"错误：运行未能完成（{type(e).__name__}: {e}）；上一次完成的报告仍为 {out / 'latest'}")
+        raise typer.Exit(2) from None
     _print_result(result, time.perf_counter() - t0)
-    raise typer.Exit(result.outcome.exit_code)
+    _exit(result.outcome.exit_code)
+
+
+def _exit(code: int) -> None:
+    """Exit at once once everything is written and sent: the interpreter's teardown of the
+    libraries a run loads (Great Expectations, pandas, Prefect …) costs about a second."""
+    import logging
+    import os
+    import sys
+
+    from nianbao import prefect_settings as ps
+
+    server = _EMBEDDED[0] if _EMBEDDED else None
+    ps.finish(server if isinstance(server, ps.EphemeralServer) else None)
+    if "pytest" in sys.modules or os.environ.get("NIANBAO_NO_FAST_EXIT"):
+        raise typer.Exit(code)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(code)
+
+
+_EMBEDDED: list[object] = []  # the embedded Prefect server of this process, if one was started
 
 
 def _run_prefect(
@@ -117,9 +143,9 @@ def _run_prefect(
     workers: int | None,
 ) -> RunResult:
     server, _url = _start_embedded_prefect()
+    _warm_up_imports()
     # imported while the embedded server starts (the two overlap on a multi-core machine)
     from flows import nightly as nightly_flows
-    from nianbao import prefect_settings as ps
     from nianbao.inbox import Scope
 
     assert isinstance(scope, Scope)
@@ -131,8 +157,20 @@ def _run_prefect(
     updates = {PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None} if server is not None else {}
     with temporary_settings(updates=updates):
         result = nightly_flows.run(root, out, store, registry, scope, dask, workers)
-    ps.flush_events()
     return result
+
+
+def _warm_up_imports() -> None:
+    """Import the batch expectations' heavy library (Great Expectations, ~3 s) in the background:
+    it overlaps with the flow's waits on the Prefect API (and the embedded server's start)."""
+    import contextlib
+    import importlib
+
+    def warm() -> None:
+        with contextlib.suppress(Exception):  # the validate stage will report it
+            importlib.import_module("great_expectations")
+
+    threading.Thread(target=warm, name="nianbao-warm-imports", daemon=True).start()
 
 
 def _print_result(result: RunResult, seconds: float) -> None:

@@ -229,3 +229,24 @@ def flush_events(timeout: float = 10.0) -> None:
     t = threading.Thread(target=wait, name="nianbao-flush-events", daemon=True)
     t.start()
     t.join(timeout)
+
+
+def finish(server: EphemeralServer | None = None, timeout: float = 10.0) -> None:
+    """End the run's use of Prefect: send the queued events and logs, then stop the embedded server.
+
+    (Prefect does the same from its exit handlers; doing it here lets the CLI exit without the
+    interpreter's slow teardown of the libraries it loaded.)
+    """
+    if "prefect" not in sys.modules:  # a run without Prefect
+        return
+    flush_events(timeout)
+    try:
+        from prefect.events.worker import EventsWorker
+        from prefect.logging.handlers import APILogWorker
+
+        APILogWorker.drain_all(timeout=timeout)
+        EventsWorker.drain_all(timeout=timeout)
+    except Exception:
+        pass
+    if server is not None:
+        server.stop()

@@ -82,13 +82,19 @@ class Staging:
         if self.path.exists():  # not published (an error): nothing half-written stays behind
             shutil.rmtree(self.path, ignore_errors=True)
 
-    def publish(self) -> Path:
-        """Rename the finished staging folder to the run's final name; returns it."""
-        with _locked(self.out / ".runs.lock"):
-            final = self.out / next_run_name(self.out, self.date)
-            (self.path / ".lock").unlink(missing_ok=True)
-            os.rename(self.path, final)
-        return final
+    @property
+    def gx_dir(self) -> Path:
+        """Where the batch expectations keep their Data Docs (``<run>/gx``)."""
+        return self.path / "gx"
+
+
+def publish(staging: Path, out: Path, date: str) -> Path:
+    """Rename a finished staging folder to the run's final name (``<date>``, ``<date>-2`` …)."""
+    with _locked(out / ".runs.lock"):
+        final = out / next_run_name(out, date)
+        (staging / ".lock").unlink(missing_ok=True)
+        os.rename(staging, final)
+    return final
 
 
 def clean_stale(out: Path) -> list[Path]:

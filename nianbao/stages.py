@@ -32,7 +32,7 @@ from nianbao.model import ParsedReport, unreadable
 from nianbao.outcome import RunOutcome
 from nianbao.pipeline import Submission, load_all, validate_reports
 from nianbao.registry import Agency, normalise_agency
-from nianbao.store import Entry, Store, reports_from_frame, reusable
+from nianbao.store import Entry, Store, load_year, reports_from_frame, reusable
 
 log = logging.getLogger("nianbao.stages")
 
@@ -57,7 +57,7 @@ class Plan:
     partitions: list[list[int]]  # inventory indices to parse, grouped (by county when partitioned)
     reused: int = 0  # unchanged files, rebuilt from the store
     kept: int = 0  # files outside the rerun's scope, taken as the last run read them (not re-read)
-    stored: list[str] = field(default_factory=list)  # every path the store holds
+    stored: list[tuple[str, int | None]] = field(default_factory=list)  # every (path, year folder) stored
     seconds: float = 0.0
 
 
@@ -162,7 +162,9 @@ def plan_stage(inv: Inventory, store: Path, scope: Scope, by_county: bool = Fals
         partitions = [groups[k] for k in sorted(groups)]
     else:
         partitions = [todo] if todo else []
-    stored = everything.get_column("rel").to_list()
+    stored = list(
+        zip(everything.get_column("rel").to_list(), everything.get_column("path_year").to_list(), strict=True)
+    )
     return Plan(reports, partitions, len(take) - kept, kept, stored, time.perf_counter() - t0)
 
 
@@ -210,7 +212,11 @@ def merge(plan: Plan, parsed: Sequence[Parsed]) -> list[ParsedReport]:
 
 
 def save_stage(store: Path, inv: Inventory, plan: Plan, parsed: Sequence[Parsed]) -> int:
-    """Write the parsed reports to the store; drop rows of files no longer in the inbox."""
+    """Write the parsed reports to the store; drop the rows of files no longer in the inbox.
+
+    A year folder removed from the inbox as a whole (archived) keeps its rows: the cross-year
+    rules read last year's reports from the store.
+    """
     entries = []
     for p in parsed:
         for i, rep in zip(p.index, p.reports, strict=True):
@@ -218,7 +224,8 @@ def save_stage(store: Path, inv: Inventory, plan: Plan, parsed: Sequence[Parsed]
             if f.sub.problem is None:
                 entries.append(Entry(f.rel, rep, f.county, f.year))
     present = {f.rel for f in inv.files}
-    gone = [r for r in plan.stored if r not in present]
+    years = {f.year for f in inv.files if f.year is not None}
+    gone = [r for r, y in plan.stored if r not in present and (y is None or y in years)]
     written = Store(store).save(entries, gone, checkpoint=rundirs.checkpoint) if entries or gone else 0
     rundirs.checkpoint("stored")
     return written
@@ -236,9 +243,26 @@ def validate_stage(
     scope: Scope,
     timings: dict[str, float] | None = None,
     incremental: dict[str, int] | None = None,
+    store: Path | None = None,
+    gx_dir: Path | None = None,
 ) -> RunOutcome:
-    """Validate the whole batch together, then add what the inbox knows (county, missing agencies)."""
-    outcome = validate_reports(reports, [inv.root], timings)
+    """Validate the whole batch together, then add what the inbox knows (county, missing agencies).
+
+    Last year's reports that are not in the batch come from the store (cross-year rules); the
+    batch expectations (Great Expectations) write their Data Docs into ``gx_dir``.
+    """
+    years = sorted({f.year for f in inv.files if f.year is not None})
+    outcome = validate_reports(
+        reports,
+        [inv.root],
+        timings,
+        previous=previous_years(store, reports) if store is not None else [],
+        registry=inv.registry,
+        registry_file=inv.registry_file,
+        renames=inv.renames,
+        gx_dir=gx_dir,
+        expected_years=years or None,
+    )
     for fo, f in zip(outcome.files, inv.files, strict=True):
         fo.county = f.county
     outcome.registry = inv.registry
@@ -256,6 +280,15 @@ def validate_stage(
         raise RuntimeError(f"{len(inv.files)} files found but {len(outcome.files)} accounted for")
     rundirs.checkpoint("validated")
     return outcome
+
+
+def previous_years(store: Path, reports: Sequence[ParsedReport]) -> list[ParsedReport]:
+    """The stored reports of each year before a year of the batch that the batch itself lacks."""
+    years = {r.year for r in reports if r.readable and r.year is not None}
+    out: list[ParsedReport] = []
+    for y in sorted({y - 1 for y in years} - years):
+        out += [r for r in load_year(store, y) if r.readable]
+    return out
 
 
 def county_table(inv: Inventory, outcome: RunOutcome) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -292,8 +325,8 @@ def county_table(inv: Inventory, outcome: RunOutcome) -> tuple[list[dict[str, An
 # ------------------------------------------------------------------ write and publish
 
 
-def write_stage(outcome: RunOutcome, out: Path, root: Path | None = None) -> Path:
-    """Write every view into a staging folder, then rename it to ``<out>/<run date>[-N]``."""
+def write_stage(outcome: RunOutcome, out: Path, root: Path | None, staging: Path, date: str) -> Path:
+    """Write every view into the run's staging folder, then rename it to ``<out>/<run date>[-N]``."""
     from nianbao.output.writer import write_all
 
     prev = rundirs.latest(out)
@@ -304,10 +337,9 @@ def write_stage(outcome: RunOutcome, out: Path, root: Path | None = None) -> Pat
             if cand.is_file():
                 outcome.extra.setdefault("acks_file", str(cand))
                 break
-    with rundirs.Staging(out, rundirs.run_date()) as st:
-        write_all(outcome, st.path)
-        rundirs.checkpoint("views-written")
-        final = st.publish()
+    write_all(outcome, staging)
+    rundirs.checkpoint("views-written")
+    final = rundirs.publish(staging, out, date)
     rundirs.checkpoint("run-published")
     return final
 
@@ -339,8 +371,11 @@ def run_direct(cfg: RunSettings) -> RunResult:
     parsed = [parse_stage(subs, idx, cfg.workers) for subs, idx in partition_inputs(inv, plan)]
     save_stage(cfg.store, inv, plan, parsed)
     reports = merge(plan, parsed)
-    outcome = validate_stage(inv, reports, cfg.scope, timings(inv, plan, parsed), plan_counts(plan, parsed))
-    run_dir = write_stage(outcome, cfg.out, cfg.root)
+    with rundirs.Staging(cfg.out, rundirs.run_date()) as st:
+        outcome = validate_stage(
+            inv, reports, cfg.scope, timings(inv, plan, parsed), plan_counts(plan, parsed), cfg.store, st.gx_dir
+        )
+        run_dir = write_stage(outcome, cfg.out, cfg.root, st.path, st.date)
     publish_stage(cfg.out, run_dir, outcome)
     outcome.timings["total"] = time.perf_counter() - t0
     return RunResult(outcome, run_dir, plan_counts(plan, parsed))

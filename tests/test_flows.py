@@ -14,6 +14,7 @@ import pytest
 from nianbao import stages
 from nianbao.inbox import Scope
 from nianbao.pipeline import discover, load_all, validate_reports
+from nianbao.registry import load_registry
 from nianbao.rundirs import run_date
 from tests.helpers import ROOT, set_cells
 
@@ -82,8 +83,16 @@ def test_nightly_run_on_the_sample(prefect_api: str, inbox: Path, tmp_path: Path
         assert (s["county"], s["year"], s["status"]) == (county, int(year), "validated"), s["file"]
     assert sum(s["county"] == "示例县" for s in subs) == 24
     assert [s["file"] for s in subs if s["county"] == "沙坡头区"] == ["2023/沙坡头区/沙坡头区镇罗镇_2023.txt"]
-    # the same findings as the one-shot core run over the same files
-    core = validate_reports(load_all(discover([inbox])))
+    # the same findings as the one-shot core run over the same files, registry and batch checks
+    reg = inbox.parent / "registry.csv"
+    core = validate_reports(
+        load_all(discover([inbox])),
+        registry=load_registry(reg),
+        registry_file=str(reg),
+        renames={},
+        gx_dir=tmp_path / "gx",
+        expected_years=[2022, 2023],
+    )
     prefix = str(inbox) + "/"
     want = by_file([f.to_json() | {"file": f.file.removeprefix(prefix)} for f in core.findings])
     assert by_file(finds) == want
@@ -91,6 +100,8 @@ def test_nightly_run_on_the_sample(prefect_api: str, inbox: Path, tmp_path: Path
     typo = [f for f in finds if f["file"] == "2023/示例县/示例县南川镇_2023.txt" and f["rule"] == "A01"]
     assert [f["cells"][0] for f in typo] == ["3:3.3.7:total"]
     assert any("3:3.3.7:other" in f["cells"] for f in typo)
+    missing = [(f["file"], f["agency"], f["year"]) for f in finds if f["rule"] == "M01"]
+    assert missing == [(str(reg), "沙坡头区镇罗镇", 2022)]
     # counties x pass/fail/unreadable/missing, consistent with submissions.json; the seed's county
     # has no 2022 report: one agency missing
     table = {(r["县（区）"], r["年度"]): r for r in run["counties"]}
