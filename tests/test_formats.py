@@ -360,3 +360,34 @@ def test_heavy_files_are_parsed_in_the_guarded_worker(tmp_path: Path) -> None:
         ("validated", "html", 200),
     ]
     assert guard._worker is not None and guard._worker.alive()
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_validate_command_on_every_format(tmp_path: Path, fmt: str) -> None:
+    """`nianbao validate` on the seed in a format: no error; with a planted defect: the text's finding."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from nianbao.cli import app
+
+    _need_font(fmt)
+    runs = {}
+    for key in ("seed", "busy-t4-total"):
+        src = tmp_path / key
+        src.mkdir()
+        (src / f"report.{fmt}").write_bytes(_rendered(key, fmt))
+        r = CliRunner().invoke(app, ["validate", str(src), "--out", str(tmp_path / f"out-{key}")])
+        subs = json.loads((tmp_path / f"out-{key}" / "submissions.json").read_text())
+        finds = json.loads((tmp_path / f"out-{key}" / "findings.json").read_text())
+        runs[key] = (r.exit_code, subs, finds)
+    code, subs, finds = runs["seed"]
+    assert (code, [(s["status"], s["errors"], s["source_type"]) for s in subs]) == (
+        0,
+        [("validated", 0, {"md": "text"}.get(fmt, fmt))],
+    )
+    code, subs, finds = runs["busy-t4-total"]
+    assert code == 1
+    d01 = [f for f in finds if f["rule"] == "D01"]
+    assert [(f["cells"][0], f["expected"], f["actual"]) for f in d01] == [("4:review:total", 3, 4)]
+    assert ("where" in d01[0]) == (fmt != "md")  # the printed cell, for a non-text source
