@@ -143,15 +143,24 @@ def run(
     return result
 
 
-def serve_nightly(at: str = "02:30", **params: Any) -> None:
-    """Serve the nightly deployment: a run every day at ``at`` (HH:MM, Asia/Shanghai)."""
+def nightly_deployment(at: str = "02:30", **params: Any) -> Any:
+    """The nightly deployment: a run every day at ``at`` (HH:MM, Asia/Shanghai)."""
+    from prefect.deployments.runner import EntrypointType
     from prefect.schedules import Cron
 
     hh, mm = (int(x) for x in at.split(":"))
-    nightly.serve(
+    return nightly.to_deployment(
         name=DEPLOYMENT,
         schedule=Cron(f"{mm} {hh} * * *", timezone="Asia/Shanghai"),
         parameters={k: v for k, v in params.items() if v is not None},
         description="每天在指定时间（北京时间）校验收件目录中的全部年度报告。",
         tags=["nianbao"],
+        entrypoint_type=EntrypointType.MODULE_PATH,  # flows.nightly.nightly: works from any folder
     )
+
+
+def serve_nightly(at: str = "02:30", **params: Any) -> None:
+    """Register the nightly deployment on the Prefect server and run its scheduled runs (blocks)."""
+    from prefect import serve
+
+    serve(nightly_deployment(at, **params), print_starting_message=False)

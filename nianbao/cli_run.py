@@ -46,7 +46,7 @@ def _wait_embedded(server: object) -> None:
 
     def notice() -> None:
         if not done.wait(SLOW_START_NOTICE_S):
-            err.print("正在启动内置 Prefect 服务（首次使用需初始化其数据库，约需 15 秒）…")
+            err.print("正在启动内置 Prefect 服务…（首次使用时需创建其数据库，约 15 秒）")
 
     threading.Thread(target=notice, daemon=True).start()
     try:

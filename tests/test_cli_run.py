@@ -110,3 +110,14 @@ def test_embedded_default_is_quiet(inbox: Path, tmp_path: Path) -> None:
         assert bad not in p.stdout, p.stdout
     assert "校验完成" in p.stdout and "最新报告" in p.stdout
     assert (out / "latest" / "submissions.json").is_file()
+
+
+def test_nightly_deployment_schedule() -> None:
+    from flows.nightly import nightly_deployment
+
+    d = nightly_deployment("02:30", root="/srv/inbox", out="/srv/reports", store=None)
+    assert d.name == "nianbao-nightly" and d.entrypoint == "flows.nightly.nightly"
+    (sched,) = d.schedules
+    assert (sched.schedule.cron, sched.schedule.timezone) == ("30 2 * * *", "Asia/Shanghai")
+    assert d.parameters == {"root": "/srv/inbox", "out": "/srv/reports"}
+    assert nightly_deployment("23:05").schedules[0].schedule.cron == "5 23 * * *"
