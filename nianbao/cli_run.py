@@ -28,6 +28,11 @@ def _start_embedded_prefect() -> tuple[object | None, str | None]:
     ps.apply()
     url = ps.configured_api_url()
     if url:
+        if not ps.reachable(url):
+            _fail(
+                f"连接不上 Prefect 服务器 {url}：请先启动它（prefect server start），"
+                "或取消 PREFECT_API_URL 设置以使用内置的 Prefect 服务"
+            )
         return None, url
     server = ps.EphemeralServer()
     try:
@@ -104,6 +109,8 @@ def run(
             result = run_direct(cfg)
     except RegistryError as e:
         _fail(str(e))
+    except typer.Exit:
+        raise
     except Exception as e:  # a bug or a broken environment: the run could not complete
         err.print(f"错误：运行未能完成（{type(e).__name__}: {e}）；上一次完成的报告仍为 {out / 'latest'}")
         raise typer.Exit(2) from None

@@ -78,6 +78,16 @@ def configured_api_url() -> str | None:
     return str(url) if url else None
 
 
+def reachable(api_url: str, timeout: float = 3.0) -> bool:
+    """Does the Prefect API at ``api_url`` answer its health check?"""
+    import httpx
+
+    try:
+        return httpx.get(f"{api_url.rstrip('/')}/health", timeout=timeout).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 def _free_port() -> int:
     with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
         s.bind(("127.0.0.1", 0))

@@ -121,3 +121,12 @@ def test_nightly_deployment_schedule() -> None:
     assert (sched.schedule.cron, sched.schedule.timezone) == ("30 2 * * *", "Asia/Shanghai")
     assert d.parameters == {"root": "/srv/inbox", "out": "/srv/reports"}
     assert nightly_deployment("23:05").schedules[0].schedule.cron == "5 23 * * *"
+
+
+def test_unreachable_server_exit_2(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import nianbao.prefect_settings as ps
+
+    monkeypatch.setattr(ps, "configured_api_url", lambda: "http://127.0.0.1:1/api")
+    r = runner.invoke(app, ["run", "--root", str(ROOT / "data" / "submissions"), "--out", str(tmp_path)])
+    assert r.exit_code == 2 and "连接不上 Prefect 服务器 http://127.0.0.1:1/api" in r.output, r.output
+    assert not (tmp_path / "latest").exists()
