@@ -391,3 +391,14 @@ def test_validate_command_on_every_format(tmp_path: Path, fmt: str) -> None:
     d01 = [f for f in finds if f["rule"] == "D01"]
     assert [(f["cells"][0], f["expected"], f["actual"]) for f in d01] == [("4:review:total", 3, 4)]
     assert ("where" in d01[0]) == (fmt != "md")  # the printed cell, for a non-text source
+
+
+def test_html_charset_declared_or_detected() -> None:
+    """A GBK page declaring gb2312 is read as GB18030; a UTF-8 page with a stale GBK declaration as UTF-8."""
+    page = _rendered("seed", "html").decode("utf-8")
+    stale = page.replace('<meta charset="utf-8">', '<meta http-equiv="Content-Type" content="text/html; charset=gbk">')
+    assert stale != page
+    for data, enc in ((stale.encode("utf-8"), "utf-8"), (stale.encode("gb18030"), "gb18030")):
+        rep = load_bytes("page.htm", data)
+        assert (rep.status, rep.encoding, rep.agency) == ("validated", enc, "沙坡头区镇罗镇")
+        assert cells_of(rep) == cells_of(parse(seed_text()))

@@ -12,8 +12,10 @@ Heavy formats (PDF, Word, Excel, HTML) are parsed in a guarded worker process wi
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import os
+import re
 import signal
 import threading
 from collections.abc import Iterator
@@ -26,7 +28,7 @@ from nianbao.loaders.sniff import HEAVY, image_label, sniff
 from nianbao.loaders.text import parse_text
 from nianbao.model import ParsedReport, unreadable
 from nianbao.parse import Line, NotAReport, parse_lines
-from nianbao.textio import DecodeError, decode_text
+from nianbao.textio import Decoded, DecodeError, decode_text
 
 SOURCE_TYPES = ("text", "csv", "html", "pdf", "docx", "xlsx")
 
@@ -129,6 +131,25 @@ def _parse_text_kind(name: str, data: bytes, kind: str, limits: Limits) -> Parse
     return parse_text(dec.text, rep, limits)
 
 
+_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_-]+)""", re.I)
+_SUPERSET = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "big5": "big5hkscs"}
+
+
+def _declared(data: bytes) -> Decoded | None:
+    """A page in the charset its <meta> declares (when that is not UTF-8 and decodes cleanly)."""
+    m = _CHARSET.search(data[:4096])
+    if m is None:
+        return None
+    name = m.group(1).decode("ascii").lower()
+    enc = _SUPERSET.get(name, name)
+    try:
+        if codecs.lookup(enc).name in ("utf-8", "utf-16", "utf-16-le", "utf-16-be"):
+            return None
+        return Decoded(data.decode(enc), enc)
+    except (LookupError, UnicodeDecodeError):
+        return None
+
+
 def parse_kind(name: str, data: bytes, kind: str, limits: Limits) -> ParsedReport:
     """Parse ``data`` of a detected ``kind`` in this process; raises Unreadable / NotAReport."""
     if kind in ("text", "csv"):
@@ -138,11 +159,19 @@ def parse_kind(name: str, data: bytes, kind: str, limits: Limits) -> ParsedRepor
     if kind == "html":
         from nianbao.loaders.html import html_lines
 
+        # clean UTF-8 wins (a page re-encoded by its CMS often keeps a stale charset); else the declared one
         try:
             dec = decode_text(data)
         except DecodeError as e:
-            raise Unreadable("U07", detail=str(e)) from e
+            declared = _declared(data)
+            if declared is None:
+                raise Unreadable("U07", detail=str(e)) from e
+            dec = declared
+        if not (dec.encoding.startswith("utf") and not dec.damage):
+            dec = _declared(data) or dec
         rep.encoding = dec.encoding
+        if dec.damage:
+            rep.bad_bytes, rep.bad_bytes_detail = dec.damage, dec.damage_detail()
         lines = html_lines(dec.text, limits)
     elif kind == "docx":
         from nianbao.loaders.docx import docx_lines
