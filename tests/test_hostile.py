@@ -106,6 +106,18 @@ def image_pdf() -> bytes:
     return bytes(pdf.output())
 
 
+def encrypted_pdf() -> bytes:
+    from fpdf import FPDF
+    from fpdf.enums import EncryptionMethod
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=12)
+    pdf.cell(0, 10, "2023 report")
+    pdf.set_encryption(owner_password="owner", user_password="secret", encryption_method=EncryptionMethod.RC4)
+    return bytes(pdf.output())
+
+
 def png() -> bytes:
     from PIL import Image
 
@@ -237,6 +249,13 @@ CASES: list[tuple[str, Callable[[], bytes], str | None, str | None]] = [
         "U04",
         "PDF 文件共 1 页、1 张图片，没有可提取的文字（可能是扫描件或图片），请提交 .docx 或文字版 PDF。",
     ),
+    (
+        "locked.pdf",
+        encrypted_pdf,
+        "U04",
+        "PDF 文件已加密（需要密码才能打开），无法提取其中的文字，请提交 .docx 或文字版 PDF。",
+    ),
+    ("broken.pdf", lambda: b"%PDF-1.4\n" + b"garbage " * 50, "U01", None),
     (
         "report.doc",
         lambda: ole2("WordDocument"),

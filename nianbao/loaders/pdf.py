@@ -87,12 +87,16 @@ def pdf_lines(data: bytes, limits: Limits) -> list[Line]:
     from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
     from pdfminer.pdfparser import PDFSyntaxError
     from pdfminer.psparser import PSException
+    from pdfplumber.utils.exceptions import PdfminerException
 
     try:
         pdf = pdfplumber.open(io.BytesIO(data))
-    except (PDFPasswordIncorrect, PDFEncryptionError) as e:
-        raise Unreadable("U04", detail="已加密（需要密码才能打开）") from e
-    except (PDFSyntaxError, PSException, ValueError, KeyError, TypeError) as e:
+    except (PdfminerException, PDFPasswordIncorrect, PDFEncryptionError, PDFSyntaxError, PSException) as e:
+        cause = e.args[0] if isinstance(e, PdfminerException) and e.args else e
+        if isinstance(cause, PDFPasswordIncorrect | PDFEncryptionError):
+            raise Unreadable("U04", detail="已加密（需要密码才能打开），无法提取其中的文字") from e
+        raise Unreadable("U01", detail=f"PDF 文件已损坏（{type(cause).__name__}）") from e
+    except (ValueError, KeyError, TypeError) as e:
         raise Unreadable("U01", detail=f"PDF 文件已损坏（{type(e).__name__}）") from e
     with pdf:
         pages = pdf.pages
@@ -131,7 +135,7 @@ def pdf_lines(data: bytes, limits: Limits) -> list[Line]:
                 items.append((pno, float(tl["top"]), len(items), line))
         if n_chars == 0:
             extra = f"共 {len(pages)} 页" + (f"、{n_images} 张图片" if n_images else "")
-            raise Unreadable("U04", detail=extra)
+            raise Unreadable("U04", detail=f"{extra}，没有可提取的文字（可能是扫描件或图片）")
         if n_cid * 3 > n_chars:
             raise Unreadable("U04", detail="使用的字体缺少字符编码信息，文字无法正确提取")
     items.sort(key=lambda x: (x[0], x[1], x[2]))
