@@ -60,7 +60,7 @@ def beyond_findings(
     presence = table_presence(all_cells)
     out = cross_year_findings(yp, all_cells, presence)
     t = _tick(timings, "cross_year", t)
-    out += prose_findings(reports, cells)
+    out += prose_findings(reports, arrays)
     t = _tick(timings, "prose", t)
     groups = county_level(yp.keys, registry)
     out += plausibility_findings(yp, plausibility_frame(yp, all_cells, groups))

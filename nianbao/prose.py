@@ -17,15 +17,17 @@ separators removed, "公民、法人和其他组织" collapsed (its 、 would ot
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from functools import cache
 
+import numpy as np
 import polars as pl
 
 from nianbao.catalogue import format_number, rule
+from nianbao.frames import FmtArrays
 from nianbao.model import ParsedReport
+from nianbao.normalize import State
 from nianbao.outcome import Finding
 from nianbao.spec import Fmt
 
@@ -270,7 +272,8 @@ _NO_CASES = (
 _FEE = r"信息处理费|处理费|收取[^。]{0,12}?费用|收费"
 _TRIGGER = r"\d\s*(?:件|条|起|宗|期|篇|个)|[零一二两三四五六七八九十](?:件|起)|未|没有|无|均|全部|皆|%|％"
 
-_SENTENCE = r"[^。！？!?]+[。！？!?]*"
+# a line is looked at only when it has one of these (a cheap literal scan before the patterns)
+_TRIGGER_WORDS = ("件", "条", "起", "宗", "期", "篇", "个", "未", "没有", "无", "均", "全部", "皆", "%", "％")
 _CLAUSE_TRIGGER = r"\d|[零一二两三四五六七八九十](?:件|起|个)|未|没有|无|均|全部|皆"
 
 
@@ -301,9 +304,9 @@ def prose_lines(reports: Sequence[ParsedReport]) -> pl.DataFrame:
             k = len(items)
             rep_col.extend([i] * k)
             sec_col.extend([sec] * k)
-            for no, text in items:
-                line_col.append(no)
-                text_col.append(text)
+            nos, texts = zip(*items, strict=True)
+            line_col.extend(nos)
+            text_col.extend(texts)
     return pl.DataFrame(
         {
             "report": pl.Series(rep_col, dtype=pl.UInt32),
@@ -314,15 +317,20 @@ def prose_lines(reports: Sequence[ParsedReport]) -> pl.DataFrame:
     )
 
 
+def split_sentences(text: str) -> list[str]:
+    """The sentences of a line as :func:`sentences` cuts them: after every 。 (the mark kept)."""
+    return re.split(r"(?<=。)", text)
+
+
 def sentences(lines: pl.DataFrame) -> pl.DataFrame:
-    """Sentences (ending in 。！？) of the lines that may state a figure; ``sent`` is the sentence's
+    """Sentences (cut after each 。) of the lines that may state a figure; ``sent`` is the sentence's
     position in its line, ``norm`` its normalised text (computed once per distinct sentence)."""
-    cand = lines.filter(pl.col("text").str.contains(_TRIGGER))
+    cand = lines.filter(pl.col("text").str.contains_any(list(_TRIGGER_WORDS)))
     s = (
-        cand.with_columns(pl.col("text").str.extract_all(_SENTENCE).alias("sentence"))
+        cand.with_columns(pl.col("text").str.split("。", inclusive=True).alias("sentence"))
         .with_columns(pl.int_ranges(0, pl.col("sentence").list.len()).alias("sent"))
         .explode("sentence", "sent")
-        .filter(pl.col("sentence").is_not_null() & pl.col("sentence").str.contains(_TRIGGER))
+        .filter(pl.col("sentence").str.contains(_TRIGGER))
         .drop("text")
     )
     distinct = s.select("sentence").unique().with_columns(normalise(pl.col("sentence").str.strip_chars()).alias("norm"))
@@ -419,43 +427,58 @@ def _targets() -> dict[str, str]:
     return {c.kind: c.cells for c in CLAIMS} | _T4_TARGETS
 
 
-@cache
-def _target_map() -> pl.DataFrame:
-    """Cell id -> the claim kinds it counts for (and whether it is the kind's natural-column twin)."""
-    from nianbao.spec import all_cells
+def table_targets(arrays: Mapping[Fmt, FmtArrays]) -> pl.DataFrame:
+    """Per (report, kind): the sum of the kind's table cells (blank = 0), whether its table is there
+    (no cell missing), the sum of the same cells' 自然人 column (for the hint), the cells, the line
+    of the first — computed on the batch's cell arrays, one numpy reduction per kind."""
+    from nianbao.model import STATES
 
-    ids = list(dict.fromkeys(all_cells(Fmt.F2021) + all_cells(Fmt.F2019)))
-    rows: list[tuple[str, str, bool]] = []
-    for kind, pat in _targets().items():
-        rx = re.compile(pat)
-        nat = re.compile(pat.replace(":total$", ":natural$")) if pat.endswith(":total$") else None
-        for c in ids:
-            if rx.search(c):
-                rows.append((c, kind, False))
-            elif nat is not None and nat.search(c):
-                rows.append((c, kind, True))
-    return pl.DataFrame(rows, schema={"cell": pl.String, "claim": pl.String, "twin": pl.Boolean}, orient="row")
-
-
-def table_targets(cells: pl.DataFrame) -> pl.DataFrame:
-    """Per (report, kind): the sum of the kind's table cells, the cells, their natural-column twin,
-    and whether the table is there at all."""
-    tm = _target_map()
-    sub = (
-        cells.select("report", "cell", "value", "state", "line")
-        .filter(pl.col("cell").is_in(tm["cell"].unique().to_list()))
-        .join(tm, on="cell", how="inner")
-        .rename({"claim": "kind"})
-    )
-    main = sub.filter(~pl.col("twin"))
-    agg = main.group_by("report", "kind").agg(
-        pl.col("value").fill_null(0).sum().alias("table"),
-        pl.col("cell").alias("cells"),
-        (pl.col("state") != "missing").all().alias("present"),
-        pl.col("line").min().alias("table_line"),
-    )
-    nat = sub.filter(pl.col("twin")).group_by("report", "kind").agg(pl.col("value").fill_null(0).sum().alias("natural"))
-    return agg.join(nat, on=["report", "kind"], how="left")
+    missing = STATES.index(State.MISSING)
+    parts: list[pl.DataFrame] = []
+    for a in arrays.values():
+        if a.values.shape[0] == 0:
+            continue
+        ids = list(a.ids)
+        for kind, pat in _targets().items():
+            rx = re.compile(pat)
+            cols = [j for j, c in enumerate(ids) if rx.search(c)]
+            if not cols:
+                continue
+            nat_rx = re.compile(pat.replace(":total$", ":natural$")) if pat.endswith(":total$") else None
+            nat = [j for j, c in enumerate(ids) if nat_rx is not None and nat_rx.search(c)]
+            v = a.values[:, cols]
+            lines = a.lines[:, cols].astype(np.float64)
+            lines[lines == 0] = np.inf  # 0: no location
+            first_line = lines.min(axis=1)
+            first_line[np.isinf(first_line)] = np.nan
+            parts.append(
+                pl.DataFrame(
+                    {
+                        "report": pl.Series(a.report, dtype=pl.UInt32),
+                        "kind": pl.Series([kind] * len(a.report), dtype=pl.String),
+                        "table": np.nansum(v, axis=1),
+                        "present": (a.states[:, cols] != missing).all(axis=1),
+                        "natural": np.nansum(a.values[:, nat], axis=1) if nat else np.full(len(a.report), np.nan),
+                        "table_line": pl.Series(first_line, nan_to_null=True).cast(pl.UInt32),
+                    }
+                ).with_columns(
+                    pl.col("natural").fill_nan(None),
+                    pl.lit([ids[j] for j in cols], dtype=pl.List(pl.String)).alias("cells"),
+                )
+            )
+    if not parts:
+        return pl.DataFrame(
+            schema={
+                "report": pl.UInt32,
+                "kind": pl.String,
+                "table": pl.Float64,
+                "present": pl.Boolean,
+                "natural": pl.Float64,
+                "table_line": pl.UInt32,
+                "cells": pl.List(pl.String),
+            }
+        )
+    return pl.concat(parts)
 
 
 # ------------------------------------------------------------------ checks
@@ -605,7 +628,7 @@ def _quote_of(rep: ParsedReport, line: int, sent: int | None) -> str:
     text = next((t for no, t in _all_lines(rep) if no == line), "")
     if sent is None:
         return text.strip()
-    ss = re.findall(_SENTENCE, text)
+    ss = split_sentences(text)
     return ss[sent].strip() if 0 <= sent < len(ss) else text.strip()
 
 
@@ -765,9 +788,11 @@ def publication_sums(lines: pl.DataFrame) -> pl.DataFrame:
     """H19 candidates, vectorised: lines stating 主动公开 … 共 N 条 followed by 其中 and its parts.
 
     The same reading as :func:`parse_publication_sum` (which builds the quote of a finding)."""
-    cand = lines.filter(pl.col("text").str.contains("其中", literal=True)).with_columns(
-        normalise(pl.col("text")).alias("norm")
-    )
+    cand = lines.filter(
+        pl.col("text").str.contains("其中", literal=True)
+        & pl.col("text").str.contains("条", literal=True)
+        & pl.col("text").str.contains_any(["共", "合计", "累计", "总计"])
+    ).with_columns(normalise(pl.col("text")).alias("norm"))
     got = pl.col("norm").str.extract_groups(
         _PUB_TOTAL_RX.replace("(\\d+)", "(?<stated>\\d+)") + r".{0,4}?其中(?<tail>[^。]*)"
     )
@@ -897,7 +922,7 @@ def fee_findings(reports: Sequence[ParsedReport], fees: pl.DataFrame, fails: pl.
 # ------------------------------------------------------------------ entry point
 
 
-def prose_findings(reports: Sequence[ParsedReport], cells: pl.DataFrame) -> list[Finding]:
+def prose_findings(reports: Sequence[ParsedReport], arrays: Mapping[Fmt, FmtArrays]) -> list[Finding]:
     """Every H and J finding of the batch."""
     from nianbao.engine import failures
     from schemas.prose import fee_schema, prose_schema, prose_sums_schema
@@ -908,7 +933,7 @@ def prose_findings(reports: Sequence[ParsedReport], cells: pl.DataFrame) -> list
         sents = sentences(lines)
         cl = clauses(sents)
         claims = extract_claims(cl)
-        checked = claim_checks(claims, table_targets(cells))
+        checked = claim_checks(claims, table_targets(arrays))
         out += claim_findings(reports, checked, failures(prose_schema(), checked))
         sums = paragraph_sums(claims)
         out += sum_findings(reports, sums, failures(prose_sums_schema(), sums))

@@ -166,10 +166,8 @@ def _agency_names(rng: random.Random, county: str, n: int) -> list[tuple[str, st
 
 @dataclass(frozen=True)
 class _Profile:
-    """A township's typical yearly volumes; each year varies around them (no ×5 jumps)."""
+    """A township's typical yearly volumes of table 二 (each year varies around them: no ×5 jumps)."""
 
-    natural: float  # mean new applications from natural persons (0: none)
-    orgs: float  # chance an organisation column receives applications in a year
     licensing: float
     penalty: float
     coercion: float
@@ -178,8 +176,6 @@ class _Profile:
 
 def _profile(rng: random.Random, scale: float) -> _Profile:
     return _Profile(
-        natural=rng.expovariate(1 / (6 * scale)) if rng.random() < 0.8 else 0.0,
-        orgs=0.5 * scale,
         licensing=rng.expovariate(1 / (20 * scale)),
         penalty=rng.expovariate(1 / (60 * scale)),
         coercion=rng.expovariate(1 / (5 * scale)),
@@ -192,7 +188,7 @@ def _vary(rng: random.Random, base: float) -> int:
     return int(base * rng.lognormvariate(0, 0.2) + rng.random()) if base > 0 else 0
 
 
-def _t3_values(rng: random.Random, carried: dict[str, int], prof: _Profile) -> dict[str, float]:
+def _t3_values(rng: random.Random, carried: dict[str, int], scale: float) -> dict[str, float]:
     v: dict[str, float] = {}
     rows = [r.id for r in tables(Fmt.F2021)["3"].rows]
     for r in rows:
@@ -202,9 +198,9 @@ def _t3_values(rng: random.Random, carried: dict[str, int], prof: _Profile) -> d
     weights = list(_OUTCOME_WEIGHTS.values())
     for c in T3_PARTS:
         if c == "natural":
-            new = _vary(rng, prof.natural)
+            new = int(rng.expovariate(1 / (6 * scale))) if rng.random() < 0.8 else 0
         else:
-            new = rng.choice((0, 0, 0, 0, 1, 2)) if rng.random() < prof.orgs else 0
+            new = rng.choice((0, 0, 0, 0, 1, 2)) if rng.random() < 0.5 * scale else 0
         prev = carried.get(c, 0)
         total_in = new + prev
         out = rng.choice((0, 0, 0, 1)) if total_in > 2 else 0
@@ -231,10 +227,18 @@ def _t4_values(rng: random.Random) -> dict[str, float]:
     return v
 
 
-def _t2_values(rng: random.Random, in_force: int, prof: _Profile) -> dict[str, float]:
+def _t2_values(
+    rng: random.Random, in_force: int, scale: float, prof: _Profile, vary: random.Random
+) -> dict[str, float]:
     issued = rng.choice((0, 0, 0, 1, 1, 2, 3))
     repealed = min(in_force, rng.choice((0, 0, 0, 1)))
-    fees = round(prof.fees * rng.lognormvariate(0, 0.2), 4) if prof.fees else 0.0
+    # the main stream is drawn as it always was (every other figure of the county stays the same) ...
+    if rng.random() >= 0.7:
+        rng.uniform(0.5, 80)
+    for mean in (20, 60, 5):
+        rng.expovariate(1 / (mean * scale))
+    # ... while the volumes come from the township's own profile, stable from year to year
+    fees = round(prof.fees * vary.lognormvariate(0, 0.2), 4) if prof.fees else 0.0
     return {
         "2:rules:issued": 0.0,
         "2:rules:repealed": 0.0,
@@ -242,9 +246,9 @@ def _t2_values(rng: random.Random, in_force: int, prof: _Profile) -> dict[str, f
         "2:normative:issued": float(issued),
         "2:normative:repealed": float(repealed),
         "2:normative:in_force": float(in_force + issued - repealed),
-        "2:licensing:decisions": float(_vary(rng, prof.licensing)),
-        "2:penalty:decisions": float(_vary(rng, prof.penalty)),
-        "2:coercion:decisions": float(_vary(rng, prof.coercion)),
+        "2:licensing:decisions": float(_vary(vary, prof.licensing)),
+        "2:penalty:decisions": float(_vary(vary, prof.penalty)),
+        "2:coercion:decisions": float(_vary(vary, prof.coercion)),
         "2:fees:amount": fees,
     }
 
@@ -367,12 +371,15 @@ def generate(cfg: SynthConfig) -> tuple[list[ReportData], list[Planted]]:
         county = COUNTY_NAMES[ci] if ci < len(COUNTY_NAMES) else f"示例{ci + 1}县"
         for ti, (agency, short) in enumerate(_agency_names(rng, county, cfg.townships)):
             scale = rng.choice((0.3, 0.6, 1.0, 1.0, 1.5, 3.0))
-            prof = _profile(rng, scale)
+            vary = random.Random(f"{cfg.seed}|{county}|{short}")  # the township's own stream
+            prof = _profile(vary, scale)
             carried: dict[str, int] = {}
             in_force = rng.randint(0, 12)
             old = agency[:-1] + ("乡" if agency.endswith("镇") else "镇")
             for y in years:
-                values = _t3_values(rng, carried, prof) | _t4_values(rng) | _t2_values(rng, in_force, prof)
+                values = (
+                    _t3_values(rng, carried, scale) | _t4_values(rng) | _t2_values(rng, in_force, scale, prof, vary)
+                )
                 carried = {c: int(values[f"3:4:{c}"]) for c in T3_PARTS}
                 in_force = int(values["2:normative:in_force"])
                 name = old if ti in cfg.renamed and y != years[-1] else agency

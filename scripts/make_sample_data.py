@@ -9,6 +9,8 @@
                                   planted defects, plus the seed filed under its own county
 - data/registry.csv               the agencies each county is expected to submit
 - data/ground_truth.json          the planted defects (file, defect, rules, cells)
+- data/renames.csv                an example rename table (old,new): an agency renamed since its
+                                  earlier reports keeps its history across years
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ PLAN = (
     (7, 2023, "non_numeric"),
     (8, 2023, "missing_row"),
     (9, 2022, "negative"),
+    (9, 2023, "copy_last_year"),
+    (11, 2023, "stock_break"),
 )
 SAMPLE = SynthConfig(counties=1, townships=12, years=(2022, 2023), seed=7, plan=PLAN)
 
@@ -55,6 +59,8 @@ def main() -> None:
     with (DATA / "registry.csv").open("w", encoding="utf-8", newline="") as f:
         csv.writer(f, lineterminator="\n").writerows(rows)
     (sub / "registry.csv").unlink()
+    # an example rename table (撤乡设镇): matches no report of the sample, shows the format
+    (DATA / "renames.csv").write_text("old,new\n示例县通昌乡,示例县通昌镇\n", encoding="utf-8")
     gt = json.loads((sub / "ground_truth.json").read_text(encoding="utf-8"))
     (DATA / "ground_truth.json").write_text(json.dumps(gt, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     (sub / "ground_truth.json").unlink()

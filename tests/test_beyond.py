@@ -293,7 +293,7 @@ def test_seed_prose_is_read_and_agrees() -> None:
 # ------------------------------------------------------------------ K, L
 
 
-def _county(years: tuple[int, ...] = (2023,), n: int = 12, seed: int = 3) -> list[Any]:
+def _county(years: tuple[int, ...] = (2023,), n: int = 12, seed: int = 2) -> list[Any]:
     reports, _ = generate(SynthConfig(counties=1, townships=n, years=years, defect_rate=0.0, seed=seed))
     return reports
 
@@ -359,3 +359,70 @@ def test_l01_copy_of_last_year_pass_and_fail() -> None:
     rewritten = copy.replace("我镇", "本机关").replace("一是", "首先").replace("二是", "其次").replace("三是", "再次")
     rewritten = rewritten.replace("进一步", "").replace("政务公开", "政府信息公开")
     assert of(run({"a_2022.txt": last, "a_2023.txt": rewritten}), "L01") == []
+
+
+# ------------------------------------------------------------------ the two-year sample
+
+
+def _two_years(plan: tuple[tuple[int, int, str], ...] | None) -> tuple[list[Any], list[Any]]:
+    ds, planted = generate(
+        SynthConfig(counties=1, townships=12, years=(2022, 2023), defect_rate=0.0, seed=6, plan=plan)
+    )
+    return ds, planted
+
+
+def test_two_year_sample_yields_exactly_the_planted_findings() -> None:
+    """A broken carry-over and a prose contradiction, and nothing else above info level."""
+    ds, planted = _two_years(((2, 2023, "carry_over"), (5, 2023, "prose_received")))
+    fs = validate_batch(_parse_all(ds))
+    carry, prose_ = planted
+    got = sorted((f.rule, f.file, tuple(f.cells), f.expected, f.actual) for f in fs if f.severity != "info")
+    assert got == [
+        ("E01", f"2023/{carry.file}", ("3:2:natural",), carry.original, carry.planted),
+        ("E01", f"2023/{carry.file}", ("3:2:total",), got[1][3], got[1][3] + carry.planted - carry.original),
+        ("H01", f"2023/{prose_.file}", ("3:1:total",), prose_.original, prose_.planted),
+    ]
+    h01 = next(f for f in fs if f.rule == "H01")
+    assert h01.quote is not None and f"共收到政府信息公开申请 {prose_.planted} 件" in h01.quote
+    # last year is known for every 2023 report; only the 2022 ones lack theirs
+    assert sorted({f.year for f in fs if f.rule == "E02"}) == [2022]
+
+
+def test_clean_two_year_sample_has_no_error() -> None:
+    ds, planted = _two_years(None)
+    assert planted == []
+    fs = validate_batch(_parse_all(ds))
+    assert [f for f in fs if f.severity == "error"] == []
+    assert [f for f in fs if f.severity == "warning"] == []
+
+
+def test_cli_last_year_is_reference_only(tmp_path: Any) -> None:
+    """``--last-year`` reports are read for the cross-year rules but not validated or listed."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from nianbao.cli import app
+
+    ds, planted = _two_years(((2, 2023, "carry_over"),))
+    for d in ds:
+        p = tmp_path / str(d.year) / d.file_name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(render_text(d), encoding="utf-8")
+    out = tmp_path / "out"
+    r = CliRunner().invoke(
+        app, ["validate", str(tmp_path / "2023"), "--last-year", str(tmp_path / "2022"), "--out", str(out)]
+    )
+    assert r.exit_code == 1, r.output
+    subs = json.loads((out / "submissions.json").read_text(encoding="utf-8"))
+    finds = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    assert len(subs) == 12 and all("/2023/" in s["file"] for s in subs)
+    e01 = [f for f in finds if f["rule"] == "E01"]
+    assert [(f["file"].split("/")[-1], f["cells"]) for f in e01] == [
+        (planted[0].file, ["3:2:natural"]),
+        (planted[0].file, ["3:2:total"]),
+    ]
+    assert [f for f in finds if f["rule"] == "E02"] == []
+    assert all(s["cell"].startswith("3:") for s in e01[0]["suspects"])
+    run = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert run["cross_year"] == {"reports_without_last_year": 0, "previous_reports": 12}

@@ -9,7 +9,7 @@ from nianbao.engine import validate_batch
 from nianbao.loaders import load_bytes
 from nianbao.synth import SynthConfig, generate, render_text, write_county_tree
 
-IMPLEMENTED_FAMILIES = set("ABCDGIP")
+IMPLEMENTED_FAMILIES = set("ABCDEFGHILP")
 
 
 def _digest(root: Path) -> str:
