@@ -32,8 +32,14 @@ class Submission:
     problem: str | None = None  # a reason the file is not read at all (symlink, special file)
 
 
+STATE_DIR = ".nianbao"
+
+
 def discover(paths: Iterable[Path]) -> list[Submission]:
-    """Every file under the given files/folders, sorted; symlinks and special files are listed, not read."""
+    """Every file under the given files/folders, sorted; symlinks and special files are listed, not read.
+
+    The only folder skipped is nianbao's own state folder ``.nianbao/`` (the Parquet store of an inbox).
+    """
     out: list[Submission] = []
     seen: set[str] = set()
 
@@ -55,7 +61,9 @@ def discover(paths: Iterable[Path]) -> list[Submission]:
                 dirnames.sort()
                 d = Path(dirpath)
                 for dn in list(dirnames):
-                    if (d / dn).is_symlink():
+                    if dn == STATE_DIR:  # nianbao's own state (the Parquet store), not a submission
+                        dirnames.remove(dn)
+                    elif (d / dn).is_symlink():
                         add(d / dn)
                         dirnames.remove(dn)
                 for fn in sorted(filenames):
