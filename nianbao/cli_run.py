@@ -150,7 +150,6 @@ def _run_prefect(
     workers: int | None,
 ) -> RunResult:
     server, _url = _start_embedded_prefect()
-    _warm_up_imports()
     # imported while the embedded server starts (the two overlap on a multi-core machine)
     from flows import nightly as nightly_flows
     from nianbao.inbox import Scope
@@ -165,19 +164,6 @@ def _run_prefect(
     with temporary_settings(updates=updates):
         result = nightly_flows.run(root, out, store, registry, scope, dask, workers)
     return result
-
-
-def _warm_up_imports() -> None:
-    """Import the batch expectations' heavy library (Great Expectations, ~3 s) in the background:
-    it overlaps with the flow's waits on the Prefect API (and the embedded server's start)."""
-    import contextlib
-    import importlib
-
-    def warm() -> None:
-        with contextlib.suppress(Exception):  # the validate stage will report it
-            importlib.import_module("great_expectations")
-
-    threading.Thread(target=warm, name="nianbao-warm-imports", daemon=True).start()
 
 
 def _print_result(result: RunResult, seconds: float) -> None:
