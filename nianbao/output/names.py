@@ -23,7 +23,8 @@ _BAD_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]
 
 def clean_text(s: str) -> str:
     """``s`` without characters that HTML/XML cannot carry (each replaced by U+FFFD)."""
-    return _BAD_CHARS.sub("\ufffd", s)
+    # every character the pattern replaces is non-printable: most strings skip the regex
+    return s if s.isprintable() else _BAD_CHARS.sub("\ufffd", s)
 
 
 def safe_stem(text: str | None, max_len: int = MAX_STEM) -> str:
@@ -51,8 +52,31 @@ def page_name(file: str, agency: str | None, year: int | None) -> str:
     return f"{stem}-{short_hash(file)}.html"
 
 
+def county_page_name(county: str) -> str:
+    """The page of a county under ``counties/``: ``<county>-<hash of the name>.html``."""
+    return f"{safe_stem(county)}-{short_hash(county)}.html"
+
+
 def page_path(root: Path, sub: str, name: str) -> Path:
     """``root/sub/name``, checked to stay inside ``root`` (raises :class:`UnsafePath`)."""
     if Path(name).name != name:
         raise UnsafePath(f"{name} 不是单纯的文件名")
     return inside(root, Path(sub) / name)
+
+
+class PageDir:
+    """A folder of the output that many pages go to (``reports/``, ``counties/``), checked once.
+
+    The folder is resolved and checked to be inside ``root`` when it is opened (a planted symlink
+    ``reports -> /elsewhere`` raises :class:`UnsafePath`); each page name is then only checked to be
+    a plain file name — no per-page ``resolve()`` (thousands of ``lstat`` calls for a large run).
+    A page is written by a rename, which replaces a symlink of that name rather than following it."""
+
+    def __init__(self, root: Path, sub: str) -> None:
+        self.path = inside(root, sub)
+        self.path.mkdir(parents=True, exist_ok=True)
+
+    def file(self, name: str) -> Path:
+        if not name or name in (".", "..") or "/" in name or "\\" in name or "\x00" in name:
+            raise UnsafePath(f"{name} 不是单纯的文件名")
+        return self.path / name

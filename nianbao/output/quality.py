@@ -1,25 +1,33 @@
 """The auditor's quality report: what the HTML pages and the Excel workbook share.
 
-:func:`prepare` computes, once per run, the review against the previous run and the
-acknowledgements, the page name of every submission, and which cells each finding flags.
-:func:`write_quality_report` writes ``index.html``, ``rules.html``, ``reports/*.html``,
-``findings.xlsx`` and ``changes.json``; :func:`quality_view` is the default view registered in
-:data:`nianbao.output.writer.VIEWS` (it reads ``outcome.extra["previous_run"]`` and
-``outcome.extra["acks_file"]`` when set).
+:func:`prepare` computes, once per run and in one pass over the files and the findings, the
+review against the previous run and the acknowledgements, the page name of every submission,
+which reports get a page of their own, the findings of each report, the county each report
+belongs to (the unit of the county pages) and the order worst first.  Cells flagged by each
+finding: :func:`flags_of`.  :func:`write_quality_report` writes ``index.html``,
+``counties/*.html``, ``rules.html``, ``reports/*.html``, ``findings.xlsx`` and ``changes.json``;
+:func:`quality_view` is the default view registered in :data:`nianbao.output.writer.VIEWS` (it
+reads ``outcome.extra["previous_run"]`` and ``outcome.extra["acks_file"]`` when set).
+
+**Large batches** (more than :data:`LARGE_BATCH` files — a province or the whole country): every
+report with an error or a warning, and every unreadable file, still gets its page (that is what
+an auditor opens), but a report that passed is a row of its county's page only; the workbook
+lists the errors and warnings and the values of the worst reports (see
+:mod:`nianbao.output.excel`).  Smaller batches get a page for every report.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from nianbao.catalogue import linear_rules
 from nianbao.outcome import FileOutcome, Finding, RunOutcome, Suspect
-from nianbao.output.history import Review, review
-from nianbao.output.names import page_name
+from nianbao.output.history import ACKED, NEW, Review, review
+from nianbao.output.names import county_page_name, page_name
 from nianbao.registry import Agency, normalise_agency
 from nianbao.spec import Fmt
 
@@ -42,6 +50,11 @@ def alternative(s: Suspect) -> int:
 
 SEV_RANK = {"error": 0, "warning": 1, "info": 2}
 REPORTS_DIR = "reports"
+COUNTIES_DIR = "counties"
+# files in a run above which the scale path is taken (a page only for reports with errors or
+# warnings and unreadable files; a lean workbook) — module-level so that tests can lower it
+LARGE_BATCH = 5000
+NO_COUNTY = "（未分县）"
 
 
 @dataclass(slots=True)
@@ -97,20 +110,121 @@ def flags_of(findings: list[tuple[int, Finding]]) -> dict[str, Flag]:
     return out
 
 
+@dataclass(slots=True)
+class Group:
+    """The reports of one county: one row of the overview, one page under ``counties/``."""
+
+    name: str
+    page: str  # file name under counties/
+    files: list[int]  # file indices, worst first
+    registered: int | None = None  # agencies of the county in the registry (None: no registry)
+    expected: int | None = None  # registered agencies x report years of the run
+    missing: list[tuple[int | None, str]] = field(default_factory=list)  # (year, agency) not submitted
+
+
 @dataclass
 class Quality:
     outcome: RunOutcome
     review: Review
-    pages: list[str]  # per file: page name under reports/
+    pages: list[str]  # per file: page name under reports/ (written only where paged[i])
     by_report: dict[int, list[tuple[int, Finding]]]  # report index -> (finding index, finding)
     file_index: dict[int, int]  # report index -> file index
+    large: bool = False  # the scale path (more than LARGE_BATCH files)
+    paged: list[bool] = field(default_factory=list)  # per file: has a page of its own
+    order: list[int] = field(default_factory=list)  # file indices, worst first
+    groups: list[Group] = field(default_factory=list)  # counties, by name
+    group_of: list[int] = field(default_factory=list)  # per file: index in groups
+    new: list[int] = field(default_factory=list)  # per file: findings new since the previous run
+    acked: list[int] = field(default_factory=list)  # per file: acknowledged findings
+    registry: list[dict[str, Any]] | None = None  # registry_status(outcome)
 
     def file_findings(self, fo: FileOutcome) -> list[tuple[int, Finding]]:
         return self.by_report.get(fo.report, []) if fo.report >= 0 else []
 
     def page_of_finding(self, f: Finding) -> str | None:
+        """The page of a finding's report, None when the report has no page (or no file)."""
         i = self.file_index.get(f.report)
-        return self.pages[i] if i is not None else None
+        return self.pages[i] if i is not None and self.paged[i] else None
+
+    def href(self, i: int, prefix: str = "") -> str:
+        """Where the report of file ``i`` is shown: its page, or else its row on the county page."""
+        if self.paged[i]:
+            return f"{prefix}{REPORTS_DIR}/{self.pages[i]}"
+        return f"{prefix}{COUNTIES_DIR}/{self.groups[self.group_of[i]].page}#r-{i}"
+
+    def county_href(self, i: int, prefix: str = "") -> str:
+        return f"{prefix}{COUNTIES_DIR}/{self.groups[self.group_of[i]].page}"
+
+
+def is_flagged(fo: FileOutcome) -> bool:
+    """A report an auditor must open: unreadable, or with an error or a warning."""
+    return fo.status != "validated" or bool(fo.errors) or bool(fo.warnings)
+
+
+def state_of(fo: FileOutcome) -> tuple[str, str]:
+    """The state of a report in Chinese, and its CSS class."""
+    if fo.status != "validated":
+        return "无法读取", "unreadable"
+    if fo.errors:
+        return "有错误", "error"
+    if fo.warnings:
+        return "有警告", "warning"
+    return "通过", "ok"
+
+
+def worst_order(files: list[FileOutcome]) -> list[int]:
+    """File indices: unreadable first, then by errors, warnings, notes (descending), then by file."""
+    return sorted(
+        range(len(files)),
+        key=lambda i: (
+            files[i].status == "validated",
+            -files[i].errors,
+            -files[i].warnings,
+            -files[i].infos,
+            files[i].file,
+        ),
+    )
+
+
+def county_of_files(outcome: RunOutcome) -> list[str]:
+    """The county of each file: the inbox's county folder (set by the flows), else the registry's
+    county of its agency, else the folder the file is in (``<year>/<county>/<file>`` in the inbox
+    layout), else :data:`NO_COUNTY`."""
+    by_agency: dict[str, str | None] = {}
+    for a in outcome.registry or []:
+        k = a.key
+        by_agency[k] = a.county if by_agency.get(k, a.county) == a.county else None  # ambiguous: None
+    out = []
+    for fo in outcome.files:
+        c = fo.county or (by_agency.get(normalise_agency(fo.agency)) if fo.agency else None)
+        if not c:
+            c = PurePath(fo.file.replace("\\", "/")).parent.name or NO_COUNTY
+        out.append(c)
+    return out
+
+
+def group_counts(q: Quality, g: Group) -> dict[str, Any]:
+    """The counts of one county's reports (``missing``/``expected``: None without a registry)."""
+    files = q.outcome.files
+    c = Counter(state_of(files[i])[1] for i in g.files)
+    return {
+        "files": len(g.files),
+        "ok": c["ok"],
+        "error": c["error"],
+        "warning": c["warning"],
+        "unreadable": c["unreadable"],
+        "errors": sum(files[i].errors for i in g.files),
+        "warnings": sum(files[i].warnings for i in g.files),
+        "infos": sum(files[i].infos for i in g.files),
+        "new": sum(q.new[i] for i in g.files),
+        "expected": g.expected,
+        "missing": len(g.missing) if g.expected is not None else None,
+    }
+
+
+def county_summary(q: Quality, prefix: str = "") -> list[dict[str, Any]]:
+    """One row per county: its page and its counts (the overview's 各县（区）汇总)."""
+    return [{"name": g.name, "href": f"{prefix}{COUNTIES_DIR}/{g.page}", **group_counts(q, g)} for g in q.groups]
 
 
 def registry_status(outcome: RunOutcome) -> list[dict[str, Any]] | None:
@@ -150,11 +264,21 @@ def registry_status(outcome: RunOutcome) -> list[dict[str, Any]] | None:
     return out
 
 
-def prepare(outcome: RunOutcome, out: Path, previous: Path | None = None, acks: Path | None = None) -> Quality:
+def prepare(
+    outcome: RunOutcome,
+    out: Path,
+    previous: Path | None = None,
+    acks: Path | None = None,
+    *,
+    large: bool | None = None,
+) -> Quality:
+    """Everything the views share, computed once (``large``: force or refuse the scale path;
+    default: more than :data:`LARGE_BATCH` files)."""
+    files = outcome.files
     rv = review(outcome, previous, acks, out=out)
     pages: list[str] = []
     seen: set[str] = set()
-    for f in outcome.files:
+    for f in files:
         name = page_name(f.file, f.agency, f.year)
         k = 2
         while name in seen:  # the same file listed twice: keep pages distinct
@@ -162,11 +286,79 @@ def prepare(outcome: RunOutcome, out: Path, previous: Path | None = None, acks: 
             k += 1
         seen.add(name)
         pages.append(name)
+    file_index = {fo.report: i for i, fo in enumerate(files) if fo.report >= 0}
     by_report: dict[int, list[tuple[int, Finding]]] = defaultdict(list)
+    new = [0] * len(files)
+    acked = [0] * len(files)
+    status = rv.status
     for k, fnd in enumerate(outcome.findings):
         by_report[fnd.report].append((k, fnd))
-    file_index = {fo.report: i for i, fo in enumerate(outcome.files) if fo.report >= 0}
-    return Quality(outcome, rv, pages, dict(by_report), file_index)
+        i = file_index.get(fnd.report)
+        if i is not None:
+            if status[k] == NEW:
+                new[i] += 1
+            elif status[k] == ACKED:
+                acked[i] += 1
+    if large is None:
+        large = len(files) > LARGE_BATCH
+    paged = [is_flagged(f) for f in files] if large else [True] * len(files)
+    order = worst_order(files)
+    registry = registry_status(outcome)
+    groups, group_of = _groups(outcome, order, registry)
+    return Quality(
+        outcome,
+        rv,
+        pages,
+        dict(by_report),
+        file_index,
+        large=large,
+        paged=paged,
+        order=order,
+        groups=groups,
+        group_of=group_of,
+        new=new,
+        acked=acked,
+        registry=registry,
+    )
+
+
+def _groups(
+    outcome: RunOutcome, order: list[int], registry: list[dict[str, Any]] | None
+) -> tuple[list[Group], list[int]]:
+    counties = county_of_files(outcome)
+    by_name: dict[str, list[int]] = defaultdict(list)
+    for i in order:  # worst first within each county
+        by_name[counties[i]].append(i)
+    registered: dict[str, int] = defaultdict(int)
+    for a in outcome.registry or []:
+        registered[a.county] += 1
+    missing: dict[str, list[tuple[int | None, str]]] = defaultdict(list)
+    for y in registry or []:
+        for a in y["missing"]:
+            missing[a.county].append((y["year"], a.agency))
+    n_years = len(registry or [])
+    names = sorted(set(by_name) | set(registered))
+    pages: set[str] = set()
+    groups = []
+    for name in names:
+        page = county_page_name(name)
+        k = 2
+        while page in pages:  # two names that differ only in characters the file name drops
+            page = county_page_name(f"{name}#{k}")
+            k += 1
+        pages.add(page)
+        groups.append(
+            Group(
+                name=name,
+                page=page,
+                files=by_name.get(name, []),
+                registered=registered.get(name, 0) if outcome.registry is not None else None,
+                expected=registered.get(name, 0) * n_years if outcome.registry is not None else None,
+                missing=missing.get(name, []),
+            )
+        )
+    index = {g.name: n for n, g in enumerate(groups)}
+    return groups, [index[c] for c in counties]
 
 
 def write_quality_report(
@@ -179,9 +371,11 @@ def write_quality_report(
     from nianbao.output.html import write_html
 
     q = prepare(outcome, out, previous, acks)
-    write_json(inside(out, "changes.json"), changes_json(outcome, q.review))
-    write_excel(outcome, out, quality=q)
-    write_html(outcome, out, quality=q)  # index.html last: it only links to what exists
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(inside(out, "changes.json"), changes_json(outcome, q.review), durable=False)
+    # the workbook is one more unit of work the HTML pages share with a helper process (when
+    # there are many); index.html comes last: it only links to what exists
+    write_html(outcome, out, quality=q, extra=[lambda: write_excel(outcome, out, quality=q)])
     return q
 
 

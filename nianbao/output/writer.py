@@ -7,6 +7,7 @@ from pathlib import Path
 
 from nianbao.outcome import RunOutcome
 from nianbao.output.jsonout import write_json_outputs
+from nianbao.output.parallel import frozen_gc
 from nianbao.output.quality import quality_view
 
 # Further views register here; each gets (outcome, out folder).  quality_view writes the HTML
@@ -16,5 +17,6 @@ VIEWS: list[Callable[[RunOutcome, Path], None]] = [write_json_outputs, quality_v
 
 def write_all(outcome: RunOutcome, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    for view in VIEWS:
-        view(outcome, out)
+    with frozen_gc():  # the views only read the outcome: keep the collector off its objects
+        for view in VIEWS:
+            view(outcome, out)
