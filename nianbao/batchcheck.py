@@ -387,7 +387,20 @@ def findings_from(
 ) -> list[Finding]:
     out: list[Finding] = []
     subs = tables["submissions"]
-    by_row = {d["row"]: d for d in subs.iter_rows(named=True)}
+    rows = list(subs.iter_rows(named=True))
+    by_row = {d["row"]: d for d in rows}
+    # the other submissions a duplicate is about, grouped once (a batch may have many)
+    same_year: dict[tuple[str, int], list[str]] = {}
+    same_sha: dict[str, list[dict[str, Any]]] = {}
+    same_figs: dict[tuple[int, str | None, int | None], list[dict[str, Any]]] = {}
+    for d in rows:
+        same_year.setdefault((d["key"], d["year"]), []).append(d["file"])
+        same_sha.setdefault(d["sha256"], []).append(d)
+        same_figs.setdefault((d["year"], d["format"], d["hash"]), []).append(d)
+
+    def first_other(group: list[dict[str, Any]], field: str, own: str) -> dict[str, Any]:
+        return next(x for x in group if x[field] != own)
+
     done_m08: set[tuple[int, str]] = set()
     for code, res in results.get("submissions", []):
         if res["success"]:
@@ -398,7 +411,7 @@ def findings_from(
             rep = reports[row]
             base = {"file": d["file"], "agency": d["agency"], "year": d["year"], "report": row}
             if code == "M02":
-                same = subs.filter((pl.col("key") == d["key"]) & (pl.col("year") == d["year"]))["file"].to_list()
+                same = same_year[(d["key"], d["year"])]
                 params = {"agency": d["agency"], "year": d["year"], "count": len(same), "files": "、".join(same)}
                 out.append(_mk(code, **base, params=params, expected=1, actual=len(same), line=rep.title_line))
             elif code == "M03":
@@ -413,20 +426,13 @@ def findings_from(
                     )
                 )
             elif code == "M04":
-                other = subs.filter((pl.col("sha256") == d["sha256"]) & (pl.col("filed_as") != d["filed_as"])).row(
-                    0, named=True
-                )
+                other = first_other(same_sha[d["sha256"]], "filed_as", d["filed_as"])
                 params = {"other_agency": other["filed_as"], "other_file": other["file"]}
                 out.append(
                     _mk(code, **base, params=params, expected="本机关自己的报告", actual=f"与 {other['file']} 相同")
                 )
             elif code == "M05":
-                other = subs.filter(
-                    (pl.col("hash") == d["hash"])
-                    & (pl.col("year") == d["year"])
-                    & (pl.col("format") == d["format"])
-                    & (pl.col("key") != d["key"])
-                ).row(0, named=True)
+                other = first_other(same_figs[(d["year"], d["format"], d["hash"])], "key", d["key"])
                 params = {"other_agency": other["agency"], "other_file": other["file"]}
                 out.append(
                     _mk(code, **base, params=params, expected="本机关自己的数字", actual=f"与 {other['file']} 相同")
