@@ -71,6 +71,7 @@ def main() -> None:
     args = ap.parse_args()
     rng = random.Random(args.seed)
     out_root = args.out or Path(tempfile.mkdtemp(prefix="nianbao-fuzz-"))
+    out_root.mkdir(parents=True, exist_ok=True)
     crashes_dir = out_root / "crashes"
     base = bases(args.seed)
     stats = {"inputs": 0, "batches": 0, "crashes": 0, "unaccounted": 0, "bad_cell_ids": 0, "html_problems": 0}
