@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from enum import StrEnum
+from functools import lru_cache
 
 from nianbao.spec import Kind
 
@@ -49,6 +50,7 @@ def squash(s: str) -> str:
     return _SPACES.sub("", nfkc(s))
 
 
+@lru_cache(maxsize=8192)  # printed cells repeat ("0", "1", "—"): read each text once per process
 def parse_number(raw: str, kind: Kind = Kind.COUNT) -> tuple[float | None, State]:
     """Read one printed cell.  ``raw`` is the cell's text as printed."""
     s = raw.strip()

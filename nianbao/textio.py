@@ -63,13 +63,23 @@ def _strict(data: bytes) -> tuple[str, str]:
     return data.decode("utf-8"), "utf-8"
 
 
-def _replaced(data: bytes, encoding: str, skip: int = 0) -> tuple[str, int, int | None]:
-    """Decode with U+FFFD for bad bytes; (text, number of bad sequences, byte offset of the first)."""
+class _TooMany(Exception):
+    """More bad bytes than the caller would accept: stop decoding early."""
+
+
+def _replaced(data: bytes, encoding: str, skip: int = 0, limit: int | None = None) -> tuple[str, int, int | None]:
+    """Decode with U+FFFD for bad bytes; (text, number of bad sequences, byte offset of the first).
+
+    With ``limit``, raise :class:`_TooMany` as soon as more than ``limit`` bad sequences are seen
+    (a GB18030 file is not decoded to the end as damaged UTF-8 first).
+    """
     bad: list[int] = []
 
     def handler(e: UnicodeError) -> tuple[str, int]:
         assert isinstance(e, UnicodeDecodeError)
         bad.append(e.start + skip)
+        if limit is not None and len(bad) > limit:
+            raise _TooMany
         return "\ufffd", e.end
 
     name = f"nianbao-count-{encoding}"
@@ -97,10 +107,14 @@ def _fallback(data: bytes, utf_err: UnicodeDecodeError) -> Decoded:
         raise DecodeError(f"UTF-16 文件中第 {first} 字节处起有大量无效字节") from utf_err
     skip = 3 if data.startswith(codecs.BOM_UTF8) else 0
     enc = "utf-8-sig" if skip else "utf-8"
-    text, n, first = _replaced(data, "utf-8", skip)
     allowed = max(3, int(len(data) * NEAR_UTF8_SHARE))
-    if n <= allowed and (skip or _has_utf8_multibyte(text)):
-        return Decoded(text, enc, n, first)
+    try:
+        text, n, first = _replaced(data, "utf-8", skip, limit=allowed)
+    except _TooMany:
+        pass
+    else:
+        if skip or _has_utf8_multibyte(text):
+            return Decoded(text, enc, n, first)
     if not skip:
         try:
             return Decoded(data.decode("gb18030"), "gb18030")
