@@ -252,17 +252,35 @@ def validate_stage(
     batch expectations (Great Expectations) write their Data Docs into ``gx_dir``.
     """
     years = sorted({f.year for f in inv.files if f.year is not None})
-    outcome = validate_reports(
-        reports,
-        [inv.root],
-        timings,
-        previous=previous_years(store, reports) if store is not None else [],
-        registry=inv.registry,
-        registry_file=inv.registry_file,
-        renames=inv.renames,
-        gx_dir=gx_dir,
-        expected_years=years or None,
-    )
+    if store is not None:  # memoised: an unchanged batch reuses the last identical run's findings
+        from nianbao.memo import validate_memoised
+
+        st = store
+        outcome = validate_memoised(
+            reports,
+            [inv.root],
+            timings,
+            store=store,
+            previous_key=previous_identity(store, reports),
+            load_previous=lambda: previous_years(st, reports),
+            registry=inv.registry,
+            registry_file=inv.registry_file,
+            renames=inv.renames,
+            gx_dir=gx_dir,
+            expected_years=years or None,
+        )
+    else:
+        outcome = validate_reports(
+            reports,
+            [inv.root],
+            timings,
+            previous=[],
+            registry=inv.registry,
+            registry_file=inv.registry_file,
+            renames=inv.renames,
+            gx_dir=gx_dir,
+            expected_years=years or None,
+        )
     for fo, f in zip(outcome.files, inv.files, strict=True):
         fo.county = f.county
     outcome.registry = inv.registry
@@ -288,6 +306,22 @@ def previous_years(store: Path, reports: Sequence[ParsedReport]) -> list[ParsedR
     out: list[ParsedReport] = []
     for y in sorted({y - 1 for y in years} - years):
         out += [r for r in load_year(store, y) if r.readable]
+    return out
+
+
+def previous_identity(store: Path, reports: Sequence[ParsedReport]) -> list[list[Any]]:
+    """(name, SHA-256, store format, status) of the stored rows :func:`previous_years` would rebuild
+    (the memo key of the cross-year input), read without rebuilding them."""
+    import polars as pl
+
+    from nianbao.store import MODEL
+
+    years = {r.year for r in reports if r.readable and r.year is not None}
+    out: list[list[Any]] = []
+    for y in sorted({y - 1 for y in years} - years):
+        df = Store(store).read([str(y)]).filter(pl.col("model").str.starts_with(MODEL))
+        cols = [c for c in ("rel", "sha256", "model", "status") if c in df.columns]
+        out += [[y, *row] for row in df.select(cols).sort("rel").rows()]
     return out
 
 
