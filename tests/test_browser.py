@@ -19,7 +19,7 @@ from selectolax.lexbor import LexborHTMLParser as HTMLParser
 from typer.testing import CliRunner
 
 from nianbao.cli import app
-from nianbao.output.names import page_name
+from nianbao.output.names import county_page_name, page_name
 from tests.helpers import ROOT, SCRIPT_AGENCY, write_hostile_reports
 
 pytestmark = pytest.mark.browser
@@ -140,3 +140,20 @@ def test_hostile_title_is_literal_in_chromium(rendered: dict) -> None:
     hl = {n.attributes["data-cell"] for n in t.css("td.hl")}
     assert "3:3.3.4:natural" in hl and "3:3.7:natural" in hl
     screenshot(exe, base / "profile", page, "report-hostile-title.png", (1280, 1200))
+
+
+def test_county_page_in_chromium(rendered: dict) -> None:
+    exe, base, out = rendered["exe"], rendered["base"], rendered["out"]
+    t = dump_dom(exe, base / "profile", out / "index.html")
+    names = [a.text() for a in t.css("#county-summary a.county-link")]
+    assert names == sorted({Path(s["file"]).parent.name for s in rendered["subs"]})
+    page = out / "counties" / county_page_name("示例县")
+    t = dump_dom(exe, base / "profile", page)
+    assert t.css("script") == []
+    mine = [s for s in rendered["subs"] if Path(s["file"]).parent.name == "示例县"]
+    rows = t.css("#county-report-list tr")[1:]
+    assert sorted(r.css("td")[-1].text() for r in rows) == sorted(s["file"] for s in mine)
+    assert len(t.css("#county-report-list a.report-link")) == len(mine) == 24  # a small batch: every report a page
+    assert t.css_first("#c-files").text() == "24"
+    shot = screenshot(exe, base / "profile", page, "county.png", (1280, 1800))
+    assert shot.stat().st_size > 50_000

@@ -87,7 +87,7 @@ def run_validate(inbox: Path, out: Path) -> tuple[list[dict], list[dict]]:
 
 @pytest.fixture(scope="module")
 def large(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """The 30 reports through `nianbao validate` on the large-batch path."""
+    """The 30 reports validated and written by every view, on the large-batch path."""
     base = tmp_path_factory.mktemp("scale")
     inbox = make_inbox(base / "inbox")
     with pytest.MonkeyPatch.context() as mp:
@@ -451,18 +451,46 @@ def test_what_a_failing_helper_leaves_is_done_here(tmp_path: Path) -> None:
     assert order == [-1, 0, 1, 2, 3, 4]
 
 
-def test_an_error_here_stops_the_helper(tmp_path: Path) -> None:
-    from nianbao.output.parallel import run_shared
+def test_an_error_here_stops_the_helper(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time as _time
+
+    from nianbao.output import parallel
+
+    forked: list[int] = []
+    real_fork = os.fork
+
+    def fork() -> int:
+        pid = real_fork()
+        if pid:
+            forked.append(pid)
+        return pid
+
+    monkeypatch.setattr(parallel.os, "fork", fork)
 
     def boom() -> None:
         raise ValueError("own work failed")
 
-    import time as _time
-
     slow = [lambda: _time.sleep(0.05) for _ in range(200)]
     t0 = _time.monotonic()
     with pytest.raises(ValueError, match="own work failed"):
-        run_shared(slow, boom, helper=True)
+        parallel.run_shared(slow, boom, helper=True)
     assert _time.monotonic() - t0 < 5  # the helper was killed, not waited for (200 x 50 ms)
+    assert len(forked) == 1
     with pytest.raises(ChildProcessError):
-        os.waitpid(-1, os.WNOHANG)  # and reaped: no child left
+        os.waitpid(forked[0], os.WNOHANG)  # and reaped: no zombie left
+
+
+def test_a_hostile_county_name_stays_text_and_inside(tmp_path: Path) -> None:
+    outcome = validate_reports([parse(A01_ERROR, "in/a.txt"), parse(CLEAN, "in/b.txt")])
+    evil = "<script>alert(1)</script>/../../x"
+    outcome.files[0].county = evil
+    write_all(outcome, tmp_path / "out")
+    pages = sorted(p.name for p in (tmp_path / "out" / "counties").iterdir())
+    assert pages == sorted([county_page_name(evil), county_page_name("in")])
+    assert county_page_name(evil).startswith("script_alert_1_script_x-")
+    t = dom(tmp_path / "out" / "index.html")
+    assert t.css("script") == []
+    assert [a.text() for a in t.css("#county-summary a.county-link")] == sorted([evil, "in"])
+    c = dom(tmp_path / "out" / "counties" / county_page_name(evil))
+    assert c.css("script") == [] and c.css_first("#county-title").text().startswith(evil)
+    assert not (tmp_path / "x").exists()

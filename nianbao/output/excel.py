@@ -492,7 +492,10 @@ def _values_sheet(w: _Writer, q: Quality, listed: list[int]) -> None:
                     continue
                 v = values[pos]
                 if not math.isnan(v) and code != _NON_NUMERIC:
-                    w.put(ws, r, n0 + j, v, fill=fl.severity if fl else None)
+                    if fl is None and abs(v) < 1e15:  # the common case: a plain number
+                        ws.write_number(r, n0 + j, v)
+                    else:
+                        w.put(ws, r, n0 + j, v, fill=fl.severity if fl else None)
                 elif raws[pos]:
                     w.put(ws, r, n0 + j, raws[pos], fill=fl.severity if fl else None)
                 elif fl is not None:
