@@ -40,7 +40,7 @@ from nianbao.outcome import FileOutcome, Finding, RunOutcome
 from nianbao.output.atomic import UnsafePath, inside, write_text
 from nianbao.output.history import ACKABLE, ACKED, CORRECTED, NEW, STILL, SUBMITTED, UNCHANGED
 from nianbao.output.names import PageDir, clean_text
-from nianbao.output.parallel import cores, run_shared
+from nianbao.output.parallel import run_shared, use_helper
 from nianbao.output.quality import (
     COUNTIES_DIR,
     REPORTS_DIR,
@@ -874,6 +874,6 @@ def write_html(
         write_rules(outcome, out)
         write_counties(q, out)
 
-    run_shared(units, own, helper=n_pages >= PARALLEL_MIN_PAGES and cores() > 1)
+    run_shared(units, own, helper=use_helper(n_pages, PARALLEL_MIN_PAGES))
     write_index(q, out)
     return q

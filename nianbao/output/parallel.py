@@ -16,7 +16,8 @@ dies with this process (``PR_SET_PDEATHSIG``), so a run killed with SIGKILL leav
 writing into its folder.  Every unit is written atomically, so a unit done twice is harmless:
 when the helper fails (any exception, a crash, or no exit within :data:`HELPER_TIMEOUT` after the
 last unit was claimed) this process runs every unit the helper did not report done.  Without
-``os.fork`` (or with ``NIANBAO_VIEW_PROCESSES=1``, or on one core) everything runs here, in order.
+``os.fork`` (or with ``NIANBAO_VIEW_PROCESSES=1``, or on one core) everything runs here, in order;
+``NIANBAO_VIEW_PROCESSES=2`` forks the helper whatever the size (:func:`use_helper`).
 """
 
 from __future__ import annotations
@@ -50,6 +51,18 @@ def frozen_gc() -> Iterator[None]:
     finally:
         if not outer:
             gc.unfreeze()
+
+
+def use_helper(pages: int, minimum: int) -> bool:
+    """Whether to fork a helper for ``pages`` report pages: ``NIANBAO_VIEW_PROCESSES=2`` always
+    (whatever the size — that is how the tests and a dedicated machine ask for it), ``=1`` never,
+    otherwise with at least ``minimum`` pages when :func:`cores` finds a second core free."""
+    want = os.environ.get(ENV, "").strip()
+    if want == "1":
+        return False
+    if want == "2":
+        return hasattr(os, "fork")
+    return pages >= minimum and cores() > 1
 
 
 def cores() -> int:
