@@ -188,7 +188,7 @@ def measure(outcome: RunOutcome, out: Path, processes: int | None) -> dict[str, 
         "rss_before_views_mb": round(rss0, 1),
         "peak_rss_before_views_mb": round(peak0, 1),
         "peak_rss_mb": round(peak_rss_mb(), 1),
-        "helper_peak_rss_mb": round(peak_rss_mb(resource.RUSAGE_CHILDREN), 1),
+        "children_peak_rss_mb": round(peak_rss_mb(resource.RUSAGE_CHILDREN), 1),  # the helper (and parse workers)
         "load_average": round(os.getloadavg()[0], 2),
     }
 
