@@ -22,6 +22,7 @@ each kind are kept.  A memo that cannot be read is a miss, never an error.
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import json
 import logging
@@ -154,11 +155,16 @@ class Memo:
     # validation
     def get_validation(self, key: str) -> dict[str, Any] | None:
         p = self.root / f"validate-{key}.json"
+        was_enabled = gc.isenabled()
+        gc.disable()  # thousands of findings, no cycles: a collection would walk every report
         try:
             data: dict[str, Any] = json.loads(p.read_bytes())
             data["findings"] = [finding_from_json(d) for d in data["findings"]]
         except (OSError, ValueError, TypeError, KeyError):
             return None
+        finally:
+            if was_enabled:
+                gc.enable()
         self._touch(p)
         return data
 
