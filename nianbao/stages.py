@@ -165,6 +165,7 @@ def plan_stage(inv: Inventory, store: Path, scope: Scope, by_county: bool = Fals
         finally:
             if was_enabled:
                 gc.enable()
+        gc.freeze()  # as load_all does: later collections need not walk the reports again
         for i, rep in zip(take_for, rebuilt, strict=True):
             rep.file = inv.files[i].rel
             reports[i] = rep
