@@ -22,7 +22,7 @@ runner = CliRunner()
 @pytest.fixture
 def inbox(tmp_path: Path) -> Path:
     root = tmp_path / "data" / "submissions"
-    shutil.copytree(ROOT / "data" / "submissions", root)
+    shutil.copytree(ROOT / "data" / "submissions", root, ignore=shutil.ignore_patterns(".nianbao"))
     shutil.copy(ROOT / "data" / "registry.csv", tmp_path / "data" / "registry.csv")
     return root
 

@@ -34,7 +34,7 @@ OUTPUTS = ("submissions.json", "findings.json")  # the run's results (run.json h
 @pytest.fixture(scope="module")
 def inbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("crash") / "data" / "submissions"
-    shutil.copytree(ROOT / "data" / "submissions", root)
+    shutil.copytree(ROOT / "data" / "submissions", root, ignore=shutil.ignore_patterns(".nianbao"))
     shutil.copy(ROOT / "data" / "registry.csv", root.parent / "registry.csv")
     return root
 

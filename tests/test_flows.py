@@ -28,7 +28,7 @@ N_SAMPLE = 25  # 12 townships x 2 years of 示例县, plus the seed under 沙坡
 def inbox(tmp_path: Path) -> Path:
     """A copy of the bundled inbox, with its registry next to it (as data/registry.csv is)."""
     root = tmp_path / "data" / "submissions"
-    shutil.copytree(SAMPLE, root)
+    shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns(".nianbao"))
     shutil.copy(ROOT / "data" / "registry.csv", tmp_path / "data" / "registry.csv")
     return root
 

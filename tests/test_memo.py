@@ -26,7 +26,7 @@ TARGET = Path("2023") / "示例县" / "示例县南川镇_2023.txt"
 @pytest.fixture
 def inbox(tmp_path: Path) -> Path:
     root = tmp_path / "data" / "submissions"
-    shutil.copytree(SAMPLE, root)
+    shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns(".nianbao"))
     shutil.copy(ROOT / "data" / "registry.csv", tmp_path / "data" / "registry.csv")
     return root
 
