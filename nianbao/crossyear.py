@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from nianbao.catalogue import PREV, LinearRule, carry_over_rules, format_number, rule, stock_rules
+from nianbao.catalogue import PREV, LinearRule, carry_over_rules, format_number, stock_rules
 from nianbao.model import ParsedReport
-from nianbao.outcome import Finding
+from nianbao.outcome import Finding, finding_for
 from nianbao.registry import normalise_agency
 from schemas.crossyear import cross_year_columns, cross_year_schema
 
@@ -131,7 +131,6 @@ def _finding(yp: YearPairs, lr: LinearRule, row: dict[str, float | None]) -> Fin
     pi = int(row["prev"])  # type: ignore[arg-type]
     rep, last = yp.reports[ri], yp.reports[pi]
     v = {c: (row[c] or 0.0) for c in lr.cells}
-    r = rule(lr.code)
     params: dict[str, object] = dict(lr.params) | {"prev_year": last.year, "prev_file": last.file}
     if lr.code == "F01":
         row_id = lr.key.split(":")[1]
@@ -148,19 +147,15 @@ def _finding(yp: YearPairs, lr: LinearRule, row: dict[str, float | None]) -> Fin
     params |= {"actual": format_number(actual), "expected": format_number(expected)}
     params = {k: (format_number(x) if isinstance(x, float) else x) for k, x in params.items()}
     lines = [ln for c in cells if c in rep.cells and (ln := rep.cells[c].line)]
-    return Finding(
-        file=rep.file,
-        agency=rep.agency,
-        year=rep.year,
-        rule=lr.code,
-        severity=r.severity.value,
+    return finding_for(
+        lr.code,
+        rep,
+        ri,
         cells=cells,
         expected=_num(expected),
         actual=_num(actual),
-        message=r.render(**params),
+        params=params,
         line=min(lines) if lines else None,
-        fix=r.render_fix(**params),
-        report=ri,
     )
 
 
@@ -189,7 +184,6 @@ def cross_year_findings(yp: YearPairs, cells: pl.DataFrame, presence: pl.DataFra
 
 
 def missing_last_year(yp: YearPairs, presence: pl.DataFrame) -> list[Finding]:
-    r = rule("E02")
     out: list[Finding] = []
     no_t3 = set(presence.filter(~pl.col("t3"))["report"].to_list())
     reasons: list[tuple[int, str]] = [(i, "本批次和上年数据中都没有该机关上一年度的报告") for i in yp.missing]
@@ -201,19 +195,15 @@ def missing_last_year(yp: YearPairs, presence: pl.DataFrame) -> list[Finding]:
         prev_year = (rep.year or 0) - 1
         params = {"prev_year": prev_year, "reason": reason}
         out.append(
-            Finding(
-                file=rep.file,
-                agency=rep.agency,
-                year=rep.year,
-                rule="E02",
-                severity=r.severity.value,
+            finding_for(
+                "E02",
+                rep,
+                ri,
                 cells=[],
                 expected=f"{prev_year} 年度报告",
                 actual=None,
-                message=r.render(**params),
+                params=params,
                 line=rep.title_line,
-                fix=r.render_fix(**params),
-                report=ri,
             )
         )
     return out

@@ -17,10 +17,10 @@ import polars as pl
 from pandera.errors import SchemaErrors
 
 from nianbao.beyond import beyond_findings, localise_all
-from nianbao.catalogue import LinearRule, format_number, linear_rules, rule
+from nianbao.catalogue import LinearRule, format_number, linear_rules
 from nianbao.frames import batch_arrays, cells_frame, layout_frame, meta_frame, table_frame
 from nianbao.model import ParsedReport
-from nianbao.outcome import Finding
+from nianbao.outcome import Finding, finding_for
 from nianbao.registry import Agency
 from nianbao.spec import SECTIONS, Fmt, cell_label, table_name, tables
 from schemas import cells_schema, layout_schema, meta_schema, table_schema
@@ -72,23 +72,18 @@ def _linear_findings(
             continue  # a row/table that could not be read by columns (I07/I09) is not summed
         lhs = sum((rep.cells[c].value or 0.0) for c in lr.lhs)
         rhs = sum((rep.cells[c].value or 0.0) for c in lr.rhs)
-        r = rule(lr.code)
         params = dict(lr.params) | {"expected": format_number(rhs), "actual": format_number(lhs)}
         lines = [rep.cells[c].line for c in lr.cells if rep.cells[c].line]
         out.append(
-            Finding(
-                file=rep.file,
-                agency=rep.agency,
-                year=rep.year,
-                rule=lr.code,
-                severity=r.severity.value,
+            finding_for(
+                lr.code,
+                rep,
+                ri,
                 cells=list(lr.cells),
                 expected=_num(rhs),
                 actual=_num(lhs),
-                message=r.render(**params),
+                params=params,
                 line=min(lines) if lines else None,
-                fix=r.render_fix(**params),
-                report=ri,
                 where=next((w for c in lr.cells if (w := rep.cells[c].where)), None),
             )
         )
@@ -122,30 +117,24 @@ def _cell_findings(reports: Sequence[ParsedReport], cells: pl.DataFrame, fails: 
         if code == "G04":
             blanks[(ri, cid.split(":")[0])].append((cid, d["line"]))
             continue
-        r = rule(code)
         raw = rep.cells[cid].raw
         params = {"cell_label": f"{table_name(cid[0])}“{cell_label(fmt, cid)}”", "raw": raw}
         actual = _num(d["value"]) if d["value"] is not None else raw
         params["actual"] = actual
         expected: object = {"G01": "数字", "G02": "≥ 0", "G03": "整数", "G05": "不超过 12 位的数字"}.get(code)
         out.append(
-            Finding(
-                file=rep.file,
-                agency=rep.agency,
-                year=rep.year,
-                rule=code,
-                severity=r.severity.value,
+            finding_for(
+                code,
+                rep,
+                ri,
                 cells=[cid],
                 expected=expected,
                 actual=actual,
-                message=r.render(**params),
+                params=params,
                 line=d["line"],
-                fix=r.render_fix(**params),
-                report=ri,
                 where=rep.cells[cid].where,
             )
         )
-    g04 = rule("G04")
     for (ri, table), cl in blanks.items():
         rep = reports[ri]
         fmt = rep.fmt or Fmt.F2021
@@ -154,19 +143,15 @@ def _cell_findings(reports: Sequence[ParsedReport], cells: pl.DataFrame, fails: 
         params = {"table_name": table_name(table), "count": len(ids), "cell_list": shown}
         lines = [ln for _c, ln in cl if ln]
         out.append(
-            Finding(
-                file=rep.file,
-                agency=rep.agency,
-                year=rep.year,
-                rule="G04",
-                severity=g04.severity.value,
+            finding_for(
+                "G04",
+                rep,
+                ri,
                 cells=ids,
                 expected="数字（没有发生的填 0）",
                 actual="空白",
-                message=g04.render(**params),
+                params=params,
                 line=min(lines) if lines else None,
-                fix=g04.render_fix(**params),
-                report=ri,
             )
         )
     return out
@@ -229,21 +214,16 @@ def _layout_findings(reports: Sequence[ParsedReport], layout: pl.DataFrame, fail
         if code == "I06":
             params |= {"printed": printed, "statutory": statutory}
             actual = printed
-        r = rule(code)
         out.append(
-            Finding(
-                file=rep.file,
-                agency=rep.agency,
-                year=rep.year,
-                rule=code,
-                severity=r.severity.value,
+            finding_for(
+                code,
+                rep,
+                ri,
                 cells=cells,
                 expected=expected,
                 actual=actual,
-                message=r.render(**params),
+                params=params,
                 line=line,
-                fix=r.render_fix(**params),
-                report=ri,
             )
         )
     return out
@@ -280,21 +260,16 @@ def _meta_findings(reports: Sequence[ParsedReport], meta: pl.DataFrame, fails: p
         elif code == "U09":
             params |= {"detail": rep.bad_bytes_detail or f"{d['bad_bytes']} 处无效字节"}
             expected, actual = 0, d["bad_bytes"]
-        r = rule(code)
         out.append(
-            Finding(
-                file=rep.file,
-                agency=rep.agency,
-                year=rep.year,
-                rule=code,
-                severity=r.severity.value,
+            finding_for(
+                code,
+                rep,
+                ri,
                 cells=[],
                 expected=expected,
                 actual=actual,
-                message=r.render(**params),
+                params=params,
                 line=line,
-                fix=r.render_fix(**params),
-                report=ri,
             )
         )
     return out

@@ -71,6 +71,39 @@ class Finding:
         return out
 
 
+def finding_for(
+    code: str,
+    rep: ParsedReport,
+    report: int,
+    *,
+    cells: list[str],
+    expected: Any,
+    actual: Any,
+    params: dict[str, Any],
+    line: int | None = None,
+    **extra: Any,
+) -> Finding:
+    """A finding of catalogue rule ``code`` on a report: severity, message and fix from the catalogue."""
+    from nianbao.catalogue import rule
+
+    r = rule(code)
+    return Finding(
+        file=rep.file,
+        agency=rep.agency,
+        year=rep.year,
+        rule=code,
+        severity=r.severity.value,
+        cells=cells,
+        expected=expected,
+        actual=actual,
+        message=r.render(**params),
+        line=line,
+        fix=r.render_fix(**params),
+        report=report,
+        **extra,
+    )
+
+
 @dataclass(slots=True)
 class FileOutcome:
     file: str

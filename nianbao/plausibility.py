@@ -28,11 +28,11 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import polars as pl
 
-from nianbao.catalogue import format_number, rule
+from nianbao.catalogue import format_number
 from nianbao.crossyear import YearPairs
 from nianbao.frames import FmtArrays
 from nianbao.model import ParsedReport
-from nianbao.outcome import Finding
+from nianbao.outcome import Finding, finding_for
 from nianbao.registry import Agency
 from nianbao.spec import Fmt, cell_label, table_name
 from schemas.plausibility import KEY_FIGURES, SIGMA_FLOOR, Z_MAX, copies_schema, plausibility_schema
@@ -175,22 +175,17 @@ def plausibility_findings(yp: YearPairs, frame: pl.DataFrame) -> list[Finding]:
                 "ratio": f"{ratio:.1f}" if ratio >= 1 else f"{ratio:.2f}",
             }
             expected = f"{_fmt(d['previous'] * 0.2)}–{_fmt((d['previous'] + 1) * 5 - 1)}"
-        r = rule(code)
         cell = rep.cells.get(fig)
         out.append(
-            Finding(
-                file=rep.file,
-                agency=rep.agency,
-                year=rep.year,
-                rule=code,
-                severity=r.severity.value,
+            finding_for(
+                code,
+                rep,
+                ri,
                 cells=[fig],
                 expected=expected,
                 actual=int(value) if value == int(value) else value,
-                message=r.render(**params),
+                params=params,
                 line=cell.line if cell is not None else None,
-                fix=r.render_fix(**params),
-                report=ri,
             )
         )
     return out
@@ -286,26 +281,21 @@ def copy_findings(yp: YearPairs, frame: pl.DataFrame) -> list[Finding]:
     rows = frame.with_row_index("index").join(
         fails.with_columns(pl.col("index").cast(pl.UInt32)), on="index", how="inner"
     )
-    r = rule("L01")
     for d in rows.iter_rows(named=True):
         ri = d["report"]
         rep, prev = yp.reports[ri], yp.reports[d["prev"]]
         sim = math.floor(d["similarity"] * 1000) / 1000
         params = {"prev_year": prev.year, "prev_file": prev.file, "similarity": f"{sim:.3f}"}
         out.append(
-            Finding(
-                file=rep.file,
-                agency=rep.agency,
-                year=rep.year,
-                rule="L01",
-                severity=r.severity.value,
+            finding_for(
+                "L01",
+                rep,
+                ri,
                 cells=[],
                 expected="与上年不同的本年度内容",
                 actual=f"与 {prev.year} 年度报告雷同（相似度 {sim:.3f}）",
-                message=r.render(**params),
+                params=params,
                 line=rep.title_line,
-                fix=r.render_fix(**params),
-                report=ri,
             )
         )
     return out

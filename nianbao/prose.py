@@ -24,11 +24,11 @@ from decimal import ROUND_HALF_UP, Decimal
 import numpy as np
 import polars as pl
 
-from nianbao.catalogue import format_number, rule
+from nianbao.catalogue import format_number
 from nianbao.frames import FmtArrays
 from nianbao.model import ParsedReport
 from nianbao.normalize import State
-from nianbao.outcome import Finding
+from nianbao.outcome import Finding, finding_for
 from nianbao.spec import Fmt
 
 # ------------------------------------------------------------------ normalisation
@@ -651,22 +651,17 @@ def _finding(
     line: int | None,
     quote: str | None,
 ) -> Finding:
-    r = rule(code)
     shown = {k: (format_number(v) if isinstance(v, float) else v) for k, v in params.items()}
-    return Finding(
-        file=rep.file,
-        agency=rep.agency,
-        year=rep.year,
-        rule=code,
-        severity=r.severity.value,
+    return finding_for(
+        code,
+        rep,
+        ri,
         cells=cells,
         expected=expected,
         actual=actual,
-        message=r.render(**shown),
+        params=shown,
         line=line,
-        fix=r.render_fix(**shown),
         quote=quote,
-        report=ri,
     )
 
 
