@@ -171,6 +171,9 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=None)
     ap.add_argument("--keep", action="store_true", help="keep the generated files")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument(
+        "--reuse", action="store_true", help="with --workdir: reuse the generated inbox when it has N files"
+    )
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--naive-sample", type=int, default=200)
     ap.add_argument("--gx-sample", type=int, default=2000)
@@ -179,12 +182,19 @@ def main() -> None:
     work = args.workdir or Path(tempfile.mkdtemp(prefix="nianbao-bench-"))
     inbox = work / "inbox"
     out = work / "out"
-    if inbox.exists():
-        shutil.rmtree(inbox)
-    inbox.mkdir(parents=True)
-    t = time.perf_counter()
-    nbytes = generate(inbox, args.reports, args.seed)
-    log(f"generated {args.reports} reports ({nbytes / 1e6:.1f} MB) in {time.perf_counter() - t:.1f} s")
+    existing = sorted(p for p in inbox.rglob("*") if p.is_file()) if args.reuse and inbox.exists() else []
+    if len(existing) == args.reports:
+        nbytes = sum(p.stat().st_size for p in existing)
+        log(f"reusing the {args.reports} reports in {inbox}")
+    else:
+        if inbox.exists():
+            shutil.rmtree(inbox)
+        inbox.mkdir(parents=True)
+        t = time.perf_counter()
+        nbytes = generate(inbox, args.reports, args.seed)
+        log(f"generated {args.reports} reports ({nbytes / 1e6:.1f} MB) in {time.perf_counter() - t:.1f} s")
+    for stale in ("out", "store", "out-1", "out-2"):
+        shutil.rmtree(work / stale, ignore_errors=True)
 
     from nianbao import pipeline
     from nianbao.output.writer import write_all

@@ -95,6 +95,33 @@ class CellMap(MutableMapping[str, Cell]):
         elif self._where:
             self._where.pop(i, None)
 
+    def put(
+        self,
+        cid: str,
+        value: float | None,
+        raw: str,
+        state: State,
+        line: int | None = None,
+        col: int | None = None,
+        where: str | None = None,
+    ) -> None:
+        """``self[cid] = Cell(value, raw, state, line, col, where)``, without building the Cell (hot path)."""
+        i = INDEX.get(cid)
+        if i is None:
+            self[cid] = Cell(value, raw, state, line, col, where)
+            return
+        self._values[i] = math.nan if value is None else value
+        self._states[i] = STATE_CODE[state]
+        self._lines[i] = min(line or 0, 0xFFFFFFFF)
+        self._cols[i] = min(col or 0, 0xFFFF)
+        self._raw[i] = raw
+        if where is not None:
+            if self._where is None:
+                self._where = {}
+            self._where[i] = where
+        elif self._where:
+            self._where.pop(i, None)
+
     def __delitem__(self, cid: str) -> None:
         i = INDEX.get(cid)
         if i is None:

@@ -38,6 +38,7 @@ def nfkc(s: str) -> str:
     return unicodedata.normalize("NFKC", s)
 
 
+@lru_cache(maxsize=1 << 16)  # labels repeat from report to report: normalise each printed text once
 def norm_label(s: str) -> str:
     """Label normalised for matching: NFKC, no spaces, no leading numbering, no punctuation."""
     t = _SPACES.sub("", nfkc(s))
@@ -50,7 +51,7 @@ def squash(s: str) -> str:
     return _SPACES.sub("", nfkc(s))
 
 
-@lru_cache(maxsize=8192)  # printed cells repeat ("0", "1", "—"): read each text once per process
+@lru_cache(maxsize=1 << 15)  # printed cells repeat ("0", "1", "—"): read each text once per process
 def parse_number(raw: str, kind: Kind = Kind.COUNT) -> tuple[float | None, State]:
     """Read one printed cell.  ``raw`` is the cell's text as printed."""
     s = raw.strip()

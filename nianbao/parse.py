@@ -12,8 +12,9 @@ import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache, lru_cache
 
-from nianbao.model import Cell, LayoutFact, ParsedReport, RowIssue
+from nianbao.model import LayoutFact, ParsedReport, RowIssue
 from nianbao.normalize import State, is_value_like, nfkc, norm_label, parse_number, squash
 from nianbao.rundigits import split_row
 from nianbao.spec import (
@@ -108,12 +109,18 @@ _SECTION_KEYS: dict[str, tuple[str, ...]] = {
 }
 
 
+_HEAD_NUMS = frozenset("一二三四五六")
+
+
 def _find_sections(lines: Sequence[Line]) -> dict[str, tuple[int, int, str]]:
     """Section number -> (index in lines, line no, printed heading)."""
     found: dict[str, tuple[int, int, str]] = {}
     for i, ln in enumerate(lines):
         nonempty = [c for c in ln.cells if c.strip()]
         if len(nonempty) != 1:
+            continue
+        head = squash(nonempty[0].lstrip()[:6])  # a heading starts with its number: most lines stop here
+        if head and head[0] not in _HEAD_NUMS:
             continue
         s = squash(nonempty[0])
         if len(s) > 40:
@@ -202,6 +209,7 @@ _GAP = re.compile(r"\s{2,}")
 _VALUE_LIKE = re.compile(r"^[\s\d.,，\-—–/／\\%％]*$")
 
 
+@lru_cache(maxsize=1 << 16)  # the same printed labels (and values) recur in every report
 def _match_t3(label: str) -> tuple[str, str] | None:
     """('row'|'group', id) for a printed label of table 三."""
     if _VALUE_LIKE.match(label):
@@ -803,20 +811,41 @@ def parse_lines(lines: Sequence[Line], report: ParsedReport) -> ParsedReport:
     return rep
 
 
+@lru_cache(maxsize=1 << 15)
+def _read_cell(raw: str, kind: Kind) -> tuple[float | None, State, str]:
+    value, state = parse_number(raw, kind)
+    return value, state, raw.strip()
+
+
 def _cell(rep: ParsedReport, fmt: Fmt, cid: str, v: _V | None, recovered: bool = False) -> None:
     if v is None:
-        rep.cells[cid] = Cell(None, "", State.MISSING)
+        rep.cells.put(cid, None, "", State.MISSING)
         return
-    value, state = parse_number(v.raw, cell_kind(fmt, cid))
+    value, state, raw = _read_cell(v.raw, cell_kind(fmt, cid))
     if recovered and state in (State.VALUE, State.ZERO):
         state = State.RECOVERED
-    rep.cells[cid] = Cell(value, v.raw.strip(), state, v.line, v.pos, v.where)
+    rep.cells.put(cid, value, raw, state, v.line, v.pos, v.where)
+
+
+@cache
+def _row_slots(fmt: Fmt, table: str, row: str, cols: tuple[str, ...]) -> tuple[tuple[str, Kind], ...]:
+    """(cell id, kind) of each column of one row: the ids are built once per process, not per report."""
+    return tuple((cid, cell_kind(fmt, cid)) for cid in (f"{table}:{row}:{c}" for c in cols))
+
+
+def _put_row(rep: ParsedReport, slots: tuple[tuple[str, Kind], ...], values: Sequence[_V], recovered: bool) -> None:
+    put = rep.cells.put
+    for (cid, kind), v in zip(slots, values, strict=True):
+        value, state, raw = _read_cell(v.raw, kind)
+        if recovered and state in (State.VALUE, State.ZERO):
+            state = State.RECOVERED
+        put(cid, value, raw, state, v.line, v.pos, v.where)
 
 
 def _missing_table(rep: ParsedReport, table: Table) -> None:
     rep.layout.append(LayoutFact(f"{table.id}:*:*", "table", False, table.title))
     for cid in table.cells():
-        rep.cells[cid] = Cell(None, "", State.MISSING)
+        rep.cells.put(cid, None, "", State.MISSING)
 
 
 def _fill_t2(rep: ParsedReport, table: Table, rows: dict[str, tuple[dict[str, _V], int]]) -> None:
@@ -830,13 +859,13 @@ def _fill_t2(rep: ParsedReport, table: Table, rows: dict[str, tuple[dict[str, _V
         if r.id not in rows:
             rep.layout.append(LayoutFact(f"2:{r.id}:*", "row", False, r.label))
             for c in cols:
-                rep.cells[f"2:{r.id}:{c}"] = Cell(None, "", State.MISSING)
+                rep.cells.put(f"2:{r.id}:{c}", None, "", State.MISSING)
             continue
         got, line = rows[r.id]
         rep.layout.append(LayoutFact(f"2:{r.id}:*", "row", True, r.label, line=line))
         if not got:  # not machine-readable (I07 recorded)
             for c in cols:
-                rep.cells[f"2:{r.id}:{c}"] = Cell(None, "", State.MISSING, line)
+                rep.cells.put(f"2:{r.id}:{c}", None, "", State.MISSING, line)
             continue
         if "_positional" in got:  # no header row: read the values in the statutory order
             pv = got["_positional"]
@@ -845,7 +874,7 @@ def _fill_t2(rep: ParsedReport, table: Table, rows: dict[str, tuple[dict[str, _V
         for c in cols:
             if c not in got:
                 rep.layout.append(LayoutFact(f"2:{r.id}:{c}", "column", False, table.column(c).label, line=line))
-                rep.cells[f"2:{r.id}:{c}"] = Cell(None, "", State.MISSING, line)
+                rep.cells.put(f"2:{r.id}:{c}", None, "", State.MISSING, line)
                 continue
             _cell(rep, rep.fmt, f"2:{r.id}:{c}", got[c])
 
@@ -871,21 +900,20 @@ def _fill_t3(rep: ParsedReport, table: Table, rows: dict[str, _RowRead], header_
             rep.layout.append(LayoutFact(f"3:*:{col.id}", "column", False, col.label))
         elif got != col.label:
             rep.layout.append(LayoutFact(f"3:*:{col.id}", "column", True, col.label, printed=got))
-    cols = [c.id for c in table.columns]
+    cols = tuple(c.id for c in table.columns)
     for r in table.rows:
         rr = rows.get(r.id)
         if rr is None:
             rep.layout.append(LayoutFact(f"3:{r.id}:*", "row", False, r.label))
             for c in cols:
-                rep.cells[f"3:{r.id}:{c}"] = Cell(None, "", State.MISSING)
+                rep.cells.put(f"3:{r.id}:{c}", None, "", State.MISSING)
             continue
         rep.layout.append(LayoutFact(f"3:{r.id}:*", "row", True, r.label, line=rr.line))
         if not rr.values:  # not machine-readable (I07 recorded)
             for c in cols:
-                rep.cells[f"3:{r.id}:{c}"] = Cell(None, "", State.MISSING, rr.line)
+                rep.cells.put(f"3:{r.id}:{c}", None, "", State.MISSING, rr.line)
             continue
-        for c, v in zip(cols, rr.values, strict=True):
-            _cell(rep, rep.fmt, f"3:{r.id}:{c}", v, rr.recovered)
+        _put_row(rep, _row_slots(rep.fmt, "3", r.id, cols), rr.values, rr.recovered)
     # rows of the other format's table 三 (e.g. 3.6.x in a 2019 report) are extra rows: note them
     known = {r.id for r in table.rows}
     for rid, rr in rows.items():
@@ -905,15 +933,14 @@ def _fill_t4(rep: ParsedReport, table: Table, rows: dict[str, _RowRead], header:
     for col in table.columns:
         if norm_label(col.label) not in header:
             rep.layout.append(LayoutFact(f"4:*:{col.id}", "column", False, col.label))
-    cols = [c.id for c in table.columns]
+    cols = tuple(c.id for c in table.columns)
     for r in table.rows:
         rr = rows.get(r.id)
         if rr is None or not rr.values:
             for c in cols:
-                rep.cells[f"4:{r.id}:{c}"] = Cell(None, "", State.MISSING)
+                rep.cells.put(f"4:{r.id}:{c}", None, "", State.MISSING)
             continue
-        for c, v in zip(cols, rr.values, strict=True):
-            _cell(rep, rep.fmt, f"4:{r.id}:{c}", v, rr.recovered)
+        _put_row(rep, _row_slots(rep.fmt, "4", r.id, cols), rr.values, rr.recovered)
 
 
 __all__ = ["Kind", "Line", "NotAReport", "fit_values", "nfkc", "parse_lines"]
