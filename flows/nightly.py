@@ -10,7 +10,8 @@ writes is again the whole inbox, with that part refreshed.
 
 Scale-out: with a Dask scheduler address (``NIANBAO_DASK_ADDRESS`` or ``nianbao run --dask``) the
 same flow runs its tasks on that cluster through ``prefect-dask``'s ``DaskTaskRunner``, parsing
-one task per county; validation stays one task over the whole batch.
+whole counties in tasks of up to 2,000 files (``stages.bundle``); validation stays one task over
+the whole batch.
 """
 
 from __future__ import annotations

@@ -47,6 +47,29 @@ class Rule:
         return _format(self.fix, params)
 
 
+_RENDERED: dict[tuple[Any, ...], tuple[str, str, str]] = {}
+_RENDERED_MAX = 1 << 16
+
+
+def rendered(code: str, params: dict[str, Any]) -> tuple[str, str, str]:
+    """(severity, message, fix) of rule ``code`` with ``params``.  The same finding recurs on many
+    reports (an accepted alias, a missing last-year report): each distinct text is rendered once."""
+    try:
+        key = (code, *((k, type(v), v) for k, v in params.items()))  # 1, 1.0 and True render apart
+        hit = _RENDERED.get(key)
+    except TypeError:  # an unhashable parameter (a list): render without the cache
+        key, hit = None, None
+    if hit is not None:
+        return hit
+    r = rule(code)
+    out = (r.severity.value, r.render(**params), r.render_fix(**params))
+    if key is not None:
+        if len(_RENDERED) >= _RENDERED_MAX:
+            _RENDERED.clear()
+        _RENDERED[key] = out
+    return out
+
+
 class _Default(dict[str, Any]):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"

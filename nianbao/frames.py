@@ -54,28 +54,34 @@ def batch_arrays(reports: Sequence[ParsedReport]) -> dict[Fmt, FmtArrays]:
     for fmt in Fmt:
         idx = _fmt_index(fmt)
         rid: list[int] = []
-        vals: list[np.ndarray] = []
-        sts: list[np.ndarray] = []
-        lns: list[np.ndarray] = []
-        pss: list[np.ndarray] = []
+        vals: list[object] = []
+        sts: list[object] = []
+        lns: list[object] = []
+        pss: list[object] = []
         for i, rep in enumerate(reports):
             if not rep.readable or rep.fmt is not fmt:
                 continue
             v, s, ln, ps, _raw = rep.cells.arrays()
             rid.append(i)
-            vals.append(np.frombuffer(v, dtype=np.float64)[idx])
-            sts.append(np.frombuffer(s, dtype=np.uint8)[idx])
-            lns.append(np.frombuffer(ln, dtype=np.uint32)[idx])
-            pss.append(np.frombuffer(ps, dtype=np.uint16)[idx])
-        k = len(idx)
+            vals.append(v)
+            sts.append(s)
+            lns.append(ln)
+            pss.append(ps)
+        n = len(rid)
+
+        def stack(parts: Sequence[object], dtype: type[np.generic], n: int = n, idx: np.ndarray = idx) -> np.ndarray:
+            # every report's array has the same length: one join, one reshape, one gather
+            flat = np.frombuffer(b"".join(parts), dtype=dtype)  # type: ignore[arg-type]
+            return np.take(flat.reshape(n, -1), idx, axis=1) if n else np.empty((0, len(idx)), dtype=dtype)
+
         out[fmt] = FmtArrays(
             fmt,
             all_cells(fmt),
             np.array(rid, dtype=np.uint32),
-            np.vstack(vals) if vals else np.empty((0, k)),
-            np.vstack(sts) if sts else np.empty((0, k), dtype=np.uint8),
-            np.vstack(lns) if lns else np.empty((0, k), dtype=np.uint32),
-            np.vstack(pss) if pss else np.empty((0, k), dtype=np.uint16),
+            stack(vals, np.float64),
+            stack(sts, np.uint8),
+            stack(lns, np.uint32),
+            stack(pss, np.uint16),
         )
     return out
 
@@ -154,6 +160,19 @@ def table_frame(source: pl.DataFrame | dict[Fmt, FmtArrays], fmt: Fmt, table: st
 _ELEMENTS = pl.Series([*ELEMENTS, "?"], dtype=pl.String)
 
 
+def element_kind(element: str) -> str:
+    """section | table | row | column of a structural element id (``sec:三``, ``3:*:*``, ``3:3.1:*``, ``3:*:total``)."""
+    if element.startswith("sec:"):
+        return "section"
+    _t, row, col = element.split(":")
+    if row == "*" and col == "*":
+        return "table"
+    return "row" if col == "*" else "column"
+
+
+_ELEMENT_KINDS = pl.Series([*(element_kind(e) for e in ELEMENTS), "?"], dtype=pl.String)
+
+
 def layout_frame(reports: Sequence[ParsedReport]) -> pl.DataFrame:
     """One row per layout fact (and per row issue) of every readable report.
 
@@ -163,8 +182,8 @@ def layout_frame(reports: Sequence[ParsedReport]) -> pl.DataFrame:
     rid: list[np.ndarray] = []
     codes: list[np.ndarray] = []
     flags: list[np.ndarray] = []
-    kinds: list[str] = []
     sparse_pos: list[int] = []
+    sparse_kind: list[str] = []  # the kind of an element outside the statutory ones (no code)
     sparse_printed: list[str | None] = []
     sparse_element: list[str] = []
     issue_rows: list[tuple[int, int, str, bool, bool, str]] = []  # report, pos, element, readable, dup, code
@@ -178,11 +197,11 @@ def layout_frame(reports: Sequence[ParsedReport]) -> pl.DataFrame:
             rid.append(np.full(n, i, dtype=np.uint32))
             codes.append(np.frombuffer(c, dtype=np.uint16))
             flags.append(np.frombuffer(f, dtype=np.uint8))
-            kinds.extend(k)
             for pos, (alias, _prev, el_name) in sp.items():
                 sparse_pos.append(offset + pos)
                 sparse_printed.append(alias)
                 sparse_element.append(el_name or "")
+                sparse_kind.append(k[pos])
         offset += n
         for j, ri in enumerate(rep.row_issues):
             issue_rows.append((i, n + j, ri.element, ri.code != "I07", ri.code == "I08", ri.code))
@@ -193,22 +212,23 @@ def layout_frame(reports: Sequence[ParsedReport]) -> pl.DataFrame:
         rep_arr = np.concatenate(rid)
         pos_arr = np.concatenate([np.arange(len(x), dtype=np.uint32) for x in codes])
         element = _ELEMENTS.gather(pl.Series(code_arr))
+        kind = _ELEMENT_KINDS.gather(pl.Series(code_arr))  # each statutory element has one kind
         total = len(flag_arr)
         printed = pl.Series("printed", [None], dtype=pl.String).gather(np.zeros(total, dtype=np.uint32))
         if sparse_pos:
             idx = pl.Series(sparse_pos, dtype=pl.UInt32)
             printed = printed.scatter(idx, pl.Series(sparse_printed, dtype=pl.String))
-            named = [(p, e) for p, e in zip(sparse_pos, sparse_element, strict=True) if e]
+            named = [(p, e, k) for p, e, k in zip(sparse_pos, sparse_element, sparse_kind, strict=True) if e]
             if named:
-                element = element.scatter(
-                    pl.Series([p for p, _ in named], dtype=pl.UInt32), pl.Series([e for _, e in named])
-                )
+                at = pl.Series([p for p, _, _ in named], dtype=pl.UInt32)
+                element = element.scatter(at, pl.Series([e for _, e, _ in named]))
+                kind = kind.scatter(at, pl.Series([k for _, _, k in named]))
         facts = pl.DataFrame(
             {
                 "report": rep_arr,
                 "pos": pos_arr,
                 "element": element,
-                "kind": pl.Series(kinds, dtype=pl.String),
+                "kind": kind,
                 "found": pl.Series((flag_arr & 1).astype(bool)),
                 "printed": printed,
                 "in_order": pl.Series((flag_arr & 2).astype(bool)),

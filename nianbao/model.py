@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Iterable, Iterator, MutableMapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from nianbao.normalize import State
@@ -34,6 +35,42 @@ _ABSENT = 255
 _N = len(ALL_IDS)
 _NAN_ROW = array("d", [math.nan]) * _N
 _ZERO_I = array("I", [0]) * _N
+_PLAIN_EMPTY = frozenset({STATE_CODE[State.BLANK], STATE_CODE[State.MISSING], _ABSENT})
+_NUMBER_CODES = frozenset({STATE_CODE[State.VALUE], STATE_CODE[State.ZERO]})
+
+
+@lru_cache(maxsize=1 << 14)
+def number_text(v: float) -> str:
+    """How a number is printed when nothing else is known (``12.0`` → ``12``)."""
+    if v == int(v) and abs(v) < 1e15:
+        return str(int(v))
+    return repr(v)
+
+
+def _plain_raw(code: int, v: float) -> str | None:
+    """The printed text a cell of this state and value has in the common case (None: no such case)."""
+    if code in _PLAIN_EMPTY:
+        return ""
+    if code in _NUMBER_CODES and not math.isnan(v):
+        return number_text(v)
+    return None
+
+
+class RawView:
+    """The printed texts of a :class:`CellMap` by position (``raws[i]``), without a list per report."""
+
+    __slots__ = ("_m",)
+
+    def __init__(self, m: CellMap) -> None:
+        self._m = m
+
+    def __getitem__(self, i: int) -> str:
+        return self._m.raw_at(i)
+
+    def __len__(self) -> int:
+        return _N
+
+
 _ZERO_H = array("H", [0]) * _N
 
 
@@ -41,7 +78,8 @@ class CellMap(MutableMapping[str, Cell]):
     """The cells of one report, ``cell id -> Cell``, stored column-wise in arrays.
 
     Behaves like a dict of :class:`Cell`; a Cell read from it is a value (frozen): to change a cell,
-    assign a new Cell.  Unknown ids (not in either format) are kept in a side dict.
+    assign a new Cell.  Unknown ids (not in either format) are kept in a side dict.  A printed text
+    is kept only when it is not the plain one (``"12"`` for 12, ``""`` for a blank): most are.
     """
 
     __slots__ = ("_cols", "_extra", "_lines", "_raw", "_states", "_values", "_where")
@@ -51,7 +89,7 @@ class CellMap(MutableMapping[str, Cell]):
         self._states = bytearray([_ABSENT]) * _N
         self._lines = array("I", _ZERO_I)
         self._cols = array("H", _ZERO_H)
-        self._raw: list[str] = [""] * _N
+        self._raw: dict[int, str] | None = None  # position -> printed text, only where not plain
         self._where: dict[int, str] | None = None
         self._extra: dict[str, Cell] | None = None
 
@@ -69,7 +107,7 @@ class CellMap(MutableMapping[str, Cell]):
         col = self._cols[i]
         return Cell(
             None if math.isnan(v) else v,
-            self._raw[i],
+            self.raw_at(i),
             STATES[code],
             line or None,
             col or None,
@@ -87,7 +125,7 @@ class CellMap(MutableMapping[str, Cell]):
         self._states[i] = STATE_CODE[cell.state]
         self._lines[i] = min(cell.line or 0, 0xFFFFFFFF)
         self._cols[i] = min(cell.col or 0, 0xFFFF)
-        self._raw[i] = cell.raw
+        self._set_raw(i, cell.raw)
         if cell.where is not None:
             if self._where is None:
                 self._where = {}
@@ -114,13 +152,30 @@ class CellMap(MutableMapping[str, Cell]):
         self._states[i] = STATE_CODE[state]
         self._lines[i] = min(line or 0, 0xFFFFFFFF)
         self._cols[i] = min(col or 0, 0xFFFF)
-        self._raw[i] = raw
+        self._set_raw(i, raw)
         if where is not None:
             if self._where is None:
                 self._where = {}
             self._where[i] = where
         elif self._where:
             self._where.pop(i, None)
+
+    def _set_raw(self, i: int, raw: str) -> None:
+        if raw == _plain_raw(self._states[i], self._values[i]):
+            if self._raw:
+                self._raw.pop(i, None)
+            return
+        if self._raw is None:
+            self._raw = {}
+        self._raw[i] = raw
+
+    def raw_at(self, i: int) -> str:
+        """The printed text of the cell at position ``i``."""
+        if self._raw:
+            got = self._raw.get(i)
+            if got is not None:
+                return got
+        return _plain_raw(self._states[i], self._values[i]) or ""
 
     def __delitem__(self, cid: str) -> None:
         i = INDEX.get(cid)
@@ -132,6 +187,10 @@ class CellMap(MutableMapping[str, Cell]):
         if self._states[i] == _ABSENT:
             raise KeyError(cid)
         self._states[i] = _ABSENT
+        if self._raw:
+            self._raw.pop(i, None)
+        if self._where:
+            self._where.pop(i, None)
 
     def __iter__(self) -> Iterator[str]:
         st = self._states
@@ -161,9 +220,13 @@ class CellMap(MutableMapping[str, Cell]):
     __hash__ = None  # type: ignore[assignment]
 
     # --- fast columnar access for the batch frames
-    def arrays(self) -> tuple[array[float], bytearray, array[int], array[int], list[str]]:
+    def arrays(self) -> tuple[array[float], bytearray, array[int], array[int], RawView]:
         """(values with NaN for None, state codes, lines (0 = none), positions (0 = none), raw texts)."""
-        return self._values, self._states, self._lines, self._cols, self._raw
+        return self._values, self._states, self._lines, self._cols, RawView(self)
+
+    def sparse(self) -> tuple[dict[int, str] | None, dict[int, str] | None, dict[str, Cell] | None]:
+        """(printed texts that are not plain, source locations, cells of unknown ids) by position."""
+        return self._raw, self._where, self._extra
 
     def where_at(self, i: int) -> str | None:
         return self._where.get(i) if self._where else None
@@ -291,6 +354,14 @@ class LayoutList:
         """(element codes, flags, kinds, sparse printed/previous/element by position)."""
         return self._codes, self._flags, self._kinds, self._sparse
 
+    def lines(self) -> array[int]:
+        """Source line of each fact (0 = none)."""
+        return self._lines
+
+    def statutory(self) -> list[str]:
+        """Statutory label of each fact."""
+        return self._statutory
+
     def __getstate__(self) -> dict[str, Any]:
         return {
             "c": self._codes.tobytes(),
@@ -310,6 +381,138 @@ class LayoutList:
         self._kinds = st["k"]
         self._statutory = st["s"]
         self._sparse = st["x"]
+
+
+SectionLines = list[tuple[int, str]]
+
+
+class Sections(MutableMapping[str, SectionLines]):
+    """The prose of a report: section name -> [(line, text), …], in the order the parser found them.
+
+    Held packed — one string of all the texts, and arrays of line numbers and lengths — rather than
+    a tuple and a string object per line: a fifth of the memory, no objects for the collector to
+    walk, and frames can be built from it without a Python object per line.  Reading a section
+    gives a fresh list; assigning one unpacks until :meth:`pack` (the parser packs when it is done).
+    """
+
+    __slots__ = ("_counts", "_lens", "_lines", "_names", "_open", "_text")
+
+    def __init__(self, items: Mapping[str, SectionLines] | None = None) -> None:
+        self._names: list[str] = []
+        self._counts = array("I")
+        self._lines = array("I")
+        self._lens = array("I")
+        self._text = ""
+        self._open: dict[str, SectionLines] | None = dict(items) if items else None
+        self.pack()
+
+    @classmethod
+    def from_packed(cls, names: list[str], counts: bytes, lines: bytes, lens: bytes, text: str) -> Sections:
+        """The inverse of :meth:`packed` (as the store keeps it)."""
+        out = cls()
+        out._names = list(names)
+        out._counts.frombytes(counts)
+        out._lines.frombytes(lines)
+        out._lens.frombytes(lens)
+        out._text = text
+        n_lines = len(out._lines)
+        if len(out._counts) != len(out._names) or sum(out._counts) != n_lines or len(out._lens) != n_lines:
+            raise ValueError("packed sections do not add up")
+        if sum(out._lens) != len(text):
+            raise ValueError("packed sections do not add up")
+        return out
+
+    def pack(self) -> None:
+        if self._open is None:
+            return
+        names, counts, lines, lens, texts = [], array("I"), array("I"), array("I"), []
+        for name, items in self._open.items():
+            names.append(name)
+            counts.append(len(items))
+            for no, t in items:
+                lines.append(no)
+                lens.append(len(t))
+                texts.append(t)
+        self._names, self._counts, self._lines, self._lens = names, counts, lines, lens
+        self._text = "".join(texts)
+        self._open = None
+
+    def _unpack(self) -> dict[str, SectionLines]:
+        if self._open is None:
+            self._open = {name: self[name] for name in self._names}
+        return self._open
+
+    def packed(self) -> tuple[list[str], array[int], array[int], array[int], str]:
+        """(names, lines per section, line numbers, text lengths, all texts joined)."""
+        self.pack()
+        return self._names, self._counts, self._lines, self._lens, self._text
+
+    def joined(self) -> str:
+        """Every text of every section, in order, joined without separator."""
+        self.pack()
+        return self._text
+
+    def __getitem__(self, name: str) -> SectionLines:
+        if self._open is not None:
+            return self._open[name]
+        k = self._names.index(name) if name in self._names else -1
+        if k < 0:
+            raise KeyError(name)
+        first = sum(self._counts[:k])
+        last = first + self._counts[k]
+        pos = sum(self._lens[:first])
+        out: SectionLines = []
+        for j in range(first, last):
+            n = self._lens[j]
+            out.append((self._lines[j], self._text[pos : pos + n]))
+            pos += n
+        return out
+
+    def __setitem__(self, name: str, items: SectionLines) -> None:
+        self._unpack()[name] = list(items)
+
+    def __delitem__(self, name: str) -> None:
+        del self._unpack()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._open) if self._open is not None else list(self._names))
+
+    def __len__(self) -> int:
+        return len(self._open) if self._open is not None else len(self._names)
+
+    def __contains__(self, name: object) -> bool:
+        return name in (self._open if self._open is not None else self._names)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        return dict(self.items()) == dict(other.items())
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Sections({list(self)})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        self.pack()
+        return {
+            "n": self._names,
+            "k": self._counts.tobytes(),
+            "l": self._lines.tobytes(),
+            "z": self._lens.tobytes(),
+            "t": self._text,
+        }
+
+    def __setstate__(self, st: dict[str, Any]) -> None:
+        self._names = st["n"]
+        self._counts = array("I")
+        self._counts.frombytes(st["k"])
+        self._lines = array("I")
+        self._lines.frombytes(st["l"])
+        self._lens = array("I")
+        self._lens.frombytes(st["z"])
+        self._text = st["t"]
+        self._open = None
 
 
 @dataclass(slots=True)
@@ -351,7 +554,7 @@ class ParsedReport:
     layout: LayoutList = field(default_factory=LayoutList)
     row_issues: list[RowIssue] = field(default_factory=list)
     # Text of the report, kept as (line, text) pairs per section for the text-vs-table rules.
-    sections: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+    sections: Sections = field(default_factory=Sections)
 
     def __post_init__(self) -> None:
         # accept plain dicts/lists (e.g. when rebuilding a report from storage)
@@ -360,6 +563,8 @@ class ParsedReport:
             for cid, c in dict(self.cells).items():
                 cm[cid] = c
             self.cells = cm
+        if not isinstance(self.sections, Sections):
+            self.sections = Sections(self.sections)
         if not isinstance(self.layout, LayoutList):
             ll = LayoutList()
             ll.extend(self.layout)

@@ -84,21 +84,21 @@ def finding_for(
     **extra: Any,
 ) -> Finding:
     """A finding of catalogue rule ``code`` on a report: severity, message and fix from the catalogue."""
-    from nianbao.catalogue import rule
+    from nianbao.catalogue import rendered
 
-    r = rule(code)
+    severity, message, fix = rendered(code, params)
     return Finding(
         file=rep.file,
         agency=rep.agency,
         year=rep.year,
         rule=code,
-        severity=r.severity.value,
+        severity=severity,
         cells=cells,
         expected=expected,
         actual=actual,
-        message=r.render(**params),
+        message=message,
         line=line,
-        fix=r.render_fix(**params),
+        fix=fix,
         report=report,
         **extra,
     )

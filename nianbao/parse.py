@@ -805,6 +805,7 @@ def parse_lines(lines: Sequence[Line], report: ParsedReport) -> ParsedReport:
     if ordered:
         rep.sections["引言"] = [(ln.no, ln.text) for ln in lines[: ordered[0][1][0]] if ln.text.strip()]
 
+    rep.sections.pack()
     _fill_t2(rep, spec["2"], t2)
     _fill_t3(rep, spec["3"], t3, t3_header)
     _fill_t4(rep, spec["4"], t4, t4_header)

@@ -236,8 +236,7 @@ _YEAR = re.compile(r"(?:19|20)\d{2}")
 
 def prose_text(rep: ParsedReport) -> str:
     """All the report's prose with years masked (a copy changes only the years)."""
-    parts = [t for items in rep.sections.values() for _no, t in items]
-    return _YEAR.sub("YYYY", re.sub(r"\s+", "", "".join(parts)))
+    return _YEAR.sub("YYYY", re.sub(r"\s+", "", rep.sections.joined()))
 
 
 def similarity(a: str, b: str, k: int = 4) -> float:

@@ -290,31 +290,67 @@ def _number(expr: pl.Expr) -> pl.Expr:
 
 
 def prose_lines(reports: Sequence[ParsedReport]) -> pl.DataFrame:
-    """One row per prose line of every readable report (the 引言 before section 一 is left out)."""
-    rep_col: list[int] = []
-    sec_col: list[str] = []
-    line_col: list[int] = []
-    text_col: list[str] = []
+    """One row per prose line of every readable report (the 引言 before section 一 is left out).
+
+    Built from the packed sections (one string per report): the lines are cut by polars, so no
+    Python string is made per line."""
+    rep_ids: list[int] = []
+    docs: list[str] = []
+    sec_names: list[str] = []
+    sec_counts: list[int] = []
+    lines: list[bytes] = []
+    lens: list[bytes] = []
+    n_secs: list[int] = []
     for i, rep in enumerate(reports):
         if not rep.readable:
             continue
-        for sec, items in rep.sections.items():
-            if sec == "引言" or not items:
-                continue
-            k = len(items)
-            rep_col.extend([i] * k)
-            sec_col.extend([sec] * k)
-            nos, texts = zip(*items, strict=True)
-            line_col.extend(nos)
-            text_col.extend(texts)
-    return pl.DataFrame(
+        names, counts, nos, ls, text = rep.sections.packed()
+        if not names:
+            continue
+        rep_ids.append(i)
+        docs.append(text)
+        sec_names.extend(names)
+        sec_counts.extend(counts)
+        n_secs.append(len(names))
+        lines.append(nos.tobytes())
+        lens.append(ls.tobytes())
+    line_no = np.frombuffer(b"".join(lines), dtype=np.uint32)
+    length = np.frombuffer(b"".join(lens), dtype=np.uint32).astype(np.int64)
+    per_doc = np.add.reduceat(np.asarray(sec_counts, dtype=np.int64), _starts(n_secs)) if n_secs else np.zeros(0)
+    doc_of_line = np.repeat(np.arange(len(docs), dtype=np.uint32), per_doc.astype(np.int64))
+    # offset of each line in its report's text: a running sum that restarts at each report
+    ends = np.cumsum(length)
+    first_line = np.concatenate(([0], np.cumsum(per_doc)[:-1])).astype(np.int64) if len(per_doc) else per_doc
+    doc_start = ends[first_line] - length[first_line] if len(first_line) else first_line
+    offset = ends - length - np.repeat(doc_start, per_doc.astype(np.int64))
+    sec_of_line = pl.Series(sec_names, dtype=pl.String).gather(
+        np.repeat(np.arange(len(sec_names), dtype=np.uint32), np.asarray(sec_counts, dtype=np.int64))
+    )
+    frame = pl.DataFrame(
         {
-            "report": pl.Series(rep_col, dtype=pl.UInt32),
-            "section": pl.Series(sec_col, dtype=pl.String),
-            "line": pl.Series(line_col, dtype=pl.UInt32),
-            "text": pl.Series(text_col, dtype=pl.String),
+            "report": pl.Series(np.asarray(rep_ids, dtype=np.uint32)[doc_of_line], dtype=pl.UInt32),
+            "section": sec_of_line,
+            "line": pl.Series(line_no, dtype=pl.UInt32),
+            "_doc": pl.Series(doc_of_line, dtype=pl.UInt32),
+            "_off": pl.Series(offset, dtype=pl.Int64),
+            "_len": pl.Series(length, dtype=pl.Int64),
         }
     )
+    frame = frame.filter(pl.col("section") != "引言")
+    doc_series = pl.Series("_text", docs, dtype=pl.String)
+    return frame.select(
+        "report",
+        "section",
+        "line",
+        doc_series.gather(frame.get_column("_doc"))
+        .str.slice(frame.get_column("_off"), frame.get_column("_len"))
+        .alias("text"),
+    )
+
+
+def _starts(sizes: Sequence[int]) -> np.ndarray:
+    """Start index of each group of the given sizes (for ``np.add.reduceat``)."""
+    return np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
 
 
 def split_sentences(text: str) -> list[str]:

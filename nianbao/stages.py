@@ -118,6 +118,23 @@ def file_sha256(path: Path, max_bytes: int | None = None) -> str | None:
         return None
 
 
+PARTITION_FILES = 2000  # files per parse task on a cluster (whole counties, bundled)
+
+
+def bundle(groups: dict[str, list[int]], size: int | None = None) -> list[list[int]]:
+    """Whole counties (in name order) bundled into partitions of up to ``size`` files (a larger
+    county is a partition of its own): a task per county would cost more in task overhead (~20 ms
+    each, thousands of counties in a province) than it parses."""
+    size = PARTITION_FILES if size is None else size
+    partitions: list[list[int]] = []
+    for k in sorted(groups):
+        if partitions and len(partitions[-1]) + len(groups[k]) <= size:
+            partitions[-1].extend(groups[k])
+        else:
+            partitions.append(list(groups[k]))
+    return partitions
+
+
 def plan_stage(inv: Inventory, store: Path, scope: Scope, by_county: bool = False) -> Plan:
     """Look every file up in the store.
 
@@ -173,7 +190,7 @@ def plan_stage(inv: Inventory, store: Path, scope: Scope, by_county: bool = Fals
         groups: dict[str, list[int]] = {}
         for i in todo:
             groups.setdefault(inv.files[i].county or "", []).append(i)
-        partitions = [groups[k] for k in sorted(groups)]
+        partitions = bundle(groups)
     else:
         partitions = [todo] if todo else []
     stored = list(

@@ -41,10 +41,11 @@ from nianbao.catalogue import ruleset_version
 from nianbao.model import Cell, LayoutFact, ParsedReport, RowIssue
 from nianbao.normalize import State
 from nianbao.output.atomic import write_bytes
+from nianbao.spec import Fmt
 
 log = logging.getLogger("nianbao.store")
 
-STORE_FORMAT = 1
+STORE_FORMAT = 2
 PARTITION_FILE = "data.parquet"
 NO_YEAR = "none"
 
@@ -102,9 +103,44 @@ def _report_scalars() -> dict[str, tuple[pl.DataType, Any]]:
 
 
 _SCALARS = _report_scalars()
-_LAYOUT = _struct_of(LayoutFact)
 _ROW_ISSUE = _struct_of(RowIssue)
 _CELL_FIELDS = [f.name for f in dataclasses.fields(Cell)]
+_LAYOUT_FIELDS = [f.name for f in dataclasses.fields(LayoutFact)]
+
+# Cells and layout facts are stored as the report model holds them: fixed-width binary arrays over
+# the canonical cell ids / structural elements (their order is part of the model signature), plus
+# the few values that are not plain (printed texts that differ from the number, source locations,
+# ids outside the formats, aliases).  No Python object per cell is made to write or read a row.
+KINDS = ("section", "table", "row", "column")
+_KIND_CODE = {k: i for i, k in enumerate(KINDS)}
+
+
+def _statutory_vocabulary() -> tuple[str, ...]:
+    from nianbao.spec import SECTIONS, tables
+
+    words: list[str] = [s.heading for s in SECTIONS]
+    for fmt in Fmt:
+        for t in tables(fmt).values():
+            words.append(t.title)
+            words += [r.label for r in t.rows]
+            words += [c.label for c in t.columns]
+    return tuple(dict.fromkeys(words))
+
+
+STATUTORY = _statutory_vocabulary()
+_STATUTORY_CODE = {w: i for i, w in enumerate(STATUTORY)}
+_NONE16 = 0xFFFF
+_CELL_EXTRA = pl.Struct({"id": pl.String(), **{f.name: f.dtype for f in _struct_of(Cell).fields}})
+_LAYOUT_SPARSE = pl.Struct(
+    {
+        "pos": pl.UInt32(),
+        "printed": pl.String(),
+        "previous": pl.String(),
+        "element": pl.String(),
+        "kind": pl.String(),
+        "statutory": pl.String(),
+    }
+)
 
 
 def _schema() -> dict[str, pl.DataType]:
@@ -120,18 +156,27 @@ def _schema() -> dict[str, pl.DataType]:
     for name, (dt, _tp) in _SCALARS.items():
         s[name] = dt
     s |= {
-        "cell_id": pl.List(pl.String),
-        "cell_value": pl.List(pl.Float64),
-        "cell_raw": pl.List(pl.String),
-        "cell_state": pl.List(pl.String),
-        "cell_line": pl.List(pl.Int64),
-        "cell_col": pl.List(pl.Int64),
-        "cell_where": pl.List(pl.String),
-        "layout": pl.List(_LAYOUT),
+        "cells_value": pl.Binary(),  # float64 per canonical cell id, NaN = no value
+        "cells_state": pl.Binary(),  # uint8 code into State (255 = not in the report)
+        "cells_line": pl.Binary(),  # uint32, 0 = unknown
+        "cells_col": pl.Binary(),  # uint16, 0 = unknown
+        "cells_raw_pos": pl.List(pl.UInt16()),  # printed texts that are not the plain number / blank
+        "cells_raw": pl.List(pl.String()),
+        "cells_where_pos": pl.List(pl.UInt16()),
+        "cells_where": pl.List(pl.String()),
+        "cells_extra": pl.List(_CELL_EXTRA),  # cells of ids outside both formats
+        "layout_code": pl.Binary(),  # uint16 element code (0xFFFF: see layout_sparse)
+        "layout_flag": pl.Binary(),  # uint8: found | in order
+        "layout_line": pl.Binary(),  # uint32
+        "layout_kind": pl.Binary(),  # uint8 into KINDS (255: see layout_sparse)
+        "layout_statutory": pl.Binary(),  # uint16 into STATUTORY (0xFFFF: see layout_sparse)
+        "layout_sparse": pl.List(_LAYOUT_SPARSE),
         "row_issues": pl.List(_ROW_ISSUE),
-        "section_name": pl.List(pl.String),
-        "section_lines": pl.List(pl.List(pl.Int64)),
-        "section_texts": pl.List(pl.List(pl.String)),
+        "section_name": pl.List(pl.String()),
+        "section_count": pl.Binary(),  # uint32 lines per section
+        "section_line": pl.Binary(),  # uint32 line number of each prose line
+        "section_len": pl.Binary(),  # uint32 length (characters) of each prose line
+        "section_text": pl.String(),  # every prose line, joined
     }
     return s
 
@@ -141,10 +186,17 @@ SCHEMA = _schema()
 
 def model_signature() -> str:
     """Changes when the report model or this encoding changes: rows of another signature are not reused."""
+    from array import array
+
+    from nianbao.model import ALL_IDS, ELEMENTS, STATES
+
     h = hashlib.sha256(f"store={STORE_FORMAT}".encode())
     for name, dt in SCHEMA.items():
         h.update(f"{name}:{dt}".encode())
-    h.update(",".join(_CELL_FIELDS).encode())
+    h.update(",".join(_CELL_FIELDS + _LAYOUT_FIELDS).encode())
+    for seq in (ALL_IDS, ELEMENTS, [s.value for s in STATES], KINDS, STATUTORY):
+        h.update("\x1f".join(seq).encode() + b"\x1e")
+    h.update(bytes(array(t).itemsize for t in "dIH"))
     return h.hexdigest()[:16]
 
 
@@ -179,10 +231,14 @@ def _enc(v: Any) -> Any:
 
 def entries_frame(entries: Sequence[Entry], written_ns: int | None = None) -> pl.DataFrame:
     """The rows of the given submissions (column-wise, one row per submission)."""
+    from array import array
+
     now = written_ns if written_ns is not None else time.time_ns()
     rv = ruleset_version()
     model = current_model()
     cols: dict[str, list[Any]] = {name: [] for name in SCHEMA}
+    kind_memo: dict[tuple[str, ...], bytes] = {}
+    stat_memo: dict[tuple[str, ...], bytes] = {}
     for e in entries:
         r = e.report
         cols["rel"].append(e.rel)
@@ -194,28 +250,59 @@ def entries_frame(entries: Sequence[Entry], written_ns: int | None = None) -> pl
         for name in _SCALARS:
             v = getattr(r, name)
             cols[name].append(list(v) if isinstance(v, list) else _enc(v))
-        ids, vals, raws, states, lines, poss, wheres = [], [], [], [], [], [], []
-        for cid, c in r.cells.items():
-            ids.append(cid)
-            vals.append(c.value)
-            raws.append(c.raw)
-            states.append(c.state.value)
-            lines.append(c.line)
-            poss.append(c.col)
-            wheres.append(c.where)
-        cols["cell_id"].append(ids)
-        cols["cell_value"].append(vals)
-        cols["cell_raw"].append(raws)
-        cols["cell_state"].append(states)
-        cols["cell_line"].append(lines)
-        cols["cell_col"].append(poss)
-        cols["cell_where"].append(wheres)
-        cols["layout"].append([{k: _enc(v) for k, v in _asdict(f).items()} for f in r.layout])
+        # cells
+        v, st, ln, cc, _raws = r.cells.arrays()
+        raw, where, extra = r.cells.sparse()
+        cols["cells_value"].append(v.tobytes())
+        cols["cells_state"].append(bytes(st))
+        cols["cells_line"].append(ln.tobytes())
+        cols["cells_col"].append(cc.tobytes())
+        cols["cells_raw_pos"].append(list(raw) if raw else [])
+        cols["cells_raw"].append(list(raw.values()) if raw else [])
+        cols["cells_where_pos"].append(list(where) if where else [])
+        cols["cells_where"].append(list(where.values()) if where else [])
+        cols["cells_extra"].append(
+            [{"id": cid, **{f: _enc(getattr(c, f)) for f in _CELL_FIELDS}} for cid, c in extra.items()] if extra else []
+        )
+        # layout
+        codes, flags, kinds, sparse = r.layout.arrays()
+        statutory = r.layout.statutory()
+        cols["layout_code"].append(codes.tobytes())
+        cols["layout_flag"].append(bytes(flags))
+        cols["layout_line"].append(r.layout.lines().tobytes())
+        kt, stt = tuple(kinds), tuple(statutory)
+        kb = kind_memo.get(kt)
+        if kb is None:
+            kb = kind_memo[kt] = bytes(_KIND_CODE.get(k, 255) for k in kt)
+        sb = stat_memo.get(stt)
+        if sb is None:
+            sb = stat_memo[stt] = array("H", (_STATUTORY_CODE.get(w, _NONE16) for w in stt)).tobytes()
+        cols["layout_kind"].append(kb)
+        cols["layout_statutory"].append(sb)
+        odd = set(sparse)
+        odd.update(i for i, k in enumerate(kt) if k not in _KIND_CODE)
+        odd.update(i for i, w in enumerate(stt) if w not in _STATUTORY_CODE)
+        rows = []
+        for pos in sorted(odd):
+            printed, previous, element = sparse.get(pos, (None, None, None))
+            rows.append(
+                {
+                    "pos": pos,
+                    "printed": printed,
+                    "previous": previous,
+                    "element": element,
+                    "kind": kt[pos] if kt[pos] not in _KIND_CODE else None,
+                    "statutory": stt[pos] if stt[pos] not in _STATUTORY_CODE else None,
+                }
+            )
+        cols["layout_sparse"].append(rows)
         cols["row_issues"].append([_asdict(x) for x in r.row_issues])
-        names = list(r.sections)
-        cols["section_name"].append(names)
-        cols["section_lines"].append([[ln for ln, _t in r.sections[n]] for n in names])
-        cols["section_texts"].append([[t for _ln, t in r.sections[n]] for n in names])
+        names, counts, nos, lens, text = r.sections.packed()
+        cols["section_name"].append(list(names))
+        cols["section_count"].append(counts.tobytes())
+        cols["section_line"].append(nos.tobytes())
+        cols["section_len"].append(lens.tobytes())
+        cols["section_text"].append(text)
     return pl.DataFrame(cols, schema=SCHEMA)
 
 
@@ -230,13 +317,12 @@ def _enum_of(tp: Any) -> type[Enum] | None:
     return None
 
 
-def _flat(df: pl.DataFrame, list_cols: Sequence[str]) -> pl.DataFrame:
-    """The elements of parallel list columns, flattened, with the row (``_row``) each belongs to."""
-    return df.select(pl.int_range(pl.len(), dtype=pl.Int64).alias("_row"), *list_cols).explode(list_cols)
-
-
 def reports_from_frame(df: pl.DataFrame) -> list[ParsedReport]:
     """Rebuild the reports of the given rows (the inverse of :func:`entries_frame`)."""
+    from array import array
+
+    from nianbao.model import Sections
+
     n = df.height
     if n == 0:
         return []
@@ -246,145 +332,66 @@ def reports_from_frame(df: pl.DataFrame) -> list[ParsedReport]:
     for name, e in enums.items():
         scal[name] = [None if v is None else e(v) for v in scal[name]]
     names = list(scal)
-    for vals in zip(*scal.values(), strict=True):
-        reports.append(ParsedReport(**dict(zip(names, vals, strict=True))))
-    cells = _flat(df, _CELL_COLS)
-    if cells.height and not _fill_cells_fast(n, cells, reports):
-        _fill_cells(cells, reports)
-    layout = _flat(df, ["layout"]).unnest("layout")
-    if layout.height and not _fill_layout_fast(layout, reports):
-        fields = [f.name for f in dataclasses.fields(LayoutFact)]
-        cols = [layout.get_column(f).to_list() for f in fields]
-        for k, r in enumerate(layout.get_column("_row").to_list()):
-            reports[r].layout.append(LayoutFact(*(c[k] for c in cols)))
-    issues = _flat(df, ["row_issues"])
-    for r, d in zip(issues.get_column("_row").to_list(), issues.get_column("row_issues").to_list(), strict=True):
-        reports[r].row_issues.append(RowIssue(**d))
-    sec = _flat(df, ["section_name", "section_lines", "section_texts"])
-    for r, name, lines, texts in sec.iter_rows():
-        reports[r].sections[name] = list(zip(lines, texts, strict=True))
-    return reports
-
-
-_CELL_COLS = ["cell_id", "cell_value", "cell_raw", "cell_state", "cell_line", "cell_col", "cell_where"]
-
-
-def _fill_cells(cells: pl.DataFrame, reports: list[ParsedReport]) -> None:
+    col = {name: df.get_column(name).to_list() for name in SCHEMA if name.startswith(("cells_", "layout_", "section_"))}
+    issues = df.get_column("row_issues").to_list()
     states = {s.value: s for s in State}
-    for r, cid, v, raw, st, line, pos, where in cells.iter_rows():
-        reports[r].cells[cid] = Cell(v, raw, states[st], line, pos, where)
-
-
-# The report model keeps cells and layout facts column-wise (``CellMap``, ``LayoutList``); their
-# pickle state is filled directly from the Parquet columns, many reports at once.  Used only when
-# that state has the layout this code knows (checked here), else the public mapping API is used.
-def _fast_model() -> Any:
-    try:
-        from array import array
-
-        from nianbao import model
-
-        cm, ll = model.CellMap(), model.LayoutList()
-        ok = (
-            set(cm.__getstate__()) == {"v", "s", "l", "c", "r", "w", "x"}
-            and set(ll.__getstate__()) == {"c", "f", "l", "k", "s", "x"}
-            and array("I").itemsize == 4
-            and array("H").itemsize == 2
-            and len(model.STATES) == len(State)
-        )
-        return model if ok else None
-    except (AttributeError, TypeError, ImportError):
-        return None
-
-
-def _fill_cells_fast(n: int, cells: pl.DataFrame, reports: list[ParsedReport]) -> bool:
-    import numpy as np
-
-    model = _fast_model()
-    if model is None:
-        return False
-    width = len(model.ALL_IDS)
-    index: dict[str, int] = model.INDEX
-    codes = {st.value: code for st, code in model.STATE_CODE.items()}
-    pos = (
-        cells.get_column("cell_id")
-        .replace_strict(list(index), list(index.values()), default=-1, return_dtype=pl.Int64)
-        .to_numpy()
-    )
-    rows = cells.get_column("_row").to_numpy()
-    where = cells.get_column("cell_where")
-    plain = (pos >= 0) & where.is_null().to_numpy()
-    r_, p_ = rows[plain], pos[plain]
-    sub = cells.filter(pl.Series(plain))
-    values = np.full((n, width), np.nan)
-    values[r_, p_] = sub.get_column("cell_value").fill_null(float("nan")).to_numpy()
-    states = np.full((n, width), 255, dtype=np.uint8)
-    states[r_, p_] = sub.get_column("cell_state").replace_strict(codes, return_dtype=pl.UInt8).to_numpy()
-    lines = np.zeros((n, width), dtype=np.uint32)
-    lines[r_, p_] = sub.get_column("cell_line").fill_null(0).clip(0, 0xFFFFFFFF).to_numpy()
-    cols = np.zeros((n, width), dtype=np.uint16)
-    cols[r_, p_] = sub.get_column("cell_col").fill_null(0).clip(0, 0xFFFF).to_numpy()
-    raw = np.full((n, width), "", dtype=object)
-    raw[r_, p_] = np.asarray(sub.get_column("cell_raw").to_list(), dtype=object)
-    for r in range(n):
-        reports[r].cells.__setstate__(
+    kind_memo: dict[bytes, list[str]] = {}
+    stat_memo: dict[bytes, list[str]] = {}
+    for k, vals in enumerate(zip(*scal.values(), strict=True)):
+        rep = ParsedReport(**dict(zip(names, vals, strict=True)))
+        raw_pos, where_pos = col["cells_raw_pos"][k], col["cells_where_pos"][k]
+        rep.cells.__setstate__(
             {
-                "v": values[r].tobytes(),
-                "s": states[r].tobytes(),
-                "l": lines[r].tobytes(),
-                "c": cols[r].tobytes(),
-                "r": raw[r].tolist(),
-                "w": None,
+                "v": col["cells_value"][k],
+                "s": col["cells_state"][k],
+                "l": col["cells_line"][k],
+                "c": col["cells_col"][k],
+                "r": dict(zip(raw_pos, col["cells_raw"][k], strict=True)) if raw_pos else None,
+                "w": dict(zip(where_pos, col["cells_where"][k], strict=True)) if where_pos else None,
                 "x": None,
             }
         )
-    if not plain.all():  # cells with a source location or an id outside the formats
-        _fill_cells(cells.filter(~pl.Series(plain)), reports)
-    return True
-
-
-def _fill_layout_fast(layout: pl.DataFrame, reports: list[ParsedReport]) -> bool:
-    import numpy as np
-
-    model = _fast_model()
-    if model is None:
-        return False
-    ecode: dict[str, int] = model.ELEMENT_CODE
-    code = (
-        layout.get_column("element")
-        .replace_strict(list(ecode), list(ecode.values()), default=0xFFFF, return_dtype=pl.Int64)
-        .to_numpy()
-        .astype(np.uint16)
-    )
-    flags = (layout.get_column("found").cast(pl.UInt8) | (layout.get_column("in_order").cast(pl.UInt8) * 2)).to_numpy()
-    lines = layout.get_column("line").fill_null(0).clip(0, 0xFFFFFFFF).to_numpy().astype(np.uint32)
-    kinds = layout.get_column("kind").to_list()
-    statutory = layout.get_column("statutory").to_list()
-    rows = layout.get_column("_row").to_numpy()
-    sparse_mask = (
-        layout.get_column("printed").is_not_null() | layout.get_column("previous").is_not_null()
-    ).to_numpy() | (code == 0xFFFF)
-    printed = layout.get_column("printed").to_list()
-    previous = layout.get_column("previous").to_list()
-    element = layout.get_column("element").to_list()
-    bounds = np.flatnonzero(np.diff(rows)) + 1
-    starts = np.concatenate(([0], bounds))
-    ends = np.concatenate((bounds, [len(rows)]))
-    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
-        sparse = {}
-        for k in (np.flatnonzero(sparse_mask[a:b]) + a).tolist():
-            sparse[k - a] = (printed[k], previous[k], element[k] if code[k] == 0xFFFF else None)
-        reports[int(rows[a])].layout.__setstate__(
+        for x in col["cells_extra"][k]:
+            cid = x.pop("id")
+            x["state"] = states[x["state"]]
+            rep.cells[cid] = Cell(**x)
+        kb, sb = col["layout_kind"][k], col["layout_statutory"][k]
+        kinds = kind_memo.get(kb)
+        if kinds is None:
+            kinds = kind_memo[kb] = [KINDS[c] if c < len(KINDS) else "" for c in kb]
+        stat = stat_memo.get(sb)
+        if stat is None:
+            stat = stat_memo[sb] = [STATUTORY[c] if c < len(STATUTORY) else "" for c in array("H", sb)]
+        kinds, stat = list(kinds), list(stat)
+        sparse: dict[int, tuple[str | None, str | None, str | None]] = {}
+        for x in col["layout_sparse"][k]:
+            pos = x["pos"]
+            if x["kind"] is not None:
+                kinds[pos] = x["kind"]
+            if x["statutory"] is not None:
+                stat[pos] = x["statutory"]
+            if x["printed"] is not None or x["previous"] is not None or x["element"] is not None:
+                sparse[pos] = (x["printed"], x["previous"], x["element"])
+        rep.layout.__setstate__(
             {
-                "c": code[a:b].tobytes(),
-                "f": flags[a:b].tobytes(),
-                "l": lines[a:b].tobytes(),
-                "k": kinds[a:b],
-                "s": statutory[a:b],
+                "c": col["layout_code"][k],
+                "f": col["layout_flag"][k],
+                "l": col["layout_line"][k],
+                "k": kinds,
+                "s": stat,
                 "x": sparse,
             }
         )
-    return True
+        rep.row_issues = [RowIssue(**d) for d in issues[k]]
+        rep.sections = Sections.from_packed(
+            col["section_name"][k],
+            col["section_count"][k],
+            col["section_line"][k],
+            col["section_len"][k],
+            col["section_text"][k],
+        )
+        reports.append(rep)
+    return reports
 
 
 def partition_of(report: ParsedReport, path_year: int | None) -> str:

@@ -243,11 +243,23 @@ def test_a_corrupted_file_is_unreadable_and_the_run_completes(prefect_api: str, 
     assert result.outcome.exit_code == 1
 
 
-def test_dask_task_runner(prefect_api: str, inbox: Path, tmp_path: Path) -> None:
+def test_counties_are_bundled_into_parse_partitions() -> None:
+    from nianbao.stages import bundle
+
+    groups = {"b": [3, 4], "a": [0, 1, 2], "c": [5], "d": [6, 7, 8, 9]}
+    assert bundle(groups, 4) == [[0, 1, 2], [3, 4, 5], [6, 7, 8, 9]]
+    assert bundle(groups, 1) == [[0, 1, 2], [3, 4], [5], [6, 7, 8, 9]]  # a county is never split
+    assert bundle(groups, 100) == [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]]
+
+
+def test_dask_task_runner(prefect_api: str, inbox: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from distributed import LocalCluster
+
+    from nianbao import stages
 
     local = run_flow(prefect_api, inbox, tmp_path / "local")
     shutil.rmtree(inbox / ".nianbao")
+    monkeypatch.setattr(stages, "PARTITION_FILES", 20)  # the sample counties: 24 files and 1
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
         on_dask = run_flow(prefect_api, inbox, tmp_path / "dask", dask=cluster.scheduler_address)
     assert on_dask.plan == {"reused": 0, "kept": 0, "parsed": N_SAMPLE}
@@ -255,7 +267,7 @@ def test_dask_task_runner(prefect_api: str, inbox: Path, tmp_path: Path) -> None
     s2, f2, _ = load(on_dask.run_dir)
     assert (s1, f1) == (s2, f2)
     names = _task_names(prefect_api)
-    assert names.count("parse-changed") == 2  # one per county partition (示例县, 沙坡头区)
+    assert names.count("parse-changed") == 2  # one partition per county (沙坡头区 1 file, 示例县 24)
 
 
 def _task_names(prefect_api: str) -> list[str]:

@@ -40,6 +40,7 @@ _ALLOWED = {
     ("nianbao.model", "ParsedReport"),
     ("nianbao.model", "CellMap"),
     ("nianbao.model", "LayoutList"),
+    ("nianbao.model", "Sections"),
     ("nianbao.model", "Cell"),
     ("nianbao.model", "LayoutFact"),
     ("nianbao.model", "RowIssue"),
