@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -47,7 +47,7 @@ def number_text(v: float) -> str:
     return repr(v)
 
 
-def _plain_raw(code: int, v: float) -> str | None:
+def plain_raw(code: int, v: float) -> str | None:
     """The printed text a cell of this state and value has in the common case (None: no such case)."""
     if code in _PLAIN_EMPTY:
         return ""
@@ -160,8 +160,32 @@ class CellMap(MutableMapping[str, Cell]):
         elif self._where:
             self._where.pop(i, None)
 
+    def put_row(
+        self, positions: Sequence[int], reads: Sequence[tuple[float, int, str | None]], src: Sequence[Any]
+    ) -> None:
+        """Many cells at once (the parser's hot path): at each position, ``(value or NaN, state code,
+        printed text or None when plain)`` read from a source value with ``line``/``pos``/``where``."""
+        vals, sts, lns, cls = self._values, self._states, self._lines, self._cols
+        for i, (v, code, raw), s in zip(positions, reads, src, strict=True):
+            vals[i] = v
+            sts[i] = code
+            lns[i] = min(s.line or 0, 0xFFFFFFFF)
+            cls[i] = min(s.pos or 0, 0xFFFF)
+            if raw is not None:
+                if self._raw is None:
+                    self._raw = {}
+                self._raw[i] = raw
+            elif self._raw:
+                self._raw.pop(i, None)
+            if s.where is not None:
+                if self._where is None:
+                    self._where = {}
+                self._where[i] = s.where
+            elif self._where:
+                self._where.pop(i, None)
+
     def _set_raw(self, i: int, raw: str) -> None:
-        if raw == _plain_raw(self._states[i], self._values[i]):
+        if raw == plain_raw(self._states[i], self._values[i]):
             if self._raw:
                 self._raw.pop(i, None)
             return
@@ -175,7 +199,7 @@ class CellMap(MutableMapping[str, Cell]):
             got = self._raw.get(i)
             if got is not None:
                 return got
-        return _plain_raw(self._states[i], self._values[i]) or ""
+        return plain_raw(self._states[i], self._values[i]) or ""
 
     def __delitem__(self, cid: str) -> None:
         i = INDEX.get(cid)

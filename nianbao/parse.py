@@ -9,12 +9,13 @@ normalisation (full-width forms, spaces, numbering and punctuation removed; know
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
-from nianbao.model import LayoutFact, ParsedReport, RowIssue
+from nianbao.model import INDEX, STATE_CODE, LayoutFact, ParsedReport, RowIssue, plain_raw
 from nianbao.normalize import State, is_value_like, nfkc, norm_label, parse_number, squash
 from nianbao.rundigits import split_row
 from nianbao.spec import (
@@ -112,14 +113,24 @@ _SECTION_KEYS: dict[str, tuple[str, ...]] = {
 _HEAD_NUMS = frozenset("一二三四五六")
 
 
+def _nfkc_stable(ch: str) -> bool:
+    """Whether NFKC leaves this character as it is, for sure: ASCII and the CJK unified ideographs
+    (compatibility ideographs and Kangxi radicals are not: ⼀ becomes 一)."""
+    return ch.isascii() or "\u4e00" <= ch <= "\u9fff"
+
+
 def _find_sections(lines: Sequence[Line]) -> dict[str, tuple[int, int, str]]:
     """Section number -> (index in lines, line no, printed heading)."""
     found: dict[str, tuple[int, int, str]] = {}
     for i, ln in enumerate(lines):
-        nonempty = [c for c in ln.cells if c.strip()]
+        cells = ln.cells
+        nonempty = ([cells[0]] if cells[0].strip() else []) if len(cells) == 1 else [c for c in cells if c.strip()]
         if len(nonempty) != 1:
             continue
-        head = squash(nonempty[0].lstrip()[:6])  # a heading starts with its number: most lines stop here
+        start = nonempty[0].lstrip()[:1]
+        if start not in _HEAD_NUMS and _nfkc_stable(start):
+            continue  # a heading starts with its number: most lines stop here
+        head = squash(nonempty[0].lstrip()[:6])
         if head and head[0] not in _HEAD_NUMS:
             continue
         s = squash(nonempty[0])
@@ -834,7 +845,28 @@ def _row_slots(fmt: Fmt, table: str, row: str, cols: tuple[str, ...]) -> tuple[t
     return tuple((cid, cell_kind(fmt, cid)) for cid in (f"{table}:{row}:{c}" for c in cols))
 
 
+@cache
+def _row_positions(slots: tuple[tuple[str, Kind], ...]) -> tuple[int, ...] | None:
+    """The array positions of a row's cells (None if one is not a canonical id)."""
+    pos = tuple(INDEX.get(cid, -1) for cid, _k in slots)
+    return None if -1 in pos else pos
+
+
+@lru_cache(maxsize=1 << 15)
+def _read_code(raw: str, kind: Kind) -> tuple[float, int, str | None]:
+    """A printed cell as the cell arrays hold it: (value or NaN, state code, text or None if plain)."""
+    value, state, text = _read_cell(raw, kind)
+    v = math.nan if value is None else value
+    code = STATE_CODE[state]
+    return v, code, None if plain_raw(code, v) == text else text
+
+
 def _put_row(rep: ParsedReport, slots: tuple[tuple[str, Kind], ...], values: Sequence[_V], recovered: bool) -> None:
+    positions = _row_positions(slots)
+    if positions is not None and not recovered:
+        reads = [_read_code(v.raw, kind) for (_c, kind), v in zip(slots, values, strict=True)]
+        rep.cells.put_row(positions, reads, values)
+        return
     put = rep.cells.put
     for (cid, kind), v in zip(slots, values, strict=True):
         value, state, raw = _read_cell(v.raw, kind)

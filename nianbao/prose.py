@@ -289,8 +289,9 @@ def _number(expr: pl.Expr) -> pl.Expr:
 # ------------------------------------------------------------------ frames
 
 
-def prose_lines(reports: Sequence[ParsedReport]) -> pl.DataFrame:
-    """One row per prose line of every readable report (the 引言 before section 一 is left out).
+def prose_lines(reports: Sequence[ParsedReport], span: range | None = None) -> pl.DataFrame:
+    """One row per prose line of every readable report (the 引言 before section 一 is left out);
+    with ``span``, of the reports at those positions only (``report`` stays the batch position).
 
     Built from the packed sections (one string per report): the lines are cut by polars, so no
     Python string is made per line."""
@@ -301,7 +302,8 @@ def prose_lines(reports: Sequence[ParsedReport]) -> pl.DataFrame:
     lines: list[bytes] = []
     lens: list[bytes] = []
     n_secs: list[int] = []
-    for i, rep in enumerate(reports):
+    for i in span if span is not None else range(len(reports)):
+        rep = reports[i]
         if not rep.readable:
             continue
         names, counts, nos, ls, text = rep.sections.packed()
@@ -898,12 +900,16 @@ def python_findings(reports: Sequence[ParsedReport], lines: pl.DataFrame, sents:
 # ------------------------------------------------------------------ J: the fee statement
 
 
-def fee_frame(reports: Sequence[ParsedReport], lines: pl.DataFrame) -> pl.DataFrame:
-    """One row per 2021-format report of 2021 or later that has a section 六: where it states the fee."""
+def fee_frame(reports: Sequence[ParsedReport], lines: pl.DataFrame, span: range | None = None) -> pl.DataFrame:
+    """One row per 2021-format report of 2021 or later that has a section 六: where it states the fee
+    (of the reports at the positions ``span``, or of all)."""
     rows = [
         (i, rep.year)
-        for i, rep in enumerate(reports)
-        if rep.readable and rep.fmt is Fmt.F2021 and (rep.year is None or rep.year >= 2021) and "六" in rep.sections
+        for i in (span if span is not None else range(len(reports)))
+        if (rep := reports[i]).readable
+        and rep.fmt is Fmt.F2021
+        and (rep.year is None or rep.year >= 2021)
+        and "六" in rep.sections
     ]
     base = pl.DataFrame(rows, schema={"report": pl.UInt32, "year": pl.Int32}, orient="row")
     fee = lines.filter(pl.col("text").str.contains("费", literal=True))
@@ -953,24 +959,40 @@ def fee_findings(reports: Sequence[ParsedReport], fees: pl.DataFrame, fails: pl.
 # ------------------------------------------------------------------ entry point
 
 
-def prose_findings(reports: Sequence[ParsedReport], arrays: Mapping[Fmt, FmtArrays]) -> list[Finding]:
+# The text rules are rules of each report on its own: a large batch is read in chunks of this many
+# reports (each chunk validated at once), so the frames of the whole batch's prose — sentences,
+# clauses, claims, several times the size of the text — never have to be held together.
+PROSE_CHUNK = 10_000
+
+
+def prose_findings(
+    reports: Sequence[ParsedReport], arrays: Mapping[Fmt, FmtArrays], chunk: int | None = None
+) -> list[Finding]:
     """Every H and J finding of the batch."""
     from nianbao.engine import failures
     from schemas.prose import fee_schema, prose_schema, prose_sums_schema
 
-    lines = prose_lines(reports)
+    size = max(1, chunk or PROSE_CHUNK)
+    targets = table_targets(arrays)
     out: list[Finding] = []
-    if lines.height:
-        sents = sentences(lines)
-        cl = clauses(sents)
-        claims = extract_claims(cl)
-        checked = claim_checks(claims, table_targets(arrays))
-        out += claim_findings(reports, checked, failures(prose_schema(), checked))
-        sums = paragraph_sums(claims)
-        out += sum_findings(reports, sums, failures(prose_sums_schema(), sums))
-        out += python_findings(reports, lines, sents)
-    fees = fee_frame(reports, lines)
-    out += fee_findings(reports, fees, failures(fee_schema(), fees))
+    for start in range(0, len(reports), size):
+        span = range(start, min(len(reports), start + size))
+        lines = prose_lines(reports, span)
+        if lines.height:
+            sents = sentences(lines)
+            cl = clauses(sents)
+            claims = extract_claims(cl)
+            del cl
+            checked = claim_checks(claims, targets)
+            out += claim_findings(reports, checked, failures(prose_schema(), checked))
+            del checked
+            sums = paragraph_sums(claims)
+            out += sum_findings(reports, sums, failures(prose_sums_schema(), sums))
+            del claims, sums
+            out += python_findings(reports, lines, sents)
+            del sents
+        fees = fee_frame(reports, lines, span)
+        out += fee_findings(reports, fees, failures(fee_schema(), fees))
     return out
 
 

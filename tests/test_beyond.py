@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from nianbao.catalogue import catalogue
-from nianbao.engine import validate_batch
+from nianbao.engine import sort_findings, validate_batch
 from nianbao.loaders import load_bytes
 from nianbao.outcome import Finding
 from nianbao.synth import SynthConfig, generate, render_text
@@ -269,6 +269,19 @@ def test_prose_rule_fires_exactly(case: ProseCase) -> None:
     if case.quote:
         assert f.quote == case.quote
     assert f.to_json().get("quote") == (case.quote or None)
+
+
+def test_prose_in_chunks_gives_the_same_findings() -> None:
+    """A large batch's prose is read in chunks of reports: any chunk size, the same findings."""
+    from nianbao import prose
+    from nianbao.frames import batch_arrays
+
+    reports = [parse(c.bad()) for c in PROSE_CASES] + [parse(c.good()) for c in PROSE_CASES]
+    arrays = batch_arrays(reports)
+    whole = sort_findings(prose.prose_findings(reports, arrays))
+    assert {f.rule for f in whole} == {c.rule for c in PROSE_CASES}
+    for size in (1, 2, 7):
+        assert sort_findings(prose.prose_findings(reports, arrays, chunk=size)) == whole, size
 
 
 def test_prose_hint_when_the_number_is_one_column() -> None:
