@@ -5,25 +5,34 @@
 
 Generates N reports with the synthetic generator (realistic sizes, ~10 % with one planted defect,
 mixed encodings, some CRLF), runs the pipeline stages and prints human-readable progress on stderr
-and ONE JSON object as the last line of stdout:
+and ONE JSON object as the last line of stdout.  The main run, and each nightly run, runs in a
+fresh process of its own, so its peak memory is its own.
 
   reports, bytes          what was measured
   read_s                  the floor: reading and decoding the same files (same process layout as parsing)
   parse_s                 discover + parse into canonical cells (process pool, both cores)
-  validate_s              the batch validation (one pandera validation per schema)
+  validate_s              the batch validation: every rule family (one pandera validation per schema,
+                          the text rules per chunk of 10,000 reports), findings built
   localise_s              error localisation of the reports that break sum rules
   report_s                writing the outputs (JSON, HTML, Excel …: every registered view)
   total_s                 parse + validate + localise + report
-  reports_per_s           reports / total_s
-  peak_rss_mb             peak resident memory of this process and its workers
+  reports_per_s           reports / total_s;  validate_reports_per_s: reports / validate_s
+  validate_stages_s       the parts of validate_s (cross-year, prose, plausibility; schemas: the time
+                          inside pandera's validate() of every schema)
+  schema_validate_s       that pandera time alone; schema_reports_per_s: reports / schema_validate_s
+  peak_rss_mb             peak resident memory of the main run's process (workers_peak_rss_mb: the
+                          largest parse worker)
   naive_validate_s        pandera validation called per report, in a loop, on naive_reports reports
   naive_reports           the sample size of the naive loop
   speedup_vs_naive        naive per-report time / our per-report validation time
   gx_same_rules_s         Great Expectations evaluating the same sum rules (per-row expectations on
                           pandas) on gx_reports reports, scaled to N
-  incremental_rerun_s     a second run over the unchanged inputs (Parquet store: nothing re-parsed;
-                          stage memos: validation and batch checks reused), whole run incl. views
-  incremental_rerun_load_and_validate_s   the same rerun's load-and-validate stages only
+  nightly_first_run_s     the nightly job's stages (``nianbao run --no-prefect``) on an empty store:
+                          everything above plus the Parquet store and the batch checks (GX)
+  incremental_rerun_s     the same job again over the unchanged inputs (store: nothing re-parsed;
+                          stage memos: validation and batch checks reused), views written again;
+                          incremental_rerun_share = incremental_rerun_s / nightly_first_run_s
+  incremental_rerun_load_and_validate_s   the rerun's load-and-validate stages only
 """
 
 from __future__ import annotations
@@ -34,6 +43,7 @@ import json
 import os
 import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -160,14 +170,83 @@ def gx_same_rules(reports: list, sample: int) -> tuple[float, int]:
 
 
 def peak_rss_mb() -> float:
-    me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return round(max(me, kids) / 1024, 1)
+    """Peak resident memory of this process (MB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def workers_peak_rss_mb() -> float:
+    """Peak resident memory of the largest child process that has ended (a parse worker), MB."""
+    return round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
+
+
+def child(stage: str, *args: str) -> dict[str, object]:
+    """Run one measured stage in a fresh process (its peak memory is its own) and return its JSON."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", stage, *args]
+    p = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if p.returncode != 0:
+        raise SystemExit(f"{stage} failed:\n{p.stderr[-4000:]}")
+    for line in p.stderr.splitlines():
+        log(f"  [{stage}] {line}")
+    out: dict[str, object] = json.loads(p.stdout.strip().splitlines()[-1])
+    return out
+
+
+def main_run(inbox: Path, out: Path, workers: int) -> dict[str, object]:
+    """The main job in this process: discover, parse, validate, localise, write every view."""
+    from nianbao import pipeline
+    from nianbao.output.writer import write_all
+
+    res: dict[str, object] = {}
+    t = time.perf_counter()
+    subs = pipeline.discover([inbox])
+    reports = pipeline.load_all(subs, workers)
+    res["parse_s"] = round(time.perf_counter() - t, 3)
+    log(f"parse {res['parse_s']} s")
+    t = time.perf_counter()
+    outcome = pipeline.validate_reports(reports, [str(inbox)])
+    res["validate_s"] = round(outcome.timings.get("validate", time.perf_counter() - t), 3)
+    res["localise_s"] = round(outcome.timings.get("localise", 0.0), 3)
+    res["validate_stages_s"] = {k: round(v, 3) for k, v in outcome.timings.items() if k.startswith("validate_")}
+    res["findings"] = len(outcome.findings)
+    log(f"validate {res['validate_s']} s, localise {res['localise_s']} s, {len(outcome.findings)} findings")
+    t = time.perf_counter()
+    write_all(outcome, out)
+    res["report_s"] = round(time.perf_counter() - t, 3)
+    log(f"report {res['report_s']} s")
+    res["peak_rss_mb"] = peak_rss_mb()
+    res["workers_peak_rss_mb"] = workers_peak_rss_mb()
+    return res
+
+
+def nightly_run(inbox: Path, out: Path, store: Path, workers: int) -> dict[str, object]:
+    """One run of the nightly job's stages (``nianbao run --no-prefect``): store, batch checks, views."""
+    from nianbao.stages import RunSettings, run_direct
+
+    t = time.perf_counter()
+    r = run_direct(RunSettings(inbox, out, store, workers=workers))
+    total = round(time.perf_counter() - t, 3)
+    keys = ("discover", "store_lookup", "parse", "validate", "localise", "batch_expectations")
+    tm = r.outcome.timings
+    lv = round(sum(v for k, v in tm.items() if k in keys), 3)  # validate_* are parts of validate
+    return {
+        "total_s": total,
+        "load_and_validate_s": lv,
+        "timings_s": {k: round(v, 3) for k, v in tm.items()},
+        "memo_hits": list(r.outcome.extra.get("memo_hits", [])),
+        "plan": r.plan,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def sample_reports(files: list[Path], n: int, workers: int) -> list:
+    from nianbao import pipeline
+
+    return pipeline.load_all(pipeline.discover(files[:n]), workers)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--reports", type=int, required=True)
+    ap.add_argument("--reports", type=int, default=0)
     ap.add_argument("--workdir", type=Path, default=None)
     ap.add_argument("--keep", action="store_true", help="keep the generated files")
     ap.add_argument("--seed", type=int, default=1)
@@ -177,11 +256,22 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--naive-sample", type=int, default=200)
     ap.add_argument("--gx-sample", type=int, default=2000)
+    ap.add_argument("--child", choices=("main", "nightly"), help=argparse.SUPPRESS)
+    ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--store", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
+
+    if args.child == "main":
+        print(json.dumps(main_run(args.workdir / "inbox", args.out, args.workers)))
+        return
+    if args.child == "nightly":
+        print(json.dumps(nightly_run(args.workdir / "inbox", args.out, args.store, args.workers)))
+        return
+    if args.reports <= 0:
+        ap.error("--reports N is required")
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="nianbao-bench-"))
     inbox = work / "inbox"
-    out = work / "out"
     existing = sorted(p for p in inbox.rglob("*") if p.is_file()) if args.reuse and inbox.exists() else []
     if len(existing) == args.reports:
         nbytes = sum(p.stat().st_size for p in existing)
@@ -196,73 +286,57 @@ def main() -> None:
     for stale in ("out", "store", "out-1", "out-2"):
         shutil.rmtree(work / stale, ignore_errors=True)
 
-    from nianbao import pipeline
-    from nianbao.output.writer import write_all
-
     files = sorted(p for p in inbox.rglob("*") if p.is_file())
     res: dict[str, object] = {"reports": len(files), "bytes": nbytes}
     res["read_s"] = round(read_floor(files, args.workers), 3)
     log(f"read floor {res['read_s']} s")
 
-    t = time.perf_counter()
-    subs = pipeline.discover([inbox])
-    reports = pipeline.load_all(subs, args.workers)
-    res["parse_s"] = round(time.perf_counter() - t, 3)
-    log(f"parse {res['parse_s']} s")
-
-    t = time.perf_counter()
-    outcome = pipeline.validate_reports(reports, [str(inbox)])
-    res["validate_s"] = round(outcome.timings.get("validate", time.perf_counter() - t), 3)
-    res["localise_s"] = round(outcome.timings.get("localise", 0.0), 3)
-    log(f"validate {res['validate_s']} s, localise {res['localise_s']} s, {len(outcome.findings)} findings")
-
-    t = time.perf_counter()
-    write_all(outcome, out)
-    res["report_s"] = round(time.perf_counter() - t, 3)
-    log(f"report {res['report_s']} s")
-    total = float(res["parse_s"]) + float(res["validate_s"]) + float(res["localise_s"]) + float(res["report_s"])  # type: ignore[arg-type]
+    w = ["--workdir", str(work), "--workers", str(args.workers)]
+    main = child("main", *w, "--out", str(work / "out"))
+    for k in ("parse_s", "validate_s", "localise_s", "report_s"):
+        res[k] = main[k]
+    total = sum(float(main[k]) for k in ("parse_s", "validate_s", "localise_s", "report_s"))  # type: ignore[arg-type]
     res["total_s"] = round(total, 3)
     res["reports_per_s"] = round(len(files) / total, 1)
-    res["peak_rss_mb"] = peak_rss_mb()
+    res["validate_reports_per_s"] = round(len(files) / float(main["validate_s"]), 1)  # type: ignore[arg-type]
+    res["peak_rss_mb"] = main["peak_rss_mb"]
+    res["workers_peak_rss_mb"] = main["workers_peak_rss_mb"]
+    res["validate_stages_s"] = main["validate_stages_s"]
+    schemas = float(main["validate_stages_s"].get("validate_schemas", 0.0))  # type: ignore[attr-defined]
+    res["schema_validate_s"] = round(schemas, 3)
+    res["schema_reports_per_s"] = round(len(files) / schemas, 1) if schemas else None
+    res["findings"] = main["findings"]
 
-    naive_s, naive_n = naive_loop(reports, args.naive_sample)
+    sample = sample_reports(files, max(args.naive_sample * 2, args.gx_sample), args.workers)
+    naive_s, naive_n = naive_loop(sample, args.naive_sample)
     res["naive_validate_s"] = round(naive_s, 3)
     res["naive_reports"] = naive_n
     ours_per = float(res["validate_s"]) / max(1, len(files))  # type: ignore[arg-type]
     res["speedup_vs_naive"] = round((naive_s / max(1, naive_n)) / ours_per, 1) if ours_per else None
     log(f"naive loop {naive_s:.2f} s for {naive_n} reports")
 
-    gx_s, gx_n = gx_same_rules(reports, args.gx_sample)
+    gx_s, gx_n = gx_same_rules(sample, args.gx_sample)
     res["gx_same_rules_s"] = round(gx_s / max(1, gx_n) * len(files), 3)
     res["gx_reports"] = gx_n
     log(f"GX same rules {gx_s:.2f} s for {gx_n} reports")
+    del sample
 
-    del reports, outcome
-    res["incremental_rerun_s"], res["incremental_rerun_load_and_validate_s"], res["incremental_rerun_memo"] = (
-        incremental_rerun(inbox, work, args.workers)
-    )
-    res["peak_rss_mb"] = peak_rss_mb()
+    # the nightly job (store, batch checks, views), first run then an unchanged rerun, each in its own process
+    store = ["--store", str(work / "store")]
+    first = child("nightly", *w, *store, "--out", str(work / "out-1"))
+    second = child("nightly", *w, *store, "--out", str(work / "out-2"))
+    res["nightly_first_run_s"] = first["total_s"]
+    res["nightly_first_peak_rss_mb"] = first["peak_rss_mb"]
+    res["nightly_first_timings_s"] = first["timings_s"]
+    res["incremental_rerun_s"] = second["total_s"]
+    res["incremental_rerun_load_and_validate_s"] = second["load_and_validate_s"]
+    res["incremental_rerun_share"] = round(float(second["total_s"]) / float(first["total_s"]), 3)  # type: ignore[arg-type]
+    res["incremental_rerun_peak_rss_mb"] = second["peak_rss_mb"]
+    res["incremental_rerun_timings_s"] = second["timings_s"]
+    res["incremental_rerun_memo"] = second["memo_hits"]
     if not args.keep and args.workdir is None:
         shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(res, ensure_ascii=False))
-
-
-def incremental_rerun(inbox: Path, work: Path, workers: int) -> tuple[float, float, list[str]]:
-    """A first run filling the Parquet store and the stage memos, then the timed second run over
-    unchanged inputs (the stages of `nianbao run --no-prefect`, as the flows run them: nothing is
-    parsed again, the validation and batch-check findings come from the memo).  Returns the whole
-    rerun's time, its load-and-validate time (as benchmarks/incremental.py sums it) and the memo hits."""
-    from nianbao.stages import RunSettings, run_direct
-
-    store_dir = work / "store"
-    run_direct(RunSettings(inbox, work / "out-1", store_dir, workers=workers))
-    t = time.perf_counter()
-    second = run_direct(RunSettings(inbox, work / "out-2", store_dir, workers=workers))
-    total = round(time.perf_counter() - t, 3)
-    keys = ("discover", "store_lookup", "parse", "validate", "localise", "batch_expectations")
-    tm = second.outcome.timings
-    lv = round(sum(v for k, v in tm.items() if k in keys or k.startswith("validate_")), 3)
-    return total, lv, list(second.outcome.extra.get("memo_hits", []))
 
 
 if __name__ == "__main__":

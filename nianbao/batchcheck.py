@@ -50,6 +50,8 @@ BOUNDS: dict[str, float] = {
     "4:suit_direct:total": 1_000,
     "4:suit_after_review:total": 1_000,
 }
+BATCH_RULES = ("M01", "M02", "M03", "M04", "M05", "M06", "M07", "M08")  # the rules this step checks
+NOT_RUN = "未运行批次检查（Great Expectations）"
 FIRST_YEAR = 2008  # the first year of annual reports (《政府信息公开条例》 2007 年公布、2008 年施行)
 SUITE = "nianbao_batch"
 
@@ -360,21 +362,21 @@ def _rows(res: dict[str, Any]) -> list[int]:
 
 
 def _mk(code: str, file: str, agency: str | None, year: int | None, report: int, **kw: Any) -> Finding:
-    r = rule(code)
+    """A batch finding (of a submission, or of the registry file when ``report`` is -1)."""
+    from nianbao.outcome import finding_on
+
     params = {k: (format_number(v) if isinstance(v, float) else v) for k, v in kw.pop("params", {}).items()}
-    return Finding(
-        file=file,
-        agency=agency,
-        year=year,
-        rule=code,
-        severity=r.severity.value,
+    return finding_on(
+        code,
+        file,
+        agency,
+        year,
+        report,
         cells=kw.get("cells", []),
         expected=kw.get("expected"),
         actual=kw.get("actual"),
-        message=r.render(**params),
+        params=params,
         line=kw.get("line"),
-        fix=r.render_fix(**params),
-        report=report,
     )
 
 

@@ -9,6 +9,7 @@ Runs without Prefect; the flows call the same functions.
 from __future__ import annotations
 
 import os
+import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
@@ -34,13 +35,22 @@ class SchemaBroken(RuntimeError):
     """A frame did not even have the schema's columns/dtypes: a bug in nianbao, not in a report."""
 
 
+# seconds spent inside pandera's validate() since the last reset (the schema validation proper,
+# apart from building the frames and the findings): validate_batch reports it as "validate_schemas"
+SCHEMA_SECONDS = [0.0]
+
+
 def failures(schema: pa.DataFrameSchema, df: pl.DataFrame) -> pl.DataFrame:
     """(check, index) of every failing row of every check; empty when the frame is valid."""
     empty = pl.DataFrame({"check": pl.Series([], dtype=pl.String), "index": pl.Series([], dtype=pl.Int64)})
     if df.height == 0:
         return empty
+    t0 = time.perf_counter()
     try:
-        schema.validate(df, lazy=True)
+        try:
+            schema.validate(df, lazy=True)
+        finally:
+            SCHEMA_SECONDS[0] += time.perf_counter() - t0
     except SchemaErrors as e:
         fc = e.failure_cases
         checks = {c.name for c in schema.checks}
@@ -292,6 +302,7 @@ def validate_batch(
     ``localise`` is False — the suspects of every report breaking a sum rule (one pass at the end).
     ``timings`` (when given) receives the stage times of those steps.
     """
+    SCHEMA_SECONDS[0] = 0.0
     arrays = batch_arrays(reports)
     cells = cells_frame(arrays)
     findings: list[Finding] = []
@@ -308,6 +319,8 @@ def validate_batch(
     findings += beyond_findings(
         reports, arrays, cells, previous=previous, renames=renames, registry=registry, timings=timings
     )
+    if timings is not None:
+        timings["schemas"] = SCHEMA_SECONDS[0]
     if localise:
         localise_all(findings, reports, previous=previous, renames=renames, timings=timings)
     return sort_findings(findings)

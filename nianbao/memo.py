@@ -43,7 +43,6 @@ log = logging.getLogger("nianbao.memo")
 
 KEEP = 5  # entries kept per kind
 FORMAT = 1  # bump when the layout of an entry changes
-BATCH_RULES = ("M01", "M02", "M03", "M04", "M05", "M06", "M07", "M08")
 DOCS = Path("gx") / "uncommitted" / "data_docs" / "local_site"  # under the run's gx folder
 
 
@@ -251,8 +250,9 @@ def validate_memoised(
 
     ``previous_key``: (name, SHA-256, store format) of the stored last-year reports that
     ``load_previous`` would return; they are loaded only on a miss."""
-    from nianbao.engine import sort_findings, validate_batch
-    from nianbao.pipeline import now_iso, summarise
+    from nianbao.batchcheck import BATCH_RULES, NOT_RUN
+    from nianbao.engine import sort_findings
+    from nianbao.pipeline import assemble_outcome, batch_extra, run_validation
 
     memo = Memo(store)
     timings = dict(timings or {})
@@ -266,18 +266,9 @@ def validate_memoised(
         timings["validate"] = time.perf_counter() - t0
         memo_hits.append("validate")
     else:
-        previous = load_previous()
-        stages: dict[str, float] = {}
-        findings = validate_batch(reports, previous=previous, renames=renames, registry=registry, timings=stages)
-        timings["localise"] = stages.pop("localise", 0.0)
-        timings["validate"] = time.perf_counter() - t0 - timings["localise"]
-        timings |= {f"validate_{k}": v for k, v in stages.items()}
-        vextra = {
-            "cross_year": {
-                "reports_without_last_year": sum(1 for f in findings if f.rule == "E02"),
-                "previous_reports": len(previous),
-            }
-        }
+        findings, vextra = run_validation(
+            reports, timings, previous=load_previous(), registry=registry, renames=renames
+        )
         memo.put_validation(vkey, findings, vextra)
     extra: dict[str, Any] = {}
     skipped: dict[str, str] = {}
@@ -305,24 +296,9 @@ def validate_memoised(
         findings = sort_findings(findings + batch_findings)
         timings["batch_expectations"] = time.perf_counter() - t1
         skipped |= bskipped
-        extra["batch_checks"] = stats
-        if docs is not None:
-            extra["gx_docs"] = os.path.relpath(docs, gx_dir.parent).replace(os.sep, "/")
+        extra |= batch_extra(stats, docs, gx_dir)
     else:
-        skipped |= {code: "未运行批次检查（Great Expectations）" for code in BATCH_RULES}
-    if skipped:
-        extra["skipped_checks"] = skipped
-    extra |= vextra
-    outcome = RunOutcome(
-        files=summarise(reports, findings),
-        findings=findings,
-        reports=reports,
-        ruleset_version=ruleset_version(),
-        started_at=now_iso(),
-        timings=timings,
-        inputs=list(inputs),
-        registry=list(registry) if registry is not None else None,
-    )
-    outcome.extra |= extra
+        skipped |= dict.fromkeys(BATCH_RULES, NOT_RUN)
+    outcome = assemble_outcome(reports, findings, inputs, timings, registry, skipped, extra | vextra)
     outcome.extra["memo_hits"] = memo_hits
     return outcome

@@ -84,13 +84,44 @@ def finding_for(
     **extra: Any,
 ) -> Finding:
     """A finding of catalogue rule ``code`` on a report: severity, message and fix from the catalogue."""
+    return finding_on(
+        code,
+        rep.file,
+        rep.agency,
+        rep.year,
+        report,
+        cells=cells,
+        expected=expected,
+        actual=actual,
+        params=params,
+        line=line,
+        **extra,
+    )
+
+
+def finding_on(
+    code: str,
+    file: str,
+    agency: str | None,
+    year: int | None,
+    report: int,
+    *,
+    cells: list[str],
+    expected: Any,
+    actual: Any,
+    params: dict[str, Any],
+    line: int | None = None,
+    **extra: Any,
+) -> Finding:
+    """:func:`finding_for` by file name (a finding about a file that is not a parsed report, such as
+    the registry): the one place a Finding gets its severity, message and fix from the catalogue."""
     from nianbao.catalogue import rendered
 
     severity, message, fix = rendered(code, params)
     return Finding(
-        file=rep.file,
-        agency=rep.agency,
-        year=rep.year,
+        file=file,
+        agency=agency,
+        year=year,
         rule=code,
         severity=severity,
         cells=cells,

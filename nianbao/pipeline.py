@@ -156,6 +156,65 @@ def now_iso() -> str:
     return datetime.now(TZ).isoformat(timespec="seconds")
 
 
+def run_validation(
+    reports: list[ParsedReport],
+    timings: dict[str, float],
+    *,
+    previous: Sequence[ParsedReport] = (),
+    registry: Sequence[Agency] | None = None,
+    renames: Mapping[str, str] | None = None,
+) -> tuple[list[Finding], dict[str, object]]:
+    """The batch validation with its stage times put into ``timings``; (findings, the outcome's
+    ``extra`` it adds: the cross-year summary)."""
+    t0 = time.perf_counter()
+    stages: dict[str, float] = {}
+    findings = validate_batch(reports, previous=previous, renames=renames, registry=registry, timings=stages)
+    timings["localise"] = stages.pop("localise", 0.0)
+    timings["validate"] = time.perf_counter() - t0 - timings["localise"]
+    timings |= {f"validate_{k}": v for k, v in stages.items()}
+    extra: dict[str, object] = {
+        "cross_year": {
+            "reports_without_last_year": sum(1 for f in findings if f.rule == "E02"),
+            "previous_reports": len(previous),
+        }
+    }
+    return findings, extra
+
+
+def batch_extra(statistics: object, docs: Path | None, gx_dir: Path) -> dict[str, object]:
+    """What the batch expectations add to the outcome's ``extra``."""
+    extra: dict[str, object] = {"batch_checks": statistics}
+    if docs is not None:
+        extra["gx_docs"] = os.path.relpath(docs, gx_dir.parent).replace(os.sep, "/")
+    return extra
+
+
+def assemble_outcome(
+    reports: list[ParsedReport],
+    findings: list[Finding],
+    inputs: Sequence[str],
+    timings: dict[str, float],
+    registry: Sequence[Agency] | None,
+    skipped: Mapping[str, str],
+    extra: Mapping[str, object],
+) -> RunOutcome:
+    """The run's one outcome object from the validated batch (per-file status and counts included)."""
+    outcome = RunOutcome(
+        files=summarise(reports, findings),
+        findings=findings,
+        reports=reports,
+        ruleset_version=ruleset_version(),
+        started_at=now_iso(),
+        timings=timings,
+        inputs=list(inputs),
+        registry=list(registry) if registry is not None else None,
+    )
+    if skipped:
+        outcome.extra["skipped_checks"] = dict(skipped)
+    outcome.extra |= extra
+    return outcome
+
+
 def validate_reports(
     reports: list[ParsedReport],
     inputs: Sequence[str] = (),
@@ -172,13 +231,10 @@ def validate_reports(
     cross-year rules; ``registry``/``renames``: the expected agencies and old → new names;
     ``gx_dir``: run the batch expectations (Great Expectations) there — normally ``DIR/gx`` of the
     run's output folder ``DIR`` — and link their Data Docs as ``extra["gx_docs"]`` (relative to DIR)."""
+    from nianbao.batchcheck import BATCH_RULES, NOT_RUN
+
     timings = dict(timings or {})
-    t0 = time.perf_counter()
-    stages: dict[str, float] = {}
-    findings = validate_batch(reports, previous=previous, renames=renames, registry=registry, timings=stages)
-    timings["localise"] = stages.pop("localise", 0.0)
-    timings["validate"] = time.perf_counter() - t0 - timings["localise"]
-    timings |= {f"validate_{k}": v for k, v in stages.items()}
+    findings, vextra = run_validation(reports, timings, previous=previous, registry=registry, renames=renames)
     extra: dict[str, object] = {}
     skipped: dict[str, str] = {}
     if gx_dir is not None:
@@ -196,32 +252,10 @@ def validate_reports(
         findings = sort_findings(findings + batch.findings)
         timings["batch_expectations"] = time.perf_counter() - t1
         skipped |= batch.skipped
-        extra["batch_checks"] = batch.statistics
-        if batch.docs is not None:
-            extra["gx_docs"] = os.path.relpath(batch.docs, gx_dir.parent).replace(os.sep, "/")
+        extra |= batch_extra(batch.statistics, batch.docs, gx_dir)
     else:
-        skipped |= {code: "未运行批次检查（Great Expectations）" for code in _BATCH_RULES}
-    if skipped:
-        extra["skipped_checks"] = skipped
-    extra["cross_year"] = {
-        "reports_without_last_year": sum(1 for f in findings if f.rule == "E02"),
-        "previous_reports": len(previous),
-    }
-    outcome = RunOutcome(
-        files=summarise(reports, findings),
-        findings=findings,
-        reports=reports,
-        ruleset_version=ruleset_version(),
-        started_at=now_iso(),
-        timings=timings,
-        inputs=list(inputs),
-        registry=list(registry) if registry is not None else None,
-    )
-    outcome.extra |= extra
-    return outcome
-
-
-_BATCH_RULES = ("M01", "M02", "M03", "M04", "M05", "M06", "M07", "M08")
+        skipped |= dict.fromkeys(BATCH_RULES, NOT_RUN)
+    return assemble_outcome(reports, findings, inputs, timings, registry, skipped, extra | vextra)
 
 
 def validate_paths(

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +96,46 @@ def test_a_changed_file_misses(inbox: Path, tmp_path: Path) -> None:
     third = run(inbox, tmp_path, "out3")  # the new state is memoised in turn
     assert third.outcome.extra["memo_hits"] == ["validate", "batch_expectations"]
     assert (third.run_dir / "findings.json").read_bytes() == (second.run_dir / "findings.json").read_bytes()
+
+
+def _same_size_edit(path: Path, digit: str) -> None:
+    """Set one cell of the file to a one-digit value in place, keeping the file's size."""
+    size = path.stat().st_size
+    text = path.read_text(encoding="utf-8")
+    edited = set_cells(text, {"3:3.1:natural": digit})
+    assert len(edited.encode()) == size and edited != text
+    path.write_text(edited, encoding="utf-8")
+
+
+def test_rerun_trusts_size_and_modification_time(inbox: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unchanged rerun does not hash the files: same size and time as when read is unchanged.
+    A file edited in place is re-read (its time changed); NIANBAO_VERIFY=hash hashes every file."""
+    run(inbox, tmp_path, "out1")
+    hashed: list[Path] = []
+    real = stages.file_sha256
+    monkeypatch.setattr(stages, "file_sha256", lambda p, m=None: hashed.append(p) or real(p, m))
+    assert run(inbox, tmp_path, "out2").plan["parsed"] == 0 and hashed == []
+    path = inbox / TARGET
+    _same_size_edit(path, "1")
+    settled = time.time_ns() - 60 * 10**9  # written a minute ago (a time just written is never trusted)
+    os.utime(path, ns=(settled, settled))
+    assert run(inbox, tmp_path, "out3").plan["parsed"] == 1 and hashed == [path]
+    assert run(inbox, tmp_path, "out3b").plan["parsed"] == 0 and hashed == [path]
+    # an edit that even restores the old time is caught only by hashing (as git, make and rsync do)
+    _same_size_edit(path, "2")
+    os.utime(path, ns=(settled, settled))
+    assert run(inbox, tmp_path, "out4").plan["parsed"] == 0
+    # a file modified just before it was read is hashed on the next run, whatever its time
+    _same_size_edit(path, "3")
+    assert run(inbox, tmp_path, "out5").plan["parsed"] == 1
+    fresh = path.stat().st_mtime_ns
+    _same_size_edit(path, "4")
+    os.utime(path, ns=(fresh, fresh))
+    assert run(inbox, tmp_path, "out6").plan["parsed"] == 1
+    _same_size_edit(path, "5")
+    os.utime(path, ns=(settled, settled))
+    monkeypatch.setenv(stages.VERIFY_ENV, "hash")
+    assert run(inbox, tmp_path, "out7").plan["parsed"] == 1
 
 
 def test_a_changed_catalogue_misses(inbox: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -18,6 +18,7 @@ import os
 import re
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -227,9 +228,9 @@ def load_file(path: Path, name: str | None = None, limits: Limits | None = None)
     display = name if name is not None else str(path)
     lim = limits or current_limits()
     try:
-        size = path.stat().st_size
-        if size > lim.max_file_bytes:
-            return _too_large(display, size, lim)
+        st = path.stat()
+        if st.st_size > lim.max_file_bytes:
+            return _too_large(display, st.st_size, lim)
         with path.open("rb") as fh:
             data = fh.read(lim.max_file_bytes + 1)
     except OSError as e:
@@ -239,8 +240,21 @@ def load_file(path: Path, name: str | None = None, limits: Limits | None = None)
     if data.strip() and sniff(data[: 1 << 16] if not data.startswith(b"PK") else data, display) in HEAVY:
         from nianbao.loaders.guard import guarded_load
 
-        return guarded_load(display, data, lim)
-    return load_bytes(display, data, lim)
+        rep = guarded_load(display, data, lim)
+    else:
+        rep = load_bytes(display, data, lim)
+    rep.mtime_ns = settled_mtime(st)
+    return rep
+
+
+SETTLED_NS = 2_000_000_000  # a file unmodified this long before it was read is not being written
+
+
+def settled_mtime(st: os.stat_result) -> int | None:
+    """The modification time taken *before* the bytes were read, when the file had been left alone
+    for a while; None for a file modified just before (its content may be from either side of that
+    write, so a later run must hash it rather than trust the time)."""
+    return st.st_mtime_ns if time.time_ns() - st.st_mtime_ns > SETTLED_NS else None
 
 
 __all__ = ["Limits", "current_limits", "failed", "load_bytes", "load_file", "parse_kind", "sha256"]
