@@ -24,7 +24,6 @@ import contextlib
 import dataclasses
 import fcntl
 import hashlib
-import io
 import logging
 import time
 import types
@@ -32,21 +31,23 @@ import typing
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import polars as pl
 
 from nianbao.catalogue import ruleset_version
 from nianbao.model import Cell, LayoutFact, ParsedReport, RowIssue
 from nianbao.normalize import State
-from nianbao.output.atomic import write_bytes
+from nianbao.output.atomic import write_with
 from nianbao.spec import Fmt
 
 log = logging.getLogger("nianbao.store")
 
 STORE_FORMAT = 2
 PARTITION_FILE = "data.parquet"
+SAVE_CHUNK = 10_000  # reports per frame chunk when saving
 NO_YEAR = "none"
 
 # ParsedReport fields with a dedicated encoding; every other field is a scalar (or list[str])
@@ -449,7 +450,11 @@ class Store:
 
     def save(self, entries: Sequence[Entry], delete: Iterable[str] = (), checkpoint: Any = None) -> int:
         """Upsert ``entries`` (by ``rel``) and delete the ``delete`` rels; returns the partitions written."""
-        new = entries_frame(entries)
+        entries = sorted(entries, key=lambda e: e.rel)
+        # built in chunks: the Python lists behind one chunk's columns are freed before the next
+        chunks = [entries_frame(entries[i : i + SAVE_CHUNK]) for i in range(0, len(entries), SAVE_CHUNK)]
+        new = pl.concat(chunks, how="vertical", rechunk=False) if chunks else entries_frame([])
+        del chunks
         new_parts = [partition_of(e.report, e.path_year) for e in entries]
         new = new.with_columns(pl.Series("_part", new_parts, dtype=pl.String))
         touched = set(new_parts)
@@ -467,17 +472,18 @@ class Store:
             for part in sorted(touched):
                 path = self._path(part)
                 old = self._read_file(path) if path.is_file() else None
-                rows = new.filter(pl.col("_part") == part).drop("_part")
+                rows = new.filter(pl.col("_part") == part).drop("_part")  # sorted by rel already
                 if old is not None:
-                    rows = pl.concat([old.filter(~pl.col("rel").is_in(list(gone))), rows], how="vertical")
+                    kept = old.filter(~pl.col("rel").is_in(list(gone)))
+                    rows = pl.concat([kept, rows], how="vertical").sort("rel") if kept.height else rows
+                    del kept
                 if rows.height == 0:
                     path.unlink(missing_ok=True)
                     with contextlib.suppress(OSError):
                         path.parent.rmdir()
                 else:
-                    buf = io.BytesIO()
-                    rows.sort("rel").write_parquet(buf, compression="zstd", statistics=False)
-                    write_bytes(path, buf.getvalue())
+                    write_with(path, partial(_write_parquet, rows))
+                del rows, old
                 written += 1
                 if checkpoint is not None:
                     checkpoint("store-partition")
@@ -487,6 +493,10 @@ class Store:
         """Temporary files left by a killed write (safe: only a lock holder writes them)."""
         for p in self.root.glob("year=*/.*.tmp"):
             p.unlink(missing_ok=True)
+
+
+def _write_parquet(rows: pl.DataFrame, f: BinaryIO) -> None:
+    rows.write_parquet(f, compression="zstd", statistics=False)
 
 
 def reusable(df: pl.DataFrame) -> pl.DataFrame:

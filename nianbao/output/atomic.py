@@ -16,8 +16,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -44,6 +45,24 @@ def write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None:
         os.fchmod(fd, FILE_MODE)  # mkstemp creates 0600: outputs are read by auditors and web servers
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_with(path: Path, fill: Callable[[BinaryIO], None], *, durable: bool = True) -> None:
+    """:func:`write_bytes` for a writer that streams into a file (``fill(f)``) rather than one
+    ``bytes`` object: large files (the Parquet store) are not held in memory a second time."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, FILE_MODE)
+        with os.fdopen(fd, "wb") as f:
+            fill(f)
             if durable:
                 f.flush()
                 os.fsync(f.fileno())
