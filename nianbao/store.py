@@ -35,6 +35,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import orjson
 import polars as pl
 
 from nianbao.catalogue import ruleset_version
@@ -79,17 +80,6 @@ def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
-def _struct_of(cls: type) -> pl.Struct:
-    hints = _hints(cls)
-    fields = {}
-    for f in dataclasses.fields(cls):
-        dt = _scalar_dtype(hints[f.name])
-        if dt is None:
-            raise TypeError(f"store: {cls.__name__}.{f.name} has a type the store cannot encode")
-        fields[f.name] = dt
-    return pl.Struct(fields)
-
-
 def _report_scalars() -> dict[str, tuple[pl.DataType, Any]]:
     hints = _hints(ParsedReport)
     out: dict[str, tuple[pl.DataType, Any]] = {}
@@ -104,9 +94,9 @@ def _report_scalars() -> dict[str, tuple[pl.DataType, Any]]:
 
 
 _SCALARS = _report_scalars()
-_ROW_ISSUE = _struct_of(RowIssue)
 _CELL_FIELDS = [f.name for f in dataclasses.fields(Cell)]
 _LAYOUT_FIELDS = [f.name for f in dataclasses.fields(LayoutFact)]
+_ISSUE_FIELDS = [f.name for f in dataclasses.fields(RowIssue)]
 
 # Cells and layout facts are stored as the report model holds them: fixed-width binary arrays over
 # the canonical cell ids / structural elements (their order is part of the model signature), plus
@@ -131,17 +121,6 @@ def _statutory_vocabulary() -> tuple[str, ...]:
 STATUTORY = _statutory_vocabulary()
 _STATUTORY_CODE = {w: i for i, w in enumerate(STATUTORY)}
 _NONE16 = 0xFFFF
-_CELL_EXTRA = pl.Struct({"id": pl.String(), **{f.name: f.dtype for f in _struct_of(Cell).fields}})
-_LAYOUT_SPARSE = pl.Struct(
-    {
-        "pos": pl.UInt32(),
-        "printed": pl.String(),
-        "previous": pl.String(),
-        "element": pl.String(),
-        "kind": pl.String(),
-        "statutory": pl.String(),
-    }
-)
 
 
 def _schema() -> dict[str, pl.DataType]:
@@ -161,19 +140,16 @@ def _schema() -> dict[str, pl.DataType]:
         "cells_state": pl.Binary(),  # uint8 code into State (255 = not in the report)
         "cells_line": pl.Binary(),  # uint32, 0 = unknown
         "cells_col": pl.Binary(),  # uint16, 0 = unknown
-        "cells_raw_pos": pl.List(pl.UInt16()),  # printed texts that are not the plain number / blank
-        "cells_raw": pl.List(pl.String()),
-        "cells_where_pos": pl.List(pl.UInt16()),
-        "cells_where": pl.List(pl.String()),
-        "cells_extra": pl.List(_CELL_EXTRA),  # cells of ids outside both formats
         "layout_code": pl.Binary(),  # uint16 element code (0xFFFF: see layout_sparse)
         "layout_flag": pl.Binary(),  # uint8: found | in order
         "layout_line": pl.Binary(),  # uint32
         "layout_kind": pl.Binary(),  # uint8 into KINDS (255: see layout_sparse)
         "layout_statutory": pl.Binary(),  # uint16 into STATUTORY (0xFFFF: see layout_sparse)
-        "layout_sparse": pl.List(_LAYOUT_SPARSE),
-        "row_issues": pl.List(_ROW_ISSUE),
-        "section_name": pl.List(pl.String()),
+        # everything else, as one JSON object (null when empty): printed texts that are not the
+        # plain number / blank ("raw": [[pos, text]…]), source locations ("where"), cells of ids
+        # outside both formats ("extra"), layout facts with an alias or an element/kind/label
+        # outside the format ("layout"), row issues ("issues") and section names ("sections")
+        "sparse": pl.String(),
         "section_count": pl.Binary(),  # uint32 lines per section
         "section_line": pl.Binary(),  # uint32 line number of each prose line
         "section_len": pl.Binary(),  # uint32 length (characters) of each prose line
@@ -194,7 +170,7 @@ def model_signature() -> str:
     h = hashlib.sha256(f"store={STORE_FORMAT}".encode())
     for name, dt in SCHEMA.items():
         h.update(f"{name}:{dt}".encode())
-    h.update(",".join(_CELL_FIELDS + _LAYOUT_FIELDS).encode())
+    h.update(",".join(_CELL_FIELDS + _LAYOUT_FIELDS + _ISSUE_FIELDS).encode())
     for seq in (ALL_IDS, ELEMENTS, [s.value for s in STATES], KINDS, STATUTORY):
         h.update("\x1f".join(seq).encode() + b"\x1e")
     h.update(bytes(array(t).itemsize for t in "dIH"))
@@ -258,15 +234,15 @@ def entries_frame(entries: Sequence[Entry], written_ns: int | None = None) -> pl
         cols["cells_state"].append(bytes(st))
         cols["cells_line"].append(ln.tobytes())
         cols["cells_col"].append(cc.tobytes())
-        cols["cells_raw_pos"].append(list(raw) if raw else [])
-        cols["cells_raw"].append(list(raw.values()) if raw else [])
-        cols["cells_where_pos"].append(list(where) if where else [])
-        cols["cells_where"].append(list(where.values()) if where else [])
-        cols["cells_extra"].append(
-            [{"id": cid, **{f: _enc(getattr(c, f)) for f in _CELL_FIELDS}} for cid, c in extra.items()] if extra else []
-        )
+        sparse: dict[str, Any] = {}
+        if raw:
+            sparse["raw"] = list(raw.items())
+        if where:
+            sparse["where"] = list(where.items())
+        if extra:
+            sparse["extra"] = [[cid, *(_enc(getattr(c, f)) for f in _CELL_FIELDS)] for cid, c in extra.items()]
         # layout
-        codes, flags, kinds, sparse = r.layout.arrays()
+        codes, flags, kinds, lsparse = r.layout.arrays()
         statutory = r.layout.statutory()
         cols["layout_code"].append(codes.tobytes())
         cols["layout_flag"].append(bytes(flags))
@@ -280,26 +256,25 @@ def entries_frame(entries: Sequence[Entry], written_ns: int | None = None) -> pl
             sb = stat_memo[stt] = array("H", (_STATUTORY_CODE.get(w, _NONE16) for w in stt)).tobytes()
         cols["layout_kind"].append(kb)
         cols["layout_statutory"].append(sb)
-        odd = set(sparse)
+        odd = set(lsparse)
         odd.update(i for i, k in enumerate(kt) if k not in _KIND_CODE)
         odd.update(i for i, w in enumerate(stt) if w not in _STATUTORY_CODE)
-        rows = []
-        for pos in sorted(odd):
-            printed, previous, element = sparse.get(pos, (None, None, None))
-            rows.append(
-                {
-                    "pos": pos,
-                    "printed": printed,
-                    "previous": previous,
-                    "element": element,
-                    "kind": kt[pos] if kt[pos] not in _KIND_CODE else None,
-                    "statutory": stt[pos] if stt[pos] not in _STATUTORY_CODE else None,
-                }
-            )
-        cols["layout_sparse"].append(rows)
-        cols["row_issues"].append([_asdict(x) for x in r.row_issues])
+        if odd:
+            sparse["layout"] = [
+                [
+                    pos,
+                    *lsparse.get(pos, (None, None, None)),
+                    kt[pos] if kt[pos] not in _KIND_CODE else None,
+                    stt[pos] if stt[pos] not in _STATUTORY_CODE else None,
+                ]
+                for pos in sorted(odd)
+            ]
+        if r.row_issues:
+            sparse["issues"] = [[getattr(x, f) for f in _ISSUE_FIELDS] for x in r.row_issues]
         names, counts, nos, lens, text = r.sections.packed()
-        cols["section_name"].append(list(names))
+        if names:
+            sparse["sections"] = names
+        cols["sparse"].append(orjson.dumps(sparse).decode() if sparse else None)
         cols["section_count"].append(counts.tobytes())
         cols["section_line"].append(nos.tobytes())
         cols["section_len"].append(lens.tobytes())
@@ -333,27 +308,30 @@ def reports_from_frame(df: pl.DataFrame) -> list[ParsedReport]:
     for name, e in enums.items():
         scal[name] = [None if v is None else e(v) for v in scal[name]]
     names = list(scal)
-    col = {name: df.get_column(name).to_list() for name in SCHEMA if name.startswith(("cells_", "layout_", "section_"))}
-    issues = df.get_column("row_issues").to_list()
+    col = {
+        name: df.get_column(name).to_list()
+        for name in SCHEMA
+        if name.startswith(("cells_", "layout_", "section_", "sparse"))
+    }
     states = {s.value: s for s in State}
     kind_memo: dict[bytes, list[str]] = {}
     stat_memo: dict[bytes, list[str]] = {}
     for k, vals in enumerate(zip(*scal.values(), strict=True)):
         rep = ParsedReport(**dict(zip(names, vals, strict=True)))
-        raw_pos, where_pos = col["cells_raw_pos"][k], col["cells_where_pos"][k]
+        sp: dict[str, Any] = orjson.loads(col["sparse"][k]) if col["sparse"][k] is not None else {}
         rep.cells.__setstate__(
             {
                 "v": col["cells_value"][k],
                 "s": col["cells_state"][k],
                 "l": col["cells_line"][k],
                 "c": col["cells_col"][k],
-                "r": dict(zip(raw_pos, col["cells_raw"][k], strict=True)) if raw_pos else None,
-                "w": dict(zip(where_pos, col["cells_where"][k], strict=True)) if where_pos else None,
+                "r": {int(i): t for i, t in sp["raw"]} if "raw" in sp else None,
+                "w": {int(i): t for i, t in sp["where"]} if "where" in sp else None,
                 "x": None,
             }
         )
-        for x in col["cells_extra"][k]:
-            cid = x.pop("id")
+        for cid, *vals in sp.get("extra", ()):
+            x = dict(zip(_CELL_FIELDS, vals, strict=True))
             x["state"] = states[x["state"]]
             rep.cells[cid] = Cell(**x)
         kb, sb = col["layout_kind"][k], col["layout_statutory"][k]
@@ -364,15 +342,14 @@ def reports_from_frame(df: pl.DataFrame) -> list[ParsedReport]:
         if stat is None:
             stat = stat_memo[sb] = [STATUTORY[c] if c < len(STATUTORY) else "" for c in array("H", sb)]
         kinds, stat = list(kinds), list(stat)
-        sparse: dict[int, tuple[str | None, str | None, str | None]] = {}
-        for x in col["layout_sparse"][k]:
-            pos = x["pos"]
-            if x["kind"] is not None:
-                kinds[pos] = x["kind"]
-            if x["statutory"] is not None:
-                stat[pos] = x["statutory"]
-            if x["printed"] is not None or x["previous"] is not None or x["element"] is not None:
-                sparse[pos] = (x["printed"], x["previous"], x["element"])
+        lsparse: dict[int, tuple[str | None, str | None, str | None]] = {}
+        for pos, printed, previous, element, kind, statutory in sp.get("layout", ()):
+            if kind is not None:
+                kinds[pos] = kind
+            if statutory is not None:
+                stat[pos] = statutory
+            if printed is not None or previous is not None or element is not None:
+                lsparse[pos] = (printed, previous, element)
         rep.layout.__setstate__(
             {
                 "c": col["layout_code"][k],
@@ -380,12 +357,12 @@ def reports_from_frame(df: pl.DataFrame) -> list[ParsedReport]:
                 "l": col["layout_line"][k],
                 "k": kinds,
                 "s": stat,
-                "x": sparse,
+                "x": lsparse,
             }
         )
-        rep.row_issues = [RowIssue(**d) for d in issues[k]]
+        rep.row_issues = [RowIssue(*x) for x in sp.get("issues", ())]
         rep.sections = Sections.from_packed(
-            col["section_name"][k],
+            sp.get("sections", []),
             col["section_count"][k],
             col["section_line"][k],
             col["section_len"][k],
@@ -450,29 +427,22 @@ class Store:
 
     def save(self, entries: Sequence[Entry], delete: Iterable[str] = (), checkpoint: Any = None) -> int:
         """Upsert ``entries`` (by ``rel``) and delete the ``delete`` rels; returns the partitions written."""
-        entries = sorted(entries, key=lambda e: e.rel)
-        # built in chunks: the Python lists behind one chunk's columns are freed before the next
-        chunks = [entries_frame(entries[i : i + SAVE_CHUNK]) for i in range(0, len(entries), SAVE_CHUNK)]
-        new = pl.concat(chunks, how="vertical", rechunk=False) if chunks else entries_frame([])
-        del chunks
-        new_parts = [partition_of(e.report, e.path_year) for e in entries]
-        new = new.with_columns(pl.Series("_part", new_parts, dtype=pl.String))
-        touched = set(new_parts)
+        by_part: dict[str, list[Entry]] = {}
+        for e in sorted(entries, key=lambda e: e.rel):
+            by_part.setdefault(partition_of(e.report, e.path_year), []).append(e)
+        touched = set(by_part)
         gone = set(delete) | {e.rel for e in entries}
         written = 0
         with self.lock():
             self._clean_temp()
             for p in self.partitions():
                 part = p.parent.name.removeprefix("year=")
-                if part in touched:
-                    continue
-                df = self._read_file(p)
-                if df is None or df.get_column("rel").is_in(list(gone)).any():
+                if part not in touched and self._holds_any(p, gone):
                     touched.add(part)
             for part in sorted(touched):
                 path = self._path(part)
                 old = self._read_file(path) if path.is_file() else None
-                rows = new.filter(pl.col("_part") == part).drop("_part")  # sorted by rel already
+                rows = self._frame(by_part.get(part, []))  # sorted by rel
                 if old is not None:
                     kept = old.filter(~pl.col("rel").is_in(list(gone)))
                     rows = pl.concat([kept, rows], how="vertical").sort("rel") if kept.height else rows
@@ -488,6 +458,23 @@ class Store:
                 if checkpoint is not None:
                     checkpoint("store-partition")
         return written
+
+    @staticmethod
+    def _frame(entries: Sequence[Entry]) -> pl.DataFrame:
+        """The rows of one partition, built in chunks (the Python lists behind one chunk's columns
+        are freed before the next is built)."""
+        chunks = [entries_frame(entries[i : i + SAVE_CHUNK]) for i in range(0, len(entries), SAVE_CHUNK)]
+        return pl.concat(chunks, how="vertical", rechunk=False) if chunks else entries_frame([])
+
+    def _holds_any(self, path: Path, rels: set[str]) -> bool:
+        """Whether a partition must be rewritten: it has one of ``rels``, or cannot be read as the
+        current format (read by its ``rel`` column only)."""
+        try:
+            if dict(pl.read_parquet_schema(path)) != SCHEMA:
+                return True
+            return bool(pl.read_parquet(path, columns=["rel"]).get_column("rel").is_in(list(rels)).any())
+        except Exception:  # a damaged partition: rewritten without its unreadable rows
+            return True
 
     def _clean_temp(self) -> None:
         """Temporary files left by a killed write (safe: only a lock holder writes them)."""
