@@ -442,18 +442,21 @@ class Store:
             for part in sorted(touched):
                 path = self._path(part)
                 old = self._read_file(path) if path.is_file() else None
-                rows = self._frame(by_part.get(part, []))  # sorted by rel
-                if old is not None:
-                    kept = old.filter(~pl.col("rel").is_in(list(gone)))
-                    rows = pl.concat([kept, rows], how="vertical").sort("rel") if kept.height else rows
-                    del kept
-                if rows.height == 0:
+                kept = old.filter(~pl.col("rel").is_in(list(gone))) if old is not None else None
+                del old
+                fresh = by_part.get(part, [])
+                if not fresh and (kept is None or kept.height == 0):
                     path.unlink(missing_ok=True)
                     with contextlib.suppress(OSError):
                         path.parent.rmdir()
+                elif kept is None or kept.height == 0:
+                    # a partition of new rows only (a first run): built and written a chunk at a time
+                    write_with(path, partial(_write_chunks, _chunks(fresh)))
                 else:
-                    write_with(path, partial(_write_parquet, rows))
-                del rows, old
+                    rows = pl.concat([kept, self._frame(fresh)], how="vertical").sort("rel")
+                    write_with(path, partial(_write_chunks, [rows]))
+                    del rows
+                del kept
                 written += 1
                 if checkpoint is not None:
                     checkpoint("store-partition")
@@ -461,9 +464,9 @@ class Store:
 
     @staticmethod
     def _frame(entries: Sequence[Entry]) -> pl.DataFrame:
-        """The rows of one partition, built in chunks (the Python lists behind one chunk's columns
-        are freed before the next is built)."""
-        chunks = [entries_frame(entries[i : i + SAVE_CHUNK]) for i in range(0, len(entries), SAVE_CHUNK)]
+        """The rows of the given entries, built in chunks (the Python lists behind one chunk's
+        columns are freed before the next is built)."""
+        chunks = list(_chunks(entries))
         return pl.concat(chunks, how="vertical", rechunk=False) if chunks else entries_frame([])
 
     def _holds_any(self, path: Path, rels: set[str]) -> bool:
@@ -482,8 +485,27 @@ class Store:
             p.unlink(missing_ok=True)
 
 
-def _write_parquet(rows: pl.DataFrame, f: BinaryIO) -> None:
-    rows.write_parquet(f, compression="zstd", statistics=False)
+def _chunks(entries: Sequence[Entry]) -> Iterator[pl.DataFrame]:
+    for i in range(0, len(entries), SAVE_CHUNK):
+        yield entries_frame(entries[i : i + SAVE_CHUNK])
+
+
+def _write_chunks(frames: Iterable[pl.DataFrame], f: BinaryIO) -> None:
+    """One Parquet file from frames of the store's schema, a row group per frame (each frame is
+    encoded and written before the next is built: memory is one chunk, not the partition)."""
+    import pyarrow.parquet as pq
+
+    writer: pq.ParquetWriter | None = None
+    try:
+        for df in frames:
+            table = df.to_arrow()
+            if writer is None:
+                writer = pq.ParquetWriter(f, table.schema, compression="zstd", write_statistics=False)
+            writer.write_table(table, row_group_size=max(1, df.height))
+            del table
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 def reusable(df: pl.DataFrame) -> pl.DataFrame:

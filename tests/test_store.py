@@ -172,3 +172,21 @@ def test_rows_of_another_store_format_are_not_reused(tmp_path: Path) -> None:
     assert reusable(df).height == 1
     assert reusable(df.with_columns(pl.lit("old-format").alias("model"))).height == 0
     assert reusable(df.with_columns(pl.lit("old-rules").alias("ruleset"))).height == 0
+
+
+def test_a_partition_written_in_chunks_reads_back_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A first save streams a partition a chunk of reports at a time (a row group each)."""
+    import pyarrow.parquet as pq
+
+    import nianbao.store
+
+    reports = load_all(discover([SAMPLE / "2023"]))
+    monkeypatch.setattr(nianbao.store, "SAVE_CHUNK", 3)
+    store = Store(tmp_path)
+    store.save(_entries(reports))
+    path = tmp_path / "year=2023" / PARTITION_FILE
+    assert pq.ParquetFile(path).num_row_groups == -(-len(reports) // 3)
+    back = {r.file: canonical(r) for r in load_year(store, 2023)}
+    assert back == {r.file: canonical(r) for r in reports}
+    store.save(_entries(reports[:1]))  # an upsert rewrites the partition from the old rows and the new
+    assert {r.file: canonical(r) for r in load_year(store, 2023)} == back
