@@ -34,7 +34,7 @@ from nianbao.model import ParsedReport, unreadable
 from nianbao.outcome import RunOutcome
 from nianbao.pipeline import Submission, load_all, validate_reports
 from nianbao.registry import Agency, normalise_agency
-from nianbao.store import Entry, Store, load_year, reports_from_frame, reusable
+from nianbao.store import Entry, Store, load_year, reusable
 
 log = logging.getLogger("nianbao.stages")
 
@@ -136,6 +136,7 @@ def bundle(groups: dict[str, list[int]], size: int | None = None) -> list[list[i
     return partitions
 
 
+PLAN_COLUMNS = ("sha256", "size", "mtime_ns", "agency", "year", "ruleset", "model", "path_year")
 VERIFY_ENV = "NIANBAO_VERIFY"  # "hash": hash every file on a rerun, never trust size + modification time
 
 
@@ -162,7 +163,8 @@ def plan_stage(inv: Inventory, store: Path, scope: Scope, by_county: bool = Fals
 
     t0 = time.perf_counter()
     max_bytes = Limits.from_env().max_file_bytes  # once, not per file
-    everything = Store(store).read()
+    # the index columns only: the rows to rebuild are read afterwards, a row group at a time
+    everything = Store(store).read(columns=PLAN_COLUMNS)
     rows = reusable(everything)
     by_rel = dict(zip(rows.get_column("rel").to_list(), range(rows.height), strict=True))
     shas = rows.get_column("sha256").to_list()
@@ -201,7 +203,7 @@ def plan_stage(inv: Inventory, store: Path, scope: Scope, by_county: bool = Fals
         was_enabled = gc.isenabled()
         gc.disable()
         try:
-            rebuilt = reports_from_frame(rows[take])
+            rebuilt = Store(store).rebuild(rows[take])
         finally:
             if was_enabled:
                 gc.enable()

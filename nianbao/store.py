@@ -394,8 +394,12 @@ class Store:
     def _path(self, part: str) -> Path:
         return self.root / f"year={part}" / PARTITION_FILE
 
-    def _read_file(self, path: Path) -> pl.DataFrame | None:
+    def _read_file(self, path: Path, columns: Sequence[str] | None = None) -> pl.DataFrame | None:
         try:
+            if columns is not None:
+                if dict(pl.read_parquet_schema(path)) != SCHEMA:
+                    return None  # another store format: not reused, rewritten on the next save
+                return pl.read_parquet(path, columns=list(columns))
             df = pl.read_parquet(path)
         except Exception as e:  # a damaged partition: its reports are parsed again
             log.warning("存储分区 %s 无法读取（%s），其中的报告将重新解析", path, e)
@@ -404,16 +408,46 @@ class Store:
             return None  # another store format: not reused, rewritten on the next save
         return df
 
-    def read(self, years: Iterable[str] | None = None) -> pl.DataFrame:
-        """Every current row (one per ``rel``, the latest write wins), of the given partitions or all."""
+    def read(self, years: Iterable[str] | None = None, columns: Sequence[str] | None = None) -> pl.DataFrame:
+        """Every current row (one per ``rel``, the latest write wins), of the given partitions or all;
+        with ``columns``, only those (plus ``rel``, ``written_ns`` and ``_part``, the partition)."""
         paths = self.partitions() if years is None else [self._path(y) for y in years]
-        frames = [df for p in paths if p.is_file() and (df := self._read_file(p)) is not None]
+        cols = None if columns is None else list(dict.fromkeys(["rel", "written_ns", *columns]))
+        frames = []
+        for p in paths:
+            if p.is_file() and (df := self._read_file(p, cols)) is not None:
+                part = p.parent.name.removeprefix("year=")
+                frames.append(df if cols is None else df.with_columns(pl.lit(part).alias("_part")))
         if not frames:
-            return pl.DataFrame(schema=SCHEMA)
+            schema = dict(SCHEMA) if cols is None else {c: SCHEMA[c] for c in cols} | {"_part": pl.String()}
+            return pl.DataFrame(schema=schema)
         df = pl.concat(frames, how="vertical") if len(frames) > 1 else frames[0]
         if df.get_column("rel").n_unique() != df.height:
             df = df.sort("written_ns", descending=True).unique("rel", keep="first", maintain_order=True)
         return df
+
+    def rebuild(self, rows: pl.DataFrame) -> list[ParsedReport]:
+        """The reports of the given index rows (``rel``, ``written_ns``, ``_part`` from
+        :meth:`read` with ``columns``), in their order: each partition is read a row group at a
+        time, so only the rows asked for are ever decoded whole."""
+        import pyarrow.parquet as pq
+
+        want = rows.select("_part", "rel", "written_ns").with_row_index("_order")
+        out: dict[int, ParsedReport] = {}
+        for part, keys in want.group_by("_part", maintain_order=True):
+            path = self._path(str(part[0]))
+            pf = pq.ParquetFile(path)
+            for batch in pf.iter_batches(batch_size=SAVE_CHUNK):
+                chunk = pl.from_arrow(batch)
+                assert isinstance(chunk, pl.DataFrame)
+                hit = chunk.join(keys.select("rel", "written_ns", "_order"), on=["rel", "written_ns"], how="inner")
+                if hit.height:
+                    for k, rep in zip(hit.get_column("_order").to_list(), reports_from_frame(hit), strict=True):
+                        out[k] = rep
+                del chunk, hit
+        if len(out) != rows.height:
+            raise RuntimeError(f"store: {rows.height - len(out)} rows asked for are not in the store")
+        return [out[k] for k in range(rows.height)]
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:

@@ -190,3 +190,19 @@ def test_a_partition_written_in_chunks_reads_back_whole(tmp_path: Path, monkeypa
     assert back == {r.file: canonical(r) for r in reports}
     store.save(_entries(reports[:1]))  # an upsert rewrites the partition from the old rows and the new
     assert {r.file: canonical(r) for r in load_year(store, 2023)} == back
+
+
+def test_rebuild_reads_only_the_rows_asked_for_in_their_order(tmp_path: Path) -> None:
+    reports = load_all(discover([SAMPLE]))
+    store = Store(tmp_path)
+    store.save(_entries(reports))
+    index = store.read(columns=["sha256"])
+    assert set(index.columns) == {"rel", "written_ns", "sha256", "_part"} and index.height == len(reports)
+    pick = index.sort("rel", descending=True)[::3]  # a few rows of both year partitions, reversed
+    assert set(pick["_part"]) == {"2022", "2023"}
+    back = store.rebuild(pick)
+    by_file = {r.file: r for r in reports}
+    assert [r.file for r in back] == pick["rel"].to_list()
+    assert [canonical(r) for r in back] == [canonical(by_file[r.file]) for r in back]
+    with pytest.raises(RuntimeError, match="not in the store"):
+        store.rebuild(pick.with_columns(pl.col("written_ns") + 1))
