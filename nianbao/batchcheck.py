@@ -32,7 +32,7 @@ import polars as pl
 
 from nianbao.catalogue import format_number, rule
 from nianbao.crossyear import agency_key
-from nianbao.frames import batch_arrays, cells_frame
+from nianbao.frames import batch_arrays
 from nianbao.model import ParsedReport
 from nianbao.outcome import Finding
 from nianbao.plausibility import county_level, figure_hashes
@@ -124,12 +124,23 @@ def submission_table(
         orient="row",
     )
     arrays = batch_arrays(reports)
-    cells = cells_frame(arrays)
+    # the bounded figures, straight from the cell arrays (no long frame of every cell)
+    parts = []
+    for a in arrays.values():
+        n = a.values.shape[0]
+        if n == 0:
+            continue
+        cols: dict[str, pl.Series] = {"row": pl.Series("row", a.report, dtype=pl.Int64)}
+        for c in BOUNDS:
+            if c in a.ids:
+                cols[_col(c)] = pl.Series(_col(c), a.values[:, a.column(c)], dtype=pl.Float64, nan_to_null=True)
+            else:
+                cols[_col(c)] = pl.Series(_col(c), [None] * n, dtype=pl.Float64)
+        parts.append(pl.DataFrame(cols))
     figs = (
-        cells.filter(pl.col("cell").is_in(list(BOUNDS)))
-        .with_columns(pl.col("report").cast(pl.Int64).alias("row"))
-        .pivot(on="cell", index="row", values="value", on_columns=list(BOUNDS))
-        .rename({c: _col(c) for c in BOUNDS})
+        pl.concat(parts, how="vertical")
+        if parts
+        else pl.DataFrame(schema={"row": pl.Int64, **{_col(c): pl.Float64 for c in BOUNDS}})
     )
     hashes = figure_hashes(arrays).with_columns(pl.col("report").cast(pl.Int64).alias("row"))
     out = (
