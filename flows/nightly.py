@@ -52,8 +52,10 @@ def _body(
     plan_f: Any = tasks.load_changed.submit(inv_f, store_dir, scope, by_county)
     inv, plan = inv_f.result(), plan_f.result()
     parts = partition_inputs(inv, plan)
-    # one parse task per partition: the whole batch locally (its own process pool), a county on Dask
-    parsed_fs: Any = [tasks.parse_changed.submit(subs, idx, None if by_county else workers) for subs, idx in parts]
+    # one parse task per partition: the whole batch locally (its own process pool); on Dask, whole
+    # counties per task, each parsed in the worker's own process (the cluster is the parallelism:
+    # a worker process is daemonic and may not start a pool of its own)
+    parsed_fs: Any = [tasks.parse_changed.submit(subs, idx, 1 if by_county else workers) for subs, idx in parts]
     wait(parsed_fs)
     saved_f: Any = tasks.save_store.submit(store_dir, inv_f, plan_f, parsed_fs)
     # one after the other (they would only share the GIL); the report does not depend on the store

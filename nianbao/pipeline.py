@@ -6,6 +6,7 @@ The CLI and the Prefect tasks call these same functions.
 from __future__ import annotations
 
 import gc
+import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -91,6 +92,8 @@ def load_all(
 ) -> list[ParsedReport]:
     """Parse every submission; in a process pool (both cores) when there are many."""
     workers = workers if workers is not None else (os.cpu_count() or 1)
+    if multiprocessing.current_process().daemon:
+        workers = 1  # e.g. a Dask worker process: daemonic processes may not have children
     if workers <= 1 or len(subs) < PARALLEL_MIN_FILES:
         reports = []
         for s in subs:

@@ -280,3 +280,25 @@ def _task_names(prefect_api: str) -> list[str]:
         fr = client.read_flow_runs(sort=FlowRunSort.START_TIME_DESC, limit=1)[0]
         trs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[fr.id])))
         return [t.name.rsplit("-", 1)[0] for t in trs]
+
+
+def _load_in_daemon(root: str, q: Any) -> None:
+    from nianbao import pipeline
+
+    pipeline.PARALLEL_MIN_FILES = 1  # would start a pool anywhere else
+    reports = pipeline.load_all(pipeline.discover([Path(root)]), 2)
+    q.put([r.status for r in reports])
+
+
+def test_parsing_in_a_daemonic_worker_process_stays_in_that_process() -> None:
+    """A Dask worker process is daemonic: a parse task there may not start a process pool."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    q = ctx.Queue()
+    p = ctx.Process(target=_load_in_daemon, args=(str(ROOT / "data" / "submissions"), q), daemon=True)
+    p.start()
+    statuses = q.get(timeout=120)
+    p.join(timeout=60)
+    assert p.exitcode == 0
+    assert len(statuses) == N_SAMPLE and statuses.count("validated") == N_SAMPLE
