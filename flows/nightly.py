@@ -47,10 +47,11 @@ def _body(
     workers: int | None,
 ) -> RunResult:
     store_dir = store or str(default_store(Path(root)))
-    # futures are passed on to the next tasks (Prefect resolves them and records the dependency)
+    # futures are passed on to the next tasks (Prefect resolves them and records the dependency);
+    # their results travel in a tasks.Held, which Prefect does not walk object by object
     inv_f: Any = tasks.discover.submit(root, registry)
     plan_f: Any = tasks.load_changed.submit(inv_f, store_dir, scope, by_county)
-    inv, plan = inv_f.result(), plan_f.result()
+    inv, plan = inv_f.result().value, plan_f.result().value
     parts = partition_inputs(inv, plan)
     # one parse task per partition: the whole batch locally (its own process pool); on Dask, whole
     # counties per task, each parsed in the worker's own process (the cluster is the parallelism:
@@ -67,8 +68,8 @@ def _body(
         )
         run_f: Any = tasks.write_reports.submit(outcome_f, out, root, str(st.path), st.date)
         tasks.publish_summary.submit(out, run_f, outcome_f).result()
-    outcome, run_dir = outcome_f.result(), Path(run_f.result())
-    parsed = [f.result() for f in parsed_fs]
+    outcome, run_dir = outcome_f.result().value, Path(run_f.result())
+    parsed = [f.result().value for f in parsed_fs]
     counts = {"reused": plan.reused, "kept": plan.kept, "parsed": sum(len(p.index) for p in parsed)}
     result = RunResult(outcome, run_dir, counts)
     saved_f.wait()

@@ -15,7 +15,7 @@ prefect_settings.apply()  # before Prefect is imported (offline, quiet)
 
 from collections.abc import Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+from typing import Any, Generic, TypeVar  # noqa: E402
 
 from prefect import task  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
@@ -25,6 +25,28 @@ from nianbao import stages  # noqa: E402
 from nianbao.inbox import Scope  # noqa: E402
 from nianbao.outcome import RunOutcome  # noqa: E402
 from nianbao.pipeline import Submission  # noqa: E402
+
+T = TypeVar("T")
+
+
+class Held(Generic[T]):
+    """A task result handed on to the next tasks as it is.
+
+    Prefect walks every task parameter that is a list, dict or dataclass, all the way down, looking
+    for futures to resolve — minutes for the objects of 100,000 reports, per task.  It does not
+    walk into other objects: the stages' results travel in this holder (``prefect``'s own
+    ``opaque`` annotation does the same locally, but does not survive a Dask worker)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: T) -> None:
+        self.value = value
+
+    def __getstate__(self) -> tuple[T]:
+        return (self.value,)  # a tuple: never falsy (a falsy state would skip __setstate__)
+
+    def __setstate__(self, state: tuple[T]) -> None:
+        (self.value,) = state
 
 
 def _io_error(_task: Any, _run: Any, state: Any) -> bool:
@@ -44,50 +66,60 @@ _IO: dict[str, Any] = {
 
 
 @task(name="discover", **_IO)
-def discover(root: str, registry: str | None) -> stages.Inventory:
+def discover(root: str, registry: str | None) -> Held[stages.Inventory]:
     """List the inbox (every file, with county and year from its path) and read the registry."""
-    return stages.discover_stage(Path(root), Path(registry) if registry else None)
+    return Held(stages.discover_stage(Path(root), Path(registry) if registry else None))
 
 
 @task(name="load-changed", **_IO)
-def load_changed(inv: stages.Inventory, store: str, scope: Scope, by_county: bool) -> stages.Plan:
+def load_changed(inv: Held[stages.Inventory], store: str, scope: Scope, by_county: bool) -> Held[stages.Plan]:
     """Hash the files, rebuild the unchanged ones from the store, plan the parsing of the rest."""
-    return stages.plan_stage(inv, Path(store), scope, by_county)
+    return Held(stages.plan_stage(inv.value, Path(store), scope, by_county))
 
 
 @task(name="parse-changed", **_PLAIN)
-def parse_changed(subs: Sequence[Submission], index: Sequence[int], workers: int | None = None) -> stages.Parsed:
-    """Parse the new or changed files of one partition (a county, on a Dask cluster)."""
-    return stages.parse_stage(subs, index, workers)
+def parse_changed(subs: Sequence[Submission], index: Sequence[int], workers: int | None = None) -> Held[stages.Parsed]:
+    """Parse the new or changed files of one partition (whole counties, on a Dask cluster)."""
+    return Held(stages.parse_stage(subs, index, workers))
 
 
 @task(name="save-store", **_IO)
-def save_store(store: str, inv: stages.Inventory, plan: stages.Plan, parsed: list[stages.Parsed]) -> int:
+def save_store(
+    store: str, inv: Held[stages.Inventory], plan: Held[stages.Plan], parsed: list[Held[stages.Parsed]]
+) -> int:
     """Write the newly parsed reports to the Parquet store (atomically, per year partition)."""
-    return stages.save_stage(Path(store), inv, plan, parsed)
+    return stages.save_stage(Path(store), inv.value, plan.value, [p.value for p in parsed])
 
 
 @task(name="validate", **_PLAIN)
 def validate(
-    inv: stages.Inventory, plan: stages.Plan, parsed: list[stages.Parsed], scope: Scope, store: str, gx_dir: str
-) -> RunOutcome:
+    inv_h: Held[stages.Inventory],
+    plan_h: Held[stages.Plan],
+    parsed_h: list[Held[stages.Parsed]],
+    scope: Scope,
+    store: str,
+    gx_dir: str,
+) -> Held[RunOutcome]:
     """Validate the whole batch at once (all townships together, one validation per schema; the
     batch expectations; last year's reports from the store for the cross-year rules)."""
+    inv, plan, parsed = inv_h.value, plan_h.value, [p.value for p in parsed_h]
     reports = stages.merge(plan, parsed)
     timings, counts = stages.timings(inv, plan, parsed), stages.plan_counts(plan, parsed)
-    return stages.validate_stage(inv, reports, scope, timings, counts, Path(store), Path(gx_dir))
+    return Held(stages.validate_stage(inv, reports, scope, timings, counts, Path(store), Path(gx_dir)))
 
 
 @task(name="write-reports", **_IO)
-def write_reports(outcome: RunOutcome, out: str, root: str, staging: str, date: str) -> str:
+def write_reports(outcome: Held[RunOutcome], out: str, root: str, staging: str, date: str) -> str:
     """Write the run's reports to ``<out>/<run date>[-N]/`` (complete, or not at all)."""
-    return str(stages.write_stage(outcome, Path(out), Path(root), Path(staging), date))
+    return str(stages.write_stage(outcome.value, Path(out), Path(root), Path(staging), date))
 
 
 @task(name="publish-summary", **_IO)
-def publish_summary(out: str, run_dir: str, outcome: RunOutcome) -> list[dict[str, Any]]:
+def publish_summary(out: str, run_dir: str, held: Held[RunOutcome]) -> list[dict[str, Any]]:
     """Move ``latest`` to the completed run; publish the counties table as a Prefect artifact."""
     from prefect.artifacts import create_table_artifact
+
+    outcome = held.value
 
     stages.publish_stage(Path(out), Path(run_dir), outcome)
     rows: list[dict[str, Any]] = outcome.extra.get("counties", [])

@@ -302,3 +302,28 @@ def test_parsing_in_a_daemonic_worker_process_stays_in_that_process() -> None:
     p.join(timeout=60)
     assert p.exitcode == 0
     assert len(statuses) == N_SAMPLE and statuses.count("validated") == N_SAMPLE
+
+
+def test_task_results_travel_unwalked() -> None:
+    """Prefect walks list/dict/dataclass task parameters object by object (minutes for 100,000
+    reports): the stages' results are passed in a holder it does not walk into."""
+    from prefect.utilities.collections import visit_collection
+
+    from flows.tasks import Held
+    from nianbao.stages import discover_stage
+
+    inv = discover_stage(SAMPLE)
+    seen: list[Any] = []
+
+    def visit(x: Any) -> Any:
+        seen.append(x)
+        return x
+
+    visit_collection(inv, visit, return_data=False)
+    assert len(seen) > 5 * N_SAMPLE  # the bare result: every file, path and field is visited
+    seen.clear()
+    visit_collection(Held(inv), visit, return_data=False)
+    assert len(seen) == 1
+    import pickle
+
+    assert pickle.loads(pickle.dumps(Held(inv))).value == inv  # and it crosses to a Dask worker
