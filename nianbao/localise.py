@@ -13,8 +13,10 @@ Solving, exactly:
   with integral, non-negative new values is returned;
 - size ≥ 3 with a small MILP per report (``scipy.optimize.milp``/HiGHS): integer cells ``x ≥ 0``,
   binary change indicators ``z`` with big-M links ``|x − x0| ≤ M z``, minimise ``Σ z``; ties are
-  enumerated with no-good cuts ``Σ_{j∈S} z_j ≤ |S| − 1``.  Each solve is time-boxed, the
-  enumeration bounded; a report that runs out of time gets no suspects (``[]``: unknown).
+  enumerated with no-good cuts ``Σ_{j∈S} z_j ≤ |S| − 1``.  Each solve is bounded by work
+  (:data:`NODE_LIMIT` branch-and-bound nodes — the same answer on any machine and under any load;
+  a clock limit is only a safety net), the enumeration by :data:`MAX_MILP_SOLUTIONS`; a report
+  whose first solve reaches the limit without a proof gets no suspects (``[]``: unknown).
 
 Each suspect is classified: digit typo (one digit changed, inserted or dropped), transposed digits,
 sign error, value in the wrong row/column (it is the right value of another suspect in the same
@@ -40,7 +42,10 @@ SUM_RULES = frozenset({"A01", "B01", "C01", "D01", "E01"})
 
 MAX_TIES = 30  # closed-form sizes 1–2: every tied set up to this many
 MAX_MILP_SOLUTIONS = 10  # size ≥ 3: tied sets enumerated by no-good cuts
-TIME_LIMIT_S = 1.0  # per MILP solve
+# Each MILP solve is bounded by work (branch-and-bound nodes), not by the clock, so the suspects
+# are the same on a fast machine, a loaded one and a Dask worker; the clock limit is a safety net
+NODE_LIMIT = 5_000  # per MILP solve
+TIME_LIMIT_S = 30.0  # per MILP solve, only for a pathological problem
 MAX_SIZE = 12  # beyond this many changed cells a "localisation" explains nothing
 
 CAUSES_ZH = {
@@ -390,15 +395,13 @@ def _milp(rd: _Reduced, time_limit: float, max_solutions: int) -> tuple[list[Cha
     integrality = np.ones(2 * n)
     sets: list[Change] = []
     size = 0
-    deadline = time.perf_counter() + time_limit
     while True:
         if len(sets) >= max_solutions:
             return sets, "too_many"
-        left = deadline - time.perf_counter()
-        if left <= 0:
+        res = _quiet_milp(milp, cost, integrality, bounds, cons, time_limit)
+        if res.status == 1:  # the work limit was reached without a proof: what was found so far
             return sets, "too_many" if sets else "unknown"
-        res = _quiet_milp(milp, cost, integrality, bounds, cons, left)
-        if res.status != 0 or res.x is None:  # infeasible, or out of time without a proof
+        if res.status != 0 or res.x is None:  # infeasible: every minimal set has been found
             return sets, "ok" if sets else "unknown"
         xs = res.x[:n]
         changed = [k for k in range(n) if abs(xs[k] - x0[k]) > 0.5]
@@ -426,7 +429,7 @@ def _quiet_milp(milp, cost, integrality, bounds, cons, time_limit):
                 integrality=integrality,
                 bounds=bounds,
                 constraints=cons,
-                options={"time_limit": time_limit, "disp": False},
+                options={"time_limit": time_limit, "node_limit": NODE_LIMIT, "disp": False},
             )
     finally:
         os.dup2(saved, 1)
