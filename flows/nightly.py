@@ -24,7 +24,7 @@ from nianbao import prefect_settings
 
 prefect_settings.apply()  # before Prefect is imported (offline, quiet)
 
-from prefect import allow_failure, flow  # noqa: E402
+from prefect import flow  # noqa: E402
 from prefect.futures import wait  # noqa: E402
 
 from flows import tasks  # noqa: E402
@@ -47,33 +47,31 @@ def _body(
     workers: int | None,
 ) -> RunResult:
     store_dir = store or str(default_store(Path(root)))
-    # futures are passed on to the next tasks (Prefect resolves them and records the dependency);
-    # their results travel in a tasks.Held, which Prefect does not walk object by object
-    inv_f: Any = tasks.discover.submit(root, registry)
-    plan_f: Any = tasks.load_changed.submit(inv_f, store_dir, scope, by_county)
-    inv, plan = inv_f.result().value, plan_f.result().value
+    # Parsing is the one stage spread over the task runner (a Dask cluster when configured): a
+    # task per partition.  The whole-batch stages run here, in the flow's process, as task runs
+    # called directly: on a cluster each would otherwise ship the 100,000 reports to a worker and
+    # back.  Results travel in a tasks.Held, which Prefect does not walk object by object.
+    inv_h = tasks.discover(root, registry)
+    plan_h = tasks.load_changed(inv_h, store_dir, scope, by_county)
+    inv, plan = inv_h.value, plan_h.value
     parts = partition_inputs(inv, plan)
     # one parse task per partition: the whole batch locally (its own process pool); on Dask, whole
     # counties per task, each parsed in the worker's own process (the cluster is the parallelism:
     # a worker process is daemonic and may not start a pool of its own)
     parsed_fs: Any = [tasks.parse_changed.submit(subs, idx, 1 if by_county else workers) for subs, idx in parts]
     wait(parsed_fs)
-    saved_f: Any = tasks.save_store.submit(store_dir, inv_f, plan_f, parsed_fs)
-    # one after the other (they would only share the GIL); the report does not depend on the store
-    # being written (the store is a cache and a mirror): a failed save is reported, not fatal
-    after: Any = [allow_failure(saved_f)]
+    parsed_h = [f.result() for f in parsed_fs]
+    # the report does not depend on the store being written (the store is a cache and a mirror):
+    # a failed save is reported, not fatal
+    saved: Any = tasks.save_store(store_dir, inv_h, plan_h, parsed_h, return_state=True)
     with rundirs.Staging(Path(out), rundirs.run_date()) as st:
-        outcome_f: Any = tasks.validate.submit(
-            inv_f, plan_f, parsed_fs, scope, store_dir, str(st.gx_dir), wait_for=after, return_state=False
-        )
-        run_f: Any = tasks.write_reports.submit(outcome_f, out, root, str(st.path), st.date)
-        tasks.publish_summary.submit(out, run_f, outcome_f).result()
-    outcome, run_dir = outcome_f.result().value, Path(run_f.result())
-    parsed = [f.result().value for f in parsed_fs]
+        outcome_h = tasks.validate(inv_h, plan_h, parsed_h, scope, store_dir, str(st.gx_dir))
+        run_dir = Path(tasks.write_reports(outcome_h, out, root, str(st.path), st.date))
+        tasks.publish_summary(out, str(run_dir), outcome_h)
+    parsed = [h.value for h in parsed_h]
     counts = {"reused": plan.reused, "kept": plan.kept, "parsed": sum(len(p.index) for p in parsed)}
-    result = RunResult(outcome, run_dir, counts)
-    saved_f.wait()
-    if saved_f.state.is_failed():
+    result = RunResult(outcome_h.value, run_dir, counts)
+    if saved.is_failed():
         result.warnings.append("报告存储（Parquet）写入失败：下次运行将重新解析本次解析的报告")
     return result
 

@@ -243,6 +243,22 @@ def test_a_corrupted_file_is_unreadable_and_the_run_completes(prefect_api: str, 
     assert result.outcome.exit_code == 1
 
 
+def test_a_failed_store_write_is_reported_and_the_report_written(
+    prefect_api: str, inbox: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nianbao import stages
+
+    def broken(*a: Any, **k: Any) -> int:
+        raise RuntimeError("store unavailable")  # not an I/O error: no retries
+
+    monkeypatch.setattr(stages, "save_stage", broken)
+    result = run_flow(prefect_api, inbox, tmp_path / "out")
+    assert result.warnings == ["报告存储（Parquet）写入失败：下次运行将重新解析本次解析的报告"]
+    subs, _finds, _run = load(result.run_dir)
+    assert len(subs) == N_SAMPLE
+    assert (tmp_path / "out" / "latest").resolve() == result.run_dir.resolve()
+
+
 def test_counties_are_bundled_into_parse_partitions() -> None:
     from nianbao.stages import bundle
 
