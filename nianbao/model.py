@@ -126,12 +126,7 @@ class CellMap(MutableMapping[str, Cell]):
         self._lines[i] = min(cell.line or 0, 0xFFFFFFFF)
         self._cols[i] = min(cell.col or 0, 0xFFFF)
         self._set_raw(i, cell.raw)
-        if cell.where is not None:
-            if self._where is None:
-                self._where = {}
-            self._where[i] = cell.where
-        elif self._where:
-            self._where.pop(i, None)
+        self._set_where(i, cell.where)
 
     def put(
         self,
@@ -153,12 +148,7 @@ class CellMap(MutableMapping[str, Cell]):
         self._lines[i] = min(line or 0, 0xFFFFFFFF)
         self._cols[i] = min(col or 0, 0xFFFF)
         self._set_raw(i, raw)
-        if where is not None:
-            if self._where is None:
-                self._where = {}
-            self._where[i] = where
-        elif self._where:
-            self._where.pop(i, None)
+        self._set_where(i, where)
 
     def put_row(
         self, positions: Sequence[int], reads: Sequence[tuple[float, int, str | None]], src: Sequence[Any]
@@ -177,12 +167,16 @@ class CellMap(MutableMapping[str, Cell]):
                 self._raw[i] = raw
             elif self._raw:
                 self._raw.pop(i, None)
-            if s.where is not None:
-                if self._where is None:
-                    self._where = {}
-                self._where[i] = s.where
-            elif self._where:
-                self._where.pop(i, None)
+            if s.where is not None or self._where:
+                self._set_where(i, s.where)
+
+    def _set_where(self, i: int, where: str | None) -> None:
+        if where is not None:
+            if self._where is None:
+                self._where = {}
+            self._where[i] = where
+        elif self._where:
+            self._where.pop(i, None)
 
     def _set_raw(self, i: int, raw: str) -> None:
         if raw == plain_raw(self._states[i], self._values[i]):

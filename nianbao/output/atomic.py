@@ -39,28 +39,16 @@ def inside(root: Path, rel: str | Path) -> Path:
 
 
 def write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, FILE_MODE)  # mkstemp creates 0600: outputs are read by auditors and web servers
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            if durable:
-                f.flush()
-                os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_with(path, lambda f: f.write(data), durable=durable)
 
 
-def write_with(path: Path, fill: Callable[[BinaryIO], None], *, durable: bool = True) -> None:
+def write_with(path: Path, fill: Callable[[BinaryIO], object], *, durable: bool = True) -> None:
     """:func:`write_bytes` for a writer that streams into a file (``fill(f)``) rather than one
     ``bytes`` object: large files (the Parquet store) are not held in memory a second time."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        os.fchmod(fd, FILE_MODE)
+        os.fchmod(fd, FILE_MODE)  # mkstemp creates 0600: outputs are read by auditors and web servers
         with os.fdopen(fd, "wb") as f:
             fill(f)
             if durable:
