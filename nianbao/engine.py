@@ -316,8 +316,11 @@ def validate_batch(
     findings += _layout_findings(reports, layout, failures(layout_schema(), layout))
     meta = meta_frame(reports)
     findings += _meta_findings(reports, meta, failures(meta_schema(), meta))
+    del wide, fails, layout, meta  # not needed by the rule families below
+    handed = [cells]  # beyond_findings takes the only reference: the frame is freed before the text rules
+    del cells
     findings += beyond_findings(
-        reports, arrays, cells, previous=previous, renames=renames, registry=registry, timings=timings
+        reports, arrays, handed, previous=previous, renames=renames, registry=registry, timings=timings
     )
     if timings is not None:
         timings["schemas"] = SCHEMA_SECONDS[0]
