@@ -610,14 +610,11 @@ def _news(q: Quality) -> dict[str, Any]:
     }
 
 
-def _rules_rows(outcome: RunOutcome) -> list[dict[str, Any]]:
-    n = Counter(f.rule for f in outcome.findings)
-    reports: dict[str, set[int]] = {}
-    for f in outcome.findings:
-        reports.setdefault(f.rule, set()).add(f.report)
+def _rule_rows(counts: Counter[str], reports: dict[str, set[int]]) -> list[dict[str, Any]]:
+    """One row per rule that fired (findings, reports), most severe and most frequent first."""
     cat = catalogue()
     rows: list[dict[str, Any]] = []
-    for code, cnt in n.items():
+    for code, cnt in counts.items():
         rule = cat.get(code)
         sev = rule.severity.value if rule else "info"
         rows.append(
@@ -631,6 +628,15 @@ def _rules_rows(outcome: RunOutcome) -> list[dict[str, Any]]:
             }
         )
     rows.sort(key=lambda row: (SEV_RANK.get(row["severity"], 3), -row["count"], row["code"]))
+    return rows
+
+
+def _rules_rows(outcome: RunOutcome) -> list[dict[str, Any]]:
+    n = Counter(f.rule for f in outcome.findings)
+    reports: dict[str, set[int]] = {}
+    for f in outcome.findings:
+        reports.setdefault(f.rule, set()).add(f.report)
+    rows = _rule_rows(n, reports)
     peak = max((row["count"] for row in rows), default=1)
     for row in rows:
         row["pct"] = round(100 * row["count"] / peak, 1)
@@ -683,22 +689,7 @@ def county_context(q: Quality, g: Group) -> dict[str, Any]:
         for _k, f in q.file_findings(files[i]):
             rules[f.rule] += 1
             reports.setdefault(f.rule, set()).add(i)
-    cat = catalogue()
-    rule_rows: list[dict[str, Any]] = []
-    for code, n in rules.items():
-        rule = cat.get(code)
-        sev = rule.severity.value if rule else "info"
-        rule_rows.append(
-            {
-                "code": code,
-                "title": rule.title if rule else code,
-                "severity": sev,
-                "sev_zh": SEVERITY_ZH.get(sev, sev),
-                "count": n,
-                "reports": len(reports[code]),
-            }
-        )
-    rule_rows.sort(key=lambda r: (SEV_RANK.get(r["severity"], 3), -r["count"], r["code"]))
+    rule_rows = _rule_rows(rules, reports)
     return {
         "name": g.name,
         "counts": group_counts(q, g),
