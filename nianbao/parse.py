@@ -867,12 +867,9 @@ def _put_row(rep: ParsedReport, slots: tuple[tuple[str, Kind], ...], values: Seq
         reads = [_read_code(v.raw, kind) for (_c, kind), v in zip(slots, values, strict=True)]
         rep.cells.put_row(positions, reads, values)
         return
-    put = rep.cells.put
-    for (cid, kind), v in zip(slots, values, strict=True):
-        value, state, raw = _read_cell(v.raw, kind)
-        if recovered and state in (State.VALUE, State.ZERO):
-            state = State.RECOVERED
-        put(cid, value, raw, state, v.line, v.pos, v.where)
+    assert rep.fmt is not None
+    for (cid, _kind), v in zip(slots, values, strict=True):
+        _cell(rep, rep.fmt, cid, v, recovered)  # a recovered row: each cell as one printed alone
 
 
 def _missing_table(rep: ParsedReport, table: Table) -> None:
