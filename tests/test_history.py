@@ -304,3 +304,50 @@ def test_ack_note_with_commas_and_quotes_round_trips(tmp_path: Path) -> None:
         (a.sha256, "G04", a.cells, a.note.strip()),
         ("c" * 64, "I06", (), ""),
     ]
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_identical_runs_have_nothing_new_and_a_missing_report_is_the_same_problem(tmp_path: Path) -> None:
+    """Issue 14.1: the demo inbox (one registered report removed: an M01 on the registry) run twice
+    gives zero new and zero resolved findings; a file moved and renamed keeps its findings."""
+    import shutil
+
+    inbox = tmp_path / "submissions"
+    shutil.copytree(ROOT / "data" / "submissions", inbox)
+    (inbox / "2023" / "示例县" / "示例县福关镇_2023.txt").unlink()
+    reg = str(ROOT / "data" / "registry.csv")
+    assert validate(str(inbox), "--registry", reg, "--out", str(tmp_path / "r1"))[0] == 1
+    m01 = [f for f in load(tmp_path / "r1", "findings.json") if f["rule"] == "M01"]
+    assert [(f["agency"], f["year"], f["file"]) for f in m01] == [("示例县福关镇", 2023, reg)]
+    code, output = validate(
+        str(inbox), "--registry", reg, "--out", str(tmp_path / "r2"), "--previous", str(tmp_path / "r1")
+    )
+    assert code == 1, output
+    ch = load(tmp_path / "r2", "changes.json")
+    assert isinstance(ch, dict)
+    n = len(load(tmp_path / "r2", "findings.json"))
+    assert ch["counts"] == {
+        "new": 0, "still": n, "acked": 0, "resolved": 0, "submitted": 0, "corrected": 0, "withdrawn": 0
+    }  # fmt: skip
+    idx = dom(tmp_path / "r2" / "index.html")
+    assert (idx.css_first("#n-new").text(), idx.css_first("#n-resolved").text()) == ("0", "0")
+    # moved to another folder under another name (same bytes): its findings are still there
+    moved = inbox / "2023" / "改名" / "南川镇年报.txt"
+    moved.parent.mkdir()
+    (inbox / "2023" / "示例县" / "示例县南川镇_2023.txt").rename(moved)
+    # and the missing report arrives: its M01 is resolved, nothing else changes
+    shutil.copy(ROOT / "data" / "submissions" / "2023" / "示例县" / "示例县福关镇_2023.txt", inbox / "2023" / "示例县")
+    validate(str(inbox), "--registry", reg, "--out", str(tmp_path / "r3"), "--previous", str(tmp_path / "r2"))
+    ch = load(tmp_path / "r3", "changes.json")
+    assert isinstance(ch, dict)
+    assert [(f["rule"], f["agency"]) for f in ch["resolved"]] == [("M01", "示例县福关镇")]
+    assert ch["new"] == [] or {f["file"] for f in ch["new"]} == {
+        str(inbox / "2023" / "示例县" / "示例县福关镇_2023.txt")
+    }
+    assert ch["submitted"] == [str(inbox / "2023" / "示例县" / "示例县福关镇_2023.txt")]
+    nanchuan = [f for f in load(tmp_path / "r3", "findings.json") if f["file"] == str(moved)]
+    assert {f["rule"] for f in nanchuan} >= {"A01"}
+    assert ch["corrected"] == [] and ch["withdrawn"] == []
+    assert not any(f["file"] == str(moved) for f in ch["new"])

@@ -4,7 +4,7 @@ The previous run is read from its ``submissions.json`` / ``findings.json`` (the 
 any earlier run folder works).  Reports are matched by file, then — for a file that was renamed
 or resubmitted under a new name — by (agency, year) when that pair is unique on both sides.  A
 report is *corrected* when its SHA-256 changed.  Findings of matched reports are compared by
-(rule, cells).
+:func:`finding_identity` — agency, year, rule and cells, never a path.
 
 Acknowledgements (``acknowledgements.csv`` beside the data; columns
 ``sha256,rule,cells,reviewer,note,date``) mark a warning or info as reviewed by an auditor.  An
@@ -192,13 +192,28 @@ def _report_key(agency: Any, year: Any) -> tuple[str, Any] | None:
 
 
 def match_reports(files: Sequence[FileOutcome], prev: Sequence[dict[str, Any]]) -> dict[int, int]:
-    """current file index -> previous submission index."""
+    """current file index -> previous submission index: by file, then by content (SHA-256), then by
+    agency and year (each only when unique on both sides)."""
     by_file = {s["file"]: i for i, s in enumerate(prev)}
     out: dict[int, int] = {}
     for i, f in enumerate(files):
         j = by_file.get(f.file)
         if j is not None:
             out[i] = j
+    # a file moved or renamed with the same bytes (a hash that is unique on both sides)
+    used = set(out.values())
+    cur_sha: dict[str, list[int]] = defaultdict(list)
+    prev_sha: dict[str, list[int]] = defaultdict(list)
+    for i, f in enumerate(files):
+        if i not in out and f.sha256:
+            cur_sha[f.sha256].append(i)
+    for j, s in enumerate(prev):
+        if j not in used and isinstance(s.get("sha256"), str) and s["sha256"]:
+            prev_sha[s["sha256"]].append(j)
+    for h, cur in cur_sha.items():
+        old = prev_sha.get(h, [])
+        if len(cur) == 1 and len(old) == 1:
+            out[cur[0]] = old[0]
     used = set(out.values())
     cur_keys: dict[tuple[str, Any], list[int]] = defaultdict(list)
     prev_keys: dict[tuple[str, Any], list[int]] = defaultdict(list)
@@ -258,6 +273,20 @@ def _fkey(rule: Any, cells: Any) -> tuple[str, tuple[str, ...]]:
     return (str(rule), tuple(str(c) for c in cells) if isinstance(cells, list) else ())
 
 
+def _who(agency: Any, year: Any) -> tuple[str, ...] | None:
+    """The agency and year a finding is about, as the auditor names them (normalised agency name)."""
+    k = _report_key(agency, year)
+    return ("a", k[0], str(k[1])) if k else None
+
+
+def finding_identity(who: tuple[str, ...], rule: Any, cells: Any) -> tuple[tuple[str, ...], str, tuple[str, ...]]:
+    """What makes two findings of two runs "the same problem": the report they are about (its agency
+    and year; for a report without a recognised agency, the report it was matched to), the rule and
+    the cells — never a path (a registry path, a moved file or a renamed one changes nothing)."""
+    rule_s, cells_t = _fkey(rule, cells)
+    return who, rule_s, tuple(sorted(cells_t))
+
+
 def review(
     outcome: RunOutcome,
     previous: Path | None = None,
@@ -265,7 +294,12 @@ def review(
     *,
     out: Path | None = None,
 ) -> Review:
-    """Compare ``outcome`` with the run in ``previous`` and apply the acknowledgements in ``acks``."""
+    """Compare ``outcome`` with the run in ``previous`` and apply the acknowledgements in ``acks``.
+
+    Reports are matched (:func:`match_reports`) to tell submitted, corrected and withdrawn files
+    apart; findings are matched by :func:`finding_identity`, so that a finding about no file of its
+    own (M01: an agency that did not submit, reported on the registry) is the same problem on
+    every run, and a moved or renamed file keeps its findings "still there"."""
     problems: list[str] = []
     prev: PreviousRun | None = None
     if previous is not None and out is not None and previous.resolve() == out.resolve():
@@ -287,33 +321,52 @@ def review(
 
     if prev is not None:
         matched = match_reports(files, prev.submissions)
-        prev_findings: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for pf in prev.findings:
-            prev_findings[pf["file"]].append(pf)
-        cur_findings: dict[int, list[int]] = defaultdict(list)
-        for k, fnd in enumerate(outcome.findings):
-            fi = file_of_report.get(fnd.report)
-            if fi is not None:
-                cur_findings[fi].append(k)
         for i, fo in enumerate(files):
             j = matched.get(i)
             if j is None:
                 report_change[i] = SUBMITTED
-                continue
-            ps = prev.submissions[j]
-            report_change[i] = UNCHANGED if ps.get("sha256") == fo.sha256 else CORRECTED
-            old = Counter(_fkey(pf["rule"], pf.get("cells")) for pf in prev_findings[ps["file"]])
-            for k in cur_findings[i]:
-                key = _fkey(outcome.findings[k].rule, outcome.findings[k].cells)
-                if old[key] > 0:
-                    old[key] -= 1
-                    status[k] = STILL
-            for pf in prev_findings[ps["file"]]:
-                key = _fkey(pf["rule"], pf.get("cells"))
-                if old[key] > 0:
-                    old[key] -= 1
-                    resolved.append(pf | {"now_file": fo.file})
+            else:
+                same = prev.submissions[j].get("sha256") == fo.sha256
+                report_change[i] = UNCHANGED if same else CORRECTED
+        # a previous report: its agency and year, else its place in the previous run
+        prev_who = [_who(s.get("agency"), s.get("year")) or ("s", str(j)) for j, s in enumerate(prev.submissions)]
+        prev_index = {s["file"]: j for j, s in enumerate(prev.submissions)}
+        cur_who: dict[int, tuple[str, ...]] = {}  # file index -> who, as the previous run names it
+        for i, fo in enumerate(files):
+            j = matched.get(i)
+            cur_who[i] = prev_who[j] if j is not None else _who(fo.agency, fo.year) or ("c", str(i))
         still_there = set(matched.values())
+        now_file: dict[tuple[str, ...], str] = {}
+        for i in range(len(files)):
+            now_file.setdefault(cur_who[i], files[i].file)
+
+        def prev_key(pf: dict[str, Any]) -> tuple[tuple[str, ...], str, tuple[str, ...]] | None:
+            """None: a finding of a report that is gone (withdrawn: not "resolved")."""
+            j = prev_index.get(pf["file"])
+            if j is not None:
+                who = prev_who[j] if j in still_there else None
+            else:  # about no report of its own (the registry): its agency and year, else its file
+                who = _who(pf.get("agency"), pf.get("year")) or ("p", pf["file"])
+            return finding_identity(who, pf["rule"], pf.get("cells")) if who else None
+
+        old: Counter[tuple[tuple[str, ...], str, tuple[str, ...]]] = Counter()
+        keyed: list[tuple[dict[str, Any], tuple[tuple[str, ...], str, tuple[str, ...]]]] = []
+        for pf in prev.findings:
+            key = prev_key(pf)
+            if key is not None:
+                old[key] += 1
+                keyed.append((pf, key))
+        for k, fnd in enumerate(outcome.findings):
+            fi = file_of_report.get(fnd.report)
+            who = cur_who[fi] if fi is not None else _who(fnd.agency, fnd.year) or ("p", fnd.file)
+            key = finding_identity(who, fnd.rule, fnd.cells)
+            if old[key] > 0:
+                old[key] -= 1
+                status[k] = STILL
+        for pf, key in keyed:
+            if old[key] > 0:
+                old[key] -= 1
+                resolved.append(pf | {"now_file": now_file.get(key[0])})
         withdrawn = [s for j, s in enumerate(prev.submissions) if j not in still_there]
 
     covered: dict[int, Ack] = {}
