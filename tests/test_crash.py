@@ -115,6 +115,7 @@ def assert_recovers(inbox: Path, case: Path, reference: dict[str, Any], prefect_
     cur = latest(out)
     assert cur is not None and results(cur) == reference["results"]
     assert store_rows(store) == reference["store"]
+    check_stat_hints(inbox, store)
     assert not list(out.glob(".run-*")), "a killed run's staging folder was not cleaned up"
     return code
 
@@ -164,6 +165,13 @@ def test_killed_while_replacing_a_changed_report(inbox: Path, tmp_path: Path) ->
     target = root / "2023" / "示例县" / "示例县南川镇_2023.txt"
     text, _enc = decode(target.read_bytes())
     target.write_bytes(set_cells(text, {"3:3.3.7:other": "0"}).encode("utf-8"))
+    # The corrected file's modification time, a minute back: settled for every run below.  Left at
+    # "just now", the store would record it (mtime_ns) only in a run that reads the file more than
+    # loaders.SETTLED_NS after the write — the killed `nianbao run` under load (interpreter start,
+    # imports), not the in-process reference run — and the two stores would differ in that column
+    # by timing alone (the failure seen under load; both stores are right: None means "hash it").
+    settled = time.time_ns() - 60 * 10**9
+    os.utime(target, ns=(settled, settled))
     second = run_direct(RunSettings(root, ref / "reports", ref / "store"))
     assert second.plan["parsed"] == 1
     code = nianbao_run(root, case / "reports", case / "store", prefect_api=None, crash_at="store-partition")
@@ -173,6 +181,59 @@ def test_killed_while_replacing_a_changed_report(inbox: Path, tmp_path: Path) ->
     assert nianbao_run(root, case / "reports", case / "store", prefect_api=None) == 1
     assert results(latest(case / "reports") or case) == results(second.run_dir)
     assert store_rows(case / "store") == store_rows(ref / "store")
+    row = next(r for r in store_rows(case / "store") if r["rel"] == "2023/示例县/示例县南川镇_2023.txt")
+    assert row["mtime_ns"] == settled
+    check_stat_hints(root, case / "store")
+
+
+def test_a_report_read_just_after_it_was_written_is_hashed_next_time(inbox: Path, tmp_path: Path) -> None:
+    """The store records a file's modification time only when the file had been left alone for
+    ``SETTLED_NS`` before it was read: a report read just after it was written has no time in the
+    store (the next run hashes it), one left alone has its time — the one column in which two
+    correct stores of the same files may differ, by timing alone (made deterministic here: every
+    file a minute old, the one "just written" with a time ahead of the clock)."""
+    from nianbao.stages import RunSettings, run_direct
+
+    root = tmp_path / "inbox"
+    shutil.copytree(inbox, root, ignore=shutil.ignore_patterns(".nianbao"))
+    now = time.time_ns()
+    for f in root.rglob("*"):
+        if f.is_file():
+            os.utime(f, ns=(now - 60 * 10**9, now - 60 * 10**9))
+    target = root / "2023" / "示例县" / "示例县南川镇_2023.txt"
+    os.utime(target, ns=(now + 3600 * 10**9, now + 3600 * 10**9))
+    run_direct(RunSettings(root, tmp_path / "reports", tmp_path / "store"))
+    rows = {r["rel"]: r for r in store_rows(tmp_path / "store")}
+    assert rows.pop("2023/示例县/示例县南川镇_2023.txt")["mtime_ns"] is None
+    assert rows and all(r["mtime_ns"] == now - 60 * 10**9 for r in rows.values())
+    check_stat_hints(root, tmp_path / "store")
+    # the next run hashes the unsettled file: a digit changed in place (same size), with the time
+    # the other files have, is seen; the others are taken by their time
+    from nianbao.inbox import Scope
+    from nianbao.stages import discover_stage, plan_stage
+
+    data = target.read_bytes()
+    k = data.index(b"1")
+    target.write_bytes(data[:k] + b"2" + data[k + 1 :])
+    os.utime(target, ns=(now - 60 * 10**9, now - 60 * 10**9))
+    inv = discover_stage(root)
+    plan = plan_stage(inv, tmp_path / "store", Scope())
+    assert [[inv.files[i].rel for i in part] for part in plan.partitions] == [["2023/示例县/示例县南川镇_2023.txt"]]
+    assert plan.reused == len(inv.files) - 1
+
+
+def check_stat_hints(root: Path, store: Path) -> None:
+    """No stored (size, modification time) vouches for bytes other than the stored SHA-256: a rerun
+    that trusts the stat of an unchanged file gets the report of exactly that file's bytes."""
+    import hashlib
+
+    for r in store_rows(store):
+        path = root / r["rel"]
+        if r["mtime_ns"] is None or not path.is_file():
+            continue
+        st = path.stat()
+        if (st.st_size, st.st_mtime_ns) == (r["size"], r["mtime_ns"]):
+            assert hashlib.sha256(path.read_bytes()).hexdigest() == r["sha256"], r["rel"]
 
 
 def test_a_killed_run_leaves_no_prefect_server_behind(tmp_path: Path, inbox: Path) -> None:
