@@ -80,10 +80,10 @@ def data(work: Path, n: int, per_county: int, defect_rate: float, seed: int, wor
     shutil.rmtree(src, ignore_errors=True)
     t = time.perf_counter()
     cfg = SynthConfig(counties=counties, townships=per_county, years=years, defect_rate=defect_rate, seed=seed)
-    written = write_county_tree(src, cfg)
+    written = write_county_tree(src, cfg)  # registry.csv beside the inbox, in folder
     log(f"generated {written} reports in {src} ({time.perf_counter() - t:.1f} s)")
     t = time.perf_counter()
-    outcome = validate_paths([src / str(y) for y in years], workers, registry=src / "registry.csv")
+    outcome = validate_paths([src / str(y) for y in years], workers, registry=folder / "registry.csv")
     for fo in outcome.files:  # the county folder of the inbox layout, as the nightly flow sets it
         rel = Path(fo.file).relative_to(src).parts
         fo.county = rel[1] if len(rel) == 3 else None

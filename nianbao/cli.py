@@ -285,7 +285,8 @@ def synth(
     seed: Annotated[int, typer.Option("--seed", help="随机种子（结果可重复）")] = 20231231,
     mixed_encodings: Annotated[bool, typer.Option("--mixed-encodings/--utf8", help="混合编码")] = True,
 ) -> None:
-    """生成合成的乡镇报告（可重复），并写出植入缺陷的真值文件 ground_truth.json。"""
+    """生成合成的乡镇报告（可重复）：收件目录 <输出目录>/submissions/，旁边写出应报送机关名单
+    registry.csv 和植入缺陷的真值文件 ground_truth.json（不放进收件目录）。"""
     from nianbao.synth import SynthConfig, write_county_tree
 
     try:
@@ -300,8 +301,11 @@ def synth(
         seed=seed,
         mixed_encodings=mixed_encodings,
     )
-    n = write_county_tree(out, cfg)
-    out_console.print(f"已生成 {n} 份报告：{out}")
+    inbox = out / "submissions"  # the answer key and the registry go beside it, as in data/
+    n = write_county_tree(inbox, cfg, beside=out)
+    out_console.print(f"已生成 {n} 份报告：{inbox}")
+    out_console.print(f"应报送机关名单：{out / 'registry.csv'}；植入缺陷的真值：{out / 'ground_truth.json'}")
+    out_console.print(f"校验：nianbao run --root {inbox}（名单在收件目录旁边，自动读取）")
 
 
 @app.command()

@@ -25,7 +25,10 @@ from nianbao.pipeline import Submission, discover
 from nianbao.registry import Agency, load_registry, load_renames, normalise_agency
 
 STATE_DIR = ".nianbao"
-CONTROL_FILES = ("registry.csv", "renames.csv", "acknowledgements.csv")
+# files at the root that are not submissions: the registry, the rename table, the reviews, and the
+# synthetic generator's answer key (``nianbao synth`` writes it beside the inbox; an older sample
+# folder may still hold it at the root)
+CONTROL_FILES = ("registry.csv", "renames.csv", "acknowledgements.csv", "ground_truth.json")
 _YEAR = re.compile(r"^(19|20)\d\d$")
 _STEM_YEAR = re.compile(r"[_\-\s]*(19|20)\d\d(年度?)?$")
 

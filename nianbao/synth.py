@@ -601,18 +601,25 @@ def renames_csv(reports: list[ReportData]) -> str:
     return buf.getvalue()
 
 
-def write_county_tree(out: Path, cfg: SynthConfig) -> int:
-    """Write ``out/<year>/<county>/<agency>_<year>.txt``, ``out/registry.csv``, ``out/ground_truth.json``."""
+def write_county_tree(out: Path, cfg: SynthConfig, beside: Path | None = None) -> int:
+    """Write the inbox ``out/<year>/<county>/<agency>_<year>.txt`` and, *beside* it (``beside``,
+    default ``out``'s parent folder — as ``data/registry.csv`` is beside ``data/submissions``),
+    ``registry.csv``, ``ground_truth.json`` and (with renamed agencies) ``renames.csv``.  Nothing but
+    submissions goes into the inbox: a run must never read the answer key as a report."""
+    beside = out.parent if beside is None else beside
+    if beside.resolve() == out.resolve() or beside.resolve().is_relative_to(out.resolve()):
+        raise ValueError(f"真值文件应放在收件目录之外：{beside}")
     reports, planted = generate(cfg)
     for d in reports:
         p = out / str(d.year) / d.county / d.file_name
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_bytes(encode(d, render_text(d)))
-    (out / "registry.csv").write_text(registry_csv(reports), encoding="utf-8")
+    beside.mkdir(parents=True, exist_ok=True)
+    (beside / "registry.csv").write_text(registry_csv(reports), encoding="utf-8")
     if cfg.renamed:
-        (out / "renames.csv").write_text(renames_csv(reports), encoding="utf-8")
+        (beside / "renames.csv").write_text(renames_csv(reports), encoding="utf-8")
     gt = [p.to_json() | {"path": f"{p.year}/{p.county}/{p.file}"} for p in planted]
-    (out / "ground_truth.json").write_text(json.dumps(gt, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    (beside / "ground_truth.json").write_text(json.dumps(gt, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return len(reports)
 
 

@@ -48,22 +48,16 @@ def main() -> None:
     sub = DATA / "submissions"
     if sub.exists():
         shutil.rmtree(sub)
-    write_county_tree(sub, SAMPLE)
+    write_county_tree(sub, SAMPLE, beside=DATA)  # registry.csv, ground_truth.json beside the inbox
     # the seed, filed under its own county
     seed_dst = sub / "2023" / "沙坡头区" / SEED.name
     seed_dst.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(SEED, seed_dst)
-    reg = (sub / "registry.csv").read_text(encoding="utf-8").splitlines()
-    rows = list(csv.reader(reg))
-    rows.append(["沙坡头区", "沙坡头区镇罗镇", "township"])
-    with (DATA / "registry.csv").open("w", encoding="utf-8", newline="") as f:
-        csv.writer(f, lineterminator="\n").writerows(rows)
-    (sub / "registry.csv").unlink()
+    with (DATA / "registry.csv").open("a", encoding="utf-8", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerow(["沙坡头区", "沙坡头区镇罗镇", "township"])
     # an example rename table (撤乡设镇): matches no report of the sample, shows the format
     (DATA / "renames.csv").write_text("old,new\n示例县通昌乡,示例县通昌镇\n", encoding="utf-8")
-    gt = json.loads((sub / "ground_truth.json").read_text(encoding="utf-8"))
-    (DATA / "ground_truth.json").write_text(json.dumps(gt, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    (sub / "ground_truth.json").unlink()
+    gt = json.loads((DATA / "ground_truth.json").read_text(encoding="utf-8"))
     print(f"wrote {sum(1 for _ in sub.rglob('*.txt'))} reports, {len(gt)} planted defects")
     for g in gt:
         print(f"  {g['path']}: {g['defect']} {g['rules']} {g['cells'][:3]}")

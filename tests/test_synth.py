@@ -23,8 +23,8 @@ def _digest(root: Path) -> str:
 
 def test_deterministic(tmp_path: Path) -> None:
     cfg = SynthConfig(townships=5, defect_rate=0.5, seed=3)
-    write_county_tree(tmp_path / "a", cfg)
-    write_county_tree(tmp_path / "b", cfg)
+    write_county_tree(tmp_path / "a" / "in", cfg)
+    write_county_tree(tmp_path / "b" / "in", cfg)
     assert _digest(tmp_path / "a") == _digest(tmp_path / "b")
     assert (tmp_path / "a" / "registry.csv").read_text(encoding="utf-8").startswith("county,agency,level\n")
 
@@ -58,3 +58,30 @@ def test_planted_defects_are_found_with_their_cells() -> None:
     # no error in a report without a planted defect
     dirty = {p.file for p in planted}
     assert [f.file for f in findings if f.severity == "error" and f.file not in dirty] == []
+
+
+def test_synth_writes_the_answer_key_beside_the_inbox_and_run_lists_only_reports(tmp_path: Path) -> None:
+    """Issue 14.10: ``synth --out DIR`` writes the inbox DIR/submissions and, beside it, registry.csv
+    and ground_truth.json; ``run`` over that inbox lists the reports only (and finds the registry)."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from nianbao.cli import app
+
+    runner = CliRunner()
+    r = runner.invoke(app, ["synth", "--out", str(tmp_path / "s"), "--townships", "3", "--years", "2023"])
+    assert r.exit_code == 0, r.output
+    inbox = tmp_path / "s" / "submissions"
+    inside = sorted(p.relative_to(inbox).as_posix() for p in inbox.rglob("*") if p.is_file())
+    assert len(inside) == 3 and all(p.startswith("2023/") and p.endswith("_2023.txt") for p in inside), inside
+    assert sorted(p.name for p in (tmp_path / "s").iterdir()) == ["ground_truth.json", "registry.csv", "submissions"]
+    assert f"植入缺陷的真值：{tmp_path / 's' / 'ground_truth.json'}" in r.output.replace("\n", "")
+    # an older sample folder with the answer key inside the inbox: still never read as a report
+    (inbox / "ground_truth.json").write_text("[]", encoding="utf-8")
+    r = runner.invoke(app, ["run", "--root", str(inbox), "--out", str(tmp_path / "reports"), "--no-prefect"])
+    assert r.exit_code in (0, 1), r.output
+    subs = json.loads((tmp_path / "reports" / "latest" / "submissions.json").read_text(encoding="utf-8"))
+    assert sorted(Path(s["file"]).name for s in subs) == sorted(Path(p).name for p in inside)
+    run = json.loads((tmp_path / "reports" / "latest" / "run.json").read_text(encoding="utf-8"))
+    assert run["batch_checks"]["expected"] == 3  # the registry beside the inbox was read
