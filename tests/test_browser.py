@@ -8,11 +8,14 @@ tests here are skipped with a message saying what is missing.
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import shutil
 import struct
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
@@ -157,3 +160,207 @@ def test_county_page_in_chromium(rendered: dict) -> None:
     assert t.css_first("#c-files").text() == "24"
     shot = screenshot(exe, base / "profile", page, "county.png", (1280, 1800))
     assert shot.stat().st_size > 50_000
+
+
+# ---------------------------------------------------------------- printed (A4) and narrow (800 px) pages
+
+BROKEN_DOCX = b"PK\x03\x04" + b"\x00" * 26 + "这不是一个完整的 Word 文件".encode()
+_WORD = re.compile(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="[\d.]+" yMax="[\d.]+">([^<]*)</word>')
+_PAGE = re.compile(r"<page\b")
+
+
+@pytest.fixture(scope="module")
+def auditor(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The sample batch plus a corrupt Word file, validated: the pages an auditor opens and prints."""
+    exe = _chromium()
+    if shutil.which("pdftotext") is None or shutil.which("pdftoppm") is None:
+        pytest.skip("poppler-utils is not installed (pdftotext, pdftoppm; .ci/run installs it when it can)")
+    base = tmp_path_factory.mktemp("auditor")
+    inbox = base / "inbox" / "2023" / "示例县"
+    inbox.mkdir(parents=True)
+    broken = inbox / "示例县坏文件镇_2023.docx"
+    broken.write_bytes(BROKEN_DOCX)
+    out = base / "out"
+    r = CliRunner().invoke(app, ["validate", str(SAMPLE), str(broken), "--out", str(out)])
+    assert r.exit_code == 1, r.output
+    subs = json.loads((out / "submissions.json").read_text(encoding="utf-8"))
+    worst = max((s for s in subs if s["status"] == "validated"), key=lambda s: (s["errors"], s["warnings"]))
+    assert worst["errors"] > 0
+    bad = next(s for s in subs if s["file"] == str(broken))
+    assert bad["status"] != "validated"
+    pages = {
+        "overview": out / "index.html",
+        "county": out / "counties" / county_page_name("示例县"),
+        "report": out / "reports" / page_name(worst["file"], worst["agency"], worst["year"]),
+        "unreadable": out / "reports" / page_name(bad["file"], bad["agency"], bad["year"]),
+    }
+    for p in pages.values():
+        assert p.is_file(), p
+    return {"exe": exe, "base": base, "out": out, "pages": pages}
+
+
+def print_pdf(exe: str, profile: Path, page: Path, target: Path) -> Path:
+    """Print ``page`` as Chromium prints it (the page's own @page size), without header/footer."""
+    target.unlink(missing_ok=True)
+    _browse(exe, profile, page.as_uri(), "--no-pdf-header-footer", f"--print-to-pdf={target}")
+    assert target.read_bytes()[:5] == b"%PDF-"
+    return target
+
+
+def pdf_words(pdf: Path) -> list[tuple[int, float, float, str]]:
+    """(page, y, x, word) of every word of the PDF in reading order (pdftotext's bounding boxes)."""
+    r = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True)
+    words: list[tuple[int, float, float, str]] = []
+    for n, chunk in enumerate(_PAGE.split(r.stdout)[1:], 1):
+        words += [(n, float(y), float(x), html.unescape(t)) for x, y, t in _WORD.findall(chunk)]
+    return sorted(words)
+
+
+def _page_size(pdf: Path) -> tuple[float, float]:
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    m = re.search(r"Page size:\s+([\d.]+) x ([\d.]+) pts", info)
+    assert m, info
+    return float(m.group(1)), float(m.group(2))
+
+
+def _marked_copy(page: Path, spacer_before_t3: bool, tables: str = "stat") -> tuple[Path, list[list[str]]]:
+    """A copy of a report page with a marker paragraph before and after each statutory table (to find
+    the table's words in the PDF), optionally pushing table 三 to the lower half of a fresh page so
+    that it must continue on the next one.  Returns the copy and each table's header texts."""
+    doc = page.read_text(encoding="utf-8")
+    tree = HTMLParser(doc)
+    heads = [
+        [th.text(strip=True) for th in t.css("th") if "rl" not in (th.attributes.get("class") or "").split()]
+        for t in tree.css(f"table.{tables}")
+    ]
+    parts = re.split(rf'(<table class="{tables}[ "][^>]*>)', doc)
+    out = [parts[0]]
+    for k, i in enumerate(range(1, len(parts), 2)):
+        spacer = '<div style="break-before:page;height:150mm"></div>' if spacer_before_t3 and "t3" in parts[i] else ""
+        head, _sep, tail = parts[i + 1].partition("</table>")
+        out.append(f"{spacer}<p>〔表始{k}〕</p>{parts[i]}{head}</table><p>〔表终{k}〕</p>{tail}")
+    copy = page.with_name(page.stem + ".marked.html")
+    copy.write_text("".join(out), encoding="utf-8")
+    return copy, heads
+
+
+def _table_words(words: list[tuple[int, float, float, str]], k: int) -> list[tuple[int, float, float, str]]:
+    i = next(i for i, w in enumerate(words) if w[3] == f"〔表始{k}〕")
+    j = next(j for j, w in enumerate(words) if w[3] == f"〔表终{k}〕")
+    return words[i + 1 : j]
+
+
+@pytest.mark.parametrize("which", ["overview", "county"])
+def test_printed_lists_keep_every_column(auditor: dict[str, Any], which: str) -> None:
+    """The overview and county pages printed to A4: every column header of every printed list is on paper."""
+    exe, base = auditor["exe"], auditor["base"]
+    copy, heads = _marked_copy(auditor["pages"][which], spacer_before_t3=False, tables="list")
+    pdf = print_pdf(exe, base / "profile", copy, base / f"{which}.pdf")
+    w, _h = _page_size(pdf)
+    words = pdf_words(pdf)
+    marks = {t for _p, _y, _x, t in words}
+    printed = [k for k in range(len(heads)) if f"〔表始{k}〕" in marks]  # a table in a closed <details> is not
+    assert len(printed) >= 2
+    for k in printed:
+        got = [t for _p, _y, _x, t in _table_words(words, k)]
+        for label in {x for x in heads[k] if x}:
+            assert sum(t.count(label) for t in got) >= heads[k].count(label), (k, label, got[:30])
+    assert all(0 <= x < w for _p, _y, x, _t in words)
+
+
+def test_printed_report_keeps_every_column(auditor: dict[str, Any]) -> None:
+    """Printed to A4: every header of every statutory table is on paper (表四's 复议后起诉 … 总计 included)."""
+    exe, base = auditor["exe"], auditor["base"]
+    page = auditor["pages"]["report"]
+    copy, heads = _marked_copy(page, spacer_before_t3=False)
+    assert len(heads) >= 3 and all(heads)
+    pdf = print_pdf(exe, base / "profile", copy, base / "report.pdf")
+    w, h = _page_size(pdf)
+    assert (round(w), round(h)) == (595, 842), "A4 portrait (the page's @page rule)"
+    words = pdf_words(pdf)
+    for k, head in enumerate(heads):
+        got = [t for _p, _y, _x, t in _table_words(words, k)]
+        for label in set(head):
+            want = head.count(label)
+            assert sum(t.count(label) for t in got) >= want, (k, label, got)
+    t4 = [t for _p, _y, _x, t in _table_words(words, len(heads) - 1)]
+    assert sum(t.count("复议后起诉") for t in t4) == 1
+    assert sum(t.count("总计") for t in t4) == 3  # 行政复议, 未经复议直接起诉 and 复议后起诉 each have one
+    assert sum(t.count("尚未审结") for t in t4) == 3
+    # every word inside the page (nothing drawn into the margin or beyond it)
+    assert all(0 <= x < w for _p, _y, x, _t in words)
+
+
+def test_printed_table_three_repeats_its_header(auditor: dict[str, Any]) -> None:
+    """Table 三 continued on the next page carries its header rows there too (thead as table-header-group)."""
+    exe, base = auditor["exe"], auditor["base"]
+    page = auditor["pages"]["report"]
+    t = HTMLParser(page.read_text(encoding="utf-8"))
+    assert len(t.css("table.stat.t3 thead tr")) == 3
+    assert len(t.css("table.stat.t3 tbody tr")) == 25
+    copy, _heads = _marked_copy(page, spacer_before_t3=True)
+    k3 = next(k for k, node in enumerate(t.css("table.stat")) if "t3" in node.attributes.get("class", ""))
+    pdf = print_pdf(exe, base / "profile", copy, base / "report-t3.pdf")
+    words = _table_words(pdf_words(pdf), k3)
+    pages = sorted({p for p, _y, _x, _t in words})
+    assert len(pages) >= 2, "the spacer makes table 三 continue on a second page"
+    for p in pages:
+        got = [t for q, _y, _x, t in words if q == p]
+        for label in ("申请人情况", "自然人", "法人或其他组织", "商业企业", "科研机构", "社会公益组织", "法律服务机构"):
+            assert any(label in g for g in got), (p, label, got[:40])
+    # the table's last row (（七）总计) is on the continuation page, under the repeated header
+    assert "（七）" in "".join(t for p, _y, _x, t in words if p == pages[-1])
+
+
+def _overflow_probe(exe: str, profile: Path, page: Path, width: int) -> str:
+    """Open a copy of ``page`` at ``width`` px with a probe script (the copy only: the pages have no
+    scripts) listing every table wider than the window or scrolling inside its box."""
+    doc = page.read_text(encoding="utf-8")
+    doc = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", doc)
+    probe = (
+        "<script>var o=[],cw=document.documentElement.clientWidth;"
+        "document.querySelectorAll('table').forEach(function(t){var p=t.parentElement,r=t.getBoundingClientRect();"
+        "if(r.right>cw+1||p.scrollWidth>p.clientWidth+1)o.push((t.id||t.className)+':'+Math.round(r.right));});"
+        "if(document.documentElement.scrollWidth>cw+1)o.push('page:'+document.documentElement.scrollWidth);"
+        "document.body.setAttribute('data-overflow',o.join(' ')||'none');</script>"
+    )
+    copy = page.with_name(page.stem + f".probe{width}.html")
+    copy.write_text(doc.replace("</body>", probe + "</body>"), encoding="utf-8")
+    r = _browse(exe, profile, copy.as_uri(), "--dump-dom", f"--window-size={width},1000")
+    return HTMLParser(r.stdout).css_first("body").attributes.get("data-overflow") or "?"
+
+
+@pytest.mark.parametrize("which", ["overview", "county", "report", "unreadable"])
+def test_no_horizontal_scrolling_at_800px(auditor: dict[str, Any], which: str) -> None:
+    exe, base = auditor["exe"], auditor["base"]
+    assert _overflow_probe(exe, base / "profile", auditor["pages"][which], 800) == "none"
+
+
+def test_screenshots_for_the_auditor(auditor: dict[str, Any]) -> None:
+    """Screenshots of what an auditor opens and prints, under the test's temporary folder (paths
+    printed: look at them) — overview, county page, report with errors, unreadable file, printed PDF."""
+    exe, base = auditor["exe"], auditor["base"]
+    shots = base / "screenshots"
+    shots.mkdir(exist_ok=True)
+    made: list[Path] = []
+    for name, size in (("overview", (1280, 2400)), ("county", (1280, 1600)), ("report", (1280, 3000))):
+        made.append(_shot(exe, base / "profile", auditor["pages"][name], shots / f"{name}.png", size))
+    made.append(_shot(exe, base / "profile", auditor["pages"]["report"], shots / "report-800.png", (800, 2400)))
+    made.append(_shot(exe, base / "profile", auditor["pages"]["unreadable"], shots / "unreadable.png", (1280, 900)))
+    pdf = print_pdf(exe, base / "profile", auditor["pages"]["report"], shots / "report.pdf")
+    subprocess.run(["pdftoppm", "-png", "-r", "80", "-f", "1", "-l", "1", str(pdf), str(shots / "printed")], check=True)
+    printed = sorted(shots.glob("printed*.png"))
+    assert len(printed) == 1 and printed[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    made.append(printed[0])
+    for p in made:
+        print(f"screenshot: {p}")
+        assert p.stat().st_size > 20_000, p
+
+
+def _shot(exe: str, profile: Path, page: Path, target: Path, size: tuple[int, int]) -> Path:
+    target.unlink(missing_ok=True)
+    _browse(exe, profile, page.as_uri(), f"--screenshot={target}", f"--window-size={size[0]},{size[1]}")
+    data = target.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert struct.unpack(">II", data[16:24]) == size
+    return target
