@@ -119,6 +119,8 @@ def publish_summary(out: str, run_dir: str, held: Held[RunOutcome]) -> list[dict
     """Move ``latest`` to the completed run; publish the counties table as a Prefect artifact."""
     from prefect.artifacts import create_table_artifact
 
+    from nianbao.output.summary import states_line
+
     outcome = held.value
 
     stages.publish_stage(Path(out), Path(run_dir), outcome)
@@ -128,7 +130,7 @@ def publish_summary(out: str, run_dir: str, held: Held[RunOutcome]) -> list[dict
         table=rows,
         description=(
             f"年报校验：{outcome.n_files} 个文件，错误 {outcome.n_errors} 条，警告 {outcome.n_warnings} 条；"
-            f"报告：{run_dir}"
+            f"{states_line(outcome)}报告：{run_dir}"
         ),
     )
     return rows

@@ -47,6 +47,8 @@ class Finding:
     suspects: list[Suspect] | None = None  # filled by error localisation for sum rules
     where: str | None = None  # source location of the first cell for non-text sources ("表格3 第4行第5格")
     report: int = -1  # index of the report in the run (not serialised)
+    # sum rules: the status of the report's error localisation (nianbao.localise.STATUSES)
+    localisation: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -66,6 +68,8 @@ class Finding:
             out["quote"] = self.quote
         if self.suspects is not None:
             out["suspects"] = [s.to_json() for s in self.suspects]
+        if self.localisation is not None:
+            out["localisation"] = self.localisation
         if self.where is not None:
             out["where"] = self.where
         return out
@@ -177,6 +181,23 @@ class FileOutcome:
         }
 
 
+# The state of a report: one definition and one wording for every view (the CLI summary and its
+# county table, the Prefect artifact, the overview's cards and county rows, the county pages, the
+# workbook).  通过 = read, with no error and no warning (notes allowed); 仅有警告 = warnings but no
+# error; 有错误 = at least one error; 无法读取 = the file could not be read as a report.
+STATE_ZH = {"ok": "通过", "warning": "仅有警告", "error": "有错误", "unreadable": "无法读取"}
+PASS_MEANS = "“通过”指没有错误、也没有警告，可以有提示"
+
+
+def report_state(fo: FileOutcome) -> str:
+    """``ok`` | ``warning`` | ``error`` | ``unreadable`` (see :data:`STATE_ZH`)."""
+    if fo.status != "validated":
+        return "unreadable"
+    if fo.errors:
+        return "error"
+    return "warning" if fo.warnings else "ok"
+
+
 @dataclass
 class RunOutcome:
     files: list[FileOutcome]
@@ -211,6 +232,13 @@ class RunOutcome:
     def exit_code(self) -> int:
         """0 when every file validated with no error-level finding, else 1."""
         return 1 if self.n_unreadable or self.n_errors else 0
+
+    def state_counts(self) -> dict[str, int]:
+        """How many reports are in each state of :data:`STATE_ZH` (in that order)."""
+        counts = dict.fromkeys(STATE_ZH, 0)
+        for f in self.files:
+            counts[report_state(f)] += 1
+        return counts
 
     def worst(self, n: int = 5) -> list[FileOutcome]:
         bad = [f for f in self.files if f.status != "validated" or f.errors or f.warnings]

@@ -31,7 +31,7 @@ from nianbao.inbox import (
     missing_agencies,
 )
 from nianbao.model import ParsedReport, unreadable
-from nianbao.outcome import RunOutcome
+from nianbao.outcome import STATE_ZH, RunOutcome, report_state
 from nianbao.pipeline import Submission, load_all, validate_reports
 from nianbao.registry import Agency, normalise_agency
 from nianbao.store import Entry, Store, load_year, reusable
@@ -290,7 +290,9 @@ def save_stage(store: Path, inv: Inventory, plan: Plan, parsed: Sequence[Parsed]
 # ------------------------------------------------------------------ validate
 
 
-COUNTY_COLUMNS = ("县（区）", "年度", "通过", "有错误", "无法读取", "未提交", "文件数")
+# the report states of nianbao.outcome.STATE_ZH (通过 = no error and no warning), then the missing
+# agencies and the files
+COUNTY_COLUMNS = ("县（区）", "年度", *STATE_ZH.values(), "未提交", "文件数")
 
 
 def validate_stage(
@@ -381,6 +383,10 @@ def previous_identity(store: Path, reports: Sequence[ParsedReport]) -> list[list
     return out
 
 
+_STATE_COL = {k: n for n, k in enumerate(STATE_ZH)}
+_N_COUNTS = len(STATE_ZH) + 2  # the states, 未提交, 文件数
+
+
 def county_table(inv: Inventory, outcome: RunOutcome) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Counties x (pass, fail, unreadable, missing), per report year; and the missing agencies."""
     stats: dict[tuple[str, int | None], list[int]] = {}
@@ -389,14 +395,9 @@ def county_table(inv: Inventory, outcome: RunOutcome) -> tuple[list[dict[str, An
     for fo, f in zip(outcome.files, inv.files, strict=True):
         year = f.year if f.year is not None else fo.year
         county = f.county or "（目录结构之外）"
-        s = stats.setdefault((county, year), [0, 0, 0, 0, 0])
-        s[4] += 1
-        if fo.status != "validated":
-            s[2] += 1
-        elif fo.errors:
-            s[1] += 1
-        else:
-            s[0] += 1
+        s = stats.setdefault((county, year), [0] * _N_COUNTS)
+        s[-1] += 1
+        s[_STATE_COL[report_state(fo)]] += 1
         if year is not None:
             years.add(year)
         submitted.append((f.county, year, [normalise_agency(fo.agency), f.agency_hint]))
@@ -404,11 +405,11 @@ def county_table(inv: Inventory, outcome: RunOutcome) -> tuple[list[dict[str, An
     if inv.registry is not None:
         miss = missing_agencies(inv.registry, sorted(years), submitted, inv.renames)
         for (county, year), agencies in miss.items():
-            stats.setdefault((county, year), [0, 0, 0, 0, 0])[3] += len(agencies)
+            stats.setdefault((county, year), [0] * _N_COUNTS)[-2] += len(agencies)
             missing_rows += [{"county": county, "year": year, "agency": a.agency} for a in agencies]
     rows = []
     for (county, year), s in sorted(stats.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
-        rows.append(dict(zip(COUNTY_COLUMNS, [county, year, *s[:4], s[4]], strict=True)))
+        rows.append(dict(zip(COUNTY_COLUMNS, [county, year, *s], strict=True)))
     return rows, missing_rows
 
 

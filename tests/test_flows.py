@@ -110,6 +110,7 @@ def test_nightly_run_on_the_sample(prefect_api: str, inbox: Path, tmp_path: Path
         "县（区）": "沙坡头区",
         "年度": 2022,
         "通过": 0,
+        "仅有警告": 0,
         "有错误": 0,
         "无法读取": 0,
         "未提交": 1,
@@ -119,7 +120,8 @@ def test_nightly_run_on_the_sample(prefect_api: str, inbox: Path, tmp_path: Path
     for (county, year), r in table.items():
         mine = [s for s in subs if s["county"] == county and s["year"] == year]
         assert r["文件数"] == len(mine)
-        assert r["通过"] == sum(1 for s in mine if s["status"] == "validated" and not s["errors"])
+        assert r["通过"] == sum(1 for s in mine if s["status"] == "validated" and not s["errors"] and not s["warnings"])
+        assert r["仅有警告"] == sum(1 for s in mine if s["status"] == "validated" and not s["errors"] and s["warnings"])
         assert r["有错误"] == sum(1 for s in mine if s["status"] == "validated" and s["errors"])
         assert r["无法读取"] == 0
     assert table[("示例县", 2023)]["有错误"] >= 7  # the planted defects of 2023 that are error rules

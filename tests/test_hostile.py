@@ -139,13 +139,26 @@ CASES: list[tuple[str, Callable[[], bytes], str | None, str | None]] = [
         "truncated.docx",
         lambda: seed_as("docx")[:4000],
         "U01",
-        "无法读取文件：Word 文件已损坏，无法解压（File is not a zip file）。",
+        "无法读取文件：Word 文件已损坏（压缩包结构不完整，无法打开）。",
     ),
     (
         "lying-size.docx",
         lambda: lying_size(seed_as("docx"), "word/document.xml"),
         "U01",
-        "无法读取文件：Word 文件已损坏，成员 word/document.xml 无法解压（Bad CRC-32 for file 'word/document.xml'）。",
+        "无法读取文件：Word 文件已损坏（其中的 word/document.xml 无法解压）。",
+    ),
+    # issue 14.5: a .docx/.xlsx that is no package at all, or a broken one: damaged, not an encoding problem
+    (
+        "not-a-package.docx",
+        lambda: bytes(range(256)) * 10,
+        "U01",
+        "无法读取文件：Word 文件已损坏（内容不是有效的 Word 文件格式）。",
+    ),
+    (
+        "broken-package.xlsx",
+        lambda: b"PK\x03\x04" + bytes(50) + b"garbage" * 100,
+        "U01",
+        "无法读取文件：Excel 文件已损坏（压缩包结构不完整，无法打开）。",
     ),
     (
         "zip-bomb.docx",

@@ -116,10 +116,21 @@ class _Timeout(Exception):
     pass
 
 
+# what a file's extension promises, for a file whose bytes turn out to be neither that nor text
+_OFFICE_EXT = {"docx": "Word", "doc": "Word", "wps": "Word", "xlsx": "Excel", "xls": "Excel", "et": "Excel"}
+
+
+def _damaged_office(name: str) -> str | None:
+    """Word or Excel, when the file name promises an Office document (``.docx``, ``.xlsx`` …)."""
+    return _OFFICE_EXT.get(name.rsplit(".", 1)[-1].lower()) if "." in name else None
+
+
 def _parse_text_kind(name: str, data: bytes, kind: str, limits: Limits) -> ParsedReport:
     try:
         dec = decode_text(data)
     except DecodeError as e:
+        if what := _damaged_office(name):  # a .docx that is neither a Word package nor text: damaged
+            return failed(name, data, "U01", kind, detail=f"{what} 文件已损坏（内容不是有效的 {what} 文件格式）")
         return failed(name, data, "U07", kind, detail=str(e))
     rep = ParsedReport(file=name, sha256=sha256(data), size=len(data), encoding=dec.encoding, source_type=kind)
     if dec.damage:
@@ -200,6 +211,8 @@ def load_bytes(name: str, data: bytes, limits: Limits | None = None) -> ParsedRe
         return failed(name, data, "U01", detail="文件为空")
     kind = sniff(data, name)
     source_type = kind if kind in SOURCE_TYPES else "text"
+    if kind == "zip" and (what := _damaged_office(name)):  # a .docx/.xlsx whose package is broken
+        return failed(name, data, "U01", source_type, detail=f"{what} 文件已损坏（压缩包结构不完整，无法打开）")
     if kind in _UNSUPPORTED:
         return failed(
             name, data, "U03", source_type, detail=_UNSUPPORTED[kind], instead=_INSTEAD.get(kind, _INSTEAD_DOC)

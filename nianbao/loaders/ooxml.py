@@ -24,7 +24,7 @@ def checked_package(data: bytes, limits: Limits, what: str) -> zipfile.ZipFile:
         z = zipfile.ZipFile(io.BytesIO(data))
         infos = z.infolist()
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError) as e:
-        raise Unreadable("U01", detail=f"{what}文件已损坏，无法解压（{e}）") from e
+        raise Unreadable("U01", detail=f"{what}文件已损坏（压缩包结构不完整，无法打开）") from e
     if len(infos) > limits.max_zip_entries:
         raise Unreadable("U05", detail=f"{what}文件包含 {len(infos)} 个成员，超过上限 {limits.max_zip_entries} 个")
     declared = sum(i.file_size for i in infos)
@@ -54,7 +54,7 @@ def checked_package(data: bytes, limits: Limits, what: str) -> zipfile.ZipFile:
                             detail=f"{what}文件解压后超过上限 {limits.max_unzipped_mb:g} MB（疑似压缩炸弹）",
                         )
         except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as e:
-            raise Unreadable("U01", detail=f"{what}文件已损坏，成员 {info.filename} 无法解压（{e}）") from e
+            raise Unreadable("U01", detail=f"{what}文件已损坏（其中的 {info.filename} 无法解压）") from e
         if info.filename.endswith((".xml", ".rels")):
             _no_dtd(bytes(blob), info.filename, what)
     return z

@@ -36,7 +36,7 @@ from xlsxwriter.worksheet import Worksheet
 from nianbao.catalogue import catalogue, format_number
 from nianbao.model import INDEX, STATES, CellMap
 from nianbao.normalize import State
-from nianbao.outcome import RunOutcome
+from nianbao.outcome import STATE_ZH, RunOutcome, report_state
 from nianbao.output.atomic import FILE_MODE, inside
 from nianbao.output.history import ACKED, CORRECTED, NEW, STILL, SUBMITTED, UNCHANGED
 from nianbao.output.names import clean_text
@@ -378,7 +378,7 @@ def _reports_sheet(w: _Writer, q: Quality, listed: list[int]) -> None:
     r = 0
     for r, i in enumerate(listed, 1):
         f = o.files[i]
-        state = "无法读取" if f.status != "validated" else "有错误" if f.errors else "有警告" if f.warnings else "通过"
+        state = STATE_ZH[report_state(f)]
         fill = "error" if f.status != "validated" or f.errors else "warning" if f.warnings else None
         vals: tuple[Any, ...] = (
             i + 1,

@@ -36,7 +36,7 @@ from markupsafe import Markup, escape
 from nianbao.catalogue import catalogue, format_number, ruleset_version
 from nianbao.model import INDEX, STATES, Cell, CellMap, ParsedReport
 from nianbao.normalize import State
-from nianbao.outcome import FileOutcome, Finding, RunOutcome
+from nianbao.outcome import PASS_MEANS, FileOutcome, Finding, RunOutcome
 from nianbao.output.atomic import UnsafePath, inside, write_text
 from nianbao.output.history import ACKABLE, ACKED, CORRECTED, NEW, STILL, SUBMITTED, UNCHANGED
 from nianbao.output.names import PageDir, clean_text
@@ -678,6 +678,7 @@ def index_context(q: Quality, out: Path) -> dict[str, Any]:
         "gx": _gx_link(o, out),
         "counties": _county_rows(o),
         "problems": q.review.problems,
+        "pass_means": PASS_MEANS,
     }
 
 

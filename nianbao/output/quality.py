@@ -25,7 +25,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from nianbao.catalogue import linear_rules
-from nianbao.outcome import FileOutcome, Finding, RunOutcome, Suspect
+from nianbao.outcome import STATE_ZH, FileOutcome, Finding, RunOutcome, Suspect, report_state
 from nianbao.output.history import ACKED, NEW, Review, review
 from nianbao.output.names import county_page_name, page_name
 from nianbao.registry import Agency, normalise_agency
@@ -162,14 +162,9 @@ def is_flagged(fo: FileOutcome) -> bool:
 
 
 def state_of(fo: FileOutcome) -> tuple[str, str]:
-    """The state of a report in Chinese, and its CSS class."""
-    if fo.status != "validated":
-        return "无法读取", "unreadable"
-    if fo.errors:
-        return "有错误", "error"
-    if fo.warnings:
-        return "有警告", "warning"
-    return "通过", "ok"
+    """The state of a report in Chinese, and its CSS class (:func:`nianbao.outcome.report_state`)."""
+    s = report_state(fo)
+    return STATE_ZH[s], s
 
 
 def worst_order(files: list[FileOutcome]) -> list[int]:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nianbao.outcome import RunOutcome
+from nianbao.outcome import PASS_MEANS, STATE_ZH, RunOutcome
+
+
+def states_line(outcome: RunOutcome) -> str:
+    """报告：通过 N 份，仅有警告 N 份，有错误 N 份，无法读取 N 份（“通过”指…） — the same counts and
+    words as the overview's cards and the county tables."""
+    c = outcome.state_counts()
+    return "报告：" + "，".join(f"{STATE_ZH[k]} {c[k]} 份" for k in STATE_ZH) + f"（{PASS_MEANS}）。"
 
 
 def summary_lines(outcome: RunOutcome, out: Path | None = None) -> list[str]:
@@ -17,6 +24,7 @@ def summary_lines(outcome: RunOutcome, out: Path | None = None) -> list[str]:
         + (f"，其中 {dups} 个与其他文件内容完全相同" if dups else "")
         + "。",
         f"发现错误 {outcome.n_errors} 条，警告 {outcome.n_warnings} 条。",
+        states_line(outcome),
     ]
     worst = outcome.worst(5)
     if worst:
