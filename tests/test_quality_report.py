@@ -17,7 +17,7 @@ from nianbao.catalogue import catalogue
 from nianbao.cli import app
 from nianbao.outcome import Suspect
 from nianbao.output.atomic import UnsafePath
-from nianbao.output.excel import FILLS, FINDING_COLUMNS, write_excel
+from nianbao.output.excel import FILLS, FINDING_COLUMNS, _column_label, _value_columns, write_excel
 from nianbao.output.html import write_html
 from nianbao.output.names import clean_text, page_name, page_path, safe_stem
 from nianbao.pipeline import validate_reports
@@ -402,10 +402,13 @@ def test_workbook_sheets_and_findings(run: dict) -> None:
     assert [c.value for c in ws[1]] == [h for h, _w in FINDING_COLUMNS]
     assert ws.freeze_panes == "A2"
     n = len(run["finds"])
-    assert ws.auto_filter.ref == f"A1:R{n + 1}"
+    assert ws.auto_filter.ref == f"A1:S{n + 1}"
     assert ws.max_row == n + 1
     rows = list(ws.iter_rows(min_row=2, values_only=True))
-    assert [(r[4], r[8]) for r in rows] == [(f["rule"], " ".join(f["cells"])) for f in run["finds"]]
+    # worst first (tests/test_workbook.py checks the order); 序号 is the finding's number in findings.json
+    assert sorted((r[0], r[4], r[8]) for r in rows) == [
+        (k + 1, f["rule"], " ".join(f["cells"])) for k, f in enumerate(run["finds"])
+    ]
     assert {r[7] for r in rows} == {"新发现"}
     assert {r[5] for r in rows} <= {"错误", "警告", "提示"}
     rep = wb["报告清单"]
@@ -435,13 +438,14 @@ def test_workbook_strings_stay_text(run: dict) -> None:
 def test_workbook_values_sheet_highlights(run: dict) -> None:
     wb = openpyxl.load_workbook(run["out"] / "findings.xlsx")
     ws = wb["数值"]
-    assert ws.freeze_panes == "E3"
-    ids = [c.value for c in ws[2]][4:]
+    assert ws.freeze_panes == "E2"
+    ids = _value_columns()
+    assert [c.value for c in ws[1]][4:] == [_column_label(c) for c in ids]
     assert ids[:3] == ["2:rules:issued", "2:rules:repealed", "2:rules:in_force"]
     assert "3:3.6:natural" in ids and "2:procurement:amount" in ids  # 2019-only cells follow
-    assert ws.auto_filter.ref is not None and ws.auto_filter.ref.startswith("A2:")
+    assert ws.auto_filter.ref is not None and ws.auto_filter.ref.startswith("A1:")
     col = {cid: i + 5 for i, cid in enumerate(ids)}
-    row = next(r for r in ws.iter_rows(min_row=3) if r[0].value == SCRIPT_AGENCY)
+    row = next(r for r in ws.iter_rows(min_row=2) if r[0].value == SCRIPT_AGENCY)
     finds = [f for f in run["finds"] if f["file"] == str(run["hostile"]["script.txt"])]
     flagged = {c for f in finds for c in f["cells"] if "*" not in c}
     err = "FF" + FILLS["error"].lstrip("#")
@@ -454,7 +458,7 @@ def test_workbook_values_sheet_highlights(run: dict) -> None:
             assert fill is None, cid
     assert row[col["3:3.3.4:natural"] - 1].value == 1
     assert row[col["3:3.3.4:natural"] - 1].data_type == "n"
-    frow = next(r for r in ws.iter_rows(min_row=3) if r[0].value == FORMULA_AGENCY)
+    frow = next(r for r in ws.iter_rows(min_row=2) if r[0].value == FORMULA_AGENCY)
     cell = frow[col["3:3.1:natural"] - 1]
     assert (cell.value, cell.data_type) == ("=1+2", "s")
 

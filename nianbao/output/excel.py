@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import os
 import tempfile
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,7 @@ FINDING_COLUMNS = (
     ("疑似错误单元格", 36),
     ("复核人", 10),
     ("复核说明", 24),
+    ("县（区）", 14),
 )
 REPORT_COLUMNS = (
     ("序号", 6),
@@ -97,12 +99,40 @@ REPORT_COLUMNS = (
 )
 
 
+URL_MAX = 65_530  # Excel's limit of hyperlinks per worksheet: later rows keep the name as plain text
+DATETIME_FORMAT = 'yyyy"年"m"月"d"日" hh:mm'
+
+
+def _print_setup(ws: Worksheet, header_row: int = 0) -> None:
+    """Printed on A4 landscape, all columns on the page width, the header row on every page."""
+    ws.set_paper(9)  # A4
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(header_row)
+    ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
+    ws.center_horizontally()
+
+
+def excel_time(iso: str | None) -> datetime | None:
+    """An ISO time of the run as Excel's naive local datetime (Excel has no time zones)."""
+    if not iso:
+        return None
+    try:
+        return datetime.fromisoformat(iso).replace(tzinfo=None)
+    except ValueError:
+        return None
+
+
 class _Writer:
     """Typed cell writes: strings always as text (formula-safe), numbers as numbers."""
 
     def __init__(self, wb: Workbook) -> None:
         self.wb = wb
         self._formats: dict[tuple[str | None, bool, bool], Format] = {}
+        self._links: dict[str, int] = {}
+        self.link_fmt = wb.add_format({"font_color": "#1F5FBF", "underline": 1})
+        self.link_quote_fmt = wb.add_format({"font_color": "#1F5FBF", "underline": 1, "quote_prefix": True})
+        self.date_fmt = wb.add_format({"num_format": DATETIME_FORMAT, "align": "left"})
 
     def fmt(self, fill: str | None = None, quote: bool = False, bold: bool = False) -> Format | None:
         if fill is None and not quote and not bold:
@@ -134,6 +164,26 @@ class _Writer:
             return
         s = clean_text(str(v))[:XLSX_MAX_STR]
         ws.write_string(r, c, s, self.fmt(fill, quote=s.startswith(FORMULA_START), bold=bold))
+
+    def link(self, ws: Worksheet, r: int, c: int, href: str | None, text: Any) -> None:
+        """``text`` linking to ``href`` (a page of the run, relative to the workbook); plain text
+        without one, or past Excel's limit of links per sheet."""
+        count = self._links.get(ws.name, 0)
+        if not href or text is None or count >= URL_MAX:
+            self.put(ws, r, c, text)
+            return
+        self._links[ws.name] = count + 1
+        s = clean_text(str(text))[:XLSX_MAX_STR] or href
+        f = self.link_quote_fmt if s.startswith(FORMULA_START) else self.link_fmt
+        ws.write_url(r, c, f"external:{href}", f, string=s, tip="打开该报告的页面")
+
+    def when(self, ws: Worksheet, r: int, c: int, iso: str | None, bold: bool = False) -> None:
+        """A time of the run as a real Excel date and time (Chinese date format)."""
+        dt = excel_time(iso)
+        if dt is None:
+            self.put(ws, r, c, iso, bold=bold)
+            return
+        ws.write_datetime(r, c, dt, self.date_fmt)
 
     def row(self, ws: Worksheet, r: int, values: tuple[Any, ...]) -> None:
         """A row of plain cells from column 0 (``None``: left empty) — the fast path of :meth:`put`."""
@@ -229,7 +279,7 @@ def _summary_sheet(w: _Writer, q: Quality, listed: tuple[int, int, int]) -> None
     n_infos = sum(1 for f in o.findings if f.severity == "info")
     counts = rv.counts()
     facts: list[tuple[str, Any]] = [
-        ("运行时间", o.started_at),
+        ("运行时间", None),
         ("规则集版本", o.ruleset_version),
         ("输入", "；".join(o.inputs)),
         ("报送文件", o.n_files),
@@ -241,16 +291,21 @@ def _summary_sheet(w: _Writer, q: Quality, listed: tuple[int, int, int]) -> None
         ("警告（条）", o.n_warnings),
         ("提示（条）", n_infos),
         ("上一次运行", str(rv.previous) if rv.previous else "（无，全部列为新发现）"),
+        *((("上一次运行的时间", None),) if rv.previous_started_at else ()),
         ("新发现的问题", counts["new"]),
         ("已解决的问题", counts["resolved"]),
         ("新报送的报告", counts["submitted"]),
         ("已更正的报告", counts["corrected"]),
         ("已复核的问题", counts["acked"]),
     ]
+    times = {"运行时间": o.started_at, "上一次运行的时间": rv.previous_started_at}
     r = 2
     for k, v in facts:
         w.put(ws, r, 0, k, bold=True)
-        w.put(ws, r, 1, v)
+        if k in times:
+            w.when(ws, r, 1, times[k])
+        else:
+            w.put(ws, r, 1, v)
         r += 1
     for p in rv.problems:
         w.put(ws, r, 0, "注意", bold=True)
@@ -339,6 +394,7 @@ def _summary_sheet(w: _Writer, q: Quality, listed: tuple[int, int, int]) -> None
     )
     for dk, (label, fill) in enumerate(legend):
         w.put(ws, r + dk, 1, label, fill=fill)
+    _print_setup(ws)
 
 
 def _header(w: _Writer, ws: Worksheet, row: int, columns: tuple[tuple[str, int], ...]) -> None:
@@ -369,6 +425,7 @@ def _counties_sheet(w: _Writer, q: Quality) -> None:
         w.row(ws, r, vals)
     ws.freeze_panes(1, 1)
     ws.autofilter(0, 0, max(r, 1), len(COUNTY_COLUMNS) - 1)
+    _print_setup(ws)
 
 
 def _reports_sheet(w: _Writer, q: Quality, listed: list[int]) -> None:
@@ -395,10 +452,13 @@ def _reports_sheet(w: _Writer, q: Quality, listed: list[int]) -> None:
             CHANGE_ZH[rv.report_change[i]],
             f.sha256,
         )
-        w.row(ws, r, vals)
+        w.row(ws, r, vals[:1])
+        w.link(ws, r, 1, _page_href(q, i), f.agency)
+        w.row(ws, r, (None, None, *vals[2:]))
         w.put(ws, r, 4, state, fill=fill)
     ws.freeze_panes(1, 0)
     ws.autofilter(0, 0, max(r, 1), len(REPORT_COLUMNS) - 1)
+    _print_setup(ws)
 
 
 def _findings_sheet(w: _Writer, q: Quality, listed: list[int]) -> None:
@@ -408,8 +468,9 @@ def _findings_sheet(w: _Writer, q: Quality, listed: list[int]) -> None:
     cat = catalogue()
     sev_fmt = {s: w.fmt(s) for s in SEVERITY_ZH}
     r = 0
-    for r, k in enumerate(listed, 1):
+    for r, k in enumerate(_by_severity(q, listed), 1):
         f = o.findings[k]
+        fi = q.file_index.get(f.report)
         rep = o.reports[f.report] if 0 <= f.report < len(o.reports) else None
         fmt = (rep.fmt if rep is not None else None) or Fmt.F2021
         labels = []
@@ -443,11 +504,51 @@ def _findings_sheet(w: _Writer, q: Quality, listed: list[int]) -> None:
             suspects or None,
             ack.reviewer if ack else None,
             ack.note if ack else None,
+            _county_of(q, f, fi),
         )
-        w.row(ws, r, vals)
+        w.row(ws, r, vals[:1])
+        w.link(ws, r, 1, _page_href(q, fi), f.agency)
+        w.row(ws, r, (None, None, *vals[2:]))
         ws.write_string(r, 5, SEVERITY_ZH.get(f.severity, f.severity), sev_fmt.get(f.severity))
     ws.freeze_panes(1, 0)
     ws.autofilter(0, 0, max(r, 1), len(FINDING_COLUMNS) - 1)
+    _print_setup(ws)
+
+
+def _page_href(q: Quality, i: int | None) -> str | None:
+    """The page showing file ``i``, relative to the workbook (its report page, or its county page)."""
+    if i is None or not 0 <= i < len(q.paged):
+        return None
+    return q.href(i).partition("#")[0]
+
+
+def _county_of(q: Quality, f: Any, i: int | None) -> str | None:
+    if i is not None and 0 <= i < len(q.group_of):
+        return q.groups[q.group_of[i]].name
+    params = getattr(f, "params", None) or {}
+    county = params.get("county") if isinstance(params, dict) else None
+    return str(county) if county else None
+
+
+def _by_severity(q: Quality, listed: list[int]) -> list[int]:
+    """The findings as an auditor works through them: errors, then warnings, then notes; within
+    each, by county, agency, year, file and rule."""
+    o = q.outcome
+
+    def key(k: int) -> tuple[Any, ...]:
+        f = o.findings[k]
+        fi = q.file_index.get(f.report)
+        return (
+            SEV_RANK.get(f.severity, 3),
+            _county_of(q, f, fi) or "",
+            f.agency or "",
+            f.year if f.year is not None else 0,
+            f.file,
+            f.rule,
+            k,
+        )
+
+    return sorted(listed, key=key)
 
 
 def _num(v: float | None) -> str:
@@ -466,18 +567,15 @@ def _values_sheet(w: _Writer, q: Quality, listed: list[int]) -> None:
     ws.set_column(n0, n0 + len(cols) - 1, 11)
     for j, cid in enumerate(cols):
         w.put(ws, 0, n0 + j, _column_label(cid), bold=True)
-    for c, (h, _width) in enumerate(lead):
-        w.put(ws, 1, c, h, bold=True)
-    for j, cid in enumerate(cols):
-        w.put(ws, 1, n0 + j, cid, bold=True)
     positions = [INDEX.get(cid, -1) for cid in cols]
     missing_fmt = w.fmt("missing")
-    r = 1
-    for r, i in enumerate(listed, 2):
+    r = 0
+    for r, i in enumerate(listed, 1):
         f = o.files[i]
         rep = o.reports[f.report]
         flags = flags_of(q.file_findings(f))
-        w.row(ws, r, (f.agency, f.year, f.file, f.format))
+        w.link(ws, r, 0, _page_href(q, i), f.agency)
+        w.row(ws, r, (None, f.year, f.file, f.format))
         cells = rep.cells
         if isinstance(cells, CellMap):
             values, states, _lines, _cols, raws = cells.arrays()
@@ -515,8 +613,14 @@ def _values_sheet(w: _Writer, q: Quality, listed: list[int]) -> None:
                 w.put(ws, r, n0 + j, cell.raw, fill=fill)
             elif fill:
                 ws.write_blank(r, n0 + j, None, w.fmt(fill))
-    ws.freeze_panes(2, n0)
-    ws.autofilter(1, 0, max(r, 2), n0 + len(cols) - 1)
+    ws.freeze_panes(1, n0)
+    ws.autofilter(0, 0, max(r, 1), n0 + len(cols) - 1)
+    # ~420 columns: printed landscape with the header row and the report's columns on every page
+    # (fitting them to one page width would make the figures unreadable)
+    ws.set_paper(9)
+    ws.set_landscape()
+    ws.repeat_rows(0)
+    ws.repeat_columns(0, n0 - 1)
 
 
 _N_STATES = len(STATES)
