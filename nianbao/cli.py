@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from datetime import datetime
@@ -12,7 +13,12 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from nianbao.cli_errors import ChineseErrorsGroup, fail, need_dir, need_file, need_out_dir, need_out_file, write_failed
+from nianbao.oserrors import os_error_text, os_reason
+
 app = typer.Typer(
+    cls=ChineseErrorsGroup,  # click's usage errors, escaped OS errors: one Chinese sentence, exit 2
+    name="nianbao",  # the program's name in messages, however it is started (python -m nianbao.cli)
     add_completion=False,
     no_args_is_help=True,
     help="nianbao：政府信息公开工作年度报告数据质量校验。",
@@ -24,11 +30,11 @@ err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=
 out_console = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
 
 PROGRESS_MIN_FILES = 20
+REPORT_YEARS = range(2019, 2101)  # the statutory annual report format exists from 2019
+MAX_WORKERS = 256  # --workers: a typo (4000) must not start thousands of processes
 
 
-def _fail(msg: str) -> None:
-    err.print(f"错误：{msg}")
-    raise typer.Exit(2)
+_fail = fail  # a command's own check of its inputs: 错误：… and exit 2
 
 
 def _default_out() -> Path:
@@ -36,20 +42,16 @@ def _default_out() -> Path:
 
 
 def _check_out(out: Path) -> None:
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".nianbao-write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as e:
-        _fail(f"输出目录 {out} 不可写：{e.strerror or e}")
+    need_out_dir(out)
 
 
 @app.command()
 def validate(
     paths: Annotated[list[Path], typer.Argument(help="报告文件或文件夹（递归查找）", show_default=False)],
     out: Annotated[Path | None, typer.Option("--out", help="输出目录（默认 reports/ 下新建）")] = None,
-    workers: Annotated[int | None, typer.Option("--workers", help="解析进程数（默认 CPU 核数）")] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="解析进程数（默认 CPU 核数）", min=1, max=MAX_WORKERS)
+    ] = None,
     previous: Annotated[
         Path | None, typer.Option("--previous", help="上一次运行的输出目录：列出新发现、已解决的问题和更正的报告")
     ] = None,
@@ -137,15 +139,13 @@ def _check_batch_options(registry: Path | None, renames: Path | None, last_year:
     from nianbao.registry import RegistryError, load_registry, load_renames
 
     if registry is not None:
-        if not registry.is_file():
-            _fail(f"找不到机关登记表：{registry}")
+        need_file(registry, "机关登记表")
         try:
             load_registry(registry)
         except (RegistryError, UnicodeDecodeError) as e:
             _fail(f"机关登记表无法读取：{e}")
     if renames is not None:
-        if not renames.is_file():
-            _fail(f"找不到机关更名表：{renames}")
+        need_file(renames, "机关更名表")
         try:
             load_renames(renames)
         except (RegistryError, UnicodeDecodeError) as e:
@@ -159,13 +159,11 @@ def _check_review_options(target: Path, previous: Path | None, acks: Path | None
     from nianbao.output.history import load_acks
 
     if previous is not None:
-        if not previous.is_dir():
-            _fail(f"找不到上一次运行的目录：{previous}")
+        need_dir(previous, "上一次运行的目录")
         if previous.resolve() == target.resolve():
             _fail("--previous 不能与 --out 是同一个目录（本次结果会覆盖上一次的结果）")
     if acks is not None:
-        if acks.exists() and not acks.is_file():
-            _fail(f"复核确认记录不是文件：{acks}")
+        need_out_file(acks, "复核确认记录")
         for problem in load_acks(acks)[1]:
             err.print(f"注意：{problem}")
 
@@ -187,13 +185,17 @@ def ack(
 
     from nianbao.output.history import Ack, AckError, append_ack, load_acks, today
 
-    if file.is_symlink() or not file.is_file():
-        _fail(f"找不到报告文件：{file}")
+    if file.is_symlink():
+        _fail(f"报告文件 {file} 是符号链接（校验时不跟随符号链接，请指向实际的文件）")
+    need_file(file, "报告文件")
     try:
         sha = hashlib.sha256(file.read_bytes()).hexdigest()
     except OSError as e:
-        _fail(f"报告文件 {file} 无法读取：{e.strerror or e}")
+        _fail(f"报告文件 {file} 无法读取：{os_reason(e)}")
     code = rule.strip().upper()
+    if not reviewer.strip():
+        _fail("--reviewer 不能为空：请写明复核人")
+    need_out_file(acks, "复核确认记录")
     cells = tuple(cell or ())
     if run is not None:
         _check_finding_in_run(run, file, sha, code, cells)
@@ -207,7 +209,7 @@ def ack(
     except AckError as e:
         _fail(str(e))
     except OSError as e:
-        _fail(f"复核确认记录 {acks} 无法写入：{e.strerror or e}")
+        write_failed(acks, e, "复核确认记录 ")
     what = f"单元格 {' '.join(cells)}" if cells else "该报告此规则的全部问题"
     out_console.print(
         f"已记录复核：{file} 的 {code}（{what}），复核人 {entry.reviewer}，写入 {acks}。报告内容变化后需重新复核。"
@@ -217,11 +219,14 @@ def ack(
 def _check_finding_in_run(run: Path, file: Path, sha: str, code: str, cells: tuple[str, ...]) -> None:
     import json
 
+    need_dir(run, "运行的输出目录")
     try:
         subs = json.loads((run / "submissions.json").read_text(encoding="utf-8"))
         finds = json.loads((run / "findings.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        _fail(f"运行结果 {run} 无法读取：{e}")
+    except OSError as e:
+        _fail(f"运行结果 {run} 无法读取：{os_error_text(e)}")
+    except ValueError:
+        _fail(f"运行结果 {run} 无法读取：submissions.json 或 findings.json 不是有效的 JSON")
     names = {s.get("file") for s in subs if isinstance(s, dict) and s.get("sha256") == sha}
     if not names:
         _fail(f"运行 {run} 中没有内容与 {file} 相同的报告（文件可能已修改，请重新校验后再复核）")
@@ -247,6 +252,8 @@ def _apply_limits(max_file_mb: float | None, parse_timeout: float | None) -> Non
             continue
         if not value > 0:
             _fail(f"{what} 必须大于 0（收到 {value:g}）")
+        if math.isinf(value):
+            _fail(f"{what} 不能是无穷大（收到 {value:g}）")
         os.environ[var] = f"{value:g}"
 
 
@@ -262,13 +269,14 @@ def template(
 
     if fmt not in ("xlsx", "docx"):
         _fail(f"--format 只能是 xlsx 或 docx（收到 {fmt}）")
-    if not 2019 <= year <= 2100:
-        _fail(f"年度不对：{year}（2019 年起才有统一的年度报告格式）")
+    if year not in REPORT_YEARS:
+        _fail(f"年度不对：{year}（应在 {REPORT_YEARS[0]} 到 {REPORT_YEARS[-1]} 之间，2019 年起才有统一的年度报告格式）")
     target = out if out is not None else Path(f"年度报告模板_{year}.{fmt}")
+    need_out_file(target, "模板文件")
     try:
         write_bytes(target, template_bytes(year, fmt))
     except OSError as e:
-        _fail(f"无法写入 {target}：{e.strerror or e}")
+        write_failed(target, e, "模板文件 ")
     layout = "2021 年格式，国办公开办函〔2021〕30号"
     if year <= 2020:
         layout = "2019 年试行格式，国办公开办函〔2019〕60号"
@@ -278,21 +286,33 @@ def template(
 @app.command()
 def synth(
     out: Annotated[Path, typer.Option("--out", help="输出目录")],
-    townships: Annotated[int, typer.Option("--townships", help="每个县的乡镇数")] = 12,
-    counties: Annotated[int, typer.Option("--counties", help="县数")] = 1,
+    townships: Annotated[int, typer.Option("--townships", help="每个县的乡镇数", min=1)] = 12,
+    counties: Annotated[int, typer.Option("--counties", help="县数", min=1)] = 1,
     years: Annotated[str, typer.Option("--years", help="年度，如 2022,2023")] = "2022,2023",
-    defect_rate: Annotated[float, typer.Option("--defect-rate", help="植入缺陷的报告比例")] = 0.3,
+    defect_rate: Annotated[
+        float, typer.Option("--defect-rate", help="植入缺陷的报告比例（0 到 1）", min=0.0, max=1.0)
+    ] = 0.3,
     seed: Annotated[int, typer.Option("--seed", help="随机种子（结果可重复）")] = 20231231,
     mixed_encodings: Annotated[bool, typer.Option("--mixed-encodings/--utf8", help="混合编码")] = True,
 ) -> None:
     """生成合成的乡镇报告（可重复）：收件目录 <输出目录>/submissions/，旁边写出应报送机关名单
     registry.csv 和植入缺陷的真值文件 ground_truth.json（不放进收件目录）。"""
-    from nianbao.synth import SynthConfig, write_county_tree
+    from nianbao.synth import MAX_TOWNSHIPS, SynthConfig, write_county_tree
 
     try:
         ys = [int(y) for y in years.split(",") if y.strip()]
     except ValueError:
-        _fail(f"年度格式不对：{years}（应为 2022,2023）")
+        _fail(f"--years 格式不对：{years}（应为用逗号分隔的年度，如 2022,2023）")
+    if not ys:
+        _fail(f"--years 没有给出年度（收到 {years}；应为用逗号分隔的年度，如 2022,2023）")
+    wrong = [y for y in ys if y not in REPORT_YEARS]
+    if wrong:
+        _fail(f"--years 中的年度不对：{wrong[0]}（应在 {REPORT_YEARS[0]} 到 {REPORT_YEARS[-1]} 之间）")
+    if len(set(ys)) != len(ys):
+        _fail(f"--years 中有重复的年度：{years}")
+    if townships > MAX_TOWNSHIPS:
+        _fail(f"选项 --townships 不能大于 {MAX_TOWNSHIPS}（收到 {townships}；合成的乡镇名称只有这么多）")
+    _check_out(out)
     cfg = SynthConfig(
         counties=counties,
         townships=townships,
@@ -302,7 +322,10 @@ def synth(
         mixed_encodings=mixed_encodings,
     )
     inbox = out / "submissions"  # the answer key and the registry go beside it, as in data/
-    n = write_county_tree(inbox, cfg, beside=out)
+    try:
+        n = write_county_tree(inbox, cfg, beside=out)
+    except OSError as e:
+        _fail(f"合成报告写入 {out} 失败：{os_error_text(e)}")
     out_console.print(f"已生成 {n} 份报告：{inbox}")
     out_console.print(f"应报送机关名单：{out / 'registry.csv'}；植入缺陷的真值：{out / 'ground_truth.json'}")
     out_console.print(f"校验：nianbao run --root {inbox}（名单在收件目录旁边，自动读取）")
@@ -320,7 +343,11 @@ def rules(
     if out is None:
         print(text)
     else:
-        write_text(out, text + "\n")
+        need_out_file(out, "规则说明文件")
+        try:
+            write_text(out, text + "\n")
+        except OSError as e:
+            write_failed(out, e, "规则说明文件 ")
         out_console.print(f"规则说明已写入：{out}")
 
 

@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from nianbao.cli import _check_out, _fail, app, err, out_console
+from nianbao.cli import MAX_WORKERS, _check_out, _fail, app, err, out_console
+from nianbao.cli_errors import need_dir, need_file
+from nianbao.oserrors import os_error_text
 
 if TYPE_CHECKING:
     from nianbao.stages import RunResult
@@ -38,7 +40,7 @@ def _start_embedded_prefect() -> tuple[object | None, str | None]:
     try:
         server.start()
     except OSError as e:
-        _fail(f"内置 Prefect 服务无法启动：{e}")
+        _fail(f"内置 Prefect 服务无法启动：{os_error_text(e)}")
     _EMBEDDED.append(server)
     return server, None
 
@@ -80,17 +82,20 @@ def run(
     use_prefect: Annotated[
         bool, typer.Option("--prefect/--no-prefect", help="经 Prefect 流程运行（默认），或直接运行各步骤")
     ] = True,
-    workers: Annotated[int | None, typer.Option("--workers", help="解析进程数（默认 CPU 核数）")] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="解析进程数（默认 CPU 核数）", min=1, max=MAX_WORKERS)
+    ] = None,
 ) -> None:
     """运行校验流程：读取收件目录中新增或改动的报告，整体校验，写出 <输出目录>/<日期>/ 并更新 latest。
 
     给出 --year/--county/--agency 时只重新读取这一部分，其余报告沿用上次运行的结果。
     """
     t0 = time.perf_counter()
-    if not root.is_dir():
-        _fail(f"找不到报告收件目录：{root}")
-    if registry is not None and not registry.is_file():
-        _fail(f"找不到应报送机关名单：{registry}")
+    need_dir(root, "报告收件目录")
+    if registry is not None:
+        need_file(registry, "应报送机关名单")
+    if store is not None and store.exists() and not store.is_dir():
+        _fail(f"解析结果存储目录 {store} 是一个文件，应为文件夹")
     if dask and not use_prefect:
         _fail("--dask 需要经 Prefect 流程运行（不能与 --no-prefect 同用）")
     _check_out(out)
@@ -212,8 +217,11 @@ def schedule(
     """在 Prefect 服务器上登记并执行夜间校验（每天定时，北京时间）；按 Ctrl+C 停止。"""
     if not _TIME.match(at):
         _fail(f"时间格式不对：{at}（应为 HH:MM，如 02:30）")
-    if not root.is_dir():
-        _fail(f"找不到报告收件目录：{root}")
+    need_dir(root, "报告收件目录")
+    if registry is not None:
+        need_file(registry, "应报送机关名单")
+    if store is not None and store.exists() and not store.is_dir():
+        _fail(f"解析结果存储目录 {store} 是一个文件，应为文件夹")
     _check_out(out)
     from nianbao import prefect_settings as ps
 

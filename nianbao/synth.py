@@ -29,6 +29,7 @@ COUNTY_NAMES = (
 )  # fmt: skip
 _NAME_A = "安白宝长成大东丰福高和红黄吉金靖乐立龙明南宁平青清仁瑞三沙上石顺太天通万王文西新兴阳永裕振中"
 _NAME_B = "安坝堡昌川店渡峰沟关河湖集涧口岭楼庙桥泉山石滩塘田湾溪峡寨庄"
+MAX_TOWNSHIPS = len(set(_NAME_A)) * len(set(_NAME_B))  # distinct township names in one county
 
 DEFECTS = (
     "digit_typo",
@@ -152,6 +153,8 @@ _OUTCOME_WEIGHTS = {
 
 
 def _agency_names(rng: random.Random, county: str, n: int) -> list[tuple[str, str]]:
+    if n > MAX_TOWNSHIPS:  # the loop below draws distinct names: bounded only while there are enough
+        raise ValueError(f"at most {MAX_TOWNSHIPS} townships per county (asked for {n})")
     names: list[tuple[str, str]] = []
     used: set[str] = set()
     while len(names) < n:

@@ -28,6 +28,7 @@ from nianbao.loaders.limits import Limits, Unreadable
 from nianbao.loaders.sniff import HEAVY, image_label, sniff
 from nianbao.loaders.text import parse_text
 from nianbao.model import ParsedReport, unreadable
+from nianbao.oserrors import os_reason
 from nianbao.parse import Line, NotAReport, parse_lines
 from nianbao.textio import Decoded, DecodeError, decode_text
 
@@ -247,7 +248,7 @@ def load_file(path: Path, name: str | None = None, limits: Limits | None = None)
         with path.open("rb") as fh:
             data = fh.read(lim.max_file_bytes + 1)
     except OSError as e:
-        return failed(display, None, "U01", detail=f"无法读取文件：{e.strerror or e}")
+        return failed(display, None, "U01", detail=f"无法读取文件：{os_reason(e)}")
     if len(data) > lim.max_file_bytes:
         return _too_large(display, len(data), lim)
     if data.strip() and sniff(data[: 1 << 16] if not data.startswith(b"PK") else data, display) in HEAVY:

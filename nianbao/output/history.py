@@ -28,6 +28,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from nianbao.catalogue import catalogue
+from nianbao.oserrors import os_error_text, os_reason
 from nianbao.outcome import FileOutcome, Finding, RunOutcome
 from nianbao.output.atomic import write_text
 from nianbao.registry import normalise_agency
@@ -76,8 +77,10 @@ def load_acks(path: Path | None) -> tuple[list[Ack], list[str]]:
         return [], []
     try:
         text = path.read_bytes().decode("utf-8-sig")
-    except (OSError, UnicodeDecodeError) as e:
-        return [], [f"确认记录文件 {path} 无法读取（应为 UTF-8 编码的 CSV）：{e}"]
+    except OSError as e:
+        return [], [f"确认记录文件 {path} 无法读取：{os_reason(e)}"]
+    except UnicodeDecodeError:
+        return [], [f"确认记录文件 {path} 无法读取：应为 UTF-8 编码的 CSV"]
     rows = list(csv.reader(io.StringIO(text)))
     if not rows or tuple(h.strip() for h in rows[0][: len(ACK_FIELDS)]) != ACK_FIELDS:
         return [], [f"确认记录文件 {path}：第 1 行应为表头 {','.join(ACK_FIELDS)}"]
@@ -165,8 +168,10 @@ def load_previous(path: Path | None) -> tuple[PreviousRun | None, str | None]:
         finds = json.loads((path / "findings.json").read_text(encoding="utf-8"))
     except FileNotFoundError as e:
         return None, f"上一次运行的结果不完整（缺少 {Path(e.filename or '').name}）：{path}"
-    except (OSError, ValueError) as e:
-        return None, f"上一次运行的结果无法读取：{path}（{e}）"
+    except OSError as e:
+        return None, f"上一次运行的结果无法读取：{os_error_text(e)}"
+    except ValueError:
+        return None, f"上一次运行的结果无法读取：{path} 中的 submissions.json 或 findings.json 不是有效的 JSON"
     ok = (
         isinstance(subs, list)
         and isinstance(finds, list)
