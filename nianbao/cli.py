@@ -354,6 +354,11 @@ def rules(
 # `nianbao run` and `nianbao schedule` (the Prefect flows) live in their own module
 from nianbao import cli_run  # noqa: E402, F401
 
+# `nianbao serve` and `nianbao user` (the review desk) live in their own package
+from nianbao.desk.cli import register as _register_desk  # noqa: E402
+
+_register_desk(app)
+
 
 def main() -> None:
     os.environ.setdefault("PYTHONIOENCODING", "utf-8")

@@ -1,0 +1,536 @@
+"""The review desk as a Starlette application (served by uvicorn, see :mod:`nianbao.desk.cli`).
+
+Pages (all 简体中文, in the static report's look, no script): ``/login``; ``/`` the counties (or the
+auditor's own county); ``/queue`` a county's reports with findings, worst first, with their review
+state; ``/report`` one report: its tables redrawn, each finding to confirm / dismiss / leave open,
+the township's notification; ``/notice`` (``/notice.docx``) the 整改通知单; ``/townships`` the
+follow-up list; ``/audit`` who changed what and when.
+
+Access: a signed session cookie (HttpOnly, SameSite=Lax) names the user; every POST carries the
+session's CSRF token; a county auditor sees and changes only their county (another county's page
+answers 403).  Without a session a page redirects to ``/login`` and a POST answers 401.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from nianbao.desk import auth, review
+from nianbao.desk.db import DECISION_ZH, FIXED, NOTIFIED, ROLE_ZH, TOWNSHIP_ZH, Database
+from nianbao.desk.notice import notice_context, notice_docx
+from nianbao.desk.review import Conflict, Invalid, date_zh, when_zh
+from nianbao.desk.runs import Report, Run, RunMissing, Runs, to_finding
+from nianbao.desk.views import finding_view, fmt_of
+from nianbao.output.html import fmt_value
+from nianbao.output.names import clean_text
+
+SESSION_COOKIE = "nianbao_desk"
+SESSION_HOURS = 12
+PER_PAGE = 100
+CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+def _finalize(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, Markup):
+        return value
+    if isinstance(value, str):
+        return clean_text(value)
+    return value
+
+
+def _iso_zh(v: str) -> str:
+    """An ISO time of run.json as 2026年12月7日 08:12 (Beijing time)."""
+    from datetime import datetime
+
+    try:
+        return when_zh(datetime.fromisoformat(v))
+    except ValueError:
+        return ""
+
+
+@cache
+def _env() -> Environment:
+    env = Environment(
+        loader=ChoiceLoader([PackageLoader("nianbao.desk", "templates"), PackageLoader("nianbao.output", "templates")]),
+        autoescape=True,
+        finalize=_finalize,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["num"] = fmt_value
+    env.filters["when"] = when_zh
+    env.filters["day"] = date_zh
+    env.filters["iso_zh"] = _iso_zh
+    env.globals["quote"] = lambda s: quote(str(s), safe="")
+    return env
+
+
+class NeedLogin(Exception):
+    pass
+
+
+@dataclass
+class Desk:
+    db: Database
+    runs: Runs
+    sso_header: str | None = None
+
+    def run(self) -> Run:
+        run = self.runs.current()
+        review.sync_fixed(self.db, run)
+        return run
+
+
+def _desk(request: Request) -> Desk:
+    d = request.app.state.desk
+    assert isinstance(d, Desk)
+    return d
+
+
+def page(request: Request, template: str, status: int = 200, **ctx: Any) -> HTMLResponse:
+    who = request.scope.get("nianbao_user")
+    html = _env().get_template(template).render(who=who, role_zh=ROLE_ZH, csrf=request.session.get("csrf", ""), **ctx)
+    return HTMLResponse(html, status_code=status)
+
+
+def _csrf(request: Request) -> str:
+    tok = request.session.get("csrf")
+    if not isinstance(tok, str) or len(tok) < 32:
+        tok = secrets.token_urlsafe(32)
+        request.session["csrf"] = tok
+    return tok
+
+
+async def user(request: Request) -> auth.Who:
+    """The signed-in user (or an intranet SSO header when configured), else NeedLogin."""
+    d = _desk(request)
+    uid = request.session.get("uid")
+    who = await run_in_threadpool(auth.by_id, d.db, uid) if isinstance(uid, int) else None
+    if who is None and d.sso_header:
+        name = request.headers.get(d.sso_header, "").strip()
+        if name:
+            who = await run_in_threadpool(auth.by_name, d.db, name)
+            if who is not None:
+                request.session["uid"] = who.id
+    if who is None:
+        request.session.pop("uid", None)
+        raise NeedLogin
+    _csrf(request)
+    request.scope["nianbao_user"] = who
+    return who
+
+
+async def posted(request: Request) -> FormData:
+    """The form of a POST whose CSRF token is the session's (else 403)."""
+    form = await request.form()
+    sent = form.get("csrf")
+    tok = request.session.get("csrf")
+    if not isinstance(sent, str) or not isinstance(tok, str) or not hmac.compare_digest(sent, tok):
+        raise HTTPException(403, "表单已过期或来源不明（缺少有效的安全校验码），请刷新页面后重试")
+    return form
+
+
+def _s(form: FormData, key: str) -> str:
+    v = form.get(key)
+    return v if isinstance(v, str) else ""
+
+
+def _i(v: str) -> int:
+    try:
+        return int(v)
+    except ValueError:
+        raise HTTPException(400, "表单内容不完整") from None
+
+
+def _report(run: Run, who: auth.Who, file: str) -> Report:
+    r = run.report(file)
+    if r is None:
+        raise HTTPException(404, "在最新一次校验中找不到这份报告（可能已撤回或改名）")
+    if not who.may_see(r.county):
+        raise HTTPException(403, f"您没有查看 {r.county} 报告的权限")
+    return r
+
+
+def _back(file: str, anchor: str = "") -> RedirectResponse:
+    return RedirectResponse(f"/report?{urlencode({'file': file})}{anchor}", status_code=303)
+
+
+# ------------------------------------------------------------------ login
+
+
+async def login_page(request: Request) -> Response:
+    _csrf(request)
+    nxt = request.query_params.get("next", "/")
+    return page(request, "login.html.j2", next=nxt if nxt.startswith("/") and not nxt.startswith("//") else "/")
+
+
+async def login(request: Request) -> Response:
+    d = _desk(request)
+    form = await posted(request)
+    name, password = _s(form, "name"), _s(form, "password")
+    nxt = _s(form, "next")
+    who = await run_in_threadpool(auth.verify, d.db, name, password)
+    if who is None:
+        return page(request, "login.html.j2", status=401, error="用户名或密码不对", next=nxt, name=name)
+    request.session.clear()
+    request.session["uid"] = who.id
+    request.session["csrf"] = secrets.token_urlsafe(32)
+    await run_in_threadpool(review.log, d.db, who.name, who.county or "", "login", "登录", "")
+    target = nxt if nxt.startswith("/") and not nxt.startswith("//") else "/"
+    return RedirectResponse(target, status_code=303)
+
+
+async def logout(request: Request) -> Response:
+    await user(request)
+    await posted(request)
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+# ------------------------------------------------------------------ counties and queue
+
+
+def _progress(run: Run, reports: list[Report], d: Desk) -> dict[int, dict[str, Any]]:
+    """Per report: confirmed / dismissed / open findings and the township's state."""
+    hashes = [run.hashes[k] for r in reports for k in r.findings]
+    decided = review.decisions(d.db, hashes)
+    ts = review.townships(d.db, [(r.agency_key, r.year) for r in reports])
+    out = {}
+    for r in reports:
+        c: dict[str, Any] = {"confirmed": 0, "dismissed": 0, "open": 0}
+        for k in r.findings:
+            rv = decided.get(run.hashes[k])
+            c[rv.state if rv is not None else "open"] += 1
+        t = ts.get((r.agency_key, r.year or 0))
+        c["township"] = t
+        c["township_zh"] = TOWNSHIP_ZH[t.state if t else None]
+        out[r.i] = c
+    return out
+
+
+async def home(request: Request) -> Response:
+    who = await user(request)
+    if not who.sees_all:
+        return RedirectResponse(f"/queue?{urlencode({'county': who.county or ''})}", status_code=303)
+    d = _desk(request)
+    run = await run_in_threadpool(d.run)
+
+    def counts() -> list[dict[str, Any]]:
+        rows = []
+        ts = review.township_list(d.db, None)
+        for c in run.counties:
+            q = run.queue(c)
+            rows.append(
+                {
+                    "name": c,
+                    "reports": sum(1 for r in run.reports if r.county == c),
+                    "queued": len(q),
+                    "errors": sum(r.errors for r in q),
+                    "warnings": sum(r.warnings for r in q),
+                    "notified": sum(1 for t in ts if t.county == c and t.state == NOTIFIED),
+                    "fixed": sum(1 for t in ts if t.county == c and t.state == FIXED),
+                }
+            )
+        return rows
+
+    return page(request, "home.html.j2", run=run, counties=await run_in_threadpool(counts))
+
+
+async def queue(request: Request) -> Response:
+    who = await user(request)
+    d = _desk(request)
+    run = await run_in_threadpool(d.run)
+    county = request.query_params.get("county") or None
+    if county is None and not who.sees_all:
+        county = who.county
+    if county is not None and not who.may_see(county):
+        raise HTTPException(403, f"您没有查看 {county} 报告的权限")
+    pg = max(0, _i(request.query_params.get("page", "0")))
+    rows = run.queue(county)
+    shown = rows[pg * PER_PAGE : (pg + 1) * PER_PAGE]
+    prog = await run_in_threadpool(_progress, run, shown, d)
+    return page(
+        request,
+        "queue.html.j2",
+        run=run,
+        county=county,
+        rows=shown,
+        prog=prog,
+        total=len(rows),
+        page_no=pg,
+        pages=(len(rows) + PER_PAGE - 1) // PER_PAGE,
+        per=PER_PAGE,
+    )
+
+
+# ------------------------------------------------------------------ one report
+
+
+async def report_page(request: Request) -> Response:
+    who = await user(request)
+    d = _desk(request)
+    run = await run_in_threadpool(d.run)
+    r = _report(run, who, request.query_params.get("file", ""))
+
+    def build() -> dict[str, Any]:
+        fmt = fmt_of(r.format)
+        decided = review.decisions(d.db, [run.hashes[k] for k in r.findings])
+        views = [finding_view(k, run.findings[k], fmt, decided.get(run.hashes[k])) for k in r.findings]
+        objs = [(k, to_finding(run.findings[k])) for k in r.findings]
+        tables, why = d.runs.tables(run, r, objs)
+        per_table: dict[str, list[dict[str, Any]]] = {"2": [], "3": [], "4": []}
+        other: list[dict[str, Any]] = []
+        for v in views:
+            cells = run.findings[v["k"]].get("cells") or []
+            t = str(cells[0]).split(":")[0] if cells and not any("*" in str(c) for c in cells) else ""
+            (per_table[t] if tables is not None and t in per_table else other).append(v)
+        ts = review.townships(d.db, [(r.agency_key, r.year)])
+        return {
+            "views": views,
+            "tables": tables,
+            "tables_why": why,
+            "per_table": per_table,
+            "other": other,
+            "t": ts.get((r.agency_key, r.year or 0)),
+        }
+
+    ctx = await run_in_threadpool(build)
+    return page(
+        request,
+        "report.html.j2",
+        run=run,
+        r=r,
+        state=r.state,
+        decision_zh=DECISION_ZH,
+        township_zh=TOWNSHIP_ZH,
+        today=review.today().isoformat(),
+        msg=request.query_params.get("msg", ""),
+        **ctx,
+    )
+
+
+async def decide(request: Request) -> Response:
+    who = await user(request)
+    form = await posted(request)
+    d = _desk(request)
+    run = await run_in_threadpool(d.run)
+    file = _s(form, "file")
+    r = _report(run, who, file)
+    k = _i(_s(form, "k"))
+    if _s(form, "run") != run.name:
+        return _conflict(request, file, "有新的校验结果，页面已过期，请重新打开报告后再操作")
+    if k not in r.findings:
+        raise HTTPException(400, "该问题不属于这份报告")
+    try:
+        await run_in_threadpool(
+            review.decide, d.db, run, k, _s(form, "state"), _s(form, "reason"), who.name, _i(_s(form, "version"))
+        )
+    except Invalid as e:
+        raise HTTPException(400, str(e)) from None
+    except Conflict as e:
+        return _conflict(request, file, str(e))
+    return _back(file, f"#f-{k}")
+
+
+async def notify(request: Request) -> Response:
+    who = await user(request)
+    form = await posted(request)
+    d = _desk(request)
+    run = await run_in_threadpool(d.run)
+    file = _s(form, "file")
+    r = _report(run, who, file)
+    try:
+        await run_in_threadpool(
+            lambda: review.notify(
+                d.db,
+                r,
+                notified_on=_s(form, "notified_on"),
+                how=_s(form, "how"),
+                deadline=_s(form, "deadline"),
+                contact=_s(form, "contact"),
+                user=who.name,
+                seen=_i(_s(form, "version")),
+            )
+        )
+    except Invalid as e:
+        raise HTTPException(400, str(e)) from None
+    except Conflict as e:
+        return _conflict(request, file, str(e))
+    return _back(file, "#township")
+
+
+def _conflict(request: Request, file: str, msg: str) -> HTMLResponse:
+    return page(
+        request,
+        "error.html.j2",
+        status=409,
+        title="操作未保存",
+        message=msg,
+        back=f"/report?{urlencode({'file': file})}",
+    )
+
+
+# ------------------------------------------------------------------ notice
+
+
+async def _notice_ctx(request: Request) -> dict[str, Any]:
+    who = await user(request)
+    d = _desk(request)
+    run = await run_in_threadpool(d.run)
+    r = _report(run, who, request.query_params.get("file", ""))
+
+    def build() -> dict[str, Any]:
+        decided = review.decisions(d.db, [run.hashes[k] for k in r.findings])
+        ts = review.townships(d.db, [(r.agency_key, r.year)])
+        return notice_context(run, r, decided, ts.get((r.agency_key, r.year or 0)))
+
+    return await run_in_threadpool(build)
+
+
+async def notice_page(request: Request) -> Response:
+    return page(request, "notice.html.j2", **(await _notice_ctx(request)))
+
+
+async def notice_file(request: Request) -> Response:
+    ctx = await _notice_ctx(request)
+    data = await run_in_threadpool(notice_docx, ctx)
+    r: Report = ctx["r"]
+    name = f"整改通知单_{r.name}_{r.year or ''}.docx"
+    return Response(
+        data,
+        media_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        headers={"Content-Disposition": f"attachment; filename=\"notice.docx\"; filename*=UTF-8''{quote(name)}"},
+    )
+
+
+# ------------------------------------------------------------------ follow-up list and audit log
+
+
+async def township_page(request: Request) -> Response:
+    who = await user(request)
+    d = _desk(request)
+    rows = await run_in_threadpool(review.township_list, d.db, who.scope)
+    return page(request, "townships.html.j2", rows=rows, township_zh=TOWNSHIP_ZH)
+
+
+async def audit_page(request: Request) -> Response:
+    who = await user(request)
+    d = _desk(request)
+    pg = max(0, _i(request.query_params.get("page", "0")))
+    rows, total = await run_in_threadpool(review.audit_page, d.db, who.scope, pg)
+    return page(request, "audit.html.j2", rows=rows, total=total, page_no=pg, pages=(total + 99) // 100)
+
+
+# ------------------------------------------------------------------ errors and headers
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    titles = {400: "请求有误", 401: "请先登录", 403: "没有权限", 404: "找不到页面", 405: "不支持的操作"}
+    return page(
+        request,
+        "error.html.j2",
+        status=exc.status_code,
+        title=titles.get(exc.status_code, "出错了"),
+        message=exc.detail if exc.detail and not str(exc.detail).isascii() else titles.get(exc.status_code, "出错了"),
+        back="/",
+    )
+
+
+async def _need_login(request: Request, exc: Exception) -> Response:
+    if request.method != "GET":
+        return page(
+            request, "error.html.j2", status=401, title="请先登录", message="登录已失效，请重新登录", back="/login"
+        )
+    nxt = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?{urlencode({'next': nxt})}", status_code=303)
+
+
+async def _no_run(request: Request, exc: Exception) -> Response:
+    return page(request, "error.html.j2", status=503, title="还没有校验结果", message=str(exc), back="/")
+
+
+class Headers:
+    """Security headers on every response (no script, no framing, no caching of pages)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                h = list(message.get("headers", []))
+                h += [
+                    (b"content-security-policy", CSP.encode()),
+                    (b"x-frame-options", b"DENY"),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"no-referrer"),
+                    (b"cache-control", b"no-store"),
+                ]
+                message["headers"] = h
+            await send(message)
+
+        await self.app(scope, receive, send_with)
+
+
+def create_app(reports: Path, db: Database, root: Path | None = None, sso_header: str | None = None) -> Starlette:
+    secret = db.setting("session_secret", lambda: secrets.token_hex(32))
+    routes = [
+        Route("/login", login_page, methods=["GET"]),
+        Route("/login", login, methods=["POST"]),
+        Route("/logout", logout, methods=["POST"]),
+        Route("/", home, methods=["GET"]),
+        Route("/queue", queue, methods=["GET"]),
+        Route("/report", report_page, methods=["GET"]),
+        Route("/finding", decide, methods=["POST"]),
+        Route("/notify", notify, methods=["POST"]),
+        Route("/notice", notice_page, methods=["GET"]),
+        Route("/notice.docx", notice_file, methods=["GET"]),
+        Route("/townships", township_page, methods=["GET"]),
+        Route("/audit", audit_page, methods=["GET"]),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(Headers),
+            Middleware(
+                SessionMiddleware,
+                secret_key=secret,
+                session_cookie=SESSION_COOKIE,
+                max_age=SESSION_HOURS * 3600,
+                same_site="lax",
+                https_only=False,
+            ),
+        ],
+        exception_handlers={HTTPException: _http_error, NeedLogin: _need_login, RunMissing: _no_run},
+    )
+    app.state.desk = Desk(db, Runs(reports, root), sso_header)
+    return app

@@ -1,0 +1,159 @@
+"""``nianbao serve`` and ``nianbao user``: the review desk from the command line.
+
+Registered on the ``nianbao`` app by one line in :mod:`nianbao.cli`.  Messages in 简体中文.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nianbao.desk.words import DB_ENV, ROLE_ZH
+
+PASSWORD_ENV = "NIANBAO_PASSWORD"
+SSO_ENV = "NIANBAO_SSO_HEADER"
+DEFAULT_PORT = 8321
+
+user_app = typer.Typer(
+    help="审核台账号：添加、列出。", no_args_is_help=True, add_completion=False, rich_markup_mode=None
+)
+
+
+def _console() -> tuple[object, object]:
+    from nianbao.cli import err, out_console
+
+    return out_console, err
+
+
+def _fail(msg: str) -> None:
+    from nianbao.cli import err
+
+    err.print(f"错误：{msg}")
+    raise typer.Exit(2)
+
+
+def _open_db(reports: Path, db: str | None) -> object:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from nianbao.desk.db import Database, default_url, describe_url
+
+    url = db or default_url(reports)
+    try:
+        return Database(url)
+    except (SQLAlchemyError, OSError, ValueError) as e:
+        _fail(
+            f"无法打开审核台数据库 {describe_url(url)}：{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+        )
+    raise AssertionError  # unreachable
+
+
+ReportsOpt = Annotated[Path, typer.Option("--reports", help="夜间校验的报告输出目录（默认 reports）")]
+DbOpt = Annotated[
+    str | None, typer.Option("--db", help=f"数据库地址（默认环境变量 {DB_ENV}，否则为报告目录中的 desk.sqlite3）")
+]
+
+
+@user_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="用户名")],
+    role: Annotated[str, typer.Option("--role", help="admin（管理员）、province（省级）或 county（县级）")],
+    county: Annotated[str | None, typer.Option("--county", help="县级审核员所属县（区），如 示例县")] = None,
+    reports: ReportsOpt = Path("reports"),
+    db: DbOpt = None,
+) -> None:
+    """添加审核台账号；密码取自环境变量 NIANBAO_PASSWORD，未设置时提示输入。"""
+    from nianbao.desk import auth, review
+    from nianbao.desk.db import Database
+
+    out, _err = _console()
+    password = os.environ.get(PASSWORD_ENV)
+    if password is None:
+        try:
+            password = getpass.getpass("密码：")
+            again = getpass.getpass("再输入一次：")
+        except (EOFError, KeyboardInterrupt):
+            _fail(f"未输入密码（也可用环境变量 {PASSWORD_ENV} 提供）")
+            return
+        if password != again:
+            _fail("两次输入的密码不一致")
+    database = _open_db(reports, db)
+    assert isinstance(database, Database)
+    try:
+        u = auth.add_user(database, name, role, county, password)
+    except auth.AccountError as e:
+        _fail(str(e))
+        return
+    review.log(database, "管理员（命令行）", u.county or "", "user", f"账号 {u.name}", f"添加{ROLE_ZH[u.role]}")
+    out.print(f"已添加账号 {u.name}（{ROLE_ZH[u.role]}{'，' + u.county if u.county else ''}）。")  # type: ignore[attr-defined]
+
+
+@user_app.command("list")
+def user_list(reports: ReportsOpt = Path("reports"), db: DbOpt = None) -> None:
+    """列出审核台账号。"""
+    from rich.table import Table
+
+    from nianbao.desk import auth
+    from nianbao.desk.db import Database
+    from nianbao.desk.review import when_zh
+
+    out, _err = _console()
+    database = _open_db(reports, db)
+    assert isinstance(database, Database)
+    users = auth.list_users(database)
+    if not users:
+        out.print("还没有账号。添加第一个管理员：NIANBAO_PASSWORD=… nianbao user add 管理员 --role admin")  # type: ignore[attr-defined]
+        return
+    t = Table(title="审核台账号")
+    for col in ("用户名", "角色", "县（区）", "状态", "创建时间"):
+        t.add_column(col)
+    for u in users:
+        t.add_row(
+            u.name, ROLE_ZH.get(u.role, u.role), u.county or "", "启用" if u.active else "停用", when_zh(u.created_at)
+        )
+    out.print(t)  # type: ignore[attr-defined]
+
+
+def serve(
+    reports: ReportsOpt = Path("reports"),
+    host: Annotated[str, typer.Option("--host", help="监听地址")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="端口")] = DEFAULT_PORT,
+    db: DbOpt = None,
+    root: Annotated[
+        Path | None, typer.Option("--root", help="报告收件目录（默认取校验运行记录的输入目录；用于重绘统计表）")
+    ] = None,
+) -> None:
+    """启动审核台（网页）：审核员登录后逐条确认或排除问题、登记通知乡镇、打印整改通知单。"""
+    from nianbao.desk.app import create_app
+    from nianbao.desk.db import Database, describe_url
+
+    out, _err = _console()
+    if not reports.is_dir():
+        _fail(f"找不到报告目录：{reports}（先运行 nianbao run，或用 --reports 指定）")
+    if root is not None and not root.is_dir():
+        _fail(f"找不到报告收件目录：{root}")
+    if not 0 < port < 65536:
+        _fail(f"端口不对：{port}")
+    database = _open_db(reports, db)
+    assert isinstance(database, Database)
+    from nianbao.desk import auth
+
+    if not auth.list_users(database):
+        out.print(  # type: ignore[attr-defined]
+            "注意：还没有账号。先添加第一个管理员：NIANBAO_PASSWORD=… nianbao user add 管理员 --role admin"
+            + (" --db …" if db else "")
+        )
+    app = create_app(reports, database, root, os.environ.get(SSO_ENV) or None)
+    import uvicorn
+
+    out.print(f"审核台已启动：http://{host}:{port}/ （数据库 {describe_url(database.url)}）；按 Ctrl+C 停止。")  # type: ignore[attr-defined]
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, server_header=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``serve`` and ``user`` to the ``nianbao`` command."""
+    app.command("serve")(serve)
+    app.add_typer(user_app, name="user")

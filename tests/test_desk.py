@@ -1,0 +1,244 @@
+"""The review desk (``nianbao serve``) through Starlette's TestClient, on SQLite and PostgreSQL,
+over a real nightly run of the bundled sample (and reports with hostile agency names)."""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from typer.testing import CliRunner
+
+from nianbao.cli import app as cli_app
+from nianbao.desk import auth
+from nianbao.desk.app import create_app
+from nianbao.desk.db import Database
+from tests.deskhelp import (
+    FIXABLE,
+    HOSTILE_COUNTY,
+    HOSTILE_COUNTY_ESCAPED,
+    PASSWORD,
+    Inbox,
+    TestClient,
+    csrf_of,
+    db_url,
+    login,
+    make_inbox,
+)
+from tests.helpers import SCRIPT_AGENCY
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def inbox(tmp_path_factory: pytest.TempPathFactory) -> Inbox:
+    return make_inbox(tmp_path_factory.mktemp("desk"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    for url in db_url(request.param, tmp_path):
+        database = Database(url)
+        auth.add_user(database, "省审", "province", None, PASSWORD)
+        auth.add_user(database, "张审", "county", "示例县", PASSWORD)
+        auth.add_user(database, "李审", "county", "沙坡头区", PASSWORD)
+        try:
+            yield database
+        finally:
+            database.dispose()
+
+
+def client_for(inbox: Inbox, db: Database) -> TestClient:
+    return TestClient(create_app(inbox.reports, db), follow_redirects=True)
+
+
+def report_url(file: str) -> str:
+    return f"/report?file={quote(file, safe='')}"
+
+
+def finding_of(page: str, rule: str) -> dict[str, str]:
+    """The decision form of the first finding of ``rule`` on a report page."""
+    li = re.search(rf'<li id="f-(\d+)"[^>]*data-rule="{rule}".*?</li>', page, re.S)
+    assert li, f"no {rule} finding on the page"
+    form = li.group(0)
+    return {k: html.unescape(v) for k, v in re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form)}
+
+
+def test_every_page_needs_a_session(inbox: Inbox, db: Database) -> None:
+    c = TestClient(create_app(inbox.reports, db), follow_redirects=False)
+    for path in ("/", "/queue", report_url(FIXABLE), "/notice?file=x", "/townships", "/audit"):
+        r = c.get(path)
+        assert r.status_code == 303 and r.headers["location"].startswith("/login?next="), path
+    r = c.post("/finding", data={"file": FIXABLE, "k": "0", "state": "confirmed", "version": "0"})
+    assert r.status_code == 401
+    page = c.get("/login")
+    assert page.status_code == 200 and "登录" in page.text
+    cookie = page.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    bad = c.post("/login", data={"name": "张审", "password": "wrong", "csrf": csrf_of(page.text), "next": "/"})
+    assert bad.status_code == 401 and "用户名或密码不对" in bad.text
+
+
+def test_county_queue_worst_first_and_scoped(inbox: Inbox, db: Database) -> None:
+    c = client_for(inbox, db)
+    login(c, "张审")
+    q = c.get("/")
+    assert q.url.path == "/queue" and "示例县 · 待复核报告" in q.text
+    files = re.findall(r'<tr data-file="([^"]+)">', q.text)
+    # errors first (东湖镇 2023: 4 errors), then by warnings; reports without error or warning are not queued
+    assert files[0] == "2023/示例县/示例县东湖镇_2023.txt"
+    assert FIXABLE in files and "2023/示例县/示例县福关镇_2023.txt" not in files
+    assert all(f.split("/")[1] == "示例县" for f in files)
+    # another county's report and queue: 403
+    assert c.get(report_url("2023/沙坡头区/沙坡头区镇罗镇_2023.txt")).status_code == 403
+    assert c.get("/queue?county=" + quote("沙坡头区")).status_code == 403
+
+
+def test_confirm_dismiss_and_audit(inbox: Inbox, db: Database) -> None:
+    c = client_for(inbox, db)
+    login(c, "张审")
+    page = c.get(report_url(FIXABLE)).text
+    assert 'data-cell="3:3.3.6:social"' in page  # the tables are redrawn, the wrong cell flagged
+    g01 = finding_of(page, "G01")
+    r = c.post("/finding", data=g01 | {"state": "confirmed", "reason": ""})
+    assert r.status_code == 200
+    assert f'id="state-{g01["k"]}">已确认' in r.text
+    i06 = finding_of(r.text, "I06")
+    # a false alarm needs its reason
+    assert c.post("/finding", data=i06 | {"state": "dismissed", "reason": " "}).status_code == 400
+    r = c.post("/finding", data=i06 | {"state": "dismissed", "reason": "“社会组织”是本地通用简称"})
+    assert f'id="state-{i06["k"]}">误报已排除' in r.text and "张审 于 " in r.text
+    # the form drawn before the change is stale: refused, nothing overwritten
+    stale = c.post("/finding", data=g01 | {"state": "dismissed", "reason": "覆盖"})
+    assert stale.status_code == 409 and "刷新页面" in stale.text
+    page = c.get(report_url(FIXABLE)).text
+    assert f'id="state-{g01["k"]}">已确认' in page
+    q = c.get("/queue").text
+    row = re.search(rf'<tr data-file="{re.escape(FIXABLE)}">.*?</tr>', q, re.S)
+    assert row and "已确认 1" in row.group(0) and "误报 1" in row.group(0)
+    audit = c.get("/audit").text
+    assert audit.count("示例县兴山镇 2023 年度报告 的 ") == 2
+    assert "误报已排除：“社会组织”是本地通用简称" in audit and "张审" in audit
+    # the province auditor sees the county's audit log too; the other county's auditor does not
+    c2 = client_for(inbox, db)
+    login(c2, "李审")
+    assert "示例县兴山镇" not in c2.get("/audit").text
+    c3 = client_for(inbox, db)
+    login(c3, "省审")
+    assert "误报已排除" in c3.get("/audit").text
+
+
+def test_post_without_csrf_is_refused(inbox: Inbox, db: Database) -> None:
+    c = client_for(inbox, db)
+    login(c, "张审")
+    g01 = finding_of(c.get(report_url(FIXABLE)).text, "G01")
+    for token in (None, "", "forged-token-forged-token-forged-token"):
+        data = {k: v for k, v in g01.items() if k != "csrf"} | {"state": "dismissed", "reason": "x"}
+        if token is not None:
+            data["csrf"] = token
+        r = c.post("/finding", data=data)
+        assert r.status_code == 403 and "安全校验码" in r.text
+    assert f'id="state-{g01["k"]}">待复核' in c.get(report_url(FIXABLE)).text
+    assert "示例县兴山镇" not in c.get("/audit").text
+
+
+def test_notify_and_notice(inbox: Inbox, db: Database) -> None:
+    c = client_for(inbox, db)
+    tok = login(c, "张审")
+    r = c.post(
+        "/notify",
+        data={
+            "csrf": tok,
+            "file": FIXABLE,
+            "version": "0",
+            "notified_on": "2026-12-07",
+            "how": "电话",
+            "deadline": "2026-12-20",
+            "contact": "王主任",
+        },
+    )
+    assert r.status_code == 200
+    assert 'id="township-state">已通知' in r.text and "整改期限 2026年12月20日" in r.text
+    notice = c.get("/notice?file=" + quote(FIXABLE, safe="")).text
+    assert "政府信息公开工作年度报告整改通知单" in notice and "于 <b>2026年12月20日</b> 前" in notice
+    items = re.findall(r'<tr data-rule="(\w+)">', notice)
+    assert items == ["G01"]  # errors and warnings only; the note (I06) is not something to fix
+    assert "“不详”不是数字" in notice and "（三）不予公开 6.属于四类过程性信息" in notice
+    docx = c.get("/notice.docx?file=" + quote(FIXABLE, safe=""))
+    assert docx.status_code == 200 and docx.content[:2] == b"PK"
+    from docx import Document
+
+    text = "\n".join(
+        cell.text for t in Document(io.BytesIO(docx.content)).tables for row in t.rows for cell in row.cells
+    )
+    assert "“不详”不是数字" in text
+    tw = c.get("/townships").text
+    assert "示例县兴山镇" in tw and "已通知" in tw and "王主任" in tw
+    # the deadline before the notice date is refused
+    bad = c.post(
+        "/notify",
+        data={
+            "csrf": tok,
+            "file": FIXABLE,
+            "version": "1",
+            "notified_on": "2026-12-07",
+            "how": "电话",
+            "deadline": "2026-12-01",
+            "contact": "",
+        },
+    )
+    assert bad.status_code == 400 and "整改期限不能早于通知日期" in bad.text
+
+
+def test_hostile_names_and_text_are_escaped(inbox: Inbox, db: Database) -> None:
+    c = client_for(inbox, db)
+    tok = login(c, "省审")
+    home = c.get("/").text
+    assert HOSTILE_COUNTY not in home and HOSTILE_COUNTY_ESCAPED in home
+    q = c.get("/queue?county=" + quote(HOSTILE_COUNTY, safe="")).text
+    files = [html.unescape(f) for f in re.findall(r'<tr data-file="([^"]+)">', q)]
+    assert files, "the hostile reports are queued"
+    assert "<script>" not in q and "&lt;script&gt;alert(1)&lt;/script&gt;" in q
+    script_file = next(f for f in files if f.endswith("script.txt"))
+    page = c.get(report_url(script_file)).text
+    assert SCRIPT_AGENCY not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    f = finding_of(page, re.search(r'data-rule="(\w+)"', page).group(1))  # type: ignore[union-attr]
+    r = c.post("/finding", data=f | {"csrf": tok, "state": "dismissed", "reason": "<img src=x onerror=alert(2)>"})
+    assert r.status_code == 200
+    audit = c.get("/audit").text
+    assert "<img src=x" not in audit and "&lt;img src=x onerror=alert(2)&gt;" in audit
+    assert "<script>" not in c.get("/notice?file=" + quote(script_file, safe="")).text
+
+
+def test_user_commands(inbox: Inbox, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'users.sqlite3'}"
+    run = CliRunner().invoke
+    env = {"NIANBAO_PASSWORD": PASSWORD}
+    r = run(cli_app, ["user", "add", "管理员", "--role", "admin", "--db", url], env=env)
+    assert r.exit_code == 0 and "已添加账号 管理员（管理员）" in r.output
+    r = run(cli_app, ["user", "add", "管理员", "--role", "admin", "--db", url], env=env)
+    assert r.exit_code == 2 and "用户 管理员 已存在" in r.output
+    r = run(cli_app, ["user", "add", "县审", "--role", "county", "--db", url], env=env)
+    assert r.exit_code == 2 and "须用 --county 指定所属县" in r.output
+    r = run(cli_app, ["user", "add", "短", "--role", "province", "--db", url], env={"NIANBAO_PASSWORD": "123"})
+    assert r.exit_code == 2 and "密码至少 8 位" in r.output
+    r = run(cli_app, ["user", "add", "县审", "--role", "county", "--county", "示例县", "--db", url], env=env)
+    assert r.exit_code == 0
+    r = run(cli_app, ["user", "list", "--db", url])
+    assert r.exit_code == 0 and "管理员" in r.output and "县级审核员" in r.output and "示例县" in r.output
+    db = Database(url)
+    who = auth.verify(db, "县审", PASSWORD)
+    assert who is not None and who.county == "示例县" and auth.verify(db, "县审", "wrong") is None
+    from sqlalchemy import select
+
+    from nianbao.desk.db import User
+
+    with db.session() as s:
+        h = s.scalar(select(User.password_hash).where(User.name == "县审"))
+    assert h is not None and h.startswith("$argon2id$") and PASSWORD not in h
+    db.dispose()
