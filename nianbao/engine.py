@@ -22,6 +22,8 @@ from nianbao.catalogue import LinearRule, format_number, linear_rules
 from nianbao.frames import batch_arrays, cells_frame, layout_frame, meta_frame, table_frame
 from nianbao.model import ParsedReport
 from nianbao.outcome import Finding, finding_for
+from nianbao.read.labels import edits
+from nianbao.read.meta import agencies_from_registry
 from nianbao.registry import Agency
 from nianbao.spec import SECTIONS, Fmt, cell_label, table_name, tables
 from schemas import cells_schema, layout_schema, meta_schema, table_schema
@@ -224,6 +226,20 @@ def _layout_findings(reports: Sequence[ParsedReport], layout: pl.DataFrame, fail
         if code == "I06":
             params |= {"printed": printed, "statutory": statutory}
             actual = printed
+        elif code in ("I12", "I13"):
+            ri_ = rep.row_issues[pos - n_facts]
+            params["line"] = ri_.line
+            if code == "I12":
+                near = ri_.detail or ""
+                params |= {
+                    "printed": ri_.raw,
+                    "statutory": near,
+                    "distance": edits(ri_.raw, near),
+                    "part": "列" if el.split(":")[1] == "*" else "行",
+                }
+                expected, actual = near, ri_.raw
+            else:
+                expected, actual = "（六）其他处理 1.、2.、3. 三行", ri_.raw
         out.append(
             finding_for(
                 code,
@@ -264,8 +280,13 @@ def _meta_findings(reports: Sequence[ParsedReport], meta: pl.DataFrame, fails: p
             missing = "、".join(x for x, v in (("机关名称", d["agency"]), ("报告年度", year)) if v is None)
             params |= {"missing": missing, "title": d["title"] or "（无标题）"}
             expected, actual, line = "机关名称和年度", d["title"], d["title_line"]
+        elif code == "P04":
+            source = "文件名对应的登记表机关" if d["agency_source"] == "registry" else "文件名"
+            params |= {"source": source, "agency": d["agency"], "file": rep.file}
+            expected, actual, line = "标题中的机关名称", d["agency"], d["title_line"]
         elif code == "R01":
-            params |= {"evidence": d["fmt_evidence"] or "表格布局"}
+            marks = (d["fmt_evidence"] or "表格布局").split("；")
+            params |= {"evidence": "；".join(marks[:3]) + ("等" if len(marks) > 3 else "")}
             expected, actual = "2021", "2019"
         elif code == "U09":
             params |= {"detail": rep.bad_bytes_detail or f"{d['bad_bytes']} 处无效字节"}
@@ -303,6 +324,7 @@ def validate_batch(
     ``timings`` (when given) receives the stage times of those steps.
     """
     SCHEMA_SECONDS[0] = 0.0
+    agencies_from_registry(reports, registry)  # agencies read from file names: the registry's names
     arrays = batch_arrays(reports)
     cells = cells_frame(arrays)
     findings: list[Finding] = []

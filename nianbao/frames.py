@@ -276,6 +276,7 @@ def meta_frame(reports: Sequence[ParsedReport]) -> pl.DataFrame:
         (
             i,
             r.agency,
+            r.agency_source,
             r.year,
             r.title,
             r.title_line,
@@ -294,6 +295,7 @@ def meta_frame(reports: Sequence[ParsedReport]) -> pl.DataFrame:
     schema = {
         "report": pl.UInt32,
         "agency": pl.String,
+        "agency_source": pl.String,  # None: read from the title; "file" / "registry" (P04)
         "year": pl.Int32,
         "title": pl.String,
         "title_line": pl.UInt32,

@@ -555,6 +555,9 @@ class ParsedReport:
     encoding: str | None = None
     source_type: str = "text"
     agency: str | None = None
+    # where the agency was read: None from the title; "file" the file name; "registry" the registry
+    # entry the file name names (P04 says so)
+    agency_source: str | None = None
     year: int | None = None
     title: str | None = None
     title_line: int | None = None

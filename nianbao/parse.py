@@ -17,10 +17,11 @@ from functools import cache, lru_cache
 
 from nianbao.model import INDEX, STATE_CODE, LayoutFact, ParsedReport, RowIssue, plain_raw
 from nianbao.normalize import State, is_value_like, nfkc, norm_label, parse_number, squash
+from nianbao.read.labels import find_column, match_t2_col, match_t2_row, match_t3, record_near_labels
+from nianbao.read.meta import detect_format, fill_agency, find_sections, heading_alias, read_period, read_title
 from nianbao.rundigits import split_row
 from nianbao.spec import (
     SECTIONS,
-    T3_GROUPS,
     T3_PARTS,
     T4_COLUMNS,
     T4_PARTS,
@@ -53,103 +54,7 @@ class NotAReport(ValueError):
     """The input has none of the marks of an annual report."""
 
 
-# ------------------------------------------------------------------ metadata
-
-_YEAR = r"((?:19|20)\d{2})"
-_TITLE_PATTERNS = (
-    re.compile(rf"^(?P<agency>.*?){_YEAR}年度?政府信息公开(?:工作)?(?:年度)?报告"),
-    re.compile(rf"^(?P<agency>.*?)政府信息公开(?:工作)?{_YEAR}年度?(?:工作)?报告"),
-    re.compile(rf"^{_YEAR}年度?(?P<agency>.*?)政府信息公开(?:工作)?(?:年度)?报告"),
-)
-_PERIOD = re.compile(
-    rf"统计数据(?:期间)?(?:为|是)?(?:从|自)?{_YEAR}年(\d{{1,2}})月(\d{{1,2}})日(?:起)?(?:至|到|~|-|—|－)"
-    rf"{_YEAR}年(\d{{1,2}})月(\d{{1,2}})日"
-)
-_AGENCY_PREFIX = re.compile(r"^(?:关于|《)+")
-
-
-def _title(lines: Sequence[Line]) -> tuple[str | None, int | None, str | None, int | None]:
-    """(agency, year, title text, line) from the first lines that look like the title."""
-    seen = 0
-    for i, ln in enumerate(lines):
-        text = " ".join(c for c in ln.cells if c.strip())
-        if not text.strip():
-            continue
-        seen += 1
-        if seen > 15:
-            break
-        s = squash(text)
-        if "政府信息公开" in s and "报告" not in s and i + 1 < len(lines):
-            # a title wrapped onto two lines
-            nxt = next((x for x in lines[i + 1 : i + 4] if x.text.strip()), None)
-            if nxt is not None and "报告" in squash(nxt.text) and len(s) < 40:
-                s += squash(" ".join(c for c in nxt.cells if c.strip()))
-                text = text.strip() + " ".join(c for c in nxt.cells if c.strip())
-        if "报告" not in s or "政府信息公开" not in s:
-            continue
-        for pat in _TITLE_PATTERNS:
-            m = pat.search(s)
-            if m:
-                agency = _AGENCY_PREFIX.sub("", m.group("agency")).strip("《》 ") or None
-                year = int(next(g for g in m.groups() if g and g.isdigit() and len(g) == 4))
-                return agency, year, text.strip(), ln.no
-        return None, None, text.strip(), ln.no
-    return None, None, None, None
-
-
-# ------------------------------------------------------------------ sections
-
-_HEADING = re.compile(r"^([一二三四五六])[、.]\s*(.+)$")
-_SECTION_KEYS: dict[str, tuple[str, ...]] = {
-    "一": ("总体情况",),
-    "二": ("主动公开",),
-    "三": ("收到和处理", "依申请公开"),
-    "四": ("行政复议", "行政诉讼"),
-    "五": ("存在的主要问题", "问题及改进"),
-    "六": ("其他需要报告",),
-}
-
-
-_HEAD_NUMS = frozenset("一二三四五六")
-
-
-def _nfkc_stable(ch: str) -> bool:
-    """Whether NFKC leaves this character as it is, for sure: ASCII and the CJK unified ideographs
-    (compatibility ideographs and Kangxi radicals are not: ⼀ becomes 一)."""
-    return ch.isascii() or "\u4e00" <= ch <= "\u9fff"
-
-
-def _find_sections(lines: Sequence[Line]) -> dict[str, tuple[int, int, str]]:
-    """Section number -> (index in lines, line no, printed heading)."""
-    found: dict[str, tuple[int, int, str]] = {}
-    for i, ln in enumerate(lines):
-        cells = ln.cells
-        nonempty = ([cells[0]] if cells[0].strip() else []) if len(cells) == 1 else [c for c in cells if c.strip()]
-        if len(nonempty) != 1:
-            continue
-        start = nonempty[0].lstrip()[:1]
-        if start not in _HEAD_NUMS and _nfkc_stable(start):
-            continue  # a heading starts with its number: most lines stop here
-        head = squash(nonempty[0].lstrip()[:6])
-        if head and head[0] not in _HEAD_NUMS:
-            continue
-        s = squash(nonempty[0])
-        if len(s) > 40:
-            continue
-        m = _HEADING.match(s)
-        if not m:
-            continue
-        num, rest = m.group(1), m.group(2)
-        if num in found:
-            continue
-        keys = _SECTION_KEYS[num]
-        if num == "四":
-            ok = all(k in rest for k in keys) or ("复议" in rest and "诉讼" in rest)
-        else:
-            ok = any(k in rest for k in keys)
-        if ok:
-            found[num] = (i, ln.no, nonempty[0].strip())
-    return found
+# title, period, sections and format: nianbao.read.meta; labels: nianbao.read.labels
 
 
 # ------------------------------------------------------------------ value fitting
@@ -195,89 +100,16 @@ def _sum_rule(parts: int) -> Callable[[list[str]], bool]:
     return ok
 
 
-# ------------------------------------------------------------------ label matching
+# ------------------------------------------------------------------ label matching (nianbao.read.labels)
 
-
-def _build_t3_index() -> tuple[dict[str, str], list[tuple[str, str]]]:
-    exact: dict[str, str] = {}
-    prefix: dict[str, str] = {}
-    for fmt in Fmt:
-        for r in tables(fmt)["3"].rows:
-            for k in r.keys:
-                nk = norm_label(k)
-                exact.setdefault(nk, r.id)
-                if len(nk) >= 4:
-                    prefix.setdefault(nk, r.id)
-    return exact, sorted(prefix.items(), key=lambda kv: -len(kv[0]))
-
-
-_T3_EXACT, _T3_PREFIX = _build_t3_index()
-_T3_GROUP_KEYS = {norm_label(k): g for g, ks in T3_GROUPS.items() for k in ks}
+_match_t3 = match_t3
+_match_t2_col = match_t2_col
 # a space-aligned value belongs to a column when its centre is within this share of the column
 # spacing from the column's centre; farther (between two columns) it is not machine-readable
 AMBIGUOUS_SHARE = 0.35
 _GAP = re.compile(r"\s{2,}")
 _VALUE_LIKE = re.compile(r"^[\s\d.,，\-—–/／\\%％]*$")
-
-
-@lru_cache(maxsize=1 << 16)  # the same printed labels (and values) recur in every report
-def _match_t3(label: str) -> tuple[str, str] | None:
-    """('row'|'group', id) for a printed label of table 三."""
-    if _VALUE_LIKE.match(label):
-        return None  # a number, a blank or a placeholder: not a label (the hot path)
-    n = norm_label(label)
-    if not n:
-        return None
-    for gk, g in _T3_GROUP_KEYS.items():
-        if n == gk or (n.startswith(gk) and len(n) <= len(gk) + 2):
-            return "group", g
-    if n in _T3_EXACT:
-        return "row", _T3_EXACT[n]
-    for k, rid in _T3_PREFIX:
-        if n.startswith(k):
-            return "row", rid
-    if len(n) >= 5:
-        # a label cut by a line break ("2.其他法律行政法规禁"): the start of exactly one row's key
-        hits = {rid for k, rid in _T3_PREFIX if k.startswith(n)}
-        if len(hits) == 1:
-            return "row", hits.pop()
-    return None
-
-
-def _t2_row_index() -> dict[str, str]:
-    out: dict[str, str] = {}
-    for fmt in Fmt:
-        for r in tables(fmt)["2"].rows:
-            for k in r.keys:
-                out.setdefault(norm_label(k), r.id)
-    return out
-
-
-_T2_ROWS = _t2_row_index()
-# column label -> (format it belongs to or None for both, column id)
-_T2_COLS: dict[str, tuple[Fmt | None, str]] = {}
-for _fmt in Fmt:
-    for _c in tables(_fmt)["2"].columns:
-        for _lab in (_c.label, *_c.aliases):
-            _key = norm_label(_lab)
-            if _key in _T2_COLS and _T2_COLS[_key][1] == _c.id:
-                _T2_COLS[_key] = (None, _c.id)
-            else:
-                _T2_COLS.setdefault(_key, (_fmt, _c.id))
-# 本年处理决定数量 / 处理决定数量 are used by both formats for the decisions column
-_T2_COLS[norm_label("本年处理决定数量")] = (None, "decisions")
-_T2_COLS[norm_label("处理决定数量")] = (None, "decisions")
 _BLOCK = re.compile(r"第二十条第\(?([一二三四五六七八九十]+)\)?项")
-
-
-def _match_t2_col(label: str) -> tuple[Fmt | None, str] | None:
-    n = norm_label(label)
-    if n in _T2_COLS:
-        return _T2_COLS[n]
-    for k, v in _T2_COLS.items():
-        if len(k) >= 4 and n.startswith(k):
-            return v
-    return None
 
 
 # ------------------------------------------------------------------ the parser
@@ -388,7 +220,7 @@ class _Reader:
         centers: list[float] = []  # display columns of the header labels (space-aligned text)
         for ln in window:
             if len(ln.cells) < 2 and header and not ln.table:
-                rid = _T2_ROWS.get(norm_label(ln.cells[0]))
+                rid = match_t2_row(ln.cells[0])
                 if rid is not None and rid not in rows:
                     # a row label alone (its cells left blank, and dropped by a space-aligned extraction)
                     rows[rid] = ({c: _V("", ln.no, None, ln.where) for c in header if c != "?"}, ln.no)
@@ -418,7 +250,7 @@ class _Reader:
                     elif m and m[0] is Fmt.F2021:
                         self.evidence_2021.append(c)
                 continue
-            rid = _T2_ROWS.get(norm_label(first))
+            rid = match_t2_row(first)
             if rid is None:
                 continue
             if rid in ("other_services", "procurement"):
@@ -720,50 +552,15 @@ class _Reader:
         return rows, squash(header)
 
 
-_PAGE_NO = re.compile(r"^(?:[-—–－\s]*\d{1,4}[-—–－\s]*|第\d+页(?:共\d+页)?|\d+/\d+)$")
-
-
-def _period(rep: ParsedReport, lines: Sequence[Line]) -> None:
-    """The statistical period: on one line, or a sentence broken over lines (page breaks, wraps)."""
-    head = lines[:80]
-    for ln in head:
-        m = _PERIOD.search(squash(ln.text))
-        if m:
-            _set_period(rep, m, ln.no)
-            return
-    # the sentence may be cut by a line or page break (page numbers in between are dropped)
-    joined = ""
-    starts: list[tuple[int, int]] = []  # (offset in joined, line no)
-    for ln in head:
-        if ln.table:
-            continue
-        s = squash(ln.text)
-        if not s or _PAGE_NO.match(s):
-            continue
-        starts.append((len(joined), ln.no))
-        joined += s
-    m = _PERIOD.search(joined)
-    if m:
-        line = max((no for off, no in starts if off <= m.start()), default=None)
-        _set_period(rep, m, line)
-
-
-def _set_period(rep: ParsedReport, m: re.Match[str], line: int | None) -> None:
-    y1, m1, d1, y2, m2, d2 = (int(g) for g in m.groups())
-    rep.period_start_year, rep.period_end_year = y1, y2
-    rep.period_full_year = (m1, d1, m2, d2) == (1, 1, 12, 31) and y1 == y2
-    rep.period_text = f"{y1}年{m1}月{d1}日至{y2}年{m2}月{d2}日"
-    rep.period_line = line
-
-
 def parse_lines(lines: Sequence[Line], report: ParsedReport) -> ParsedReport:
     """Fill ``report`` (file, hash already set) from the lines of a source."""
     rep = report
     rd = _Reader(lines, rep)
-    rep.agency, rep.year, rep.title, rep.title_line = _title(lines)
-    _period(rep, lines)
+    title = read_title(lines)
+    rep.agency, rep.year, rep.title, rep.title_line = title.agency, title.year, title.text, title.line
+    read_period(rep, lines)
 
-    sections = _find_sections(lines)
+    sections = find_sections(lines)
     t2 = rd.table2(rd._window(sections, "二"))
     t3, t3_header, _ = rd.table3(rd._window(sections, "三"))
     t4, t4_header = rd.table4(rd._window(sections, "四"))
@@ -773,8 +570,12 @@ def parse_lines(lines: Sequence[Line], report: ParsedReport) -> ParsedReport:
     if rep.agency is None and rep.year is None and len(sections) < 2 and not (t3 or t4):
         raise NotAReport("文件中没有找到年度报告的标题、章节或统计表，不是政府信息公开工作年度报告")
 
-    fmt = Fmt.F2019 if len(rep.fmt_evidence_2019) > len(rd.evidence_2021) else Fmt.F2021
+    fill_agency(rep)
+    # the format from the layout printed from section 二 on (the title and 一 are prose)
+    detected = detect_format(lines[sections['二'][0] :] if '二' in sections else lines, rep.year)
+    fmt = detected.fmt
     rep.fmt = fmt
+    rep.fmt_evidence_2019 = list(detected.evidence_2019)
     spec = tables(fmt)
 
     # sections: presence, order, aliases
@@ -785,9 +586,7 @@ def parse_lines(lines: Sequence[Line], report: ParsedReport) -> ParsedReport:
             rep.layout.append(LayoutFact(f"sec:{s.number}", "section", False, s.heading))
             continue
         idx, line_no, printed = sections[s.number]
-        heading = _HEADING.match(squash(printed))
-        rest = heading.group(2) if heading else printed
-        alias = None if norm_label(rest) == norm_label(s.heading) else rest
+        alias = heading_alias(s.number, printed, s.heading)
         in_order = idx > prev_idx
         rep.layout.append(
             LayoutFact(
@@ -820,6 +619,7 @@ def parse_lines(lines: Sequence[Line], report: ParsedReport) -> ParsedReport:
     _fill_t2(rep, spec["2"], t2)
     _fill_t3(rep, spec["3"], t3, t3_header)
     _fill_t4(rep, spec["4"], t4, t4_header)
+    record_near_labels(rep, {"2": rd._window(sections, "二"), "3": rd._window(sections, "三")})
     return rep
 
 
@@ -909,30 +709,33 @@ def _fill_t2(rep: ParsedReport, table: Table, rows: dict[str, tuple[dict[str, _V
             _cell(rep, rep.fmt, f"2:{r.id}:{c}", got[c])
 
 
-def _header_has(header: str, labels: Sequence[str]) -> str | None:
-    """The first of ``labels`` found in a squashed header text, or None."""
-    for lab in labels:
-        if norm_label(lab) in header:
-            return lab
-    return None
-
-
 def _fill_t3(rep: ParsedReport, table: Table, rows: dict[str, _RowRead], header_cells: list[str]) -> None:
     assert rep.fmt is not None
     if not rows:
         _missing_table(rep, table)
         return
     rep.layout.append(LayoutFact("3:*:*", "table", True, table.title))
-    header = "".join(norm_label(c) for c in header_cells)
     for col in table.columns:
-        got = _header_has(header, (col.label, *col.aliases))
+        got = find_column(header_cells, col.id, (col.label, *col.aliases))
         if got is None:
             rep.layout.append(LayoutFact(f"3:*:{col.id}", "column", False, col.label))
-        elif got != col.label:
+        elif got in col.aliases:  # an accepted alias (I06); a near label is I12
             rep.layout.append(LayoutFact(f"3:*:{col.id}", "column", True, col.label, printed=got))
     cols = tuple(c.id for c in table.columns)
+    merged = rep.fmt is Fmt.F2021 and "3.6" in rows and not any(rid.startswith("3.6.") for rid in rows)
+    if merged:
+        # （六）其他处理 printed as one row without its sub-rows: the group's printed total, kept in
+        # the row of 3.其他 so that the sum rules add exactly the printed total as （六）; one I13
+        rows = dict(rows)
+        total = rows.pop("3.6")
+        rows["3.6.3"] = total
+        rep.row_issues.append(RowIssue("I13", "3:3.6.3:*", total.printed, total.line))
     for r in table.rows:
         rr = rows.get(r.id)
+        if rr is None and merged and r.id in ("3.6.1", "3.6.2"):
+            for c in cols:  # said once by I13, not as two missing rows
+                rep.cells.put(f"3:{r.id}:{c}", None, "", State.MISSING)
+            continue
         if rr is None:
             rep.layout.append(LayoutFact(f"3:{r.id}:*", "row", False, r.label))
             for c in cols:

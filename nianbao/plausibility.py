@@ -221,17 +221,23 @@ def figure_hashes(arrays: Mapping[Fmt, FmtArrays], offset: int = 0) -> pl.DataFr
 
 
 def same_figures(a: ParsedReport, b: ParsedReport) -> bool:
-    """Figure-for-figure equality of two reports' tables (blank ≠ 0); same format only."""
+    """Figure-for-figure equality of two reports' tables (blank ≠ 0); same format only.  Tables of
+    which not one figure was read (missing, blank or unreadable) are never "the same": there is
+    nothing to compare."""
     if a.fmt is not b.fmt or a.fmt is None:
         return False
     va, *_ = a.cells.arrays()
     vb, *_ = b.cells.arrays()
     x = np.frombuffer(va, dtype=np.float64)
     y = np.frombuffer(vb, dtype=np.float64)
-    return bool(np.array_equal(np.isnan(x), np.isnan(y)) and np.array_equal(np.nan_to_num(x), np.nan_to_num(y)))
+    nx = np.isnan(x)
+    if nx.all():
+        return False
+    return bool(np.array_equal(nx, np.isnan(y)) and np.array_equal(np.nan_to_num(x), np.nan_to_num(y)))
 
 
 _YEAR = re.compile(r"(?:19|20)\d{2}")
+MIN_PROSE = 200  # characters of prose (years masked) below which two texts are not compared (L01)
 
 
 def prose_text(rep: ParsedReport) -> str:
@@ -241,9 +247,10 @@ def prose_text(rep: ParsedReport) -> str:
 
 def similarity(a: str, b: str, k: int = 4) -> float:
     """Near-identity of two texts: Jaccard overlap of their character k-grams (order-insensitive at
-    the scale of a paragraph; 1.0 when only the masked years differ)."""
-    if not a and not b:
-        return 1.0
+    the scale of a paragraph; 1.0 when only the masked years differ).  An empty text is like no other
+    (0.0): two reports whose prose was not read are not "identical"."""
+    if not a or not b:
+        return 0.0
     sa = {a[i : i + k] for i in range(max(1, len(a) - k + 1))}
     sb = {b[i : i + k] for i in range(max(1, len(b) - k + 1))}
     return len(sa & sb) / len(sa | sb)
@@ -258,8 +265,16 @@ def copies_frame(yp: YearPairs, hashes: pl.DataFrame) -> pl.DataFrame:
         .filter((pl.col("fmt") == pl.col("prev_fmt")) & (pl.col("hash") == pl.col("prev_hash")))
         .select("report", "prev")
     )
-    pairs = [(r, p) for r, p in same.iter_rows() if same_figures(yp.reports[r], yp.reports[p])]
-    sims = [similarity(prose_text(yp.reports[r]), prose_text(yp.reports[p])) for r, p in pairs]
+    pairs: list[tuple[int, int]] = []
+    sims: list[float] = []
+    for r, p in same.iter_rows():
+        if not same_figures(yp.reports[r], yp.reports[p]):
+            continue
+        a, b = prose_text(yp.reports[r]), prose_text(yp.reports[p])
+        if min(len(a), len(b)) < MIN_PROSE:
+            continue  # too little prose read to say the texts are the same
+        pairs.append((r, p))
+        sims.append(similarity(a, b))
     return pl.DataFrame(
         {
             "report": pl.Series([r for r, _p in pairs], dtype=pl.UInt32),

@@ -18,6 +18,7 @@ META_RULES: dict[str, pl.Expr] = {
     | ((pl.col("period_start_year") == year) & (pl.col("period_end_year") == year) & pl.col("period_full_year")),
     "P02": stated,
     "P03": pl.col("agency").is_not_null() & year.is_not_null(),
+    "P04": pl.col("agency_source").is_null(),
     "R01": ~((pl.col("fmt") == "2019") & (year >= 2021)),
     "U09": pl.col("bad_bytes") == 0,
 }
@@ -29,6 +30,7 @@ def meta_schema() -> pa.DataFrameSchema:
         {
             "report": pa.Column(pl.UInt32, unique=True),
             "agency": pa.Column(pl.String, nullable=True),
+            "agency_source": pa.Column(pl.String, pa.Check.isin(["file", "registry"]), nullable=True),
             "year": pa.Column(pl.Int32, nullable=True),
             "title": pa.Column(pl.String, nullable=True),
             "title_line": pa.Column(pl.UInt32, nullable=True),

@@ -242,3 +242,69 @@ def test_user_commands(inbox: Inbox, tmp_path: Path) -> None:
         h = s.scalar(select(User.password_hash).where(User.name == "县审"))
     assert h is not None and h.startswith("$argon2id$") and PASSWORD not in h
     db.dispose()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_fixed_after_clean_rerun_and_the_nightly_run_shows_decisions(
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Notify two townships; one corrects its report: the next nightly run finds it clean and the
+    desk moves it to fixed (the other stays notified); the run's report shows the desk's decisions."""
+    import json
+
+    inbox = make_inbox(tmp_path / "run", hostile=False)
+    urls = db_url(kind, tmp_path)
+    url = f"sqlite:///{inbox.reports / 'desk.sqlite3'}" if kind == "sqlite" else next(urls)
+    if kind == "postgresql":
+        monkeypatch.setenv("NIANBAO_DB", url)
+    db = Database(url)
+    auth.add_user(db, "张审", "county", "示例县", PASSWORD)
+    c = client_for(inbox, db)
+    tok = login(c, "张审")
+    worst = "2023/示例县/示例县东湖镇_2023.txt"
+    for file in (FIXABLE, worst):
+        r = c.post(
+            "/notify",
+            data={
+                "csrf": tok,
+                "file": file,
+                "version": "0",
+                "notified_on": "2026-12-07",
+                "how": "公文",
+                "deadline": "",
+            },
+        )
+        assert 'id="township-state">已通知' in r.text
+    page = c.get(report_url(FIXABLE)).text
+    assert "已确认" in c.post("/finding", data=finding_of(page, "G01") | {"state": "confirmed"}).text
+    page = c.get(report_url(FIXABLE)).text
+    c.post("/finding", data=finding_of(page, "I06") | {"state": "dismissed", "reason": "本地通用简称"})
+    bad = finding_of(c.get(report_url(worst)).text, "A01")
+    assert "已确认" in c.post("/finding", data=bad | {"state": "confirmed"}).text
+
+    inbox.fix()
+    run2 = inbox.run()  # the nightly run reads the desk's decisions from the database
+    page = c.get(report_url(FIXABLE)).text
+    assert 'id="township-state">已整改' in page and f"校验运行 {run2.name} 中更正后的报告已无问题" in page
+    assert 'id="township-state">已通知' in c.get(report_url(worst)).text
+    tw = c.get("/townships").text
+    assert tw.count("已整改") >= 1 and "示例县东湖镇" in tw
+    audit = c.get("/audit").text
+    assert "系统（夜间校验）" in audit and "自动标记为已整改" in audit
+
+    changes = json.loads((run2 / "changes.json").read_text(encoding="utf-8"))
+    acked = {(a["finding"]["file"], a["finding"]["rule"]): a for a in changes["acknowledged"]}
+    assert acked[(FIXABLE, "I06")]["note"] == "审核台：误报已排除（本地通用简称）"
+    assert acked[(FIXABLE, "I06")]["reviewer"] == "张审"
+    assert acked[(worst, "A01")]["note"] == "审核台：已确认"  # an error: the desk's decisions cover every severity
+    assert (FIXABLE, "G01") not in acked  # corrected: the finding is gone
+    html_pages = list((run2 / "reports").glob("*.html"))
+    assert any("审核台：误报已排除（本地通用简称）" in p.read_text(encoding="utf-8") for p in html_pages)
+    from openpyxl import load_workbook
+
+    wb = load_workbook(run2 / "findings.xlsx", read_only=True)
+    cells = [str(v) for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for v in row if v is not None]
+    assert any("审核台：已确认" in v for v in cells)
+    db.dispose()
+    for _ in urls:  # drop the PostgreSQL database
+        pass

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from nianbao.catalogue import catalogue
+from tests import rule_registry
 from tests.helpers import busy_seed, seed_text, set_cells, validate_texts
 
 T3_COLS = ("natural", "commercial", "research", "social", "legal", "other", "total")
@@ -182,6 +183,33 @@ CASES = [
         check_values=False,
     ),
     Case("R01", "outdated-format", lambda: _to_2019_layout(busy_seed()), [], expected="2021", actual="2019"),
+    # I12: a column label one character off (先行 for 现行): read as 现行有效件数, with a warning
+    Case(
+        "I12",
+        "near-column-label",
+        replace("现行有效件数", "先行有效件数"),
+        ["2:*:in_force"],
+        expected="现行有效件数",
+        actual="先行有效件数",
+    ),
+    # I12: a row label with a character added (其他法律和行政法规禁止公开)
+    Case(
+        "I12",
+        "near-row-label",
+        replace("2.其他法律行政法规禁止公开", "2.其他法律和行政法规禁止公开"),
+        ["3:3.3.2:*"],
+        expected="其他法律行政法规禁止公开",
+        actual="2.其他法律和行政法规禁止公开",
+    ),
+    # I13: （六）其他处理 printed as one row (its printed total) without the three sub-rows
+    Case(
+        "I13",
+        "merged-other-handling",
+        lambda: _merge_other_handling(busy_seed()),
+        ["3:3.6.3:*"],
+        expected="（六）其他处理 1.、2.、3. 三行",
+        actual="(六) 其他处理",
+    ),
 ]
 
 
@@ -202,6 +230,13 @@ def _duplicate_line(text: str, containing: str) -> str:
     lines = text.split("\n")
     i = next(k for k, ln in enumerate(lines) if containing in ln)
     return "\n".join([*lines[: i + 1], lines[i], *lines[i + 1 :]])
+
+
+def _merge_other_handling(text: str, values: str = "0\t0\t0\t0\t0\t0\t0") -> str:
+    """Table 三 （六） printed as one row (the 2021 format's three sub-rows left out)."""
+    lines = text.split("\n")
+    i = next(k for k, ln in enumerate(lines) if "(六) 其他处理" in ln)
+    return "\n".join([*lines[:i], f"\t(六) 其他处理\t{values}", *lines[i + 3 :]])
 
 
 def _to_2019_layout(text: str) -> str:
@@ -257,3 +292,40 @@ def test_seed_has_no_error_and_blank_is_not_zero() -> None:
     assert [f for f in fs if f.severity == "error"] == []
     # no last year in the batch: said once (info), never a failure
     assert [(f.rule, f.cells) for f in fs] == [("E02", []), ("I06", ["3:*:social"])]
+
+
+# P04 needs a file name that names the agency (the cases above are all "bad.txt"): its fixtures are here.
+NO_AGENCY_TITLE = ("沙坡头区镇罗镇 2023 年政府信息公开 工作年度报告", "2023 年政府信息公开工作年度报告")
+rule_registry.COVERED.add("P04")
+
+
+def test_p04_agency_from_the_file_name() -> None:
+    good = validate_texts({"示例县南川镇_2023.txt": busy_seed()})
+    assert [f for f in good if f.rule in ("P03", "P04")] == []
+    fs = validate_texts({"示例县南川镇_2023.txt": busy_seed().replace(*NO_AGENCY_TITLE)})
+    assert [f for f in fs if f.rule == "P03"] == []
+    p04 = [f for f in fs if f.rule == "P04"]
+    assert [(f.severity, f.cells, f.expected, f.actual, f.agency) for f in p04] == [
+        ("warning", [], "标题中的机关名称", "示例县南川镇", "示例县南川镇")
+    ]
+    assert p04[0].message == (
+        "标题中没有机关名称，已按文件名认定为“示例县南川镇”（文件：示例县南川镇_2023.txt），请核对。"
+    )
+
+
+def test_p04_agency_from_the_registry_entry_the_file_name_names() -> None:
+    from nianbao.engine import validate_batch
+    from nianbao.registry import Agency
+    from tests.helpers import parse
+
+    rep = parse(busy_seed().replace(*NO_AGENCY_TITLE), "南川镇_2023.txt")
+    assert (rep.agency, rep.agency_source) == ("南川镇", "file")
+    registry = [Agency("示例县", "示例县南川镇人民政府", "township"), Agency("示例县", "示例县东湖镇", "township")]
+    fs = [f for f in validate_batch([rep], registry=registry) if f.rule == "P04"]
+    assert (rep.agency, rep.agency_source) == ("示例县南川镇人民政府", "registry")
+    assert [(f.actual, f.message) for f in fs] == [
+        (
+            "示例县南川镇人民政府",
+            "标题中没有机关名称，已按文件名对应的登记表机关认定为“示例县南川镇人民政府”（文件：南川镇_2023.txt），请核对。",
+        )
+    ]

@@ -154,6 +154,9 @@ def serve(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``serve`` and ``user`` to the ``nianbao`` command."""
+    """Add ``serve`` and ``user`` to the ``nianbao`` command; let its runs read the desk's decisions."""
+    from nianbao.desk import nightly
+
     app.command("serve")(serve)
     app.add_typer(user_app, name="user")
+    nightly.register()

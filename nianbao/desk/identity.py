@@ -34,8 +34,11 @@ def who_of(agency: Any, year: Any, file: str) -> tuple[str, ...]:
 
 def finding_key(f: dict[str, Any]) -> str:
     """The identity of a finding of ``findings.json`` as a JSON string."""
-    ident = _identity(who_of(f.get("agency"), f.get("year"), str(f.get("file", ""))), f.get("rule"), f.get("cells"))
-    return orjson.dumps(ident).decode()
+    return finding_key_of(f.get("agency"), f.get("year"), str(f.get("file", "")), f.get("rule"), f.get("cells"))
+
+
+def finding_key_of(agency: Any, year: Any, file: str, rule: Any, cells: Any) -> str:
+    return orjson.dumps(_identity(who_of(agency, year, file), rule, cells)).decode()
 
 
 def key_hash(key: str) -> str:

@@ -8,7 +8,7 @@ on the same finding never silently overwrite each other — the second is told t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -46,15 +46,17 @@ class Invalid(ValueError):
     """A form value that cannot be accepted (message for the user)."""
 
 
+def beijing(t: datetime) -> datetime:
+    if t.tzinfo is None:  # SQLite hands back naive UTC
+        t = t.replace(tzinfo=UTC)
+    return t.astimezone(TZ)
+
+
 def when_zh(t: datetime | None) -> str:
     """2026年12月7日 08:12 (Beijing time)."""
     if t is None:
         return ""
-    if t.tzinfo is None:  # SQLite hands back naive UTC
-        from datetime import UTC
-
-        t = t.replace(tzinfo=UTC)
-    t = t.astimezone(TZ)
+    t = beijing(t)
     return f"{t.year}年{t.month}月{t.day}日 {t.hour:02d}:{t.minute:02d}"
 
 

@@ -20,7 +20,7 @@ import io
 import json
 import re
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -62,6 +62,7 @@ class Ack:
     note: str
     date: str
     line: int = 0  # line in the acknowledgements file
+    any_severity: bool = False  # a review desk decision: errors too (a CSV row covers warnings and notes only)
 
     def matches(self, sha256: str, f: Finding) -> bool:
         if self.sha256 != sha256 or self.rule != f.rule:
@@ -142,6 +143,11 @@ def append_ack(path: Path, ack: Ack) -> None:
     w.writerow([ack.sha256, ack.rule, " ".join(ack.cells), ack.reviewer, ack.note, ack.date])
     # with a BOM, so that Excel/WPS open the Chinese text correctly
     write_text(path, "\ufeff" + old + buf.getvalue())
+
+
+# Further sources of acknowledgements, each called with the run and its output folder: the review
+# desk registers the decisions of its database here (nianbao.desk.nightly) when the CLI starts.
+ACK_SOURCES: list[Callable[[RunOutcome, Path | None], list[Ack]]] = []
 
 
 def today() -> str:
@@ -315,6 +321,11 @@ def review(
             problems.append(why)
     ack_list, ack_problems = load_acks(acks)
     problems += ack_problems
+    for source in ACK_SOURCES:  # the review desk's decisions (nianbao serve), when it has a database
+        try:
+            ack_list += source(outcome, out)
+        except Exception as e:  # an unreachable database must not fail the run
+            problems.append(f"审核台的复核结论无法读取（{type(e).__name__}），本次报告未标出审核台的复核结论")
 
     files = outcome.files
     file_of_report = {f.report: i for i, f in enumerate(files) if f.report >= 0}
@@ -380,14 +391,12 @@ def review(
         for a in ack_list:
             by_sha[a.sha256].append(a)
         for k, f in enumerate(outcome.findings):
-            if f.severity not in ACKABLE:
-                continue
             fi = file_of_report.get(f.report)
             if fi is None:
                 continue
             sha = files[fi].sha256
             for a in by_sha.get(sha, ()):
-                if a.matches(sha, f):
+                if (f.severity in ACKABLE or a.any_severity) and a.matches(sha, f):
                     covered[k] = a
                     status[k] = ACKED
                     break

@@ -1,0 +1,410 @@
+"""What a report says about itself: title (agency, year), statistical period, sections, format.
+
+Titles are read in every form agencies print them (all matched on the text without spaces):
+
+- ``××镇2023年政府信息公开工作年度报告`` and year first, ``2022年度××镇政府信息公开工作年度报告``;
+- ending ``年度报告``, ``工作报告``, ``年报`` or ``报告`` (``工作`` and ``年度`` optional), the year
+  before or after ``政府信息公开``, ``2023 年`` with a space;
+- split over two or three lines (``××镇2023年政府信息公开`` / ``工作年度报告``), the agency on a line
+  of its own above (``洪泽区人民政府`` / ``2023 年政府信息公开工作年度报告``);
+- under page chrome: breadcrumbs (``首页 > 政务公开 > …``), ``来源：``, ``发布时间：``, ``字号``,
+  ``索引号`` … lines are skipped, never taken for the agency;
+- no title line at all, but the report named in the first lines (``现发布《××镇2023年……年度报告》``).
+
+When no agency can be read, it is taken from the file name (:func:`agency_from_file`) and, in the
+validation step, from the registry entry the file name names (:func:`agencies_from_registry`); the
+report then says where it came from (P04).
+
+The statistical period is read in all its common wordings (``统计数据从…至…``, ``统计期限自…起至…止``,
+``统计时限``, ``数据时限``, ``统计期限为2025年1月1日至12月31日`` without a year at the end).
+
+The format (2019 or 2021) is read from the layout the report prints (:func:`detect_format`), in any
+shape of table (tabs, single spaces, one cell per line, Markdown): the labels of 表二 and the rows of
+表三 that only one format has.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import PurePath
+
+from nianbao.model import ParsedReport
+from nianbao.normalize import norm_label, squash
+from nianbao.read.labels import LineLike
+from nianbao.registry import Agency, normalise_agency
+from nianbao.spec import Fmt
+
+TITLE_LINES = 25  # non-empty lines at the top searched for the title
+TITLE_WRAP = 3  # a title is printed over at most this many lines
+PERIOD_LINES = 80  # lines at the top searched for the statistical period
+
+# ------------------------------------------------------------------ title
+
+_YEAR = r"(?P<year>(?:19|20)\d{2})"
+_REPORT = r"(?:工作)?的?(?:年度报告|年度工作报告|工作年度报告|工作报告|年报|报告)"
+_TITLE_PATTERNS = (
+    # 《××镇2023年政府信息公开工作年度报告》, year first: 2022年度××镇政府信息公开工作年度报告
+    re.compile(rf"^(?P<pre>.*?){_YEAR}年度?(?P<mid>.*?)政府信息公开{_REPORT}$"),
+    # ××镇政府信息公开2023年度工作报告
+    re.compile(rf"^(?P<pre>.*?)政府信息公开(?:工作)?{_YEAR}年度?{_REPORT}$"),
+)
+_TRAILER = re.compile(r"(?:[（(][^（()）]{0,20}[)）]|\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?|[。.》”\"])+$")
+_AGENCY_PREFIX = re.compile(r"^(?:关于|《|“|\"|标题[:：]|题目[:：])+")
+_AGENCY_SUFFIX = re.compile(r"(?:关于|的|》)+$")
+# page chrome printed above a title on web pages
+_CHROME = re.compile(
+    r"^(?:来源|信息来源|文章来源|发布时间|发布日期|发文日期|成文日期|生效日期|更新时间|发布机构|发布单位|发文机关|"
+    r"字号|字体|浏览次数|浏览量|点击数|点击量|访问量|阅读次数|作者|编辑|责任编辑|索引号|文号|主题分类|公开方式|"
+    r"公开范围|公开时限|信息分类|所属机构|当前位置|您当前的位置|您的位置|您现在的位置|位置|分享到|打印|关闭|"
+    r"【|\[|首页|网站首页|扫一扫|简体|繁体|繁體|无障碍|长者模式|政务公开|信息公开|主办单位)"
+)
+_BREADCRUMB = re.compile(r"[>＞»›→]")
+_AGENCY_LIKE = re.compile(r"^[\u4e00-\u9fff（）()·]{2,30}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Title:
+    agency: str | None
+    year: int | None
+    text: str | None
+    line: int | None
+
+
+def _plain(ln: LineLike) -> str:
+    return " ".join(c.strip() for c in ln.cells if c.strip())
+
+
+def _is_chrome(s: str) -> bool:
+    """Page chrome (breadcrumbs, source, dates, font size …), never a title or an agency."""
+    return bool(_CHROME.match(s)) or (bool(_BREADCRUMB.search(s)) and ("首页" in s or "位置" in s))
+
+
+def _clean_agency(a: str) -> str | None:
+    a = _AGENCY_PREFIX.sub("", a)
+    a = _AGENCY_SUFFIX.sub("", a).strip("《》 ")
+    return a or None
+
+
+def _match_title(s: str) -> tuple[str | None, int] | None:
+    """(agency or None, year) when ``s`` (squashed) is a whole title."""
+    s = _TRAILER.sub("", s)
+    if "政府信息公开" not in s:
+        return None
+    for pat in _TITLE_PATTERNS:
+        m = pat.match(s)
+        if m:
+            groups = m.groupdict()
+            agency = _clean_agency(groups.get("pre") or "") or _clean_agency(groups.get("mid") or "")
+            return agency, int(m.group("year"))
+    return None
+
+
+_QUOTED = re.compile(r"《([^《》]{6,60}?报告)》")
+
+
+def read_title(lines: Sequence[LineLike]) -> Title:
+    """Agency, year, printed title and its first line, from the lines at the top of a report."""
+    top: list[tuple[LineLike, str, str]] = []  # (line, printed text, squashed text)
+    for ln in lines:
+        text = _plain(ln)
+        if not text:
+            continue
+        top.append((ln, text, squash(text)))
+        if len(top) >= TITLE_LINES:
+            break
+    fallback: Title | None = None
+    for j, (ln, text, s) in enumerate(top):
+        if "报告" not in s and not s.endswith("年报"):
+            continue
+        if _is_chrome(s) or len(s) > 80:
+            continue
+        # the title ends on line j: it starts on j, or up to TITLE_WRAP - 1 lines above (a wrapped title)
+        for k in range(TITLE_WRAP):
+            i = j - k
+            if i < 0:
+                break
+            part = top[i : j + 1]
+            if k and any(_is_chrome(p[2]) or len(p[2]) > 40 or "。" in p[2] for p in part[:-1]):
+                break
+            got = _match_title("".join(p[2] for p in part))
+            if got is None:
+                continue
+            agency, year = got
+            printed = "".join(p[1] for p in part) if k else text
+            first = part[0][0]
+            if agency is None and i > 0:
+                # the agency on a line of its own above the title
+                above_ln, above_text, above = top[i - 1]
+                if _AGENCY_LIKE.match(above) and not _is_chrome(above):
+                    return Title(above, year, f"{above_text} {printed}", above_ln.no)
+            return Title(agency, year, printed, first.no)
+        if fallback is None and "政府信息公开" in s:
+            fallback = Title(None, None, text, ln.no)
+    if fallback is not None:
+        return fallback  # a title without year or agency (P03), not made up from the text below
+    # no title line: a first paragraph that names the report (现发布《××镇2023年……年度报告》)
+    for ln, _text, s in top[:10]:
+        for q in _QUOTED.findall(s):
+            got = _match_title(q)
+            if got is not None and got[0] is not None:
+                return Title(got[0], got[1], q, ln.no)
+    return Title(None, None, None, None)
+
+
+_FILE_NOISE = re.compile(
+    r"(?:19|20)\d{2}年?度?|政府信息公开|信息公开|工作|年度报告|年报|报告|年度|[_\-—–.·\s\d（）()\[\]【】]+"
+)
+
+
+def agency_from_file(file: str) -> str | None:
+    """The agency a file name names (``示例县南川镇_2023.txt`` → ``示例县南川镇``), if any."""
+    stem = PurePath(file.replace("\\", "/")).stem
+    a = _FILE_NOISE.sub("", stem)
+    return a if _AGENCY_LIKE.match(a) else None
+
+
+def fill_agency(rep: ParsedReport) -> None:
+    """A report whose title names no agency: the agency from its file name (P04 says so)."""
+    if rep.agency is not None:
+        return
+    a = agency_from_file(rep.file)
+    if a is not None:
+        rep.agency, rep.agency_source = a, "file"
+
+
+def agencies_from_registry(reports: Iterable[ParsedReport], registry: Sequence[Agency] | None) -> None:
+    """Reports whose agency came from the file name: the registry's agency the file name names.
+
+    The registry entry is the one whose name (normalised) is the file name's, or else the longest one
+    the file name contains (unique); the registry's spelling is taken."""
+    if not registry:
+        return
+    by_key: dict[str, str] = {}
+    for a in registry:
+        by_key.setdefault(a.key, a.agency)
+    keys = sorted(by_key, key=len, reverse=True)
+    for rep in reports:
+        if not rep.readable or rep.agency_source != "file":
+            continue
+        stem = normalise_agency(PurePath(rep.file.replace("\\", "/")).stem)
+        key = normalise_agency(rep.agency)
+        name = by_key.get(key)
+        if name is None:
+            # the registry name within the file name (示例县南川镇_2023), or the file name's the end of
+            # exactly one registry name (南川镇_2023 → 示例县南川镇)
+            hits = [k for k in keys if len(k) >= 2 and k in stem]
+            if hits and (len(hits) == 1 or len(hits[0]) > len(hits[1])):
+                name = by_key[hits[0]]
+            else:
+                ends = [k for k in keys if len(key) >= 2 and k.endswith(key)]
+                if len(ends) == 1:
+                    name = by_key[ends[0]]
+        if name is not None:
+            rep.agency, rep.agency_source = name, "registry"
+
+
+# ------------------------------------------------------------------ period
+
+_D = r"(\d{1,2})"
+_PERIOD = re.compile(
+    r"(?:统计|数据|时限|期限|报告期)[^。；;,，\d]{0,14}?"
+    rf"((?:19|20)\d{{2}})年{_D}月{_D}日起?(?:至|到|~|-|—|–|－|―)"
+    rf"(?:((?:19|20)\d{{2}})年)?{_D}月{_D}日"
+)
+_PAGE_NO = re.compile(r"^(?:[-—–－\s]*\d{1,4}[-—–－\s]*|第\d+页(?:共\d+页)?|\d+/\d+)$")
+
+
+def read_period(rep: ParsedReport, lines: Sequence[LineLike]) -> None:
+    """The statistical period: on one line, or a sentence broken over lines (page breaks, wraps)."""
+    head = lines[:PERIOD_LINES]
+    for ln in head:
+        m = _PERIOD.search(squash(_plain(ln)))
+        if m:
+            _set_period(rep, m, ln.no)
+            return
+    # the sentence may be cut by a line or page break (page numbers in between are dropped)
+    joined = ""
+    starts: list[tuple[int, int]] = []  # (offset in joined, line no)
+    for ln in head:
+        if len(ln.cells) > 1:
+            continue
+        s = squash(_plain(ln))
+        if not s or _PAGE_NO.match(s):
+            continue
+        starts.append((len(joined), ln.no))
+        joined += s
+    m = _PERIOD.search(joined)
+    if m:
+        line = max((no for off, no in starts if off <= m.start()), default=None)
+        _set_period(rep, m, line)
+
+
+def _set_period(rep: ParsedReport, m: re.Match[str], line: int | None) -> None:
+    y1, m1, d1, y2s, m2, d2 = m.groups()
+    start, end = int(y1), int(y2s) if y2s else int(y1)  # "2025年1月1日至12月31日": the same year
+    a, b, c, d = int(m1), int(d1), int(m2), int(d2)
+    rep.period_start_year, rep.period_end_year = start, end
+    rep.period_full_year = (a, b, c, d) == (1, 1, 12, 31) and start == end
+    rep.period_text = f"{start}年{a}月{b}日至{end}年{c}月{d}日"
+    rep.period_line = line
+
+
+# ------------------------------------------------------------------ sections
+
+HEADING = re.compile(r"^([一二三四五六七八九十])[、.．]\s*(.+)$")
+# what a heading says, whatever its number: section -> phrases (any one) of its heading
+_SECTION_KEYS: dict[str, tuple[str, ...]] = {
+    "一": ("总体情况", "基本情况", "概述"),
+    "二": ("主动公开",),
+    "三": ("收到和处理", "依申请公开", "公开申请"),
+    "四": ("复议",),  # … and 诉讼 (below)
+    "五": ("存在的主要问题", "问题及改进", "存在问题", "主要问题", "不足及改进"),
+    "六": ("其他需要报告", "其他需报告", "其他报告事项", "其他事项"),
+}
+_HEAD_NUMS = frozenset("一二三四五六七八九十")
+_MARKUP = re.compile(r"^[#*\s>]+|[*\s]+$")
+
+
+def _nfkc_stable(ch: str) -> bool:
+    """Whether NFKC leaves this character as it is, for sure: ASCII and the CJK unified ideographs
+    (compatibility ideographs and Kangxi radicals are not: ⼀ becomes 一)."""
+    return ch.isascii() or "\u4e00" <= ch <= "\u9fff"
+
+
+def _section_of(num: str, rest: str) -> str | None:
+    """The section a heading's words name: its own number's when they fit it, else the one section
+    they fit (a section left out or added moves the numbers of the later ones)."""
+
+    def fits(sec: str) -> bool:
+        if sec == "四":
+            return "复议" in rest and "诉讼" in rest
+        return any(k in rest for k in _SECTION_KEYS[sec])
+
+    if num in _SECTION_KEYS and fits(num):
+        return num
+    hits = [sec for sec in _SECTION_KEYS if fits(sec)]
+    return hits[0] if len(hits) == 1 else None
+
+
+def find_sections(lines: Sequence[LineLike]) -> dict[str, tuple[int, int, str]]:
+    """Section number -> (index in lines, line no, printed heading); the first heading of each wins."""
+    found: dict[str, tuple[int, int, str]] = {}
+    for i, ln in enumerate(lines):
+        cells = ln.cells
+        nonempty = ([cells[0]] if cells[0].strip() else []) if len(cells) == 1 else [c for c in cells if c.strip()]
+        if len(nonempty) != 1:
+            continue
+        cell = nonempty[0].lstrip()
+        start = cell[:1]
+        if start not in _HEAD_NUMS and _nfkc_stable(start) and start not in "#*":
+            continue  # a heading starts with its number: most lines stop here
+        if start in "#*":
+            cell = _MARKUP.sub("", cell)  # Markdown: "## 一、总体情况", "**一、总体情况**"
+        head = squash(cell[:6])
+        if head and head[0] not in _HEAD_NUMS:
+            continue
+        s = squash(cell)
+        if len(s) > 40:
+            continue
+        m = HEADING.match(s)
+        if not m:
+            continue
+        sec = _section_of(m.group(1), m.group(2))
+        if sec is None or sec in found:
+            continue
+        found[sec] = (i, ln.no, _MARKUP.sub("", nonempty[0].strip()))
+    return found
+
+
+def heading_alias(number: str, printed: str, statutory: str) -> str | None:
+    """The printed heading when it differs from the statutory one (its words, or its number)."""
+    m = HEADING.match(squash(printed))
+    if m is None:
+        return printed
+    rest = m.group(2)
+    if norm_label(rest) != norm_label(statutory):
+        return rest if m.group(1) == number else printed
+    return None if m.group(1) == number else printed
+
+
+# ------------------------------------------------------------------ format (2019 or 2021)
+
+# Labels only one format prints (searched in the text of label lines without spaces; pieces short
+# enough to survive a header wrapped over lines): 表二's columns and rows, 表三's （六） sub-rows.
+_F2019_MARKS: dict[str, str] = {
+    "新制作数量": "表二列“本年新制作数量”",
+    "新公开数量": "表二列“本年新公开数量”",
+    "对外公开总数": "表二列“对外公开总数量”",
+    "上一年项目数量": "表二列“上一年项目数量”",
+    "本年增/减": "表二列“本年增/减”",
+    "其他对外管理服务事项": "表二行“其他对外管理服务事项”",
+    "政府集中采购": "表二行“政府集中采购”",
+    "采购项目数量": "表二列“采购项目数量”",
+    "采购总金额": "表二列“采购总金额”",
+}
+_F2021_MARKS: dict[str, str] = {
+    "制发件数": "本年制发件数",
+    "废止件数": "本年废止件数",
+    "现行有效件数": "现行有效件数",
+    "本年收费金额": "本年收费金额",
+    "逾期不补正": "（六）1.申请人无正当理由逾期不补正",
+    "缴纳费用": "（六）2.申请人逾期未按收费通知要求缴纳费用",
+}
+_MARKS = re.compile("|".join(re.escape(k) for k in sorted({**_F2019_MARKS, **_F2021_MARKS}, key=len, reverse=True)))
+_LABEL_LINE_MAX = 120  # longer lines are prose: their words are no evidence of a layout
+_OTHER_HANDLING = re.compile(r"^\(?六\)?、?其他处理$")
+
+
+@dataclass(frozen=True, slots=True)
+class FormatEvidence:
+    fmt: Fmt
+    evidence_2019: tuple[str, ...]  # what the report prints of the 2019 layout (R01 names it)
+    evidence_2021: tuple[str, ...]
+    merged_other: bool  # 表三（六）其他处理 printed as one row (no sub-row labels)
+
+
+def detect_format(lines: Iterable[LineLike], year: int | None) -> FormatEvidence:
+    """2019 or 2021, from what the report prints: the labels only one format has (表二's columns
+    and rows, 表三's （六） sub-rows).  The format with more distinct marks wins; with none (or as
+    many of each), a （六）其他处理 printed without its sub-rows is the 2019 layout for a report of
+    2020 or before; otherwise the year decides (2021 format from 2021 on)."""
+    e19: dict[str, None] = {}
+    e21: dict[str, None] = {}
+    other_row = False
+    for ln in lines:
+        cells = ln.cells
+        if len(cells) == 1:
+            text = cells[0]
+            if len(text) > _LABEL_LINE_MAX or text.rstrip().endswith("。"):
+                continue
+        else:
+            text = "".join(cells)
+        s = squash(text)
+        if not s:
+            continue
+        for m in _MARKS.finditer(s):
+            k = m.group(0)
+            if k in _F2019_MARKS:
+                e19[_F2019_MARKS[k]] = None
+            else:
+                e21[_F2021_MARKS[k]] = None
+        first = next((c for c in cells if c.strip()), "")
+        n = norm_label(first)
+        if n.startswith("规范性文件"):
+            e19["表二行“规范性文件”"] = None
+        if "其他处理" in s and any(_OTHER_HANDLING.match(norm_label(c)) or norm_label(c) == "其他处理" for c in cells):
+            other_row = True
+    merged = other_row and not any(k.startswith("（六）") for k in e21)
+    if merged:
+        e19["表三“（六）其他处理”为单独一行"] = None
+    strong19 = sum(1 for k in e19 if not k.startswith("表三"))
+    strong21 = len(e21)
+    if strong19 != strong21:
+        fmt = Fmt.F2019 if strong19 > strong21 else Fmt.F2021
+    elif merged and (year is None or year <= 2020):
+        fmt = Fmt.F2019
+    else:
+        fmt = Fmt.F2019 if year is not None and year <= 2020 and not e21 else Fmt.F2021
+    return FormatEvidence(fmt, tuple(e19), tuple(e21), merged)
