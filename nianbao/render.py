@@ -596,29 +596,48 @@ def to_xlsx(doc: Document, sheet_per_table: bool = False, protect: bool = False)
 # ------------------------------------------------------------------ PDF
 
 
-def cjk_font() -> tuple[str, int] | None:
-    """A TrueType (glyf) CJK font installed on this machine: (path, index in a collection), or None."""
-    candidates = [
-        "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-        "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-        "/usr/share/fonts/truetype/arphic/uming.ttc",
-        "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
-    ]
+# TrueType (glyf) CJK fonts that fpdf2 embeds and pdfplumber reads back character for character — the
+# seed report written as a PDF in each reads as the same 200 cells (checked December 2026) — in order of
+# preference, by file name: the choice depends on which of these are installed, never on the order a
+# font lister prints.  Not here on purpose: Droid Sans Fallback (Debian fonts-droid-fallback) has no
+# ASCII digits or Latin punctuation (it is a fallback font), so fpdf2 would drop every figure; Noto
+# Sans/Serif CJK are CFF-based (OpenType .otf/.ttc), which fpdf2 cannot subset.
+PDF_FONTS = (
+    ("WenQuanYi Zen Hei", "wqy-zenhei.ttc", "fonts-wqy-zenhei"),
+    ("WenQuanYi Micro Hei", "wqy-microhei.ttc", "fonts-wqy-microhei"),
+    ("AR PL UMing", "uming.ttc", "fonts-arphic-uming"),
+    ("AR PL UKai", "ukai.ttc", "fonts-arphic-ukai"),
+)
+_FONT_DIRS = ("/usr/share/fonts/truetype/wqy", "/usr/share/fonts/truetype/arphic")
+NO_PDF_FONT = (
+    "no CJK TrueType font that survives a PDF round trip is installed ("
+    + ", ".join(f"{family} [{package}]" for family, _f, package in PDF_FONTS)
+    + "); install fonts-wqy-zenhei.  Droid Sans Fallback is not used: it has no ASCII digits"
+)
+
+
+def installed_font_files() -> list[str]:
+    """Font files on this machine: Debian's folders for the fonts above, and what fontconfig lists."""
+    found = [str(p) for d in _FONT_DIRS if Path(d).is_dir() for p in Path(d).iterdir()]
     if shutil.which("fc-list"):
         try:
-            out = subprocess.run(
-                ["fc-list", ":lang=zh", "file", "fontformat"], capture_output=True, text=True, timeout=10
-            ).stdout
+            out = subprocess.run(["fc-list", ":", "file"], capture_output=True, text=True, timeout=10).stdout
         except (OSError, subprocess.SubprocessError):
             out = ""
-        for line in out.splitlines():
-            path, _, fmt = line.partition(":")
-            if "TrueType" in fmt and path.strip() not in candidates:
-                candidates.append(path.strip())
-    for path in candidates:
-        p = Path(path)
-        if p.is_file() and p.suffix.lower() != ".otf" and "CJK" not in p.name:
-            return str(p), 0
+        found += [line.split(":", 1)[0].strip() for line in out.splitlines() if line.strip()]
+    return found
+
+
+def cjk_font() -> tuple[str, int] | None:
+    """The PDF writer's font: the first of :data:`PDF_FONTS` installed, as (path, index in a
+    collection); None when none is (see :data:`NO_PDF_FONT`)."""
+    by_name: dict[str, list[str]] = {}
+    for path in installed_font_files():
+        by_name.setdefault(Path(path).name, []).append(path)
+    for _family, file_name, _package in PDF_FONTS:
+        for path in sorted(set(by_name.get(file_name, ()))):
+            if Path(path).is_file():
+                return path, 0
     return None
 
 
@@ -633,7 +652,7 @@ def to_pdf(doc: Document, font: tuple[str, int] | None = None, page_numbers: boo
 
     font = font or cjk_font()
     if font is None:
-        raise RuntimeError("no CJK TrueType font installed (install fonts-wqy-zenhei)")
+        raise RuntimeError(NO_PDF_FONT)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
 
     class _PDF(FPDF):
@@ -674,7 +693,12 @@ def to_pdf(doc: Document, font: tuple[str, int] | None = None, page_numbers: boo
                 for cell in row:
                     tr.cell(cell.text, rowspan=cell.rowspan, colspan=cell.colspan)
         pdf.ln(4)
-    return bytes(pdf.output())
+    data = bytes(pdf.output())
+    # a font without a glyph would silently drop the character (fpdf2 only logs it): refuse instead
+    missing = sorted({chr(u) for f in pdf.fonts.values() for u in getattr(f, "missing_glyphs", ())})
+    if missing:
+        raise RuntimeError(f"the font {font[0]} has no glyph for {''.join(missing[:20])!r}: the PDF would lose them")
+    return data
 
 
 def _pdf_widths(b: Table, g: Sequence[Sequence[str]], total: float) -> tuple[float, ...]:

@@ -15,11 +15,13 @@ from pathlib import Path
 
 import pytest
 
+from nianbao import render as render_module
 from nianbao.engine import validate_batch
 from nianbao.loaders import load_bytes, load_file
 from nianbao.model import ParsedReport
 from nianbao.normalize import State
 from nianbao.render import (
+    NO_PDF_FONT,
     Document,
     ReportContent,
     cjk_font,
@@ -36,7 +38,6 @@ from nianbao.spec import Fmt, all_cells
 from tests.helpers import busy_seed, parse, seed_text, set_cells
 
 FORMATS = ("html", "docx", "xlsx", "csv", "pdf", "md")
-NO_FONT = "no CJK TrueType font on this machine (install fonts-wqy-zenhei); the PDF cases need one"
 
 
 def cells_of(rep: ParsedReport) -> dict[str, tuple[float | None, State, str]]:
@@ -52,7 +53,7 @@ def findings_of(rep: ParsedReport) -> list[tuple[str, tuple[str, ...], object, o
 
 def _need_font(fmt: str) -> None:
     if fmt == "pdf" and cjk_font() is None:
-        pytest.skip(NO_FONT)
+        pytest.skip(NO_PDF_FONT)
 
 
 @cache
@@ -402,3 +403,51 @@ def test_html_charset_declared_or_detected() -> None:
         rep = load_bytes("page.htm", data)
         assert (rep.status, rep.encoding, rep.agency) == ("validated", enc, "沙坡头区镇罗镇")
         assert cells_of(rep) == cells_of(parse(seed_text()))
+
+
+# ------------------------------------------------------------------ the PDF writer's font
+
+DROID = Path("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf")
+
+
+def _fonts(tmp_path: Path, *names: str) -> list[str]:
+    paths = []
+    for i, name in enumerate(names):
+        p = tmp_path / f"d{i}" / name
+        p.parent.mkdir()
+        p.write_bytes(b"\0")
+        paths.append(str(p))
+    return paths
+
+
+def test_only_droid_sans_fallback_means_no_pdf_font(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A machine whose only TrueType CJK font is Droid Sans Fallback: no font is chosen and the PDF
+    cases skip with the message naming the fonts to install (Droid drops every ASCII digit)."""
+    only_droid = _fonts(tmp_path, "DroidSansFallbackFull.ttf")
+    monkeypatch.setattr(render_module, "installed_font_files", lambda: only_droid)
+    assert cjk_font() is None
+    with pytest.raises(pytest.skip.Exception) as skipped:
+        _need_font("pdf")
+    assert skipped.value.msg == NO_PDF_FONT
+    assert "install fonts-wqy-zenhei" in NO_PDF_FONT and "Droid Sans Fallback is not used" in NO_PDF_FONT
+    with pytest.raises(RuntimeError, match="no CJK TrueType font that survives a PDF round trip"):
+        render_module.to_pdf(_seed_doc())
+    _need_font("html")  # the other formats need no font
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_pdf_font_is_chosen_by_preference_not_listing_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reverse: bool
+) -> None:
+    droid, micro, zen = _fonts(tmp_path, "DroidSansFallbackFull.ttf", "wqy-microhei.ttc", "wqy-zenhei.ttc")
+    listed = [droid, micro, zen][:: -1 if reverse else 1]
+    monkeypatch.setattr(render_module, "installed_font_files", lambda: listed)
+    assert cjk_font() == (zen, 0)
+    monkeypatch.setattr(render_module, "installed_font_files", lambda: [p for p in listed if p != zen])
+    assert cjk_font() == (micro, 0)
+
+
+@pytest.mark.skipif(not DROID.is_file(), reason="Droid Sans Fallback not installed (Debian fonts-droid-fallback)")
+def test_a_font_without_digits_is_refused_not_silently_lossy() -> None:
+    with pytest.raises(RuntimeError, match=r"has no glyph for '.*0.*'"):
+        render_module.to_pdf(_seed_doc(), font=(str(DROID), 0))
