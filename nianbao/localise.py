@@ -6,17 +6,27 @@ that size when there is a tie ("ambiguous: X or Y" — never a random pick).  Th
 catalogue's own definitions (:func:`nianbao.catalogue.linear_rules`, :func:`carry_over_rules`),
 written once as a matrix ``A x = b`` over the cells (``b`` holds last year's 结转下年度 for E).
 
-Solving, exactly:
+Solving, exactly, with a deterministic bound on the work of every report and of the batch:
 
 - size 1 and 2 in closed form, vectorised over all broken reports (numpy): a set ``S`` fixes every
   rule iff the residual ``r = A x − b`` lies in the span of the columns of ``S``; every such set
   with integral, non-negative new values is returned;
-- size ≥ 3 with a small MILP per report (``scipy.optimize.milp``/HiGHS): integer cells ``x ≥ 0``,
-  binary change indicators ``z`` with big-M links ``|x − x0| ≤ M z``, minimise ``Σ z``; ties are
-  enumerated with no-good cuts ``Σ_{j∈S} z_j ≤ |S| − 1``.  Each solve is bounded by work
-  (:data:`NODE_LIMIT` branch-and-bound nodes — the same answer on any machine and under any load;
-  a clock limit is only a safety net), the enumeration by :data:`MAX_MILP_SOLUTIONS`; a report
-  whose first solve reaches the limit without a proof gets no suspects (``[]``: unknown).
+- a screen: broken rules with pairwise disjoint cells each need a cell of their own, so more than
+  :data:`MAX_SIZE` of them prove that no small set exists — "too many inconsistencies to localise"
+  (``too_many_inconsistencies``) at once, without a search;
+- size ≥ 3 by an exact search of our own (:class:`_Search`, iterative deepening over the set
+  size, branching on the rules a minimal set must touch, each candidate set checked by linear
+  algebra), every tied set of the smallest size enumerated (up to :data:`MAX_TIES`).  The search
+  of a report is bounded by :data:`WORK_PER_REPORT` work units (search nodes and checked sets —
+  counted, never timed: the same answer on any machine and under any load); a report that reaches
+  it gets ``search_limit`` and no suspects, never a guess;
+- the batch: reports are searched in report order from one budget (``NIANBAO_LOCALISE_BUDGET``
+  units per report of the batch, :func:`batch_budget`); a report it can no longer admit with a
+  whole bound is ``not_localised``.
+
+R errorlocate and Banff's errorloc bound their MILP per record by a clock (``timeout``,
+``time_per_obs``), so what a record gets depends on the machine and its load; Banff also caps the
+number of fields to change (``cardinality``) — the role of :data:`MAX_SIZE` and the screen here.
 
 Each suspect is classified: digit typo (one digit changed, inserted or dropped), transposed digits,
 sign error, value in the wrong row/column (it is the right value of another suspect in the same
@@ -25,7 +35,7 @@ row/column), a blank that should hold the total, a blank or non-numeric cell, or
 
 from __future__ import annotations
 
-import time
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -40,13 +50,40 @@ from nianbao.spec import Fmt, cell_label, table_name, tables
 
 SUM_RULES = frozenset({"A01", "B01", "C01", "D01", "E01"})
 
-MAX_TIES = 30  # closed-form sizes 1–2: every tied set up to this many
-MAX_MILP_SOLUTIONS = 10  # size ≥ 3: tied sets enumerated by no-good cuts
-# Each MILP solve is bounded by work (branch-and-bound nodes), not by the clock, so the suspects
-# are the same on a fast machine, a loaded one and a Dask worker; the clock limit is a safety net
-NODE_LIMIT = 5_000  # per MILP solve
-TIME_LIMIT_S = 30.0  # per MILP solve, only for a pathological problem
-MAX_SIZE = 12  # beyond this many changed cells a "localisation" explains nothing
+MAX_TIES = 30  # every tied set up to this many
+# Beyond this many changed cells a "localisation" explains nothing (Banff's ``cardinality``): a
+# report whose broken rules need more is "too many inconsistencies to localise"
+MAX_SIZE = 6
+# Work bounds, in units of the search's own steps weighted by their cost (a search node 1, the
+# quick test of a full set 2, its linear algebra 10, a rank-deficient set's integer program 1,000:
+# ~2 µs of CPU per unit here): a report's search, and the batch's budget per report of the batch
+# (env NIANBAO_LOCALISE_BUDGET, counted for at least BUDGET_MIN_REPORTS reports)
+WORK_PER_REPORT = 50_000
+BUDGET_ENV = "NIANBAO_LOCALISE_BUDGET"
+BUDGET_PER_REPORT = 1_000
+BUDGET_MIN_REPORTS = 1_000
+NODE_UNITS, QUICK_UNITS, CHECK_UNITS = 1, 2, 10
+INTEGER_PROGRAM_UNITS = 1_000
+INTEGER_PROGRAM_NODES = 200  # and it is bounded by this many branch-and-bound nodes
+
+# the status of a report's localisation, as findings.json ``localisation`` says it
+STATUSES = (
+    "located",  # one smallest set of cells
+    "ambiguous",  # several equally small sets, all of them given
+    "ambiguous_partial",  # more equally small sets than given (the first MAX_TIES)
+    "too_many_inconsistencies",  # no set of at most MAX_SIZE cells can exist (screen or search)
+    "search_limit",  # the report's work bound was reached before an answer
+    "not_localised",  # the run's localisation budget was used up before this report
+    "no_solution",  # no change of tables 三/四 makes every rule hold (e.g. against last year's report)
+)
+STATUS_ZH = {
+    "too_many_inconsistencies": (
+        f"不一致之处过多，无法定位错误单元格：要使各项勾稽关系都成立，至少需改动 {MAX_SIZE + 1} 个单元格，"
+        "请逐项核对表格数字。"
+    ),
+    "search_limit": "此报告的错误定位已达计算上限，未能定位错误单元格，请逐项核对表格数字。",
+    "not_localised": "本次运行的错误定位工作量已用完，此报告未定位错误单元格。",
+}
 
 CAUSES_ZH = {
     "digit_typo": "录入时一位数字写错、多写或漏写",
@@ -101,12 +138,23 @@ class Localisation:
     report: int
     size: int  # cells per set; 0 when unknown
     sets: list[list[Suspect]] = field(default_factory=list)
-    status: str = "ok"  # ok | unknown (no set within the limits) | too_many (more tied sets than shown)
+    # ok | ties_cut (more tied sets than kept) | too_many_inconsistencies | search_limit |
+    # not_localised | no_solution (see :data:`STATUSES` for what each means)
+    status: str = "ok"
     cross_year: bool = False  # whether last year's 结转下年度 (rule E) was part of the rules
 
     @property
     def ambiguous(self) -> bool:
         return len(self.sets) > 1
+
+    @property
+    def outcome(self) -> str:
+        """The status as findings.json says it (one of :data:`STATUSES`)."""
+        if self.sets:
+            if self.status == "ties_cut":
+                return "ambiguous_partial"
+            return "ambiguous" if self.ambiguous else "located"
+        return self.status if self.status in STATUSES else "no_solution"
 
     def suspects(self) -> list[Suspect]:
         """Flat list; ``alternative`` says which equally small set a suspect belongs to."""
@@ -217,7 +265,9 @@ def problem(ri: int, rep: ParsedReport, prev_values: Mapping[str, float | None] 
         active[sysm.n_static :] = True
     # a row (I07) or table (I09) not readable by columns: its rules are not checked, nor used here
     unread = tuple(
-        ri.element[:-1] if ri.code == "I07" else ri.element[:2] for ri in rep.row_issues if ri.code in ("I07", "I09")
+        ri.element[:-1] if ri.code in ("I07", "I11") else ri.element[:2]
+        for ri in rep.row_issues
+        if ri.code in ("I07", "I09", "I11")
     )
     if unread:
         for i, lr in enumerate(sysm.rules):
@@ -371,55 +421,302 @@ def _closed_form(group: list[tuple[Problem, _Reduced]]) -> dict[int, list[Change
     return out
 
 
-def _milp(rd: _Reduced, time_limit: float, max_solutions: int) -> tuple[list[Change], str]:
-    """All minimal sets (up to ``max_solutions``) of a reduced problem by MILP with no-good cuts."""
+class _Exhausted(Exception):
+    """The report's work bound is reached: the search stops without a proof."""
+
+
+@dataclass
+class Work:
+    """A deterministic work counter (units: see :data:`WORK_PER_REPORT`).
+
+    Counted, never timed: the same report gets the same answer on a fast machine, a loaded one and
+    a Dask worker."""
+
+    limit: int
+    used: int = 0
+
+    def spend(self, units: int = 1) -> None:
+        self.used += units
+        if self.used > self.limit:
+            raise _Exhausted
+
+
+@dataclass
+class Budget:
+    """The batch's localisation budget in work units; reports are admitted in report order while a
+    whole per-report bound is left (a report is searched with its full bound or not at all)."""
+
+    limit: int
+    used: int = 0
+
+    def admits(self, units: int) -> bool:
+        return self.used + units <= self.limit
+
+
+def budget_per_report() -> int:
+    """Work units the batch budget grants per report of the batch (``NIANBAO_LOCALISE_BUDGET``)."""
+    raw = os.environ.get(BUDGET_ENV, "").strip()
+    if raw.isdigit():
+        return int(raw)
+    return BUDGET_PER_REPORT
+
+
+def batch_budget(n_reports: int, per_report: int | None = None) -> int:
+    """The work budget of a batch of ``n_reports`` reports: ``per_report`` units per report, counted
+    for at least :data:`BUDGET_MIN_REPORTS` reports (a small batch always has room for its few
+    broken reports)."""
+    per = budget_per_report() if per_report is None else per_report
+    return per * max(n_reports, BUDGET_MIN_REPORTS)
+
+
+def _lower_bound(rule_cells: Sequence[Sequence[int]], viol: Sequence[bool]) -> int:
+    """A lower bound on the size of any change set: broken rules with pairwise disjoint cells each
+    need a changed cell of their own (greedy packing, smallest rules first)."""
+    taken: set[int] = set()
+    k = 0
+    for i in sorted((i for i in range(len(viol)) if viol[i]), key=lambda i: (len(rule_cells[i]), i)):
+        cells = rule_cells[i]
+        if not taken.intersection(cells):
+            taken.update(cells)
+            k += 1
+    return k
+
+
+class _Search:
+    """Exact search for the minimal change sets of one reduced problem, bounded by :class:`Work`.
+
+    Iterative deepening on the set size k.  A set S of cells is searched only in the shape every
+    minimal set has: each broken rule holds a cell of S, and no unbroken rule holds exactly one
+    (its change would break it).  At a node, the unmet rule with the fewest free cells is branched
+    on (branch i takes its i-th free cell and excludes the earlier ones: every set is met once).
+    When every rule is met but the residual ``r`` is not in the span of S's columns, the
+    least-squares residual ``e`` names the rules one of the remaining cells must lie in (for any
+    extension S' ⊇ S, ``eᵀ A_{S'} = 0`` otherwise, and ``eᵀ r = ‖e‖² ≠ 0``).  A full set is checked
+    by linear algebra: the unique change (full column rank) must be integral, keep every cell ≥ 0
+    and change every cell; a rank-deficient set (rare) by a small integer program over its own
+    cells (:func:`_integral_point`).  No big-M, no bound on the values beyond ``x ≥ 0``."""
+
+    def __init__(self, rd: _Reduced, work: Work) -> None:
+        self.work = work
+        used = np.flatnonzero(np.abs(rd.A).sum(axis=0) > 0)
+        A = rd.A[:, used]
+        self.free = rd.free[used]
+        self.x0 = rd.x0[used]
+        r = A @ self.x0 - rd.b
+        self.scale = 1.0 + float(np.abs(r).max(initial=0.0)) + float(np.abs(self.x0).max(initial=0.0))
+        live = np.abs(A).sum(axis=1) > 0
+        self.dead_broken = bool((np.abs(r[~live]) > _EPS).any())  # a broken rule with no free cell
+        self.A = A[live]
+        self.r = r[live]
+        m, n = self.A.shape
+        self.m, self.n = m, n
+        self.viol = [bool(abs(v) > _EPS) for v in self.r]
+        self.broken = [i for i, v in enumerate(self.viol) if v]
+        self.unmet = set(self.broken)  # broken rules without a cell of the set, unbroken with one
+        self.rule_cells = [np.flatnonzero(self.A[i]).tolist() for i in range(m)]
+        self.cell_rules = [np.flatnonzero(self.A[:, j]).tolist() for j in range(n)]
+        self.maxdeg = max((len(c) for c in self.cell_rules), default=1)
+        self.G = self.A.T @ self.A
+        self.c = self.A.T @ self.r
+        self.cnt = [0] * m
+        self.excl = [False] * n
+        self.ins = [False] * n
+        self.chosen: list[int] = []
+        self.sols: list[list[tuple[int, float]]] = []
+        self.k = 0
+        # every count stays ≥ 0 (x ≥ 0 is a rule too): a negative figure is in every change set
+        self.forced = np.flatnonzero(self.x0 < -_EPS).tolist()
+
+    def lower_bound(self) -> int:
+        """The forced cells, and one more cell per broken rule of a disjoint packing of the rest."""
+        hit = {i for c in self.forced for i in self.cell_rules[c]}
+        return len(self.forced) + _lower_bound(self.rule_cells, [v and i not in hit for i, v in enumerate(self.viol)])
+
+    # -- the set being built
+    def _add(self, c: int) -> None:
+        self.ins[c] = True
+        self.chosen.append(c)
+        self._recount(c, 1)
+
+    def _drop(self, c: int) -> None:
+        self.ins[c] = False
+        self.chosen.pop()
+        self._recount(c, -1)
+
+    def _recount(self, c: int, step: int) -> None:
+        cnt, viol, unmet = self.cnt, self.viol, self.unmet
+        for i in self.cell_rules[c]:
+            cnt[i] += step
+            if (cnt[i] == 0 and viol[i]) or (cnt[i] == 1 and not viol[i]):
+                unmet.add(i)
+            else:
+                unmet.discard(i)
+
+    def _values_agree(self) -> bool:
+        """A quick test of a full set before the linear algebra: a broken rule holding a single
+        cell of the set fixes that cell's new value; two such rules must agree, and the value
+        must be a count (integral, ≥ 0) that differs from the printed one."""
+        self.work.spend(QUICK_UNITS)
+        want: dict[int, float] = {}
+        for i in self.broken:
+            if self.cnt[i] != 1:
+                continue
+            for c in self.rule_cells[i]:
+                if self.ins[c]:
+                    break
+            new = self.x0[c] - self.r[i] / self.A[i, c]
+            if c in want:
+                if abs(want[c] - new) > _EPS:
+                    return False
+                continue
+            if new < -_EPS or abs(new - round(new)) > _EPS or abs(new - self.x0[c]) < _EPS:
+                return False
+            want[c] = new
+        return True
+
+    def _check(self) -> tuple[str, object]:
+        """("ok", new values) | ("span", rules the rest must touch) | ("other", None).
+
+        By the normal equations over the whole system (``G = AᵀA``, ``c = Aᵀr``: k×k work)."""
+        self.work.spend(CHECK_UNITS)
+        S = self.chosen
+        G = self.G[S][:, S]
+        c = self.c[S]
+        if abs(np.linalg.det(G)) < 0.5:  # G is integral: singular, the set's columns are dependent
+            return self._check_deficient()
+        d = np.linalg.solve(G, -c)
+        AS = self.A[:, S]
+        e = self.r + AS @ d
+        if float(np.abs(e).max(initial=0.0)) > 1e-7 * self.scale:
+            return "span", np.flatnonzero(np.abs(e) > 1e-9 * self.scale).tolist()
+        x0 = self.x0[S]
+        new = np.round(x0 + d)  # the new values are counts: integral, ≥ 0, each one a change
+        tol = 1e-6 * self.scale
+        if np.abs(AS @ (new - x0) + self.r).max(initial=0.0) > tol or (new < 0).any() or (np.abs(new - x0) < tol).any():
+            return "other", None
+        return "ok", new
+
+    def _check_deficient(self) -> tuple[str, object]:
+        S = self.chosen
+        rows = sorted({i for c in S for i in self.cell_rules[c]})
+        M = self.A[rows][:, S]
+        rhs = -self.r[rows]
+        d, _res, _rank, _sv = np.linalg.lstsq(M, rhs, rcond=None)
+        e = rhs - M @ d
+        if float(np.abs(e).max(initial=0.0)) > 1e-7 * self.scale:
+            return "span", [rows[t] for t in np.flatnonzero(np.abs(e) > 1e-9 * self.scale)]
+        if len(S) < self.k:
+            return "other", None
+        self.work.spend(INTEGER_PROGRAM_UNITS)
+        got = _integral_point(M, rhs, self.x0[S])
+        return ("other", None) if got is None else ("ok", got)
+
+    def _branch(self, cands: Sequence[int]) -> None:
+        shut: list[int] = []
+        for c in cands:
+            self._add(c)
+            try:
+                self._node()
+            finally:
+                self._drop(c)
+            if len(self.sols) > MAX_TIES:
+                break
+            self.excl[c] = True
+            shut.append(c)
+        for c in shut:
+            self.excl[c] = False
+
+    def _node(self) -> None:
+        self.work.spend(NODE_UNITS)
+        unmet = self.unmet
+        slots = self.k - len(self.chosen)
+        if unmet:
+            if slots == 0 or -(-len(unmet) // self.maxdeg) > slots:
+                return
+            best: list[int] | None = None
+            for i in sorted(unmet):
+                av = [c for c in self.rule_cells[i] if not self.excl[c] and not self.ins[c]]
+                if best is None or len(av) < len(best):
+                    best = av
+                    if not av:
+                        return
+            assert best is not None
+            self._branch(best)
+            return
+        if slots == 0 and not self._values_agree():
+            return
+        kind, got = self._check()
+        if slots == 0:
+            if kind == "ok":
+                S = self.chosen
+                self.sols.append([(int(self.free[c]), float(v)) for c, v in zip(S, got, strict=True)])  # type: ignore[call-overload]
+            return
+        # every rule is met but S is no answer (smaller sizes have none): S must grow
+        rules = got if kind == "span" else range(self.m)  # rules with e ≠ 0, or any rule
+        pool = sorted({c for i in rules for c in self.rule_cells[i]})  # type: ignore[attr-defined]
+        self._branch([c for c in pool if not self.excl[c] and not self.ins[c]])
+
+    def screen(self, max_size: int) -> tuple[list[Change], str] | None:
+        """The answer without a search, when there is one: nothing broken, a broken rule with no
+        cell left to change, or more disjoint broken rules than ``max_size`` cells can mend."""
+        if self.dead_broken:
+            return [], "no_solution"
+        if not any(self.viol):
+            return [[]], "ok"
+        if self.lower_bound() > max_size:
+            return [], "too_many_inconsistencies"
+        return None
+
+    def run(self, start: int, max_size: int) -> tuple[list[Change], str]:
+        early = self.screen(max_size)
+        if early is not None:
+            return early
+        lb = self.lower_bound()
+        for c in self.forced:
+            self._add(c)
+        for k in range(max(start, lb, 1), max_size + 1):
+            self.k = k
+            try:
+                self._node()
+            except _Exhausted:
+                if self.sols:  # some of the tied sets of the smallest size: what was found, said as partial
+                    return sorted(self.sols)[:MAX_TIES], "ties_cut"
+                return [], "search_limit"
+            if self.sols:
+                return sorted(self.sols)[:MAX_TIES], "ties_cut" if len(self.sols) > MAX_TIES else "ok"
+        return [], "too_many_inconsistencies"
+
+
+def _integral_point(M: np.ndarray, rhs: np.ndarray, x0: np.ndarray) -> np.ndarray | None:
+    """A rank-deficient set: new integral values ``x ≥ 0`` of its cells with ``M (x − x0) = rhs``
+    that move the printed values least (Σ |x − x0|), by a small integer program over the set's own
+    cells (HiGHS, bounded by nodes).  The bounds come from the values: no cell needs to exceed the
+    largest printed figure of the set plus the whole imbalance."""
     from scipy.optimize import Bounds, LinearConstraint, milp
 
-    used = np.flatnonzero(np.abs(rd.A).sum(axis=0) > 0)
-    A = rd.A[:, used]
-    x0 = rd.x0[used]
-    b = rd.b
-    n = len(used)
-    r = A @ x0 - b
-    # a cell's right value stays within a few times the largest printed figure plus the imbalance
-    ub = 7.0 * float(x0.max(initial=0.0)) + float(np.abs(r).sum()) + 10.0
-    M = ub
-    cost = np.concatenate([np.zeros(n), np.ones(n)])
-    eye = np.eye(n)
+    k = M.shape[1]
+    top = float(np.abs(x0).max(initial=0.0) + np.abs(rhs).sum()) + 1.0
+    # variables: x (integral), p, q ≥ 0 with x − x0 = p − q; minimise Σ (p + q)
+    cost = np.concatenate([np.zeros(k), np.ones(2 * k)])
+    eye, zero = np.eye(k), np.zeros((M.shape[0], k))
     cons = [
-        LinearConstraint(np.hstack([A, np.zeros((A.shape[0], n))]), b, b),
-        LinearConstraint(np.hstack([eye, -M * eye]), -np.inf, x0),
-        LinearConstraint(np.hstack([-eye, -M * eye]), -np.inf, -x0),
+        LinearConstraint(np.hstack([M, zero, zero]), rhs + M @ x0, rhs + M @ x0),
+        LinearConstraint(np.hstack([eye, -eye, eye]), x0, x0),
     ]
-    bounds = Bounds(np.zeros(2 * n), np.concatenate([np.full(n, ub), np.ones(n)]))
-    integrality = np.ones(2 * n)
-    sets: list[Change] = []
-    size = 0
-    while True:
-        if len(sets) >= max_solutions:
-            return sets, "too_many"
-        res = _quiet_milp(milp, cost, integrality, bounds, cons, time_limit)
-        if res.status == 1:  # the work limit was reached without a proof: what was found so far
-            return sets, "too_many" if sets else "unknown"
-        if res.status != 0 or res.x is None:  # infeasible: every minimal set has been found
-            return sets, "ok" if sets else "unknown"
-        xs = res.x[:n]
-        changed = [k for k in range(n) if abs(xs[k] - x0[k]) > 0.5]
-        if size and len(changed) > size:
-            return sets, "ok"  # the next best set is larger: every minimal set has been found
-        if not changed or len(changed) > MAX_SIZE:
-            return sets, "ok" if sets else "unknown"
-        size = len(changed)
-        sets.append([(int(rd.free[used[k]]), float(xs[k])) for k in changed])
-        cut = np.zeros(2 * n)
-        cut[[n + k for k in changed]] = 1.0
-        cons.append(LinearConstraint(cut, -np.inf, size - 1))
+    bounds = Bounds(
+        np.zeros(3 * k), np.concatenate([np.full(k, top), np.full(2 * k, top + float(np.abs(x0).max(initial=0.0)))])
+    )
+    res = _quiet_milp(milp, cost, np.concatenate([np.ones(k), np.zeros(2 * k)]), bounds, cons)
+    if res.status != 0 or res.x is None:
+        return None
+    x = np.round(res.x[:k])
+    if np.abs(M @ (x - x0) - rhs).max(initial=0.0) > 1e-6 * top or (np.abs(x - x0) < 1e-9).any():
+        return None
+    return x
 
 
-def _quiet_milp(milp, cost, integrality, bounds, cons, time_limit):
+def _quiet_milp(milp, cost, integrality, bounds, cons):
     """HiGHS writes some diagnostics straight to fd 1; keep a run's output clean."""
-    import os
-
     saved = os.dup(1)
     try:
         with open(os.devnull, "w") as devnull:
@@ -429,108 +726,148 @@ def _quiet_milp(milp, cost, integrality, bounds, cons, time_limit):
                 integrality=integrality,
                 bounds=bounds,
                 constraints=cons,
-                options={"time_limit": time_limit, "node_limit": NODE_LIMIT, "disp": False},
+                options={"node_limit": INTEGER_PROGRAM_NODES, "disp": False},
             )
     finally:
         os.dup2(saved, 1)
         os.close(saved)
 
 
+def search(rd: _Reduced, work: Work, start: int = 1, max_size: int = MAX_SIZE) -> tuple[list[Change], str]:
+    """Every minimal change set of a reduced problem (up to :data:`MAX_TIES` + 1 of them) and the
+    status: ok | ties_cut | too_many_inconsistencies | search_limit | no_solution."""
+    return _Search(rd, work).run(start, max_size)
+
+
 def _localisation(p: Problem, sets: list[Change] | None, status: str) -> Localisation:
     if not sets:
-        return Localisation(p.report, 0, [], "unknown", cross_year=p.cross_year)
+        return Localisation(p.report, 0, [], status if status != "ok" else "no_solution", cross_year=p.cross_year)
     made = [_suspects(p, s) for s in sets[:MAX_TIES]]
     made = [s for s in made if s]
     if not made:
-        return Localisation(p.report, 0, [], "unknown", cross_year=p.cross_year)
-    status = "too_many" if len(sets) > MAX_TIES else status
+        return Localisation(p.report, 0, [], "no_solution", cross_year=p.cross_year)
+    status = "ties_cut" if len(sets) > MAX_TIES else status
     return Localisation(p.report, len(made[0]), made, status, cross_year=p.cross_year)
+
+
+def _without_last_year(p: Problem) -> Problem:
+    q = Problem(p.report, p.fmt, p.x0, p.reported, p.states, p.b, p.active.copy())
+    q.active[system(p.fmt).n_static :] = False
+    reduce(q)
+    return q
 
 
 def localise(
     problems: Sequence[Problem],
-    time_limit: float = TIME_LIMIT_S,
-    max_solutions: int = MAX_MILP_SOLUTIONS,
-    budget_s: float | None = None,
+    *,
+    report_work: int = WORK_PER_REPORT,
+    batch_work: int | None = None,
 ) -> dict[int, Localisation]:
     """Localise every problem: fixed cells first, closed form for 1–2 more cells (vectorised over
-    the problems sharing a matrix), the MILP for the rest.  A report that cannot be made consistent
-    with last year's report (e.g. last year's own figures disagree) is localised within itself."""
+    the problems sharing a matrix), then — report by report, in report order — the bounded search.
+
+    ``report_work``: the work bound of one report (its search and, when last year's report cannot
+    be matched, the retry within itself); ``batch_work``: the batch's budget (None: unbounded).  A
+    report the budget cannot admit with a whole bound is ``not_localised``.  A report that cannot
+    be made consistent with last year's report (e.g. last year's own figures disagree) is localised
+    within itself."""
     out: dict[int, Localisation] = {}
-    start = time.perf_counter()
-    todo = list(problems)
-    for p in todo:
+    for p in problems:
         reduce(p)
-    retry: list[Problem] = []
-    for attempt in (0, 1):
-        groups: dict[tuple[object, ...], list[tuple[Problem, _Reduced]]] = {}
-        for p in todo:
-            key = (p.fmt, p.active.tobytes(), tuple(sorted(p.fixed)))
-            groups.setdefault(key, []).append((p, _reduced(p)))
-        for group in groups.values():
-            solved = _closed_form(group)
-            for p, rd in group:
-                sets = solved.get(p.report)
-                status = "ok"
-                if sets is None:
-                    if budget_s is not None and time.perf_counter() - start > budget_s:
-                        out[p.report] = Localisation(p.report, 0, [], "unknown", cross_year=p.cross_year)
-                        continue
-                    sets, status = _milp(rd, time_limit, max_solutions)
-                loc = _localisation(p, sets, status)
-                if not loc.sets and p.cross_year and attempt == 0:
-                    retry.append(p)
-                    continue
-                out[p.report] = loc
-        if not retry:
-            break
-        todo = []
-        for p in retry:
-            q = Problem(p.report, p.fmt, p.x0, p.reported, p.states, p.b, p.active.copy())
-            q.active[system(p.fmt).n_static :] = False
-            reduce(q)
-            todo.append(q)
-        retry = []
+    closed: dict[int, list[Change] | None] = {}
+    groups: dict[tuple[object, ...], list[tuple[Problem, _Reduced]]] = {}
+    for p in problems:
+        key = (p.fmt, p.active.tobytes(), tuple(sorted(p.fixed)))
+        groups.setdefault(key, []).append((p, _reduced(p)))
+    for group in groups.values():
+        closed |= _closed_form(group)
+    budget = Budget(batch_work) if batch_work is not None else None
+    for p in sorted(problems, key=lambda q: q.report):
+        gate = _Gate(Work(report_work), budget)
+        loc = _attempt(p, closed.get(p.report), gate)
+        if not loc.sets and p.cross_year and loc.status not in ("search_limit", "not_localised"):
+            q = _without_last_year(p)
+            loc = _attempt(q, _closed_form([(q, _reduced(q))]).get(q.report), gate)
+        if budget is not None:
+            budget.used += gate.work.used
+        out[p.report] = loc
     return out
+
+
+@dataclass
+class _Gate:
+    """One report's work counter, and whether the batch's budget has admitted it (asked only when
+    the report needs a search — the closed form and the screen cost nothing worth counting)."""
+
+    work: Work
+    budget: Budget | None
+    admitted: bool = False
+
+    def admit(self) -> bool:
+        if not self.admitted:
+            self.admitted = self.budget is None or self.budget.admits(self.work.limit)
+        return self.admitted
+
+
+def _attempt(p: Problem, sets: list[Change] | None, gate: _Gate) -> Localisation:
+    if sets is not None:
+        return _localisation(p, sets, "ok")
+    s = _Search(_reduced(p), gate.work)
+    early = s.screen(MAX_SIZE)
+    if early is not None:
+        return _localisation(p, *early)
+    if not gate.admit():
+        return Localisation(p.report, 0, [], "not_localised", cross_year=p.cross_year)
+    found, status = s.run(3, MAX_SIZE)
+    return _localisation(p, found, status)
 
 
 # ------------------------------------------------------------------ findings
 
 
 def describe(loc: Localisation, fmt: Fmt) -> str:
-    """中文: the likely fix, or the tied alternatives ("无法唯一确定……").  Empty when unknown."""
+    """中文: the likely fix, the tied alternatives ("无法唯一确定……"), or why there are no suspects
+    (too many inconsistencies, the report's or the run's work bound).  Empty when no set exists."""
     if not loc.sets:
-        return ""
+        return STATUS_ZH.get(loc.outcome, "")
 
     def one(s: Suspect) -> str:
         label = f"{table_name(s.cell[0])[:2]}“{cell_label(fmt, s.cell)}”"
         was = "空白" if s.reported is None else format_number(float(s.reported))
         return f"把{label}由 {was} 改为 {format_number(float(s.suggested))}（{CAUSES_ZH[s.cause]}）"
 
-    if len(loc.sets) == 1:
+    if len(loc.sets) == 1 and loc.status != "ties_cut":
         return "最可能的改法：" + "，并".join(one(s) for s in loc.sets[0]) + "。"
     marks = "①②③④⑤⑥⑦⑧⑨⑩"
     shown = []
     for k, st in enumerate(loc.sets[:5]):
         shown.append(f"{marks[k]}" + "，并".join(one(s) for s in st))
-    more = f"等 {len(loc.sets)} 种" if len(loc.sets) > 5 else f" {len(loc.sets)} 种"
-    head = f"无法唯一确定错误的单元格（改动同样少的方案有{more}，每种改 {loc.size} 个单元格）："
+    if loc.status == "ties_cut":  # the enumeration of the ties was cut short
+        head = (
+            f"无法唯一确定错误的单元格（改动同样少的方案可能不止所列 {len(loc.sets)} 种，每种改 {loc.size} 个单元格）："
+        )
+    else:
+        more = f"等 {len(loc.sets)} 种" if len(loc.sets) > 5 else f" {len(loc.sets)} 种"
+        head = f"无法唯一确定错误的单元格（改动同样少的方案有{more}，每种改 {loc.size} 个单元格）："
     return head + "；或".join(shown) + "。"
 
 
 def attach(findings: Sequence[Finding], reports: Sequence[ParsedReport], locs: Mapping[int, Localisation]) -> None:
-    """Give every sum-rule finding its report's suspects ([] when unknown) and the likely fix."""
+    """Give every sum-rule finding its report's suspects ([] when there are none), the status of
+    its localisation and the likely fix (or why there is none)."""
     for f in findings:
         if f.rule not in SUM_RULES:
             continue
         loc = locs.get(f.report)
         if loc is None:
-            f.suspects = []
+            f.suspects, f.localisation = [], "no_solution"
             continue
         if f.rule == "E01" and not loc.cross_year:
-            f.suspects = []  # this year's figures alone cannot be reconciled with last year's
+            # this year's figures alone cannot be reconciled with last year's
+            f.suspects, f.localisation = [], "no_solution"
             continue
         f.suspects = loc.suspects()
+        f.localisation = loc.outcome
         fmt = reports[f.report].fmt or Fmt.F2021
         text = describe(loc, fmt)
         if text and not f.fix.startswith(text):
@@ -541,13 +878,37 @@ def localise_findings(
     findings: Sequence[Finding],
     reports: Sequence[ParsedReport],
     prev_values: Mapping[int, Mapping[str, float | None]] | None = None,
-    time_limit: float = TIME_LIMIT_S,
-    budget_s: float | None = None,
+    *,
+    report_work: int = WORK_PER_REPORT,
+    batch_work: int | None = None,
 ) -> dict[int, Localisation]:
-    """One pass after validation: localise every report with a sum-rule finding, attach the suspects."""
+    """One pass after validation: localise every report with a sum-rule finding, attach the
+    suspects.  ``batch_work``: the batch's budget (default :func:`batch_budget` of the batch's size)."""
     broken = sorted({f.report for f in findings if f.rule in SUM_RULES and f.report >= 0})
     prev_values = prev_values or {}
     probs = [p for ri in broken if (p := problem(ri, reports[ri], prev_values.get(ri))) is not None]
-    locs = localise(probs, time_limit=time_limit, budget_s=budget_s)
+    if batch_work is None:
+        batch_work = batch_budget(len(reports))
+    locs = localise(probs, report_work=report_work, batch_work=batch_work)
     attach(findings, reports, locs)
     return locs
+
+
+def localisation_counts(findings: Sequence[Finding]) -> dict[str, object]:
+    """run.json ``localisation``: how many reports got each status, and the budget in force."""
+    by_report: dict[int, str] = {}
+    for f in findings:
+        if f.rule in SUM_RULES and f.localisation is not None and f.rule != "E01":
+            by_report.setdefault(f.report, f.localisation)
+    for f in findings:  # a report broken by rule E alone
+        if f.rule == "E01" and f.localisation is not None:
+            by_report.setdefault(f.report, f.localisation)
+    counts = dict.fromkeys(STATUSES, 0)
+    for st in by_report.values():
+        counts[st] = counts.get(st, 0) + 1
+    return {
+        "reports": len(by_report),
+        **counts,
+        "work_per_report": WORK_PER_REPORT,
+        "budget_per_report": budget_per_report(),
+    }

@@ -79,12 +79,15 @@ def validation_key(
     registry: Sequence[Agency] | None,
     renames: Mapping[str, str] | None,
 ) -> str:
+    from nianbao.localise import budget_per_report
+
     return _digest(
         {
             "format": FORMAT,
             "ruleset": ruleset_version(),
             "code": code_hash(),
             "batch": batch_identity(reports),
+            "localise_budget": budget_per_report(),  # NIANBAO_LOCALISE_BUDGET decides which reports are localised
             "previous": [list(p) for p in previous],
             "registry": _registry(registry),
             "renames": sorted((renames or {}).items()),

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from nianbao.catalogue import ruleset_version
 from nianbao.engine import sort_findings, validate_batch
 from nianbao.loaders import load_file
+from nianbao.localise import localisation_counts
 from nianbao.model import ParsedReport, unreadable
 from nianbao.outcome import FileOutcome, Finding, RunOutcome
 from nianbao.registry import Agency, load_registry, load_renames
@@ -179,7 +180,8 @@ def run_validation(
         "cross_year": {
             "reports_without_last_year": sum(1 for f in findings if f.rule == "E02"),
             "previous_reports": len(previous),
-        }
+        },
+        "localisation": localisation_counts(findings),
     }
     return findings, extra
 

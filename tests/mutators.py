@@ -88,3 +88,20 @@ def mutate(data: bytes, rng: random.Random, rounds: int = 1) -> tuple[bytes, lis
         data = MUTATORS[name](data, rng)
         applied.append(name)
     return data, applied
+
+
+def garble_digits(data: bytes, rng: random.Random, most: int = 15) -> bytes:
+    """Replace 1..``most`` digits of the table rows (tab-separated lines) by random digits: a bad
+    export or a careless re-keying, the damage that breaks several sum rules at once."""
+    text = data.decode("utf-8", errors="replace")
+    lines = text.split("\n")
+    spots = [
+        (i, j) for i, ln in enumerate(lines) if "\t" in ln for j, ch in enumerate(ln) if ch.isascii() and ch.isdigit()
+    ]
+    if not spots:
+        return data
+    k = min(len(spots), rng.choice((1, 1, 2, 2, 3, 4, 5, 6, 8, 10, most)))
+    for i, j in rng.sample(spots, k):
+        ln = lines[i]
+        lines[i] = ln[:j] + rng.choice("0123456789") + ln[j + 1 :]
+    return "\n".join(lines).encode("utf-8")

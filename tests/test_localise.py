@@ -1,13 +1,29 @@
-"""Error localisation: the right cell, the right value, ties reported as ties, the B-only case."""
+"""Error localisation: the right cell, the right value, ties reported as ties, the B-only case;
+bounded work (the screen, the report's bound, the run's budget), the same answer under any timing."""
 
 from __future__ import annotations
 
+import json
 import random
+import time
+from pathlib import Path
 
 import pytest
 
 from nianbao.engine import validate_batch
-from nianbao.localise import SUM_RULES, Localisation, _milp, _reduced, describe, localise, problem, reduce
+from nianbao.localise import (
+    STATUS_ZH,
+    SUM_RULES,
+    Localisation,
+    Work,
+    _reduced,
+    _Search,
+    describe,
+    localise,
+    problem,
+    reduce,
+    search,
+)
 from nianbao.model import ParsedReport
 from nianbao.outcome import Finding
 from tests.helpers import busy_seed, parse, set_cells
@@ -135,8 +151,9 @@ def _problem(text: str) -> tuple[ParsedReport, object]:
     return rep, p
 
 
-def test_closed_form_agrees_with_the_milp() -> None:
-    """Sizes 1–2 are solved in closed form; the MILP over the same reduced problem finds the same sets."""
+def test_closed_form_agrees_with_the_search() -> None:
+    """Sizes 1–2 are solved in closed form; the search over the same reduced problem, started at
+    size 1, finds the same sets."""
     rng = random.Random(7)
     cells = [f"3:{r}:{c}" for r in ("1", "2", "3.1", "3.2", "3.4.1", "3.5.2", "3.7", "4") for c in ("natural", "total")]
     cells += ["4:review:upheld", "4:review:pending", "3:3.3.4:commercial"]
@@ -157,17 +174,17 @@ def test_closed_form_agrees_with_the_milp() -> None:
         q = problem(0, rep)
         assert q is not None
         reduce(q)
-        sets, status = _milp(_reduced(q), time_limit=5.0, max_solutions=10)
+        sets, status = search(_reduced(q), Work(10**6), start=1)
         assert status == "ok"
         closed = {frozenset((s.cell, s.suggested) for s in st) for st in locs[0].sets}
-        milp = {
+        searched = {
             frozenset(
                 [(q_cell, round(v)) for q_cell, v in ((rep_cells(q, j), v) for j, v in st)]
                 + [(rep_cells(q, j), round(v)) for j, v in q.fixed.items()]
             )
             for st in sets
         }
-        assert closed == milp, edits
+        assert closed == searched, edits
         checked += 1
     assert checked >= 20
 
@@ -178,14 +195,188 @@ def rep_cells(p: object, j: int) -> str:
     return system(p.fmt).cells[j]  # type: ignore[attr-defined]
 
 
-def test_time_box() -> None:
-    """A MILP that runs out of time gives no suspects ("unknown"), never a guess."""
-    rep = parse(set_cells(busy_seed(), {"3:3.1:natural": "9", "3:3.3.4:commercial": "4", "3:3.5.2:natural": "5"}))
+THREE = {"3:3.1:natural": "9", "3:3.3.4:commercial": "4", "3:3.5.2:natural": "5"}
+THREE_SUSPECTS = [
+    ("3:3.1:natural", 9, 6, "wrong_value", 0),
+    ("3:3.3.4:commercial", 4, 1, "wrong_value", 0),
+    ("3:3.5.2:natural", 5, 2, "wrong_value", 0),
+]
+# seven wrong cells, each in a row of its own: seven broken row rules (A01) with no cell in common
+SEVEN = {
+    "3:1:research": "5",
+    "3:2:social": "4",
+    "3:3.1:legal": "3",
+    "3:3.2:other": "7",
+    "3:3.3.1:research": "2",
+    "3:3.3.2:social": "9",
+    "3:4:legal": "8",
+}
+
+
+def test_search_limit() -> None:
+    """A search that reaches the report's work bound before any answer gives no suspects
+    ("search_limit"), never a guess; one that found a smallest set but could not finish the
+    enumeration of its ties says so ("ambiguous_partial"), never "the likely fix"."""
+    rep = parse(set_cells(busy_seed(), THREE))
     p = problem(0, rep)
     assert p is not None
-    locs = localise([p], time_limit=1e-9)
-    assert locs[0] == Localisation(0, 0, [], "unknown", cross_year=False)
-    assert describe(locs[0], rep.fmt) == ""  # type: ignore[arg-type]
+    locs = localise([p], report_work=20)
+    assert locs[0] == Localisation(0, 0, [], "search_limit", cross_year=False)
+    assert locs[0].outcome == "search_limit"
+    assert describe(locs[0], rep.fmt) == STATUS_ZH["search_limit"]  # type: ignore[arg-type]
+    assert describe(locs[0], rep.fmt) == "此报告的错误定位已达计算上限，未能定位错误单元格，请逐项核对表格数字。"  # type: ignore[arg-type]
+    # the work of the whole search, counted: 282 units find the three cells and prove there is no
+    # other set of three; from 26 units on the set is found, but not shown as the unique answer
+    q = problem(0, rep)
+    assert q is not None
+    reduce(q)
+    w = Work(10**6)
+    assert search(_reduced(q), w, start=3)[1] == "ok"
+    assert w.used == 282
+    assert search(_reduced(q), Work(282), start=3)[1] == "ok"
+    assert search(_reduced(q), Work(281), start=3)[1] == "ties_cut"
+    assert search(_reduced(q), Work(26), start=3)[1] == "ties_cut"
+    assert search(_reduced(q), Work(25), start=3) == ([], "search_limit")
+    p = problem(0, rep)
+    assert p is not None
+    part = localise([p], report_work=100)[0]
+    assert (part.outcome, [s.cell for s in part.suspects()]) == (
+        "ambiguous_partial",
+        ["3:3.1:natural", "3:3.3.4:commercial", "3:3.5.2:natural"],
+    )
+    assert describe(part, rep.fmt).startswith(  # type: ignore[arg-type]
+        "无法唯一确定错误的单元格（改动同样少的方案可能不止所列 1 种，每种改 3 个单元格）：①把表三"
+    )
+
+
+def test_too_many_inconsistencies_at_once() -> None:
+    """Seven broken rules with no cell in common need seven changed cells: more than MAX_SIZE (6), so
+    the screen says so before any search (no unit of work spent), on every sum-rule finding."""
+    rep = parse(set_cells(busy_seed(), SEVEN))
+    p = problem(0, rep)
+    assert p is not None
+    reduce(p)
+    rd = _reduced(p)
+    assert _Search(rd, Work(0)).lower_bound() == 7
+    w = Work(10**6)
+    assert search(rd, w, start=3) == ([], "too_many_inconsistencies")
+    assert w.used == 0
+    t0 = time.process_time()
+    fs = validate_batch([rep])
+    assert time.process_time() - t0 < 5.0  # the whole validation; the localisation itself does no search
+    sums = [f for f in fs if f.rule in SUM_RULES]
+    assert sorted({f.rule for f in sums}) == ["A01", "B01", "C01"]
+    assert len([f for f in sums if f.rule == "A01"]) == 7
+    text = "不一致之处过多，无法定位错误单元格：要使各项勾稽关系都成立，至少需改动 7 个单元格，请逐项核对表格数字。"
+    for f in sums:
+        assert (f.suspects, f.localisation) == ([], "too_many_inconsistencies")
+        assert f.fix.startswith(text)
+        j = f.to_json()
+        assert (j["suspects"], j["localisation"]) == ([], "too_many_inconsistencies")
+
+
+def test_statuses_in_findings() -> None:
+    fs = validate_batch([parse(set_cells(busy_seed(), THREE))])
+    a01 = next(f for f in fs if f.rule == "A01")
+    assert a01.to_json()["localisation"] == "located"
+    fs = validate_batch([parse(set_cells(busy_seed(), {"4:review:upheld": "5"}))])
+    assert next(f for f in fs if f.rule == "D01").to_json()["localisation"] == "ambiguous"
+    g = next(
+        f for f in validate_batch([parse(set_cells(busy_seed(), {"2:penalty:decisions": "-5"}))]) if f.rule == "G02"
+    )
+    assert "localisation" not in g.to_json()
+
+
+def _batch_inbox(tmp_path: Path) -> Path:
+    """Four reports in file order: three that need the search (three wrong cells each), then one
+    with a single wrong cell (closed form, no search)."""
+    src = tmp_path / "in"
+    src.mkdir(parents=True)
+    three_b = {"3:3.1:commercial": "5", "3:3.2:natural": "6", "3:3.4.1:natural": "4"}
+    texts = [set_cells(busy_seed(), THREE), set_cells(busy_seed(), three_b), set_cells(busy_seed(), THREE)]
+    texts.append(set_cells(busy_seed(), {"3:3.1:natural": "16"}))
+    for k, text in enumerate(texts):
+        (src / f"r{k}_2023.txt").write_text(text.replace("沙坡头区镇罗镇", f"沙坡头区镇罗{k}镇"), encoding="utf-8")
+    return src
+
+
+def test_run_budget_marks_the_rest_not_localised(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """NIANBAO_LOCALISE_BUDGET=50 units per report (× at least 1,000 reports: 50,000 units, one
+    report's whole bound): the first report needing the search is localised, the next two are not
+    admitted ("not_localised"); the closed-form report after them still is.  run.json counts them
+    and the CLI summary says it once."""
+    from nianbao.output.jsonout import write_json_outputs
+    from nianbao.output.summary import summary_lines
+    from nianbao.pipeline import validate_paths
+
+    monkeypatch.setenv("NIANBAO_LOCALISE_BUDGET", "50")
+    outcome = validate_paths([_batch_inbox(tmp_path)], workers=1)
+    status = {}
+    for f in outcome.findings:
+        if f.rule in SUM_RULES:
+            status.setdefault(Path(f.file).name, (f.localisation, len(f.suspects or [])))
+    assert status == {
+        "r0_2023.txt": ("located", 3),
+        "r1_2023.txt": ("not_localised", 0),
+        "r2_2023.txt": ("not_localised", 0),
+        "r3_2023.txt": ("located", 1),
+    }
+    r1 = next(f for f in outcome.findings if f.rule == "A01" and f.file.endswith("r1_2023.txt"))
+    assert r1.fix.startswith("本次运行的错误定位工作量已用完，此报告未定位错误单元格。")
+    write_json_outputs(outcome, tmp_path / "out")
+    run = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))
+    assert run["localisation"] == {
+        "reports": 4,
+        "located": 2,
+        "ambiguous": 0,
+        "ambiguous_partial": 0,
+        "too_many_inconsistencies": 0,
+        "search_limit": 0,
+        "not_localised": 2,
+        "no_solution": 0,
+        "work_per_report": 50_000,
+        "budget_per_report": 50,
+    }
+    lines = [ln for ln in summary_lines(outcome) if "定位" in ln]
+    assert lines == [
+        "错误单元格定位：2 份因本次运行的定位工作量已用完而未定位（可用环境变量 NIANBAO_LOCALISE_BUDGET 调大）"
+        "（这些报告的勾稽关系错误照常列出，只是没有“最可能的改法”）。"
+    ]
+    # the default budget localises them all, and the summary says nothing about localisation
+    monkeypatch.delenv("NIANBAO_LOCALISE_BUDGET")
+    outcome = validate_paths([_batch_inbox(tmp_path / "again")], workers=1)
+    assert outcome.extra["localisation"]["located"] == 4  # type: ignore[index]
+    assert not [ln for ln in summary_lines(outcome) if "定位" in ln]
+
+
+def test_same_answer_under_any_timing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A clock that jumps an hour at every reading (a machine under heavy load) changes nothing: the
+    bounds are counted in work, never timed — neither the suspects nor where the bounds fall."""
+    texts = [
+        set_cells(busy_seed(), THREE),
+        set_cells(busy_seed(), SEVEN),
+        set_cells(busy_seed(), {"4:review:upheld": "5"}),
+    ]
+
+    def run() -> list[object]:
+        reps = [parse(t, f"r{k}.txt") for k, t in enumerate(texts)]
+        probs = [p for k, r in enumerate(reps) if (p := problem(k, r)) is not None]
+        locs = localise(probs, report_work=10_000, batch_work=10_000)
+        short = localise([p for k, r in enumerate(reps) if (p := problem(k, r)) is not None], report_work=20)
+        return [locs, short]
+
+    calm = run()
+    assert [calm[0][k].status for k in range(3)] == ["ok", "too_many_inconsistencies", "ok"]  # type: ignore[index]
+    assert [calm[1][k].status for k in range(3)] == ["search_limit", "too_many_inconsistencies", "ok"]  # type: ignore[index]
+    clock = [0.0]
+
+    def slow() -> float:
+        clock[0] += 3600.0
+        return clock[0]
+
+    for name in ("perf_counter", "process_time", "monotonic", "time"):
+        monkeypatch.setattr(time, name, slow)
+    assert run() == calm
 
 
 def test_only_sum_rule_findings_get_suspects() -> None:

@@ -14,6 +14,26 @@ def states_line(outcome: RunOutcome) -> str:
     return "报告：" + "，".join(f"{STATE_ZH[k]} {c[k]} 份" for k in STATE_ZH) + f"（{PASS_MEANS}）。"
 
 
+def localisation_line(outcome: RunOutcome) -> str:
+    """One line, only when some broken reports got no suspects because of a bound: too many
+    inconsistencies, the report's own work bound, or the run's localisation budget."""
+    c = outcome.extra.get("localisation")
+    if not isinstance(c, dict):
+        return ""
+    parts = []
+    if c.get("not_localised"):
+        parts.append(
+            f"{c['not_localised']} 份因本次运行的定位工作量已用完而未定位（可用环境变量 NIANBAO_LOCALISE_BUDGET 调大）"
+        )
+    if c.get("too_many_inconsistencies"):
+        parts.append(f"{c['too_many_inconsistencies']} 份不一致之处过多，无法定位")
+    if c.get("search_limit"):
+        parts.append(f"{c['search_limit']} 份已达单份报告的定位计算上限")
+    if not parts:
+        return ""
+    return "错误单元格定位：" + "；".join(parts) + "（这些报告的勾稽关系错误照常列出，只是没有“最可能的改法”）。"
+
+
 def summary_lines(outcome: RunOutcome, out: Path | None = None) -> list[str]:
     validated = outcome.n_files - outcome.n_unreadable
     found = outcome.extra.get("discovered", outcome.n_files)
@@ -26,6 +46,9 @@ def summary_lines(outcome: RunOutcome, out: Path | None = None) -> list[str]:
         f"发现错误 {outcome.n_errors} 条，警告 {outcome.n_warnings} 条。",
         states_line(outcome),
     ]
+    loc = localisation_line(outcome)
+    if loc:
+        lines.append(loc)
     worst = outcome.worst(5)
     if worst:
         lines.append("问题最多的报告：")
