@@ -633,15 +633,25 @@ class _Search:
         if unmet:
             if slots == 0 or -(-len(unmet) // self.maxdeg) > slots:
                 return
-            best: list[int] | None = None
+            # each unmet rule needs one more cell among its free ones: rules with disjoint free
+            # cells need one each (a lower bound on the cells still to add); branch on the rule
+            # with the fewest free cells
+            free: list[list[int]] = []
             for i in sorted(unmet):
                 av = [c for c in self.rule_cells[i] if not self.excl[c] and not self.ins[c]]
-                if best is None or len(av) < len(best):
-                    best = av
-                    if not av:
+                if not av:
+                    return
+                free.append(av)
+            free.sort(key=len)
+            taken: set[int] = set()
+            need = 0
+            for av in free:
+                if taken.isdisjoint(av):
+                    taken.update(av)
+                    need += 1
+                    if need > slots:
                         return
-            assert best is not None
-            self._branch(best)
+            self._branch(free[0])
             return
         if slots == 0 and not self._values_agree():
             return
@@ -651,8 +661,11 @@ class _Search:
                 S = self.chosen
                 self.sols.append([(int(self.free[c]), float(v)) for c, v in zip(S, got, strict=True)])  # type: ignore[call-overload]
             return
-        # every rule is met but S is no answer (smaller sizes have none): S must grow
-        rules = got if kind == "span" else range(self.m)  # rules with e ≠ 0, or any rule
+        # every rule is met but S is no answer (smaller sizes have none): S must grow, by a cell of
+        # a rule with e ≠ 0 (see the class) or, when r is in the span but the change is no count,
+        # by a cell of a rule S touches (a cell outside them leaves S's own change as it is)
+        touched = {i for c in self.chosen for i in self.cell_rules[c]}
+        rules = got if kind == "span" else sorted(touched)
         pool = sorted({c for i in rules for c in self.rule_cells[i]})  # type: ignore[attr-defined]
         self._branch([c for c in pool if not self.excl[c] and not self.ins[c]])
 
