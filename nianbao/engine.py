@@ -107,7 +107,9 @@ def _involves_unreadable(rep: ParsedReport, cells: Sequence[str]) -> bool:
     if not rep.row_issues:
         return False
     parts = tuple(
-        ri.element[:-1] if ri.code == "I07" else ri.element[:2] for ri in rep.row_issues if ri.code in ("I07", "I09")
+        ri.element[:-1] if ri.code in ("I07", "I11") else ri.element[:2]
+        for ri in rep.row_issues
+        if ri.code in ("I07", "I09", "I11")
     )
     return bool(parts) and any(c.startswith(parts) for c in cells)
 
@@ -214,10 +216,13 @@ def _layout_findings(reports: Sequence[ParsedReport], layout: pl.DataFrame, fail
                     params["row_label"] = r_id
             if c_id != "*":
                 params["col_label"] = tdef.column(c_id).label
-            if code in ("I07", "I08", "I09", "I10"):
+            if code in ("I07", "I08", "I09", "I10", "I11"):
                 params["raw"] = (raw or "").replace("\t", " | ")[:200]
                 params["line"] = line
                 actual = raw
+            if code == "I11":
+                params["why"] = rep.row_issues[pos - n_facts].detail if pos >= n_facts else ""
+                params["row_part"] = f"“{params['row_label']}”行" if "row_label" in params else "中有一组数字"
             if code == "I10":
                 detail = rep.row_issues[pos - n_facts].detail if pos >= n_facts else None
                 params["detail"] = detail

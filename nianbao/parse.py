@@ -14,10 +14,13 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from typing import Any
 
 from nianbao.model import INDEX, STATE_CODE, LayoutFact, ParsedReport, RowIssue, plain_raw
 from nianbao.normalize import State, is_value_like, nfkc, norm_label, parse_number, squash
-from nianbao.read.labels import find_column, match_t2_col, match_t2_row, match_t3, record_near_labels
+from nianbao.read import grid
+from nianbao.read.chars import has_traditional, to_simplified
+from nianbao.read.labels import find_column, match_t2_col, match_t2_row, match_t3, near_t3, record_near_labels
 from nianbao.read.meta import detect_format, fill_agency, find_sections, heading_alias, read_period, read_title
 from nianbao.rundigits import split_row
 from nianbao.spec import (
@@ -44,6 +47,9 @@ class Line:
     spans: list[tuple[int, int]] | None = None
     # the source location of each cell ("表格3 第4行第5格", "工作表“表三” B7"), for non-text sources
     cell_where: list[str] | None = None
+    # cells split at single spaces by the grid reader: a blank cell left no trace, so the count of
+    # values is all there is to place them by
+    loose: bool = False
 
     @property
     def text(self) -> str:
@@ -110,6 +116,302 @@ AMBIGUOUS_SHARE = 0.35
 _GAP = re.compile(r"\s{2,}")
 _VALUE_LIKE = re.compile(r"^[\s\d.,，\-—–/／\\%％]*$")
 _BLOCK = re.compile(r"第二十条第\(?([一二三四五六七八九十]+)\)?项")
+
+
+# ------------------------------------------------------------------ the grid (any shape -> rows of cells)
+
+
+_HEADER_WORDS = frozenset({"总计", "其他", "合计"})  # a column header word, unnumbered
+
+
+@lru_cache(maxsize=1 << 14)
+def _t3_label(text: str) -> tuple[str, str] | None:
+    """(row id, the text naming it) for a line's label text in table 三; None for a group label, a
+    header or other text.  Pieces of a vertical group label printed before the row label
+    (“年 3.危及…”) and a group label on the same line (“（四）无法提供 1.本机关…”) are skipped."""
+    toks = text.split()
+    for exact in (True, False):  # a label printed exactly after a stray piece beats a near match of all
+        for k in range(min(len(toks), grid.MAX_LABEL_TOKENS + 1)):
+            if k:
+                dropped = toks[k - 1]
+                if len(dropped) > 1 and (_match_t3(dropped) or ("", ""))[0] != "group":
+                    break  # only a character of a vertical label or a group label goes before a row label
+            rest = " ".join(toks[k:])
+            m = _match_t3(rest)
+            if m is None or not (m[0] == "row" or m[1] == "3.6") or (exact and near_t3(rest) is not None):
+                continue
+            if m[1] == "3.6" and k + 1 < len(toks):
+                # “（六）其他处理 1.申请人…”: the group label before its first sub-row
+                sub = _t3_label(" ".join(toks[k + 1 :]))
+                if sub is not None and sub[0] != "3.6":
+                    return sub
+            return m[1], rest
+    return None
+
+
+def _t2_label(text: str) -> tuple[str, str] | None:
+    rid = match_t2_row(text)
+    return None if rid is None else (rid, text)
+
+
+# how many values a row of table 二 prints (both formats)
+_T2_COUNTS: dict[str, frozenset[int]] = {}
+for _fmt in Fmt:
+    for _r in tables(_fmt)["2"].rows:
+        _T2_COUNTS[_r.id] = _T2_COUNTS.get(_r.id, frozenset()) | {len(tables(_fmt)["2"].row_columns[_r.id])}
+
+
+@dataclass(slots=True)
+class _Grid:
+    lines: list[Line]
+    header: list[list[str]]  # tokens of each header line (before the first row)
+    uncertain: list[tuple[str | None, str, int, str]]  # (row id or None, printed, line no, why)
+
+
+def _needs_grid(window: Sequence[Line]) -> bool:
+    """Whether a table region has a shape other than one row per line with its cells separated."""
+    for ln in window:
+        cells = ln.cells
+        if len(cells) == 1 and not ln.table:
+            c = cells[0]
+            if c and any(ch.isdigit() for ch in c):
+                return True
+            continue
+        first = next((c for c in cells if c.strip()), None)
+        if first is not None and grid.is_value_token(first.strip()):
+            return True
+    return False
+
+
+def _merged(a: Line, b: Line) -> Line:
+    """A label line and the line of its values as one row."""
+    spans = None
+    if b.spans is not None:
+        spans = (a.spans or [(0, 0)] * len(a.cells)) + b.spans
+    where = None
+    if a.cell_where is not None or b.cell_where is not None:
+        where = (a.cell_where or [a.where or ""] * len(a.cells)) + (b.cell_where or [b.where or ""] * len(b.cells))
+    return Line([*a.cells, *b.cells], b.no, b.where or a.where, True, spans, where, b.loose)
+
+
+def _rebuild(
+    window: Sequence[Line],
+    label_of: Callable[[str], tuple[str, str] | None],
+    fits_count: Callable[[str, int, bool], bool],
+    header_start: Callable[[str], bool] | None = None,
+    attach: bool = True,
+) -> _Grid:
+    """The rows of a table region whatever its shape (see :mod:`nianbao.read.grid`)."""
+    if not _needs_grid(window) and (
+        header_start is None
+        or not any(len(ln.cells) == 1 and not ln.table and header_start(ln.cells[0].strip()) for ln in window)
+    ):
+        return _Grid(list(window), [], [])
+    # 1. single-space lines split into cells; one value per line gathered into one line of values
+    lines: list[Line] = []
+    pieces: list[grid.Piece] = []
+    run: list[Line] = []
+
+    def flush() -> None:
+        if run:
+            vals = [r.cells[0] for r in run]
+            ln = Line(vals, run[0].no, run[0].where, True, None, None, True)
+            lines.append(ln)
+            pieces.append(grid.Piece("", [(k + 1, v) for k, v in enumerate(vals)], len(pieces), True))
+            run.clear()
+
+    for ln in window:
+        p, new = grid.pieces_of(ln.cells, ln.table, 0)
+        if new is not None:
+            ln = Line(new, ln.no, ln.where, True, None, ln.cell_where, True)
+            if not p.text and len(new) == 1:
+                run.append(ln)
+                continue
+        elif not p.text and not p.values:
+            continue  # a blank line: it does not break a column of one value per line
+        if header_start is not None and len(ln.cells) == 1 and header_start(p.text):
+            flush()
+            ln = Line(grid.tokens(ln.cells), ln.no, ln.where, True)
+            p = grid.Piece(" ".join(ln.cells), [], 0, False)
+        flush()
+        p.index = len(pieces)
+        lines.append(ln)
+        pieces.append(p)
+    flush()
+    # a header printed one label per line after its first label ("信息内容" / "本年制发件数" / …)
+    kinds: list[str] = []
+    labels: list[str | None] = []
+    seen_row = False
+    for p in pieces:
+        hit = label_of(p.text) if p.text else None
+        if hit is not None and not p.values and not seen_row and squash(p.text) in _HEADER_WORDS:
+            hit = None  # “总计” above the rows: the column header, not the row （七）总计
+        lab = None
+        if hit is not None:
+            lab, named = hit
+            seen_row = True
+            ln = lines[len(labels)]
+            if named != p.text and (ln.loose or len(ln.cells) == 1) and ln.cells[0].strip() == p.text:
+                # the label without the pieces of a vertical group label printed before it
+                lines[len(labels)] = Line(
+                    [named, *ln.cells[1:]], ln.no, ln.where, ln.table, None, ln.cell_where, ln.loose
+                )
+        labels.append(lab)
+        if p.values:
+            kinds.append("F" if p.text else "V")
+        else:
+            kinds.append("L" if lab is not None else "T")
+    for i, lab in enumerate(labels):
+        if lab == "3.6" and kinds[i] == "L":
+            # “（六）其他处理” followed by its own sub-rows: the group's label, not a row of the 2019 format
+            nxt = next((j for j in range(i + 1, len(kinds)) if kinds[j] != "T"), None)
+            if nxt is not None and (labels[nxt] or "").startswith("3.6."):
+                kinds[i], labels[i] = "T", None
+    first_row = next((i for i, k in enumerate(kinds) if k in "LF"), len(kinds))
+    header = [grid.tokens(lines[i].cells) for i in range(first_row) if kinds[i] == "T"]
+    if not attach:
+        return _Grid(lines, header, [])
+    counts = [sum(1 for _p, c in p.values if c.strip()) for p in pieces]
+
+    def fits(lab: int, v: int) -> bool:
+        rid = labels[lab]
+        return rid is not None and fits_count(rid, counts[v], pieces[v].loose)
+
+    def placeable(v: int) -> bool:
+        return any(fits_count(rid, counts[v], pieces[v].loose) for rid in set(labels) if rid is not None)
+
+    res = grid.attach(kinds, counts, fits, lambda lab: labels[lab] == "3.6", placeable, _doubtful(kinds, labels))
+    out: list[Line] = []
+    uncertain: list[tuple[str | None, str, int, str]] = []
+    paired = set(res.pairs.values())
+    for i, ln in enumerate(lines):
+        if i in res.pairs:
+            out.append(_merged(ln, lines[res.pairs[i]]))
+        elif i in res.uncertain:
+            uncertain.append((labels[i], pieces[i].text, ln.no, res.uncertain[i]))
+        elif kinds[i] == "V" and i not in paired:
+            continue  # values that no row takes for certain: never guessed
+        elif kinds[i] != "V":
+            out.append(ln)
+    if res.orphans:
+        # numbers that no row takes for certain: a label left without numbers may be theirs
+        for i, ln in enumerate(lines):
+            if kinds[i] == "L" and i not in res.pairs and i not in res.uncertain and labels[i] != "3.6":
+                res.uncertain[i] = "表中有无法确定归属的数字，该行的数字可能在其中"
+                uncertain.append((labels[i], pieces[i].text, ln.no, res.uncertain[i]))
+                out.remove(ln)
+    flagged = set(res.uncertain)
+    for v, why in res.orphans:
+        near = [lab for lab in range(max(0, v - 3), min(len(kinds), v + 4)) if lab in flagged]
+        if not near:
+            uncertain.append((None, "\t".join(c for _p, c in pieces[v].values), lines[v].no, why))
+    return _Grid(out, header, uncertain)
+
+
+def _no_label(_text: str) -> tuple[str, str] | None:
+    return None
+
+
+def _uncertain(rep: ParsedReport, table: str, g: _Grid, rows: dict[str, Any]) -> None:
+    """Rows whose numbers the grid could not give them for certain: one I11 each, the row unread."""
+    for rid, printed, line, why in g.uncertain:
+        rep.row_issues.append(RowIssue("I11", f"{table}:{rid or '*'}:*", printed, line, detail=why))
+        if rid is not None and rid not in rows:
+            rows[rid] = ({}, line) if table == "2" else _RowRead([], line, printed)
+
+
+_SUB_NO = re.compile(r"^(?:\S\s+)?(\d+)\s*[.、．]")
+_T3_IDS = frozenset(r.id for fmt in Fmt for r in tables(fmt)["3"].rows)
+
+
+def _numbered_in_place(lines: list[Line], rep: ParsedReport) -> list[Line]:
+    """A numbered sub-row of table 三 whose label is misprinted beyond near matching (“2.其他法律行政
+    止公开”, three characters lost) is read as the row its number names when the labelled rows just
+    before and after it are that row's neighbours in the statutory order; an I12 names the printed
+    and the statutory label.  Only rows with values, only one candidate, only a row not printed
+    elsewhere."""
+    found: list[tuple[int, str | None, int]] = []  # (line index, row id, index of the label cell)
+    for i, ln in enumerate(lines):
+        k = next(
+            (j for j in range(len(ln.cells) - 1, -1, -1) if ln.cells[j].strip() and not is_value_like(ln.cells[j])), -1
+        )
+        if k < 0:
+            continue
+        hit = _t3_label(ln.cells[k].strip())
+        found.append((i, hit[0] if hit else None, k))
+    if all(rid is not None for _i, rid, _k in found):
+        return lines
+    printed = {rid for _i, rid, _k in found if rid}
+    out = list(lines)
+    for j, (i, rid, k) in enumerate(found):
+        if rid is not None:
+            continue
+        ln = lines[i]
+        m = _SUB_NO.match(nfkc(ln.cells[k].strip()))
+        if m is None or not any(c.strip() for c in ln.cells[k + 1 :]):
+            continue
+        num = int(m.group(1))
+        prev = next((r for _i, r, _k in reversed(found[:j]) if r), None)
+        nxt = next((r for _i, r, _k in found[j + 1 :] if r), None)
+        guesses = set()
+        for near, step in ((prev, -1), (nxt, 1)):
+            if near is not None and near.count(".") == 2 and near.rsplit(".", 1)[1] == str(num + step):
+                guesses.add(f"{near.rsplit('.', 1)[0]}.{num}")
+        if len(guesses) != 1:
+            continue
+        target = guesses.pop()
+        if target not in _T3_IDS or target in printed:
+            continue
+        statutory = tables(Fmt.F2021 if target in {r.id for r in tables(Fmt.F2021)["3"].rows} else Fmt.F2019)["3"]
+        key = statutory.row(target).keys[0]
+        cells = list(ln.cells)
+        cells[k] = f"{num}.{key}"
+        out[i] = Line(cells, ln.no, ln.where, ln.table, ln.spans, ln.cell_where, ln.loose)
+        printed.add(target)
+        rep.row_issues.append(RowIssue("I12", f"3:{target}:*", ln.cells[k].strip(), ln.no, detail=key))
+    return out
+
+
+_T3_ORDER = {r.id: k for k, r in enumerate(tables(Fmt.F2021)["3"].rows)}
+
+
+def _doubtful(kinds: Sequence[str], labels: Sequence[str | None]) -> set[int]:
+    """Lines of values before the first label of table 三 whose earlier rows are not printed before
+    that label (“总计 / 21 0 … / 二、上年结转 …”, 一 printed far below): they may be that row's."""
+    out: set[int] = set()
+    seen: set[str] = set()
+    before_any = True
+    pending: list[int] = []
+    for i, k in enumerate(kinds):
+        if k == "V" and before_any:
+            pending.append(i)
+        elif k in "LF":
+            rid = labels[i]
+            if pending and rid in _T3_ORDER:
+                earlier = {r for r, o in _T3_ORDER.items() if o < _T3_ORDER[rid] and not r.startswith("3.6.")}
+                if not earlier <= seen:
+                    out.update(pending)
+            pending = []
+            before_any = False
+            if rid is not None:
+                seen.add(rid)
+    return out
+
+
+def _t3_fits(n: int) -> Callable[[str, int, bool], bool]:
+    def fits(_rid: str, count: int, loose: bool) -> bool:
+        return count == n if loose else 1 <= count <= n
+
+    return fits
+
+
+def _t2_fits(rid: str, count: int, loose: bool) -> bool:
+    allowed = _T2_COUNTS.get(rid, frozenset())
+    return count in allowed if loose else 1 <= count <= max(allowed, default=0)
+
+
+def _t2_header(text: str) -> bool:
+    return text.startswith("信息内容") and len(text) > 4
 
 
 # ------------------------------------------------------------------ the parser
@@ -378,6 +680,12 @@ class _Reader:
                 aligned.append((row_id, ln, after))  # placed by column position once all rows are read
                 rows[row_id] = _RowRead([], ln.no, printed)
                 continue
+            if ln.loose and (k := sum(1 for _p, c in after if c.strip())) != n:
+                # split at single spaces: a blank cell left no trace, the values cannot be placed
+                why = f"该行以空格分隔，印有 {k} 个数字，应为 {n} 个，无法确定每个数字属于哪一列"
+                self.rep.row_issues.append(RowIssue("I11", f"3:{row_id}:*", ln.text, ln.no, detail=why))
+                rows[row_id] = _RowRead([], ln.no, printed)
+                continue
             fitted = fit_values(after, n, prefer)
             if fitted is None:
                 self.rep.row_issues.append(RowIssue("I07", f"3:{row_id}:*", ln.text, ln.no))
@@ -486,6 +794,8 @@ class _Reader:
                     rows[rid] = _RowRead(vals or [], ln.no, ln.cells[li].strip(), recovered=vals is not None)
                     continue
                 fitted = fit_values(after, n, _sum_rule(len(T4_PARTS)))
+                if ln.loose and sum(1 for _p, c in after if c.strip()) != n:
+                    fitted = None  # split at single spaces with a count that is not the row's
                 if fitted is None:
                     self.rep.row_issues.append(RowIssue("I07", f"4:{rid}:*", ln.text, ln.no))
                     rows[rid] = _RowRead([], ln.no, ln.cells[li].strip())
@@ -537,6 +847,8 @@ class _Reader:
                     rows[r.id] = _RowRead(placed[g * n : (g + 1) * n], first_ln.no, r.label)
                 return rows, squash(header)
             fitted = fit_values(buf, 3 * n)
+            if all(m[0].loose for m in meta) and sum(1 for _k, c in buf if c.strip()) != 3 * n:
+                fitted = None  # split at single spaces (or one per line): no trace of a blank cell
             if fitted is None:
                 self.rep.row_issues.append(RowIssue("I09", "4:*:*", raw_all, first_ln.no))
             else:
@@ -552,8 +864,35 @@ class _Reader:
         return rows, squash(header)
 
 
+def _simplified(lines: Sequence[Line]) -> Sequence[Line] | None:
+    """The lines in simplified characters for matching, when the report prints traditional ones."""
+    if not any(has_traditional(c) for ln in lines for c in ln.cells):
+        return None
+    return [
+        Line([to_simplified(c) for c in ln.cells], ln.no, ln.where, ln.table, ln.spans, ln.cell_where, ln.loose)
+        for ln in lines
+    ]
+
+
 def parse_lines(lines: Sequence[Line], report: ParsedReport) -> ParsedReport:
-    """Fill ``report`` (file, hash already set) from the lines of a source."""
+    """Fill ``report`` (file, hash already set) from the lines of a source.
+
+    A report printed in traditional characters is read from its lines converted to simplified ones
+    (labels, headings and prose patterns are simplified); its title is kept as printed."""
+    simple = _simplified(lines)
+    if simple is not None:
+        rep = _parse_lines(simple, report)
+        if rep.title is not None and rep.title_line is not None:
+            printed = " ".join(
+                " ".join(c for c in ln.cells if c.strip()) for ln in lines if ln.no == rep.title_line
+            ).strip()
+            if printed and to_simplified(printed) == rep.title:
+                rep.title = printed
+        return rep
+    return _parse_lines(lines, report)
+
+
+def _parse_lines(lines: Sequence[Line], report: ParsedReport) -> ParsedReport:
     rep = report
     rd = _Reader(lines, rep)
     title = read_title(lines)
@@ -561,9 +900,15 @@ def parse_lines(lines: Sequence[Line], report: ParsedReport) -> ParsedReport:
     read_period(rep, lines)
 
     sections = find_sections(lines)
-    t2 = rd.table2(rd._window(sections, "二"))
-    t3, t3_header, _ = rd.table3(rd._window(sections, "三"))
-    t4, t4_header = rd.table4(rd._window(sections, "四"))
+    g2 = _rebuild(rd._window(sections, "二"), _t2_label, _t2_fits, _t2_header)
+    t2 = rd.table2(g2.lines)
+    g3 = _rebuild(rd._window(sections, "三"), _t3_label, _t3_fits(len(T3_PARTS) + 1))
+    g3.lines = _numbered_in_place(g3.lines, rep)
+    t3, t3_header, _ = rd.table3(g3.lines)
+    g4 = _rebuild(rd._window(sections, "四"), _no_label, _t3_fits(0), attach=False)
+    t4, t4_header = rd.table4(g4.lines)
+    _uncertain(rep, "2", g2, t2)
+    _uncertain(rep, "3", g3, t3)
 
     if rep.title is None and len(sections) < 2 and not t3 and not t2 and not t4:
         raise NotAReport("文件中没有找到年度报告的标题、章节或统计表，不是政府信息公开工作年度报告")
@@ -572,7 +917,7 @@ def parse_lines(lines: Sequence[Line], report: ParsedReport) -> ParsedReport:
 
     fill_agency(rep)
     # the format from the layout printed from section 二 on (the title and 一 are prose)
-    detected = detect_format(lines[sections['二'][0] :] if '二' in sections else lines, rep.year)
+    detected = detect_format(lines[sections["二"][0] :] if "二" in sections else lines, rep.year)
     fmt = detected.fmt
     rep.fmt = fmt
     rep.fmt_evidence_2019 = list(detected.evidence_2019)
@@ -617,9 +962,9 @@ def parse_lines(lines: Sequence[Line], report: ParsedReport) -> ParsedReport:
 
     rep.sections.pack()
     _fill_t2(rep, spec["2"], t2)
-    _fill_t3(rep, spec["3"], t3, t3_header)
-    _fill_t4(rep, spec["4"], t4, t4_header)
-    record_near_labels(rep, {"2": rd._window(sections, "二"), "3": rd._window(sections, "三")})
+    _fill_t3(rep, spec["3"], t3, t3_header, g3.header)
+    _fill_t4(rep, spec["4"], t4, t4_header, g4.header)
+    record_near_labels(rep, {"2": g2.lines, "3": g3.lines})  # the rows as the grid rebuilt them
     return rep
 
 
@@ -709,14 +1054,30 @@ def _fill_t2(rep: ParsedReport, table: Table, rows: dict[str, tuple[dict[str, _V
             _cell(rep, rep.fmt, f"2:{r.id}:{c}", got[c])
 
 
-def _fill_t3(rep: ParsedReport, table: Table, rows: dict[str, _RowRead], header_cells: list[str]) -> None:
+_NUMBERED_COLS = frozenset(f"数据{k}" for k in range(1, 7))
+
+
+def _fill_t3(
+    rep: ParsedReport,
+    table: Table,
+    rows: dict[str, _RowRead],
+    header_cells: list[str],
+    header_lines: Sequence[Sequence[str]] = (),
+) -> None:
     assert rep.fmt is not None
     if not rows:
         _missing_table(rep, table)
         return
     rep.layout.append(LayoutFact("3:*:*", "table", True, table.title))
+    lines = [*header_lines, header_cells]
+    # columns printed as 数据1 … 数据6 (a conversion to Markdown): the applicant columns in statutory order
+    numbered = {nfkc(t).replace(" ", "") for line in lines for t in line} >= _NUMBERED_COLS
     for col in table.columns:
         got = find_column(header_cells, col.id, (col.label, *col.aliases))
+        if got is None and header_lines:  # a label wrapped over header lines (社会 / 公益 / 组织)
+            got = next((lab for lab in (col.label, *col.aliases) if grid.assembled(lab, lines)), None)
+        if got is None and numbered and col.id != "total":
+            got = col.label
         if got is None:
             rep.layout.append(LayoutFact(f"3:*:{col.id}", "column", False, col.label))
         elif got in col.aliases:  # an accepted alias (I06); a near label is I12
@@ -754,17 +1115,19 @@ def _fill_t3(rep: ParsedReport, table: Table, rows: dict[str, _RowRead], header_
             rep.row_issues.append(RowIssue("I08", f"3:{rid}:*", rr.printed, rr.line))
 
 
-def _fill_t4(rep: ParsedReport, table: Table, rows: dict[str, _RowRead], header: str) -> None:
+def _fill_t4(
+    rep: ParsedReport, table: Table, rows: dict[str, _RowRead], header: str, header_lines: Sequence[Sequence[str]] = ()
+) -> None:
     assert rep.fmt is not None
     if not rows and not any(ri.element == "4:*:*" for ri in rep.row_issues):
         _missing_table(rep, table)
         return
     rep.layout.append(LayoutFact("4:*:*", "table", True, table.title))
     for r in table.rows:
-        if norm_label(r.keys[0]) not in header:
+        if norm_label(r.keys[0]) not in header and not grid.assembled(r.keys[0], header_lines):
             rep.layout.append(LayoutFact(f"4:{r.id}:*", "row", False, r.label))
     for col in table.columns:
-        if norm_label(col.label) not in header:
+        if norm_label(col.label) not in header and not grid.assembled(col.label, header_lines):
             rep.layout.append(LayoutFact(f"4:*:{col.id}", "column", False, col.label))
     cols = tuple(c.id for c in table.columns)
     for r in table.rows:

@@ -23,6 +23,7 @@ LAYOUT_RULES: dict[str, pl.Expr] = {
     "I08": ~pl.col("duplicate"),
     "I09": pl.col("issue").ne_missing("I09"),
     "I10": pl.col("issue").ne_missing("I10"),
+    "I11": pl.col("issue").ne_missing("I11"),
     "I12": pl.col("issue").ne_missing("I12"),
     "I13": pl.col("issue").ne_missing("I13"),
 }
