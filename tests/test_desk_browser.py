@@ -165,6 +165,11 @@ def test_auditor_workflow_in_chromium(
         d.find_element(css, "#contact").send_keys("王主任")  # type: ignore[attr-defined]
         go(d, d.find_element(css, "button#notify"))  # type: ignore[attr-defined]
         assert d.find_element(css, "#township-state").text == "已通知"  # type: ignore[attr-defined]
+        go(d, d.find_element(css, "#nav-home"))  # type: ignore[attr-defined]
+        row = d.find_element(css, f'tr[data-file="{FIXABLE}"]').text  # type: ignore[attr-defined]
+        assert "已确认 1" in row and "误报 1" in row and "已通知" in row and "期限 2026年12月20日" in row
+        shot(d, f"queue-{kind}.png")
+        go(d, d.find_element(css, f'tr[data-file="{FIXABLE}"] a'))  # type: ignore[attr-defined]
 
         go(d, d.find_element(css, "#notice-link"))  # type: ignore[attr-defined]
         assert d.find_element(css, "#notice-count").text == "1"  # type: ignore[attr-defined]
