@@ -39,6 +39,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 import numpy as np
 
@@ -64,6 +65,7 @@ BUDGET_PER_REPORT = 1_000
 BUDGET_MIN_REPORTS = 1_000
 NODE_UNITS, QUICK_UNITS, CHECK_UNITS = 1, 2, 10
 INTEGER_PROGRAM_UNITS = 1_000
+LINE_UNITS = 30  # a dependent set with one free direction: the exact point on its line
 INTEGER_PROGRAM_NODES = 200  # and it is bounded by this many branch-and-bound nodes
 
 # the status of a report's localisation, as findings.json ``localisation`` says it
@@ -607,8 +609,11 @@ class _Search:
             return "span", [rows[t] for t in np.flatnonzero(np.abs(e) > 1e-9 * self.scale)]
         if len(S) < self.k:
             return "other", None
-        self.work.spend(INTEGER_PROGRAM_UNITS)
-        got = _integral_point(M, rhs, self.x0[S])
+        self.work.spend(LINE_UNITS)
+        got = _point_on_line(M, rhs, self.x0[S])
+        if got is NotImplemented:  # more than one free direction: a small integer program
+            self.work.spend(INTEGER_PROGRAM_UNITS)
+            got = _integral_point(M, rhs, self.x0[S])
         return ("other", None) if got is None else ("ok", got)
 
     def _branch(self, cands: Sequence[int]) -> None:
@@ -698,6 +703,62 @@ class _Search:
             if self.sols:
                 return sorted(self.sols)[:MAX_TIES], "ties_cut" if len(self.sols) > MAX_TIES else "ok"
         return [], "too_many_inconsistencies"
+
+
+def _point_on_line(M: np.ndarray, rhs: np.ndarray, x0: np.ndarray) -> Any:
+    """A rank-deficient set with one free direction (the usual case: a rectangle of cells in rows
+    and columns that sum): the changes form a line ``x(t) = base + t·v``; the new values must be
+    integral, ≥ 0 and differ from the printed ones.  The integral ``t`` moving the printed values
+    least (Σ |x − x0|, then the smallest ``|t|``) is exact and cheap: the objective is convex and
+    piecewise linear, its kinks are where a cell keeps its printed value.  ``None``: no such point;
+    ``NotImplemented``: not a single integral direction (left to :func:`_integral_point`)."""
+    k = M.shape[1]
+    _u, sv, vt = np.linalg.svd(M)
+    rank = int((sv > 1e-9 * max(1.0, float(sv.max(initial=0.0)))).sum())
+    if k - rank != 1:
+        return NotImplemented
+    v = vt[-1]
+    nz = np.abs(v) > 1e-9
+    v = v / np.abs(v[nz]).min()
+    vi = np.round(v)
+    unit = np.flatnonzero(np.abs(vi) == 1)
+    if np.abs(v - vi).max() > 1e-6 or not len(unit):
+        return NotImplemented
+    d = np.linalg.lstsq(M, rhs, rcond=None)[0]
+    y = x0 + d
+    j = int(unit[0])
+    base = y + (round(y[j]) - y[j]) / vi[j] * vi
+    if np.abs(base - np.round(base)).max() > 1e-6:
+        return None  # every point of the line has the same fractional parts
+    base = np.round(base)
+    lo, hi = -np.inf, np.inf
+    kinks: list[float] = []
+    for b, w, x in zip(base, vi, x0, strict=True):
+        if w > 0:
+            lo = max(lo, float(np.ceil(-b / w)))
+        elif w < 0:
+            hi = min(hi, float(np.floor(b / -w)))
+        elif b < 0 or b == x:
+            return None  # a cell the line does not move: it must already be a changed count
+        if w:
+            kinks.append((x - b) / w)
+    if lo > hi:
+        return None
+    cands = {t for kk in kinks for t in range(int(np.floor(kk)) - 3, int(np.ceil(kk)) + 4)}
+    cands |= {0} | {int(t) for t in (lo, hi) if np.isfinite(t)}
+    best: tuple[float, int, int] | None = None
+    for t in sorted(cands):
+        if not lo <= t <= hi:
+            continue
+        xt = base + t * vi
+        if (xt == x0).any():
+            continue
+        key = (float(np.abs(xt - x0).sum()), abs(t), t)
+        if best is None or key < best:
+            best = key
+    if best is None:
+        return None
+    return base + best[2] * vi
 
 
 def _integral_point(M: np.ndarray, rhs: np.ndarray, x0: np.ndarray) -> np.ndarray | None:

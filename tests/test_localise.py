@@ -386,3 +386,18 @@ def test_only_sum_rule_findings_get_suspects() -> None:
     assert "suspects" not in g02.to_json()
     clean = validate_batch([parse(as_year(busy_seed(), 2023))])
     assert [f for f in clean if f.suspects is not None] == []
+
+
+def test_dependent_set_takes_the_exact_point_on_its_line() -> None:
+    """Two cells that only appear together (a + b must grow by 4): the changes form a line; the new
+    values must be counts that both differ from the printed ones, moving them least."""
+    import numpy as np
+
+    from nianbao.localise import _point_on_line
+
+    one_rule = np.array([[1.0, 1.0]])
+    assert _point_on_line(one_rule, np.array([4.0]), np.array([0.0, 0.0])).tolist() == [2.0, 2.0]
+    assert _point_on_line(one_rule, np.array([1.0]), np.array([3.0, 0.0])).tolist() == [2.0, 2.0]
+    assert _point_on_line(one_rule, np.array([1.0]), np.array([0.0, 0.0])) is None  # 1 + 0 or 0 + 1: one cell kept
+    assert _point_on_line(one_rule, np.array([0.5]), np.array([0.0, 0.0])) is None  # no integral point
+    assert _point_on_line(np.eye(2), np.array([1.0, 1.0]), np.array([0.0, 0.0])) is NotImplemented  # not dependent
