@@ -24,9 +24,10 @@ Solving, exactly, with a deterministic bound on the work of every report and of 
   units per report of the batch, :func:`batch_budget`); a report it can no longer admit with a
   whole bound is ``not_localised``.
 
-R errorlocate and Banff's errorloc bound their MILP per record by a clock (``timeout``,
-``time_per_obs``), so what a record gets depends on the machine and its load; Banff also caps the
-number of fields to change (``cardinality``) — the role of :data:`MAX_SIZE` and the screen here.
+R errorlocate (a MILP per record, lpSolve's ``timeout``) and Banff's errorloc (``time_per_obs``)
+stop each record by the clock, so what a record gets depends on the machine and its load; Banff
+also caps the number of fields to change (``cardinality``) — the role of :data:`MAX_SIZE` and the
+screen here.
 
 Each suspect is classified: digit typo (one digit changed, inserted or dropped), transposed digits,
 sign error, value in the wrong row/column (it is the right value of another suspect in the same
@@ -361,7 +362,7 @@ Change = list[tuple[int, float]]  # (cell index in the system, new value)
 
 
 def _closed_form(group: list[tuple[Problem, _Reduced]]) -> dict[int, list[Change] | None]:
-    """Sizes 0, 1 and 2 (free cells) of problems sharing one reduced matrix; None: needs the MILP.
+    """Sizes 0, 1 and 2 (free cells) of problems sharing one reduced matrix; None: needs the search.
 
     The rows of one group are solved together: residuals ``R = X Aᵀ − B``, ``C = R A``; a single
     cell ``j`` works iff ``‖r‖² − c_j²/g_j = 0`` (g = diag AᵀA), a pair by the 2×2 normal equations."""
@@ -892,7 +893,10 @@ def _attempt(p: Problem, sets: list[Change] | None, gate: _Gate) -> Localisation
         return _localisation(p, *early)
     if not gate.admit():
         return Localisation(p.report, 0, [], "not_localised", cross_year=p.cross_year)
-    found, status = s.run(3, MAX_SIZE)
+    try:
+        found, status = s.run(3, MAX_SIZE)
+    except np.linalg.LinAlgError:  # numerically hopeless figures: no suspects rather than a crash
+        found, status = [], "no_solution"
     return _localisation(p, found, status)
 
 
