@@ -17,6 +17,7 @@ the whole batch.
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +27,10 @@ prefect_settings.apply()  # before Prefect is imported (offline, quiet)
 
 from prefect import flow  # noqa: E402
 from prefect.futures import wait  # noqa: E402
+from prefect.logging import get_logger  # noqa: E402
 
 from flows import tasks  # noqa: E402
-from nianbao import rundirs  # noqa: E402
+from nianbao import rundirs, runstatus  # noqa: E402
 from nianbao.inbox import Scope  # noqa: E402
 from nianbao.stages import RunResult, default_store, partition_inputs  # noqa: E402
 
@@ -76,7 +78,50 @@ def _body(
     return result
 
 
-@flow(name=NIGHTLY, flow_run_name="nightly-{root}", validate_parameters=False)
+def _run_name(kind: str) -> Any:
+    """A short run name for the Prefect UI: what, when (Beijing time) and the inbox's folder name
+    only — never the full inbox path (``夜间校验 12月07日 02:30 submissions``)."""
+
+    def name() -> str:
+        from prefect.runtime import flow_run
+
+        root = str((flow_run.parameters or {}).get("root") or "")
+        folder = Path(root).name[:24] if root else ""
+        when = datetime.now(rundirs.TZ)
+        return f"{kind} {when:%m月%d日 %H:%M} {folder}".strip()
+
+    return name
+
+
+def _out_of(flow_run: Any) -> Path | None:
+    out = (getattr(flow_run, "parameters", None) or {}).get("out")
+    return Path(out) if out else None
+
+
+def _record_running(_flow: Any, flow_run: Any, _state: Any) -> None:
+    """Flow hook: the attempt is recorded at the reports root (nianbao.runstatus) as it starts."""
+    out = _out_of(flow_run)
+    if out is not None:
+        runstatus.record(out, runstatus.RUNNING, flow_run=str(getattr(flow_run, "name", "")))
+
+
+def _record_failed(_flow: Any, flow_run: Any, state: Any) -> None:
+    """Flow hook (failed or crashed): 最近一次运行失败 at the reports root, with Prefect's reason."""
+    out = _out_of(flow_run)
+    if out is not None:
+        message = str(getattr(state, "message", "") or getattr(state, "name", "") or "")
+        runstatus.record(out, runstatus.FAILED, message=message, flow_run=str(getattr(flow_run, "name", "")))
+    get_logger("nianbao").error("年报校验运行失败：%s", getattr(state, "message", "") or "")
+
+
+_HOOKS: dict[str, Any] = {
+    "on_running": [_record_running],
+    "on_failure": [_record_failed],
+    "on_crashed": [_record_failed],
+}
+
+
+@flow(name=NIGHTLY, flow_run_name=_run_name("夜间校验"), validate_parameters=False, **_HOOKS)
 def nightly(
     root: str = "data/submissions",
     out: str = "reports",
@@ -89,7 +134,7 @@ def nightly(
     return _body(root, out, store, registry, Scope(), by_county, workers)
 
 
-@flow(name="nianbao-adhoc", flow_run_name="rerun-{root}", validate_parameters=False)
+@flow(name="nianbao-adhoc", flow_run_name=_run_name("补充校验"), validate_parameters=False, **_HOOKS)
 def adhoc(
     root: str = "data/submissions",
     out: str = "reports",

@@ -17,7 +17,7 @@ from collections.abc import Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any, Generic, TypeVar  # noqa: E402
 
-from prefect import task  # noqa: E402
+from prefect import get_run_logger, task  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.tasks import exponential_backoff  # noqa: E402
 
@@ -124,6 +124,17 @@ def publish_summary(out: str, run_dir: str, held: Held[RunOutcome]) -> list[dict
     outcome = held.value
 
     stages.publish_stage(Path(out), Path(run_dir), outcome)
+    # the run's counts in its log (the Prefect UI, and any log shipping the ops engineer set up)
+    n_infos = sum(1 for f in outcome.findings if f.severity == "info")
+    get_run_logger().info(
+        "年报校验完成：文件 %d 个（无法读取 %d 个），错误 %d 条，警告 %d 条，提示 %d 条；报告：%s",
+        outcome.n_files,
+        outcome.n_unreadable,
+        outcome.n_errors,
+        outcome.n_warnings,
+        n_infos,
+        run_dir,
+    )
     rows: list[dict[str, Any]] = outcome.extra.get("counties", [])
     create_table_artifact(
         key="nianbao-county-summary",

@@ -50,10 +50,11 @@ def _wait_embedded(server: object) -> None:
 
     assert isinstance(server, ps.EphemeralServer)
     done = threading.Event()
+    text = start_notice(ps.first_use())
 
     def notice() -> None:
         if not done.wait(SLOW_START_NOTICE_S):
-            err.print("正在启动内置 Prefect 服务…（首次使用时需创建其数据库，约 15 秒）")
+            err.print(text)
 
     threading.Thread(target=notice, daemon=True).start()
     try:
@@ -63,6 +64,14 @@ def _wait_embedded(server: object) -> None:
         _fail(str(e))
     done.set()
     ps.use_ephemeral_server(server, url)
+
+
+def start_notice(first_use: bool) -> str:
+    """What a slow start of the embedded Prefect service prints: the database is created only the
+    first time, so only then does it say so."""
+    if first_use:
+        return "正在启动内置 Prefect 服务…（首次使用，需创建其数据库，约 15 秒）"
+    return "正在启动内置 Prefect 服务…"
 
 
 @app.command()

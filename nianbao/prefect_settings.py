@@ -78,6 +78,27 @@ def configured_api_url() -> str | None:
     return str(url) if url else None
 
 
+def database_path() -> Path | None:
+    """The SQLite file of Prefect's local server (None: another database is configured)."""
+    apply()
+    from prefect.settings import get_current_settings
+
+    s = get_current_settings()
+    url = s.server.database.connection_url
+    if url is None:
+        return Path(s.home) / "prefect.db"
+    text = url.get_secret_value() if hasattr(url, "get_secret_value") else str(url)
+    if text.startswith("sqlite") and ":///" in text:
+        return Path(text.split(":///", 1)[1])
+    return None
+
+
+def first_use() -> bool:
+    """Has the embedded Prefect service no database yet (its first start creates and migrates it)?"""
+    db = database_path()
+    return db is not None and not db.exists()
+
+
 def reachable(api_url: str, timeout: float = 3.0) -> bool:
     """Does the Prefect API at ``api_url`` answer its health check?"""
     import httpx
@@ -143,7 +164,10 @@ class EphemeralServer:
             "PREFECT__SERVER_FINAL": "1",
         }
         env.pop("PREFECT_API_URL", None)
-        kwargs: dict[str, Any] = {}
+        # its own process group: a Ctrl-C at the terminal (SIGINT to the foreground group) is the
+        # run's to handle — the run writes its incomplete results through this server — not the
+        # server's; it still dies with the run (below) and is stopped by it
+        kwargs: dict[str, Any] = {"process_group": 0}
         if sys.platform.startswith("linux"):
             kwargs["preexec_fn"] = _die_with_parent
         self.process = subprocess.Popen(

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nianbao import rundirs
+from nianbao import rundirs, runstatus
 from nianbao.inbox import (
     InboxFile,
     Scope,
@@ -441,6 +441,10 @@ def publish_stage(out: Path, run: Path, outcome: RunOutcome) -> None:
         out, run, {"started_at": outcome.started_at, "files": outcome.n_files, "errors": outcome.n_errors}
     )
     rundirs.checkpoint("latest-moved")
+    # the reports root page: the data's date, 最近一次运行失败 … (nianbao.runstatus)
+    counts = {"files": outcome.n_files, "errors": outcome.n_errors, "warnings": outcome.n_warnings}
+    counts["unreadable"] = outcome.n_unreadable
+    runstatus.record(out, runstatus.COMPLETED, run=run.name, started_at=outcome.started_at, counts=counts)
 
 
 # ------------------------------------------------------------------ the whole run, without Prefect
