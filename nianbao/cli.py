@@ -362,6 +362,9 @@ _register_desk(app)
 
 def main() -> None:
     os.environ.setdefault("PYTHONIOENCODING", "utf-8")
+    # The command line never generates test data, but pandera imports hypothesis (a test dependency)
+    # with its plugins whenever it is installed: about a second of `nianbao validate one.txt`.
+    sys.modules.setdefault("hypothesis", None)  # type: ignore[arg-type]  # None: "not installed"
     app()
 
 

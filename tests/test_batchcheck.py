@@ -7,10 +7,11 @@ import json
 import re
 from pathlib import Path
 
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from nianbao.batchcheck import check_batch, filed_as
+from nianbao.batchcheck import check_batch, filed_as, row_checks_pass, run_expectations, submission_table
 from nianbao.cli import app
 from nianbao.loaders import load_bytes
 from nianbao.model import ParsedReport
@@ -174,3 +175,53 @@ def test_cli_writes_offline_data_docs_and_says_what_was_skipped(tmp_path: Path) 
 def test_cli_rejects_a_missing_registry(tmp_path: Path) -> None:
     r = CliRunner().invoke(app, ["validate", str(tmp_path), "--registry", str(tmp_path / "none.csv")])
     assert r.exit_code == 2 and "找不到机关登记表" in r.output
+
+
+# ------------------------------------------------------------------ one report: GX only if it can say something
+
+
+def _one(year: int, fmt: str | None, **figures: float | None) -> pl.DataFrame:
+    files, _reg = county()
+    table = submission_table(parse_all(files[:1]))
+    return table.with_columns(
+        pl.lit(year, dtype=pl.Int64).alias("year"),
+        pl.lit(fmt, dtype=pl.String).alias("format"),
+        *(pl.lit(v, dtype=pl.Float64).alias(c) for c, v in figures.items()),
+    )
+
+
+@pytest.mark.parametrize(
+    ("year", "fmt", "figures", "passes"),
+    [
+        (2023, "2021", {}, True),
+        (2031, "2021", {}, False),  # M06: a year to come
+        (2007, "2021", {}, False),  # M06: before the first annual reports
+        (2020, "2021", {}, False),  # M07: a 2020 report in the 2021 format
+        (2020, "2019", {}, True),
+        (2020, None, {}, False),  # no format up to 2020: counted as a possible M07, Great Expectations decides
+        (2023, "2021", {"f_2_penalty_decisions": 200_000.0}, False),  # M08
+        (2023, "2021", {"f_2_penalty_decisions": 100_000.0}, True),  # the bound itself passes
+        (2023, "2021", {"f_2_penalty_decisions": None}, True),  # a blank figure: nothing to bound
+    ],
+)
+def test_the_row_screen_agrees_with_great_expectations(
+    tmp_path: Path, year: int, fmt: str | None, figures: dict[str, float | None], passes: bool
+) -> None:
+    """The screen that lets one report skip Great Expectations says "passes" only where GX finds nothing."""
+    table = _one(year, fmt, **figures)
+    assert set(figures) <= set(table.columns)
+    assert row_checks_pass(table, None) is passes
+    results, _docs = run_expectations(tmp_path / "gx", {"submissions": table}, None, None)
+    gx_passes = all(r["success"] for v in results.values() for _code, r in v)
+    assert gx_passes is passes or (fmt is None and gx_passes)  # the screen may only be more careful
+
+
+def test_one_report_with_something_to_say_still_gets_its_batch_finding(tmp_path: Path) -> None:
+    files, _reg = county()
+    name, text = files[0]
+    res = check_batch(parse_all([(name.replace("2023", "2031"), text.replace("2023", "2031"))]), tmp_path / "gx")
+    assert [(f.rule, f.year) for f in res.findings] == [("M06", 2031)]
+    assert res.docs is not None and "great_expectations" not in res.statistics
+    clean = check_batch(parse_all(files[:1]), tmp_path / "gx2")
+    assert clean.findings == [] and clean.docs is None
+    assert clean.statistics["great_expectations"] == "not started: nothing to compare"
