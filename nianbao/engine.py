@@ -21,6 +21,7 @@ from nianbao.beyond import beyond_findings, localise_all
 from nianbao.catalogue import LinearRule, format_number, linear_rules
 from nianbao.frames import batch_arrays, cells_frame, layout_frame, meta_frame, table_frame
 from nianbao.model import ParsedReport
+from nianbao.normalize import State
 from nianbao.outcome import Finding, finding_for
 from nianbao.read.labels import edits
 from nianbao.read.meta import agencies_from_registry
@@ -70,6 +71,9 @@ def _num(v: float | None) -> float | int | None:
     return int(v) if v == int(v) and abs(v) < 1e15 else v
 
 
+BLANK = "空白（未填写）"
+
+
 def _linear_findings(
     reports: Sequence[ParsedReport], fmt: Fmt, table: str, wide: pl.DataFrame, fails: pl.DataFrame
 ) -> list[Finding]:
@@ -84,7 +88,9 @@ def _linear_findings(
             continue  # a row/table that could not be read by columns (I07/I09) is not summed
         lhs = sum((rep.cells[c].value or 0.0) for c in lr.lhs)
         rhs = sum((rep.cells[c].value or 0.0) for c in lr.rhs)
-        params = dict(lr.params) | {"expected": format_number(rhs), "actual": format_number(lhs)}
+        # a blank printed total is not "报告填写为 0": it was left empty
+        blank = all(rep.cells[c].state is State.BLANK for c in lr.lhs)
+        params = dict(lr.params) | {"expected": format_number(rhs), "actual": BLANK if blank else format_number(lhs)}
         lines = [rep.cells[c].line for c in lr.cells if rep.cells[c].line]
         out.append(
             finding_for(

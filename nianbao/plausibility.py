@@ -160,12 +160,13 @@ def plausibility_findings(yp: YearPairs, frame: pl.DataFrame) -> list[Finding]:
         if code == "K01":
             params |= {
                 "peers": d["peers"],
-                "median": _fmt(d["median"]),
-                "upper": _fmt(d["upper"]),
+                # a median (or fence) of counts is a count: 44.17 件 reads as a mistake; amounts keep decimals
+                "median": _fmt(d["median"] if fig.endswith(":amount") else float(round(d["median"]))),
+                "upper": _fmt(d["upper"] if fig.endswith(":amount") else float(round(d["upper"]))),
                 "peer_min": _fmt(d["peer_min"]),
                 "peer_max": _fmt(d["peer_max"]),
             }
-            expected: object = f"≤ {_fmt(d['upper'])}"
+            expected: object = f"≤ {params['upper']}"
         else:
             prev = yp.reports[d["prev"]]
             ratio = (value + 1) / (d["previous"] + 1)

@@ -304,6 +304,39 @@ def cell_label(fmt: Fmt, cell: str) -> str:
     return f"{rlab} · {clab}"
 
 
+_TABLE_ZH = {"2": "表二", "3": "表三", "4": "表四"}
+
+
+@cache
+def cell_words(cell: str, fmt: Fmt | None = None) -> str:
+    """A cell (or the row, column or table a structural id names) in the auditor's words — the one
+    place a canonical id becomes text on a page or in the workbook: ``3:3.3.7:other`` →
+    表三“（三）不予公开 7.属于行政执法案卷”行“其他”列, ``3:*:social`` → 表三“社会公益组织”列,
+    ``3:3.3.2:*`` → 表三“（三）不予公开 2.其他法律行政法规禁止公开”行, ``4:*:*`` → 表四.  The format
+    given is tried first, then the other (a 2019 id on a 2021 page still reads)."""
+    parts = cell.split(":")
+    if len(parts) != 3 or parts[0] not in _TABLE_ZH:
+        return "统计表中的一格"
+    table, row, col = parts
+    name = _TABLE_ZH[table]
+    order = [fmt] if fmt is not None else []
+    for f in [*order, *(x for x in Fmt if x is not fmt)]:
+        t = tables(f)[table]
+        try:
+            rlab = t.row(row).label if row != "*" else None
+            clab = t.column(col).label if col != "*" else None
+        except KeyError:
+            continue
+        if rlab and clab:
+            return f"{name}“{rlab}”行“{clab}”列"
+        if rlab:
+            return f"{name}“{rlab}”行"
+        if clab:
+            return f"{name}“{clab}”列"
+        return name
+    return f"{name}中的一格"
+
+
 def table_name(table: str) -> str:
     return {
         "2": "表二（主动公开政府信息情况）",

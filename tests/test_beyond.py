@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -338,6 +339,22 @@ def test_k01_peer_outlier_pass_and_fail() -> None:
     assert upper > 100 and fs[0].expected == f"≤ {round(upper)}"
     assert f"同县同级其他 {len(peers)} 个机关" in fs[0].message
     assert f"最大 {int(max(peers))}" in fs[0].message
+
+
+def test_k01_median_of_counts_is_a_whole_number() -> None:
+    """Issue 14.6: the log-scale median of an even number of peers is fractional (e.g. 7.48 件); a
+    count's median is shown rounded to a whole number."""
+    ds = _county(n=10)
+    ds[4].values["2:penalty:decisions"] = 50000.0
+    fs = of(validate_batch(_parse_all(ds)), "K01")
+    assert len(fs) == 1
+    m = re.search(r"中位数 ([0-9.]+)，正常范围上限约 ([0-9.]+)，", fs[0].message)
+    assert m is not None and m.groups() == ("44", "2236"), fs[0].message  # 44.17 before rounding
+    ds = _county(n=11)
+    ds[4].values["2:penalty:decisions"] = 50000.0
+    ds[7].values["2:coercion:decisions"] = 150.0
+    fs = of(validate_batch(_parse_all(ds)), "K01")
+    assert [(f.cells, f.expected) for f in fs][-1:] == [(["2:coercion:decisions"], "≤ 24")]  # 23.6 before
 
 
 def test_k01_needs_enough_peers() -> None:

@@ -18,11 +18,11 @@ from nianbao.cli import app
 from nianbao.outcome import Suspect
 from nianbao.output.atomic import UnsafePath
 from nianbao.output.excel import FILLS, FINDING_COLUMNS, _column_label, _value_columns, write_excel
-from nianbao.output.html import write_html
+from nianbao.output.html import template_words, write_html
 from nianbao.output.names import clean_text, page_name, page_path, safe_stem
 from nianbao.pipeline import validate_reports
 from nianbao.registry import Agency
-from nianbao.spec import Fmt, tables
+from nianbao.spec import Fmt, cell_words, tables
 from tests.helpers import (
     FORMULA_AGENCY,
     ROOT,
@@ -240,7 +240,12 @@ def test_nanchuan_page_shows_rule_expected_and_fix(run: dict) -> None:
     assert li.attributes["data-rule"] == "A01"
     text = li.text()
     assert "应为：4" in text and "报告填写：0" in text
-    assert f"改正建议：{finds['A01']['fix']}" in text
+    # the likely fix (error localisation's, the same for A01 and B01) is said once, above
+    likely, _, own = finds["A01"]["fix"].partition("。")
+    assert t.css_first("#likely-fix").text() == likely + "。"
+    assert f"改正建议：最可能的改法见上方“疑似错误单元格”。{own}" in " ".join(text.split()).replace(
+        "“ 疑似错误单元格 ”", "“疑似错误单元格”"
+    )
     assert li.css_first("a.rule-link").attributes["href"] == "../rules.html#A01"
     other = t.css_first('td[data-cell="3:3.7:other"]')
     assert [a.text() for a in other.css("a.badge")] == ["B01"]
@@ -314,10 +319,36 @@ def test_unreadable_file_gets_a_page(tmp_path: Path) -> None:
     pages = list((tmp_path / "out" / "reports").iterdir())
     assert len(pages) == 1
     t = dom(pages[0])
-    assert "无法读取" in t.css_first("#unreadable-reason").text()
+    assert t.css_first("#unreadable-reason").text() == (
+        "原因：文件中没有找到年度报告的标题、章节或统计表，不是政府信息公开工作年度报告。"
+    )
     assert t.css("table.stat") == []
     idx = dom(tmp_path / "out" / "index.html")
     assert idx.css_first("#n-unreadable").text() == "1"
+
+
+def test_unreadable_page_is_named_after_its_file_and_says_why(tmp_path: Path) -> None:
+    """Issue 14.5: a damaged Word file of 示例县青山镇: the page is titled from the file name, says the
+    file could not be read and why (Word 文件已损坏, not an encoding failure), never "错误 0 条"."""
+    src = tmp_path / "in" / "2023" / "示例县"
+    src.mkdir(parents=True)
+    (src / "示例县青山镇_2023.docx").write_bytes(bytes(range(256)) * 10)
+    r = runner.invoke(app, ["validate", str(tmp_path / "in"), "--out", str(tmp_path / "out")])
+    assert r.exit_code == 1
+    [page] = list((tmp_path / "out" / "reports").iterdir())
+    t = dom(page)
+    assert t.css_first("#report-title").text() == "示例县青山镇（据文件名） 2023 年 政府信息公开工作年度报告"
+    summary = " ".join(t.css_first("#summary").text().split())
+    assert "错误 0 条" not in summary and "文件类型" not in summary and "SHA-256" not in summary
+    assert "这个文件不能作为年度报告读取，因此没有校验其中的数字和文字" in summary
+    assert (
+        t.css_first("#unreadable-reason").text()
+        == "原因：无法读取文件：Word 文件已损坏（内容不是有效的 Word 文件格式）。"
+    )
+    assert t.css_first("#unreadable-fix").text() == "请报送单位：重新导出完整的报告文件后重新提交。"
+    idx = dom(tmp_path / "out" / "index.html")
+    assert [a.text() for a in idx.css("#report-list a.report-link")] == ["示例县青山镇（据文件名）"]
+    assert "示例县青山镇（据文件名）" in r.output.replace("\n", "") or "示例县青山镇_2023.docx" in r.output
 
 
 # ------------------------------------------------------------------ overview
@@ -387,8 +418,11 @@ def test_rules_page_has_an_anchor_per_rule(run: dict) -> None:
     assert list(sections) == list(catalogue())
     for code, r in catalogue().items():
         text = sections[code].text()
-        for part in (r.title, r.citation, r.checks, r.why, r.fix):
-            assert part in text, (code, part)
+        for part in (r.title, r.citation, r.checks, r.why, r.fix, r.message):
+            assert template_words(part) in text, (code, part)
+        assert not re.search(r"\{[a-z_]+\}", text), code  # no {placeholder}: what it stands for instead
+    i06 = sections["I06"].text()
+    assert "“〔报告中的文字〕”与规定文字“〔规定文字〕”不同（可接受的别称）。" in i06
     assert {a.attributes["href"] for a in t.css("#toc a")} == {f"#{c}" for c in catalogue()}
 
 
@@ -406,9 +440,17 @@ def test_workbook_sheets_and_findings(run: dict) -> None:
     assert ws.max_row == n + 1
     rows = list(ws.iter_rows(min_row=2, values_only=True))
     # worst first (tests/test_workbook.py checks the order); 序号 is the finding's number in findings.json
+    # the cells in the auditor's words, never their ids (issue 14.6)
     assert sorted((r[0], r[4], r[8]) for r in rows) == [
-        (k + 1, f["rule"], " ".join(f["cells"])) for k, f in enumerate(run["finds"])
+        (
+            k + 1,
+            f["rule"],
+            "；".join(cell_words(c) for c in f["cells"][:20])
+            + (f"等共 {len(f['cells'])} 格" if len(f["cells"]) > 20 else ""),
+        )
+        for k, f in enumerate(run["finds"])
     ]
+    assert {r[9] for r in rows} == {len(f["cells"]) or None for f in run["finds"]}
     assert {r[7] for r in rows} == {"新发现"}
     assert {r[5] for r in rows} <= {"错误", "警告", "提示"}
     rep = wb["报告清单"]

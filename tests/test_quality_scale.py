@@ -22,6 +22,7 @@ from nianbao.output.names import PageDir, county_page_name, page_name
 from nianbao.output.writer import write_all
 from nianbao.pipeline import validate_paths, validate_reports
 from nianbao.registry import Agency
+from nianbao.spec import cell_words
 from tests.helpers import parse, seed_text, set_cells
 
 CLEAN = seed_text()
@@ -151,7 +152,13 @@ def test_large_batch_overview_lists_the_worst_and_the_counties(large: dict) -> N
     rows = t.css("#report-list tr")[1:]
     assert len(rows) == 5  # WORST_LIMIT, lowered by the fixture
     # worst first: the unreadable file, then by errors, warnings
-    assert texts([r.css("td")[1] for r in rows])[:4] == ["（未识别机关）", "丙县第一镇", "甲县第一镇", "甲县第二镇"]
+    # the unreadable file named after its file (issue 14.5), then by errors, warnings
+    assert texts([r.css("td")[1] for r in rows])[:4] == [
+        "乙县第一镇（据文件名）",
+        "丙县第一镇",
+        "甲县第一镇",
+        "甲县第二镇",
+    ]
     assert "另有 25 份报告" in t.css_first("#reports").text()
     # a flagged report links to its page, a clean one to its row on the county page
     hrefs = [r.css_first("a.report-link").attributes["href"] for r in rows]
@@ -277,7 +284,16 @@ def test_large_batch_workbook(large: dict) -> None:
     assert [(r[0], r[3]) for r in rep] == [(i + 1, s["file"]) for i, s in enumerate(subs) if flagged(s)]
     # 问题清单: every error and warning, none of the notes
     rows = list(wb["问题清单"].iter_rows(min_row=2, values_only=True))
-    want = [(k + 1, f["rule"], " ".join(f["cells"])) for k, f in enumerate(finds) if f["severity"] != "info"]
+    want = [
+        (
+            k + 1,
+            f["rule"],
+            "；".join(cell_words(c) for c in f["cells"][:20])
+            + (f"等共 {len(f['cells'])} 格" if len(f["cells"]) > 20 else ""),
+        )
+        for k, f in enumerate(finds)
+        if f["severity"] != "info"
+    ]
     assert sorted((r[0], r[4], r[8]) for r in rows) == want  # errors first (tests/test_workbook.py)
     assert {r[5] for r in rows} == {"错误", "警告"}
     assert wb["问题清单"].auto_filter.ref == f"A1:S{len(want) + 1}"

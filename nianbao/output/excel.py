@@ -51,7 +51,7 @@ from nianbao.output.quality import (
     is_flagged,
     prepare,
 )
-from nianbao.spec import Fmt, all_cells, cell_label, table_name
+from nianbao.spec import Fmt, all_cells, cell_label, cell_words, table_name
 
 XLSX_MAX_STR = 32767
 XLSX_MAX_ROWS = 1_048_576
@@ -70,8 +70,8 @@ FINDING_COLUMNS = (
     ("级别", 6),
     ("规则名称", 28),
     ("状态", 8),
-    ("单元格", 24),
-    ("单元格名称", 36),
+    ("单元格", 48),
+    ("单元格数", 8),
     ("源文件行", 8),
     ("应为", 12),
     ("报告填写", 12),
@@ -95,7 +95,6 @@ REPORT_COLUMNS = (
     ("提示", 6),
     ("新发现", 7),
     ("变化", 8),
-    ("SHA-256", 20),
 )
 
 
@@ -280,7 +279,6 @@ def _summary_sheet(w: _Writer, q: Quality, listed: tuple[int, int, int]) -> None
     counts = rv.counts()
     facts: list[tuple[str, Any]] = [
         ("运行时间", None),
-        ("规则集版本", o.ruleset_version),
         ("输入", "；".join(o.inputs)),
         ("报送文件", o.n_files),
         ("通过（无错误和警告）", ok),
@@ -450,7 +448,6 @@ def _reports_sheet(w: _Writer, q: Quality, listed: list[int]) -> None:
             f.infos,
             q.new[i],
             CHANGE_ZH[rv.report_change[i]],
-            f.sha256,
         )
         w.row(ws, r, vals[:1])
         w.link(ws, r, 1, _page_href(q, i), f.agency)
@@ -473,14 +470,10 @@ def _findings_sheet(w: _Writer, q: Quality, listed: list[int]) -> None:
         fi = q.file_index.get(f.report)
         rep = o.reports[f.report] if 0 <= f.report < len(o.reports) else None
         fmt = (rep.fmt if rep is not None else None) or Fmt.F2021
-        labels = []
-        for cid in f.cells[:20]:
-            try:
-                labels.append(cell_label(fmt, cid))
-            except (KeyError, ValueError, IndexError):
-                labels.append(cid)
+        # the cells in the auditor's words (表三“…”行“…”列), never their ids
+        labels = [cell_words(cid, fmt) for cid in f.cells[:20]]
         suspects = "；".join(
-            f"{s.cell}：填写 {_num(s.reported)}，建议 {_num(s.suggested)}（{cause_zh(s.cause)}）"
+            f"{cell_words(s.cell, fmt)}：填写 {_shown(s.reported)}，建议 {_num(s.suggested)}（{cause_zh(s.cause)}）"
             for s in (f.suspects or [])
         )
         ack = rv.acks.get(k)
@@ -494,8 +487,8 @@ def _findings_sheet(w: _Writer, q: Quality, listed: list[int]) -> None:
             None,
             rule.title if rule else "",
             STATUS_ZH[rv.status[k]],
-            " ".join(f.cells),
-            "、".join(labels) + ("等" if len(f.cells) > 20 else ""),
+            "；".join(labels) + (f"等共 {len(f.cells)} 格" if len(f.cells) > 20 else ""),
+            len(f.cells) or None,
             f.line,
             f.expected,
             f.actual,
@@ -553,6 +546,10 @@ def _by_severity(q: Quality, listed: list[int]) -> list[int]:
 
 def _num(v: float | None) -> str:
     return format_number(v)
+
+
+def _shown(v: float | None) -> str:
+    return "空白（未填写）" if v is None else format_number(v)
 
 
 def _values_sheet(w: _Writer, q: Quality, listed: list[int]) -> None:

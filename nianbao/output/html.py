@@ -33,32 +33,37 @@ from urllib.parse import quote
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template
 from markupsafe import Markup, escape
 
-from nianbao.catalogue import catalogue, format_number, ruleset_version
+from nianbao.catalogue import catalogue, format_number, linear_rules
 from nianbao.model import INDEX, STATES, Cell, CellMap, ParsedReport
 from nianbao.normalize import State
-from nianbao.outcome import PASS_MEANS, FileOutcome, Finding, RunOutcome
+from nianbao.outcome import PASS_MEANS, FileOutcome, Finding, RunOutcome, Suspect
 from nianbao.output.atomic import UnsafePath, inside, write_text
 from nianbao.output.history import ACKABLE, ACKED, CORRECTED, NEW, STILL, SUBMITTED, UNCHANGED
 from nianbao.output.names import PageDir, clean_text
 from nianbao.output.parallel import run_shared, use_helper
 from nianbao.output.quality import (
     COUNTIES_DIR,
+    NO_AGENCY,
     REPORTS_DIR,
     SEV_RANK,
     SEVERITY_ZH,
     Flag,
     Group,
     Quality,
+    agency_label,
     alternative,
     cause_zh,
     county_summary,
     flags_of,
     group_counts,
     prepare,
+    stages_zh,
     state_of,
+    year_label,
+    zh_time,
 )
 from nianbao.registry import normalise_agency
-from nianbao.spec import T3_COLUMNS, T4_COLUMNS, T4_ROWS, Fmt, cell_label, table_name, tables
+from nianbao.spec import T3_COLUMNS, T4_COLUMNS, T4_ROWS, Fmt, cell_words, table_name, tables
 
 STATUS_ZH = {NEW: "新发现", STILL: "仍存在", ACKED: "已复核"}
 CHANGE_ZH = {SUBMITTED: "新报送", CORRECTED: "已更正", UNCHANGED: "", None: ""}
@@ -216,7 +221,7 @@ def _cell_text(c: Cell | None) -> tuple[str, str]:
 
 @cache
 def _cell_titles(fmt: Fmt) -> dict[str, Markup]:
-    return {cid: escape(f"{cell_label(fmt, cid)}（{cid}）") for t in tables(fmt).values() for cid in t.cells()}
+    return {cid: escape(cell_words(cid, fmt)) for t in tables(fmt).values() for cid in t.cells()}
 
 
 def _esc(s: str) -> Markup | str:
@@ -234,15 +239,48 @@ def _where(c: Cell) -> str:
     return ""
 
 
+def key_severity(fl: Flag, findings: dict[int, Finding]) -> str | None:
+    """The severity the cell is *to look at* with, None when it is only involved: a cell error
+    localisation suspects (the severity of the findings it explains), or the cell a finding without
+    suspects is about (a blank: a warning; a text cell, a negative count: an error).  Only these
+    are tinted strongly; the other cells a sum rule involves are tinted lightly — the likely wrong
+    cell stands out, a blank column does not turn red because a sum over it fails."""
+    cell = fl.suspect.cell if fl.suspect is not None else None
+    why = [
+        findings[k].severity
+        for k in fl.findings
+        if any(s.cell == cell for s in findings[k].suspects or ()) or (k in fl.primary and not findings[k].suspects)
+    ]
+    return min(why, key=lambda sev: SEV_RANK.get(sev, 3)) if why else None
+
+
+def badges_html(fl: Flag, findings: dict[int, Finding]) -> str:
+    """One badge per rule, linked to its first finding, with the count when there are several
+    (``A01 ×3``), in the order the findings came."""
+    first: dict[str, int] = {}
+    n: Counter[str] = Counter()
+    for k in fl.primary:
+        rule = findings[k].rule
+        first.setdefault(rule, k)
+        n[rule] += 1
+    return "".join(
+        f'<a class="badge b-{escape(findings[k].severity)}" href="#f-{k}">'
+        f"{escape(rule)}{f' ×{n[rule]}' if n[rule] > 1 else ''}</a>"
+        for rule, k in first.items()
+    )
+
+
 def _flagged_td(cid: str, label: str, c: Cell | None, fl: Flag, findings: dict[int, Finding]) -> str:
     text, cls = _cell_text(c)
     where = _where(c) if c is not None else ""
     title = f"{label} ｜ {where}" if where else label
     cls += f" hl hl-{fl.severity}"
+    if (key := key_severity(fl, findings)) is not None:
+        cls += f" key key-{key}"
     if fl.suspect is not None:
         cls += " suspect"
     msgs = "".join(f"\n{findings[k].rule}：{findings[k].message}" for k in fl.findings[:3])
-    badges = "".join(f'<a class="badge" href="#f-{k}">{escape(findings[k].rule)}</a>' for k in fl.primary)
+    badges = badges_html(fl, findings)
     suggest = (
         f'<span class="suggest">建议 {escape(fmt_value(fl.suspect.suggested))}</span>' if fl.suspect is not None else ""
     )
@@ -383,28 +421,76 @@ def _is_structural(f: Finding) -> bool:
     return not f.cells or any("*" in c for c in f.cells)
 
 
-def _cells_text(fmt: Fmt, cells: list[str]) -> list[tuple[str, str]]:
-    out = []
-    for c in cells[:12]:
-        try:
-            out.append((c, f"{table_name(c.split(':')[0])[:2]}“{cell_label(fmt, c)}”"))
-        except (KeyError, ValueError, IndexError):
-            out.append((c, c))
+def _cells_text(fmt: Fmt, cells: list[str]) -> list[str]:
+    out = [cell_words(c, fmt) for c in cells[:12]]
     if len(cells) > 12:
-        out.append(("", f"等共 {len(cells)} 格"))
+        out.append(f"等共 {len(cells)} 格")
     return out
 
 
-def finding_view(q: Quality, k: int, f: Finding, fmt: Fmt, file_index: int | None) -> dict[str, Any]:
+@cache
+def _printed_side() -> dict[tuple[str, tuple[str, ...]], tuple[str, ...]]:
+    """(rule, cells) of a sum-rule finding -> the cells of its printed side (the total)."""
+    return {(lr.code, lr.cells): lr.lhs for fmt in Fmt for lr in linear_rules(fmt)}
+
+
+BLANK_ZH = "空白（未填写）"
+TEXT_RULES_WITH_CELLS = "H"  # text vs table: the sentence states one figure, the table prints another
+
+
+def _values(f: Finding, rep: ParsedReport | None) -> list[tuple[str, str]]:
+    """What a finding shows as its two sides, each saying which side is which: 应为 / 报告填写 for a
+    rule of the tables (a blank printed total is 空白, not 0); 正文写 / 表格填 for a sentence of
+    the text against the table (neither side is presumed right)."""
+    expected, actual = fmt_value(f.expected), fmt_value(f.actual)
+    if rep is None:
+        return [("应为", expected), ("报告填写", actual)]
+    lhs = _printed_side().get((f.rule, tuple(f.cells)))
+    if lhs:
+        if all((c := rep.cells.get(x)) is not None and c.state is State.BLANK for x in lhs):
+            actual = BLANK_ZH
+        return [("应为", expected), ("报告填写", actual)]
+    if f.rule.startswith(TEXT_RULES_WITH_CELLS) and f.cells and f.quote is not None:
+        cells = [c for x in f.cells if (c := rep.cells.get(x)) is not None]
+        vals = [c.value for c in cells if c.value is not None]
+        table = sum(vals) if vals else 0.0
+        blank = bool(cells) and all(c.state is State.BLANK for c in cells)
+        if isinstance(f.expected, int | float) and table == f.expected:
+            return [("正文写", actual), ("表格填", BLANK_ZH if blank else expected)]
+        if isinstance(f.actual, int | float) and table == f.actual:
+            return [("正文写", expected), ("表格填", BLANK_ZH if blank else actual)]
+    return [("应为", expected), ("报告填写", actual)]
+
+
+def _table_suspects(f: Finding, suspects: dict[str, Suspect]) -> list[Suspect]:
+    """The suspects (of any finding of the report) among a text rule's table cells."""
+    if not f.rule.startswith(TEXT_RULES_WITH_CELLS) or f.quote is None:
+        return []
+    return [suspects[c] for c in f.cells if c in suspects]
+
+
+def finding_view(
+    q: Quality,
+    k: int,
+    f: Finding,
+    fmt: Fmt,
+    file_index: int | None,
+    rep: ParsedReport | None = None,
+    report_suspects: dict[str, Suspect] | None = None,
+) -> dict[str, Any]:
     rv = q.review
     r = catalogue().get(f.rule)
     status = rv.status[k]
     ack = rv.acks.get(k)
+    table_wrong = [
+        Row(label=cell_words(s.cell, fmt), reported=_shown(s.reported), suggested=fmt_value(s.suggested))
+        for s in _table_suspects(f, report_suspects or {})
+    ]
     suspects = [
         Row(
             cell=s.cell,
-            label=_label_or_id(fmt, s.cell),
-            reported=fmt_value(s.reported) if s.reported is not None else "空白",
+            label=cell_words(s.cell, fmt),
+            reported=_shown(s.reported),
             suggested=fmt_value(s.suggested),
             cause=cause_zh(s.cause),
             alternative=alternative(s) + 1,
@@ -422,7 +508,11 @@ def finding_view(q: Quality, k: int, f: Finding, fmt: Fmt, file_index: int | Non
             "message": f.message,
             "expected": fmt_value(f.expected),
             "actual": fmt_value(f.actual),
+            "values": _values(f, rep),
+            "table_wrong": table_wrong,
             "fix": f.fix,
+            "fix_ref": None,  # set by report_context when the same advice was given above
+            "fix_likely": False,  # the likely fix is in the 疑似错误单元格 block (said once)
             "line": f.line,
             "where": getattr(f, "where", None),
             "quote": f.quote,
@@ -431,6 +521,7 @@ def finding_view(q: Quality, k: int, f: Finding, fmt: Fmt, file_index: int | Non
             "status_zh": STATUS_ZH[status],
             "corrected": status == STILL and file_index is not None and rv.report_change[file_index] == CORRECTED,
             "ack": ack,
+            "ack_date": zh_time(ack.date) if ack is not None else "",
             "ack_cmd": _ack_command(f) if f.severity in ACKABLE and ack is None else None,
             "suspects": suspects,
         }
@@ -446,11 +537,8 @@ def _ack_command(f: Finding) -> str:
     return shlex.join(parts)
 
 
-def _label_or_id(fmt: Fmt, cid: str) -> str:
-    try:
-        return cell_label(fmt, cid)
-    except (KeyError, ValueError, IndexError):
-        return cid
+def _shown(v: float | None) -> str:
+    return BLANK_ZH if v is None else fmt_value(v)
 
 
 # ------------------------------------------------------------------ pages
@@ -462,8 +550,8 @@ def _file_row(q: Quality, i: int, fo: FileOutcome, prefix: str) -> dict[str, Any
     return Row(
         {
             "i": i,
-            "agency": fo.agency or "（未识别机关）",
-            "year": fo.year,
+            "agency": agency_label(fo),
+            "year": year_label(fo),
             "file": fo.file,
             "format": fo.format,
             "status": fo.status,
@@ -554,6 +642,30 @@ def _gx_link(outcome: RunOutcome, out: Path) -> dict[str, Any] | None:
     return {"href": quote(text, safe="/"), "text": text, "state": "ok"}
 
 
+def batch_view(outcome: RunOutcome) -> dict[str, Any] | None:
+    """The batch checks (rules M, run with Great Expectations over all reports together): which
+    ran and passed, which failed, which did not run and why."""
+    stats = outcome.extra.get("batch_checks")
+    skipped = outcome.extra.get("skipped_checks") or {}
+    checks = stats.get("checks") if isinstance(stats, dict) else None
+    if not checks and not skipped:
+        return None
+    cat = catalogue()
+    rows = [dict(c) for c in checks or []]
+    rows.sort(key=lambda c: (c["ok"], c["rule"]))
+    not_run = [
+        {"rule": code, "title": cat[code].title if code in cat else code, "why": why}
+        for code, why in sorted(skipped.items())
+        if code.startswith("M")
+    ]
+    return {
+        "checks": rows,
+        "failed": sum(1 for c in rows if not c["ok"]),
+        "passed": sum(1 for c in rows if c["ok"]),
+        "not_run": not_run,
+    }
+
+
 def _news(q: Quality) -> dict[str, Any]:
     o, rv = q.outcome, q.review
     new_ids = sorted(rv.new_findings(), key=lambda k: (SEV_RANK.get(o.findings[k].severity, 3), k))
@@ -566,7 +678,7 @@ def _news(q: Quality) -> dict[str, Any]:
         fi = q.file_index.get(f.report)
         rows.append(
             {
-                "agency": f.agency or "（未识别机关）",
+                "agency": f.agency or (agency_label(o.files[fi]) if fi is not None else NO_AGENCY),
                 "year": f.year,
                 "rule": f.rule,
                 "severity": f.severity,
@@ -593,7 +705,7 @@ def _news(q: Quality) -> dict[str, Any]:
     return {
         "has_previous": rv.has_previous,
         "previous": str(rv.previous) if rv.previous else None,
-        "previous_started_at": rv.previous_started_at,
+        "previous_started_at": zh_time(rv.previous_started_at),
         "counts": counts,
         "new": new_rows[False],
         "new_more": max(0, counts["new"] - n_info - NEWS_LIMIT),
@@ -651,10 +763,9 @@ def index_context(q: Quality, out: Path) -> dict[str, Any]:
     chart_rows = (_file_row(q, i, files[i], "") for i in q.order if files[i].errors or files[i].warnings)
     return {
         "run": {
-            "started_at": o.started_at,
-            "ruleset": o.ruleset_version,
+            "started_at": zh_time(o.started_at),
             "inputs": o.inputs,
-            "timings": {k: round(v, 2) for k, v in o.timings.items()},
+            "timings": stages_zh(o.timings),
         },
         "counts": {
             "files": o.n_files,
@@ -675,7 +786,10 @@ def index_context(q: Quality, out: Path) -> dict[str, Any]:
         "large": q.large,
         "pages": sum(q.paged),
         "county_summary": [Row(r) for r in county_summary(q)],
-        "gx": _gx_link(o, out),
+        # the batch checks in Chinese; Great Expectations' own Data Docs (English, for the ops
+        # engineer) are listed in run.json and not linked from the auditor's pages
+        "gx": None,
+        "batch": batch_view(o),
         "counties": _county_rows(o),
         "problems": q.review.problems,
         "pass_means": PASS_MEANS,
@@ -698,8 +812,7 @@ def county_context(q: Quality, g: Group) -> dict[str, Any]:
         "rules": rule_rows,
         "reports": [_file_row(q, i, files[i], "../") for i in g.files],
         "large": q.large,
-        "ruleset": q.outcome.ruleset_version,
-        "started_at": q.outcome.started_at,
+        "started_at": zh_time(q.outcome.started_at),
     }
 
 
@@ -712,7 +825,13 @@ def report_context(q: Quality, i: int) -> dict[str, Any]:
     flags = flags_of(fs)
     by_k = dict(fs)
     pairs = sorted(fs, key=lambda p: (SEV_RANK.get(p[1].severity, 3), p[1].rule, p[0]))
-    views = [finding_view(q, k, f, fmt, i) for k, f in pairs]
+    report_suspects: dict[str, Suspect] = {}
+    for _k, f in pairs:
+        for s in f.suspects or []:
+            if alternative(s) == 0:
+                report_suspects.setdefault(s.cell, s)
+    views = [finding_view(q, k, f, fmt, i, rep, report_suspects) for k, f in pairs]
+    likely_fix = _share_advice(views, [f for _k, f in pairs])
     structural = [v for v, (_k, f) in zip(views, pairs, strict=True) if _is_structural(f)]
     per_table: dict[str, list[dict[str, Any]]] = {"2": [], "3": [], "4": []}
     for v, (_k, f) in zip(views, pairs, strict=True):
@@ -735,6 +854,8 @@ def report_context(q: Quality, i: int) -> dict[str, Any]:
         "rep": rep,
         "readable": readable,
         "fmt": fmt.value,
+        "source_zh": source_zh(fo),
+        "reason_fix": _reason_fix(fo),
         "fmt_name": "2021 年格式（国办公开办函〔2021〕30号）"
         if fmt is Fmt.F2021
         else "2019 年格式（国办公开办函〔2019〕60号）",
@@ -744,10 +865,61 @@ def report_context(q: Quality, i: int) -> dict[str, Any]:
         "structural": structural,
         "per_table": per_table,
         "suspects": [suspects[key] for key in sorted(suspects)],
+        "likely_fix": likely_fix,
         "alternatives": len({a for a, _c in suspects}),
         "tables": tables_html,
         "change": CHANGE_ZH[q.review.report_change[i]],
     }
+
+
+def _share_advice(views: list[dict[str, Any]], findings: list[Finding]) -> str | None:
+    """Say each piece of advice once on a report page.  Error localisation's likely fix (the first
+    sentence of the fix of every sum-rule finding it explains: the same for all of them) is shown
+    once, in the 疑似错误单元格 block, and each finding refers to it; a fix identical to one given
+    above refers to that finding.  Returns the likely fix (None when there is none)."""
+    likely: str | None = None
+    seen: dict[str, dict[str, Any]] = {}
+    for v, f in zip(views, findings, strict=True):
+        fix: str = v["fix"]
+        if f.suspects and fix.startswith(LIKELY_PREFIXES) and "。" in fix:
+            head, _, rest = fix.partition("。")
+            likely = likely or head + "。"
+            v["fix_likely"] = head + "。" == likely  # refer to the block above (the same advice)
+            if v["fix_likely"]:
+                fix = rest
+        v["fix"] = fix
+        first = seen.get(fix)
+        if fix and first is not None:
+            v["fix_ref"] = (first["id"], first["rule"])
+        elif fix:
+            seen[fix] = v
+    return likely
+
+
+# how error localisation's fix begins (nianbao.localise.describe)
+LIKELY_PREFIXES = ("最可能的改法", "无法唯一确定")
+
+
+SOURCE_ZH = {"text": "纯文本", "csv": "CSV 表格", "html": "网页", "pdf": "PDF", "docx": "Word", "xlsx": "Excel"}
+ENCODING_ZH = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8（带 BOM）", "gb18030": "GB18030（GBK）", "utf-16": "UTF-16"}
+
+
+def source_zh(fo: FileOutcome) -> str:
+    """文件类型 and 编码 in plain words: ``纯文本，UTF-8``, ``Word``; empty for an unreadable file
+    (what it was detected as is in its reason)."""
+    if fo.status != "validated":
+        return ""
+    kind = SOURCE_ZH.get(fo.source_type or "", fo.source_type or "")
+    enc = (fo.encoding or "").lower()
+    if kind and enc and fo.source_type in ("text", "csv", "html"):
+        return f"{kind}，{ENCODING_ZH.get(enc, enc.upper())} 编码"
+    return kind
+
+
+def _reason_fix(fo: FileOutcome) -> str:
+    """What the township should send instead (the catalogue's fix of the file's U-rule)."""
+    r = catalogue().get(fo.reason_code or "")
+    return r.fix if r is not None and fo.status != "validated" else ""
 
 
 def rules_context(outcome: RunOutcome | None = None) -> dict[str, Any]:
@@ -758,19 +930,44 @@ def rules_context(outcome: RunOutcome | None = None) -> dict[str, Any]:
             {
                 "code": r.code,
                 "family": r.family,
-                "title": r.title,
+                "title": template_words(r.title),
                 "severity": r.severity.value,
                 "sev_zh": SEVERITY_ZH[r.severity.value],
-                "citation": r.citation,
-                "checks": r.checks,
-                "why": r.why,
-                "fix": r.fix,
-                "message": r.message,
+                "citation": template_words(r.citation),
+                "checks": template_words(r.checks),
+                "why": template_words(r.why),
+                "fix": template_words(r.fix),
+                "message": template_words(r.message),
                 "retired": r.retired,
                 "count": n.get(r.code, 0),
             }
         )
-    return {"rules": rows, "ruleset": ruleset_version()}
+    return {"rules": rows}
+
+
+# what a message template's {placeholders} stand for, shown on rules.html in their place
+PLACEHOLDER_ZH = {
+    "table": "表格中的数字", "stated": "正文中的数字", "hint": "补充提示", "actual": "报告填写的数字",
+    "expected": "应有的数字", "table_name": "表名", "year": "年度", "detail": "具体情况", "prev_year": "上一年度",
+    "cell_label": "单元格名称", "row_label": "行名称", "raw": "原文", "statutory": "规定文字", "agency": "机关名称",
+    "groups": "类别", "col_label": "列名称", "section": "部分", "printed": "报告中的文字", "line": "行号",
+    "upper": "上限", "row_part": "行", "previous": "上年的数字", "prev_file": "上年报告文件", "part": "行或列",
+    "parts": "各项之和", "part_list": "各项", "other_file": "另一文件", "other_agency": "另一机关",
+    "heading": "标题", "count": "个数", "why": "原因", "title": "标题", "source": "来源", "size_mb": "文件大小",
+    "similarity": "相似程度", "rhs": "办结与结转下年度之和", "repealed": "本年废止件数", "received": "本年收到件数",
+    "reason": "原因", "ratio": "倍数", "prev_in_force": "上年现行有效件数", "placeholders": "占位符号",
+    "peers": "同级机关数", "peer_min": "最小值", "peer_max": "最大值", "missing": "缺少的内容", "median": "中位数",
+    "limit": "上限", "limit_mb": "上限", "lhs": "收到与上年结转之和", "issued": "本年制发件数",
+    "instead": "应提交的文件", "handled": "办结件数", "forwarded": "结转下年度件数", "file": "文件名",
+    "files": "文件", "evidence": "判断依据", "distance": "相差字数", "county": "县（区）", "cell_list": "单元格",
+    "carried": "上年结转件数", "base": "基数", "base_label": "基数名称",
+}  # fmt: skip
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def template_words(template: str) -> str:
+    """A message template with each {placeholder} replaced by what it stands for (〔行名称〕)."""
+    return _PLACEHOLDER.sub(lambda m: f"〔{PLACEHOLDER_ZH.get(m.group(1), '…')}〕", template)
 
 
 def _render(name: str, ctx: dict[str, Any]) -> str:

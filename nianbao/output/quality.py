@@ -18,11 +18,14 @@ lists the errors and warnings and the values of the worst reports (see
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache
 from pathlib import Path, PurePath
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from nianbao.catalogue import linear_rules
 from nianbao.outcome import STATE_ZH, FileOutcome, Finding, RunOutcome, Suspect, report_state
@@ -46,6 +49,52 @@ def cause_zh(cause: str) -> str:
 def alternative(s: Suspect) -> int:
     """Which of several equally small explanations a suspect belongs to (0 when there is one)."""
     return int(getattr(s, "alternative", 0) or 0)
+
+
+def zh_time(iso: str | None) -> str:
+    """An ISO time as the auditor reads it, in Beijing time: ``2026年12月7日 08:12`` (a date alone:
+    ``2026年12月7日``); the text unchanged when it is not a time."""
+    if not iso:
+        return ""
+    try:
+        t = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    if len(iso) <= 10:
+        return f"{t.year}年{t.month}月{t.day}日"
+    if t.tzinfo is not None:
+        t = t.astimezone(ZoneInfo("Asia/Shanghai"))
+    return f"{t.year}年{t.month}月{t.day}日 {t.hour:02d}:{t.minute:02d}"
+
+
+# the stages of a run (run.json's timings), in the auditor's words
+STAGE_ZH = {
+    "discover": "查找文件",
+    "store_lookup": "查找上次的解析结果",
+    "parse": "读取报告",
+    "validate": "校验",
+    "validate_schemas": "表内勾稽与填写规范",
+    "validate_cross_year": "跨年度核对",
+    "validate_plausibility": "数字合理性",
+    "validate_prose": "正文与表格核对",
+    "localise": "推断疑似错误单元格",
+    "batch_expectations": "批次检查",
+    "total": "合计",
+}
+
+
+def stages_zh(timings: dict[str, float]) -> list[tuple[str, float]]:
+    """(stage in Chinese, seconds) for the known stages; the others summed as 其他步骤."""
+    out: list[tuple[str, float]] = []
+    other = 0.0
+    for k, v in timings.items():
+        if k in STAGE_ZH:
+            out.append((STAGE_ZH[k], round(v, 2)))
+        else:
+            other += v
+    if other:
+        out.append(("其他步骤", round(other, 2)))
+    return out
 
 
 SEV_RANK = {"error": 0, "warning": 1, "info": 2}
@@ -103,9 +152,9 @@ def flags_of(findings: list[tuple[int, Finding]]) -> dict[str, Flag]:
             if cid in suspects and (fl.suspect is None or alternative(suspects[cid]) < alternative(fl.suspect)):
                 fl.suspect = suspects[cid]
         for cid, s in suspects.items():  # a suspect outside the finding's cells is still shown
-            if cid not in f.cells:
+            if cid not in f.cells:  # (its badges come from the findings whose cells it is)
                 fl = out.get(cid) or out.setdefault(cid, Flag(f.severity))
-                fl.add(k, f, True)
+                fl.add(k, f, False)
                 fl.suspect = fl.suspect or s
     return out
 
@@ -154,6 +203,33 @@ class Quality:
 
     def county_href(self, i: int, prefix: str = "") -> str:
         return f"{prefix}{COUNTIES_DIR}/{self.groups[self.group_of[i]].page}"
+
+
+NO_AGENCY = "（未识别机关）"
+_STEM_YEAR = re.compile(r"[_\-\s]*((?:19|20)\d\d)(?:年度?)?(?:年报|报告)?$")
+_NAME_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
+
+
+def agency_label(fo: FileOutcome) -> str:
+    """The agency as the report names it; for a file whose report names none (unreadable, or no
+    title), the name its file gives (``示例县青山镇_2023.docx`` → 示例县青山镇（据文件名））."""
+    if fo.agency:
+        return fo.agency
+    stem = PurePath(fo.file.replace("\\", "/")).stem
+    name = _STEM_YEAR.sub("", stem).strip(" _-.")
+    if name and not name.isdigit():
+        return f"{name}（据文件名）"
+    return NO_AGENCY
+
+
+def year_label(fo: FileOutcome) -> int | None:
+    """The report year; for a file whose report names none, the year its file name or folder gives."""
+    if fo.year is not None:
+        return fo.year
+    for part in reversed(PurePath(fo.file.replace("\\", "/")).parts):
+        if m := _NAME_YEAR.search(part):
+            return int(m.group(1))
+    return None
 
 
 def is_flagged(fo: FileOutcome) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from nianbao.outcome import PASS_MEANS, STATE_ZH, RunOutcome
+from nianbao.output.quality import agency_label
 
 
 def states_line(outcome: RunOutcome) -> str:
@@ -53,7 +54,7 @@ def summary_lines(outcome: RunOutcome, out: Path | None = None) -> list[str]:
     if worst:
         lines.append("问题最多的报告：")
         for k, f in enumerate(worst, 1):
-            who = f.agency or "（未识别机关）"
+            who = agency_label(f)
             if f.status != "validated":
                 lines.append(f"  {k}. {f.file}：无法读取 —— {f.reason}")
             else:

@@ -322,7 +322,8 @@ def find_column(header_cells: Sequence[str], col_id: str, labels: Sequence[str])
 # ------------------------------------------------------------------ findings (I12)
 
 
-def _elements(table: str, label: str) -> list[tuple[str, Near]]:
+@lru_cache(maxsize=1 << 15)
+def _near_elements(table: str, label: str) -> tuple[tuple[str, Near], ...]:
     """(element, near match) of a printed label of table ``table`` matched only by distance."""
     out: list[tuple[str, Near]] = []
     if table == "2":
@@ -336,32 +337,61 @@ def _elements(table: str, label: str) -> list[tuple[str, Near]]:
         near = near_t3_col(label)
         if near is not None:
             out.append((f"3:*:{near.target}", near))
+    return tuple(out)
+
+
+def _label_cells(cells: Sequence[str]) -> list[str]:
+    """The label texts of a line: its cells up to the first value, and the words of a cell of words
+    separated by single spaces (a header or row that an extraction printed as one cell)."""
+    out: list[str] = []
+    for c in cells:
+        if not c or c.isspace():
+            continue
+        if c[0].isdigit() and _VALUE_LIKE.match(c):
+            break
+        if len(c) > MAX_NEAR_LEN * 2:
+            continue
+        out.append(c)
+        if " " in c.strip():
+            out.extend(w for w in c.split()[:MAX_WORDS] if not _VALUE_LIKE.match(w))
     return out
+
+
+MAX_WORDS = 12  # words of one cell tried as labels
+
+
+@lru_cache(maxsize=8)
+def _known_elements(fmt: Fmt) -> frozenset[str]:
+    known: set[str] = set()
+    for t in tables(fmt).values():
+        known.update(f"{t.id}:{r.id}:*" for r in t.rows)
+        known.update(f"{t.id}:*:{c.id}" for c in t.columns)
+    return frozenset(known)
 
 
 def record_near_labels(rep: ParsedReport, windows: dict[str, Sequence[LineLike]]) -> None:
     """Add one I12 finding per statutory row or column of 表二/表三 that the report prints under a
-    label matched only by distance (in the report's format, and read: not reported missing).
+    label matched only by distance (in the report's format, and read: not reported missing), unless
+    the reader named it already.
 
     ``windows``: table id -> the lines of its section."""
     if rep.fmt is None:
         return
-    missing = {f.element for f in rep.layout if not f.found}
-    known: set[str] = set()
-    for t in tables(rep.fmt).values():
-        known.update(f"{t.id}:{r.id}:*" for r in t.rows)
-        known.update(f"{t.id}:*:{c.id}" for c in t.columns)
-    seen: set[str] = set()
+    hits: list[tuple[str, str, Near, int]] = []
     for table, window in windows.items():
         for ln in window:
-            for c in ln.cells:
-                if not c.strip() or len(c) > MAX_NEAR_LEN * 2 or _VALUE_LIKE.match(c):
-                    continue
-                for element, near in _elements(table, c):
-                    if element in seen or element in missing or element not in known:
-                        continue
-                    seen.add(element)
-                    rep.row_issues.append(RowIssue("I12", element, c.strip(), ln.no, detail=near.statutory))
+            for c in _label_cells(ln.cells):
+                for element, near in _near_elements(table, c):
+                    hits.append((element, c.strip(), near, ln.no))
+    if not hits:
+        return
+    known = _known_elements(rep.fmt)
+    seen = {f.element for f in rep.layout if not f.found} | {ri.element for ri in rep.row_issues if ri.code == "I12"}
+    for element, printed, near, line in hits:
+        if element in seen or element not in known:
+            continue
+        seen.add(element)
+        rep.row_issues.append(RowIssue("I12", element, printed, line, detail=near.statutory))
 
 
 def edits(printed: str, statutory: str) -> int:

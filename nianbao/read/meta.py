@@ -104,49 +104,55 @@ def _match_title(s: str) -> tuple[str | None, int] | None:
 _QUOTED = re.compile(r"《([^《》]{6,60}?报告)》")
 
 
+def _title_ending_at(top: list[tuple[LineLike, str, str]], j: int) -> Title | None:
+    """The title whose last line is ``top[j]`` (it starts there, or up to TITLE_WRAP - 1 lines above)."""
+    text = top[j][1]
+    for k in range(TITLE_WRAP):
+        i = j - k
+        if i < 0:
+            break
+        part = top[i : j + 1]
+        if k and any(_is_chrome(p[2]) or len(p[2]) > 40 or "。" in p[2] for p in part[:-1]):
+            break
+        got = _match_title("".join(p[2] for p in part))
+        if got is None:
+            continue
+        agency, year = got
+        printed = "".join(p[1] for p in part) if k else text
+        if agency is None and i > 0:
+            # the agency on a line of its own above the title
+            above_ln, above_text, above = top[i - 1]
+            if _AGENCY_LIKE.match(above) and not _is_chrome(above):
+                return Title(above, year, f"{above_text} {printed}", above_ln.no)
+        return Title(agency, year, printed, part[0][0].no)
+    return None
+
+
 def read_title(lines: Sequence[LineLike]) -> Title:
     """Agency, year, printed title and its first line, from the lines at the top of a report."""
     top: list[tuple[LineLike, str, str]] = []  # (line, printed text, squashed text)
+    fallback: Title | None = None
     for ln in lines:
         text = _plain(ln)
         if not text:
             continue
-        top.append((ln, text, squash(text)))
+        s = squash(text) if len(text) <= 100 else text  # a long line is prose, never (part of) a title
+        top.append((ln, text, s))
+        if "报" in text and len(s) <= 80 and ("报告" in s or s.endswith("年报")) and not _is_chrome(s):
+            got = _title_ending_at(top, len(top) - 1)
+            if got is not None:
+                return got
+            if fallback is None and "政府信息公开" in s:
+                fallback = Title(None, None, text, ln.no)
         if len(top) >= TITLE_LINES:
             break
-    fallback: Title | None = None
-    for j, (ln, text, s) in enumerate(top):
-        if "报告" not in s and not s.endswith("年报"):
-            continue
-        if _is_chrome(s) or len(s) > 80:
-            continue
-        # the title ends on line j: it starts on j, or up to TITLE_WRAP - 1 lines above (a wrapped title)
-        for k in range(TITLE_WRAP):
-            i = j - k
-            if i < 0:
-                break
-            part = top[i : j + 1]
-            if k and any(_is_chrome(p[2]) or len(p[2]) > 40 or "。" in p[2] for p in part[:-1]):
-                break
-            got = _match_title("".join(p[2] for p in part))
-            if got is None:
-                continue
-            agency, year = got
-            printed = "".join(p[1] for p in part) if k else text
-            first = part[0][0]
-            if agency is None and i > 0:
-                # the agency on a line of its own above the title
-                above_ln, above_text, above = top[i - 1]
-                if _AGENCY_LIKE.match(above) and not _is_chrome(above):
-                    return Title(above, year, f"{above_text} {printed}", above_ln.no)
-            return Title(agency, year, printed, first.no)
-        if fallback is None and "政府信息公开" in s:
-            fallback = Title(None, None, text, ln.no)
     if fallback is not None:
         return fallback  # a title without year or agency (P03), not made up from the text below
     # no title line: a first paragraph that names the report (现发布《××镇2023年……年度报告》)
-    for ln, _text, s in top[:10]:
-        for q in _QUOTED.findall(s):
+    for ln, text, _s in top[:10]:
+        if "《" not in text:
+            continue
+        for q in _QUOTED.findall(squash(text)):
             got = _match_title(q)
             if got is not None and got[0] is not None:
                 return Title(got[0], got[1], q, ln.no)
@@ -293,15 +299,19 @@ def find_sections(lines: Sequence[LineLike]) -> dict[str, tuple[int, int, str]]:
     found: dict[str, tuple[int, int, str]] = {}
     for i, ln in enumerate(lines):
         cells = ln.cells
-        nonempty = ([cells[0]] if cells[0].strip() else []) if len(cells) == 1 else [c for c in cells if c.strip()]
-        if len(nonempty) != 1:
-            continue
-        cell = nonempty[0].lstrip()
+        printed = cells[0]
+        if len(cells) > 1 and (not printed or printed.isspace()):
+            printed = next((c for c in cells if c and not c.isspace()), "")
+        cell = printed.lstrip()
         start = cell[:1]
-        if start not in _HEAD_NUMS and _nfkc_stable(start) and start not in "#*":
+        if not start or (start not in _HEAD_NUMS and start not in "#*" and _nfkc_stable(start)):
             continue  # a heading starts with its number: most lines stop here
+        if len(cells) > 1 and sum(1 for c in cells if c and not c.isspace()) != 1:
+            continue  # a heading is alone on its line (or in its table row)
         if start in "#*":
             cell = _MARKUP.sub("", cell)  # Markdown: "## 一、总体情况", "**一、总体情况**"
+        if len(cell) > 80:
+            continue  # a paragraph ("一是……"), not a heading (40 characters at most without spaces)
         head = squash(cell[:6])
         if head and head[0] not in _HEAD_NUMS:
             continue
@@ -314,7 +324,7 @@ def find_sections(lines: Sequence[LineLike]) -> dict[str, tuple[int, int, str]]:
         sec = _section_of(m.group(1), m.group(2))
         if sec is None or sec in found:
             continue
-        found[sec] = (i, ln.no, _MARKUP.sub("", nonempty[0].strip()))
+        found[sec] = (i, ln.no, _MARKUP.sub("", printed.strip()))
     return found
 
 
@@ -339,6 +349,7 @@ _F2019_MARKS: dict[str, str] = {
     "对外公开总数": "表二列“对外公开总数量”",
     "上一年项目数量": "表二列“上一年项目数量”",
     "本年增/减": "表二列“本年增/减”",
+    "本年增／减": "表二列“本年增/减”",
     "其他对外管理服务事项": "表二行“其他对外管理服务事项”",
     "政府集中采购": "表二行“政府集中采购”",
     "采购项目数量": "表二列“采购项目数量”",
@@ -354,7 +365,6 @@ _F2021_MARKS: dict[str, str] = {
 }
 _MARKS = re.compile("|".join(re.escape(k) for k in sorted({**_F2019_MARKS, **_F2021_MARKS}, key=len, reverse=True)))
 _LABEL_LINE_MAX = 120  # longer lines are prose: their words are no evidence of a layout
-_OTHER_HANDLING = re.compile(r"^\(?六\)?、?其他处理$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,37 +375,53 @@ class FormatEvidence:
     merged_other: bool  # 表三（六）其他处理 printed as one row (no sub-row labels)
 
 
+_NOT_NEWLINE_SPACE = re.compile(r"[ \t\u3000\xa0\r\f\v]+")
+_NUMBERING = re.compile(r"(?:^|\n)[\d０-９]*[.、．]?$")  # what may precede a row label on its line
+_GROUP_NUMBER = re.compile(r"(?:^|\n|[)）])$")  # （六）其他处理 / 其他处理 at the start of a line
+
+
+def _starts_label(text: str, label: str, before: re.Pattern[str]) -> bool:
+    """Whether ``label`` occurs in ``text`` where ``before`` matches the few characters before it
+    (2019's 规范性文件 as a row label, not 行政规范性文件; （六）其他处理 as a row, not in a sentence)."""
+    i = text.find(label)
+    while i >= 0:
+        if before.search(text, max(0, i - 4), i):
+            return True
+        i = text.find(label, i + 1)
+    return False
+
+
 def detect_format(lines: Iterable[LineLike], year: int | None) -> FormatEvidence:
     """2019 or 2021, from what the report prints: the labels only one format has (表二's columns
     and rows, 表三's （六） sub-rows).  The format with more distinct marks wins; with none (or as
     many of each), a （六）其他处理 printed without its sub-rows is the 2019 layout for a report of
-    2020 or before; otherwise the year decides (2021 format from 2021 on)."""
-    e19: dict[str, None] = {}
-    e21: dict[str, None] = {}
-    other_row = False
+    2020 or before; otherwise the year decides (2021 format from 2021 on).
+
+    One pass: the label lines (prose paragraphs left out) joined, normalised once, searched once."""
+    parts: list[str] = []
     for ln in lines:
         cells = ln.cells
         if len(cells) == 1:
             text = cells[0]
-            if len(text) > _LABEL_LINE_MAX or text.rstrip().endswith("。"):
+            if len(text) > _LABEL_LINE_MAX or text.endswith("。"):
                 continue
+            parts.append(text)
         else:
-            text = "".join(cells)
-        s = squash(text)
-        if not s:
-            continue
-        for m in _MARKS.finditer(s):
-            k = m.group(0)
-            if k in _F2019_MARKS:
-                e19[_F2019_MARKS[k]] = None
-            else:
-                e21[_F2021_MARKS[k]] = None
-        first = next((c for c in cells if c.strip()), "")
-        n = norm_label(first)
-        if n.startswith("规范性文件"):
-            e19["表二行“规范性文件”"] = None
-        if "其他处理" in s and any(_OTHER_HANDLING.match(norm_label(c)) or norm_label(c) == "其他处理" for c in cells):
-            other_row = True
+            parts.append("".join(cells))
+    # without spaces (labels wrapped or spaced: 本年新 制作数量); no NFKC (slow on CJK): the marks are
+    # plain ideographs, their full-width variants are spelled out below
+    joined = _NOT_NEWLINE_SPACE.sub("", "\n".join(parts))
+    e19: dict[str, None] = {}
+    e21: dict[str, None] = {}
+    for m in _MARKS.finditer(joined):
+        k = m.group(0)
+        if k in _F2019_MARKS:
+            e19[_F2019_MARKS[k]] = None
+        else:
+            e21[_F2021_MARKS[k]] = None
+    if _starts_label(joined, "规范性文件", _NUMBERING):
+        e19["表二行“规范性文件”"] = None
+    other_row = _starts_label(joined, "其他处理", _GROUP_NUMBER)
     merged = other_row and not any(k.startswith("（六）") for k in e21)
     if merged:
         e19["表三“（六）其他处理”为单独一行"] = None
