@@ -116,9 +116,12 @@ def usage_message(e: click.ClickException, group: TyperGroup, prog: str, argv: S
             extra = re.search(r"\(([^()]*)\)$", msg)
             return f"多余的参数：{extra.group(1) if extra else ''}{hint}"
         if msg.startswith("No such command"):
-            name = next((a for a in argv if not a.startswith("-")), "")
-            known = "、".join(group.list_commands(click.Context(group)))
-            return f"没有命令 {name}（可用的命令：{known}）"
+            typed = re.match(r"No such command (['\"])(.*)\1", msg)
+            name = typed.group(2) if typed else ""
+            ctx = e.ctx if isinstance(e.ctx, click.Context) else click.Context(group)
+            parent = ctx.command if isinstance(ctx.command, TyperGroup) else group
+            known = "、".join(parent.list_commands(ctx))
+            return f"{ctx.command_path} 没有命令 {name}（可用的命令：{known}）"
         if msg.startswith("Missing command"):
             return f"缺少命令{hint}"
         return f"命令行用法不对{hint}"

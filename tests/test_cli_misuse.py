@@ -325,7 +325,18 @@ CASES: list[tuple[str, list[str], str]] = [
         "运行结果 {dir} 无法读取：{dir}/submissions.json：文件或文件夹不存在",
     ),
     # the command group
-    ("unknown-command", ["frob"], "没有命令 frob（可用的命令：{commands}）"),
+    ("unknown-command", ["frob"], "nianbao 没有命令 frob（可用的命令：{commands}）"),
+    ("unknown-subcommand", ["user", "frob"], "nianbao user 没有命令 frob（可用的命令：add、list）"),
+    (
+        "serve-port-text",
+        ["serve", "--port", "八千"],
+        "选项 --port 应为整数（收到 八千）。用 nianbao serve --help 查看用法",
+    ),
+    (
+        "user-add-unknown-option",
+        ["user", "add", "--bogus"],
+        "nianbao user add 没有选项 --bogus。用 nianbao user add --help 查看用法",
+    ),
     ("unknown-top-option", ["--bogus"], "nianbao 没有选项 --bogus。用 nianbao --help 查看用法"),
 ]
 
