@@ -57,6 +57,7 @@ class ChineseErrorsGroup(TyperGroup):
     ) -> Any:
         if not standalone_mode:  # a caller handling click's exceptions itself
             return super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+        _chinese_help(self)
         argv = list(sys.argv[1:] if args is None else args)
         prog = prog_name or self.name or "nianbao"
         try:
@@ -86,6 +87,58 @@ class ChineseErrorsGroup(TyperGroup):
             )
             sys.exit(USAGE_EXIT)
         sys.exit(rv if isinstance(rv, int) else 0)
+
+
+# ------------------------------------------------------------------ --help in Chinese
+
+_HEADINGS = {"Usage": "用法", "Arguments": "参数", "Options": "选项", "Commands": "命令"}
+_EXTRA = (("default: ", "默认："), ("env var: ", "环境变量："), ("required", "必填"))
+
+
+class ChineseHelpFormatter(click.HelpFormatter):
+    """click's help page with its own words in Chinese (用法、参数、选项、命令、默认、必填)."""
+
+    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        super().write_usage(prog, args, "用法：" if prefix is None else prefix)
+
+    def write_heading(self, heading: str) -> None:
+        self.write(f"{'':>{self.current_indent}}{_HEADINGS.get(heading, heading)}：\n")
+
+    def write_dl(self, rows: Sequence[tuple[str, str]], col_max: int = 30, col_spacing: int = 2) -> None:
+        super().write_dl([(term, _help_zh(text)) for term, text in rows], col_max, col_spacing)
+
+
+def _help_zh(text: str) -> str:
+    if text == "Show this message and exit.":
+        return "显示本帮助并退出。"
+    extra = re.search(r"\[([^\[\]]*)\]$", text)  # typer's "[default: …; required]" after the help
+    if not extra:
+        return text
+    parts = []
+    for part in extra.group(1).split("; "):
+        for en, zh in _EXTRA:
+            if part.startswith(en):
+                part = zh + part[len(en) :]
+                break
+        else:  # a declared range: "x>=1", "x<=9", "0.0<=x<=1.0"
+            if m := re.fullmatch(r"(\S+)<=x<=(\S+)", part):
+                part = f"{m.group(1)} 到 {m.group(2)}"
+            elif m := re.fullmatch(r"x([<>])=(\S+)", part):
+                part = f"{'不大于' if m.group(1) == '<' else '不小于'} {m.group(2)}"
+        parts.append(part)
+    return f"{text[: extra.start()]}[{'；'.join(parts)}]"
+
+
+class ChineseContext(click.Context):
+    formatter_class = ChineseHelpFormatter
+
+
+def _chinese_help(command: click.Command) -> None:
+    """Every command of the app (subgroups' included) formats its help with :class:`ChineseHelpFormatter`."""
+    command.context_class = ChineseContext
+    if isinstance(command, TyperGroup):
+        for sub in command.commands.values():
+            _chinese_help(sub)
 
 
 # ------------------------------------------------------------------ click's errors in Chinese

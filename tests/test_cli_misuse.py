@@ -500,3 +500,33 @@ def test_misuse_in_a_real_process(args: list[str], message: str, scratch: dict[s
     assert p.stdout == ""
     assert_chinese_only(p.stderr)
     assert not (tmp_path / "s").exists()
+
+
+# ------------------------------------------------------------------ --help
+
+
+def _command_paths() -> list[list[str]]:
+    import typer._click as click
+
+    def walk(cmd: click.Command, path: list[str]) -> list[list[str]]:
+        subs = getattr(cmd, "commands", {})
+        return [path] + [p for name, sub in subs.items() for p in walk(sub, [*path, name])]
+
+    return walk(get_command(app), [])
+
+
+@pytest.mark.parametrize("path", _command_paths(), ids=lambda p: " ".join(p) or "nianbao")
+def test_every_help_page_speaks_chinese(path: list[str]) -> None:
+    r = runner.invoke(app, [*path, "--help"])
+    assert r.exit_code == 0, r.output
+    assert r.stdout.startswith(f"用法：{' '.join(['nianbao', *path])} ")
+    assert "显示本帮助并退出。" in r.stdout
+    for english in ("Usage:", "Options:", "Arguments:", "Commands:", "Show this message", "default:", "required]"):
+        assert english not in r.stdout, (english, r.stdout)
+
+
+def test_help_says_defaults_and_bounds_in_chinese() -> None:
+    out = runner.invoke(app, ["synth", "--help"]).stdout
+    assert "每个县的乡镇数  [默认：12；不小于 1]" in out
+    assert "[默认：0.3；0.0 到 1.0]" in out
+    assert "输出目录  [必填]" in out
