@@ -112,8 +112,17 @@ def test_agency_from_file_name(name: str, agency: str | None) -> None:
     assert agency_from_file(name) == agency
 
 
-def test_chrome_is_never_the_agency() -> None:
-    rep = _with_title("首页 > 政务公开 > 年度报告\n来源：本站\n2023年政府信息公开工作年度报告")
+@pytest.mark.parametrize(
+    "chrome",
+    [
+        "首页 > 政务公开 > 年度报告\n来源：本站",
+        "沙坡头区人民政府门户网站\n",
+        "政府信息公开专栏",
+        "当前位置：首页>信息公开>法定主动公开内容>政府信息公开年报",
+    ],
+)
+def test_chrome_is_never_the_agency(chrome: str) -> None:
+    rep = _with_title(f"{chrome}\n2023年政府信息公开工作年度报告")
     assert (rep.agency, rep.year, rep.title) == (None, 2023, "2023年政府信息公开工作年度报告")
 
 

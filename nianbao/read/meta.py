@@ -62,6 +62,8 @@ _CHROME = re.compile(
 )
 _BREADCRUMB = re.compile(r"[>＞»›→]")
 _AGENCY_LIKE = re.compile(r"^[\u4e00-\u9fff（）()·]{2,30}$")
+# a line above a title that names a site or a column of it, not the agency
+_SITE = re.compile(r"(?:网站|门户|网|平台|专栏|栏目|频道|目录|专题|信息公开|政务公开|年报|年度报告)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +124,7 @@ def _title_ending_at(top: list[tuple[LineLike, str, str]], j: int) -> Title | No
         if agency is None and i > 0:
             # the agency on a line of its own above the title
             above_ln, above_text, above = top[i - 1]
-            if _AGENCY_LIKE.match(above) and not _is_chrome(above):
+            if _AGENCY_LIKE.match(above) and not _is_chrome(above) and not _SITE.search(above):
                 return Title(above, year, f"{above_text} {printed}", above_ln.no)
         return Title(agency, year, printed, part[0][0].no)
     return None
@@ -168,7 +170,7 @@ def agency_from_file(file: str) -> str | None:
     """The agency a file name names (``示例县南川镇_2023.txt`` → ``示例县南川镇``), if any."""
     stem = PurePath(file.replace("\\", "/")).stem
     a = _FILE_NOISE.sub("", stem)
-    return a if _AGENCY_LIKE.match(a) else None
+    return a if _AGENCY_LIKE.match(a) and not _SITE.search(a) else None
 
 
 def fill_agency(rep: ParsedReport) -> None:
