@@ -159,6 +159,8 @@ class FileOutcome:
     duplicate_of: str | None = None
     reason_code: str | None = None  # the catalogue's U-rule when unreadable (U01 …), see docs/rules.md
     report: int = -1
+    # table id -> share of its cells read for certain (None: table not printed); {} when unreadable
+    reading: dict[str, float | None] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -178,6 +180,7 @@ class FileOutcome:
             "county": self.county,
             "duplicate_of": self.duplicate_of,
             "reason_code": self.reason_code,
+            "reading": self.reading,
         }
 
 

@@ -22,6 +22,7 @@ from nianbao.loaders import load_file
 from nianbao.localise import localisation_counts
 from nianbao.model import ParsedReport, unreadable
 from nianbao.outcome import FileOutcome, Finding, RunOutcome
+from nianbao.read.grid import reading_confidence
 from nianbao.registry import Agency, load_registry, load_renames
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -149,6 +150,7 @@ def summarise(reports: Sequence[ParsedReport], findings: Sequence[Finding]) -> l
                 duplicate_of=first_by_hash.get(r.sha256) if r.sha256 else None,
                 reason_code=r.reason_code,
                 report=i,
+                reading=reading_confidence(r) if r.status == "validated" else None,
             )
         )
         if r.sha256:

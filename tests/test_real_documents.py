@@ -26,6 +26,7 @@ from nianbao.engine import validate_batch
 from nianbao.loaders import load_file
 from nianbao.model import ParsedReport
 from nianbao.normalize import State
+from nianbao.read.grid import reading_confidence
 from nianbao.spec import T3_COLUMNS, Fmt
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "real"
@@ -147,9 +148,13 @@ def test_cells_are_the_printed_ones(year: int, source: str, folder: str) -> None
     wrong = {cid: (c.value, c.state) for cid, c in got.items() if c.state is not State.MISSING and c.value != want[cid]}
     assert wrong == {}
     unread = sorted(cid for cid, c in got.items() if c.state is State.MISSING)
+    confidence = reading_confidence(rep)
     if source != "pdftotext":
         assert unread == []
+        assert confidence == {"2": 1.0, "3": 1.0, "4": 1.0}
         return
+    assert confidence["2"] == confidence["4"] == 1.0
+    assert confidence["3"] is not None and confidence["3"] < 0.5  # most of 三 printed column by column
     # the rows left unread are exactly those a reading finding names
     named = {ri.element.split(":")[1] for ri in rep.row_issues if ri.code == "I11"}
     missing_rows = {f.element.split(":")[1] for f in rep.layout if f.kind == "row" and not f.found}

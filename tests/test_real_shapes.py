@@ -27,7 +27,7 @@ from nianbao.read.chars import _TRADITIONAL, has_traditional, to_simplified
 from nianbao.render import Document, ReportContent, as_2019, content_from_report, document_from_content, to_text
 from nianbao.spec import Fmt
 from nianbao.synth import SynthConfig, generate, render_text
-from nianbao.testing.shapes import SHAPES, traditional
+from nianbao.testing.shapes import SHAPES, label_typo, title_agency_above, title_year_first, traditional
 from tests import rule_registry
 from tests.helpers import busy_seed, seed_text, set_cells
 
@@ -72,6 +72,14 @@ SHAPE_TEXTS["traditional-tabs"] = lambda c: traditional(to_text(document_from_co
 SHAPE_TEXTS["traditional-single_space"] = lambda c: traditional(SHAPES["single_space"](document_from_content(c)))
 SHAPE_TEXTS["traditional-one_per_line"] = lambda c: traditional(SHAPES["one_per_line"](document_from_content(c)))
 
+# title variants and a label typo (read by the title and near-label readers), alone and in a shape
+SHAPE_TEXTS["title-year-first"] = lambda c: to_text(title_year_first(document_from_content(c)))
+SHAPE_TEXTS["title-agency-above-single_space"] = lambda c: SHAPES["single_space"](
+    title_agency_above(document_from_content(c))
+)
+SHAPE_TEXTS["label-typo"] = lambda c: label_typo(to_text(document_from_content(c)))
+SHAPE_TEXTS["label-typo-one_per_line"] = lambda c: label_typo(SHAPES["one_per_line"](document_from_content(c)))
+
 CASES = [(r, s, f) for r in REPORTS for s in SHAPE_TEXTS for f in ("2021", "2019")]
 
 
@@ -95,6 +103,8 @@ def test_every_shape_reads_as_its_clean_twin(report: str, shape: str, fmt: str) 
     assert got.agency == (to_simplified(twin.agency or "") or None)
     assert _cells(got) == _cells(twin)
     assert _errors(got) == _errors(twin)
+    if shape.startswith("label-typo"):  # the near label is read, and said (a warning, never an error)
+        assert [f.rule for f in validate_batch([got]) if f.rule == "I12"] == ["I12"]
 
 
 def test_the_corpus_has_errors_to_compare() -> None:
@@ -164,6 +174,8 @@ def test_a_row_with_too_few_numbers_is_one_reading_finding_and_no_sum_error() ->
     assert [(f.rule, f.cells) for f in fs] == [("I11", ["3:3.2:*"])]
     assert "印有 2 个数字，应为 7 个" in fs[0].message and "（二）部分公开" in fs[0].message
     assert all(rep.cells[f"3:3.2:{c}"].state is State.MISSING for c in ("natural", "total"))
+    # one row of 25 not read: the reading confidence of table 三 says so (submissions.json "reading")
+    assert grid.reading_confidence(rep) == {"2": 1.0, "3": round(1 - 7 / 175, 3), "4": 1.0}
 
 
 def test_numbers_between_two_bare_labels_are_not_guessed() -> None:

@@ -25,7 +25,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from nianbao.model import ParsedReport
 from nianbao.normalize import State, norm_label, parse_number
+from nianbao.spec import tables
 
 MAX_LABEL_TOKENS = 4  # leading tokens dropped at most when looking for a row label in a line
 _PROSE = re.compile(r"[。；！？]")
@@ -215,9 +217,41 @@ def assembled(label: str, token_lines: Sequence[Sequence[str]]) -> bool:
     return len(key) in best
 
 
+_UNREAD = ("I07", "I09", "I11")  # a row (or table) whose numbers were not read for certain
+
+
+def reading_confidence(rep: ParsedReport) -> dict[str, float | None]:
+    """Per statutory table, the share of its cells read for certain: 1.0 when every printed row was
+    read by columns; less by the cells of the rows not read (I07, I11) or all of them (I09, or I11
+    on the whole table); None for a table the report does not print.  A row split from run-together
+    digits (I10) was read for certain (the rules admit one split only)."""
+    if rep.fmt is None:
+        return {}
+    out: dict[str, float | None] = {}
+    absent = {f.element.split(":")[0] for f in rep.layout if f.kind == "table" and not f.found}
+    for t in tables(rep.fmt).values():
+        cells = t.cells()
+        if t.id in absent:
+            out[t.id] = None
+            continue
+        rows: set[str] = set()
+        whole = False
+        for ri in rep.row_issues:
+            table, row, _col = ri.element.split(":")
+            if table != t.id or ri.code not in _UNREAD:
+                continue
+            if row == "*":
+                whole = whole or ri.code == "I09"
+            else:
+                rows.add(row)
+        unread = len(cells) if whole else sum(1 for c in cells if c.split(":")[1] in rows)
+        out[t.id] = round(1 - unread / len(cells), 3) if cells else None
+    return out
+
+
 def tokens(cells: Sequence[str]) -> list[str]:
     """The whitespace-separated tokens of a header line's cells."""
     return [t for c in cells for t in _SEP.split(c.strip()) if t]
 
 
-__all__ = ["Attached", "Piece", "assembled", "attach", "is_value_token", "pieces_of", "tokens"]
+__all__ = ["Attached", "Piece", "assembled", "attach", "is_value_token", "pieces_of", "reading_confidence", "tokens"]

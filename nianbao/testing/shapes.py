@@ -174,6 +174,43 @@ def markdown_subtables(doc: Document) -> str:
     return "\n".join(out)
 
 
+def title_year_first(doc: Document) -> Document:
+    """The title with the year first (“2023年度××镇政府信息公开工作年度报告”)."""
+    return _retitled(doc, lambda agency, year: [f"{year}年度{agency}政府信息公开工作年度报告"])
+
+
+def title_agency_above(doc: Document) -> Document:
+    """The agency on a line of its own above a title that starts with the year, as both official
+    PDFs print it (“××区人民政府” / “2023 年政府信息公开工作年度报告”)."""
+    return _retitled(doc, lambda agency, year: [agency, f"{year} 年政府信息公开工作年度报告"])
+
+
+def _retitled(doc: Document, title: Callable[[str, str], list[str]]) -> Document:
+    import re
+
+    m = re.match(r"^(.*?)((?:19|20)\d{2})年", doc.title)
+    if m is None:
+        return doc
+    lines = title(m.group(1).strip(), m.group(2))
+    blocks: list[Para | Table] = []
+    for b in doc.blocks:
+        if isinstance(b, Para) and b.style == "title":
+            blocks += [Para(t, "title" if k == 0 else "body") for k, t in enumerate(lines)]
+        else:
+            blocks.append(b)
+    return Document(blocks)
+
+
+# one character wrong in a column label of table 二 (2021: 现行有效件数; 2019: 本年新制作数量)
+LABEL_TYPOS = {"现行有效件数": "先行有效件数", "本年新制作数量": "本年新制做数量"}
+
+
+def label_typo(text: str) -> str:
+    for right, wrong in LABEL_TYPOS.items():
+        text = text.replace(right, wrong)
+    return text
+
+
 @cache
 def _s2t() -> object:
     import opencc
@@ -186,4 +223,14 @@ def traditional(text: str) -> str:
     return str(_s2t().convert(text))  # type: ignore[attr-defined]
 
 
-__all__ = ["BLANK", "SHAPES", "markdown_subtables", "one_per_line", "single_space", "traditional"]
+__all__ = [
+    "BLANK",
+    "SHAPES",
+    "label_typo",
+    "markdown_subtables",
+    "one_per_line",
+    "single_space",
+    "title_agency_above",
+    "title_year_first",
+    "traditional",
+]
