@@ -321,6 +321,14 @@ def test_identical_runs_have_nothing_new_and_a_missing_report_is_the_same_proble
     assert validate(str(inbox), "--registry", reg, "--out", str(tmp_path / "r1"))[0] == 1
     m01 = [f for f in load(tmp_path / "r1", "findings.json") if f["rule"] == "M01"]
     assert [(f["agency"], f["year"], f["file"]) for f in m01] == [("示例县福关镇", 2023, reg)]
+    # every new finding is counted in a county's 新问题, the missing report's in its county's
+    idx = dom(tmp_path / "r1" / "index.html")
+    rows = [[c.text() for c in r.css("td")] for r in idx.css("#county-summary tr")[1:]]
+    assert (
+        sum(int(r[-1]) for r in rows)
+        == int(idx.css_first("#n-new").text())
+        == len(load(tmp_path / "r1", "findings.json"))
+    )
     code, output = validate(
         str(inbox), "--registry", reg, "--out", str(tmp_path / "r2"), "--previous", str(tmp_path / "r1")
     )

@@ -184,6 +184,8 @@ class Quality:
     groups: list[Group] = field(default_factory=list)  # counties, by name
     group_of: list[int] = field(default_factory=list)  # per file: index in groups
     new: list[int] = field(default_factory=list)  # per file: findings new since the previous run
+    # per county: new findings about no file of its own (an agency that did not submit, M01)
+    new_elsewhere: dict[str, int] = field(default_factory=dict)
     acked: list[int] = field(default_factory=list)  # per file: acknowledged findings
     registry: list[dict[str, Any]] | None = None  # registry_status(outcome)
 
@@ -287,7 +289,7 @@ def group_counts(q: Quality, g: Group) -> dict[str, Any]:
         "errors": sum(files[i].errors for i in g.files),
         "warnings": sum(files[i].warnings for i in g.files),
         "infos": sum(files[i].infos for i in g.files),
-        "new": sum(q.new[i] for i in g.files),
+        "new": sum(q.new[i] for i in g.files) + q.new_elsewhere.get(g.name, 0),
         "expected": g.expected,
         "missing": len(g.missing) if g.expected is not None else None,
     }
@@ -362,6 +364,8 @@ def prepare(
     new = [0] * len(files)
     acked = [0] * len(files)
     status = rv.status
+    county_of_agency = {a.key: a.county for a in outcome.registry or []}
+    new_elsewhere: Counter[str] = Counter()  # county -> new findings about no file (M01: did not submit)
     for k, fnd in enumerate(outcome.findings):
         by_report[fnd.report].append((k, fnd))
         i = file_index.get(fnd.report)
@@ -370,6 +374,8 @@ def prepare(
                 new[i] += 1
             elif status[k] == ACKED:
                 acked[i] += 1
+        elif status[k] == NEW and fnd.agency and (c := county_of_agency.get(normalise_agency(fnd.agency))):
+            new_elsewhere[c] += 1
     if large is None:
         large = len(files) > LARGE_BATCH
     paged = [is_flagged(f) for f in files] if large else [True] * len(files)
@@ -390,6 +396,7 @@ def prepare(
         new=new,
         acked=acked,
         registry=registry,
+        new_elsewhere=dict(new_elsewhere),
     )
 
 
