@@ -308,3 +308,34 @@ def test_fixed_after_clean_rerun_and_the_nightly_run_shows_decisions(
     db.dispose()
     for _ in urls:  # drop the PostgreSQL database
         pass
+
+
+def test_sso_header_province_overview_and_no_run(inbox: Inbox, db: Database, tmp_path: Path) -> None:
+    import json
+
+    app = create_app(inbox.reports, db, sso_header="X-Remote-User")
+    c = TestClient(app, follow_redirects=False)
+    home = c.get("/", headers={"X-Remote-User": "省审".encode()})  # UTF-8 bytes, as a proxy sends them
+    assert home.status_code == 200
+    # the province's overview: one row per county, counted from the run
+    subs = json.loads(((inbox.reports / "latest") / "submissions.json").read_text(encoding="utf-8"))
+    mine = [s for s in subs if s["county"] == "示例县"]
+    queued = [s for s in mine if s["errors"] or s["warnings"] or s["status"] != "validated"]
+    row = re.search(r'<tr><td><a href="/queue\?county=[^"]+">示例县</a></td>(.*?)</tr>', home.text, re.S)
+    assert row, "示例县 is listed"
+    nums = [int(n) for n in re.findall(r'<td class="n">(\d+)</td>', row.group(1))]
+    assert nums == [len(mine), len(queued), sum(s["errors"] for s in mine), sum(s["warnings"] for s in mine), 0, 0]
+
+    def via_sso(name: str) -> int:
+        return TestClient(app, follow_redirects=False).get("/", headers={"X-Remote-User": quote(name)}).status_code
+
+    assert via_sso("省审") == 200  # percent-encoded
+    # a name the desk does not know is not let in; without SSO configured the header is ignored
+    assert via_sso("陌生人") == 303
+    plain = TestClient(create_app(inbox.reports, db), follow_redirects=False)
+    assert plain.get("/", headers={"X-Remote-User": quote("省审")}).status_code == 303
+    # a reports folder without a completed run: said plainly
+    empty = TestClient(create_app(tmp_path / "no-runs", db), follow_redirects=True)
+    page = empty.get("/login")
+    r = empty.post("/login", data={"name": "省审", "password": PASSWORD, "csrf": csrf_of(page.text), "next": "/"})
+    assert r.status_code == 503 and "还没有完成的校验运行" in r.text

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, unquote, urlencode
 
 from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
@@ -125,13 +125,22 @@ def _csrf(request: Request) -> str:
     return tok
 
 
+def _header_text(raw: str) -> str:
+    """A header's user name: UTF-8 bytes (as a proxy passes a Chinese name) or percent-encoded."""
+    try:
+        text = raw.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        text = raw
+    return unquote(text).strip()
+
+
 async def user(request: Request) -> auth.Who:
     """The signed-in user (or an intranet SSO header when configured), else NeedLogin."""
     d = _desk(request)
     uid = request.session.get("uid")
     who = await run_in_threadpool(auth.by_id, d.db, uid) if isinstance(uid, int) else None
     if who is None and d.sso_header:
-        name = request.headers.get(d.sso_header, "").strip()
+        name = _header_text(request.headers.get(d.sso_header, ""))
         if name:
             who = await run_in_threadpool(auth.by_name, d.db, name)
             if who is not None:
@@ -240,22 +249,21 @@ async def home(request: Request) -> Response:
     run = await run_in_threadpool(d.run)
 
     def counts() -> list[dict[str, Any]]:
-        rows = []
-        ts = review.township_list(d.db, None)
-        for c in run.counties:
-            q = run.queue(c)
-            rows.append(
-                {
-                    "name": c,
-                    "reports": sum(1 for r in run.reports if r.county == c),
-                    "queued": len(q),
-                    "errors": sum(r.errors for r in q),
-                    "warnings": sum(r.warnings for r in q),
-                    "notified": sum(1 for t in ts if t.county == c and t.state == NOTIFIED),
-                    "fixed": sum(1 for t in ts if t.county == c and t.state == FIXED),
-                }
-            )
-        return rows
+        rows: dict[str, dict[str, Any]] = {
+            c: {"name": c, "reports": 0, "queued": 0, "errors": 0, "warnings": 0, "notified": 0, "fixed": 0}
+            for c in run.counties
+        }
+        for r in run.reports:
+            row = rows[r.county]
+            row["reports"] += 1
+            if r.status != "validated" or r.errors or r.warnings:
+                row["queued"] += 1
+                row["errors"] += r.errors
+                row["warnings"] += r.warnings
+        for (county, state), n in review.township_counts(d.db).items():
+            if county in rows and state in (NOTIFIED, FIXED):
+                rows[county][state] = n
+        return list(rows.values())
 
     return page(request, "home.html.j2", run=run, counties=await run_in_threadpool(counts))
 

@@ -178,6 +178,13 @@ def township_list(db: Database, county: str | None) -> list[Township]:
         return list(s.scalars(q.limit(5000)))
 
 
+def township_counts(db: Database) -> dict[tuple[str, str], int]:
+    """(county, state) -> how many townships."""
+    with db.session() as s:
+        q = select(Township.county, Township.state, func.count()).group_by(Township.county, Township.state)
+        return {(c, st): int(n) for c, st, n in s.execute(q)}
+
+
 def _parse_date(v: str, what: str, required: bool) -> date | None:
     v = v.strip()
     if not v:
