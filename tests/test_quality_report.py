@@ -397,16 +397,15 @@ def test_registry_and_gx_links(tmp_path: Path) -> None:
     cells = [c.text() for c in t.css("#registry tr")[1].css("td")]
     assert cells[:3] == ["2023", "2", "1"]
     assert [n.attributes["data-agency"] for n in t.css("#registry .tag")] == ["沙坡头区迎水桥镇"]
-    assert t.css_first("#gx-docs").attributes["href"] == "gx/data_docs/local_site/index.html"
-    for bad in ("../../etc/passwd", "javascript:alert(1)", "/etc/passwd", "https://example.invalid/x"):
-        outcome.extra["gx_docs"] = bad
+    # Great Expectations' Data Docs (English, for the ops engineer) are never linked from the
+    # auditor's pages, whatever the run says about them (the batch checks are listed in Chinese)
+    for docs in ("gx/data_docs/local_site/index.html", "../../etc/passwd", "javascript:alert(1)", "gx/none.html"):
+        outcome.extra["gx_docs"] = docs
         write_html(outcome, tmp_path)
         t = dom(tmp_path / "index.html")
-        assert t.css("#gx-docs") == [] and [a for a in t.css("a") if "alert" in (a.attributes["href"] or "")] == []
-        assert "路径不在输出目录内" in t.css_first("#overview").text(), bad
-    outcome.extra["gx_docs"] = "gx/none.html"
-    write_html(outcome, tmp_path)
-    assert "gx/none.html（文件未找到）" in dom(tmp_path / "index.html").css_first("#overview").text()
+        assert t.css("#gx-docs") == [] and "Data Docs" not in t.text()
+        assert [a for a in t.css("a") if "gx/" in (a.attributes["href"] or "")] == []
+        assert [a for a in t.css("a") if "alert" in (a.attributes["href"] or "")] == []
 
 
 # ------------------------------------------------------------------ rule reference
