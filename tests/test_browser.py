@@ -364,3 +364,17 @@ def _shot(exe: str, profile: Path, page: Path, target: Path, size: tuple[int, in
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     assert struct.unpack(">II", data[16:24]) == size
     return target
+
+
+def test_unreadable_page_in_chromium(auditor: dict[str, Any]) -> None:
+    """Issue 14.5, as the browser shows it: the page of a damaged Word file is named after its file,
+    says it could not be read and why (Word 文件已损坏), and never "错误 0 条"."""
+    exe, base = auditor["exe"], auditor["base"]
+    t = dump_dom(exe, base / "profile", auditor["pages"]["unreadable"])
+    assert t.css_first("#report-title").text() == "示例县坏文件镇（据文件名） 2023 年 政府信息公开工作年度报告"
+    assert (
+        t.css_first("#unreadable-reason").text()
+        == "原因：无法读取文件：Word 文件已损坏（压缩包结构不完整，无法打开）。"
+    )
+    summary = t.css_first("#summary").text()
+    assert "错误 0 条" not in summary and "没有校验其中的数字和文字" in summary
