@@ -339,3 +339,37 @@ def test_sso_header_province_overview_and_no_run(inbox: Inbox, db: Database, tmp
     page = empty.get("/login")
     r = empty.post("/login", data={"name": "省审", "password": PASSWORD, "csrf": csrf_of(page.text), "next": "/"})
     assert r.status_code == 503 and "还没有完成的校验运行" in r.text
+
+
+def test_csv_acknowledgements_import(inbox: Inbox, db: Database, tmp_path: Path) -> None:
+    run = CliRunner().invoke
+    file = "2023/示例县/示例县通昌镇_2023.txt"
+    acks = tmp_path / "acknowledgements.csv"
+    r = run(
+        cli_app,
+        [
+            "ack",
+            "--file",
+            str(inbox.root / file),
+            "--rule",
+            "F01",
+            "--reviewer",
+            "赵审",
+            "--acks",
+            str(acks),
+            "--note",
+            "上年数据有误，已核实",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    args = ["import-acks", str(acks), "--reports", str(inbox.reports), "--db", db.url]
+    r = run(cli_app, args)
+    assert r.exit_code == 0 and "已导入 1 条复核结论" in r.output and "找不到对应问题的确认记录 0 条" in r.output
+    r = run(cli_app, args)
+    assert "已导入 0 条复核结论" in r.output and "已有结论未覆盖 1 条" in r.output
+    c = client_for(inbox, db)
+    login(c, "张审")
+    page = c.get(report_url(file)).text
+    li = re.search(r'<li id="f-\d+"[^>]*data-rule="F01".*?</li>', page, re.S)
+    assert li and "误报已排除" in li.group(0) and "赵审 于 " in li.group(0)
+    assert "由确认记录导入" in li.group(0) and "上年数据有误，已核实" in li.group(0)

@@ -153,10 +153,42 @@ def serve(
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, server_header=False)
 
 
+def import_acks(
+    acks: Annotated[Path, typer.Argument(help="确认记录文件 acknowledgements.csv（nianbao ack 写出的）")],
+    reports: ReportsOpt = Path("reports"),
+    db: DbOpt = None,
+) -> None:
+    """把 CSV 确认记录导入审核台：所涉问题记为“误报已排除”，理由为记录中的说明（已有结论的不覆盖）。"""
+    from nianbao.desk import review
+    from nianbao.desk.db import Database
+    from nianbao.desk.runs import RunMissing, Runs
+    from nianbao.output.history import load_acks
+
+    out, err = _console()
+    if not acks.is_file():
+        _fail(f"找不到确认记录文件：{acks}")
+    entries, problems = load_acks(acks)
+    for p in problems:
+        err.print(f"注意：{p}")  # type: ignore[attr-defined]
+    database = _open_db(reports, db)
+    assert isinstance(database, Database)
+    try:
+        run = Runs(reports).current()
+    except RunMissing as e:
+        _fail(str(e))
+        return
+    imported, kept, missing = review.import_acks(database, run, entries)
+    out.print(  # type: ignore[attr-defined]
+        f"已导入 {imported} 条复核结论（校验运行 {run.name}）；已有结论未覆盖 {kept} 条；"
+        f"在该次运行中找不到对应问题的确认记录 {missing} 条。"
+    )
+
+
 def register(app: typer.Typer) -> None:
     """Add ``serve`` and ``user`` to the ``nianbao`` command; let its runs read the desk's decisions."""
     from nianbao.desk import nightly
 
     app.command("serve")(serve)
+    app.command("import-acks")(import_acks)
     app.add_typer(user_app, name="user")
     nightly.register()

@@ -333,3 +333,40 @@ def log(db: Database, user: str, county: str, action: str, target: str, detail: 
     with db.session() as s:
         _log(s, user, county, action, target, detail)
         s.commit()
+
+
+# ------------------------------------------------------------------ CSV acknowledgements
+
+
+def import_acks(db: Database, run: Run, acks: list[Any]) -> tuple[int, int, int]:
+    """Record the CSV acknowledgements (``nianbao ack``, :class:`nianbao.output.history.Ack`) as
+    decisions: each finding of ``run`` an acknowledgement covers (the same report bytes, rule and
+    cells) becomes *dismissed* with the acknowledgement's note, unless the desk already has a
+    decision on it.  Returns (imported, already decided, not in the run)."""
+    by_sha: dict[str, list[Report]] = {}
+    for r in run.reports:
+        by_sha.setdefault(r.sha256, []).append(r)
+    imported = kept = missing = 0
+    for a in acks:
+        hits = [
+            k
+            for r in by_sha.get(a.sha256, [])
+            for k in r.findings
+            if run.findings[k]["rule"] == a.rule
+            and (not a.cells or sorted(a.cells) == sorted(str(c) for c in run.findings[k].get("cells") or []))
+        ]
+        if not hits:
+            missing += 1
+            continue
+        decided = decisions(db, [run.hashes[k] for k in hits])
+        for k in hits:
+            if run.hashes[k] in decided:
+                kept += 1
+                continue
+            note = f"由确认记录导入（{a.date}）" + (f"：{a.note}" if a.note else "")
+            try:
+                decide(db, run, k, DISMISSED, note[:REASON_MAX], a.reviewer, 0)
+                imported += 1
+            except Conflict:
+                kept += 1
+    return imported, kept, missing
