@@ -4,11 +4,14 @@ agency-name normalisation, and the rename table that maps old names to current o
 from __future__ import annotations
 
 import csv
+import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from nianbao.normalize import nfkc
+from nianbao.oserrors import os_reason
 
 _SUFFIXES = ("人民政府办公室", "人民政府", "政府")
 _SPACE_PUNCT = re.compile(r"[\s\"'“”‘’()（）\[\]【】《》·,，.。:：;；、\-_/]+")
@@ -42,20 +45,37 @@ class RegistryError(ValueError):
     """The registry file is malformed (the message names the file and line)."""
 
 
+def _csv_rows(path: Path) -> Iterator[list[str]]:
+    """The rows of a UTF-8 CSV file; unreadable or not UTF-8: a :class:`RegistryError` in Chinese."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise RegistryError(f"{path}：{os_reason(e)}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise RegistryError(f"{path}：第 {line} 行不是 UTF-8 编码（请另存为 UTF-8 编码的 CSV）") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        return iter(list(reader))
+    except csv.Error:  # e.g. a NUL byte: not a CSV file at all
+        raise RegistryError(f"{path}：第 {reader.line_num} 行不是有效的 CSV") from None
+
+
 def load_registry(path: Path) -> list[Agency]:
     """Read ``county,agency,level`` rows; a malformed row is an error naming the file and line."""
     out: list[Agency] = []
-    with path.open(encoding="utf-8-sig", newline="") as f:
-        reader = csv.reader(f)
-        header = next(reader, None)
-        if header is None or [h.strip() for h in header[:3]] != ["county", "agency", "level"]:
-            raise RegistryError(f"{path}：第 1 行应为表头 county,agency,level")
-        for lineno, row in enumerate(reader, 2):
-            if not row or not any(c.strip() for c in row):
-                continue
-            if len(row) < 3 or not row[0].strip() or not row[1].strip():
-                raise RegistryError(f"{path}：第 {lineno} 行应有 county、agency、level 三列：{','.join(row)}")
-            out.append(Agency(row[0].strip(), row[1].strip(), row[2].strip() or "township"))
+    reader = _csv_rows(path)
+    header = next(reader, None)
+    if header is None or [h.strip() for h in header[:3]] != ["county", "agency", "level"]:
+        raise RegistryError(f"{path}：第 1 行应为表头 county,agency,level")
+    for lineno, row in enumerate(reader, 2):
+        if not row or not any(c.strip() for c in row):
+            continue
+        if len(row) < 3 or not row[0].strip() or not row[1].strip():
+            raise RegistryError(f"{path}：第 {lineno} 行应有 county、agency、level 三列：{','.join(row)}")
+        out.append(Agency(row[0].strip(), row[1].strip(), row[2].strip() or "township"))
     return out
 
 
@@ -64,15 +84,14 @@ def load_renames(path: Path) -> dict[str, str]:
     if not path.exists():
         return {}
     out: dict[str, str] = {}
-    with path.open(encoding="utf-8-sig", newline="") as f:
-        reader = csv.reader(f)
-        header = next(reader, None)
-        if header is None or [h.strip() for h in header[:2]] != ["old", "new"]:
-            raise RegistryError(f"{path}：第 1 行应为表头 old,new")
-        for lineno, row in enumerate(reader, 2):
-            if not row or not any(c.strip() for c in row):
-                continue
-            if len(row) < 2 or not row[0].strip() or not row[1].strip():
-                raise RegistryError(f"{path}：第 {lineno} 行应有 old、new 两列")
-            out[normalise_agency(row[0])] = normalise_agency(row[1])
+    reader = _csv_rows(path)
+    header = next(reader, None)
+    if header is None or [h.strip() for h in header[:2]] != ["old", "new"]:
+        raise RegistryError(f"{path}：第 1 行应为表头 old,new")
+    for lineno, row in enumerate(reader, 2):
+        if not row or not any(c.strip() for c in row):
+            continue
+        if len(row) < 2 or not row[0].strip() or not row[1].strip():
+            raise RegistryError(f"{path}：第 {lineno} 行应有 old、new 两列")
+        out[normalise_agency(row[0])] = normalise_agency(row[1])
     return out

@@ -195,6 +195,16 @@ CASES: list[tuple[str, list[str], str]] = [
         "机关更名表应为文件，但 {dir} 是一个文件夹",
     ),
     (
+        "validate-registry-not-utf8",
+        ["validate", "{seed}", "--out", "{d}/o", "--registry", "{d}/gbk.csv"],
+        "机关登记表无法读取：{d}/gbk.csv：第 2 行不是 UTF-8 编码（请另存为 UTF-8 编码的 CSV）",
+    ),
+    (
+        "validate-renames-not-utf8",
+        ["validate", "{seed}", "--out", "{d}/o", "--renames", "{d}/gbk.csv"],
+        "机关更名表无法读取：{d}/gbk.csv：第 2 行不是 UTF-8 编码（请另存为 UTF-8 编码的 CSV）",
+    ),
+    (
         "validate-previous-is-file",
         ["validate", "{seed}", "--out", "{d}/o", "--previous", "{f}"],
         "上一次运行的目录应为文件夹，但 {f} 是一个文件",
@@ -345,6 +355,7 @@ CASES: list[tuple[str, list[str], str]] = [
 def scratch(tmp_path: Path) -> dict[str, str]:
     (tmp_path / "afile.txt").write_text("不是报告\n", encoding="utf-8")
     (tmp_path / "adir").mkdir()
+    (tmp_path / "gbk.csv").write_bytes("county,agency,level\n示例县,示例镇,township\n".encode("gb18030"))
     return {
         "d": str(tmp_path),
         "f": str(tmp_path / "afile.txt"),
