@@ -89,7 +89,7 @@ def grid(table: Table) -> list[list[str]]:
 # ------------------------------------------------------------------ documents from a text
 
 
-_HEADING = re.compile(r"^\s*[一二三四五六][、.]")
+_HEADING = re.compile(r"^\s*[一二三四五六七八九十][、.]")
 
 
 def document_from_text(text: str) -> Document:
@@ -142,7 +142,9 @@ def content_from_report(rep: ParsedReport) -> ReportContent:
     for f in rep.layout:
         if f.kind == "section" and f.found:
             num = f.element[4:]
-            headings[num] = f"{num}、{f.printed or f.statutory}"
+            printed = f.printed or f.statutory
+            # a heading printed under another number (a section left out or added) keeps its number
+            headings[num] = printed if _HEADING.match(printed) else f"{num}、{printed}"
     col_labels = {
         f"{f.element.split(':')[0]}:{f.element.split(':')[2]}": f.printed
         for f in rep.layout

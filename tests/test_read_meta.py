@@ -407,3 +407,9 @@ def test_synthetic_reports_in_the_2019_layout(shape: str) -> None:
         assert (rep.year, rep.fmt) == (year, Fmt.F2019), shape
         r01 = [f.rule for f in validate_batch([rep]) if f.rule == "R01"]
         assert r01 == (["R01"] if year >= 2021 else [])
+
+
+def test_renumbered_heading_is_redrawn_as_printed() -> None:
+    text = busy_seed().replace("六、其他需要报告的事项", "七、其他需要报告的事项")
+    c = content_from_report(parse(text))
+    assert (c.headings["六"], c.headings["五"]) == ("七、其他需要报告的事项", "五、存在的主要问题及改进情况")
