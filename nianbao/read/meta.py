@@ -217,7 +217,7 @@ def agencies_from_registry(reports: Iterable[ParsedReport], registry: Sequence[A
 
 _D = r"(\d{1,2})"
 _PERIOD = re.compile(
-    r"(?:统计|数据|时限|期限|报告期)[^。；;,，\d]{0,14}?"
+    r"(?:统计|数据|时限|期限|时段|时间范围|起止时间|报告期)[^。；;,，\d]{0,14}?"
     rf"((?:19|20)\d{{2}})年{_D}月{_D}日起?(?:至|到|~|-|—|–|－|―)"
     rf"(?:((?:19|20)\d{{2}})年)?{_D}月{_D}日"
 )
