@@ -16,6 +16,7 @@ the whole batch.
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 from datetime import datetime
 from pathlib import Path
@@ -30,9 +31,9 @@ from prefect.futures import wait  # noqa: E402
 from prefect.logging import get_logger  # noqa: E402
 
 from flows import tasks  # noqa: E402
-from nianbao import rundirs, runstatus  # noqa: E402
+from nianbao import interrupt, rundirs, runstatus  # noqa: E402
 from nianbao.inbox import Scope  # noqa: E402
-from nianbao.stages import RunResult, default_store, partition_inputs  # noqa: E402
+from nianbao.stages import RunResult, default_store, files_found, incomplete_writer, partition_inputs  # noqa: E402
 
 DASK_ENV = "NIANBAO_DASK_ADDRESS"
 NIGHTLY = "nianbao-nightly"
@@ -49,26 +50,38 @@ def _body(
     workers: int | None,
 ) -> RunResult:
     store_dir = store or str(default_store(Path(root)))
-    # Parsing is the one stage spread over the task runner (a Dask cluster when configured): a
-    # task per partition.  The whole-batch stages run here, in the flow's process, as task runs
-    # called directly: on a cluster each would otherwise ship the 100,000 reports to a worker and
-    # back.  Results travel in a tasks.Held, which Prefect does not walk object by object.
-    inv_h = tasks.discover(root, registry)
-    plan_h = tasks.load_changed(inv_h, store_dir, scope, by_county)
-    inv, plan = inv_h.value, plan_h.value
-    parts = partition_inputs(inv, plan)
-    # one parse task per partition: the whole batch locally (its own process pool); on Dask, whole
-    # counties per task, each parsed in the worker's own process (the cluster is the parallelism:
-    # a worker process is daemonic and may not start a pool of its own)
-    parsed_fs: Any = [tasks.parse_changed.submit(subs, idx, 1 if by_county else workers) for subs, idx in parts]
-    wait(parsed_fs)
-    parsed_h = [f.result() for f in parsed_fs]
-    # the report does not depend on the store being written (the store is a cache and a mirror):
-    # a failed save is reported, not fatal
-    saved: Any = tasks.save_store(store_dir, inv_h, plan_h, parsed_h, return_state=True)
-    with rundirs.Staging(Path(out), rundirs.run_date()) as st:
+    # Stopped early (Ctrl-C, SIGTERM, a failed task), the run writes what it had done so far to
+    # <out>/<date>[-N]-incomplete/ and raises interrupt.Incomplete (as stages.run_direct does).
+    track = interrupt.Tracker(inputs=[root])
+    with rundirs.Staging(Path(out), rundirs.run_date()) as st, interrupt.incomplete_run(track, incomplete_writer(st)):
+        # Parsing is the one stage spread over the task runner (a Dask cluster when configured): a
+        # task per partition.  The whole-batch stages run here, in the flow's process, as task runs
+        # called directly: on a cluster each would otherwise ship the 100,000 reports to a worker
+        # and back.  Results travel in a tasks.Held, which Prefect does not walk object by object.
+        inv_h = tasks.discover(root, registry)
+        track.found(files_found(inv_h.value))
+        track.at("plan")
+        plan_h = tasks.load_changed(inv_h, store_dir, scope, by_county)
+        inv, plan = inv_h.value, plan_h.value
+        parts = partition_inputs(inv, plan)
+        # one parse task per partition: the whole batch locally (its own process pool); on Dask,
+        # whole counties per task, each parsed in the worker's own process (the cluster is the
+        # parallelism: a worker process is daemonic and may not start a pool of its own)
+        track.at("parse")
+        parsed_fs: Any = [tasks.parse_changed.submit(subs, idx, 1 if by_county else workers) for subs, idx in parts]
+        _wait(parsed_fs)
+        parsed_h = [f.result() for f in parsed_fs]
+        # the report does not depend on the store being written (the store is a cache and a
+        # mirror): a failed save is reported, not fatal
+        track.at("store")
+        saved: Any = tasks.save_store(store_dir, inv_h, plan_h, parsed_h, return_state=True)
+        track.at("validate")
         outcome_h = tasks.validate(inv_h, plan_h, parsed_h, scope, store_dir, str(st.gx_dir))
+        track.validated(outcome_h.value)
+        track.at("write")
         run_dir = Path(tasks.write_reports(outcome_h, out, root, str(st.path), st.date))
+        track.published = run_dir
+        track.at("publish")
         tasks.publish_summary(out, str(run_dir), outcome_h)
     parsed = [h.value for h in parsed_h]
     counts = {"reused": plan.reused, "kept": plan.kept, "parsed": sum(len(p.index) for p in parsed)}
@@ -119,6 +132,15 @@ _HOOKS: dict[str, Any] = {
     "on_failure": [_record_failed],
     "on_crashed": [_record_failed],
 }
+
+
+def _wait(futures: list[Any]) -> None:
+    """Wait for the task futures in short slices: a signal handler (Ctrl-C, SIGTERM) runs only when
+    the main thread wakes, and a wait without a timeout may never wake it before the tasks end."""
+    pending = {f.wrapped_future for f in futures}
+    while pending:
+        _done, pending = concurrent.futures.wait(pending, timeout=0.2)
+    wait(futures)
 
 
 @flow(name=NIGHTLY, flow_run_name=_run_name("夜间校验"), validate_parameters=False, **_HOOKS)

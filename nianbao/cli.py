@@ -80,6 +80,8 @@ def validate(
     ] = None,
 ) -> None:
     """校验报告文件，写出 submissions.json、findings.json 等结果。"""
+    from nianbao.cli_interrupt import validate_guard
+    from nianbao.interrupt import Tracker
     from nianbao.output.atomic import UnsafePath
     from nianbao.output.summary import summary_lines
     from nianbao.output.writer import write_all
@@ -89,21 +91,26 @@ def validate(
     if missing:
         _fail("找不到输入路径：" + "、".join(missing))
     target = out if out is not None else _default_out()
+    existed = target.exists()  # an output folder this command creates is removed if left empty
     _check_review_options(target, previous, acks)
     _check_batch_options(registry, renames, last_year or [])
     _check_out(target)
     _apply_limits(max_file_mb, parse_timeout)
 
     show = sys.stderr.isatty()
-    with Progress(
-        TextColumn("解析报告"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-        disable=not show,
-    ) as prog:
+    track = Tracker(inputs=[str(p) for p in paths])  # stopped early: what was done so far is written
+    with (
+        validate_guard(track, target, existed),
+        Progress(
+            TextColumn("解析报告"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+            disable=not show,
+        ) as prog,
+    ):
         task = prog.add_task("parse", total=None)
 
         def discovered(n: int) -> None:
@@ -118,17 +125,20 @@ def validate(
             registry=registry,
             renames=renames,
             gx_dir=target / "gx",
+            track=track,
         )
-    if previous is not None:
-        outcome.extra["previous_run"] = str(previous)
-    if acks is not None:
-        outcome.extra["acks_file"] = str(acks)
-    try:
-        write_all(outcome, target)
-    except UnsafePath as e:
-        _fail(f"结果未写出：{e}")
-    except OSError as e:
-        _fail(f"结果写入 {target} 失败：{e.strerror or e}")
+        if previous is not None:
+            outcome.extra["previous_run"] = str(previous)
+        if acks is not None:
+            outcome.extra["acks_file"] = str(acks)
+        track.validated(outcome)
+        track.at("write")
+        try:
+            write_all(outcome, target)
+        except UnsafePath as e:
+            _fail(f"结果未写出：{e}")
+        except OSError as e:
+            _fail(f"结果写入 {target} 失败：{os_reason(e)}")
     for line in summary_lines(outcome, target):
         out_console.print(line)
     out_console.print(f"质量报告：{target / 'index.html'}（Excel：{target / 'findings.xlsx'}）")

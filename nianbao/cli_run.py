@@ -107,23 +107,33 @@ def run(
         _fail(f"解析结果存储目录 {store} 是一个文件，应为文件夹")
     if dask and not use_prefect:
         _fail("--dask 需要经 Prefect 流程运行（不能与 --no-prefect 同用）")
+    existed = out.exists()  # an output folder this command creates is removed if left empty
     _check_out(out)
 
+    from nianbao.cli_interrupt import run_guard
     from nianbao.inbox import Scope
     from nianbao.registry import RegistryError
 
+    def registry_error(e: BaseException) -> None:
+        if isinstance(e, RegistryError):
+            _fail(str(e))
+
     scope = Scope(year, county, agency)
     try:
-        if use_prefect:
-            result = _run_prefect(root, out, store, registry, scope, dask, workers)
-        else:
-            from nianbao.stages import RunSettings, default_store, run_direct
+        # stopped early (Ctrl-C, SIGTERM, a failed stage): one line, the results so far in
+        # <out>/<date>[-N]-incomplete, latest unmoved (nianbao.cli_interrupt)
+        with run_guard(out, existed, registry_error):
+            if use_prefect:
+                result = _run_prefect(root, out, store, registry, scope, dask, workers)
+            else:
+                from nianbao.stages import RunSettings, default_store, run_direct
 
-            cfg = RunSettings(root, out, store or default_store(root), registry, scope, workers)
-            result = run_direct(cfg)
+                cfg = RunSettings(root, out, store or default_store(root), registry, scope, workers)
+                result = run_direct(cfg)
     except RegistryError as e:
         _fail(str(e))
-    except typer.Exit:
+    except typer.Exit as e:
+        _exit(e.exit_code)  # at once: a parse task's thread may still be running
         raise
     except Exception as e:  # a bug or a broken environment: the run could not complete
         err.print(f"错误：运行未能完成（{type(e).__name__}: {e}）；上一次完成的报告仍为 {out / 'latest'}")
@@ -163,14 +173,18 @@ def _run_prefect(
     dask: str | None,
     workers: int | None,
 ) -> RunResult:
-    server, _url = _start_embedded_prefect()
-    # imported while the embedded server starts (the two overlap on a multi-core machine)
-    from flows import nightly as nightly_flows
-    from nianbao.inbox import Scope
+    try:
+        server, _url = _start_embedded_prefect()
+        # imported while the embedded server starts (the two overlap on a multi-core machine)
+        from flows import nightly as nightly_flows
+        from nianbao.inbox import Scope
 
-    assert isinstance(scope, Scope)
-    if server is not None:
-        _wait_embedded(server)
+        assert isinstance(scope, Scope)
+        if server is not None:
+            _wait_embedded(server)
+    except typer.Exit:
+        _not_run(out)
+        raise
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
     # heartbeats let a server notice a crashed run; the embedded server ends with the run anyway
@@ -178,6 +192,15 @@ def _run_prefect(
     with temporary_settings(updates=updates):
         result = nightly_flows.run(root, out, store, registry, scope, dask, workers)
     return result
+
+
+def _not_run(out: Path) -> None:
+    """No Prefect to run the flow on: the reports root page says the run did not happen (the flow's
+    own hooks record the runs that start; nianbao.runstatus)."""
+    from nianbao import runstatus
+
+    why = "本次没有运行校验：连接不上 Prefect 服务器，或内置 Prefect 服务无法启动（见运行日志）"
+    runstatus.record(out, runstatus.FAILED, message=why)
 
 
 def _print_result(result: RunResult, seconds: float) -> None:

@@ -5,6 +5,7 @@ The CLI and the Prefect tasks call these same functions.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import multiprocessing
 import os
@@ -18,6 +19,8 @@ from zoneinfo import ZoneInfo
 
 from nianbao.catalogue import ruleset_version
 from nianbao.engine import sort_findings, validate_batch
+from nianbao.hooks import checkpoint
+from nianbao.interrupt import Tracker, check_stop, quiet_worker
 from nianbao.loaders import load_file
 from nianbao.localise import localisation_counts
 from nianbao.model import ParsedReport, unreadable
@@ -84,6 +87,7 @@ def _load_one(sub: Submission) -> ParsedReport:
 
 
 def _load_chunk(subs: Sequence[Submission]) -> list[ParsedReport]:
+    checkpoint("parse-chunk")  # a test hook (nianbao.hooks), in the worker process
     return [_load_one(s) for s in subs]
 
 
@@ -99,6 +103,7 @@ def load_all(
     if workers <= 1 or len(subs) < PARALLEL_MIN_FILES:
         reports = []
         for s in subs:
+            check_stop()  # a Prefect parse task's thread: the run was stopped (Ctrl-C, SIGTERM)
             reports.append(_load_one(s))
             if progress:
                 progress(1)
@@ -111,16 +116,32 @@ def load_all(
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        with ProcessPoolExecutor(max_workers=workers) as ex:
+        ex = ProcessPoolExecutor(max_workers=workers, initializer=quiet_worker)
+        try:
             for part in ex.map(_load_chunk, chunks):
+                check_stop()
                 out.extend(part)
                 if progress:
                     progress(len(part))
+        except BaseException:  # Ctrl-C, SIGTERM, a broken pool: the run stops now, not after the queue
+            _stop_pool(ex)
+            raise
+        ex.shutdown()
     finally:
         if was_enabled:
             gc.enable()
         gc.freeze()
     return out
+
+
+def _stop_pool(ex: ProcessPoolExecutor) -> None:
+    """Drop the queued chunks and end the workers at once (``shutdown`` alone would wait for the
+    chunks they are parsing; the executor keeps its processes in ``_processes``)."""
+    procs = list((getattr(ex, "_processes", None) or {}).values())
+    ex.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        with contextlib.suppress(Exception):
+            p.terminate()
 
 
 def summarise(reports: Sequence[ParsedReport], findings: Sequence[Finding]) -> list[FileOutcome]:
@@ -275,22 +296,30 @@ def validate_paths(
     registry: Path | None = None,
     renames: Path | None = None,
     gx_dir: Path | None = None,
+    track: Tracker | None = None,
 ) -> RunOutcome:
     """``last_year``: files/folders of earlier reports used as reference only (not validated);
     ``registry``: registry.csv; ``renames``: renames.csv (default: the one next to the registry);
-    ``gx_dir``: where the batch expectations keep their context and Data Docs (``DIR/gx``)."""
+    ``gx_dir``: where the batch expectations keep their context and Data Docs (``DIR/gx``);
+    ``track``: follows the stages (for the results of a run that does not finish)."""
     t0 = time.perf_counter()
+    track = track if track is not None else Tracker()
+    checkpoint("discovering")
     subs = discover(paths)
+    track.found([(s.name, None) for s in subs])
+    track.at("parse")
     if on_discovered:
         on_discovered(len(subs))
     t1 = time.perf_counter()
     reports = load_all(subs, workers, progress)
+    checkpoint("parsed")
     t2 = time.perf_counter()
     previous = [r for r in load_all(discover(last_year), workers) if r.readable] if last_year else []
     agencies = load_registry(registry) if registry is not None else None
     if renames is None and registry is not None:
         renames = registry.parent / "renames.csv"
     rename_map = load_renames(renames) if renames is not None else {}
+    track.at("validate")
     outcome = validate_reports(
         reports,
         [str(p) for p in paths],

@@ -6,8 +6,11 @@ Several runs on one day get ``2026-12-01``, ``2026-12-01-2``, ``2026-12-01-3`` �
 Asia/Shanghai).  ``latest`` (a relative symlink, and ``latest.json`` for tools that do not follow
 symlinks) then moves to it, each by an atomic rename — only ever to a completed run.
 
-A run killed half way leaves only its staging folder, removed by the next run (the staging
-folder's lock is held by its live run, so a running run's folder is never removed).
+A run interrupted (Ctrl-C, SIGTERM) or failing in one stage renames its staging folder, holding
+what it had done so far marked incomplete, to ``<date>[-N]-incomplete``: never a completed run,
+never ``latest``; the next run completes the work.  A run killed half way (SIGKILL) leaves only
+its staging folder, removed by the next run (the staging folder's lock is held by its live run,
+so a running run's folder is never removed).
 """
 
 from __future__ import annotations
@@ -25,26 +28,19 @@ from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
+from nianbao.hooks import checkpoint as checkpoint  # the run's named points (re-exported)
 from nianbao.output.atomic import write_json
 
 TZ = ZoneInfo("Asia/Shanghai")
 STAGING_PREFIX = ".run-"
 LATEST = "latest"
 LATEST_JSON = "latest.json"
+INCOMPLETE_SUFFIX = "-incomplete"  # the folder of a run that did not finish: what it had done so far
 _RUN_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:-(\d+))?$")
 
 
 def run_date(now: datetime | None = None) -> str:
     return (now or datetime.now(TZ)).astimezone(TZ).strftime("%Y-%m-%d")
-
-
-def checkpoint(name: str) -> None:
-    """A named point of a run where the crash tests kill it (``NIANBAO_CRASH_AT=<name>[,<name>…]``)."""
-    want = os.environ.get("NIANBAO_CRASH_AT")
-    if want and name in want.split(","):
-        import signal
-
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 @contextlib.contextmanager
@@ -88,10 +84,12 @@ class Staging:
         return self.path / "gx"
 
 
-def publish(staging: Path, out: Path, date: str) -> Path:
-    """Rename a finished staging folder to the run's final name (``<date>``, ``<date>-2`` …)."""
+def publish(staging: Path, out: Path, date: str, *, incomplete: bool = False) -> Path:
+    """Rename a finished staging folder to the run's final name (``<date>``, ``<date>-2`` …); the
+    results of a run that did not finish (:mod:`nianbao.interrupt`) get ``<name>-incomplete``,
+    which is never a completed run and never ``latest``."""
     with _locked(out / ".runs.lock"):
-        final = out / next_run_name(out, date)
+        final = out / (next_run_name(out, date) + (INCOMPLETE_SUFFIX if incomplete else ""))
         (staging / ".lock").unlink(missing_ok=True)
         os.rename(staging, final)
     return final
@@ -120,7 +118,7 @@ def clean_stale(out: Path) -> list[Path]:
 
 
 def next_run_name(out: Path, date: str) -> str:
-    taken = {p.name for p in out.iterdir()} if out.is_dir() else set()
+    taken = {p.name.removesuffix(INCOMPLETE_SUFFIX) for p in out.iterdir()} if out.is_dir() else set()
     if date not in taken:
         return date
     n = 2

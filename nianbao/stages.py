@@ -15,12 +15,12 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nianbao import rundirs, runstatus
+from nianbao import interrupt, rundirs, runstatus
 from nianbao.inbox import (
     InboxFile,
     Scope,
@@ -91,6 +91,7 @@ def default_store(root: Path) -> Path:
 
 def discover_stage(root: Path, registry: Path | None = None) -> Inventory:
     t0 = time.perf_counter()
+    rundirs.checkpoint("discovering")
     if not root.is_dir():
         raise FileNotFoundError(f"找不到报告收件目录：{root}")
     files = discover_inbox(root)
@@ -459,21 +460,51 @@ class RunResult:
 
 
 def run_direct(cfg: RunSettings) -> RunResult:
-    """Every stage in turn, in this process, without Prefect (``nianbao run --no-prefect``)."""
+    """Every stage in turn, in this process, without Prefect (``nianbao run --no-prefect``).
+
+    Stopped early (Ctrl-C, SIGTERM, an error in a stage), it writes what it had done so far to
+    ``<out>/<date>[-N]-incomplete/`` and raises :class:`nianbao.interrupt.Incomplete`."""
     t0 = time.perf_counter()
-    inv = discover_stage(cfg.root, cfg.registry)
-    plan = plan_stage(inv, cfg.store, cfg.scope)
-    parsed = [parse_stage(subs, idx, cfg.workers) for subs, idx in partition_inputs(inv, plan)]
-    save_stage(cfg.store, inv, plan, parsed)
-    reports = merge(plan, parsed)
-    with rundirs.Staging(cfg.out, rundirs.run_date()) as st:
+    track = interrupt.Tracker(inputs=[str(cfg.root)])
+    with rundirs.Staging(cfg.out, rundirs.run_date()) as st, interrupt.incomplete_run(track, incomplete_writer(st)):
+        inv = discover_stage(cfg.root, cfg.registry)
+        track.found(files_found(inv))
+        track.at("plan")
+        plan = plan_stage(inv, cfg.store, cfg.scope)
+        track.at("parse")
+        parsed = [parse_stage(subs, idx, cfg.workers) for subs, idx in partition_inputs(inv, plan)]
+        track.at("store")
+        save_stage(cfg.store, inv, plan, parsed)
+        reports = merge(plan, parsed)
+        track.at("validate")
         outcome = validate_stage(
             inv, reports, cfg.scope, timings(inv, plan, parsed), plan_counts(plan, parsed), cfg.store, st.gx_dir
         )
+        track.validated(outcome)
+        track.at("write")
         run_dir = write_stage(outcome, cfg.out, cfg.root, st.path, st.date)
-    publish_stage(cfg.out, run_dir, outcome)
+        track.published = run_dir
+        track.at("publish")
+        publish_stage(cfg.out, run_dir, outcome)
     outcome.timings["total"] = time.perf_counter() - t0
     return RunResult(outcome, run_dir, plan_counts(plan, parsed))
+
+
+def files_found(inv: Inventory) -> list[tuple[str, str | None]]:
+    """(name as in the outputs, county) of every file found: what an incomplete run lists."""
+    return [(f.rel, f.county) for f in inv.files]
+
+
+def incomplete_writer(st: rundirs.Staging) -> Callable[[RunOutcome], Path]:
+    """Write an incomplete run's results into its staging folder and rename that to
+    ``<date>[-N]-incomplete`` (:func:`nianbao.interrupt.incomplete_run`)."""
+
+    def write(outcome: RunOutcome) -> Path:
+        info = interrupt.details(outcome) or {}
+        interrupt.write_incomplete(outcome, st.path, str(info.get("stage", "")))
+        return rundirs.publish(st.path, st.out, st.date, incomplete=True)
+
+    return write
 
 
 def timings(inv: Inventory, plan: Plan, parsed: Sequence[Parsed]) -> dict[str, float]:

@@ -231,3 +231,21 @@ def test_nightly_flow_records_its_status_and_logs_its_counts(
     name = status["last_attempt"]["flow_run"]
     assert re.fullmatch(r"夜间校验 \d\d月\d\d日 \d\d:\d\d inbox", name), name
     assert str(tmp_path) not in name
+
+
+def test_run_without_prefect_server_says_so_at_the_reports_root(small_inbox: Path, tmp_path: Path) -> None:
+    """`nianbao run` with its Prefect server down: no run, and the root page says 最近一次运行失败."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from typer.testing import CliRunner
+
+    from nianbao.cli import app
+
+    out = tmp_path / "reports"
+    with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:9/api"}):  # nothing listens there
+        r = CliRunner().invoke(app, ["run", "--root", str(small_inbox), "--out", str(out)])
+    assert r.exit_code != 0 and "连接不上 Prefect 服务器" in r.output
+    status = runstatus.read(out)
+    assert status["last_attempt"]["state"] == "failed" and "last_completed" not in status
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert "<b>最近一次运行失败</b>" in page and "本次没有运行校验" in page
+    assert runstatus.zh_time(status["last_attempt"]["at"]) in page

@@ -2,7 +2,7 @@
 acknowledgement (:class:`nianbao.output.history.Ack`) that the static report and the workbook show
 ("已复核", who, when, the decision and its reason).
 
-Registered in :data:`nianbao.output.history.ACK_SOURCES` when the command line starts; the
+Registered in :data:`nianbao.output.hooks.ACK_SOURCES` when the command line starts; the
 database is ``NIANBAO_DB`` when set, else ``desk.sqlite3`` in the reports folder when it exists
 (a run without a desk reads nothing and imports no database library).
 """
@@ -70,7 +70,7 @@ def run_acks(outcome: RunOutcome, out: Path | None) -> list[Ack]:
 
 def register() -> None:
     """Let the nightly run (and ``nianbao validate``) read the desk's decisions."""
-    from nianbao.output import history
+    from nianbao.output.hooks import ACK_SOURCES
 
-    if run_acks not in history.ACK_SOURCES:
-        history.ACK_SOURCES.append(run_acks)
+    if run_acks not in ACK_SOURCES:
+        ACK_SOURCES.append(run_acks)

@@ -20,7 +20,7 @@ import io
 import json
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +31,7 @@ from nianbao.catalogue import catalogue
 from nianbao.oserrors import os_error_text, os_reason
 from nianbao.outcome import FileOutcome, Finding, RunOutcome
 from nianbao.output.atomic import write_text
+from nianbao.output.hooks import ACK_SOURCES
 from nianbao.registry import normalise_agency
 from nianbao.spec import is_valid_cell_id
 
@@ -143,11 +144,6 @@ def append_ack(path: Path, ack: Ack) -> None:
     w.writerow([ack.sha256, ack.rule, " ".join(ack.cells), ack.reviewer, ack.note, ack.date])
     # with a BOM, so that Excel/WPS open the Chinese text correctly
     write_text(path, "\ufeff" + old + buf.getvalue())
-
-
-# Further sources of acknowledgements, each called with the run and its output folder: the review
-# desk registers the decisions of its database here (nianbao.desk.nightly) when the CLI starts.
-ACK_SOURCES: list[Callable[[RunOutcome, Path | None], list[Ack]]] = []
 
 
 def today() -> str:

@@ -785,6 +785,8 @@ def index_context(q: Quality, out: Path) -> dict[str, Any]:
         "reports_more": len(files) - len(worst),
         "large": q.large,
         "pages": sum(q.paged),
+        # a run that did not finish (nianbao.interrupt): its notice, first on the page
+        "incomplete": (o.extra.get("incomplete") or {}).get("notice"),
         "county_summary": [Row(r) for r in county_summary(q)],
         # the batch checks in Chinese; Great Expectations' own Data Docs (English, for the ops
         # engineer) are listed in run.json and not linked from the auditor's pages

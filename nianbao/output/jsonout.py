@@ -28,6 +28,9 @@ def write_json_outputs(outcome: RunOutcome, out: Path) -> None:
             "errors": outcome.n_errors,
             "warnings": outcome.n_warnings,
             "exit_code": outcome.exit_code,
+            # false, with "incomplete" (stage, cause, notice), for a run that did not finish
+            # (nianbao.interrupt: then "exit_code" is the command's, 130, 143 or 2)
+            "complete": True,
             "timings_s": {k: round(v, 4) for k, v in outcome.timings.items()},
             **outcome.extra,
         },
