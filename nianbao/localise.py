@@ -326,6 +326,7 @@ class _Reduced:
     x0: np.ndarray
     b: np.ndarray
     free: np.ndarray  # the free cells' indices in the system
+    key: tuple[object, ...] | None = None  # what A depends on (format, rules in force, fixed cells)
 
 
 def _reduced(p: Problem) -> _Reduced:
@@ -336,7 +337,43 @@ def _reduced(p: Problem) -> _Reduced:
     b = p.b[p.active].copy()
     if len(fixed):
         b -= A[:, fixed] @ np.array([p.fixed[j] for j in fixed])
-    return _Reduced(A[:, free], p.x0[free], b, free)
+    return _Reduced(A[:, free], p.x0[free], b, free, (p.fmt, p.active.tobytes(), tuple(sorted(p.fixed))))
+
+
+@dataclass(frozen=True)
+class _Structure:
+    """What the search needs of a reduced matrix, whatever the figures: built once per matrix."""
+
+    used: np.ndarray  # the free cells some rule holds
+    live: np.ndarray  # the rules holding a free cell
+    A: np.ndarray  # (live rules, used cells)
+    rule_cells: tuple[tuple[int, ...], ...]
+    cell_rules: tuple[tuple[int, ...], ...]
+    G: np.ndarray  # AᵀA
+    maxdeg: int
+
+
+_STRUCTURES: dict[tuple[object, ...], _Structure] = {}
+
+
+def _structure(rd: _Reduced) -> _Structure:
+    got = _STRUCTURES.get(rd.key) if rd.key is not None else None
+    if got is not None:
+        return got
+    used = np.flatnonzero(np.abs(rd.A).sum(axis=0) > 0)
+    A = rd.A[:, used]
+    live = np.abs(A).sum(axis=1) > 0
+    A = A[live]
+    nz = A != 0
+    rule_cells = tuple(tuple(np.flatnonzero(row).tolist()) for row in nz)
+    cell_rules = tuple(tuple(np.flatnonzero(col).tolist()) for col in nz.T)
+    G = np.einsum("ij,ik->jk", A, A)  # no BLAS threads for a 200 × 200 product
+    st = _Structure(used, live, A, rule_cells, cell_rules, G, max((len(c) for c in cell_rules), default=1))
+    if rd.key is not None:
+        if len(_STRUCTURES) >= 256:
+            _STRUCTURES.clear()
+        _STRUCTURES[rd.key] = st
+    return st
 
 
 def _suspects(p: Problem, changes: Iterable[tuple[int, float]]) -> list[Suspect]:
@@ -474,15 +511,24 @@ def batch_budget(n_reports: int, per_report: int | None = None) -> int:
 
 def _lower_bound(rule_cells: Sequence[Sequence[int]], viol: Sequence[bool]) -> int:
     """A lower bound on the size of any change set: broken rules with pairwise disjoint cells each
-    need a changed cell of their own (greedy packing, smallest rules first)."""
+    need a changed cell of their own.  The larger of two greedy packings: smallest rules first, and
+    the rule that shares cells with the fewest others first (the usual independent-set heuristic)."""
+    broken = [i for i in range(len(viol)) if viol[i]]
     taken: set[int] = set()
-    k = 0
-    for i in sorted((i for i in range(len(viol)) if viol[i]), key=lambda i: (len(rule_cells[i]), i)):
-        cells = rule_cells[i]
-        if not taken.intersection(cells):
-            taken.update(cells)
-            k += 1
-    return k
+    by_size = 0
+    for i in sorted(broken, key=lambda i: (len(rule_cells[i]), i)):
+        if taken.isdisjoint(rule_cells[i]):
+            taken.update(rule_cells[i])
+            by_size += 1
+    cells = {i: set(rule_cells[i]) for i in broken}
+    clash = {i: {j for j in broken if j != i and not cells[i].isdisjoint(cells[j])} for i in broken}
+    left = set(broken)
+    by_clash = 0
+    while left:
+        i = min(left, key=lambda i: (len(clash[i] & left), len(cells[i]), i))
+        by_clash += 1
+        left -= clash[i] | {i}
+    return max(by_size, by_clash)
 
 
 class _Search:
@@ -501,25 +547,23 @@ class _Search:
 
     def __init__(self, rd: _Reduced, work: Work) -> None:
         self.work = work
-        used = np.flatnonzero(np.abs(rd.A).sum(axis=0) > 0)
-        A = rd.A[:, used]
-        self.free = rd.free[used]
-        self.x0 = rd.x0[used]
-        r = A @ self.x0 - rd.b
+        st = _structure(rd)
+        self.free = rd.free[st.used]
+        self.x0 = rd.x0[st.used]
+        r = rd.A[:, st.used] @ self.x0 - rd.b
         self.scale = 1.0 + float(np.abs(r).max(initial=0.0)) + float(np.abs(self.x0).max(initial=0.0))
-        live = np.abs(A).sum(axis=1) > 0
-        self.dead_broken = bool((np.abs(r[~live]) > _EPS).any())  # a broken rule with no free cell
-        self.A = A[live]
-        self.r = r[live]
+        self.dead_broken = bool((np.abs(r[~st.live]) > _EPS).any())  # a broken rule with no free cell
+        self.A = st.A
+        self.r = r[st.live]
         m, n = self.A.shape
         self.m, self.n = m, n
         self.viol = [bool(abs(v) > _EPS) for v in self.r]
         self.broken = [i for i, v in enumerate(self.viol) if v]
         self.unmet = set(self.broken)  # broken rules without a cell of the set, unbroken with one
-        self.rule_cells = [np.flatnonzero(self.A[i]).tolist() for i in range(m)]
-        self.cell_rules = [np.flatnonzero(self.A[:, j]).tolist() for j in range(n)]
-        self.maxdeg = max((len(c) for c in self.cell_rules), default=1)
-        self.G = self.A.T @ self.A
+        self.rule_cells = st.rule_cells
+        self.cell_rules = st.cell_rules
+        self.maxdeg = st.maxdeg
+        self.G = st.G
         self.c = self.A.T @ self.r
         self.cnt = [0] * m
         self.excl = [False] * n
@@ -657,6 +701,10 @@ class _Search:
                     need += 1
                     if need > slots:
                         return
+            if need == slots and len(free) > need:
+                self.work.spend(len(free) * len(free) // 4 + 1)  # the second packing: ~b²/4 steps
+                if _lower_bound(free, [True] * len(free)) > slots:
+                    return
             self._branch(free[0])
             return
         if slots == 0 and not self._values_agree():

@@ -225,18 +225,18 @@ def test_search_limit() -> None:
     assert locs[0].outcome == "search_limit"
     assert describe(locs[0], rep.fmt) == STATUS_ZH["search_limit"]  # type: ignore[arg-type]
     assert describe(locs[0], rep.fmt) == "此报告的错误定位已达计算上限，未能定位错误单元格，请逐项核对表格数字。"  # type: ignore[arg-type]
-    # the work of the whole search, counted: 282 units find the three cells and prove there is no
-    # other set of three; from 26 units on the set is found, but not shown as the unique answer
+    # the work of the whole search, counted: 154 units find the three cells and prove there is no
+    # other set of three; from 38 units on the set is found, but not shown as the unique answer
     q = problem(0, rep)
     assert q is not None
     reduce(q)
     w = Work(10**6)
     assert search(_reduced(q), w, start=3)[1] == "ok"
-    assert w.used == 282
-    assert search(_reduced(q), Work(282), start=3)[1] == "ok"
-    assert search(_reduced(q), Work(281), start=3)[1] == "ties_cut"
-    assert search(_reduced(q), Work(26), start=3)[1] == "ties_cut"
-    assert search(_reduced(q), Work(25), start=3) == ([], "search_limit")
+    assert w.used == 154
+    assert search(_reduced(q), Work(154), start=3)[1] == "ok"
+    assert search(_reduced(q), Work(153), start=3)[1] == "ties_cut"
+    assert search(_reduced(q), Work(38), start=3)[1] == "ties_cut"
+    assert search(_reduced(q), Work(37), start=3) == ([], "search_limit")
     p = problem(0, rep)
     assert p is not None
     part = localise([p], report_work=100)[0]
