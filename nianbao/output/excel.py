@@ -42,6 +42,7 @@ from nianbao.output.atomic import FILE_MODE, inside
 from nianbao.output.history import ACKED, CORRECTED, NEW, STILL, SUBMITTED, UNCHANGED
 from nianbao.output.names import clean_text
 from nianbao.output.quality import (
+    BLANK_ZH,
     SEV_RANK,
     SEVERITY_ZH,
     Quality,
@@ -50,6 +51,7 @@ from nianbao.output.quality import (
     flags_of,
     is_flagged,
     prepare,
+    printed_blank,
 )
 from nianbao.spec import Fmt, all_cells, cell_label, cell_words, table_name
 
@@ -491,7 +493,7 @@ def _findings_sheet(w: _Writer, q: Quality, listed: list[int]) -> None:
             len(f.cells) or None,
             f.line,
             f.expected,
-            f.actual,
+            BLANK_ZH if printed_blank(f, rep) else f.actual,
             f.message,
             f.fix,
             suspects or None,

@@ -33,7 +33,7 @@ from urllib.parse import quote
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template
 from markupsafe import Markup, escape
 
-from nianbao.catalogue import catalogue, format_number, linear_rules
+from nianbao.catalogue import catalogue, format_number
 from nianbao.model import INDEX, STATES, Cell, CellMap, ParsedReport
 from nianbao.normalize import State
 from nianbao.outcome import PASS_MEANS, FileOutcome, Finding, RunOutcome, Suspect
@@ -42,6 +42,7 @@ from nianbao.output.history import ACKABLE, ACKED, CORRECTED, NEW, STILL, SUBMIT
 from nianbao.output.names import PageDir, clean_text
 from nianbao.output.parallel import run_shared, use_helper
 from nianbao.output.quality import (
+    BLANK_ZH,
     COUNTIES_DIR,
     NO_AGENCY,
     REPORTS_DIR,
@@ -57,6 +58,7 @@ from nianbao.output.quality import (
     flags_of,
     group_counts,
     prepare,
+    printed_blank,
     stages_zh,
     state_of,
     year_label,
@@ -428,13 +430,6 @@ def _cells_text(fmt: Fmt, cells: list[str]) -> list[str]:
     return out
 
 
-@cache
-def _printed_side() -> dict[tuple[str, tuple[str, ...]], tuple[str, ...]]:
-    """(rule, cells) of a sum-rule finding -> the cells of its printed side (the total)."""
-    return {(lr.code, lr.cells): lr.lhs for fmt in Fmt for lr in linear_rules(fmt)}
-
-
-BLANK_ZH = "空白（未填写）"
 TEXT_RULES_WITH_CELLS = "H"  # text vs table: the sentence states one figure, the table prints another
 
 
@@ -445,11 +440,8 @@ def _values(f: Finding, rep: ParsedReport | None) -> list[tuple[str, str]]:
     expected, actual = fmt_value(f.expected), fmt_value(f.actual)
     if rep is None:
         return [("应为", expected), ("报告填写", actual)]
-    lhs = _printed_side().get((f.rule, tuple(f.cells)))
-    if lhs:
-        if all((c := rep.cells.get(x)) is not None and c.state is State.BLANK for x in lhs):
-            actual = BLANK_ZH
-        return [("应为", expected), ("报告填写", actual)]
+    if printed_blank(f, rep) is not None:
+        return [("应为", expected), ("报告填写", BLANK_ZH if printed_blank(f, rep) else actual)]
     if f.rule.startswith(TEXT_RULES_WITH_CELLS) and f.cells and f.quote is not None:
         cells = [c for x in f.cells if (c := rep.cells.get(x)) is not None]
         vals = [c.value for c in cells if c.value is not None]
@@ -785,8 +777,6 @@ def index_context(q: Quality, out: Path) -> dict[str, Any]:
         "reports_more": len(files) - len(worst),
         "large": q.large,
         "pages": sum(q.paged),
-        # a run that did not finish (nianbao.interrupt): its notice, first on the page
-        "incomplete": (o.extra.get("incomplete") or {}).get("notice"),
         "county_summary": [Row(r) for r in county_summary(q)],
         # the batch checks in Chinese; Great Expectations' own Data Docs (English, for the ops
         # engineer) are listed in run.json and not linked from the auditor's pages

@@ -28,6 +28,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from nianbao.catalogue import linear_rules
+from nianbao.model import ParsedReport
+from nianbao.normalize import State
 from nianbao.outcome import STATE_ZH, FileOutcome, Finding, RunOutcome, Suspect, report_state
 from nianbao.output.history import ACKED, NEW, Review, review
 from nianbao.output.names import county_page_name, page_name
@@ -95,6 +97,24 @@ def stages_zh(timings: dict[str, float]) -> list[tuple[str, float]]:
     if other:
         out.append(("其他步骤", round(other, 2)))
     return out
+
+
+BLANK_ZH = "空白（未填写）"
+
+
+@cache
+def _printed_side() -> dict[tuple[str, tuple[str, ...]], tuple[str, ...]]:
+    """(rule, cells) of a sum-rule finding -> the cells of its printed side (the total)."""
+    return {(lr.code, lr.cells): lr.lhs for fmt in Fmt for lr in linear_rules(fmt)}
+
+
+def printed_blank(f: Finding, rep: ParsedReport | None) -> bool | None:
+    """For a sum-rule finding: whether its printed side (the total) was left blank — the sums count
+    it as 0, but the auditor must read 空白（未填写）, not "报告填写 0".  None for other findings."""
+    lhs = _printed_side().get((f.rule, tuple(f.cells)))
+    if lhs is None or rep is None:
+        return None
+    return all((c := rep.cells.get(x)) is not None and c.state is State.BLANK for x in lhs)
 
 
 SEV_RANK = {"error": 0, "warning": 1, "info": 2}
