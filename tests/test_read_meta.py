@@ -415,3 +415,18 @@ def test_renumbered_heading_is_redrawn_as_printed() -> None:
     text = busy_seed().replace("六、其他需要报告的事项", "七、其他需要报告的事项")
     c = content_from_report(parse(text))
     assert (c.headings["六"], c.headings["五"]) == ("七、其他需要报告的事项", "五、存在的主要问题及改进情况")
+
+
+def test_numbered_sub_items_do_not_displace_sections() -> None:
+    """Sub-items of 一 numbered like sections (一、主动公开情况 / 二、依申请公开情况) are not sections."""
+    text = (
+        busy_seed()
+        .replace("(一) 政府信息主动公开情况", "一、主动公开情况")
+        .replace("(二) 依申请公开政府信息情况", "二、依申请公开情况")
+    )
+    assert "二、依申请公开情况" in text
+    rep = parse(text)
+    fs = validate_batch([rep])
+    assert [f.rule for f in fs if f.rule in ("I01", "I02")] == []
+    assert [f.actual for f in fs if f.rule == "I06" and f.cells == []] == []
+    assert rep.cells["3:1:total"].value == 13.0  # table 三 read from its own section

@@ -281,24 +281,22 @@ def _nfkc_stable(ch: str) -> bool:
     return ch.isascii() or "\u4e00" <= ch <= "\u9fff"
 
 
-def _section_of(num: str, rest: str) -> str | None:
-    """The section a heading's words name: its own number's when they fit it, else the one section
-    they fit (a section left out or added moves the numbers of the later ones)."""
-
-    def fits(sec: str) -> bool:
-        if sec == "四":
-            return "复议" in rest and "诉讼" in rest
-        return any(k in rest for k in _SECTION_KEYS[sec])
-
-    if num in _SECTION_KEYS and fits(num):
-        return num
-    hits = [sec for sec in _SECTION_KEYS if fits(sec)]
-    return hits[0] if len(hits) == 1 else None
+def _fits(sec: str, rest: str) -> bool:
+    """Whether a heading's words (without its number) name section ``sec``."""
+    if sec == "四":
+        return "复议" in rest and "诉讼" in rest
+    return any(k in rest for k in _SECTION_KEYS[sec])
 
 
 def find_sections(lines: Sequence[LineLike]) -> dict[str, tuple[int, int, str]]:
-    """Section number -> (index in lines, line no, printed heading); the first heading of each wins."""
-    found: dict[str, tuple[int, int, str]] = {}
+    """Section number -> (index in lines, line no, printed heading).
+
+    A heading whose words fit its own number's section is that section (the first such heading of
+    each number wins).  A section still not found then takes the first heading numbered otherwise
+    whose words fit it alone and that stands between the sections found around it: a section left
+    out or added moves the numbers of the later ones (五 printed as 四), while a sub-item of 一
+    numbered "二、依申请公开情况" does not displace the real section 三."""
+    candidates: list[tuple[int, int, str, str, str]] = []  # (index, line no, printed, number, words)
     for i, ln in enumerate(lines):
         cells = ln.cells
         printed = cells[0]
@@ -321,12 +319,26 @@ def find_sections(lines: Sequence[LineLike]) -> dict[str, tuple[int, int, str]]:
         if len(s) > 40:
             continue
         m = HEADING.match(s)
-        if not m:
+        if m:
+            candidates.append((i, ln.no, _MARKUP.sub("", printed.strip()), m.group(1), m.group(2)))
+    found: dict[str, tuple[int, int, str]] = {}
+    for i, no, printed, num, rest in candidates:
+        if num in _SECTION_KEYS and num not in found and _fits(num, rest):
+            found[num] = (i, no, printed)
+    order = list(_SECTION_KEYS)
+    for i, no, printed, num, rest in candidates:
+        if num in found and found[num][0] == i:
             continue
-        sec = _section_of(m.group(1), m.group(2))
-        if sec is None or sec in found:
+        hits = [sec for sec in order if _fits(sec, rest)]
+        if len(hits) != 1 or hits[0] in found:
             continue
-        found[sec] = (i, ln.no, _MARKUP.sub("", printed.strip()))
+        sec = hits[0]
+        k = order.index(sec)
+        before = [found[x][0] for x in order[:k] if x in found]
+        after = [found[x][0] for x in order[k + 1 :] if x in found]
+        if (before and i < max(before)) or (after and i > min(after)):
+            continue  # out of place: a sub-item, not the section
+        found[sec] = (i, no, printed)
     return found
 
 
