@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -99,9 +99,14 @@ class Desk:
     runs: Runs
     sso_header: str | None = None
 
+    synced: set[str] = field(default_factory=set)
+
     def run(self) -> Run:
+        """The latest run; the first time it is seen, townships it finds fixed are moved to fixed."""
         run = self.runs.current()
-        review.sync_fixed(self.db, run)
+        if run.name not in self.synced:
+            review.sync_fixed(self.db, run)
+            self.synced.add(run.name)
         return run
 
 

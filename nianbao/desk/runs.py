@@ -187,6 +187,7 @@ class Runs:
         self.reports = reports
         self.root = root
         self._lock = threading.Lock()
+        self._loading = threading.Lock()
         self._run: Run | None = None
         self._tables: OrderedDict[tuple[str, int], tuple[dict[str, Markup] | None, str | None]] = OrderedDict()
 
@@ -210,10 +211,15 @@ class Runs:
             run = self._run
             if run is not None and run.path == path and run.stamp == stamp:
                 return run
-        run = load_run(path)
-        with self._lock:
-            self._run = run
-            self._tables.clear()
+        with self._loading:  # one thread reads a new run; the others wait for it
+            with self._lock:
+                run = self._run
+                if run is not None and run.path == path and run.stamp == stamp:
+                    return run
+            run = load_run(path)
+            with self._lock:
+                self._run = run
+                self._tables.clear()
         return run
 
     def inbox_root(self, run: Run) -> Path | None:
