@@ -267,6 +267,15 @@ def _rebuild(
             nxt = next((j for j in range(i + 1, len(kinds)) if kinds[j] != "T"), None)
             if nxt is not None and (labels[nxt] or "").startswith("3.6."):
                 kinds[i], labels[i] = "T", None
+    if label_of is _t3_label:
+        # a misprinted numbered sub-row alone on its line (“2.其他法律行政止公开”): the row its number
+        # names when its labelled neighbours are that row's (it then takes numbers like any label)
+        for i, rid in _by_number(
+            [p.text if k in "TF" else "" for p, k in zip(pieces, kinds, strict=True)], labels
+        ).items():
+            labels[i] = rid
+            if kinds[i] == "T":
+                kinds[i] = "L"
     first_row = next((i for i, k in enumerate(kinds) if k in "LF"), len(kinds))
     header = [grid.tokens(lines[i].cells) for i in range(first_row) if kinds[i] == "T"]
     if not attach:
@@ -296,7 +305,8 @@ def _rebuild(
     if res.orphans:
         # numbers that no row takes for certain: a label left without numbers may be theirs
         for i, ln in enumerate(lines):
-            if kinds[i] == "L" and i not in res.pairs and i not in res.uncertain and labels[i] != "3.6":
+            single_six = labels[i] == "3.6" and not any((x or "").startswith("3.6.") for x in labels)
+            if kinds[i] == "L" and i not in res.pairs and i not in res.uncertain and (labels[i] != "3.6" or single_six):
                 res.uncertain[i] = "表中有无法确定归属的数字，该行的数字可能在其中"
                 uncertain.append((labels[i], pieces[i].text, ln.no, res.uncertain[i]))
                 out.remove(ln)
@@ -324,6 +334,31 @@ _SUB_NO = re.compile(r"^(?:\S\s+)?(\d+)\s*[.、．]")
 _T3_IDS = frozenset(r.id for fmt in Fmt for r in tables(fmt)["3"].rows)
 
 
+def _by_number(texts: Sequence[str], labels: Sequence[str | None]) -> dict[int, str]:
+    """Index -> row id for the unlabelled texts that start with a sub-row number (“2.…”) whose
+    nearest labelled neighbours are that row's statutory neighbours (“3.3.1” before or “3.3.3”
+    after) — one candidate, a row not printed elsewhere."""
+    out: dict[int, str] = {}
+    printed = {rid for rid in labels if rid}
+    for j, text in enumerate(texts):
+        if labels[j] is not None or not text:
+            continue
+        m = _SUB_NO.match(nfkc(text))
+        if m is None:
+            continue
+        num = int(m.group(1))
+        prev = next((r for r in reversed(labels[:j]) if r), None)
+        nxt = next((r for r in labels[j + 1 :] if r), None)
+        guesses = set()
+        for near, step in ((prev, -1), (nxt, 1)):
+            if near is not None and near.count(".") == 2 and near.rsplit(".", 1)[1] == str(num + step):
+                guesses.add(f"{near.rsplit('.', 1)[0]}.{num}")
+        if len(guesses) == 1 and (target := guesses.pop()) in _T3_IDS and target not in printed:
+            out[j] = target
+            printed.add(target)
+    return out
+
+
 def _numbered_in_place(lines: list[Line], rep: ParsedReport) -> list[Line]:
     """A numbered sub-row of table 三 whose label is misprinted beyond near matching (“2.其他法律行政
     止公开”, three characters lost) is read as the row its number names when the labelled rows just
@@ -341,34 +376,21 @@ def _numbered_in_place(lines: list[Line], rep: ParsedReport) -> list[Line]:
         found.append((i, hit[0] if hit else None, k))
     if all(rid is not None for _i, rid, _k in found):
         return lines
-    printed = {rid for _i, rid, _k in found if rid}
     out = list(lines)
-    for j, (i, rid, k) in enumerate(found):
-        if rid is not None:
-            continue
+    texts = [lines[i].cells[k].strip() if any(c.strip() for c in lines[i].cells[k + 1 :]) else "" for i, _r, k in found]
+    for j, target in _by_number(texts, [rid for _i, rid, _k in found]).items():
+        i, _rid, k = found[j]
         ln = lines[i]
-        m = _SUB_NO.match(nfkc(ln.cells[k].strip()))
-        if m is None or not any(c.strip() for c in ln.cells[k + 1 :]):
-            continue
-        num = int(m.group(1))
-        prev = next((r for _i, r, _k in reversed(found[:j]) if r), None)
-        nxt = next((r for _i, r, _k in found[j + 1 :] if r), None)
-        guesses = set()
-        for near, step in ((prev, -1), (nxt, 1)):
-            if near is not None and near.count(".") == 2 and near.rsplit(".", 1)[1] == str(num + step):
-                guesses.add(f"{near.rsplit('.', 1)[0]}.{num}")
-        if len(guesses) != 1:
-            continue
-        target = guesses.pop()
-        if target not in _T3_IDS or target in printed:
-            continue
+        num = int(_SUB_NO.match(nfkc(ln.cells[k].strip())).group(1))  # type: ignore[union-attr]
         statutory = tables(Fmt.F2021 if target in {r.id for r in tables(Fmt.F2021)["3"].rows} else Fmt.F2019)["3"]
         key = statutory.row(target).keys[0]
         cells = list(ln.cells)
         cells[k] = f"{num}.{key}"
         out[i] = Line(cells, ln.no, ln.where, ln.table, ln.spans, ln.cell_where, ln.loose)
-        printed.add(target)
-        rep.row_issues.append(RowIssue("I12", f"3:{target}:*", ln.cells[k].strip(), ln.no, detail=key))
+        printed = ln.cells[k].strip()
+        if len(parts := printed.split()) > 1 and len(parts[0]) == 1:
+            printed = " ".join(parts[1:])  # a character of a vertical group label glued before it
+        rep.row_issues.append(RowIssue("I12", f"3:{target}:*", printed, ln.no, detail=key))
     return out
 
 
@@ -921,6 +943,10 @@ def _parse_lines(lines: Sequence[Line], report: ParsedReport) -> ParsedReport:
     fmt = detected.fmt
     rep.fmt = fmt
     rep.fmt_evidence_2019 = list(detected.evidence_2019)
+    if fmt is Fmt.F2021:
+        for ri in rep.row_issues:
+            if ri.code == "I11" and ri.element == "3:3.6:*":
+                ri.element = "3:3.6.3:*"  # the single （六） row is read into 3.6.3 in the 2021 format (I13)
     spec = tables(fmt)
 
     # sections: presence, order, aliases
