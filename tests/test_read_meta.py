@@ -430,3 +430,10 @@ def test_numbered_sub_items_do_not_displace_sections() -> None:
     assert [f.rule for f in fs if f.rule in ("I01", "I02")] == []
     assert [f.actual for f in fs if f.rule == "I06" and f.cells == []] == []
     assert rep.cells["3:1:total"].value == 13.0  # table 三 read from its own section
+
+
+def test_a_near_label_beside_the_exact_one_is_not_reported() -> None:
+    """A short line of prose near a label (行政处理 ~ 行政处罚) while the row prints its own label."""
+    text = busy_seed().replace("第二十条第（六）项", "第二十条第（六）项\n行政处理", 1)
+    assert "行政处理" in text
+    assert [f for f in validate_texts({"a.txt": text}) if f.rule == "I12"] == []

@@ -387,11 +387,35 @@ def record_near_labels(rep: ParsedReport, windows: dict[str, Sequence[LineLike]]
         return
     known = _known_elements(rep.fmt)
     seen = {f.element for f in rep.layout if not f.found} | {ri.element for ri in rep.row_issues if ri.code == "I12"}
+    # a row or column also printed under its exact label was read from that one: no I12 for it
+    seen |= {e for table, window in windows.items() for ln in window for e in _exact_elements(table, ln.cells)}
     for element, printed, near, line in hits:
         if element in seen or element not in known:
             continue
         seen.add(element)
         rep.row_issues.append(RowIssue("I12", element, printed, line, detail=near.statutory))
+
+
+def _exact_elements(table: str, cells: Sequence[str]) -> list[str]:
+    """The rows and columns of table ``table`` that label cells of a line name without distance."""
+    out: list[str] = []
+    for c in _label_cells(cells):
+        if table == "2":
+            rid = match_t2_row(c)
+            if rid is not None and near_t2_row(c) is None:
+                out.append(f"2:{rid}:*")
+            col = match_t2_col(c)
+            if col is not None and near_t2_col(c) is None:
+                out.append(f"2:*:{col[1]}")
+        elif table == "3":
+            m = match_t3(c)
+            if m is not None and m[0] == "row" and near_t3(c) is None:
+                out.append(f"3:{m[1]}:*")
+            n = norm_label(c)
+            out.extend(
+                f"3:*:{col.id}" for col in T3_COLUMNS for lab in (col.label, *col.aliases) if norm_label(lab) == n
+            )
+    return out
 
 
 def edits(printed: str, statutory: str) -> int:
