@@ -373,3 +373,25 @@ def test_csv_acknowledgements_import(inbox: Inbox, db: Database, tmp_path: Path)
     li = re.search(r'<li id="f-\d+"[^>]*data-rule="F01".*?</li>', page, re.S)
     assert li and "误报已排除" in li.group(0) and "赵审 于 " in li.group(0)
     assert "由确认记录导入" in li.group(0) and "上年数据有误，已核实" in li.group(0)
+
+
+def test_password_reset_and_disable_end_sessions(inbox: Inbox, db: Database) -> None:
+    run = CliRunner().invoke
+    c = client_for(inbox, db)
+    login(c, "张审")
+    assert c.get("/queue").status_code == 200
+    new = "another long password"
+    r = run(cli_app, ["user", "passwd", "张审", "--db", db.url], env={"NIANBAO_PASSWORD": new})
+    assert r.exit_code == 0 and "已重设 张审 的密码" in r.output
+    assert c.get("/queue").url.path == "/login"  # the session signed in with the old password ended
+    login(c, "张审", new)
+    r = run(cli_app, ["user", "disable", "张审", "--db", db.url])
+    assert r.exit_code == 0 and "已停用账号 张审" in r.output
+    assert c.get("/queue").url.path == "/login"
+    page = c.get("/login")
+    bad = c.post("/login", data={"name": "张审", "password": new, "csrf": csrf_of(page.text), "next": "/"})
+    assert bad.status_code == 401
+    assert run(cli_app, ["user", "disable", "张审", "--enable", "--db", db.url]).exit_code == 0
+    login(c, "张审", new)
+    r = run(cli_app, ["user", "passwd", "无此人", "--db", db.url], env={"NIANBAO_PASSWORD": new})
+    assert r.exit_code == 2 and "没有用户 无此人" in r.output

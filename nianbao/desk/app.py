@@ -144,12 +144,15 @@ async def user(request: Request) -> auth.Who:
     d = _desk(request)
     uid = request.session.get("uid")
     who = await run_in_threadpool(auth.by_id, d.db, uid) if isinstance(uid, int) else None
+    if who is not None and request.session.get("stamp") != who.stamp:
+        who = None  # the password changed since this session signed in
     if who is None and d.sso_header:
         name = _header_text(request.headers.get(d.sso_header, ""))
         if name:
             who = await run_in_threadpool(auth.by_name, d.db, name)
             if who is not None:
                 request.session["uid"] = who.id
+                request.session["stamp"] = who.stamp
     if who is None:
         request.session.pop("uid", None)
         raise NeedLogin
@@ -212,6 +215,7 @@ async def login(request: Request) -> Response:
         return page(request, "login.html.j2", status=401, error="用户名或密码不对", next=nxt, name=name)
     request.session.clear()
     request.session["uid"] = who.id
+    request.session["stamp"] = who.stamp
     request.session["csrf"] = secrets.token_urlsafe(32)
     await run_in_threadpool(review.log, d.db, who.name, who.county or "", "login", "登录", "")
     target = nxt if nxt.startswith("/") and not nxt.startswith("//") else "/"

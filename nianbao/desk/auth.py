@@ -34,6 +34,7 @@ class Who:
     name: str
     role: str
     county: str | None
+    stamp: str = ""  # changes with the password: a session signed in before a password change ends
 
     @property
     def sees_all(self) -> bool:
@@ -80,7 +81,27 @@ def list_users(db: Database) -> list[User]:
 
 
 def who_of(u: User) -> Who:
-    return Who(u.id, u.name, u.role, u.county)
+    return Who(u.id, u.name, u.role, u.county, u.password_hash[-16:])
+
+
+def set_password(db: Database, name: str, password: str) -> None:
+    if len(password) < PASSWORD_MIN:
+        raise AccountError(f"密码至少 {PASSWORD_MIN} 位")
+    with db.session() as s:
+        u = s.scalar(select(User).where(User.name == name))
+        if u is None:
+            raise AccountError(f"没有用户 {name}")
+        u.password_hash = _HASHER.hash(password)
+        s.commit()
+
+
+def set_active(db: Database, name: str, active: bool) -> None:
+    with db.session() as s:
+        u = s.scalar(select(User).where(User.name == name))
+        if u is None:
+            raise AccountError(f"没有用户 {name}")
+        u.active = active
+        s.commit()
 
 
 def verify(db: Database, name: str, password: str) -> Who | None:

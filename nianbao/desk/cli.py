@@ -70,16 +70,7 @@ def user_add(
     from nianbao.desk.db import Database
 
     out, _err = _console()
-    password = os.environ.get(PASSWORD_ENV)
-    if password is None:
-        try:
-            password = getpass.getpass("密码：")
-            again = getpass.getpass("再输入一次：")
-        except (EOFError, KeyboardInterrupt):
-            _fail(f"未输入密码（也可用环境变量 {PASSWORD_ENV} 提供）")
-            return
-        if password != again:
-            _fail("两次输入的密码不一致")
+    password = _password()
     database = _open_db(reports, db)
     assert isinstance(database, Database)
     try:
@@ -89,6 +80,66 @@ def user_add(
         return
     review.log(database, "管理员（命令行）", u.county or "", "user", f"账号 {u.name}", f"添加{ROLE_ZH[u.role]}")
     out.print(f"已添加账号 {u.name}（{ROLE_ZH[u.role]}{'，' + u.county if u.county else ''}）。")  # type: ignore[attr-defined]
+
+
+def _password(prompt: str = "密码：") -> str:
+    password = os.environ.get(PASSWORD_ENV)
+    if password is not None:
+        return password
+    try:
+        password = getpass.getpass(prompt)
+        again = getpass.getpass("再输入一次：")
+    except (EOFError, KeyboardInterrupt):
+        _fail(f"未输入密码（也可用环境变量 {PASSWORD_ENV} 提供）")
+        raise AssertionError from None
+    if password != again:
+        _fail("两次输入的密码不一致")
+    return password
+
+
+@user_app.command("passwd")
+def user_passwd(
+    name: Annotated[str, typer.Argument(help="用户名")],
+    reports: ReportsOpt = Path("reports"),
+    db: DbOpt = None,
+) -> None:
+    """重设账号的密码（取自环境变量 NIANBAO_PASSWORD，未设置时提示输入）；该账号已登录的会话随即失效。"""
+    from nianbao.desk import auth, review
+    from nianbao.desk.db import Database
+
+    out, _err = _console()
+    password = _password("新密码：")
+    database = _open_db(reports, db)
+    assert isinstance(database, Database)
+    try:
+        auth.set_password(database, name, password)
+    except auth.AccountError as e:
+        _fail(str(e))
+    review.log(database, "管理员（命令行）", "", "user", f"账号 {name}", "重设密码")
+    out.print(f"已重设 {name} 的密码。")  # type: ignore[attr-defined]
+
+
+@user_app.command("disable")
+def user_disable(
+    name: Annotated[str, typer.Argument(help="用户名")],
+    enable: Annotated[bool, typer.Option("--enable", help="重新启用")] = False,
+    reports: ReportsOpt = Path("reports"),
+    db: DbOpt = None,
+) -> None:
+    """停用账号（--enable 重新启用）；停用后其会话随即失效。"""
+    from nianbao.desk import auth, review
+    from nianbao.desk.db import Database
+
+    out, _err = _console()
+    database = _open_db(reports, db)
+    assert isinstance(database, Database)
+    try:
+        auth.set_active(database, name, enable)
+    except auth.AccountError as e:
+        _fail(str(e))
+    what = "启用" if enable else "停用"
+    review.log(database, "管理员（命令行）", "", "user", f"账号 {name}", what)
+    out.print(f"已{what}账号 {name}。")  # type: ignore[attr-defined]
 
 
 @user_app.command("list")
