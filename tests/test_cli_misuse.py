@@ -429,6 +429,13 @@ OS_CASES = [
         PermissionError(errno.EACCES, os.strerror(errno.EACCES), "{d}/s/2022"),
         "合成报告写入 {d}/s 失败：{d}/s/2022：权限不足",
     ),
+    (
+        "validate-disk-full-writing-results",
+        ["validate", "{seed}", "--out", "{d}/o"],
+        "nianbao.output.writer.write_all",
+        OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "{d}/o/.findings.json.abc.tmp"),
+        "结果写入 {d}/o 失败：磁盘空间不足",
+    ),
     # an OSError no command expected: the command group's own translation
     (
         "rules-disk-fails-without-a-path",
