@@ -94,6 +94,13 @@ def text_lines(text: str, limits: Limits = DEFAULT_LIMITS) -> list[Line]:
                     check_cells(len(pipe), f"第 {no} 行", limits)
                 out.append(Line(pipe, no, table=True) if pipe else Line([""], no))
                 continue
+        elif s.rstrip().endswith("|") and s.count("|") >= 1 and "|" not in s[:1]:
+            # a web table copied as "label | 58 | 7 | … | 66 |" (no leading pipe): cells between pipes
+            cells = [c.strip() for c in s.rstrip()[:-1].split("|")]
+            if len(cells) > max_cells:
+                check_cells(len(cells), f"第 {no} 行", limits)
+            out.append(Line(cells, no, table=len(cells) > 1))
+            continue
         if "  " in s or "\u3000" in s:
             al = _aligned(raw)
             if al is not None:

@@ -16,6 +16,7 @@ extractions, never copied from them:
 ``traditional``          any shape in traditional characters (a site's 繁體 switch)
 ``markdown_subtables``   a conversion to Markdown: a ``###`` heading per group of table 三 (（三）不予公开 …)
                          followed by a small pipe table of its sub-rows, columns named ``数据1 … 数据6 | 总计``
+``pipes_between``        a web table copied with `` | `` between cells and after the last, none before
 =======================  ==================================================================================
 
 A blank cell leaves no trace in the shapes that have no cell separators, so these print it as
@@ -211,6 +212,25 @@ def label_typo(text: str) -> str:
     return text
 
 
+@_shape
+def pipes_between(doc: Document) -> str:
+    """A web table copied with its cells between pipes and no leading pipe (``规章 | 0 | 0 | 0 |``),
+    merged cells once, half-width brackets, the two-line column labels with a space (``商业 企业``)."""
+    out: list[str] = []
+    for b in doc.blocks:
+        if isinstance(b, Para):
+            out.append(b.text)
+            continue
+        for row in b.rows:
+            texts = [c.text.strip().replace("（", "(").replace("）", ")") for c in row]
+            texts = [_SPACED.get(t, t) for t in texts]
+            out.append(" | ".join(texts) + " |")
+    return "\n".join(out) + "\n"
+
+
+_SPACED = {"商业企业": "商业 企业", "科研机构": "科研 机构"}
+
+
 @cache
 def _s2t() -> object:
     import opencc
@@ -229,6 +249,7 @@ __all__ = [
     "label_typo",
     "markdown_subtables",
     "one_per_line",
+    "pipes_between",
     "single_space",
     "title_agency_above",
     "title_year_first",
