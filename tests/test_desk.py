@@ -395,3 +395,28 @@ def test_password_reset_and_disable_end_sessions(inbox: Inbox, db: Database) -> 
     login(c, "张审", new)
     r = run(cli_app, ["user", "passwd", "无此人", "--db", db.url], env={"NIANBAO_PASSWORD": new})
     assert r.exit_code == 2 and "没有用户 无此人" in r.output
+
+
+def test_repeated_failed_logins_are_refused_for_a_while(inbox: Inbox, db: Database) -> None:
+    from nianbao.desk.app import LOCKOUT_FAILURES
+
+    c = client_for(inbox, db)
+    for _ in range(LOCKOUT_FAILURES):
+        page = c.get("/login")
+        r = c.post("/login", data={"name": "张审", "password": "guess", "csrf": csrf_of(page.text), "next": "/"})
+        assert r.status_code == 401
+    page = c.get("/login")
+    r = c.post("/login", data={"name": "张审", "password": PASSWORD, "csrf": csrf_of(page.text), "next": "/"})
+    assert r.status_code == 429 and "登录失败次数过多，请 15 分钟后再试" in r.text
+
+
+def test_migrations_run_at_start_and_again_change_nothing(db: Database) -> None:
+    from sqlalchemy import inspect, text
+
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001_desk"
+    tables = set(inspect(db.engine).get_table_names())
+    assert {"users", "reviews", "townships", "audit_log", "settings", "seen_runs", "alembic_version"} <= tables
+    again = Database(db.url)  # a second start: the schema is current, nothing changes, no data lost
+    assert auth.verify(again, "张审", PASSWORD) is not None
+    again.dispose()

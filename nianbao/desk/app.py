@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import threading
+import time
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -93,6 +95,46 @@ class NeedLogin(Exception):
     pass
 
 
+LOCKOUT_FAILURES = 10  # failed logins of one name (or from one address) within the window
+LOCKOUT_MINUTES = 15
+
+
+class Throttle:
+    """Failed logins per user name and per client address in the last :data:`LOCKOUT_MINUTES`
+    (in memory; bounded: at most ``KEYS`` names and addresses are tracked)."""
+
+    KEYS = 10_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._fails: dict[str, list[float]] = {}
+
+    def _recent(self, key: str, now: float) -> list[float]:
+        times = [t for t in self._fails.get(key, []) if now - t < LOCKOUT_MINUTES * 60]
+        if times:
+            self._fails[key] = times
+        else:
+            self._fails.pop(key, None)
+        return times
+
+    def blocked(self, name: str, client: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            return any(len(self._recent(k, now)) >= LOCKOUT_FAILURES for k in (f"u:{name}", f"c:{client}"))
+
+    def failed(self, name: str, client: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if len(self._fails) >= self.KEYS:
+                self._fails.clear()
+            for k in (f"u:{name}", f"c:{client}"):
+                self._fails.setdefault(k, []).append(now)
+
+    def clear(self, name: str) -> None:
+        with self._lock:
+            self._fails.pop(f"u:{name}", None)
+
+
 @dataclass
 class Desk:
     db: Database
@@ -100,6 +142,7 @@ class Desk:
     sso_header: str | None = None
 
     synced: set[str] = field(default_factory=set)
+    throttle: Throttle = field(default_factory=Throttle)
 
     def run(self) -> Run:
         """The latest run; the first time it is seen, townships it finds fixed are moved to fixed."""
@@ -210,9 +253,15 @@ async def login(request: Request) -> Response:
     form = await posted(request)
     name, password = _s(form, "name"), _s(form, "password")
     nxt = _s(form, "next")
+    client = request.client.host if request.client else ""
+    if d.throttle.blocked(name, client):
+        msg = f"登录失败次数过多，请 {LOCKOUT_MINUTES} 分钟后再试"
+        return page(request, "login.html.j2", status=429, error=msg, next=nxt, name=name)
     who = await run_in_threadpool(auth.verify, d.db, name, password)
     if who is None:
+        d.throttle.failed(name, client)
         return page(request, "login.html.j2", status=401, error="用户名或密码不对", next=nxt, name=name)
+    d.throttle.clear(name)
     request.session.clear()
     request.session["uid"] = who.id
     request.session["stamp"] = who.stamp
