@@ -42,11 +42,14 @@ ENGLISH = (
 )
 
 
-def _commands() -> str:
-    group = get_command(app)
+def _commands(*path: str) -> str:
+    """The commands of the app (or of its subgroup ``path``), as the message lists them."""
     import typer._click as click
 
-    return "、".join(group.list_commands(click.Context(group)))
+    group = get_command(app)
+    for name in path:
+        group = group.commands[name]  # type: ignore[attr-defined]
+    return "、".join(group.list_commands(click.Context(group)))  # type: ignore[attr-defined]
 
 
 # (arguments, expected message); {d} is a scratch folder, {f} a file in it, {dir} a folder in it
@@ -336,7 +339,7 @@ CASES: list[tuple[str, list[str], str]] = [
     ),
     # the command group
     ("unknown-command", ["frob"], "nianbao 没有命令 frob（可用的命令：{commands}）"),
-    ("unknown-subcommand", ["user", "frob"], "nianbao user 没有命令 frob（可用的命令：add、list）"),
+    ("unknown-subcommand", ["user", "frob"], "nianbao user 没有命令 frob（可用的命令：{user_commands}）"),
     (
         "serve-port-text",
         ["serve", "--port", "八千"],
@@ -362,6 +365,7 @@ def scratch(tmp_path: Path) -> dict[str, str]:
         "dir": str(tmp_path / "adir"),
         "seed": str(SEED),
         "commands": _commands(),
+        "user_commands": _commands("user"),
     }
 
 
