@@ -262,6 +262,8 @@ def is_flagged(fo: FileOutcome) -> bool:
 def state_of(fo: FileOutcome) -> tuple[str, str]:
     """The state of a report in Chinese, and its CSS class (:func:`nianbao.outcome.report_state`)."""
     s = report_state(fo)
+    if fo.status == "not_processed":  # a run that stopped before it (nianbao.interrupt)
+        return "未处理", s
     return STATE_ZH[s], s
 
 
