@@ -785,6 +785,8 @@ def index_context(q: Quality, out: Path) -> dict[str, Any]:
         "counties": _county_rows(o),
         "problems": q.review.problems,
         "pass_means": PASS_MEANS,
+        # a run that did not finish (nianbao.interrupt): its notice, first on the page
+        "incomplete": (o.extra.get("incomplete") or {}).get("notice"),
     }
 
 
