@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -390,7 +391,7 @@ def test_misuse_is_one_chinese_sentence_and_exit_2(
 # ------------------------------------------------------------------ OS errors, simulated
 
 
-def _raise(e: BaseException):  # type: ignore[no-untyped-def]
+def _raise(e: BaseException) -> Callable[..., None]:
     def f(*_a: object, **_k: object) -> None:
         raise e
 
