@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from tests.helpers import ROOT, SEED, seed_text
 
@@ -26,7 +27,7 @@ print(json.dumps({{"exit": code, "loaded": sorted(loaded & set({HEAVY!r}))}}))
 """
 
 
-def _validate(*args: str) -> dict[str, object]:
+def _validate(*args: str) -> dict[str, Any]:
     p = subprocess.run(
         [sys.executable, "-c", PROBE, "validate", *args],
         capture_output=True,
