@@ -420,3 +420,16 @@ def test_migrations_run_at_start_and_again_change_nothing(db: Database) -> None:
     again = Database(db.url)  # a second start: the schema is current, nothing changes, no data lost
     assert auth.verify(again, "张审", PASSWORD) is not None
     again.dispose()
+
+
+def test_login_never_redirects_to_another_site(inbox: Inbox, db: Database) -> None:
+    for target, expected in (
+        ("//evil.example/x", "/"),
+        ("/\\evil.example", "/"),
+        ("https://evil.example", "/"),
+        ("/audit", "/audit"),
+    ):
+        c = TestClient(create_app(inbox.reports, db), follow_redirects=False)
+        page = c.get("/login")
+        r = c.post("/login", data={"name": "省审", "password": PASSWORD, "csrf": csrf_of(page.text), "next": target})
+        assert r.status_code == 303 and r.headers["location"] == expected, target

@@ -242,10 +242,16 @@ def _back(file: str, anchor: str = "") -> RedirectResponse:
 # ------------------------------------------------------------------ login
 
 
+def _local(target: str) -> str:
+    """A path of this site to go to after login (never another site: ``//host``, ``/\\host``)."""
+    ok = target.startswith("/") and not target.startswith(("//", "/\\")) and "\n" not in target
+    return target if ok else "/"
+
+
 async def login_page(request: Request) -> Response:
     _csrf(request)
     nxt = request.query_params.get("next", "/")
-    return page(request, "login.html.j2", next=nxt if nxt.startswith("/") and not nxt.startswith("//") else "/")
+    return page(request, "login.html.j2", next=_local(nxt))
 
 
 async def login(request: Request) -> Response:
@@ -267,7 +273,7 @@ async def login(request: Request) -> Response:
     request.session["stamp"] = who.stamp
     request.session["csrf"] = secrets.token_urlsafe(32)
     await run_in_threadpool(review.log, d.db, who.name, who.county or "", "login", "登录", "")
-    target = nxt if nxt.startswith("/") and not nxt.startswith("//") else "/"
+    target = _local(nxt)
     return RedirectResponse(target, status_code=303)
 
 

@@ -264,6 +264,8 @@ class Runs:
         if root is None:
             return None, "找不到报送文件所在的收件目录，无法重绘统计表（可用 --root 指定）"
         path = root / r.file
+        if not path.resolve().is_relative_to(root.resolve()):
+            return None, "报送文件不在收件目录中，不重绘统计表"
         if not path.is_file() or path.is_symlink():
             return None, f"报送文件已不在收件目录中（{r.file}），无法重绘统计表"
         rep = load_file(path, name=r.file)
