@@ -48,7 +48,7 @@ from nianbao.catalogue import LinearRule, carry_over_rules, format_number, linea
 from nianbao.model import INDEX, STATES, ParsedReport
 from nianbao.normalize import State
 from nianbao.outcome import Finding, Suspect
-from nianbao.spec import Fmt, cell_label, table_name, tables
+from nianbao.spec import Fmt, cell_words, tables
 
 SUM_RULES = frozenset({"A01", "B01", "C01", "D01", "E01"})
 
@@ -958,7 +958,7 @@ def describe(loc: Localisation, fmt: Fmt) -> str:
         return STATUS_ZH.get(loc.outcome, "")
 
     def one(s: Suspect) -> str:
-        label = f"{table_name(s.cell[0])[:2]}“{cell_label(fmt, s.cell)}”"
+        label = cell_words(s.cell, fmt)  # 表三“（一）予以公开”行“总计”列: as the report page names cells
         was = "空白" if s.reported is None else format_number(float(s.reported))
         return f"把{label}由 {was} 改为 {format_number(float(s.suggested))}（{CAUSES_ZH[s.cause]}）"
 

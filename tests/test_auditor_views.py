@@ -144,7 +144,7 @@ def test_the_likely_fix_is_said_once_and_referred_to(demo: dict[str, Any]) -> No
     out = demo["out"]
     t = _report_page(out, "2023/示例县/示例县东湖镇_2023.txt")
     likely = t.css_first("#likely-fix").text()
-    assert likely.startswith("最可能的改法：把表三“（一）予以公开 · 总计”由 空白 改为 1")
+    assert likely.startswith("最可能的改法：把表三“（一）予以公开”行“总计”列由 空白 改为 1")
     assert t.body is not None and t.body.text().count("最可能的改法：") == 1
     a01 = t.css('li[data-rule="A01"]')
     first = a01[0].attributes["id"]

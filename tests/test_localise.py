@@ -95,7 +95,7 @@ def test_tie_is_reported_as_a_tie() -> None:
     assert got == [("4:review:upheld", 5, 2, "wrong_value", 0), ("4:review:total", 3, 6, "wrong_value", 1)]
     d01 = next(f for f in fs if f.rule == "D01")
     assert d01.fix.startswith("无法唯一确定错误的单元格（改动同样少的方案有 2 种，每种改 1 个单元格）：①")
-    assert "；或②把表四“行政复议 · 总计”由 3 改为 6" in d01.fix
+    assert "；或②把表四“行政复议”行“总计”列由 3 改为 6" in d01.fix
 
 
 def test_b_only_is_localised_among_the_outcome_rows() -> None:
