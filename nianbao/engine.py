@@ -293,7 +293,7 @@ def _meta_findings(reports: Sequence[ParsedReport], meta: pl.DataFrame, fails: p
             expected, actual, line = "机关名称和年度", d["title"], d["title_line"]
         elif code == "P04":
             source = "文件名对应的登记表机关" if d["agency_source"] == "registry" else "文件名"
-            params |= {"source": source, "agency": d["agency"], "file": rep.file}
+            params |= {"source": source, "agency": d["agency"], "file": rep.file.replace("\\", "/").rsplit("/", 1)[-1]}
             expected, actual, line = "标题中的机关名称", d["agency"], d["title_line"]
         elif code == "R01":
             marks = (d["fmt_evidence"] or "表格布局").split("；")
