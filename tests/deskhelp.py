@@ -28,6 +28,7 @@ HOSTILE_COUNTY = '<b onmouseover="x">县'  # a county folder name with markup (n
 HOSTILE_COUNTY_ESCAPED = "&lt;b onmouseover=&#34;x&#34;&gt;县"
 FIXABLE = "2023/示例县/示例县兴山镇_2023.txt"  # one G01 error: "不详" printed in a cell of 表三
 PASSWORD = "correct horse battery"
+UNREADABLE_NAME = "损坏的报告.docx"
 
 
 @dataclass
@@ -61,6 +62,8 @@ def make_inbox(base: Path, hostile: bool = True) -> Inbox:
     shutil.copytree(SAMPLE, root)
     if hostile:
         write_hostile_reports(root / "2023" / HOSTILE_COUNTY)
+        # a damaged Word file: unreadable, its agency unknown — the township is still to be told
+        (root / "2023" / "示例县" / UNREADABLE_NAME).write_bytes(b"PK\x03\x04" + b"\x00garbage" * 50)
     inbox = Inbox(base, root, base / "reports", base / "store")
     inbox.run()
     return inbox

@@ -22,6 +22,7 @@ from tests.deskhelp import (
     HOSTILE_COUNTY,
     HOSTILE_COUNTY_ESCAPED,
     PASSWORD,
+    UNREADABLE_NAME,
     Inbox,
     TestClient,
     csrf_of,
@@ -90,8 +91,8 @@ def test_county_queue_worst_first_and_scoped(inbox: Inbox, db: Database) -> None
     q = c.get("/")
     assert q.url.path == "/queue" and "示例县 · 待复核报告" in q.text
     files = re.findall(r'<tr data-file="([^"]+)">', q.text)
-    # errors first (东湖镇 2023: 4 errors), then by warnings; reports without error or warning are not queued
-    assert files[0] == "2023/示例县/示例县东湖镇_2023.txt"
+    # unreadable first, then errors (东湖镇 2023: 4 errors), then warnings; reports without either are not queued
+    assert files[:2] == [f"2023/示例县/{UNREADABLE_NAME}", "2023/示例县/示例县东湖镇_2023.txt"]
     assert FIXABLE in files and "2023/示例县/示例县福关镇_2023.txt" not in files
     assert all(f.split("/")[1] == "示例县" for f in files)
     # another county's report and queue: 403
@@ -433,3 +434,18 @@ def test_login_never_redirects_to_another_site(inbox: Inbox, db: Database) -> No
         page = c.get("/login")
         r = c.post("/login", data={"name": "省审", "password": PASSWORD, "csrf": csrf_of(page.text), "next": target})
         assert r.status_code == 303 and r.headers["location"] == expected, target
+
+
+def test_an_unreadable_file_can_be_notified(inbox: Inbox, db: Database) -> None:
+    c = client_for(inbox, db)
+    tok = login(c, "张审")
+    file = f"2023/示例县/{UNREADABLE_NAME}"
+    page = c.get(report_url(file)).text
+    assert 'id="unreadable-reason">无法读取：' in page and f"（未识别机关）{UNREADABLE_NAME}" in page
+    r = c.post(
+        "/notify",
+        data={"csrf": tok, "file": file, "version": "0", "notified_on": "2026-12-07", "how": "电话", "deadline": ""},
+    )
+    assert 'id="township-state">已通知' in r.text
+    tw = c.get("/townships").text
+    assert f"（未识别机关）{UNREADABLE_NAME}" in tw and "2023" in tw

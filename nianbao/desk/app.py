@@ -291,14 +291,14 @@ def _progress(run: Run, reports: list[Report], d: Desk) -> dict[int, dict[str, A
     """Per report: confirmed / dismissed / open findings and the township's state."""
     hashes = [run.hashes[k] for r in reports for k in r.findings]
     decided = review.decisions(d.db, hashes)
-    ts = review.townships(d.db, [(r.agency_key, r.year) for r in reports])
+    ts = review.townships(d.db, [(r.follow_key, r.follow_year) for r in reports])
     out = {}
     for r in reports:
         c: dict[str, Any] = {"confirmed": 0, "dismissed": 0, "open": 0}
         for k in r.findings:
             rv = decided.get(run.hashes[k])
             c[rv.state if rv is not None else "open"] += 1
-        t = ts.get((r.agency_key, r.year or 0))
+        t = ts.get((r.follow_key, r.follow_year))
         c["township"] = t
         c["township_zh"] = TOWNSHIP_ZH[t.state if t else None]
         out[r.i] = c
@@ -380,14 +380,14 @@ async def report_page(request: Request) -> Response:
             cells = run.findings[v["k"]].get("cells") or []
             t = str(cells[0]).split(":")[0] if cells and not any("*" in str(c) for c in cells) else ""
             (per_table[t] if tables is not None and t in per_table else other).append(v)
-        ts = review.townships(d.db, [(r.agency_key, r.year)])
+        ts = review.townships(d.db, [(r.follow_key, r.follow_year)])
         return {
             "views": views,
             "tables": tables,
             "tables_why": why,
             "per_table": per_table,
             "other": other,
-            "t": ts.get((r.agency_key, r.year or 0)),
+            "t": ts.get((r.follow_key, r.follow_year)),
         }
 
     ctx = await run_in_threadpool(build)
@@ -477,8 +477,8 @@ async def _notice_ctx(request: Request) -> dict[str, Any]:
 
     def build() -> dict[str, Any]:
         decided = review.decisions(d.db, [run.hashes[k] for k in r.findings])
-        ts = review.townships(d.db, [(r.agency_key, r.year)])
-        return notice_context(run, r, decided, ts.get((r.agency_key, r.year or 0)))
+        ts = review.townships(d.db, [(r.follow_key, r.follow_year)])
+        return notice_context(run, r, decided, ts.get((r.follow_key, r.follow_year)))
 
     return await run_in_threadpool(build)
 

@@ -159,7 +159,7 @@ def decide(db: Database, run: Run, k: int, state: str, reason: str, user: str, s
 # ------------------------------------------------------------------ townships
 
 
-def townships(db: Database, pairs: list[tuple[str, int | None]]) -> dict[tuple[str, int], Township]:
+def townships(db: Database, pairs: list[tuple[str, int]]) -> dict[tuple[str, int], Township]:
     keys = {a for a, _y in pairs if a}
     out: dict[tuple[str, int], Township] = {}
     with db.session() as s:
@@ -209,8 +209,6 @@ def notify(
     seen: int,
 ) -> int:
     """Mark report ``r``'s township notified (again); returns the new version."""
-    if not r.agency_key or r.year is None:
-        raise Invalid("报告未识别出机关或年度，无法登记通知")
     on = _parse_date(notified_on, "通知日期", True)
     due = _parse_date(deadline, "整改期限", False)
     assert on is not None
@@ -238,7 +236,11 @@ def notify(
     }
     with db.session() as s:
         if seen == 0:
-            s.add(Township(agency_key=r.agency_key, agency=r.name, year=r.year, county=r.county, version=1, **values))
+            s.add(
+                Township(
+                    agency_key=r.follow_key, agency=r.name, year=r.follow_year, county=r.county, version=1, **values
+                )
+            )
             _log(s, user, r.county, "notify", _target(r), detail)
             try:
                 s.commit()
@@ -248,7 +250,7 @@ def notify(
             return 1
         res = s.execute(
             update(Township)
-            .where(Township.agency_key == r.agency_key, Township.year == r.year, Township.version == seen)
+            .where(Township.agency_key == r.follow_key, Township.year == r.follow_year, Township.version == seen)
             .values(version=Township.version + 1, **values)
         )
         if res.rowcount != 1:  # type: ignore[attr-defined]
@@ -279,7 +281,7 @@ def sync_fixed(db: Database, run: Run) -> int:
         if s.get(SeenRun, run.name) is not None:
             return 0
         notified = list(s.scalars(select(Township).where(Township.state == NOTIFIED)))
-    by_key = run.by_agency_year()
+    by_key = run.by_follow()
     moved = 0
     for t in notified:
         r = by_key.get((t.agency_key, t.year))

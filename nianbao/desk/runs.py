@@ -54,7 +54,20 @@ class Report:
 
     @property
     def name(self) -> str:
-        return self.agency or "（未识别机关）"
+        return self.agency or f"（未识别机关）{PurePath(self.file).name}"
+
+    @property
+    def follow_key(self) -> str:
+        """Whom a notice goes to: the agency, or — for a file whose agency could not be read — the file."""
+        return self.agency_key or f"文件:{self.file}"
+
+    @property
+    def follow_year(self) -> int:
+        """The report's year, else the year folder it was filed under (0 when neither is known)."""
+        if self.year is not None:
+            return self.year
+        head = PurePath(self.file.replace("\\", "/")).parts[:1]
+        return int(head[0]) if head and head[0].isdigit() and len(head[0]) == 4 else 0
 
     @property
     def state(self) -> tuple[str, str]:
@@ -97,11 +110,11 @@ class Run:
         rows.sort(key=lambda r: (r.status == "validated", -r.errors, -r.warnings, -r.infos, r.file))
         return rows
 
-    def by_agency_year(self) -> dict[tuple[str, int | None], Report]:
-        out: dict[tuple[str, int | None], Report] = {}
+    def by_follow(self) -> dict[tuple[str, int], Report]:
+        """(follow key, year) -> the report (the first of several)."""
+        out: dict[tuple[str, int], Report] = {}
         for r in self.reports:
-            if r.agency_key:
-                out.setdefault((r.agency_key, r.year), r)
+            out.setdefault((r.follow_key, r.follow_year), r)
         return out
 
 
