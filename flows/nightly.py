@@ -33,7 +33,14 @@ from prefect.logging import get_logger  # noqa: E402
 from flows import tasks  # noqa: E402
 from nianbao import interrupt, rundirs, runstatus  # noqa: E402
 from nianbao.inbox import Scope  # noqa: E402
-from nianbao.stages import RunResult, default_store, files_found, incomplete_writer, partition_inputs  # noqa: E402
+from nianbao.stages import (  # noqa: E402
+    STORE_FAILED,
+    RunResult,
+    default_store,
+    files_found,
+    incomplete_writer,
+    partition_inputs,
+)
 
 DASK_ENV = "NIANBAO_DASK_ADDRESS"
 NIGHTLY = "nianbao-nightly"
@@ -87,7 +94,7 @@ def _body(
     counts = {"reused": plan.reused, "kept": plan.kept, "parsed": sum(len(p.index) for p in parsed)}
     result = RunResult(outcome_h.value, run_dir, counts)
     if saved.is_failed():
-        result.warnings.append("报告存储（Parquet）写入失败：下次运行将重新解析本次解析的报告")
+        result.warnings.append(STORE_FAILED)
     return result
 
 

@@ -82,7 +82,8 @@ class Incomplete(BaseException):
     nothing had been found yet).  Raised from the interruption or error (``__cause__``)."""
 
     def __init__(self, cause: str, stage: str, path: Path | None, error: BaseException, published: Path | None = None):
-        super().__init__(cause, stage)
+        # its text (what Prefect records for the flow run, and its status page shows): in Chinese
+        super().__init__(f"本次运行未完成：在“{STAGES_ZH.get(stage, stage)}”阶段{_what(cause, error)}")
         self.cause = cause  # SIGINT | SIGTERM | error
         self.stage = stage
         self.path = path

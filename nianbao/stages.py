@@ -451,6 +451,9 @@ def publish_stage(out: Path, run: Path, outcome: RunOutcome) -> None:
 # ------------------------------------------------------------------ the whole run, without Prefect
 
 
+STORE_FAILED = "报告存储（Parquet）写入失败：下次运行将重新解析本次解析的报告"
+
+
 @dataclass
 class RunResult:
     outcome: RunOutcome
@@ -474,7 +477,12 @@ def run_direct(cfg: RunSettings) -> RunResult:
         track.at("parse")
         parsed = [parse_stage(subs, idx, cfg.workers) for subs, idx in partition_inputs(inv, plan)]
         track.at("store")
-        save_stage(cfg.store, inv, plan, parsed)
+        warnings = []
+        try:
+            save_stage(cfg.store, inv, plan, parsed)
+        except Exception:  # the store is a cache and a mirror: the report does not depend on it
+            log.warning("store write failed", exc_info=True)
+            warnings.append(STORE_FAILED)
         reports = merge(plan, parsed)
         track.at("validate")
         outcome = validate_stage(
@@ -487,7 +495,7 @@ def run_direct(cfg: RunSettings) -> RunResult:
         track.at("publish")
         publish_stage(cfg.out, run_dir, outcome)
     outcome.timings["total"] = time.perf_counter() - t0
-    return RunResult(outcome, run_dir, plan_counts(plan, parsed))
+    return RunResult(outcome, run_dir, plan_counts(plan, parsed), warnings)
 
 
 def files_found(inv: Inventory) -> list[tuple[str, str | None]]:

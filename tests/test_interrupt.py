@@ -342,3 +342,20 @@ def test_an_incomplete_run_is_numbered_but_never_a_completed_run(tmp_path: Path)
         (tmp_path / name).mkdir()
     assert next_run_name(tmp_path, "2026-12-07") == "2026-12-07-3"
     assert completed_runs(tmp_path) == [tmp_path / "2026-12-07"]
+
+
+def test_a_failed_store_write_does_not_stop_the_run_without_prefect(
+    inbox: Path, reference: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As in the flow: the store is a cache and a mirror — its failure is said, the run completes."""
+    from nianbao import stages
+
+    def broken(*_a: object, **_k: object) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(stages, "save_stage", broken)
+    shutil.copytree(reference["store"], tmp_path / "store")
+    result = stages.run_direct(stages.RunSettings(inbox, tmp_path / "reports", tmp_path / "store"))
+    assert result.warnings == ["报告存储（Parquet）写入失败：下次运行将重新解析本次解析的报告"]
+    assert latest(tmp_path / "reports") == result.run_dir and run_json(result.run_dir)["complete"] is True
+    assert results(result.run_dir) == reference["results"]
