@@ -15,7 +15,7 @@ import typer
 
 from nianbao.cli import MAX_WORKERS, _check_out, _fail, app, err, out_console
 from nianbao.cli_errors import need_dir, need_file
-from nianbao.oserrors import os_error_text
+from nianbao.oserrors import error_text, os_error_text
 
 if TYPE_CHECKING:
     from nianbao.stages import RunResult
@@ -136,7 +136,7 @@ def run(
         _exit(e.exit_code)  # at once: a parse task's thread may still be running
         raise
     except Exception as e:  # a bug or a broken environment: the run could not complete
-        err.print(f"错误：运行未能完成（{type(e).__name__}: {e}）；上一次完成的报告仍为 {out / 'latest'}")
+        err.print(f"错误：运行未能完成（{error_text(e)}）；上一次完成的报告仍为 {out / 'latest'}")
         raise typer.Exit(2) from None
     _print_result(result, time.perf_counter() - t0)
     _exit(result.outcome.exit_code)

@@ -29,6 +29,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from nianbao.oserrors import error_text
 from nianbao.outcome import FileOutcome, RunOutcome
 
 log = logging.getLogger("nianbao.interrupt")
@@ -145,7 +146,7 @@ def _what(cause: str, exc: BaseException) -> str:
         return "被中断（Ctrl+C）"
     if cause == "SIGTERM":
         return "被终止（SIGTERM）"
-    return f"出错（{type(exc).__name__}: {exc}）"
+    return f"出错（{error_text(exc)}）"
 
 
 @dataclass
@@ -248,7 +249,7 @@ def message(inc: Incomplete, *, latest: Path | None = None) -> str:
     """The one Chinese line the CLI prints for a run that did not finish."""
     head = {"SIGINT": "已中断（Ctrl+C）", "SIGTERM": "已终止（SIGTERM）"}.get(inc.cause)
     if head is None:
-        head = f"错误：运行未能完成（{type(inc.error).__name__}: {inc.error}）"
+        head = f"错误：运行未能完成（{error_text(inc.error)}）"
     stage_zh = STAGES_ZH.get(inc.stage, inc.stage)
     tail = f"；latest 仍指向上一次完成的运行（{latest}）" if latest is not None else ""
     if inc.published is not None:

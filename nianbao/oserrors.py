@@ -64,6 +64,14 @@ def os_reason(e: OSError) -> str:
     return "操作系统报错"
 
 
+def error_text(e: BaseException) -> str:
+    """An exception for a Chinese line: an ``OSError`` as :func:`os_error_text`; anything else (a bug)
+    by its type and text, for the maintainers."""
+    if isinstance(e, OSError):
+        return os_error_text(e)
+    return f"{type(e).__name__}: {e}"
+
+
 def os_error_text(e: OSError) -> str:
     """``<path>：<reason>`` (``<path> → <path2>`` for a rename), or the reason alone without a path."""
     reason = os_reason(e)

@@ -553,3 +553,13 @@ def test_help_says_defaults_and_bounds_in_chinese() -> None:
     assert "每个县的乡镇数  [默认：12；不小于 1]" in out
     assert "[默认：0.3；0.0 到 1.0]" in out
     assert "输出目录  [必填]" in out
+
+
+def test_a_run_stopped_by_an_os_error_says_it_in_chinese() -> None:
+    """A run that stops on a full disk names the file and the reason, not Python's English text."""
+    from nianbao.interrupt import Incomplete, message
+
+    error = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "/r/2026-12-07/index.html")
+    line = message(Incomplete("error", "views", Path("/r/2026-12-07-incomplete"), error))
+    assert line.startswith("错误：运行未能完成（/r/2026-12-07/index.html：磁盘空间不足）：")
+    assert_chinese_only(line)
