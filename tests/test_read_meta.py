@@ -437,3 +437,28 @@ def test_a_near_label_beside_the_exact_one_is_not_reported() -> None:
     text = busy_seed().replace("第二十条第（六）项", "第二十条第（六）项\n行政处理", 1)
     assert "行政处理" in text
     assert [f for f in validate_texts({"a.txt": text}) if f.rule == "I12"] == []
+
+
+def test_misnumbered_sections_out_of_order_are_found_and_reported_out_of_order() -> None:
+    """五 and 六 swapped and each printed under the other's number: both found, I02 for the order."""
+    text = busy_seed()
+    a, b = "五、存在的主要问题及改进情况", "六、其他需要报告的事项"
+    i, j = text.index(a), text.index(b)
+    text = (
+        text[:i]
+        + text[j:].rstrip("\n").replace(b, "五、其他需要报告的事项")
+        + "\n\n"
+        + text[i:j].replace(a, "六、存在的主要问题及改进情况")
+    )
+    fs = validate_texts({"a.txt": text})
+    assert sorted((f.rule, f.expected) for f in fs if f.rule in ("I01", "I02")) == [
+        ("I02", "六、其他需要报告的事项")
+    ]
+
+
+def test_a_sub_item_is_not_a_missing_section() -> None:
+    """Section 三's heading left out: the sub-item 二、依申请公开情况 inside 一 is not taken for it."""
+    text = busy_seed().replace("(二) 依申请公开政府信息情况", "二、依申请公开情况")
+    text = text.replace("三、收到和处理政府信息公开申请情况", "")
+    fs = validate_texts({"a.txt": text})
+    assert [(f.rule, f.expected) for f in fs if f.rule == "I01"] == [("I01", "三、收到和处理政府信息公开申请情况")]

@@ -293,9 +293,9 @@ def find_sections(lines: Sequence[LineLike]) -> dict[str, tuple[int, int, str]]:
 
     A heading whose words fit its own number's section is that section (the first such heading of
     each number wins).  A section still not found then takes the first heading numbered otherwise
-    whose words fit it alone and that stands between the sections found around it: a section left
-    out or added moves the numbers of the later ones (五 printed as 四), while a sub-item of 一
-    numbered "二、依申请公开情况" does not displace the real section 三."""
+    whose words fit it alone and that does not stand before a section that comes earlier: a section
+    left out or added moves the numbers of the later ones (五 printed as 四), while a sub-item of 一
+    numbered "二、依申请公开情况" is never taken for section 三."""
     candidates: list[tuple[int, int, str, str, str]] = []  # (index, line no, printed, number, words)
     for i, ln in enumerate(lines):
         cells = ln.cells
@@ -333,12 +333,10 @@ def find_sections(lines: Sequence[LineLike]) -> dict[str, tuple[int, int, str]]:
         if len(hits) != 1 or hits[0] in found:
             continue
         sec = hits[0]
-        k = order.index(sec)
-        before = [found[x][0] for x in order[:k] if x in found]
-        after = [found[x][0] for x in order[k + 1 :] if x in found]
-        if (before and i < max(before)) or (after and i > min(after)):
-            continue  # out of place: a sub-item, not the section
-        found[sec] = (i, no, printed)
+        before = [found[x][0] for x in order[: order.index(sec)] if x in found]
+        if before and i < max(before):
+            continue  # before a section that comes earlier: a sub-item (of 一), not the section
+        found[sec] = (i, no, printed)  # after a later one: the section, out of order (I02)
     return found
 
 
