@@ -338,6 +338,17 @@ CASES: list[tuple[str, list[str], str]] = [
         ["ack", "--file", "{f}", "--rule", "G04", "--reviewer", "张三", "--acks", "{d}/a.csv", "--run", "{dir}"],
         "运行结果 {dir} 无法读取：{dir}/submissions.json：文件或文件夹不存在",
     ),
+    # the review desk's database
+    (
+        "user-list-unknown-database",
+        ["user", "list", "--db", "bogus://x"],
+        "无法打开审核台数据库 bogus://x：数据库地址无法识别（应为 sqlite:///文件路径 或 postgresql://用户@主机/库名）",
+    ),
+    (
+        "user-list-reports-is-file",
+        ["user", "list", "--reports", "{f}"],
+        "无法打开审核台数据库 sqlite:///{f}/desk.sqlite3：{f}：已存在同名的文件或文件夹",
+    ),
     # the command group
     ("unknown-command", ["frob"], "nianbao 没有命令 frob（可用的命令：{commands}）"),
     ("unknown-subcommand", ["user", "frob"], "nianbao user 没有命令 frob（可用的命令：{user_commands}）"),
@@ -563,3 +574,15 @@ def test_a_run_stopped_by_an_os_error_says_it_in_chinese() -> None:
     line = message(Incomplete("error", "views", Path("/r/2026-12-07-incomplete"), error))
     assert line.startswith("错误：运行未能完成（/r/2026-12-07/index.html：磁盘空间不足）：")
     assert_chinese_only(line)
+
+
+def test_the_desk_says_a_missing_run_in_chinese(tmp_path: Path) -> None:
+    from nianbao.desk.runs import RunMissing, load_run
+
+    with pytest.raises(RunMissing) as e:
+        load_run(tmp_path)
+    assert str(e.value) == f"运行结果 {tmp_path} 无法读取：{tmp_path}/submissions.json：文件或文件夹不存在"
+    (tmp_path / "submissions.json").write_text("{", encoding="utf-8")
+    (tmp_path / "findings.json").write_text("[]", encoding="utf-8")
+    with pytest.raises(RunMissing, match=re.escape("submissions.json 或 findings.json 不是有效的 JSON")):
+        load_run(tmp_path)

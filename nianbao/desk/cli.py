@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from nianbao.desk.words import DB_ENV, ROLE_ZH
+from nianbao.oserrors import os_error_text
 
 PASSWORD_ENV = "NIANBAO_PASSWORD"
 SSO_ENV = "NIANBAO_SSO_HEADER"
@@ -45,10 +46,20 @@ def _open_db(reports: Path, db: str | None) -> object:
     try:
         return Database(url)
     except (SQLAlchemyError, OSError, ValueError) as e:
-        _fail(
-            f"无法打开审核台数据库 {describe_url(url)}：{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
-        )
+        _fail(f"无法打开审核台数据库 {describe_url(url)}：{_db_reason(e)}")
     raise AssertionError  # unreachable
+
+
+def _db_reason(e: Exception) -> str:
+    """Why the database did not open, in Chinese where it is the user's to fix (a path, an address)."""
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    if isinstance(e, OSError):
+        return os_error_text(e)
+    if isinstance(e, ArgumentError | NoSuchModuleError):
+        return "数据库地址无法识别（应为 sqlite:///文件路径 或 postgresql://用户@主机/库名）"
+    first = str(e).splitlines()[0] if str(e) else ""
+    return f"{type(e).__name__}: {first}"  # the database's own words, for its administrator
 
 
 ReportsOpt = Annotated[Path, typer.Option("--reports", help="夜间校验的报告输出目录（默认 reports）")]

@@ -21,6 +21,7 @@ import orjson
 from markupsafe import Markup
 
 from nianbao.desk.identity import finding_key, key_hash
+from nianbao.oserrors import os_error_text
 from nianbao.registry import normalise_agency
 from nianbao.rundirs import completed_runs, latest
 
@@ -135,8 +136,10 @@ def load_run(path: Path) -> Run:
     try:
         subs = orjson.loads((path / "submissions.json").read_bytes())
         finds = orjson.loads((path / "findings.json").read_bytes())
-    except (OSError, ValueError) as e:
-        raise RunMissing(f"运行结果 {path} 无法读取（{e}）") from None
+    except OSError as e:
+        raise RunMissing(f"运行结果 {path} 无法读取：{os_error_text(e)}") from None
+    except ValueError:
+        raise RunMissing(f"运行结果 {path} 无法读取：submissions.json 或 findings.json 不是有效的 JSON") from None
     try:
         info = orjson.loads((path / "run.json").read_bytes())
     except (OSError, ValueError):
