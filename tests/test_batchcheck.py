@@ -53,9 +53,14 @@ def test_clean_batch_passes_every_expectation(tmp_path: Path) -> None:
     files, reg = county()
     res = check_batch(parse_all(files), tmp_path / "gx", registry=reg, registry_file="registry.csv")
     assert res.findings == []
+    checks = res.statistics.pop("checks")
     assert res.statistics == {"submissions": 12, "expected": 12, "expectations": 15, "failed_expectations": 0}
     assert res.skipped == {}
     assert res.docs is not None and res.docs.is_file()
+    # every expectation, in the auditor's words, for the overview's 批次检查 section
+    assert len(checks) == 15 and all(c["ok"] and c["unexpected"] == 0 for c in checks)
+    assert sorted({c["rule"] for c in checks}) == ["M01", "M02", "M03", "M04", "M05", "M06", "M07", "M08"]
+    assert {"rule": "M01", "what": "名册中的每个机关都报送了报告", "ok": True, "unexpected": 0} in checks
 
 
 def test_each_batch_rule_fails_exactly(tmp_path: Path) -> None:
