@@ -135,6 +135,10 @@ def test_blank_total_and_text_against_table_say_which_side_is_printed(demo: dict
     wb = openpyxl.load_workbook(out / "findings.xlsx")
     rows = [r for r in wb["问题清单"].iter_rows(min_row=2, values_only=True) if r[3] == file and r[4] == "A01"]
     assert [(r[11], r[12]) for r in rows] == [(1, "空白（未填写）")] * 3
+    rows = [r for r in wb["问题清单"].iter_rows(min_row=2, values_only=True) if r[3] == file and r[4] == "H04"]
+    assert [(r[11], r[12]) for r in rows] == [(None, "正文写 1，表格填 空白（未填写）")]
+    rows = [r for r in wb["问题清单"].iter_rows(min_row=2, values_only=True) if r[3] == file and r[4] == "H04"]
+    assert [(r[11], r[12]) for r in rows] == [(None, "正文写 1，表格填 空白（未填写）")]
     for rule in ("H05", "H07"):
         assert _flat(items[rule].css_first(".f-vals")) == "正文写：1 表格填：空白（未填写）"
         assert "更可能填错的是表格" in items[rule].css_first(".table-wrong").text()

@@ -52,6 +52,7 @@ from nianbao.output.quality import (
     is_flagged,
     prepare,
     printed_blank,
+    text_and_table,
 )
 from nianbao.spec import Fmt, all_cells, cell_label, cell_words, table_name
 
@@ -480,6 +481,12 @@ def _findings_sheet(w: _Writer, q: Quality, listed: list[int]) -> None:
         )
         ack = rv.acks.get(k)
         rule = cat.get(f.rule)
+        sides = text_and_table(f, rep)  # the text against the table: which side is which
+        printed: Any = f.actual
+        if sides is not None:
+            printed = f"正文写 {_side(sides[0])}，表格填 {_side(sides[1])}"
+        elif printed_blank(f, rep):
+            printed = BLANK_ZH
         vals: tuple[Any, ...] = (
             k + 1,
             f.agency,
@@ -492,8 +499,8 @@ def _findings_sheet(w: _Writer, q: Quality, listed: list[int]) -> None:
             "；".join(labels) + (f"等共 {len(f.cells)} 格" if len(f.cells) > 20 else ""),
             len(f.cells) or None,
             f.line,
-            f.expected,
-            BLANK_ZH if printed_blank(f, rep) else f.actual,
+            None if sides else f.expected,
+            printed,
             f.message,
             f.fix,
             suspects or None,
@@ -548,6 +555,10 @@ def _by_severity(q: Quality, listed: list[int]) -> list[int]:
 
 def _num(v: float | None) -> str:
     return format_number(v)
+
+
+def _side(v: Any) -> str:
+    return format_number(float(v)) if isinstance(v, int | float) and not isinstance(v, bool) else str(v)
 
 
 def _shown(v: float | None) -> str:

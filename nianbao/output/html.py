@@ -57,10 +57,12 @@ from nianbao.output.quality import (
     county_summary,
     flags_of,
     group_counts,
+    is_text_against_table,
     prepare,
     printed_blank,
     stages_zh,
     state_of,
+    text_and_table,
     year_label,
     zh_time,
 )
@@ -430,33 +432,22 @@ def _cells_text(fmt: Fmt, cells: list[str]) -> list[str]:
     return out
 
 
-TEXT_RULES_WITH_CELLS = "H"  # text vs table: the sentence states one figure, the table prints another
-
-
 def _values(f: Finding, rep: ParsedReport | None) -> list[tuple[str, str]]:
     """What a finding shows as its two sides, each saying which side is which: 应为 / 报告填写 for a
     rule of the tables (a blank printed total is 空白, not 0); 正文写 / 表格填 for a sentence of
     the text against the table (neither side is presumed right)."""
     expected, actual = fmt_value(f.expected), fmt_value(f.actual)
-    if rep is None:
-        return [("应为", expected), ("报告填写", actual)]
-    if printed_blank(f, rep) is not None:
-        return [("应为", expected), ("报告填写", BLANK_ZH if printed_blank(f, rep) else actual)]
-    if f.rule.startswith(TEXT_RULES_WITH_CELLS) and f.cells and f.quote is not None:
-        cells = [c for x in f.cells if (c := rep.cells.get(x)) is not None]
-        vals = [c.value for c in cells if c.value is not None]
-        table = sum(vals) if vals else 0.0
-        blank = bool(cells) and all(c.state is State.BLANK for c in cells)
-        if isinstance(f.expected, int | float) and table == f.expected:
-            return [("正文写", actual), ("表格填", BLANK_ZH if blank else expected)]
-        if isinstance(f.actual, int | float) and table == f.actual:
-            return [("正文写", expected), ("表格填", BLANK_ZH if blank else actual)]
+    if printed_blank(f, rep):
+        return [("应为", expected), ("报告填写", BLANK_ZH)]
+    sides = text_and_table(f, rep)
+    if sides is not None:
+        return [("正文写", fmt_value(sides[0])), ("表格填", fmt_value(sides[1]))]
     return [("应为", expected), ("报告填写", actual)]
 
 
 def _table_suspects(f: Finding, suspects: dict[str, Suspect]) -> list[Suspect]:
     """The suspects (of any finding of the report) among a text rule's table cells."""
-    if not f.rule.startswith(TEXT_RULES_WITH_CELLS) or f.quote is None:
+    if not is_text_against_table(f):
         return []
     return [suspects[c] for c in f.cells if c in suspects]
 

@@ -117,6 +117,31 @@ def printed_blank(f: Finding, rep: ParsedReport | None) -> bool | None:
     return all((c := rep.cells.get(x)) is not None and c.state is State.BLANK for x in lhs)
 
 
+TEXT_RULES_WITH_CELLS = "H"  # text vs table: the sentence states one figure, the table prints another
+
+
+def is_text_against_table(f: Finding) -> bool:
+    return f.rule.startswith(TEXT_RULES_WITH_CELLS) and bool(f.cells) and f.quote is not None
+
+
+def text_and_table(f: Finding, rep: ParsedReport | None) -> tuple[Any, Any] | None:
+    """For a finding of the text against the table: (what the text states, what the table prints —
+    空白（未填写） when its cells are blank); None for other findings.  ``expected``/``actual`` of
+    these findings are the two sides in a rule-dependent order; the table's own cells tell which
+    one is the table's."""
+    if rep is None or not is_text_against_table(f):
+        return None
+    cells = [c for x in f.cells if (c := rep.cells.get(x)) is not None]
+    vals = [c.value for c in cells if c.value is not None]
+    table = sum(vals) if vals else 0.0
+    blank = bool(cells) and all(c.state is State.BLANK for c in cells)
+    if isinstance(f.expected, int | float) and table == f.expected:
+        return f.actual, BLANK_ZH if blank else f.expected
+    if isinstance(f.actual, int | float) and table == f.actual:
+        return f.expected, BLANK_ZH if blank else f.actual
+    return None
+
+
 SEV_RANK = {"error": 0, "warning": 1, "info": 2}
 REPORTS_DIR = "reports"
 COUNTIES_DIR = "counties"
