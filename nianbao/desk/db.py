@@ -160,7 +160,8 @@ def engine_for(url: str) -> Engine:
     kw: dict[str, Any] = {"future": True}
     if u.drivername in ("postgresql", "postgres"):
         u = u.set(drivername="postgresql+psycopg")
-        kw |= {"pool_size": 10, "max_overflow": 20, "pool_pre_ping": True}
+        # bounded: an unreachable server is an error after 10 s, not a hung desk or nightly run
+        kw |= {"pool_size": 10, "max_overflow": 20, "pool_pre_ping": True, "connect_args": {"connect_timeout": 10}}
     elif u.drivername.startswith("sqlite"):
         if u.database and u.database != ":memory:":
             Path(u.database).parent.mkdir(parents=True, exist_ok=True)
