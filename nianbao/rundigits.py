@@ -19,20 +19,39 @@ from nianbao.spec import Fmt
 
 MAX_PART_DIGITS = 6  # a township's count of one kind never reaches a million
 MAX_SEARCH_DIGITS = 120  # longer strings are not a row of counts
+MAX_STEPS = 200_000  # candidate parts tried for one string (a real row needs a few hundred)
 
 
 @dataclass(frozen=True, slots=True)
 class Split:
     parts: tuple[str, ...] | None  # the unique split, or None
     count: int  # number of splits found (0, 1, or 2 meaning "two or more")
+    complete: bool = True  # False: the work bound stopped the search (parts is None)
+
+
+class _Bound(Exception):
+    pass
+
+
+class _Steps:
+    __slots__ = ("left",)
+
+    def __init__(self, n: int) -> None:
+        self.left = n
+
+    def take(self) -> None:
+        self.left -= 1
+        if self.left < 0:
+            raise _Bound
 
 
 def _number_ok(s: str) -> bool:
     return 0 < len(s) <= MAX_PART_DIGITS and (s[0] != "0" or len(s) == 1)
 
 
-def _parts(s: str, k: int, target: int) -> Iterator[list[str]]:
+def _parts(s: str, k: int, target: int, steps: _Steps) -> Iterator[list[str]]:
     """Split ``s`` into ``k`` counts summing to ``target``."""
+    steps.take()
     if k == 1:
         if _number_ok(s) and int(s) == target:
             yield [s]
@@ -45,25 +64,26 @@ def _parts(s: str, k: int, target: int) -> Iterator[list[str]]:
         v = int(head)
         if v > target:
             break
-        for rest in _parts(s[n:], k - 1, target - v):
+        for rest in _parts(s[n:], k - 1, target - v, steps):
             yield [head, *rest]
 
 
-def _group(s: str, k: int) -> Iterator[list[str]]:
+def _group(s: str, k: int, steps: _Steps) -> Iterator[list[str]]:
     """Split ``s`` into ``k`` parts followed by their total."""
     for t in range(1, min(MAX_PART_DIGITS, len(s) - k) + 1):
         tot = s[-t:]
         if not _number_ok(tot):
             continue
-        for p in _parts(s[:-t], k, int(tot)):
+        for p in _parts(s[:-t], k, int(tot), steps):
             yield [*p, tot]
 
 
-def split_groups(s: str, shape: Sequence[int]) -> Split:
+def split_groups(s: str, shape: Sequence[int], max_steps: int = MAX_STEPS) -> Split:
     """Split ``s`` into consecutive groups; group ``g`` is ``shape[g]`` parts then their total."""
     if not s.isascii() or not s.isdigit() or len(s) > MAX_SEARCH_DIGITS:
         return Split(None, 0)
     found: list[list[str]] = []
+    steps = _Steps(max_steps)
 
     def rec(i: int, g: int, acc: list[str]) -> None:
         if g == len(shape):
@@ -74,12 +94,15 @@ def split_groups(s: str, shape: Sequence[int]) -> Split:
         k = shape[g]
         longest = (k + 1) * MAX_PART_DIGITS
         for e in range(i + k + 1, min(len(s) - rest_min, i + longest) + 1):
-            for sp in _group(s[i:e], k):
+            for sp in _group(s[i:e], k, steps):
                 rec(e, g + 1, acc + sp)
                 if len(found) > 1:
                     return
 
-    rec(0, 0, [])
+    try:
+        rec(0, 0, [])
+    except _Bound:
+        return Split(None, len(found), complete=False)
     if len(found) == 1:
         return Split(tuple(found[0]), 1)
     return Split(None, len(found))

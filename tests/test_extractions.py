@@ -23,7 +23,7 @@ from nianbao.render import (
     to_markdown,
     to_text,
 )
-from nianbao.rundigits import split_groups, split_row
+from nianbao.rundigits import Split, split_groups, split_row
 from nianbao.spec import T3_COLUMNS, T4_COLUMNS, T4_ROWS, Fmt, all_cells
 from tests import rule_registry
 from tests.helpers import busy_seed, parse, set_cells
@@ -164,6 +164,14 @@ def test_split_search_counts() -> None:
     t4 = tuple(f"4:{r.id}:{c.id}" for r in T4_ROWS for c in T4_COLUMNS)
     assert split_row("200130100100000", t4).parts == tuple("200130100100000")
     assert split_row("9" * 500, row).count == 0  # hundreds of digits: no search at all
+
+
+def test_split_search_is_bounded_by_work() -> None:
+    """The split is found in 32 steps; with fewer the search stops, unsettled (one split found, its
+    uniqueness unproven): not recovered, on any machine."""
+    assert split_groups("640020470", (6,), max_steps=32) == Split(("64", "0", "0", "2", "0", "4", "70"), 1)
+    assert split_groups("640020470", (6,), max_steps=31) == Split(None, 1, complete=False)
+    assert split_groups("640020470", (6,), max_steps=5) == Split(None, 0, complete=False)
 
 
 def test_run_together_row_with_a_unique_split_is_recovered() -> None:
