@@ -449,3 +449,23 @@ def test_an_unreadable_file_can_be_notified(inbox: Inbox, db: Database) -> None:
     assert 'id="township-state">已通知' in r.text
     tw = c.get("/townships").text
     assert f"（未识别机关）{UNREADABLE_NAME}" in tw and "2023" in tw
+
+
+def test_the_readme_command_for_the_first_admin_works(tmp_path: Path) -> None:
+    """The one documented command that creates the first account, run as the README spells it."""
+    import shlex
+
+    from tests.helpers import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    command = "nianbao user add 管理员 --role admin"
+    line = next(x for x in readme.splitlines() if command in x and "NIANBAO_PASSWORD=" in x)
+    words = shlex.split(line.split("#")[0])
+    env = dict(w.split("=", 1) for w in words if w.startswith("NIANBAO_PASSWORD="))
+    args = [w for w in words if "=" not in w][1:]  # after .venv/bin/nianbao
+    url = f"sqlite:///{tmp_path / 'first.sqlite3'}"
+    r = CliRunner().invoke(cli_app, [*args, "--db", url], env=env)
+    assert r.exit_code == 0 and "已添加账号 管理员（管理员）" in r.output, r.output
+    db = Database(url)
+    assert auth.verify(db, "管理员", env["NIANBAO_PASSWORD"]) is not None
+    db.dispose()
