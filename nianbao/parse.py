@@ -168,18 +168,31 @@ class _Grid:
     uncertain: list[tuple[str | None, str, int, str]]  # (row id or None, printed, line no, why)
 
 
-def _needs_grid(window: Sequence[Line]) -> bool:
-    """Whether a table region has a shape other than one row per line with its cells separated."""
+_VALUE_END = frozenset("0123456789０１２３４５６７８９—-－/／无")
+
+
+def _needs_grid(window: Sequence[Line], rows_of_cells: bool = True) -> bool:
+    """Whether a table region has a shape other than one row per line with its cells separated: a
+    line that is one cell ending with a number (a single-space row, a number on its own line), a row
+    aligned by spaces (its header may be wrapped), or — ``rows_of_cells`` — a row of cells that
+    starts with a number (numbers on a line of their own).  Prose ends with punctuation: a test of
+    its last character."""
     for ln in window:
         cells = ln.cells
         if len(cells) == 1 and not ln.table:
-            c = cells[0]
-            if c and any(ch.isdigit() for ch in c):
+            c = cells[0].rstrip()
+            if c and c[-1] in _VALUE_END:
                 return True
             continue
-        first = next((c for c in cells if c.strip()), None)
-        if first is not None and grid.is_value_token(first.strip()):
+        if ln.spans is not None:
             return True
+        if rows_of_cells:
+            for c in cells:
+                if c and not c.isspace():
+                    first = c.strip()
+                    if first[0] in _VALUE_END and grid.is_value_token(first):
+                        return True
+                    break
     return False
 
 
@@ -202,7 +215,7 @@ def _rebuild(
     attach: bool = True,
 ) -> _Grid:
     """The rows of a table region whatever its shape (see :mod:`nianbao.read.grid`)."""
-    if not _needs_grid(window) and (
+    if not _needs_grid(window, attach) and (
         header_start is None
         or not any(len(ln.cells) == 1 and not ln.table and header_start(ln.cells[0].strip()) for ln in window)
     ):
@@ -359,7 +372,10 @@ def _by_number(texts: Sequence[str], labels: Sequence[str | None]) -> dict[int, 
     return out
 
 
-def _numbered_in_place(lines: list[Line], rep: ParsedReport) -> list[Line]:
+_T3_ROW_SETS = tuple(frozenset(r.id for r in tables(fmt)["3"].rows) for fmt in Fmt)
+
+
+def _numbered_in_place(lines: list[Line], rep: ParsedReport, issues_before: int) -> list[Line]:
     """A numbered sub-row of table 三 whose label is misprinted beyond near matching (“2.其他法律行政
     止公开”, three characters lost) is read as the row its number names when the labelled rows just
     before and after it are that row's neighbours in the statutory order; an I12 names the printed
@@ -376,9 +392,15 @@ def _numbered_in_place(lines: list[Line], rep: ParsedReport) -> list[Line]:
         found.append((i, hit[0] if hit else None, k))
     if all(rid is not None for _i, rid, _k in found):
         return lines
+    placed = _by_number(
+        [lines[i].cells[k].strip() if any(c.strip() for c in lines[i].cells[k + 1 :]) else "" for i, _r, k in found],
+        [rid for _i, rid, _k in found],
+    )
+    if not placed:
+        return lines
+    del rep.row_issues[issues_before:]  # the rows are read again: the first reading's issues go
     out = list(lines)
-    texts = [lines[i].cells[k].strip() if any(c.strip() for c in lines[i].cells[k + 1 :]) else "" for i, _r, k in found]
-    for j, target in _by_number(texts, [rid for _i, rid, _k in found]).items():
+    for j, target in placed.items():
         i, _rid, k = found[j]
         ln = lines[i]
         num = int(_SUB_NO.match(nfkc(ln.cells[k].strip())).group(1))  # type: ignore[union-attr]
@@ -888,7 +910,7 @@ class _Reader:
 
 def _simplified(lines: Sequence[Line]) -> Sequence[Line] | None:
     """The lines in simplified characters for matching, when the report prints traditional ones."""
-    if not any(has_traditional(c) for ln in lines for c in ln.cells):
+    if not any(has_traditional(ln.cells[0] if len(ln.cells) == 1 else "".join(ln.cells)) for ln in lines):
         return None
     return [
         Line([to_simplified(c) for c in ln.cells], ln.no, ln.where, ln.table, ln.spans, ln.cell_where, ln.loose)
@@ -925,8 +947,15 @@ def _parse_lines(lines: Sequence[Line], report: ParsedReport) -> ParsedReport:
     g2 = _rebuild(rd._window(sections, "二"), _t2_label, _t2_fits, _t2_header)
     t2 = rd.table2(g2.lines)
     g3 = _rebuild(rd._window(sections, "三"), _t3_label, _t3_fits(len(T3_PARTS) + 1))
-    g3.lines = _numbered_in_place(g3.lines, rep)
+    marks = (len(rep.row_issues), len(rep.fmt_evidence_2019), len(rd.evidence_2021))
     t3, t3_header, _ = rd.table3(g3.lines)
+    if not any(rows <= t3.keys() for rows in _T3_ROW_SETS):
+        # a row missing: perhaps a misprinted numbered sub-row; read again with it placed (rare)
+        numbered = _numbered_in_place(g3.lines, rep, marks[0])
+        if numbered is not g3.lines:
+            del rep.fmt_evidence_2019[marks[1] :], rd.evidence_2021[marks[2] :]
+            g3.lines = numbered
+            t3, t3_header, _ = rd.table3(g3.lines)
     g4 = _rebuild(rd._window(sections, "四"), _no_label, _t3_fits(0), attach=False)
     t4, t4_header = rd.table4(g4.lines)
     _uncertain(rep, "2", g2, t2)
