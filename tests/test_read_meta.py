@@ -451,9 +451,7 @@ def test_misnumbered_sections_out_of_order_are_found_and_reported_out_of_order()
         + text[i:j].replace(a, "六、存在的主要问题及改进情况")
     )
     fs = validate_texts({"a.txt": text})
-    assert sorted((f.rule, f.expected) for f in fs if f.rule in ("I01", "I02")) == [
-        ("I02", "六、其他需要报告的事项")
-    ]
+    assert sorted((f.rule, f.expected) for f in fs if f.rule in ("I01", "I02")) == [("I02", "六、其他需要报告的事项")]
 
 
 def test_a_sub_item_is_not_a_missing_section() -> None:
@@ -462,3 +460,14 @@ def test_a_sub_item_is_not_a_missing_section() -> None:
     text = text.replace("三、收到和处理政府信息公开申请情况", "")
     fs = validate_texts({"a.txt": text})
     assert [(f.rule, f.expected) for f in fs if f.rule == "I01"] == [("I01", "三、收到和处理政府信息公开申请情况")]
+
+
+def test_no_title_line_but_the_report_named_in_the_first_paragraph() -> None:
+    text = busy_seed().replace(SEED_TITLE, "", 1)
+    rep = parse(text)
+    assert (rep.agency, rep.year, rep.title, rep.agency_source) == (
+        AGENCY,
+        2023,
+        "沙坡头区镇罗镇2023年政府信息公开工作年度报告",
+        None,
+    )

@@ -155,9 +155,9 @@ def read_title(lines: Sequence[LineLike]) -> Title:
         if "《" not in text:
             continue
         for q in _QUOTED.findall(squash(text)):
-            got = _match_title(q)
-            if got is not None and got[0] is not None:
-                return Title(got[0], got[1], q, ln.no)
+            named = _match_title(q)
+            if named is not None and named[0] is not None:
+                return Title(named[0], named[1], q, ln.no)
     return Title(None, None, None, None)
 
 
