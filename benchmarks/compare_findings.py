@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""Behaviour check for refactorings: the same findings before and after (not part of the test suite).
+
+    .venv/bin/python benchmarks/compare_findings.py save  BASELINE_DIR [--synth-townships N]
+    .venv/bin/python benchmarks/compare_findings.py check BASELINE_DIR [--synth-townships N]
+
+Runs ``nianbao validate`` on three inputs — the bundled sample (with its registry), the seed report
+and a synthetic batch (``nianbao synth``, fixed seed; ``--synth-townships`` sets its size, 10,000
+reports = ``--synth-counties 50 --synth-townships 100``) — and keeps each run's ``findings.json``
+in a canonical form (sorted keys, findings sorted). ``save`` writes them under BASELINE_DIR;
+``check`` compares with what ``save`` wrote there and prints the first differences. Exit code 0:
+the same findings on every input; 1: a difference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+NIANBAO = ROOT / ".venv" / "bin" / "nianbao"
+
+
+def _canonical(findings_json: Path) -> list[str]:
+    rows = json.loads(findings_json.read_text(encoding="utf-8"))
+    return sorted(json.dumps(row, ensure_ascii=False, sort_keys=True) for row in rows)
+
+
+def _validate(args: list[str], out: Path) -> list[str]:
+    subprocess.run([str(NIANBAO), "validate", *args, "--out", str(out)], cwd=ROOT, check=False, capture_output=True)
+    return _canonical(out / "findings.json")
+
+
+def collect(work: Path, counties: int, townships: int) -> dict[str, list[str]]:
+    synth = work / "synth"
+    subprocess.run(
+        [str(NIANBAO), "synth", "--out", str(synth), "--counties", str(counties), "--townships", str(townships)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    return {
+        "bundled": _validate(["data/submissions", "--registry", "data/registry.csv"], work / "bundled"),
+        "seed": _validate(["data/seed"], work / "seed"),
+        "synth": _validate([str(synth / "submissions"), "--registry", str(synth / "registry.csv")], work / "synth-out"),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("mode", choices=["save", "check"])
+    parser.add_argument("baseline", type=Path)
+    parser.add_argument("--synth-counties", type=int, default=2)
+    parser.add_argument("--synth-townships", type=int, default=20)
+    ns = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = collect(Path(tmp), ns.synth_counties, ns.synth_townships)
+    if ns.mode == "save":
+        ns.baseline.mkdir(parents=True, exist_ok=True)
+        for name, rows in runs.items():
+            (ns.baseline / f"{name}.jsonl").write_text("".join(r + "\n" for r in rows), encoding="utf-8")
+            print(f"{name}: {len(rows)} findings saved")
+        return 0
+    same = True
+    for name, rows in runs.items():
+        before = (ns.baseline / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()
+        if rows == before:
+            print(f"{name}: {len(rows)} findings, unchanged")
+            continue
+        same = False
+        gone = sorted(set(before) - set(rows))
+        new = sorted(set(rows) - set(before))
+        print(f"{name}: {len(before)} → {len(rows)} findings; {len(gone)} gone, {len(new)} new")
+        for row in gone[:5]:
+            print("  - " + row)
+        for row in new[:5]:
+            print("  + " + row)
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
