@@ -8,7 +8,7 @@ from __future__ import annotations
 import getpass
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -24,16 +24,18 @@ user_app = typer.Typer(
 )
 
 
-def _console() -> tuple[object, object]:
-    from nianbao.cli import err, out_console
+def _console() -> tuple[Any, Any]:
+    """The consoles for output and errors: no markup or emoji codes (names come from submissions)."""
+    from rich.console import Console
 
-    return out_console, err
+    return (
+        Console(highlight=False, soft_wrap=True, markup=False, emoji=False),
+        Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False),
+    )
 
 
 def _fail(msg: str) -> None:
-    from nianbao.cli import err
-
-    err.print(f"错误：{msg}")
+    _console()[1].print(f"错误：{msg}")
     raise typer.Exit(2)
 
 
@@ -90,7 +92,7 @@ def user_add(
         _fail(str(e))
         return
     review.log(database, "管理员（命令行）", u.county or "", "user", f"账号 {u.name}", f"添加{ROLE_ZH[u.role]}")
-    out.print(f"已添加账号 {u.name}（{ROLE_ZH[u.role]}{'，' + u.county if u.county else ''}）。")  # type: ignore[attr-defined]
+    out.print(f"已添加账号 {u.name}（{ROLE_ZH[u.role]}{'，' + u.county if u.county else ''}）。")
 
 
 def _password(prompt: str = "密码：") -> str:
@@ -127,7 +129,7 @@ def user_passwd(
     except auth.AccountError as e:
         _fail(str(e))
     review.log(database, "管理员（命令行）", "", "user", f"账号 {name}", "重设密码")
-    out.print(f"已重设 {name} 的密码。")  # type: ignore[attr-defined]
+    out.print(f"已重设 {name} 的密码。")
 
 
 @user_app.command("disable")
@@ -150,7 +152,7 @@ def user_disable(
         _fail(str(e))
     what = "启用" if enable else "停用"
     review.log(database, "管理员（命令行）", "", "user", f"账号 {name}", what)
-    out.print(f"已{what}账号 {name}。")  # type: ignore[attr-defined]
+    out.print(f"已{what}账号 {name}。")
 
 
 @user_app.command("list")
@@ -167,7 +169,7 @@ def user_list(reports: ReportsOpt = Path("reports"), db: DbOpt = None) -> None:
     assert isinstance(database, Database)
     users = auth.list_users(database)
     if not users:
-        out.print("还没有账号。添加第一个管理员：NIANBAO_PASSWORD=… nianbao user add 管理员 --role admin")  # type: ignore[attr-defined]
+        out.print("还没有账号。添加第一个管理员：NIANBAO_PASSWORD=… nianbao user add 管理员 --role admin")
         return
     t = Table(title="审核台账号")
     for col in ("用户名", "角色", "县（区）", "状态", "创建时间"):
@@ -176,7 +178,7 @@ def user_list(reports: ReportsOpt = Path("reports"), db: DbOpt = None) -> None:
         t.add_row(
             u.name, ROLE_ZH.get(u.role, u.role), u.county or "", "启用" if u.active else "停用", when_zh(u.created_at)
         )
-    out.print(t)  # type: ignore[attr-defined]
+    out.print(t)
 
 
 def serve(
@@ -204,14 +206,14 @@ def serve(
     from nianbao.desk import auth
 
     if not auth.list_users(database):
-        out.print(  # type: ignore[attr-defined]
+        out.print(
             "注意：还没有账号。先添加第一个管理员：NIANBAO_PASSWORD=… nianbao user add 管理员 --role admin"
             + (" --db …" if db else "")
         )
     app = create_app(reports, database, root, os.environ.get(SSO_ENV) or None)
     import uvicorn
 
-    out.print(f"审核台已启动：http://{host}:{port}/ （数据库 {describe_url(database.url)}）；按 Ctrl+C 停止。")  # type: ignore[attr-defined]
+    out.print(f"审核台已启动：http://{host}:{port}/ （数据库 {describe_url(database.url)}）；按 Ctrl+C 停止。")
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, server_header=False)
 
 
@@ -231,7 +233,7 @@ def import_acks(
         _fail(f"找不到确认记录文件：{acks}")
     entries, problems = load_acks(acks)
     for p in problems:
-        err.print(f"注意：{p}")  # type: ignore[attr-defined]
+        err.print(f"注意：{p}")
     database = _open_db(reports, db)
     assert isinstance(database, Database)
     try:
@@ -240,7 +242,7 @@ def import_acks(
         _fail(str(e))
         return
     imported, kept, missing = review.import_acks(database, run, entries)
-    out.print(  # type: ignore[attr-defined]
+    out.print(
         f"已导入 {imported} 条复核结论（校验运行 {run.name}）；已有结论未覆盖 {kept} 条；"
         f"在该次运行中找不到对应问题的确认记录 {missing} 条。"
     )
