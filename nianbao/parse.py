@@ -20,7 +20,15 @@ from nianbao.model import INDEX, STATE_CODE, LayoutFact, ParsedReport, RowIssue,
 from nianbao.normalize import State, is_value_like, nfkc, norm_label, parse_number, squash
 from nianbao.read import grid
 from nianbao.read.chars import has_traditional, to_simplified
-from nianbao.read.labels import find_column, match_t2_col, match_t2_row, match_t3, near_t3, record_near_labels
+from nianbao.read.labels import (
+    find_column,
+    match_t2_col,
+    match_t2_row,
+    match_t3,
+    near_t3,
+    record_near_header,
+    record_near_labels,
+)
 from nianbao.read.meta import detect_format, fill_agency, find_sections, heading_alias, read_period, read_title
 from nianbao.rundigits import split_row
 from nianbao.spec import (
@@ -1179,10 +1187,18 @@ def _fill_t4(
         return
     rep.layout.append(LayoutFact("4:*:*", "table", True, table.title))
     for r in table.rows:
-        if norm_label(r.keys[0]) not in header and not grid.assembled(r.keys[0], header_lines):
+        if (
+            norm_label(r.keys[0]) not in header
+            and not grid.assembled(r.keys[0], header_lines)
+            and not record_near_header(rep, f"4:{r.id}:*", r.keys[0], header)
+        ):
             rep.layout.append(LayoutFact(f"4:{r.id}:*", "row", False, r.label))
     for col in table.columns:
-        if norm_label(col.label) not in header and not grid.assembled(col.label, header_lines):
+        if (
+            norm_label(col.label) not in header
+            and not grid.assembled(col.label, header_lines)
+            and not record_near_header(rep, f"4:*:{col.id}", col.label, header)
+        ):
             rep.layout.append(LayoutFact(f"4:*:{col.id}", "column", False, col.label))
     cols = tuple(c.id for c in table.columns)
     for r in table.rows:

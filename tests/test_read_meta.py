@@ -471,3 +471,30 @@ def test_no_title_line_but_the_report_named_in_the_first_paragraph() -> None:
         "沙坡头区镇罗镇2023年政府信息公开工作年度报告",
         None,
     )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "element", "statutory", "printed"),
+    [
+        ("结果 维持", "结果 未持", "4:*:upheld", "结果维持", "结果未持"),
+        ("尚未 审结", "尚末 审结", "4:*:pending", "尚未审结", "尚末审结"),
+        ("复议后起诉", "复议后起述", "4:suit_after_review:*", "复议后起诉", "复议后起述"),
+    ],
+)
+def test_near_label_in_the_header_of_table_four(old: str, new: str, element: str, statutory: str, printed: str) -> None:
+    clean = parse(busy_seed())
+    text = busy_seed().replace(old, new)
+    assert text.count(new) >= 1 and old not in text
+    rep = parse(text)
+    assert dict(rep.cells.items()) == dict(clean.cells.items())
+    fs = validate_batch([rep])
+    assert [f.rule for f in fs if f.rule in ("I04", "I05")] == []
+    assert [(f.cells, f.expected, f.actual) for f in fs if f.rule == "I12"] == [([element], statutory, printed)]
+
+
+def test_a_header_label_printed_two_different_ways_is_not_guessed() -> None:
+    text = busy_seed().replace("结果 维持", "结果 未持", 1).replace("结果 维持", "结果 维特", 1)
+    text = text.replace("结果 维持", "结果 惟持")
+    fs = validate_texts({"a.txt": text})
+    assert [f.cells for f in fs if f.rule == "I05"] == [["4:*:upheld"]]
+    assert [f for f in fs if f.rule == "I12"] == []

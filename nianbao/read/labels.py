@@ -421,3 +421,50 @@ def _exact_elements(table: str, cells: Sequence[str]) -> list[str]:
 def edits(printed: str, statutory: str) -> int:
     """Edits between two labels, as the near matching counts them (after normalisation)."""
     return int(Levenshtein.distance(norm_label(printed), norm_label(statutory)))
+
+
+# ------------------------------------------------------------------ labels inside a header text (表四)
+
+MAX_HEADER_CHARS = 400  # a longer header text is not searched by distance
+
+
+def near_in_header(header: str, label: str) -> str | None:
+    """The piece of a header text (normalised, labels run together: 表四's header) that prints
+    ``label`` with one or two characters wrong, when there is exactly one such place; None when the
+    label is too short, absent, or printed as two different pieces.  At most 5 × len(header) bounded
+    distances."""
+    key = norm_label(label)
+    if len(key) < MIN_NEAR_LEN or not header or len(header) > MAX_HEADER_CHARS:
+        return None
+    limit = max_edits(key, key)
+    places: list[tuple[int, int, int, str]] = []
+    for size in range(len(key) - limit, len(key) + limit + 1):
+        for start in range(0, len(header) - size + 1):
+            piece = header[start : start + size]
+            d = Levenshtein.distance(key, piece, score_cutoff=limit)
+            if d <= limit:
+                places.append((d, start, start + size, piece))
+    if not places:
+        return None
+    d_min = min(p[0] for p in places)
+    at = sorted((p for p in places if p[0] == d_min), key=lambda p: p[1])
+    # overlapping windows are one place; a header printed three times (表四) repeats the same piece
+    chosen: set[str] = set()
+    cluster: list[tuple[int, int, int, str]] = []
+    for p in [*at, None]:
+        if p is not None and cluster and p[1] < max(q[2] for q in cluster):
+            cluster.append(p)
+            continue
+        if cluster:
+            chosen.add(min(cluster, key=lambda q: (abs(len(q[3]) - len(key)), q[1]))[3])
+        cluster = [p] if p is not None else []
+    return chosen.pop() if len(chosen) == 1 else None  # two different pieces: never guessed
+
+
+def record_near_header(rep: ParsedReport, element: str, label: str, header: str) -> bool:
+    """Whether ``label`` is printed with a typo in ``header``; if so, an I12 names both labels."""
+    piece = near_in_header(header, label)
+    if piece is None:
+        return False
+    rep.row_issues.append(RowIssue("I12", element, piece, None, detail=label))
+    return True
