@@ -25,14 +25,15 @@ ROOT = Path(__file__).resolve().parents[1]
 NIANBAO = ROOT / ".venv" / "bin" / "nianbao"
 
 
-def _canonical(findings_json: Path) -> list[str]:
+def _canonical(findings_json: Path, work: Path) -> list[str]:
+    """The findings as sorted JSON lines, the temporary folder's path replaced by ``WORK``."""
     rows = json.loads(findings_json.read_text(encoding="utf-8"))
-    return sorted(json.dumps(row, ensure_ascii=False, sort_keys=True) for row in rows)
+    return sorted(json.dumps(row, ensure_ascii=False, sort_keys=True).replace(str(work), "WORK") for row in rows)
 
 
 def _validate(args: list[str], out: Path) -> list[str]:
     subprocess.run([str(NIANBAO), "validate", *args, "--out", str(out)], cwd=ROOT, check=False, capture_output=True)
-    return _canonical(out / "findings.json")
+    return _canonical(out / "findings.json", out.parent)
 
 
 def collect(work: Path, counties: int, townships: int) -> dict[str, list[str]]:

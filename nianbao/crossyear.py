@@ -19,6 +19,7 @@ from nianbao.catalogue import PREV, LinearRule, carry_over_rules, format_number,
 from nianbao.model import ParsedReport
 from nianbao.outcome import Finding, finding_for
 from nianbao.registry import normalise_agency
+from nianbao.rules.base import failing_rows
 from schemas.crossyear import cross_year_columns, cross_year_schema
 
 
@@ -164,20 +165,12 @@ def cross_year_findings(yp: YearPairs, cells: pl.DataFrame, presence: pl.DataFra
 
     ``cells`` is the long cells frame of ``yp.reports`` (batch and previous), ``report`` = index there.
     """
-    from nianbao.engine import failures  # the one failure-case reader of the engine
-
     presence = presence if presence is not None else table_presence(cells)
     out: list[Finding] = []
     for family, rules in (("E", carry_over_rules()), ("F", stock_rules())):
         frame = pair_frame(yp, cells, family, presence)
-        fails = failures(cross_year_schema(family), frame)
-        if fails.height == 0:
-            continue
         by_name = {r.name: r for r in rules}
-        rows = frame.with_row_index("index").join(
-            fails.with_columns(pl.col("index").cast(pl.UInt32)), on="index", how="inner"
-        )
-        for d in rows.iter_rows(named=True):
+        for d in failing_rows(cross_year_schema(family), frame):
             out.append(_finding(yp, by_name[d["check"]], d))
     out += missing_last_year(yp, presence)
     return out

@@ -8,14 +8,9 @@ Runs without Prefect; the flows call the same functions.
 
 from __future__ import annotations
 
-import os
-import time
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
-
-import pandera.polars as pa
-import polars as pl
-from pandera.errors import SchemaErrors
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 from nianbao.beyond import beyond_findings, localise_all
 from nianbao.catalogue import LinearRule, format_number, linear_rules
@@ -26,43 +21,9 @@ from nianbao.outcome import Finding, finding_for
 from nianbao.read.labels import edits
 from nianbao.read.meta import agencies_from_registry
 from nianbao.registry import Agency
+from nianbao.rules.base import SCHEMA_SECONDS, failing_rows
 from nianbao.spec import SECTIONS, Fmt, cell_label, table_name, tables
 from schemas import cells_schema, layout_schema, meta_schema, table_schema
-
-# Data-level checks must run: never let an environment switch them off.
-os.environ["PANDERA_VALIDATION_DEPTH"] = "SCHEMA_AND_DATA"
-os.environ.setdefault("PANDERA_VALIDATION_ENABLED", "True")
-
-
-class SchemaBroken(RuntimeError):
-    """A frame did not even have the schema's columns/dtypes: a bug in nianbao, not in a report."""
-
-
-# seconds spent inside pandera's validate() since the last reset (the schema validation proper,
-# apart from building the frames and the findings): validate_batch reports it as "validate_schemas"
-SCHEMA_SECONDS = [0.0]
-
-
-def failures(schema: pa.DataFrameSchema, df: pl.DataFrame) -> pl.DataFrame:
-    """(check, index) of every failing row of every check; empty when the frame is valid."""
-    empty = pl.DataFrame({"check": pl.Series([], dtype=pl.String), "index": pl.Series([], dtype=pl.Int64)})
-    if df.height == 0:
-        return empty
-    t0 = time.perf_counter()
-    try:
-        try:
-            schema.validate(df, lazy=True)
-        finally:
-            SCHEMA_SECONDS[0] += time.perf_counter() - t0
-    except SchemaErrors as e:
-        fc = e.failure_cases
-        checks = {c.name for c in schema.checks}
-        ours = fc.filter(pl.col("check").is_in(list(checks)) & pl.col("index").is_not_null())
-        other = fc.filter(~pl.col("check").is_in(list(checks)))
-        if other.height:
-            raise SchemaBroken(f"schema {schema.name}: {other.head(5)}") from e
-        return ours.select("check", pl.col("index").cast(pl.Int64)).unique(maintain_order=True)
-    return empty
 
 
 def _num(v: float | None) -> float | int | None:
@@ -75,14 +36,13 @@ BLANK = "空白（未填写）"
 
 
 def _linear_findings(
-    reports: Sequence[ParsedReport], fmt: Fmt, table: str, wide: pl.DataFrame, fails: pl.DataFrame
+    reports: Sequence[ParsedReport], fmt: Fmt, table: str, rows: Iterator[dict[str, Any]]
 ) -> list[Finding]:
     by_name: dict[str, LinearRule] = {r.name: r for r in linear_rules(fmt) if r.table == table}
-    report_ids = wide["report"].to_list()
     out: list[Finding] = []
-    for name, index in fails.iter_rows():
-        lr = by_name[name]
-        ri = report_ids[index]
+    for d in rows:
+        lr = by_name[d["check"]]
+        ri = d["report"]
         rep = reports[ri]
         if _involves_unreadable(rep, lr.cells):
             continue  # a row/table that could not be read by columns (I07/I09) is not summed
@@ -120,15 +80,10 @@ def _involves_unreadable(rep: ParsedReport, cells: Sequence[str]) -> bool:
     return bool(parts) and any(c.startswith(parts) for c in cells)
 
 
-def _cell_findings(reports: Sequence[ParsedReport], cells: pl.DataFrame, fails: pl.DataFrame) -> list[Finding]:
+def _cell_findings(reports: Sequence[ParsedReport], rows: Iterator[dict[str, Any]]) -> list[Finding]:
     out: list[Finding] = []
-    if fails.height == 0:
-        return out
-    rows = cells.with_row_index("index").join(
-        fails.with_columns(pl.col("index").cast(pl.UInt32)), on="index", how="inner"
-    )
     blanks: dict[tuple[int, str], list[tuple[str, int | None]]] = defaultdict(list)
-    for d in rows.iter_rows(named=True):
+    for d in rows:
         code = d["check"]
         ri = d["report"]
         rep = reports[ri]
@@ -180,14 +135,9 @@ def _cell_findings(reports: Sequence[ParsedReport], cells: pl.DataFrame, fails: 
 _SECTION = {s.number: s for s in SECTIONS}
 
 
-def _layout_findings(reports: Sequence[ParsedReport], layout: pl.DataFrame, fails: pl.DataFrame) -> list[Finding]:
+def _layout_findings(reports: Sequence[ParsedReport], rows: Iterator[dict[str, Any]]) -> list[Finding]:
     out: list[Finding] = []
-    if fails.height == 0:
-        return out
-    rows = layout.with_row_index("index").join(
-        fails.with_columns(pl.col("index").cast(pl.UInt32)), on="index", how="inner"
-    )
-    for d in rows.iter_rows(named=True):
+    for d in rows:
         code = d["check"]
         ri = d["report"]
         rep = reports[ri]
@@ -266,14 +216,9 @@ def _layout_findings(reports: Sequence[ParsedReport], layout: pl.DataFrame, fail
     return out
 
 
-def _meta_findings(reports: Sequence[ParsedReport], meta: pl.DataFrame, fails: pl.DataFrame) -> list[Finding]:
+def _meta_findings(reports: Sequence[ParsedReport], rows: Iterator[dict[str, Any]]) -> list[Finding]:
     out: list[Finding] = []
-    if fails.height == 0:
-        return out
-    rows = meta.with_row_index("index").join(
-        fails.with_columns(pl.col("index").cast(pl.UInt32)), on="index", how="inner"
-    )
-    for d in rows.iter_rows(named=True):
+    for d in rows:
         code = d["check"]
         ri = d["report"]
         rep = reports[ri]
@@ -339,17 +284,16 @@ def validate_batch(
     arrays = batch_arrays(reports)
     cells = cells_frame(arrays)
     findings: list[Finding] = []
-    findings += _cell_findings(reports, cells, failures(cells_schema(), cells))
+    findings += _cell_findings(reports, failing_rows(cells_schema(), cells))
     for fmt in Fmt:
         for table in ("2", "3", "4"):
             wide = table_frame(arrays, fmt, table)
-            fails = failures(table_schema(fmt, table), wide)
-            findings += _linear_findings(reports, fmt, table, wide, fails)
+            findings += _linear_findings(reports, fmt, table, failing_rows(table_schema(fmt, table), wide, ["report"]))
     layout = layout_frame(reports)
-    findings += _layout_findings(reports, layout, failures(layout_schema(), layout))
+    findings += _layout_findings(reports, failing_rows(layout_schema(), layout))
     meta = meta_frame(reports)
-    findings += _meta_findings(reports, meta, failures(meta_schema(), meta))
-    del wide, fails, layout, meta  # not needed by the rule families below
+    findings += _meta_findings(reports, failing_rows(meta_schema(), meta))
+    del wide, layout, meta  # not needed by the rule families below
     handed = [cells]  # beyond_findings takes the only reference: the frame is freed before the text rules
     del cells
     findings += beyond_findings(

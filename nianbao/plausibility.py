@@ -34,6 +34,7 @@ from nianbao.frames import FmtArrays
 from nianbao.model import ParsedReport
 from nianbao.outcome import Finding, finding_for
 from nianbao.registry import Agency
+from nianbao.rules.base import failing_rows
 from nianbao.spec import Fmt, cell_label, table_name
 from schemas.plausibility import KEY_FIGURES, SIGMA_FLOOR, Z_MAX, copies_schema, plausibility_schema
 
@@ -139,16 +140,8 @@ def _fmt(v: float | None) -> str:
 
 
 def plausibility_findings(yp: YearPairs, frame: pl.DataFrame) -> list[Finding]:
-    from nianbao.engine import failures
-
-    fails = failures(plausibility_schema(), frame)
     out: list[Finding] = []
-    if fails.height == 0:
-        return out
-    rows = frame.with_row_index("index").join(
-        fails.with_columns(pl.col("index").cast(pl.UInt32)), on="index", how="inner"
-    )
-    for d in rows.iter_rows(named=True):
+    for d in failing_rows(plausibility_schema(), frame):
         ri = d["report"]
         rep = yp.reports[ri]
         code = d["check"]
@@ -287,16 +280,8 @@ def copies_frame(yp: YearPairs, hashes: pl.DataFrame) -> pl.DataFrame:
 
 
 def copy_findings(yp: YearPairs, frame: pl.DataFrame) -> list[Finding]:
-    from nianbao.engine import failures
-
-    fails = failures(copies_schema(), frame)
     out: list[Finding] = []
-    if fails.height == 0:
-        return out
-    rows = frame.with_row_index("index").join(
-        fails.with_columns(pl.col("index").cast(pl.UInt32)), on="index", how="inner"
-    )
-    for d in rows.iter_rows(named=True):
+    for d in failing_rows(copies_schema(), frame):
         ri = d["report"]
         rep, prev = yp.reports[ri], yp.reports[d["prev"]]
         sim = math.floor(d["similarity"] * 1000) / 1000

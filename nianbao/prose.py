@@ -17,9 +17,10 @@ separators removed, "公民、法人和其他组织" collapsed (its 、 would ot
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -29,7 +30,9 @@ from nianbao.frames import FmtArrays
 from nianbao.model import ParsedReport
 from nianbao.normalize import State
 from nianbao.outcome import Finding, finding_for
+from nianbao.rules.base import failing_rows
 from nianbao.spec import Fmt
+from schemas.prose import fee_schema, prose_schema, prose_sums_schema
 
 # ------------------------------------------------------------------ normalisation
 
@@ -458,7 +461,9 @@ _T4_TARGETS = {
     "no_review": r"^4:review:total$",
     "no_suits": r"^4:suit_(?:direct|after_review):total$",
 }
-_T4_RULE = {"upheld_review": "H17", "upheld_suits": "H17", "no_review": "H18", "no_suits": "H18"}
+T4_RULE = {"upheld_review": "H17", "upheld_suits": "H17", "no_review": "H18", "no_suits": "H18"}
+# the rule codes of the claims: one check each in the claims schema
+CLAIM_RULES: tuple[str, ...] = tuple(sorted({c.rule for c in CLAIMS} | set(T4_RULE.values())))
 
 
 def _targets() -> dict[str, str]:
@@ -524,7 +529,7 @@ def table_targets(arrays: Mapping[Fmt, FmtArrays]) -> pl.DataFrame:
 
 def claim_checks(claims: pl.DataFrame, targets: pl.DataFrame) -> pl.DataFrame:
     """The claims joined with their table values: the frame the ``prose`` schema validates."""
-    rules = {c.kind: c.rule for c in CLAIMS} | _T4_RULE
+    rules = {c.kind: c.rule for c in CLAIMS} | T4_RULE
     checks = {c.kind: c.check for c in CLAIMS} | {k: "zero" for k in _T4_TARGETS}
     return (
         claims.join(targets, on=["report", "kind"], how="inner")
@@ -719,16 +724,11 @@ def _sort_cells(cells: list[str]) -> list[str]:
     return sorted(set(cells), key=lambda c: order.get(c, 10**6))
 
 
-def claim_findings(reports: Sequence[ParsedReport], checked: pl.DataFrame, fails: pl.DataFrame) -> list[Finding]:
+def claim_findings(reports: Sequence[ParsedReport], rows: Iterator[dict[str, Any]]) -> list[Finding]:
     out: list[Finding] = []
-    if fails.height == 0:
-        return out
-    rows = checked.with_row_index("index").join(
-        fails.with_columns(pl.col("index").cast(pl.UInt32)), on="index", how="inner"
-    )
     # a table-四 statement naming both groups gives one claim per group: merge them into one finding
     merged: dict[tuple[int, int, int, int, str], dict[str, object]] = {}
-    for d in rows.iter_rows(named=True):
+    for d in rows:
         ri = d["report"]
         rep = reports[ri]
         kind: str = d["kind"]
@@ -788,14 +788,9 @@ def claim_findings(reports: Sequence[ParsedReport], checked: pl.DataFrame, fails
 _CAT_ZH = {c: CLAIM[c].label for c in CATEGORIES}
 
 
-def sum_findings(reports: Sequence[ParsedReport], sums: pl.DataFrame, fails: pl.DataFrame) -> list[Finding]:
+def sum_findings(reports: Sequence[ParsedReport], rows: Iterator[dict[str, Any]]) -> list[Finding]:
     out: list[Finding] = []
-    if fails.height == 0:
-        return out
-    rows = sums.with_row_index("index").join(
-        fails.with_columns(pl.col("index").cast(pl.UInt32)), on="index", how="inner"
-    )
-    for d in rows.iter_rows(named=True):
+    for d in rows:
         ri = d["report"]
         rep = reports[ri]
         code = d["check"]
@@ -932,14 +927,9 @@ def fee_frame(reports: Sequence[ParsedReport], lines: pl.DataFrame, span: range 
     )
 
 
-def fee_findings(reports: Sequence[ParsedReport], fees: pl.DataFrame, fails: pl.DataFrame) -> list[Finding]:
+def fee_findings(reports: Sequence[ParsedReport], rows: Iterator[dict[str, Any]]) -> list[Finding]:
     out: list[Finding] = []
-    if fails.height == 0:
-        return out
-    rows = fees.with_row_index("index").join(
-        fails.with_columns(pl.col("index").cast(pl.UInt32)), on="index", how="inner"
-    )
-    for d in rows.iter_rows(named=True):
+    for d in rows:
         ri = d["report"]
         rep = reports[ri]
         code = d["check"]
@@ -969,9 +959,6 @@ def prose_findings(
     reports: Sequence[ParsedReport], arrays: Mapping[Fmt, FmtArrays], chunk: int | None = None
 ) -> list[Finding]:
     """Every H and J finding of the batch."""
-    from nianbao.engine import failures
-    from schemas.prose import fee_schema, prose_schema, prose_sums_schema
-
     size = max(1, chunk or PROSE_CHUNK)
     targets = table_targets(arrays)
     out: list[Finding] = []
@@ -984,15 +971,15 @@ def prose_findings(
             claims = extract_claims(cl)
             del cl
             checked = claim_checks(claims, targets)
-            out += claim_findings(reports, checked, failures(prose_schema(), checked))
+            out += claim_findings(reports, failing_rows(prose_schema(CLAIM_RULES), checked))
             del checked
             sums = paragraph_sums(claims)
-            out += sum_findings(reports, sums, failures(prose_sums_schema(), sums))
+            out += sum_findings(reports, failing_rows(prose_sums_schema(), sums))
             del claims, sums
             out += python_findings(reports, lines, sents)
             del sents
         fees = fee_frame(reports, lines, span)
-        out += fee_findings(reports, fees, failures(fee_schema(), fees))
+        out += fee_findings(reports, failing_rows(fee_schema(), fees))
     return out
 
 

@@ -17,12 +17,6 @@ import polars as pl
 from schemas._compile import TOLERANCE, expr_check
 
 
-def _claim_rules() -> list[str]:
-    from nianbao.prose import _T4_RULE, CLAIMS
-
-    return sorted({c.rule for c in CLAIMS} | set(_T4_RULE.values()))
-
-
 def claim_expr(code: str) -> pl.Expr:
     """True where a claim of rule ``code`` agrees with the tables (rows of other rules pass)."""
     agrees = (
@@ -34,7 +28,9 @@ def claim_expr(code: str) -> pl.Expr:
 
 
 @cache
-def prose_schema() -> pa.DataFrameSchema:
+def prose_schema(rules: tuple[str, ...]) -> pa.DataFrameSchema:
+    """The claims frame's schema: one check per rule code in ``rules`` (the claim kinds' rules,
+    :data:`nianbao.prose.CLAIM_RULES`)."""
     return pa.DataFrameSchema(
         {
             "report": pa.Column(pl.UInt32),
@@ -51,7 +47,7 @@ def prose_schema() -> pa.DataFrameSchema:
             "cells": pa.Column(pl.List(pl.String)),
             "table_line": pa.Column(pl.UInt32, nullable=True),
         },
-        checks=[expr_check(code, claim_expr(code)) for code in _claim_rules()],
+        checks=[expr_check(code, claim_expr(code)) for code in rules],
         name="prose",
         title="正文所述数字与统计表",
         strict=True,

@@ -88,11 +88,6 @@ LAYER_OF: dict[str, str] = {
 
 # (importer, imported) edges that close a cycle today, with what they wait for.  May only shrink.
 ALLOWED_CYCLE_EDGES: dict[tuple[str, str], str] = {
-    # the rule families read failing rows with engine.failures: moves to nianbao/rules/base.py
-    ("nianbao.crossyear", "nianbao.engine"): "failing rows → findings in one lower module",
-    ("nianbao.plausibility", "nianbao.engine"): "failing rows → findings in one lower module",
-    ("nianbao.prose", "nianbao.engine"): "failing rows → findings in one lower module",
-    ("schemas.prose", "nianbao.prose"): "the claim rule codes handed to the schema",
     # the loaders' worker process calls back into the loaders (function-local import)
     ("nianbao.loaders.guard", "nianbao.loaders"): "load_bytes apart from the file entry point (read engineer)",
     # an Ack's type for a hook list (TYPE_CHECKING only)
@@ -114,10 +109,6 @@ ALLOWED_CYCLE_EDGES: dict[tuple[str, str], str] = {
 
 # (importer, imported) edges pointing up the layers today, with what they wait for.  May only shrink.
 ALLOWED_UPWARD: dict[tuple[str, str], str] = {
-    # the rule families read failing rows with engine.failures
-    ("nianbao.crossyear", "nianbao.engine"): "failing rows → findings in one lower module",
-    ("nianbao.plausibility", "nianbao.engine"): "failing rows → findings in one lower module",
-    ("nianbao.prose", "nianbao.engine"): "failing rows → findings in one lower module",
     # Line, the loaders' contract, is defined in parse.py, and the loaders call the parser: Line
     # moves to io and the load-then-parse entry point to read (parse.py is being edited by the
     # reader engineer)
@@ -139,7 +130,6 @@ ALLOWED_PRIVATE: dict[tuple[str, str, str], str] = {
     ("nianbao.cli_run", "nianbao.cli", "_check_out"): "shared cli helper: public",
     ("nianbao.cli_run", "nianbao.cli", "_fail"): "shared cli helper: public",
     ("nianbao.loaders", "nianbao.loaders.limits", "_ENV"): "public",
-    ("schemas.prose", "nianbao.prose", "_T4_RULE"): "public",
 }
 
 
