@@ -10,28 +10,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from nianbao.cli_errors import ChineseErrorsGroup, fail, need_dir, need_file, need_out_dir, need_out_file, write_failed
+from nianbao.cli_common import MAX_WORKERS, app, err, out_console
+from nianbao.cli_errors import fail, need_dir, need_file, need_out_dir, need_out_file, write_failed
 from nianbao.oserrors import os_error_text, os_reason
-
-app = typer.Typer(
-    cls=ChineseErrorsGroup,  # click's usage errors, escaped OS errors: one Chinese sentence, exit 2
-    name="nianbao",  # the program's name in messages, however it is started (python -m nianbao.cli)
-    add_completion=False,
-    no_args_is_help=True,
-    help="nianbao：政府信息公开工作年度报告数据质量校验。",
-    rich_markup_mode=None,
-    pretty_exceptions_enable=False,
-)
-# No markup or emoji codes: messages carry file names and cell ids from submissions ("[x]", ":x:").
-err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
-out_console = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
 
 PROGRESS_MIN_FILES = 20
 REPORT_YEARS = range(2019, 2101)  # the statutory annual report format exists from 2019
-MAX_WORKERS = 256  # --workers: a typo (4000) must not start thousands of processes
 
 
 _fail = fail  # a command's own check of its inputs: 错误：… and exit 2

@@ -12,11 +12,10 @@ from pathlib import Path
 import typer
 
 from nianbao import interrupt
+from nianbao.cli_common import err
 
 
 def _say(line: str) -> None:
-    from nianbao.cli import err
-
     err.print(line)
 
 

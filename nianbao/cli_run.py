@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from nianbao.cli import MAX_WORKERS, _check_out, _fail, app, err, out_console
-from nianbao.cli_errors import need_dir, need_file
+from nianbao.cli_common import MAX_WORKERS, app, err, out_console
+from nianbao.cli_errors import fail, need_dir, need_file, need_out_dir
 from nianbao.oserrors import error_text, os_error_text
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ def _start_embedded_prefect() -> tuple[object | None, str | None]:
     url = ps.configured_api_url()
     if url:
         if not ps.reachable(url):
-            _fail(
+            fail(
                 f"连接不上 Prefect 服务器 {url}：请先启动它（prefect server start），"
                 "或取消 PREFECT_API_URL 设置以使用内置的 Prefect 服务"
             )
@@ -40,7 +40,7 @@ def _start_embedded_prefect() -> tuple[object | None, str | None]:
     try:
         server.start()
     except OSError as e:
-        _fail(f"内置 Prefect 服务无法启动：{os_error_text(e)}")
+        fail(f"内置 Prefect 服务无法启动：{os_error_text(e)}")
     _EMBEDDED.append(server)
     return server, None
 
@@ -61,7 +61,7 @@ def _wait_embedded(server: object) -> None:
         url = server.wait_ready()
     except RuntimeError as e:
         done.set()
-        _fail(str(e))
+        fail(str(e))
     done.set()
     ps.use_ephemeral_server(server, url)
 
@@ -104,11 +104,11 @@ def run(
     if registry is not None:
         need_file(registry, "应报送机关名单")
     if store is not None and store.exists() and not store.is_dir():
-        _fail(f"解析结果存储目录 {store} 是一个文件，应为文件夹")
+        fail(f"解析结果存储目录 {store} 是一个文件，应为文件夹")
     if dask and not use_prefect:
-        _fail("--dask 需要经 Prefect 流程运行（不能与 --no-prefect 同用）")
+        fail("--dask 需要经 Prefect 流程运行（不能与 --no-prefect 同用）")
     existed = out.exists()  # an output folder this command creates is removed if left empty
-    _check_out(out)
+    need_out_dir(out)
 
     from nianbao.cli_interrupt import run_guard
     from nianbao.inbox import Scope
@@ -116,7 +116,7 @@ def run(
 
     def registry_error(e: BaseException) -> None:
         if isinstance(e, RegistryError):
-            _fail(str(e))
+            fail(str(e))
 
     scope = Scope(year, county, agency)
     try:
@@ -131,7 +131,7 @@ def run(
                 cfg = RunSettings(root, out, store or default_store(root), registry, scope, workers)
                 result = run_direct(cfg)
     except RegistryError as e:
-        _fail(str(e))
+        fail(str(e))
     except typer.Exit as e:
         _exit(e.exit_code)  # at once: a parse task's thread may still be running
         raise
@@ -248,17 +248,17 @@ def schedule(
 ) -> None:
     """在 Prefect 服务器上登记并执行夜间校验（每天定时，北京时间）；按 Ctrl+C 停止。"""
     if not _TIME.match(at):
-        _fail(f"时间格式不对：{at}（应为 HH:MM，如 02:30）")
+        fail(f"时间格式不对：{at}（应为 HH:MM，如 02:30）")
     need_dir(root, "报告收件目录")
     if registry is not None:
         need_file(registry, "应报送机关名单")
     if store is not None and store.exists() and not store.is_dir():
-        _fail(f"解析结果存储目录 {store} 是一个文件，应为文件夹")
-    _check_out(out)
+        fail(f"解析结果存储目录 {store} 是一个文件，应为文件夹")
+    need_out_dir(out)
     from nianbao import prefect_settings as ps
 
     if not ps.configured_api_url():
-        _fail(
+        fail(
             "定时运行需要一个常驻的 Prefect 服务器：先运行 `prefect server start`，"
             "再设置 PREFECT_API_URL=http://127.0.0.1:4200/api（见 README“定时运行”一节）"
         )

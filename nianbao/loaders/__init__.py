@@ -74,9 +74,9 @@ _cached: tuple[tuple[str | None, ...], Limits] | None = None
 def current_limits() -> Limits:
     """The limits of this process (from the environment, re-read when it changes)."""
     global _cached
-    from nianbao.loaders.limits import _ENV
+    from nianbao.loaders.limits import ENV
 
-    key = tuple(os.environ.get(v) for v in _ENV.values())
+    key = tuple(os.environ.get(v) for v in ENV.values())
     if _cached is None or _cached[0] != key:
         _cached = (key, Limits.from_env())
     return _cached[1]

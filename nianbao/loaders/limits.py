@@ -24,7 +24,8 @@ import os
 from dataclasses import dataclass, fields
 from typing import Any
 
-_ENV = {
+# field of Limits → the environment variable that sets it
+ENV = {
     "max_file_mb": "NIANBAO_MAX_FILE_MB",
     "max_unzipped_mb": "NIANBAO_MAX_UNZIPPED_MB",
     "max_zip_entries": "NIANBAO_MAX_ZIP_ENTRIES",
@@ -62,7 +63,7 @@ class Limits:
         env = os.environ if environ is None else environ
         kw: dict[str, Any] = {}
         for f in fields(cls):
-            raw = env.get(_ENV[f.name])
+            raw = env.get(ENV[f.name])
             if raw is None or not raw.strip():
                 continue
             default = f.default
@@ -76,7 +77,7 @@ class Limits:
 
 
 def env_name(field: str) -> str:
-    return _ENV[field]
+    return ENV[field]
 
 
 class Unreadable(Exception):
