@@ -93,9 +93,6 @@ ALLOWED_CYCLE_EDGES: dict[tuple[str, str], str] = {
     ("nianbao.loaders.guard", "nianbao.loaders"): "load_bytes apart from the file entry point (read engineer)",
     # an Ack's type for a hook list (TYPE_CHECKING only)
     ("nianbao.output.hooks", "nianbao.output.history"): "Ack moves below history (report engineer)",
-    # the quality page writes its two views (function-local import)
-    ("nianbao.output.quality", "nianbao.output.excel"): "the writer of both views moves out of quality",
-    ("nianbao.output.quality", "nianbao.output.html"): "the writer of both views moves out of quality",
     # a test hook's pause waits for a stop (function-local import): interrupted-run work in progress
     ("nianbao.hooks", "nianbao.interrupt"): "STOP moves below hooks (interrupted-run engineer)",
     ("nianbao.interrupt", "nianbao.pipeline"): "now_iso moves below interrupt (interrupted-run engineer)",

@@ -4,10 +4,9 @@
 review against the previous run and the acknowledgements, the page name of every submission,
 which reports get a page of their own, the findings of each report, the county each report
 belongs to (the unit of the county pages) and the order worst first.  Cells flagged by each
-finding: :func:`flags_of`.  :func:`write_quality_report` writes ``index.html``,
-``counties/*.html``, ``rules.html``, ``reports/*.html``, ``findings.xlsx`` and ``changes.json``;
-:func:`quality_view` is the default view registered in :data:`nianbao.output.writer.VIEWS` (it
-reads ``outcome.extra["previous_run"]`` and ``outcome.extra["acks_file"]`` when set).
+finding: :func:`flags_of`.  :func:`nianbao.output.writer.write_quality_report` writes
+``index.html``, ``counties/*.html``, ``rules.html``, ``reports/*.html``, ``findings.xlsx`` and
+``changes.json`` from it.
 
 **Large batches** (more than :data:`LARGE_BATCH` files — a province or the whole country): every
 report with an error or a warning, and every unreadable file, still gets its page (that is what
@@ -484,27 +483,3 @@ def _groups(
         )
     index = {g.name: n for n, g in enumerate(groups)}
     return groups, [index[c] for c in counties]
-
-
-def write_quality_report(
-    outcome: RunOutcome, out: Path, previous: Path | None = None, acks: Path | None = None
-) -> Quality:
-    """Write the HTML report, the Excel workbook and ``changes.json`` into ``out``."""
-    from nianbao.output.atomic import inside, write_json
-    from nianbao.output.excel import write_excel
-    from nianbao.output.history import changes_json
-    from nianbao.output.html import write_html
-
-    q = prepare(outcome, out, previous, acks)
-    out.mkdir(parents=True, exist_ok=True)
-    write_json(inside(out, "changes.json"), changes_json(outcome, q.review), durable=False)
-    # the workbook is one more unit of work the HTML pages share with a helper process (when
-    # there are many); index.html comes last: it only links to what exists
-    write_html(outcome, out, quality=q, extra=[lambda: write_excel(outcome, out, quality=q)])
-    return q
-
-
-def quality_view(outcome: RunOutcome, out: Path) -> None:
-    prev = outcome.extra.get("previous_run")
-    acks = outcome.extra.get("acks_file")
-    write_quality_report(outcome, out, Path(prev) if prev else None, Path(acks) if acks else None)

@@ -7,9 +7,35 @@ from pathlib import Path
 
 from nianbao.hooks import checkpoint
 from nianbao.outcome import RunOutcome
+from nianbao.output.atomic import inside, write_json
+from nianbao.output.excel import write_excel
+from nianbao.output.history import changes_json
+from nianbao.output.html import write_html
 from nianbao.output.jsonout import write_json_outputs
 from nianbao.output.parallel import frozen_gc
-from nianbao.output.quality import quality_view
+from nianbao.output.quality import Quality, prepare
+
+
+def write_quality_report(
+    outcome: RunOutcome, out: Path, previous: Path | None = None, acks: Path | None = None
+) -> Quality:
+    """Write the HTML report, the Excel workbook and ``changes.json`` into ``out``."""
+    q = prepare(outcome, out, previous, acks)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(inside(out, "changes.json"), changes_json(outcome, q.review), durable=False)
+    # the workbook is one more unit of work the HTML pages share with a helper process (when
+    # there are many); index.html comes last: it only links to what exists
+    write_html(outcome, out, quality=q, extra=[lambda: write_excel(outcome, out, quality=q)])
+    return q
+
+
+def quality_view(outcome: RunOutcome, out: Path) -> None:
+    """The quality report as a view (reads ``outcome.extra["previous_run"]`` and
+    ``outcome.extra["acks_file"]`` when set)."""
+    prev = outcome.extra.get("previous_run")
+    acks = outcome.extra.get("acks_file")
+    write_quality_report(outcome, out, Path(prev) if prev else None, Path(acks) if acks else None)
+
 
 # Further views register here; each gets (outcome, out folder).  quality_view writes the HTML
 # report, findings.xlsx and changes.json (it reads outcome.extra["previous_run"/"acks_file"]).
