@@ -13,8 +13,10 @@ A nightly run that never starts (the Prefect server down at the scheduled time) 
 the page then shows an old date, and the Prefect automation in ``deploy/automations.yaml``
 (no completed nightly run within 26 hours) is what notifies the ops engineer.
 
-Writers: the flows' state hooks (``flows/nightly.py``: running, failed, crashed) and the publish
-stage (completed).  Each write is atomic; a failure to write the status never fails a run.
+Writers: the flows' state hooks (``flows/nightly.py``: running, failed, crashed), :func:`attempt`
+around a run without Prefect (``nianbao run --no-prefect``), ``nianbao run`` when it finds no
+Prefect to run on, and the publish stage (completed).  Each write is atomic; a failure to write
+the status never fails a run.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import html
 import json
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -62,6 +65,17 @@ def read(out: Path) -> dict[str, Any]:
     return {}
 
 
+def in_use(out: Path) -> bool:
+    """A reports root with something in it (earlier runs, results so far, an earlier status): a
+    folder this run created and left empty is removed by the CLI, so a start or a failure with
+    nothing written records nothing (nianbao.cli_interrupt)."""
+    if (out / STATUS_JSON).is_file():
+        return True
+    with contextlib.suppress(OSError):
+        return any(not p.name.startswith(".") and p.name != INDEX_HTML for p in out.iterdir())
+    return False
+
+
 def record(
     out: Path,
     state: str,
@@ -73,7 +87,12 @@ def record(
     flow_run: str | None = None,
     now: str | None = None,
 ) -> dict[str, Any]:
-    """Record a run attempt's state at the reports root and rewrite its page (never raises)."""
+    """Record a run attempt's state at the reports root and rewrite its page (never raises).
+
+    Only a completed run creates the reports root: a run that starts or fails before anything was
+    written leaves no folder behind where there was none (nianbao.cli_interrupt)."""
+    if state != COMPLETED and not in_use(out):
+        return {}
     at = now or now_iso()
     status = read(out)
     attempt: dict[str, Any] = {"state": state, "at": at}
@@ -91,6 +110,20 @@ def record(
     except OSError:
         pass
     return status
+
+
+@contextlib.contextmanager
+def attempt(out: Path) -> Iterator[None]:
+    """Around a run without Prefect's hooks (``nianbao run --no-prefect``): recorded as running
+    when it starts, as failed (with the reason, in Chinese) when it raises; its publish stage
+    records the completion."""
+    record(out, RUNNING)
+    try:
+        yield
+    except BaseException as e:
+        why = "运行被中断（Ctrl+C）" if isinstance(e, KeyboardInterrupt) else str(e) or type(e).__name__
+        record(out, FAILED, message=why)
+        raise
 
 
 def is_stale(status: dict[str, Any], now: datetime | None = None) -> bool:

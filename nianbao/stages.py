@@ -469,7 +469,11 @@ def run_direct(cfg: RunSettings) -> RunResult:
     ``<out>/<date>[-N]-incomplete/`` and raises :class:`nianbao.interrupt.Incomplete`."""
     t0 = time.perf_counter()
     track = interrupt.Tracker(inputs=[str(cfg.root)])
-    with rundirs.Staging(cfg.out, rundirs.run_date()) as st, interrupt.incomplete_run(track, incomplete_writer(st)):
+    with (
+        runstatus.attempt(cfg.out),  # the reports root page: running, then completed or failed
+        rundirs.Staging(cfg.out, rundirs.run_date()) as st,
+        interrupt.incomplete_run(track, incomplete_writer(st)),
+    ):
         inv = discover_stage(cfg.root, cfg.registry)
         track.found(files_found(inv))
         track.at("plan")

@@ -141,6 +141,10 @@ def test_automations_file_validates_against_prefect() -> None:
 
 def test_root_page_says_when_the_last_run_failed(tmp_path: Path) -> None:
     out = tmp_path / "reports"
+    assert runstatus.record(out, runstatus.RUNNING) == {} and not out.exists()  # no folder made for it
+    out.mkdir()
+    assert runstatus.record(out, runstatus.RUNNING) == {} and not any(out.iterdir())  # created, still empty
+    (out / "2026-12-06").mkdir()  # an earlier night's run
     s = runstatus.record(out, runstatus.RUNNING, now="2026-12-07T02:30:00+08:00")
     page = (out / "index.html").read_text(encoding="utf-8")
     assert "最近一次运行未完成" in page and "还没有完成过一次运行" in page
@@ -241,6 +245,7 @@ def test_run_without_prefect_server_says_so_at_the_reports_root(small_inbox: Pat
     from nianbao.cli import app
 
     out = tmp_path / "reports"
+    (out / "2026-12-06").mkdir(parents=True)  # the reports root of earlier nights
     with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:9/api"}):  # nothing listens there
         r = CliRunner().invoke(app, ["run", "--root", str(small_inbox), "--out", str(out)])
     assert r.exit_code != 0 and "连接不上 Prefect 服务器" in r.output
@@ -249,3 +254,26 @@ def test_run_without_prefect_server_says_so_at_the_reports_root(small_inbox: Pat
     page = (out / "index.html").read_text(encoding="utf-8")
     assert "<b>最近一次运行失败</b>" in page and "本次没有运行校验" in page
     assert runstatus.zh_time(status["last_attempt"]["at"]) in page
+
+
+def test_run_without_prefect_that_fails_says_so_at_the_reports_root(
+    small_inbox: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`nianbao run --no-prefect` (no flow hooks): running, then failed with its reason."""
+    from typer.testing import CliRunner
+
+    from nianbao import stages
+    from nianbao.cli import app
+
+    def broken(*_a: Any, **_k: Any) -> Any:
+        raise RuntimeError("测试：校验出错")
+
+    monkeypatch.setattr(stages, "validate_stage", broken)
+    out = tmp_path / "reports"
+    (out / "2026-12-06").mkdir(parents=True)  # the reports root of earlier nights
+    r = CliRunner().invoke(app, ["run", "--no-prefect", "--root", str(small_inbox), "--out", str(out)])
+    assert r.exit_code == 2, r.output
+    status = runstatus.read(out)
+    assert status["last_attempt"]["state"] == "failed" and "测试：校验出错" in status["last_attempt"]["message"]
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert "<b>最近一次运行失败</b>" in page and "测试：校验出错" in page
