@@ -16,8 +16,8 @@ the whole batch.
 
 from __future__ import annotations
 
-import concurrent.futures
 import os
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -142,11 +142,11 @@ _HOOKS: dict[str, Any] = {
 
 
 def _wait(futures: list[Any]) -> None:
-    """Wait for the task futures in short slices: a signal handler (Ctrl-C, SIGTERM) runs only when
-    the main thread wakes, and a wait without a timeout may never wake it before the tasks end."""
-    pending = {f.wrapped_future for f in futures}
-    while pending:
-        _done, pending = concurrent.futures.wait(pending, timeout=0.2)
+    """Wait for the task futures in short sleeps: a signal handler (Ctrl-C, SIGTERM) runs only when
+    the main thread wakes, and a wait without a timeout may never wake it before the tasks end.
+    (``done()``: both a thread pool's and a Dask cluster's futures have it.)"""
+    while not all(f.wrapped_future.done() for f in futures):
+        time.sleep(0.1)
     wait(futures)
 
 
