@@ -18,7 +18,7 @@ from typing import Any
 
 from nianbao.model import INDEX, STATE_CODE, LayoutFact, ParsedReport, RowIssue, plain_raw
 from nianbao.normalize import State, is_value_like, nfkc, norm_label, parse_number, squash
-from nianbao.read import grid
+from nianbao.read import fast, grid
 from nianbao.read.chars import has_traditional, to_simplified
 from nianbao.read.labels import (
     find_column,
@@ -931,6 +931,8 @@ def parse_lines(lines: Sequence[Line], report: ParsedReport) -> ParsedReport:
 
     A report printed in traditional characters is read from its lines converted to simplified ones
     (labels, headings and prose patterns are simplified); its title is kept as printed."""
+    if fast.enabled() and (done := fast.read(lines, report)) is not None:
+        return done  # a well-formed report, read the same by the fast path (nianbao.read.fast)
     simple = _simplified(lines)
     if simple is not None:
         rep = _parse_lines(simple, report)

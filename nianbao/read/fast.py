@@ -1,0 +1,421 @@
+"""The fast reading path: a well-formed report read straight into its cells, or not at all.
+
+Most reports are printed in the statutory layout exactly (the seed's and the synthetic template's
+shape): tab-separated cells, one table row a line, every statutory row once with its label exactly
+and its numbers in contiguous cells.  Such a report does not need the tolerant reader's grid
+rebuilding, value-window fitting, lone-label pairing, run-together splitting or near-label search:
+this module reads it in one pass per table, with the label dictionary looked up once per distinct
+printed text (memoised per process: the same labels recur in every report).
+
+It gives exactly the :class:`~nianbao.model.ParsedReport` the tolerant reader
+(:func:`nianbao.parse.parse_lines`) gives — title, period, sections and format come from the same
+functions of :mod:`nianbao.read.meta` — and returns ``None``, leaving the report untouched, at the
+first doubt: a source other than plain text, traditional characters, a line the grid reader would
+rebuild, a label it does not know exactly, a row printed twice or without its numbers, a count of
+numbers that is not the row's, a blank cell inside a row, a column or row of the format not printed,
+a label that is near a statutory one.  ``tests/test_fast_read.py`` runs both paths over the
+synthetic corpus, the seed and the real-shape corpus and compares the reports field by field.
+
+``NIANBAO_FAST_READ=0`` turns the fast path off (every report through the tolerant reader).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+from operator import attrgetter
+
+from nianbao.model import INDEX, STATE_CODE, LayoutFact, ParsedReport, plain_raw
+from nianbao.normalize import Kind, is_value_like, norm_label, parse_number, squash
+from nianbao.read import grid
+from nianbao.read.chars import has_traditional
+from nianbao.read.labels import LineLike, find_column, match_t2_col, match_t2_row, match_t3, record_near_labels
+from nianbao.read.meta import detect_format, fill_agency, find_sections, heading_alias, read_period, read_title
+from nianbao.spec import SECTIONS, T4_COLUMNS, T4_ROWS, Fmt, cell_kind, tables
+
+ENV = "NIANBAO_FAST_READ"
+
+# the table block header of 表二 (第二十条第（一）项): not prose (as nianbao.parse reads it)
+_BLOCK = re.compile(r"第二十条第\(?([一二三四五六七八九十]+)\)?项")
+# a line ending in one of these may be a row split over lines (the grid reader's test)
+_VALUE_END = frozenset("0123456789０１２３４５６７８９—-－/／无")
+_VALUE_LIKE = re.compile(r"^[\s\d.,，\-—–/／\\%％]*$")  # where a line's label cells end (labels.py)
+_T3_N = 7  # values of a row of 表三
+_T4_N = len(T4_COLUMNS)
+_T4_ROW_KEYS = frozenset(norm_label(k) for r in T4_ROWS for k in r.keys)
+_T3_ROWS = {fmt: frozenset(r.id for r in tables(fmt)["3"].rows) for fmt in Fmt}
+
+
+_CELLS = attrgetter("cells")
+_WHERE = attrgetter("where")
+
+
+def _shaped(ln: LineLike) -> bool:
+    # a row aligned by spaces, split at single spaces, located in a document, or a paragraph of cells
+    return ln.spans is not None or ln.loose or ln.cell_where is not None or (len(ln.cells) > 1 and not ln.table)  # type: ignore[attr-defined]
+
+
+def enabled() -> bool:
+    return os.environ.get(ENV, "1") != "0"
+
+
+class _Probe:
+    """A line for the near-label probe."""
+
+    __slots__ = ("cells", "no")
+
+    def __init__(self, cells: list[str]) -> None:
+        self.cells = cells
+        self.no = 0
+
+
+@lru_cache(maxsize=1 << 12)
+def _near_free(table: str, fmt: Fmt, label_cells: tuple[str, ...]) -> bool:
+    """Whether a line with these label cells can give no I12 (a label read only by distance) in a
+    report of ``fmt``: the tolerant reader's own check on this line alone (a report adds only more
+    exact labels, which can only take findings away)."""
+    probe = ParsedReport(file="", sha256="", size=0)
+    probe.fmt = fmt
+    record_near_labels(probe, {table: [_Probe(list(label_cells))]})
+    return not probe.row_issues
+
+
+def _label_key(cells: Sequence[str]) -> tuple[str, ...]:
+    """The cells of a line up to its first number: all that the near-label search reads of it."""
+    for k, c in enumerate(cells):
+        if c and not c.isspace() and c[0].isdigit() and _VALUE_LIKE.match(c):
+            return tuple(cells[:k])
+    return tuple(cells)
+
+
+@lru_cache(maxsize=1 << 15)
+def _read_code(raw: str, kind: Kind) -> tuple[float, int, str | None]:
+    """A printed cell as the cell arrays hold it: (value or NaN, state code, text or None if plain)."""
+    value, state = parse_number(raw, kind)
+    text = raw.strip()
+    v = math.nan if value is None else value
+    code = STATE_CODE[state]
+    return v, code, None if plain_raw(code, v) == text else text
+
+
+class _V:
+    """One value read: its text and where it was printed (what CellMap.put_row reads)."""
+
+    __slots__ = ("line", "pos", "raw", "where")
+
+    def __init__(self, raw: str, line: int, pos: int | None) -> None:
+        self.raw = raw
+        self.line = line
+        self.pos = pos
+        self.where: str | None = None
+
+
+@lru_cache(maxsize=1 << 12)
+def _slots(fmt: Fmt, table: str, row: str, cols: tuple[str, ...]) -> tuple[tuple[int, ...], tuple[Kind, ...]] | None:
+    cids = [f"{table}:{row}:{c}" for c in cols]
+    pos = tuple(INDEX.get(cid, -1) for cid in cids)
+    if -1 in pos:
+        return None
+    return pos, tuple(cell_kind(fmt, cid) for cid in cids)
+
+
+def _window(lines: Sequence[LineLike], sections: dict[str, tuple[int, int, str]], num: str) -> Sequence[LineLike]:
+    start = sections[num][0] + 1
+    later = [idx for _n, (idx, _l, _h) in sections.items() if idx > sections[num][0]]
+    return lines[start : min(later) if later else len(lines)]
+
+
+def _first(cells: Sequence[str]) -> int | None:
+    return next((i for i, c in enumerate(cells) if c.strip()), None)
+
+
+def _contiguous(after: Sequence[str], n: int) -> int | None:
+    """The index of the first of exactly ``n`` non-blank cells printed side by side, with only blank
+    cells around them (then the tolerant reader's window fitting has one choice); else None."""
+    idx = [i for i, c in enumerate(after) if c.strip()]
+    if len(idx) != n or idx[-1] - idx[0] != n - 1:
+        return None
+    return idx[0]
+
+
+# ------------------------------------------------------------------ tables
+
+
+def _table2(window: Sequence[LineLike]) -> dict[str, tuple[dict[str, _V], int]] | None:
+    rows: dict[str, tuple[dict[str, _V], int]] = {}
+    header: list[str] | None = None
+    for ln in window:
+        cells = ln.cells
+        if len(cells) < 2:
+            if cells[0].strip():
+                return None  # a paragraph or a lone label inside the table
+            continue
+        fi = _first(cells)
+        if fi is None:
+            return None
+        first = cells[fi]
+        if first.strip()[0] in _VALUE_END and grid.is_value_token(first.strip()):
+            return None  # numbers on a line of their own: the grid reader's case
+        sq = squash(first)
+        if _BLOCK.search(sq):
+            header = None
+            continue
+        if "信息内容" in sq:
+            header = []
+            for c in cells[fi + 1 :]:
+                if not c.strip():
+                    continue
+                m = match_t2_col(c)
+                if m is None:
+                    return None
+                header.append(m[1])
+            continue
+        rid = match_t2_row(first)
+        if rid is None or rid in rows or not header:
+            return None
+        vals = [(i + 1, c) for i, c in enumerate(cells[fi + 1 :], start=fi + 1)]
+        while vals and not vals[-1][1].strip():
+            vals.pop()
+        if len(vals) > len(header):
+            return None
+        got: dict[str, _V] = {}
+        for j, cid in enumerate(header):
+            if j < len(vals):
+                pos, raw = vals[j]
+                got[cid] = _V(raw, ln.no, pos)
+            else:
+                got[cid] = _V("", ln.no, None)
+        rows[rid] = (got, ln.no)
+    return rows
+
+
+def _table3(window: Sequence[LineLike]) -> tuple[dict[str, tuple[list[_V], int]], list[str]] | None:
+    rows: dict[str, tuple[list[_V], int]] = {}
+    header_text: list[str] = []
+    fragment = ""
+    started = False
+    for ln in window:
+        cells = ln.cells
+        if len(cells) < 2:
+            if cells[0].strip():
+                return None
+            continue
+        fi = _first(cells)
+        if fi is None:
+            return None
+        first = cells[fi].strip()
+        if first[0] in _VALUE_END and grid.is_value_token(first):
+            return None
+        last_label = -1
+        row_id: str | None = None
+        for i, c in enumerate(cells):
+            if c.isdecimal() or not c.strip():
+                continue  # a number (match_t3 reads no number as a label) or a blank cell
+            m = match_t3(c)
+            if m is None:
+                continue
+            row_id = ("3.6" if m[1] == "3.6" else None) if m[0] == "group" else m[1]  # （六） a row in 2019
+            last_label = i
+        if last_label < 0:
+            if started:
+                return None  # a line without a label among the rows
+            texts = [c for c in cells if c.strip() and not is_value_like(c)]
+            if fragment and texts:
+                m = match_t3(fragment + texts[-1])
+                if m is not None and m[0] == "row":
+                    return None  # a label wrapped over two lines
+        after = cells[last_label + 1 :]
+        has_values = any(c.strip() for c in after)
+        if row_id is not None and not has_values and len(after) >= _T3_N:
+            return None  # a row printed with every cell blank
+        if row_id is None or not has_values:
+            if started:
+                return None  # a label without numbers among the rows (its numbers may follow)
+            fragment = "".join(c.strip() for c in cells if c.strip() and not is_value_like(c))
+            header_text.extend(c for c in cells if c.strip())
+            continue
+        started = True
+        if row_id in rows:
+            return None
+        k = _contiguous(after, _T3_N)
+        if k is None:
+            return None  # blank cells, a count that is not 7, run-together digits: the tolerant reader
+        base = last_label + 2 + k  # 1-based position of the first value in the line
+        rows[row_id] = ([_V(after[k + j].strip(), ln.no, base + j) for j in range(_T3_N)], ln.no)
+    return rows, header_text
+
+
+def _table4(window: Sequence[LineLike]) -> tuple[list[_V], int, str] | None:
+    header = ""
+    values: tuple[list[_V], int] | None = None
+    for ln in window:
+        cells = ln.cells
+        if len(cells) < 2:
+            if cells[0].strip():
+                return None
+            continue
+        nonempty = [c for c in cells if c.strip()]
+        if not nonempty:
+            return None
+        numeric = sum(1 for c in nonempty if is_value_like(c))
+        if numeric == 0:
+            labelled = [i for i, c in enumerate(cells) if c.strip() and norm_label(c) in _T4_ROW_KEYS]
+            if labelled and len(rest := cells[max(labelled) + 1 :]) >= _T4_N and not any(c.strip() for c in rest):
+                return None  # a labelled row of blank cells
+            header += "".join(nonempty)
+            continue
+        if numeric != len(nonempty) or values is not None:
+            return None
+        k = _contiguous(cells, 3 * _T4_N)
+        if k is None:
+            return None
+        values = ([_V(cells[k + j].strip(), ln.no, k + 1 + j) for j in range(3 * _T4_N)], ln.no)
+    if values is None:
+        return None
+    return values[0], values[1], squash(header)
+
+
+# ------------------------------------------------------------------ the report
+
+
+def read(lines: Sequence[LineLike], report: ParsedReport) -> ParsedReport | None:
+    """``report`` filled exactly as :func:`nianbao.parse.parse_lines` fills it, or None (the report
+    untouched) when the report is not in the well-formed shape."""
+    if report.source_type != "text" or not lines:
+        return None
+    try:
+        if any(map(_shaped, lines)) or any(map(_WHERE, lines)):
+            return None
+    except AttributeError:
+        return None
+    if has_traditional("\n".join(map("".join, map(_CELLS, lines)))):
+        return None
+    sections = find_sections(lines)
+    if not {"二", "三", "四"} <= sections.keys():
+        return None
+    t2 = _table2(_window(lines, sections, "二"))
+    if not t2:
+        return None
+    w3 = _window(lines, sections, "三")
+    got3 = _table3(w3)
+    if got3 is None:
+        return None
+    t3, t3_header = got3
+    t4 = _table4(_window(lines, sections, "四"))
+    if t4 is None:
+        return None
+    title = read_title(lines)
+    detected = detect_format(lines[sections["二"][0] :], title.year)
+    fmt = detected.fmt
+    spec = tables(fmt)
+    # every row of the format once, with every one of its columns; nothing else
+    if set(t2) != {r.id for r in spec["2"].rows} or set(t3) != _T3_ROWS[fmt]:
+        return None
+    for rid, (got, _line) in t2.items():
+        if set(got) != set(spec["2"].row_columns[rid]):
+            return None
+    aliases: list[LayoutFact] = []  # a column printed under an accepted alias (I06)
+    for col in spec["3"].columns:
+        printed = find_column(t3_header, col.id, (col.label, *col.aliases))
+        if printed in col.aliases:
+            aliases.append(LayoutFact(f"3:*:{col.id}", "column", True, col.label, printed=printed))
+        elif printed != col.label:
+            return None  # missing, or printed under a near label
+    t4_values, t4_line, t4_header = t4
+    if any(norm_label(r.keys[0]) not in t4_header for r in T4_ROWS) or any(
+        norm_label(c.label) not in t4_header for c in T4_COLUMNS
+    ):
+        return None
+    w2 = _window(lines, sections, "二")
+    if not all(_near_free("2", fmt, _label_key(ln.cells)) for ln in w2 if len(ln.cells) > 1):
+        return None
+    if not all(_near_free("3", fmt, _label_key(ln.cells)) for ln in w3 if len(ln.cells) > 1):
+        return None
+
+    # ---- certain: fill the report (the tolerant reader's order of facts)
+    rep = report
+    rep.agency, rep.year, rep.title, rep.title_line = title.agency, title.year, title.text, title.line
+    read_period(rep, lines)
+    fill_agency(rep)
+    rep.fmt = fmt
+    rep.fmt_evidence_2019 = list(detected.evidence_2019)
+    prev_num: str | None = None
+    prev_idx = -1
+    for s in SECTIONS:
+        if s.number not in sections:
+            rep.layout.append(LayoutFact(f"sec:{s.number}", "section", False, s.heading))
+            continue
+        idx, line_no, printed = sections[s.number]
+        in_order = idx > prev_idx
+        rep.layout.append(
+            LayoutFact(
+                f"sec:{s.number}",
+                "section",
+                True,
+                s.heading,
+                printed=heading_alias(s.number, printed, s.heading),
+                line=line_no,
+                in_order=in_order,
+                previous=prev_num if not in_order else None,
+            )
+        )
+        if in_order:
+            prev_idx, prev_num = idx, s.number
+        rep.sections[s.number] = []
+    ordered = sorted(sections.items(), key=lambda kv: kv[1][0])
+    for k, (num, (idx, _l, _h)) in enumerate(ordered):
+        end = ordered[k + 1][1][0] if k + 1 < len(ordered) else len(lines)
+        texts = []
+        for ln in lines[idx + 1 : end]:
+            if len(ln.cells) > 1 or getattr(ln, "table", False):
+                continue
+            t = ln.cells[0]
+            if t.strip() and not (num == "二" and _BLOCK.search(squash(t))):
+                texts.append((ln.no, t))
+        rep.sections[num] = texts
+    if ordered:
+        top = lines[: ordered[0][1][0]]
+        rep.sections["引言"] = [(ln.no, "\t".join(ln.cells)) for ln in top if "".join(ln.cells).strip()]
+    rep.sections.pack()
+
+    cells = rep.cells
+    table = spec["2"]
+    rep.layout.append(LayoutFact("2:*:*", "table", True, table.title))
+    for r in table.rows:
+        got, line = t2[r.id]
+        rep.layout.append(LayoutFact(f"2:{r.id}:*", "row", True, r.label, line=line))
+        for c in table.row_columns[r.id]:
+            v = got[c]
+            cid = f"2:{r.id}:{c}"
+            value, state = parse_number(v.raw, cell_kind(fmt, cid))
+            cells.put(cid, value, v.raw.strip(), state, v.line, v.pos, None)
+    table = spec["3"]
+    rep.layout.append(LayoutFact("3:*:*", "table", True, table.title))
+    rep.layout.extend(aliases)
+    cols = tuple(c.id for c in table.columns)
+    for r in table.rows:
+        vals, line = t3[r.id]
+        rep.layout.append(LayoutFact(f"3:{r.id}:*", "row", True, r.label, line=line))
+        _put(rep, fmt, "3", r.id, cols, vals)
+    table = spec["4"]
+    rep.layout.append(LayoutFact("4:*:*", "table", True, table.title))
+    cols = tuple(c.id for c in table.columns)
+    for g, r in enumerate(T4_ROWS):
+        _put(rep, fmt, "4", r.id, cols, t4_values[g * _T4_N : (g + 1) * _T4_N])
+    del t4_line
+    return rep
+
+
+def _put(rep: ParsedReport, fmt: Fmt, table: str, row: str, cols: tuple[str, ...], vals: Sequence[_V]) -> None:
+    slots = _slots(fmt, table, row, cols)
+    if slots is None:
+        for c, v in zip(cols, vals, strict=True):
+            cid = f"{table}:{row}:{c}"
+            value, state = parse_number(v.raw, cell_kind(fmt, cid))
+            rep.cells.put(cid, value, v.raw.strip(), state, v.line, v.pos, None)
+        return
+    positions, kinds = slots
+    rep.cells.put_row(positions, [_read_code(v.raw, k) for v, k in zip(vals, kinds, strict=True)], vals)
