@@ -252,8 +252,8 @@ def message(inc: Incomplete, *, latest: Path | None = None) -> str:
         head = f"错误：运行未能完成（{error_text(inc.error)}）"
     stage_zh = STAGES_ZH.get(inc.stage, inc.stage)
     tail = f"；latest 仍指向上一次完成的运行（{latest}）" if latest is not None else ""
-    if inc.published is not None:
-        return f"{head}：报告已完整写出 {inc.published}，但 latest 尚未更新{tail}；下次运行将更新。"
+    if inc.published is not None:  # (latest.json may have moved already: no word on where latest is)
+        return f"{head}：报告已完整写出 {inc.published}，但 latest 尚未更新；下次运行将更新。"
     if inc.path is None:
         return f"{head}：在“{stage_zh}”阶段停止，尚未找到报告文件，未写出任何结果{tail}。"
     return (

@@ -359,3 +359,21 @@ def test_a_failed_store_write_does_not_stop_the_run_without_prefect(
     assert result.warnings == ["报告存储（Parquet）写入失败：下次运行将重新解析本次解析的报告"]
     assert latest(tmp_path / "reports") == result.run_dir and run_json(result.run_dir)["complete"] is True
     assert results(result.run_dir) == reference["results"]
+
+
+def test_run_failing_while_moving_latest(inbox: Path, reference: dict[str, Any], tmp_path: Path) -> None:
+    """Stopped after its folder was complete, before ``latest`` moved: the folder stays a completed
+    run (not marked incomplete), the line says so, and the next run moves ``latest``."""
+    out, store = tmp_path / "reports", tmp_path / "store"
+    shutil.copytree(reference["store"], store)
+    code, stdout, stderr = nianbao(run_args(inbox, out, store), tmp_path, fail="latest-json")
+    assert (code, stdout) == (2, "")
+    [run] = completed_runs(out)
+    assert stderr.splitlines() == [
+        f"错误：运行未能完成（RuntimeError: test hook: failure at latest-json）：报告已完整写出 {run}，"
+        "但 latest 尚未更新；下次运行将更新。"
+    ]
+    assert run_json(run)["complete"] is True and results(run) == reference["results"]
+    assert not (out / "latest").exists() and not [p for p in out.iterdir() if p.name.endswith(INCOMPLETE_SUFFIX)]
+    assert nianbao(run_args(inbox, out, store), tmp_path)[0] == 1
+    assert latest(out) == out / f"{run.name}-2"
