@@ -25,6 +25,7 @@ import math
 import os
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from operator import attrgetter
 
@@ -278,38 +279,50 @@ def _table4(window: Sequence[LineLike]) -> tuple[list[_V], int, str] | None:
     return values[0], values[1], squash(header)
 
 
-# ------------------------------------------------------------------ the report
+# ------------------------------------------------------------------ plans
+
+MAX_PLANS = 256  # report skeletons remembered per process (the synthetic corpus has a handful)
+# a cell that is a number alone (bounded by tabs or line ends); up to 4 digits may be a page number
+_LONG_NUMBER = re.compile(r"(?<![^\t\n])\d{5,}(?![^\t\n])")
+_SHORT_NUMBER = re.compile(r"(?<![^\t\n])\d{1,4}(?![^\t\n])")
 
 
-def read(lines: Sequence[LineLike], report: ParsedReport) -> ParsedReport | None:
-    """``report`` filled exactly as :func:`nianbao.parse.parse_lines` fills it, or None (the report
-    untouched) when the report is not in the well-formed shape."""
-    if report.source_type != "text" or not lines:
-        return None
-    try:
-        if any(map(_shaped, lines)) or any(map(_WHERE, lines)):
-            return None
-    except AttributeError:
-        return None
-    if has_traditional("\n".join(map("".join, map(_CELLS, lines)))):
-        return None
-    sections = find_sections(lines)
-    if not {"二", "三", "四"} <= sections.keys():
-        return None
-    t2 = _table2(_window(lines, sections, "二"))
+def _skeleton(window: Sequence[LineLike]) -> tuple[str, int]:
+    """A table region with every number cell masked (and how many): reports that differ only in
+    their numbers have the same skeleton, and the same plan."""
+    text = "\n".join(map("\t".join, map(_CELLS, window)))
+    text, n = _LONG_NUMBER.subn("\x00L", text)
+    text, m = _SHORT_NUMBER.subn("\x00S", text)
+    return text, n + m
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """Where a skeleton's values are: by line index in the table's window and cell index."""
+
+    t2: tuple[tuple[str, int, tuple[tuple[str, int | None], ...]], ...]  # row, line, ((column, cell), …)
+    t3: tuple[tuple[str, int, int], ...]  # row, line, cell of its first value
+    t4: tuple[int, int]  # line, cell of the first of its 15 values
+    aliases: tuple[LayoutFact, ...]  # columns of 表三 printed under an accepted alias
+    # every number cell of the regions is a value of a row read (then another report with this
+    # skeleton reads the same whatever its numbers); else the plan is used for this report only
+    cacheable: bool
+
+
+def _analyse(
+    fmt: Fmt, w2: Sequence[LineLike], w3: Sequence[LineLike], w4: Sequence[LineLike], numbers: int
+) -> _Plan | None:
+    """The plan of a report's tables, or None when the fast path cannot read them for certain."""
+    t2 = _table2(w2)
     if not t2:
         return None
-    w3 = _window(lines, sections, "三")
     got3 = _table3(w3)
     if got3 is None:
         return None
     t3, t3_header = got3
-    t4 = _table4(_window(lines, sections, "四"))
+    t4 = _table4(w4)
     if t4 is None:
         return None
-    title = read_title(lines)
-    detected = detect_format(lines[sections["二"][0] :], title.year)
-    fmt = detected.fmt
     spec = tables(fmt)
     # every row of the format once, with every one of its columns; nothing else
     if set(t2) != {r.id for r in spec["2"].rows} or set(t3) != _T3_ROWS[fmt]:
@@ -329,11 +342,121 @@ def read(lines: Sequence[LineLike], report: ParsedReport) -> ParsedReport | None
         norm_label(c.label) not in t4_header for c in T4_COLUMNS
     ):
         return None
-    w2 = _window(lines, sections, "二")
     if not all(_near_free("2", fmt, _label_key(ln.cells)) for ln in w2 if len(ln.cells) > 1):
         return None
     if not all(_near_free("3", fmt, _label_key(ln.cells)) for ln in w3 if len(ln.cells) > 1):
         return None
+    at2 = {ln.no: i for i, ln in enumerate(w2)}
+    at3 = {ln.no: i for i, ln in enumerate(w3)}
+    at4 = {ln.no: i for i, ln in enumerate(w4)}
+    values = [v for got, _l in t2.values() for v in got.values()]
+    values += [v for vals, _l in t3.values() for v in vals]
+    values += t4_values
+    return _Plan(
+        tuple(
+            (rid, at2[line], tuple((c, None if v.pos is None else v.pos - 1) for c, v in got.items()))
+            for rid, (got, line) in t2.items()
+        ),
+        tuple((rid, at3[line], (vals[0].pos or 0) - 1) for rid, (vals, line) in t3.items()),
+        (at4[t4_line], (t4_values[0].pos or 0) - 1),
+        tuple(aliases),
+        sum(1 for v in values if v.raw.isdecimal()) == numbers,
+    )
+
+
+def _apply(
+    plan: _Plan, w2: Sequence[LineLike], w3: Sequence[LineLike], w4: Sequence[LineLike]
+) -> tuple[dict[str, tuple[dict[str, _V], int]], dict[str, tuple[list[_V], int]], list[_V]]:
+    """The values of a report read by its plan."""
+    t2: dict[str, tuple[dict[str, _V], int]] = {}
+    for rid, li, cols in plan.t2:
+        ln = w2[li]
+        no, cells = ln.no, ln.cells
+        t2[rid] = ({c: _V("", no, None) if ci is None else _V(cells[ci], no, ci + 1) for c, ci in cols}, no)
+    t3: dict[str, tuple[list[_V], int]] = {}
+    for rid, li, k in plan.t3:
+        ln = w3[li]
+        no, cells = ln.no, ln.cells
+        t3[rid] = ([_V(cells[j].strip(), no, j + 1) for j in range(k, k + _T3_N)], no)
+    li, k = plan.t4
+    ln = w4[li]
+    t4 = [_V(ln.cells[j].strip(), ln.no, j + 1) for j in range(k, k + 3 * _T4_N)]
+    return t2, t3, t4
+
+
+_PLANS: dict[tuple[object, ...], _Plan] = {}
+
+
+# ------------------------------------------------------------------ prose (as nianbao.parse assembles it)
+
+# The tolerant reader's joining of hard-wrapped prose (nianbao.parse._unwrapped), the same rule:
+# tests/test_fast_read.py fails if the two ever differ.
+_PROSE_SECTIONS = frozenset("一五六")
+_STARTS_BLOCK = re.compile(
+    r"^\s*(?:[一二三四五六七八九十]+[、.]|[（(][一二三四五六七八九十]+[)）]|\d+[、.](?!\d)|第[一二三四五六七八九十]+[章节条])"
+)
+_SENTENCE_END = ("。", "：", ":", "；", "！", "？", "”", "）", ")")
+
+
+def _unwrapped(items: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    if len(items) < 2 or all(t.rstrip().endswith(_SENTENCE_END) for _no, t in items[:-1]):
+        return items  # every line ends a sentence: nothing was wrapped
+    width = max(len(t.strip().encode()) for _no, t in items)
+    if width < 48:
+        return items
+    full = 0.85 * width
+    out: list[tuple[int, str]] = []
+    prev_line = ""
+    for no, text in items:
+        t = text.strip()
+        if out:
+            pno, prev = out[-1]
+            heading = bool(_STARTS_BLOCK.match(t)) and prev.endswith(_SENTENCE_END)
+            if len(prev_line.encode()) >= full and not heading:
+                out[-1] = (pno, prev + t)
+                prev_line = t
+                continue
+        out.append((no, t))
+        prev_line = t
+    return out
+
+
+# ------------------------------------------------------------------ the report
+
+
+def read(lines: Sequence[LineLike], report: ParsedReport) -> ParsedReport | None:
+    """``report`` filled exactly as :func:`nianbao.parse.parse_lines` fills it, or None (the report
+    untouched) when the report is not in the well-formed shape."""
+    if report.source_type != "text" or not lines:
+        return None
+    try:
+        if any(map(_shaped, lines)) or any(map(_WHERE, lines)):
+            return None
+    except AttributeError:
+        return None
+    if has_traditional("\n".join(map("".join, map(_CELLS, lines)))):
+        return None
+    sections = find_sections(lines)
+    if not {"二", "三", "四"} <= sections.keys():
+        return None
+    w2, w3, w4 = (_window(lines, sections, n) for n in ("二", "三", "四"))
+    title = read_title(lines)
+    detected = detect_format(lines[sections["二"][0] :], title.year)
+    fmt = detected.fmt
+    skeletons = [_skeleton(w) for w in (w2, w3, w4)]
+    key = (fmt, *(text for text, _n in skeletons))
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = _analyse(fmt, w2, w3, w4, sum(n for _t, n in skeletons))
+        if plan is None:
+            return None
+        if plan.cacheable:
+            if len(_PLANS) >= MAX_PLANS:
+                _PLANS.clear()
+            _PLANS[key] = plan
+    t2, t3, t4_values = _apply(plan, w2, w3, w4)
+    aliases = plan.aliases
+    spec = tables(fmt)
 
     # ---- certain: fill the report (the tolerant reader's order of facts)
     rep = report
@@ -375,7 +498,7 @@ def read(lines: Sequence[LineLike], report: ParsedReport) -> ParsedReport | None
             t = ln.cells[0]
             if t.strip() and not (num == "二" and _BLOCK.search(squash(t))):
                 texts.append((ln.no, t))
-        rep.sections[num] = texts
+        rep.sections[num] = _unwrapped(texts) if num in _PROSE_SECTIONS else texts
     if ordered:
         top = lines[: ordered[0][1][0]]
         rep.sections["引言"] = [(ln.no, "\t".join(ln.cells)) for ln in top if "".join(ln.cells).strip()]
@@ -405,7 +528,6 @@ def read(lines: Sequence[LineLike], report: ParsedReport) -> ParsedReport | None
     cols = tuple(c.id for c in table.columns)
     for g, r in enumerate(T4_ROWS):
         _put(rep, fmt, "4", r.id, cols, t4_values[g * _T4_N : (g + 1) * _T4_N])
-    del t4_line
     return rep
 
 
