@@ -87,8 +87,9 @@ def per_report_times(outcome) -> list[tuple[float, float, str, str]]:  # type: i
     budget): (wall seconds, CPU seconds of this process, file, status)."""
     from nianbao import localise as L
     from nianbao.beyond import prev_values
+    from nianbao.catalogue import sum_rule_codes
 
-    broken = sorted({f.report for f in outcome.findings if f.rule in L.SUM_RULES and f.report >= 0})
+    broken = sorted({f.report for f in outcome.findings if f.rule in sum_rule_codes() and f.report >= 0})
     prev = prev_values(outcome.reports)
     out = []
     for ri in broken:

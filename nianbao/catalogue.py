@@ -1,21 +1,40 @@
 """The rule catalogue: rules as data (``rules/catalogue.toml``) plus the linear rule instances.
 
-A *rule* is a catalogue entry (code, severity, citation, message template, fix).  A *linear rule
-instance* is one equation of the sum rules A–D (e.g. A01 on row ``3.3.4``) written over canonical
-cell ids; the pandera schemas, the findings and the error localisation all compile from these.
+A *rule* is a catalogue entry (code, severity, citation, message template, fix).  A sum rule's
+entry also has its terms (``[rule.sum]``: the table, one equation per row or per column, the
+printed side, the parts, the role of the printed cell — see :class:`SumRule`).  A *linear rule
+instance* is one equation of a sum rule (e.g. A01 on row ``3.3.4``) written over canonical cell
+ids; the pandera schemas, the findings, the error localisation and the reading of run-together
+digits all compile from these: adding a sum rule is one catalogue entry (plus its fixtures).
+
+Every value computed from the catalogue is cached with :func:`derived`; :func:`use_catalogue`
+swaps the catalogue (a test's temporary one) and clears them all.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
-from nianbao.spec import T3_PARTS, T4_PARTS, Fmt, tables
+from nianbao.spec import Fmt, tables
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+_DERIVED: list[Any] = []
+
+
+def derived(fn: _F) -> _F:
+    """``functools.cache`` for a value computed from the catalogue: cleared by :func:`use_catalogue`."""
+    cached = cache(fn)
+    _DERIVED.append(cached)
+    return cached  # type: ignore[return-value]
+
 
 # Bump when the engine's interpretation of the rules changes without a catalogue edit.
 ENGINE_REVISION = 1
@@ -25,6 +44,61 @@ class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
     INFO = "info"
+
+
+# the role of a sum rule's printed cell: the total of its row (A01, D01: a blank one is the missing
+# total, imputed by the localisation; a run-together row is split at it), the total of a group of
+# rows (B01), or neither (C01: two sides balance)
+ROW_TOTAL, GROUP_TOTAL, BALANCE = "row_total", "group_total", "balance"
+TOTAL_ROLES = (ROW_TOTAL, GROUP_TOTAL)
+
+
+@dataclass(frozen=True)
+class SumRule:
+    """The terms of a sum rule (``[rule.sum]`` of its catalogue entry).
+
+    ``each`` = ``"row"``: one equation per row of ``table``, ``printed`` and ``parts`` are column
+    ids; ``"column"``: one per column, they are row ids.  ``sum(printed) == sum(parts)``; a part
+    may be a pattern (``"3.*"``: every matching id in the table's order, the printed ones left out).
+    """
+
+    table: str
+    each: str
+    printed: tuple[str, ...]
+    parts: tuple[str, ...]
+    role: str
+
+    def terms(self, ids: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(printed ids, part ids) among the table's ``ids`` (rows or columns, in order)."""
+        for i in self.printed:
+            if i not in ids:
+                raise ValueError(f"sum rule on table {self.table}: no {self.each} {i!r} in {ids}")
+        parts: list[str] = []
+        for p in self.parts:
+            if any(ch in p for ch in "*?["):
+                parts += [i for i in ids if fnmatch.fnmatchcase(i, p) and i not in self.printed and i not in parts]
+            elif p in ids:
+                parts.append(p)
+            else:
+                raise ValueError(f"sum rule on table {self.table}: no {self.each} {p!r} in {ids}")
+        return self.printed, tuple(parts)
+
+
+def _sum_rule(code: str, data: dict[str, Any]) -> SumRule:
+    sr = SumRule(
+        table=str(data["table"]),
+        each=data["each"],
+        printed=tuple(data["printed"]),
+        parts=tuple(data["parts"]),
+        role=data["role"],
+    )
+    if sr.each not in ("row", "column") or sr.role not in (ROW_TOTAL, GROUP_TOTAL, BALANCE):
+        raise ValueError(
+            f"rule {code}: [rule.sum] each must be row or column, role one of {ROW_TOTAL}, {GROUP_TOTAL}, {BALANCE}"
+        )
+    if sr.role in TOTAL_ROLES and len(sr.printed) != 1:
+        raise ValueError(f"rule {code}: a total ({sr.role}) is one printed cell")
+    return sr
 
 
 @dataclass(frozen=True)
@@ -39,6 +113,7 @@ class Rule:
     message: str
     fix: str
     retired: bool = False
+    sum: SumRule | None = None  # the terms of a sum rule (A–D)
 
     def render(self, **params: Any) -> str:
         return _format(self.message, params)
@@ -93,11 +168,27 @@ def format_number(v: float | None) -> str:
     return f"{v:.6f}".rstrip("0").rstrip(".")
 
 
+_SOURCE: list[bytes] = []  # a catalogue in use instead of the packaged one (use_catalogue)
+
+
 def _catalogue_bytes() -> bytes:
+    if _SOURCE:
+        return _SOURCE[0]
     return resources.files("nianbao.rules").joinpath("catalogue.toml").read_bytes()
 
 
-@cache
+def use_catalogue(toml: bytes | None) -> None:
+    """Read the rules from ``toml`` instead of the packaged catalogue (None: the packaged one
+    again); every value derived from the catalogue is recomputed on its next use."""
+    _SOURCE.clear()
+    if toml is not None:
+        _SOURCE.append(toml)
+    for cached in _DERIVED:
+        cached.cache_clear()
+    _RENDERED.clear()
+
+
+@derived
 def catalogue() -> dict[str, Rule]:
     data = tomllib.loads(_catalogue_bytes().decode("utf-8"))
     out: dict[str, Rule] = {}
@@ -116,6 +207,7 @@ def catalogue() -> dict[str, Rule]:
             message=entry["message"],
             fix=entry["fix"],
             retired=bool(entry.get("retired", False)),
+            sum=_sum_rule(code, entry["sum"]) if "sum" in entry else None,
         )
     return out
 
@@ -124,7 +216,7 @@ def rule(code: str) -> Rule:
     return catalogue()[code]
 
 
-@cache
+@derived
 def ruleset_version() -> str:
     """Changes whenever the catalogue or the engine revision changes (cache key for reruns)."""
     h = hashlib.sha256(_catalogue_bytes())
@@ -152,6 +244,7 @@ class LinearRule:
     lhs: tuple[str, ...]
     rhs: tuple[str, ...]
     params: tuple[tuple[str, str], ...] = ()
+    role: str = BALANCE  # of the printed cell (lhs): ROW_TOTAL, GROUP_TOTAL or BALANCE
 
     @property
     def name(self) -> str:
@@ -172,66 +265,63 @@ class LinearRule:
         return tuple(c[len(PREV) :] for c in self.cells if c.startswith(PREV))
 
 
-@cache
+@derived
 def linear_rules(fmt: Fmt) -> tuple[LinearRule, ...]:
+    """Every equation of every sum rule of the catalogue (its ``[rule.sum]`` terms), in catalogue order."""
     ts = tables(fmt)
-    t3, t4 = ts["3"], ts["4"]
     out: list[LinearRule] = []
-    # A: every row of table 三, total = Σ applicant columns
-    for r in t3.rows:
-        out.append(
-            LinearRule(
-                "A01",
-                f"3:{r.id}:*",
-                "3",
-                (f"3:{r.id}:total",),
-                tuple(f"3:{r.id}:{c}" for c in T3_PARTS),
-                (("row_label", r.label),),
-            )
-        )
-    outcome_rows = [r.id for r in t3.rows if r.id.startswith("3.") and r.id != "3.7"]
-    for c in t3.columns:
-        # B: 3.7 = Σ outcome rows
-        out.append(
-            LinearRule(
-                "B01",
-                f"3:*:{c.id}",
-                "3",
-                (f"3:3.7:{c.id}",),
-                tuple(f"3:{r}:{c.id}" for r in outcome_rows),
-                (("col_label", c.label),),
-            )
-        )
-    for c in t3.columns:
-        # C: 1 + 2 = 3.7 + 4
-        out.append(
-            LinearRule(
-                "C01",
-                f"3:*:{c.id}",
-                "3",
-                (f"3:1:{c.id}", f"3:2:{c.id}"),
-                (f"3:3.7:{c.id}", f"3:4:{c.id}"),
-                (("col_label", c.label),),
-            )
-        )
-    for r in t4.rows:
-        out.append(
-            LinearRule(
-                "D01",
-                f"4:{r.id}:*",
-                "4",
-                (f"4:{r.id}:total",),
-                tuple(f"4:{r.id}:{c}" for c in T4_PARTS),
-                (("row_label", r.label),),
-            )
-        )
+    for r in catalogue().values():
+        sr = r.sum
+        if sr is None or r.retired:
+            continue
+        t = ts[sr.table]
+        if sr.each == "row":
+            printed, parts = sr.terms([c.id for c in t.columns])
+            for row in t.rows:
+                out.append(
+                    LinearRule(
+                        r.code,
+                        f"{sr.table}:{row.id}:*",
+                        sr.table,
+                        tuple(f"{sr.table}:{row.id}:{c}" for c in printed),
+                        tuple(f"{sr.table}:{row.id}:{c}" for c in parts),
+                        (("row_label", row.label),),
+                        sr.role,
+                    )
+                )
+        else:
+            printed, parts = sr.terms([row.id for row in t.rows])
+            for col in t.columns:
+                out.append(
+                    LinearRule(
+                        r.code,
+                        f"{sr.table}:*:{col.id}",
+                        sr.table,
+                        tuple(f"{sr.table}:{x}:{col.id}" for x in printed),
+                        tuple(f"{sr.table}:{x}:{col.id}" for x in parts),
+                        (("col_label", col.label),),
+                        sr.role,
+                    )
+                )
     return tuple(out)
+
+
+@derived
+def sum_rule_codes() -> frozenset[str]:
+    """The codes of the rules the localisation explains: the sum rules and the carry-over rule E01."""
+    return frozenset(lr.code for fmt in Fmt for lr in linear_rules(fmt)) | {lr.code for lr in carry_over_rules()}
+
+
+@derived
+def total_cells() -> frozenset[str]:
+    """The cells that are a total by a sum rule (the printed cell of a row or group total)."""
+    return frozenset(lr.lhs[0] for fmt in Fmt for lr in linear_rules(fmt) if lr.role in TOTAL_ROLES)
 
 
 # ---------------------------------------------------------------- cross-year rules (E, F)
 
 
-@cache
+@derived
 def carry_over_rules() -> tuple[LinearRule, ...]:
     """E01 per column of table 三: this year's 3:2:* = last year's 3:4:* (rows 2 and 4 exist in both formats)."""
     return tuple(
@@ -247,7 +337,7 @@ def carry_over_rules() -> tuple[LinearRule, ...]:
     )
 
 
-@cache
+@derived
 def stock_rules() -> tuple[LinearRule, ...]:
     """F01 per row of table 二 第（一）项 (2021 format, both years): in_force = last in_force + issued − repealed,
     written without subtraction as in_force + repealed = issued + last year's in_force."""

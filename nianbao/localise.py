@@ -39,18 +39,24 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 import numpy as np
 
-from nianbao.catalogue import LinearRule, carry_over_rules, format_number, linear_rules
+from nianbao.catalogue import (
+    ROW_TOTAL,
+    LinearRule,
+    carry_over_rules,
+    derived,
+    format_number,
+    linear_rules,
+    sum_rule_codes,
+    total_cells,
+)
 from nianbao.model import INDEX, STATES, ParsedReport
 from nianbao.normalize import State
 from nianbao.outcome import Finding, Suspect
 from nianbao.spec import Fmt, cell_words, tables
-
-SUM_RULES = frozenset({"A01", "B01", "C01", "D01", "E01"})
 
 MAX_TIES = 30  # every tied set up to this many
 # Beyond this many changed cells a "localisation" explains nothing (Banff's ``cardinality``): a
@@ -117,7 +123,7 @@ class System:
         return self.cells.index(cid)
 
 
-@cache
+@derived
 def system(fmt: Fmt) -> System:
     ts = tables(fmt)
     cells = tuple(ts["3"].cells() + ts["4"].cells())
@@ -194,8 +200,7 @@ def _transposed(a: str, b: str) -> bool:
 
 
 def _is_total(cell: str) -> bool:
-    t, row, col = cell.split(":")
-    return col == "total" or (t == "3" and row == "3.7")
+    return cell in total_cells()
 
 
 def _same_line(a: str, b: str) -> bool:
@@ -281,7 +286,7 @@ def problem(ri: int, rep: ParsedReport, prev_values: Mapping[str, float | None] 
     return Problem(ri, rep.fmt, x0, reported, states, b, active)
 
 
-@cache
+@derived
 def _positions(fmt: Fmt) -> np.ndarray:
     return np.array([INDEX[c] for c in system(fmt).cells], dtype=np.intp)
 
@@ -309,7 +314,7 @@ def reduce(p: Problem) -> None:
                 x[j] = v
     for i in np.flatnonzero(p.active[: sysm.n_static]):
         lr = sysm.rules[i]
-        if lr.code not in ("A01", "D01"):
+        if lr.role != ROW_TOTAL:
             continue
         r_i = float(A[i] @ x - p.b[i])
         if abs(r_i) < _EPS:
@@ -983,8 +988,9 @@ def describe(loc: Localisation, fmt: Fmt) -> str:
 def attach(findings: Sequence[Finding], reports: Sequence[ParsedReport], locs: Mapping[int, Localisation]) -> None:
     """Give every sum-rule finding its report's suspects ([] when there are none), the status of
     its localisation and the likely fix (or why there is none)."""
+    sums = sum_rule_codes()
     for f in findings:
-        if f.rule not in SUM_RULES:
+        if f.rule not in sums:
             continue
         loc = locs.get(f.report)
         if loc is None:
@@ -1012,7 +1018,8 @@ def localise_findings(
 ) -> dict[int, Localisation]:
     """One pass after validation: localise every report with a sum-rule finding, attach the
     suspects.  ``batch_work``: the batch's budget (default :func:`batch_budget` of the batch's size)."""
-    broken = sorted({f.report for f in findings if f.rule in SUM_RULES and f.report >= 0})
+    sums = sum_rule_codes()
+    broken = sorted({f.report for f in findings if f.rule in sums and f.report >= 0})
     prev_values = prev_values or {}
     probs = [p for ri in broken if (p := problem(ri, reports[ri], prev_values.get(ri))) is not None]
     if batch_work is None:
@@ -1025,8 +1032,9 @@ def localise_findings(
 def localisation_counts(findings: Sequence[Finding]) -> dict[str, object]:
     """run.json ``localisation``: how many reports got each status, and the budget in force."""
     by_report: dict[int, str] = {}
+    sums = sum_rule_codes()
     for f in findings:
-        if f.rule in SUM_RULES and f.localisation is not None and f.rule != "E01":
+        if f.rule in sums and f.localisation is not None and f.rule != "E01":
             by_report.setdefault(f.report, f.localisation)
     for f in findings:  # a report broken by rule E alone
         if f.rule == "E01" and f.localisation is not None:

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import cache
 
-from nianbao.catalogue import LinearRule, linear_rules
+from nianbao.catalogue import ROW_TOTAL, LinearRule, derived, linear_rules
 from nianbao.spec import Fmt
 
 MAX_PART_DIGITS = 6  # a township's count of one kind never reaches a million
@@ -108,21 +107,22 @@ def split_groups(s: str, shape: Sequence[int], max_steps: int = MAX_STEPS) -> Sp
     return Split(None, len(found))
 
 
-@cache
+@derived
 def _rules_by_cells() -> dict[frozenset[str], LinearRule]:
     out: dict[frozenset[str], LinearRule] = {}
     for fmt in Fmt:
         for r in linear_rules(fmt):
-            if r.code in ("A01", "D01") and len(r.lhs) == 1:
+            if r.role == ROW_TOTAL:
                 out.setdefault(frozenset(r.cells), r)
     return out
 
 
-@cache
+@derived
 def row_shape(cells: tuple[str, ...]) -> tuple[int, ...] | None:
     """The group shape of a printed row of ``cells`` (canonical ids in printed order), from the rules.
 
-    Each group must be exactly the cells of one A/D rule, printed as its parts then its total.
+    Each group must be exactly the cells of one row-total rule (A, D: the catalogue's role
+    ``row_total``), printed as its parts then its total.
     ``None`` when the printed order does not follow the rules (no recovery is attempted).
     """
     rules = _rules_by_cells()

@@ -7,16 +7,14 @@ schema fixes the row/column structure (the cell-level rules G live in :mod:`sche
 
 from __future__ import annotations
 
-from functools import cache
-
 import pandera.polars as pa
 
-from nianbao.catalogue import linear_rules
+from nianbao.catalogue import derived, linear_rules
 from nianbao.spec import Fmt, tables
 from schemas._compile import linear_check, value_columns
 
 
-@cache
+@derived
 def table_schema(fmt: Fmt, table: str) -> pa.DataFrameSchema:
     t = tables(fmt)[table]
     checks = [linear_check(r) for r in linear_rules(fmt) if r.table == table]

@@ -26,7 +26,7 @@ from pathlib import Path, PurePath
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from nianbao.catalogue import linear_rules
+from nianbao.catalogue import derived, linear_rules
 from nianbao.model import ParsedReport
 from nianbao.normalize import State
 from nianbao.outcome import STATE_ZH, FileOutcome, Finding, RunOutcome, Suspect, report_state
@@ -101,7 +101,7 @@ def stages_zh(timings: dict[str, float]) -> list[tuple[str, float]]:
 BLANK_ZH = "空白（未填写）"
 
 
-@cache
+@derived
 def _printed_side() -> dict[tuple[str, tuple[str, ...]], tuple[str, ...]]:
     """(rule, cells) of a sum-rule finding -> the cells of its printed side (the total)."""
     return {(lr.code, lr.cells): lr.lhs for fmt in Fmt for lr in linear_rules(fmt)}
