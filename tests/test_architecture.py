@@ -91,8 +91,6 @@ LAYER_OF: dict[str, str] = {
 ALLOWED_CYCLE_EDGES: dict[tuple[str, str], str] = {
     # the loaders' worker process calls back into the loaders (function-local import)
     ("nianbao.loaders.guard", "nianbao.loaders"): "load_bytes apart from the file entry point (read engineer)",
-    # an Ack's type for a hook list (TYPE_CHECKING only)
-    ("nianbao.output.hooks", "nianbao.output.history"): "Ack moves below history (report engineer)",
     # a test hook's pause waits for a stop (function-local import): interrupted-run work in progress
     ("nianbao.hooks", "nianbao.interrupt"): "STOP moves below hooks (interrupted-run engineer)",
     ("nianbao.interrupt", "nianbao.pipeline"): "now_iso moves below interrupt (interrupted-run engineer)",

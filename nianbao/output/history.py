@@ -29,9 +29,9 @@ from zoneinfo import ZoneInfo
 
 from nianbao.catalogue import catalogue
 from nianbao.oserrors import os_error_text, os_reason
-from nianbao.outcome import FileOutcome, Finding, RunOutcome
+from nianbao.outcome import FileOutcome, RunOutcome
 from nianbao.output.atomic import write_text
-from nianbao.output.hooks import ACK_SOURCES
+from nianbao.output.hooks import ACK_SOURCES, Ack
 from nianbao.registry import normalise_agency
 from nianbao.spec import is_valid_cell_id
 
@@ -52,23 +52,6 @@ UNCHANGED = "unchanged"
 
 class AckError(ValueError):
     """An acknowledgement that cannot be recorded (the message is for the user, in Chinese)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Ack:
-    sha256: str
-    rule: str
-    cells: tuple[str, ...]  # empty: every finding of the rule in that report
-    reviewer: str
-    note: str
-    date: str
-    line: int = 0  # line in the acknowledgements file
-    any_severity: bool = False  # a review desk decision: errors too (a CSV row covers warnings and notes only)
-
-    def matches(self, sha256: str, f: Finding) -> bool:
-        if self.sha256 != sha256 or self.rule != f.rule:
-            return False
-        return not self.cells or sorted(self.cells) == sorted(f.cells)
 
 
 def load_acks(path: Path | None) -> tuple[list[Ack], list[str]]:
