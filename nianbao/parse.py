@@ -1017,11 +1017,12 @@ def _parse_lines(lines: Sequence[Line], report: ParsedReport) -> ParsedReport:
     ordered = sorted(sections.items(), key=lambda kv: kv[1][0])
     for k, (num, (idx, _l, _h)) in enumerate(ordered):
         end = ordered[k + 1][1][0] if k + 1 < len(ordered) else len(lines)
-        rep.sections[num] = [
+        prose = [
             (ln.no, ln.text)
             for ln in lines[idx + 1 : end]
             if not ln.table and ln.text.strip() and not (num == "二" and _BLOCK.search(squash(ln.text)))
         ]
+        rep.sections[num] = _unwrapped(prose) if num in _PROSE_SECTIONS else prose
     if ordered:
         rep.sections["引言"] = [(ln.no, ln.text) for ln in lines[: ordered[0][1][0]] if ln.text.strip()]
 
@@ -1031,6 +1032,42 @@ def _parse_lines(lines: Sequence[Line], report: ParsedReport) -> ParsedReport:
     _fill_t4(rep, spec["4"], t4, t4_header, g4.header)
     record_near_labels(rep, {"2": g2.lines, "3": g3.lines})  # the rows as the grid rebuilt them
     return rep
+
+
+_PROSE_SECTIONS = frozenset("一五六")
+_STARTS_BLOCK = re.compile(
+    r"^\s*(?:[一二三四五六七八九十]+[、.]|[（(][一二三四五六七八九十]+[)）]|\d+[、.](?!\d)|第[一二三四五六七八九十]+[章节条])"
+)
+_SENTENCE_END = ("。", "：", ":", "；", "！", "？", "”", "）", ")")
+
+
+def _unwrapped(items: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """Prose hard-wrapped by a text extraction (``pdftotext``: one printed line per line) joined back
+    into paragraphs, so that a sentence cut by a line break is read whole: a line as long as the
+    longest lines of the section (it ran to the margin) continues on the next, unless that starts a
+    heading or a numbered item after a finished sentence.  Prose of one paragraph per line (the usual
+    case) has no such lines and is left as it is; the paragraph keeps its first line's number."""
+    if len(items) < 2 or all(t.rstrip().endswith(_SENTENCE_END) for _no, t in items[:-1]):
+        return items  # every line ends a sentence: nothing was wrapped
+    # the printed width of a line: its UTF-8 length (a Chinese character 3, a digit or space 1)
+    width = max(len(t.strip().encode()) for _no, t in items)
+    if width < 48:
+        return items
+    full = 0.85 * width
+    out: list[tuple[int, str]] = []
+    prev_line = ""
+    for no, text in items:
+        t = text.strip()
+        if out:
+            pno, prev = out[-1]
+            heading = bool(_STARTS_BLOCK.match(t)) and prev.endswith(_SENTENCE_END)
+            if len(prev_line.encode()) >= full and not heading:
+                out[-1] = (pno, prev + t)
+                prev_line = t
+                continue
+        out.append((no, t))
+        prev_line = t
+    return out
 
 
 @lru_cache(maxsize=1 << 15)

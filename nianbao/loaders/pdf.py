@@ -82,6 +82,16 @@ def _inside(obj: dict[str, Any], boxes: list[tuple[float, float, float, float]])
     return any(x0 <= cx <= x1 and t <= cy <= b for x0, t, x1, b in boxes)
 
 
+def _row_top(t: Any, i: int, default: float) -> float:
+    rows = getattr(t, "rows", None) or []
+    return float(rows[i].bbox[1]) if i < len(rows) else default
+
+
+def _row_bottom(t: Any, i: int, default: float) -> float:
+    rows = getattr(t, "rows", None) or []
+    return float(rows[i].bbox[3]) if i < len(rows) else default
+
+
 def pdf_lines(data: bytes, limits: Limits) -> list[Line]:
     import pdfplumber
     from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
@@ -113,15 +123,23 @@ def pdf_lines(data: bytes, limits: Limits) -> list[Line]:
             if not chars:
                 continue
             n_cid += sum(1 for c in chars if c.get("text", "").startswith("(cid:"))
-            found = page.find_tables()
-            boxes = [t.bbox for t in found]
-            for t in found:
-                n_tables += 1
+            boxes: list[tuple[float, float, float, float]] = []
+            for t in page.find_tables():
                 rows = [[_cell(c) for c in row] for row in t.extract()]
                 for r, row in enumerate(rows, 1):
                     if len(row) > limits.max_cells_per_row:
-                        check_cells(len(row), f"第{pno}页 表格{n_tables} 第{r}行", limits)
-                items.append((pno, t.bbox[1], len(items), (n_tables, rows)))
+                        check_cells(len(row), f"第{pno}页 表格{n_tables + 1} 第{r}行", limits)
+                # ruling around prose (a page border, a text grid) makes pdfplumber see a "table" of
+                # one-cell rows: only the rows from the first to the last with two or more filled
+                # cells are the table; the text above and below is read as paragraphs
+                multi = [i for i, row in enumerate(rows) if sum(1 for c in row if c) >= 2]
+                if not multi:
+                    continue
+                a, b = multi[0], multi[-1]
+                top, bottom = _row_top(t, a, t.bbox[1]), _row_bottom(t, b, t.bbox[3])
+                boxes.append((t.bbox[0], top, t.bbox[2], bottom))
+                n_tables += 1
+                items.append((pno, top, len(items), (n_tables, rows[a : b + 1])))
             outside = page.filter(_outside_of(boxes)) if boxes else page
             h = float(page.height)
             for tl in outside.extract_text_lines(strip=True, return_chars=True):
