@@ -17,7 +17,7 @@ import polars as pl
 
 from nianbao.catalogue import PREV, LinearRule, carry_over_rules, format_number, stock_rules
 from nianbao.model import ParsedReport
-from nianbao.outcome import Finding, finding_for
+from nianbao.outcome import Finding, finding_for, plain_number
 from nianbao.registry import normalise_agency
 from nianbao.rules.base import failing_rows
 from schemas.crossyear import cross_year_columns, cross_year_schema
@@ -121,12 +121,6 @@ def pair_frame(yp: YearPairs, cells: pl.DataFrame, family: str, presence: pl.Dat
 # ------------------------------------------------------------------ findings
 
 
-def _num(v: float | None) -> float | int | None:
-    if v is None:
-        return None
-    return int(v) if v == int(v) and abs(v) < 1e15 else v
-
-
 def _finding(yp: YearPairs, lr: LinearRule, row: dict[str, float | None]) -> Finding:
     ri = int(row["report"])  # type: ignore[arg-type]
     pi = int(row["prev"])  # type: ignore[arg-type]
@@ -153,8 +147,8 @@ def _finding(yp: YearPairs, lr: LinearRule, row: dict[str, float | None]) -> Fin
         rep,
         ri,
         cells=cells,
-        expected=_num(expected),
-        actual=_num(actual),
+        expected=plain_number(expected),
+        actual=plain_number(actual),
         params=params,
         line=min(lines) if lines else None,
     )

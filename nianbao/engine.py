@@ -17,20 +17,13 @@ from nianbao.catalogue import LinearRule, format_number, linear_rules
 from nianbao.frames import batch_arrays, cells_frame, layout_frame, meta_frame, table_frame
 from nianbao.model import ParsedReport
 from nianbao.normalize import State
-from nianbao.outcome import Finding, finding_for
+from nianbao.outcome import Finding, finding_for, plain_number
 from nianbao.read.labels import edits
 from nianbao.read.meta import agencies_from_registry
 from nianbao.registry import Agency
 from nianbao.rules.base import SCHEMA_SECONDS, failing_rows
 from nianbao.spec import SECTIONS, Fmt, cell_label, table_name, tables
 from schemas import cells_schema, layout_schema, meta_schema, table_schema
-
-
-def _num(v: float | None) -> float | int | None:
-    if v is None:
-        return None
-    return int(v) if v == int(v) and abs(v) < 1e15 else v
-
 
 BLANK = "空白（未填写）"
 
@@ -58,8 +51,8 @@ def _linear_findings(
                 rep,
                 ri,
                 cells=list(lr.cells),
-                expected=_num(rhs),
-                actual=_num(lhs),
+                expected=plain_number(rhs),
+                actual=plain_number(lhs),
                 params=params,
                 line=min(lines) if lines else None,
                 where=next((w for c in lr.cells if (w := rep.cells[c].where)), None),
@@ -94,7 +87,7 @@ def _cell_findings(reports: Sequence[ParsedReport], rows: Iterator[dict[str, Any
             continue
         raw = rep.cells[cid].raw
         params = {"cell_label": f"{table_name(cid[0])}“{cell_label(fmt, cid)}”", "raw": raw}
-        actual = _num(d["value"]) if d["value"] is not None else raw
+        actual = plain_number(d["value"]) if d["value"] is not None else raw
         params["actual"] = actual
         expected: object = {"G01": "数字", "G02": "≥ 0", "G03": "整数", "G05": "不超过 12 位的数字"}.get(code)
         out.append(

@@ -75,6 +75,13 @@ class Finding:
         return out
 
 
+def plain_number(v: float | None) -> float | int | None:
+    """A finding's value: a whole number as an int (``12``, not ``12.0``), others unchanged."""
+    if v is None:
+        return None
+    return int(v) if v == int(v) and abs(v) < 1e15 else v
+
+
 def finding_for(
     code: str,
     rep: ParsedReport,
