@@ -1,28 +1,34 @@
 #!/usr/bin/env python3
 """Behaviour check for refactorings: the same findings before and after (not part of the test suite).
 
-    .venv/bin/python benchmarks/compare_findings.py save  BASELINE_DIR [--synth-townships N]
-    .venv/bin/python benchmarks/compare_findings.py check BASELINE_DIR [--synth-townships N]
+    .venv/bin/python benchmarks/compare_findings.py save  BASELINE_DIR [--synth-townships N] [--tree DIR]
+    .venv/bin/python benchmarks/compare_findings.py check BASELINE_DIR [--synth-townships N] [--tree DIR]
 
 Runs ``nianbao validate`` on three inputs — the bundled sample (with its registry), the seed report
 and a synthetic batch (``nianbao synth``, fixed seed; ``--synth-townships`` sets its size, 10,000
 reports = ``--synth-counties 50 --synth-townships 100``) — and keeps each run's ``findings.json``
 in a canonical form (sorted keys, findings sorted). ``save`` writes them under BASELINE_DIR;
 ``check`` compares with what ``save`` wrote there and prints the first differences. Exit code 0:
-the same findings on every input; 1: a difference.
+the same findings on every input; 1: a difference.  ``--tree DIR`` runs the code of another
+checkout (e.g. ``git archive COMMIT | tar -x -C DIR``: the code before a change) with this venv.
+Each run's CPU seconds (the validate process) are printed too, for a rough before/after.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-NIANBAO = ROOT / ".venv" / "bin" / "nianbao"
+PYTHON = ROOT / ".venv" / "bin" / "python"
+TREE = [ROOT]  # the checkout whose code runs (--tree)
+CPU: dict[str, float] = {}
 
 
 def _canonical(findings_json: Path, work: Path) -> list[str]:
@@ -31,19 +37,25 @@ def _canonical(findings_json: Path, work: Path) -> list[str]:
     return sorted(json.dumps(row, ensure_ascii=False, sort_keys=True).replace(str(work), "WORK") for row in rows)
 
 
+def _nianbao(args: list[str], check: bool) -> None:
+    """``nianbao ARGS`` with the code of TREE, run from the repository (its relative data paths)."""
+    boot = f"import sys; sys.path.insert(0, {str(TREE[0])!r}); sys.argv[0] = 'nianbao'; "
+    boot += "from nianbao.cli import main; main()"
+    env = dict(os.environ, PYTHONPATH=str(TREE[0]))
+    subprocess.run([str(PYTHON), "-c", boot, *args], cwd=ROOT, env=env, check=check, capture_output=True)
+
+
 def _validate(args: list[str], out: Path) -> list[str]:
-    subprocess.run([str(NIANBAO), "validate", *args, "--out", str(out)], cwd=ROOT, check=False, capture_output=True)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    _nianbao(["validate", *args, "--out", str(out)], False)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU[out.name] = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     return _canonical(out / "findings.json", out.parent)
 
 
 def collect(work: Path, counties: int, townships: int) -> dict[str, list[str]]:
     synth = work / "synth"
-    subprocess.run(
-        [str(NIANBAO), "synth", "--out", str(synth), "--counties", str(counties), "--townships", str(townships)],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    )
+    _nianbao(["synth", "--out", str(synth), "--counties", str(counties), "--townships", str(townships)], True)
     return {
         "bundled": _validate(["data/submissions", "--registry", "data/registry.csv"], work / "bundled"),
         "seed": _validate(["data/seed"], work / "seed"),
@@ -57,9 +69,12 @@ def main() -> int:
     parser.add_argument("baseline", type=Path)
     parser.add_argument("--synth-counties", type=int, default=2)
     parser.add_argument("--synth-townships", type=int, default=20)
+    parser.add_argument("--tree", type=Path, default=ROOT)
     ns = parser.parse_args()
+    TREE[0] = ns.tree.resolve()
     with tempfile.TemporaryDirectory() as tmp:
         runs = collect(Path(tmp), ns.synth_counties, ns.synth_townships)
+    print("CPU seconds of validate: " + ", ".join(f"{k} {v:.1f}" for k, v in CPU.items()))
     if ns.mode == "save":
         ns.baseline.mkdir(parents=True, exist_ok=True)
         for name, rows in runs.items():
