@@ -98,7 +98,6 @@ ALLOWED_CYCLE_EDGES: dict[tuple[str, str], str] = {
         "nianbao.interrupt",
         "nianbao.output.writer",
     ): "writing an incomplete run moves up to run (interrupted-run engineer)",
-    # the commands register on cli.app and share its helpers
 }
 
 # (importer, imported) edges pointing up the layers today, with what they wait for.  May only shrink.
@@ -296,3 +295,15 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
     graph = {"a": {"b": 1}, "b": {"c": 1}, "c": {"a": 1}, "d": {"a": 1}}
     assert cycles(graph) == [["a", "b", "c"]]
     assert cycles({"a": {"b": 1}, "b": {}}) == []
+
+
+def test_one_path_from_failing_rows_to_findings() -> None:
+    """Only nianbao.rules.base runs a pandera validation and reads its failure cases: every rule
+    family gets its failing rows from ``failing_rows`` (no copy of the join of failure cases)."""
+    owner = "nianbao.rules.base"
+    for m, path in MODULES.items():
+        if m == owner:
+            continue
+        text = path.read_text(encoding="utf-8")
+        for needle in ("SchemaErrors", "failure_cases", 'with_row_index("index").join('):
+            assert needle not in text, f"{m} reads pandera's failure cases itself ({needle}): use {owner}.failing_rows"
