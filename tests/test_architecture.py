@@ -89,8 +89,6 @@ LAYER_OF: dict[str, str] = {
 
 # (importer, imported) edges that close a cycle today, with what they wait for.  May only shrink.
 ALLOWED_CYCLE_EDGES: dict[tuple[str, str], str] = {
-    # the loaders' worker process calls back into the loaders (function-local import)
-    ("nianbao.loaders.guard", "nianbao.loaders"): "load_bytes apart from the file entry point (read engineer)",
     # a test hook's pause waits for a stop (function-local import): interrupted-run work in progress
     ("nianbao.hooks", "nianbao.interrupt"): "STOP moves below hooks (interrupted-run engineer)",
     ("nianbao.interrupt", "nianbao.pipeline"): "now_iso moves below interrupt (interrupted-run engineer)",

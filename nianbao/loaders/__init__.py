@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from nianbao.loaders.guard import guarded_load
 from nianbao.loaders.limits import Limits, Unreadable
 from nianbao.loaders.sniff import HEAVY, image_label, sniff
 from nianbao.loaders.text import parse_text
@@ -252,9 +253,7 @@ def load_file(path: Path, name: str | None = None, limits: Limits | None = None)
     if len(data) > lim.max_file_bytes:
         return _too_large(display, len(data), lim)
     if data.strip() and sniff(data[: 1 << 16] if not data.startswith(b"PK") else data, display) in HEAVY:
-        from nianbao.loaders.guard import guarded_load
-
-        rep = guarded_load(display, data, lim)
+        rep = guarded_load(display, data, lim, load_bytes, failed)
     else:
         rep = load_bytes(display, data, lim)
     rep.mtime_ns = settled_mtime(st)

@@ -1,7 +1,7 @@
 """The guarded worker: heavy formats (PDF, Word, Excel, HTML) are parsed in a separate process.
 
 A hostile or broken file can make a parsing library loop, recurse or allocate without end, or crash
-in C code.  The worker (``python -m nianbao.loaders.guard``, a plain child process: independent of
+in C code.  The worker (``python -m nianbao.loaders.worker``, a plain child process: independent of
 how the parent was started) is kept alive between files, so the parsing libraries are imported
 once and only there.  The parent waits for each answer at most ``parse_timeout`` (+ a grace), then
 kills the worker, reports the file as ``unreadable`` (U06) and starts a fresh worker for the next
@@ -25,9 +25,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import IO, Any
 
 from nianbao.loaders.limits import Limits
+from nianbao.loaders.sniff import sniff
 from nianbao.model import ParsedReport
 
 GRACE_S = 5.0  # the worker's own (soft) time limit fires first; the hard kill follows after this
@@ -91,8 +93,9 @@ def _worker_mb() -> int:
         return DEFAULT_WORKER_MB
 
 
-def serve() -> None:  # pragma: no cover - runs in the worker process
-    """The worker's loop: read (name, data, limits), answer the parsed report."""
+def serve(load: Callable[[str, bytes, Limits], ParsedReport]) -> None:  # pragma: no cover - worker
+    """The worker's loop: read (name, data, limits), answer the parsed report ``load`` reads
+    (:func:`nianbao.loaders.load_bytes`, handed in by :mod:`nianbao.loaders.worker`)."""
     proto_in = os.fdopen(os.dup(0), "rb")
     proto_out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything a library prints goes to stderr, never into the protocol
@@ -109,7 +112,6 @@ def serve() -> None:  # pragma: no cover - runs in the worker process
 
     logging.disable(logging.WARNING)  # library chatter (fontTools, pdfminer) is not the user's business
     warnings.simplefilter("ignore")
-    from nianbao.loaders import load_bytes
 
     while True:
         try:
@@ -119,14 +121,14 @@ def serve() -> None:  # pragma: no cover - runs in the worker process
             return
         if name is None:
             return
-        rep = load_bytes(name, data, limits)
+        rep = load(name, data, limits)
         try:
             _write(proto_out, rep)
         except (OSError, ValueError):
             return
 
 
-WORKER_CMD = [sys.executable, "-m", "nianbao.loaders.guard"]
+WORKER_CMD = [sys.executable, "-m", "nianbao.loaders.worker"]
 
 
 class Worker:
@@ -222,11 +224,16 @@ def _get_worker() -> Worker | None:
     return _worker
 
 
-def guarded_load(name: str, data: bytes, limits: Limits) -> ParsedReport:
-    """Parse one heavy file in the worker process, within the time limit."""
+def guarded_load(
+    name: str,
+    data: bytes,
+    limits: Limits,
+    load_bytes: Callable[[str, bytes, Limits], ParsedReport],
+    failed: Callable[..., ParsedReport],
+) -> ParsedReport:
+    """Parse one heavy file in the worker process, within the time limit (``load_bytes`` in this
+    process where no worker can start; ``failed``: the report of a file that could not be read)."""
     global _worker
-    from nianbao.loaders import failed, load_bytes
-    from nianbao.loaders.sniff import sniff
 
     with _lock:
         w = _get_worker()
@@ -241,7 +248,3 @@ def guarded_load(name: str, data: bytes, limits: Limits) -> ParsedReport:
     if out == "timeout":
         return failed(name, data, "U06", kind, limit=f"{limits.parse_timeout:g}")
     return failed(name, data, "U05", kind, detail="解析进程异常退出（文件可能被恶意构造或已损坏）")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    serve()
