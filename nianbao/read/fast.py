@@ -283,6 +283,8 @@ def _table4(window: Sequence[LineLike]) -> tuple[list[_V], int, str] | None:
 
 MAX_PLANS = 256  # report skeletons remembered per process (the synthetic corpus has a handful)
 # a cell that is a number alone (bounded by tabs or line ends); up to 4 digits may be a page number
+_DECIMAL = re.compile(r"(?<![^\t\n])\d+\.\d+(?![^\t\n])")  # 万元 with decimals (表二's fees)
+_NUMBER_CELL = re.compile(r"\d+(?:\.\d+)?")  # what the three patterns mask, as one cell's text
 _LONG_NUMBER = re.compile(r"(?<![^\t\n])\d{5,}(?![^\t\n])")
 _SHORT_NUMBER = re.compile(r"(?<![^\t\n])\d{1,4}(?![^\t\n])")
 
@@ -291,9 +293,10 @@ def _skeleton(window: Sequence[LineLike]) -> tuple[str, int]:
     """A table region with every number cell masked (and how many): reports that differ only in
     their numbers have the same skeleton, and the same plan."""
     text = "\n".join(map("\t".join, map(_CELLS, window)))
+    text, d = _DECIMAL.subn("\x00D", text)
     text, n = _LONG_NUMBER.subn("\x00L", text)
     text, m = _SHORT_NUMBER.subn("\x00S", text)
-    return text, n + m
+    return text, d + n + m
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,7 +363,7 @@ def _analyse(
         tuple((rid, at3[line], (vals[0].pos or 0) - 1) for rid, (vals, line) in t3.items()),
         (at4[t4_line], (t4_values[0].pos or 0) - 1),
         tuple(aliases),
-        sum(1 for v in values if v.raw.isdecimal()) == numbers,
+        sum(1 for v in values if _NUMBER_CELL.fullmatch(v.raw)) == numbers,
     )
 
 
