@@ -21,6 +21,8 @@ import signal
 import time
 from pathlib import Path
 
+from nianbao.stopflag import STOP, check_stop
+
 PAUSE_S = 60.0
 
 
@@ -39,8 +41,6 @@ def checkpoint(name: str) -> None:
         mark = os.environ.get("NIANBAO_PAUSE_MARK")
         if mark:
             Path(mark).write_text(name, encoding="utf-8")
-        from nianbao.interrupt import STOP, check_stop
-
         end = time.monotonic() + PAUSE_S
         while time.monotonic() < end and not STOP.is_set():  # a signal ends the pause
             time.sleep(0.05)

@@ -31,6 +31,7 @@ from typing import Any
 
 from nianbao.oserrors import error_text
 from nianbao.outcome import FileOutcome, RunOutcome
+from nianbao.stopflag import STOP, Stopped, check_stop  # the stop flag (re-exported)
 
 log = logging.getLogger("nianbao.interrupt")
 
@@ -53,24 +54,10 @@ class Terminated(BaseException):
     """SIGTERM, raised in the main thread (as Python raises KeyboardInterrupt for SIGINT)."""
 
 
-class Stopped(BaseException):
-    """Raised in a worker thread (a Prefect task's) that sees :data:`STOP`: the run is stopping."""
-
-
-# Set by the signal handlers of signals(): work running outside the main thread (a Prefect parse
-# task) stops at its next check (nianbao.pipeline.load_all, per file or per chunk).
-STOP = threading.Event()
 # Set while a stopped run writes its incomplete results: Prefect's own report of the stop (the
 # "Crash detected!" of the task and flow runs) stays off the console, which gets one line.
 _MUTE = threading.Event()
 _PREFECT_RUN_LOGGERS = ("prefect.flow_runs", "prefect.task_runs", "prefect.nianbao")  # (flows.nightly's hooks)
-
-
-def check_stop() -> None:
-    """Raise :class:`Stopped` when the run is stopping (outside the main thread: there the signal
-    handler has raised already)."""
-    if STOP.is_set() and threading.current_thread() is not threading.main_thread():
-        raise Stopped()
 
 
 class _Quiet(logging.Filter):
@@ -172,7 +159,7 @@ class Tracker:
 def incomplete_outcome(tracker: Tracker, exc: BaseException) -> RunOutcome | None:
     """The outcome to write for a run that stopped at ``tracker.stage`` (None: no file found yet)."""
     from nianbao.catalogue import ruleset_version
-    from nianbao.pipeline import now_iso
+    from nianbao.runstatus import now_iso
 
     cause = cause_of(exc)
     stage_zh = STAGES_ZH.get(tracker.stage, tracker.stage)
@@ -262,7 +249,18 @@ def message(inc: Incomplete, *, latest: Path | None = None) -> str:
     )
 
 
-__all__ = ["Incomplete", "RunOutcome", "Terminated", "Tracker", "incomplete_outcome", "incomplete_run", "message"]
+__all__ = [
+    "STOP",
+    "Incomplete",
+    "RunOutcome",
+    "Stopped",
+    "Terminated",
+    "Tracker",
+    "check_stop",
+    "incomplete_outcome",
+    "incomplete_run",
+    "message",
+]
 
 
 def details(outcome: Any) -> dict[str, Any] | None:

@@ -88,15 +88,7 @@ LAYER_OF: dict[str, str] = {
 }
 
 # (importer, imported) edges that close a cycle today, with what they wait for.  May only shrink.
-ALLOWED_CYCLE_EDGES: dict[tuple[str, str], str] = {
-    # a test hook's pause waits for a stop (function-local import): interrupted-run work in progress
-    ("nianbao.hooks", "nianbao.interrupt"): "STOP moves below hooks (interrupted-run engineer)",
-    ("nianbao.interrupt", "nianbao.pipeline"): "now_iso moves below interrupt (interrupted-run engineer)",
-    (
-        "nianbao.interrupt",
-        "nianbao.output.writer",
-    ): "writing an incomplete run moves up to run (interrupted-run engineer)",
-}
+ALLOWED_CYCLE_EDGES: dict[tuple[str, str], str] = {}
 
 # (importer, imported) edges pointing up the layers today, with what they wait for.  May only shrink.
 ALLOWED_UPWARD: dict[tuple[str, str], str] = {
