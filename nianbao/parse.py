@@ -1,6 +1,6 @@
 """The report parser: from lines of cells (any source format) to canonical cells and layout facts.
 
-Every loader (text, HTML, DOCX, XLSX, PDF) turns its input into a list of :class:`Line` — a paragraph
+Every loader (text, HTML, DOCX, XLSX, PDF) turns its input into a list of :class:`~nianbao.lines.Line` — a paragraph
 is a line with one cell, a table row a line with several — and this module reads the report by
 *labels*, never by line numbers: headings, table blocks, row and column labels, each matched after
 normalisation (full-width forms, spaces, numbering and punctuation removed; known aliases accepted).
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
 
+from nianbao.lines import Line  # the loaders' contract (also nianbao.parse.Line)
 from nianbao.model import INDEX, STATE_CODE, LayoutFact, ParsedReport, RowIssue, plain_raw
 from nianbao.normalize import State, is_value_like, nfkc, norm_label, parse_number, squash
 from nianbao.read import fast, grid
@@ -43,25 +44,6 @@ from nianbao.spec import (
     cell_kind,
     tables,
 )
-
-
-@dataclass(slots=True)
-class Line:
-    cells: list[str]
-    no: int  # 1-based line number (or running row number for non-text sources)
-    where: str | None = None  # e.g. "表格2 第3行" for DOCX/HTML/XLSX sources
-    table: bool = False  # a row of a table (several cells), not a paragraph
-    # display-column span of each cell, for rows whose columns are aligned by spaces (pdftotext -layout)
-    spans: list[tuple[int, int]] | None = None
-    # the source location of each cell ("表格3 第4行第5格", "工作表“表三” B7"), for non-text sources
-    cell_where: list[str] | None = None
-    # cells split at single spaces by the grid reader: a blank cell left no trace, so the count of
-    # values is all there is to place them by
-    loose: bool = False
-
-    @property
-    def text(self) -> str:
-        return "\t".join(self.cells)
 
 
 class NotAReport(ValueError):

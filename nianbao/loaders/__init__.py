@@ -1,7 +1,7 @@
 """Loaders: a submitted file (bytes) to a :class:`~nianbao.model.ParsedReport`.
 
 The type is detected from the content (:mod:`nianbao.loaders.sniff`), not only from the extension.
-Every loader turns its input into lines of cells (:class:`nianbao.parse.Line`) and the one parser
+Every loader turns its input into lines of cells (:class:`nianbao.lines.Line`) and the one parser
 reads the report from them, so a report gives the same canonical cells whatever it was written in.
 Every failure becomes an ``unreadable`` report whose reason is a U-rule of the catalogue (code and
 Chinese message naming what went wrong and what to send instead); nothing raises to the caller.
@@ -24,13 +24,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from nianbao.lines import Line
 from nianbao.loaders.guard import guarded_load
 from nianbao.loaders.limits import Limits, Unreadable
 from nianbao.loaders.sniff import HEAVY, image_label, sniff
 from nianbao.loaders.text import parse_text
 from nianbao.model import ParsedReport, unreadable
 from nianbao.oserrors import os_reason
-from nianbao.parse import Line, NotAReport, parse_lines
+from nianbao.parse import NotAReport, parse_lines
 from nianbao.textio import Decoded, DecodeError, decode_text
 
 SOURCE_TYPES = ("text", "csv", "html", "pdf", "docx", "xlsx")

@@ -10,8 +10,8 @@ from __future__ import annotations
 import csv
 import io
 
+from nianbao.lines import Line
 from nianbao.loaders.limits import Limits, check_cells, check_line_chars, check_lines
-from nianbao.parse import Line
 
 SHORT = 60  # one short field in a padded record may be a table row label (a row of blank cells)
 

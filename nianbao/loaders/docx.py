@@ -14,9 +14,9 @@ from __future__ import annotations
 import io
 from typing import Any
 
+from nianbao.lines import Line
 from nianbao.loaders.limits import Limits, check_cells, check_line_chars, check_lines
 from nianbao.loaders.ooxml import checked_package
-from nianbao.parse import Line
 
 _CN = "零一二三四五六七八九"
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from nianbao.lines import Line
 from nianbao.loaders.limits import Limits, Unreadable, check_cells, check_line_chars, check_lines
-from nianbao.parse import Line
 
 _SKIP = frozenset(
     {

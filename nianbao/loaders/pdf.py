@@ -16,8 +16,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, cast
 
+from nianbao.lines import Line
 from nianbao.loaders.limits import Limits, Unreadable, check_cells, check_line_chars, check_lines
-from nianbao.parse import Line
 
 _PAGE_NO = re.compile(r"^(?:[-—–－\s]*\d{1,4}[-—–－\s]*|第\s*\d+\s*页(?:\s*共\s*\d+\s*页)?|\d+\s*/\s*\d+)$")
 _STARTS_BLOCK = re.compile(

@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from nianbao.lines import Line
 from nianbao.loaders.limits import Limits, check_cells, check_line_chars, check_lines
 from nianbao.model import ParsedReport
 from nianbao.normalize import State, parse_number
-from nianbao.parse import Line, parse_lines
+from nianbao.parse import parse_lines
 
 _PIPE_SEP = re.compile(r"^:?-{2,}:?$")
 _MD_MARKS = re.compile(r"^#{1,6}\s+|^\*\*|\*\*$")

@@ -16,9 +16,9 @@ import re
 from datetime import date, datetime, time
 from typing import Any
 
+from nianbao.lines import Line
 from nianbao.loaders.limits import Limits, Unreadable, check_cells, check_line_chars
 from nianbao.loaders.ooxml import checked_package
-from nianbao.parse import Line
 
 SHORT = 60  # a single cell longer than this in a wide row is a paragraph, not a table row label
 _HEADING = re.compile(r"^\s*([二三四])[、.]")

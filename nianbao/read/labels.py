@@ -39,7 +39,7 @@ _NOTE = re.compile(r"[（(][^（()）]*[)）]")  # an explanatory note in bracke
 
 
 class LineLike(Protocol):
-    """A line of cells as the loaders give it (:class:`nianbao.parse.Line`)."""
+    """A line of cells as the loaders give it (:class:`nianbao.lines.Line`)."""
 
     cells: list[str]
     no: int
