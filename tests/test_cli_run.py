@@ -42,8 +42,10 @@ def test_run_without_prefect(inbox: Path, tmp_path: Path) -> None:
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [
         day,
         f"{day}-2",
+        "index.html",  # the reports root's status page (runstatus)
         "latest",
         "latest.json",
+        "status.json",
     ]
     assert (out / "latest").resolve() == out / f"{day}-2"
 

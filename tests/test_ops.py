@@ -90,14 +90,20 @@ def test_tests_use_their_own_prefect_home() -> None:
     home = Path(get_current_settings().home).resolve()
     assert home != (Path.home() / ".prefect").resolve()
     assert home.is_relative_to(Path(tempfile.gettempdir()).resolve())
-    assert prefect_settings.database_path() == home / "prefect.db"
+    # the session's own database: the home's prefect.db, or the test harness's temporary one once it started
+    db = prefect_settings.database_path()
+    assert db is not None and db.resolve().is_relative_to(Path(tempfile.gettempdir()).resolve())
+    assert db.resolve() != (Path.home() / ".prefect" / "prefect.db").resolve()
     assert "PREFECT_API_URL" not in os.environ or os.environ["PREFECT_API_URL"].startswith("http://127.0.0.1")
 
 
 def test_first_use_notice_only_the_first_time(tmp_path: Path) -> None:
-    from prefect.settings import PREFECT_HOME, temporary_settings
+    from prefect.settings import PREFECT_HOME, PREFECT_SERVER_DATABASE_CONNECTION_URL, temporary_settings
 
-    with temporary_settings(updates={PREFECT_HOME: str(tmp_path)}):
+    # the default database (in the home), whatever the session's test harness configured
+    with temporary_settings(
+        updates={PREFECT_HOME: str(tmp_path)}, restore_defaults={PREFECT_SERVER_DATABASE_CONNECTION_URL}
+    ):
         assert prefect_settings.first_use()
         assert "首次使用" in start_notice(prefect_settings.first_use())
         (tmp_path / "prefect.db").write_bytes(b"")  # the database the first start created
