@@ -18,6 +18,9 @@ fresh process of its own, so its peak memory is its own.
   total_s                 parse + validate + localise + report
   floor_ratio             total_s / read_s (both measured in this run: holds on any machine);
                           parse_floor_ratio: parse_s / read_s
+  read_cpu_s, parse_cpu_s  CPU seconds of the read floor and of the parse (the process and its pool
+                          workers); parse_floor_cpu_ratio = parse_cpu_s / read_cpu_s (steadier than
+                          the wall-time ratio on a loaded machine)
   one_report_s            wall time of a cold ``nianbao validate data/seed/`` (one report, a fresh
                           process: imports included), what the ad-hoc user waits
   load_average            the machine's 1-minute load average at the start and end of the run
@@ -98,13 +101,26 @@ def _read_chunk(paths: list[str]) -> int:
     return n
 
 
+def cpu_s() -> float:
+    """CPU seconds of this process and its ended children (the pool workers): a measure that a
+    loaded machine stretches far less than wall time."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+READ_CPU: list[float] = []  # the read floor's CPU seconds (set by read_floor)
+
+
 def read_floor(files: list[Path], workers: int) -> float:
     t = time.perf_counter()
+    c = cpu_s()
     names = [str(p) for p in files]
     size = max(50, len(names) // (workers * 8))
     chunks = [names[i : i + size] for i in range(0, len(names), size)]
     with ProcessPoolExecutor(max_workers=workers) as ex:
         list(ex.map(_read_chunk, chunks))
+    READ_CPU.append(cpu_s() - c)
     return time.perf_counter() - t
 
 
@@ -219,9 +235,11 @@ def main_run(inbox: Path, out: Path, workers: int) -> dict[str, object]:
 
     res: dict[str, object] = {}
     t = time.perf_counter()
+    c = cpu_s()
     subs = pipeline.discover([inbox])
     reports = pipeline.load_all(subs, workers)
     res["parse_s"] = round(time.perf_counter() - t, 3)
+    res["parse_cpu_s"] = round(cpu_s() - c, 3)
     log(f"parse {res['parse_s']} s")
     t = time.perf_counter()
     outcome = pipeline.validate_reports(reports, [str(inbox)])
@@ -311,6 +329,7 @@ def main() -> None:
     res: dict[str, object] = {"reports": len(files), "bytes": nbytes}
     load_start = round(os.getloadavg()[0], 2)
     res["read_s"] = round(read_floor(files, args.workers), 3)
+    res["read_cpu_s"] = round(READ_CPU[-1], 3)
     log(f"read floor {res['read_s']} s")
 
     w = ["--workdir", str(work), "--workers", str(args.workers)]
@@ -323,6 +342,8 @@ def main() -> None:
     res["floor_ratio"] = round(total / float(res["read_s"]), 2) if res["read_s"] else None  # type: ignore[arg-type]
     parse_s = float(main["parse_s"])  # type: ignore[arg-type]
     res["parse_floor_ratio"] = round(parse_s / float(res["read_s"]), 2) if res["read_s"] else None  # type: ignore[arg-type]
+    res["parse_cpu_s"] = main["parse_cpu_s"]
+    res["parse_floor_cpu_ratio"] = round(float(main["parse_cpu_s"]) / float(res["read_cpu_s"]), 2)  # type: ignore[arg-type]
     res["one_report_s"] = round(one_report(work), 3)
     log(f"one report {res['one_report_s']} s")
     res["validate_reports_per_s"] = round(len(files) / float(main["validate_s"]), 1)  # type: ignore[arg-type]
