@@ -13,11 +13,10 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from nianbao.catalogue import ruleset_version
+from nianbao.clock import now_iso
 from nianbao.engine import sort_findings, validate_batch
 from nianbao.hooks import checkpoint
 from nianbao.interrupt import Tracker, check_stop, quiet_worker
@@ -28,7 +27,6 @@ from nianbao.outcome import FileOutcome, Finding, RunOutcome
 from nianbao.read.grid import reading_confidence
 from nianbao.registry import Agency, load_registry, load_renames
 
-TZ = ZoneInfo("Asia/Shanghai")
 PARALLEL_MIN_FILES = 400
 
 
@@ -177,10 +175,6 @@ def summarise(reports: Sequence[ParsedReport], findings: Sequence[Finding]) -> l
         if r.sha256:
             first_by_hash.setdefault(r.sha256, r.file)
     return files
-
-
-def now_iso() -> str:
-    return datetime.now(TZ).isoformat(timespec="seconds")
 
 
 def run_validation(

@@ -28,11 +28,10 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from nianbao.clock import TZ, now_iso
 from nianbao.output.atomic import write_json, write_text
 
-TZ = ZoneInfo("Asia/Shanghai")
 STATUS_JSON = "status.json"
 INDEX_HTML = "index.html"
 STALE_AFTER = timedelta(hours=26)  # a nightly run a day apart, plus two hours of slack
@@ -50,10 +49,6 @@ def zh_time(iso: str | None) -> str:
     if t.tzinfo is not None:
         t = t.astimezone(TZ)
     return f"{t.year}年{t.month}月{t.day}日 {t:%H:%M}"
-
-
-def now_iso() -> str:
-    return datetime.now(TZ).isoformat(timespec="seconds")
 
 
 def read(out: Path) -> dict[str, Any]:

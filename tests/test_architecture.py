@@ -38,6 +38,7 @@ LAYER_OF: dict[str, str] = {
     "nianbao.registry": "domain",
     "nianbao.oserrors": "domain",
     "nianbao.textio": "domain",
+    "nianbao.clock": "domain",  # Beijing time (TZ, now_iso)
     "nianbao.lines": "io",  # the loaders' contract with the parser
     # catalogue: the rule records and their loader
     "nianbao.catalogue": "catalogue",

@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from nianbao.clock import TZ
 from nianbao.desk.db import (
     CONFIRMED,
     DECISION_ZH,
@@ -32,7 +32,6 @@ from nianbao.desk.db import (
 )
 from nianbao.desk.runs import Report, Run
 
-TZ = ZoneInfo("Asia/Shanghai")
 SYSTEM = "系统（夜间校验）"
 REASON_MAX = 500
 FIELD_MAX = 200

@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from nianbao.catalogue import catalogue
+from nianbao.clock import TZ
 from nianbao.oserrors import os_error_text, os_reason
 from nianbao.outcome import FileOutcome, RunOutcome
 from nianbao.output.atomic import write_text
@@ -130,7 +130,7 @@ def append_ack(path: Path, ack: Ack) -> None:
 
 
 def today() -> str:
-    return datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+    return datetime.now(TZ).date().isoformat()
 
 
 # ------------------------------------------------------------------ previous run

@@ -24,9 +24,9 @@ from datetime import datetime
 from functools import cache
 from pathlib import Path, PurePath
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from nianbao.catalogue import derived, linear_rules
+from nianbao.clock import TZ
 from nianbao.model import ParsedReport
 from nianbao.normalize import State
 from nianbao.outcome import STATE_ZH, FileOutcome, Finding, RunOutcome, Suspect, report_state
@@ -64,7 +64,7 @@ def zh_time(iso: str | None) -> str:
     if len(iso) <= 10:
         return f"{t.year}年{t.month}月{t.day}日"
     if t.tzinfo is not None:
-        t = t.astimezone(ZoneInfo("Asia/Shanghai"))
+        t = t.astimezone(TZ)
     return f"{t.year}年{t.month}月{t.day}日 {t.hour:02d}:{t.minute:02d}"
 
 
