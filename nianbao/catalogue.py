@@ -265,6 +265,11 @@ class LinearRule:
         return tuple(c[len(PREV) :] for c in self.cells if c.startswith(PREV))
 
 
+def _cell_id(table: str, line: str, across: str, by_row: bool) -> str:
+    """The cell of ``table`` on ``line`` (a row when ``by_row``, else a column) and ``across`` it."""
+    return f"{table}:{line}:{across}" if by_row else f"{table}:{across}:{line}"
+
+
 @derived
 def linear_rules(fmt: Fmt) -> tuple[LinearRule, ...]:
     """Every equation of every sum rule of the catalogue (its ``[rule.sum]`` terms), in catalogue order."""
@@ -275,34 +280,21 @@ def linear_rules(fmt: Fmt) -> tuple[LinearRule, ...]:
         if sr is None or r.retired:
             continue
         t = ts[sr.table]
-        if sr.each == "row":
-            printed, parts = sr.terms([c.id for c in t.columns])
-            for row in t.rows:
-                out.append(
-                    LinearRule(
-                        r.code,
-                        f"{sr.table}:{row.id}:*",
-                        sr.table,
-                        tuple(f"{sr.table}:{row.id}:{c}" for c in printed),
-                        tuple(f"{sr.table}:{row.id}:{c}" for c in parts),
-                        (("row_label", row.label),),
-                        sr.role,
-                    )
+        by_row = sr.each == "row"  # one equation a row (its columns summed), else one a column
+        printed, parts = sr.terms([x.id for x in (t.columns if by_row else t.rows)])
+        key = "row_label" if by_row else "col_label"
+        for line in t.rows if by_row else t.columns:
+            out.append(
+                LinearRule(
+                    r.code,
+                    _cell_id(sr.table, line.id, "*", by_row),
+                    sr.table,
+                    tuple(_cell_id(sr.table, line.id, x, by_row) for x in printed),
+                    tuple(_cell_id(sr.table, line.id, x, by_row) for x in parts),
+                    ((key, line.label),),
+                    sr.role,
                 )
-        else:
-            printed, parts = sr.terms([row.id for row in t.rows])
-            for col in t.columns:
-                out.append(
-                    LinearRule(
-                        r.code,
-                        f"{sr.table}:*:{col.id}",
-                        sr.table,
-                        tuple(f"{sr.table}:{x}:{col.id}" for x in printed),
-                        tuple(f"{sr.table}:{x}:{col.id}" for x in parts),
-                        (("col_label", col.label),),
-                        sr.role,
-                    )
-                )
+            )
     return tuple(out)
 
 
