@@ -45,8 +45,9 @@ class RegistryError(ValueError):
     """The registry file is malformed (the message names the file and line)."""
 
 
-def _csv_rows(path: Path) -> Iterator[list[str]]:
-    """The rows of a UTF-8 CSV file; unreadable or not UTF-8: a :class:`RegistryError` in Chinese."""
+def _csv_records(path: Path, header: tuple[str, ...]) -> Iterator[tuple[int, list[str]]]:
+    """(line number, row) of the non-blank rows of a UTF-8 CSV file under ``header``; unreadable,
+    not UTF-8, or another header: a :class:`RegistryError` in Chinese."""
     try:
         data = path.read_bytes()
     except OSError as e:
@@ -58,21 +59,20 @@ def _csv_rows(path: Path) -> Iterator[list[str]]:
         raise RegistryError(f"{path}：第 {line} 行不是 UTF-8 编码（请另存为 UTF-8 编码的 CSV）") from None
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        return iter(list(reader))
+        rows = list(reader)
     except csv.Error:  # e.g. a NUL byte: not a CSV file at all
         raise RegistryError(f"{path}：第 {reader.line_num} 行不是有效的 CSV") from None
+    if not rows or [h.strip() for h in rows[0][: len(header)]] != list(header):
+        raise RegistryError(f"{path}：第 1 行应为表头 {','.join(header)}")
+    for lineno, row in enumerate(rows[1:], 2):
+        if row and any(c.strip() for c in row):
+            yield lineno, row
 
 
 def load_registry(path: Path) -> list[Agency]:
     """Read ``county,agency,level`` rows; a malformed row is an error naming the file and line."""
     out: list[Agency] = []
-    reader = _csv_rows(path)
-    header = next(reader, None)
-    if header is None or [h.strip() for h in header[:3]] != ["county", "agency", "level"]:
-        raise RegistryError(f"{path}：第 1 行应为表头 county,agency,level")
-    for lineno, row in enumerate(reader, 2):
-        if not row or not any(c.strip() for c in row):
-            continue
+    for lineno, row in _csv_records(path, ("county", "agency", "level")):
         if len(row) < 3 or not row[0].strip() or not row[1].strip():
             raise RegistryError(f"{path}：第 {lineno} 行应有 county、agency、level 三列：{','.join(row)}")
         out.append(Agency(row[0].strip(), row[1].strip(), row[2].strip() or "township"))
@@ -84,13 +84,7 @@ def load_renames(path: Path) -> dict[str, str]:
     if not path.exists():
         return {}
     out: dict[str, str] = {}
-    reader = _csv_rows(path)
-    header = next(reader, None)
-    if header is None or [h.strip() for h in header[:2]] != ["old", "new"]:
-        raise RegistryError(f"{path}：第 1 行应为表头 old,new")
-    for lineno, row in enumerate(reader, 2):
-        if not row or not any(c.strip() for c in row):
-            continue
+    for lineno, row in _csv_records(path, ("old", "new")):
         if len(row) < 2 or not row[0].strip() or not row[1].strip():
             raise RegistryError(f"{path}：第 {lineno} 行应有 old、new 两列")
         out[normalise_agency(row[0])] = normalise_agency(row[1])
