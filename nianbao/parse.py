@@ -30,10 +30,18 @@ from nianbao.read.labels import (
     record_near_header,
     record_near_labels,
 )
-from nianbao.read.meta import detect_format, fill_agency, find_sections, heading_alias, read_period, read_title
+from nianbao.read.meta import (
+    BLOCK_HEADER,
+    detect_format,
+    fill_agency,
+    find_sections,
+    read_period,
+    read_title,
+    section_layout,
+    section_prose,
+)
 from nianbao.rundigits import split_row
 from nianbao.spec import (
-    SECTIONS,
     T3_PARTS,
     T4_COLUMNS,
     T4_PARTS,
@@ -105,7 +113,6 @@ _match_t2_col = match_t2_col
 AMBIGUOUS_SHARE = 0.35
 _GAP = re.compile(r"\s{2,}")
 _VALUE_LIKE = re.compile(r"^[\s\d.,，\-—–/／\\%％]*$")
-_BLOCK = re.compile(r"第二十条第\(?([一二三四五六七八九十]+)\)?项")
 
 
 # ------------------------------------------------------------------ the grid (any shape -> rows of cells)
@@ -561,14 +568,14 @@ class _Reader:
                     # a row label alone (its cells left blank, and dropped by a space-aligned extraction)
                     rows[rid] = ({c: _V("", ln.no, None, ln.where) for c in header if c != "?"}, ln.no)
                     continue
-            if len(ln.cells) < 2 and not _BLOCK.search(squash(ln.text)):
+            if len(ln.cells) < 2 and not BLOCK_HEADER.search(squash(ln.text)):
                 continue
             first_idx = next((i for i, c in enumerate(ln.cells) if c.strip()), None)
             if first_idx is None:
                 continue
             first = ln.cells[first_idx]
             sq = squash(first)
-            if _BLOCK.search(sq):
+            if BLOCK_HEADER.search(sq):
                 header = None
                 continue
             if "信息内容" in sq:
@@ -970,31 +977,7 @@ def _parse_lines(lines: Sequence[Line], report: ParsedReport) -> ParsedReport:
                 ri.element = "3:3.6.3:*"  # the single （六） row is read into 3.6.3 in the 2021 format (I13)
     spec = tables(fmt)
 
-    # sections: presence, order, aliases
-    prev_num: str | None = None
-    prev_idx = -1
-    for s in SECTIONS:
-        if s.number not in sections:
-            rep.layout.append(LayoutFact(f"sec:{s.number}", "section", False, s.heading))
-            continue
-        idx, line_no, printed = sections[s.number]
-        alias = heading_alias(s.number, printed, s.heading)
-        in_order = idx > prev_idx
-        rep.layout.append(
-            LayoutFact(
-                f"sec:{s.number}",
-                "section",
-                True,
-                s.heading,
-                printed=alias,
-                line=line_no,
-                in_order=in_order,
-                previous=prev_num if not in_order else None,
-            )
-        )
-        if in_order:
-            prev_idx, prev_num = idx, s.number
-        rep.sections[s.number] = []
+    section_layout(rep, sections)  # presence, order, aliases
     # section texts (prose) for the text rules; table block headers (第二十条第（一）项) are not prose
     ordered = sorted(sections.items(), key=lambda kv: kv[1][0])
     for k, (num, (idx, _l, _h)) in enumerate(ordered):
@@ -1002,9 +985,9 @@ def _parse_lines(lines: Sequence[Line], report: ParsedReport) -> ParsedReport:
         prose = [
             (ln.no, ln.text)
             for ln in lines[idx + 1 : end]
-            if not ln.table and ln.text.strip() and not (num == "二" and _BLOCK.search(squash(ln.text)))
+            if not ln.table and ln.text.strip() and not (num == "二" and BLOCK_HEADER.search(squash(ln.text)))
         ]
-        rep.sections[num] = _unwrapped(prose) if num in _PROSE_SECTIONS else prose
+        rep.sections[num] = section_prose(num, prose)
     if ordered:
         rep.sections["引言"] = [(ln.no, ln.text) for ln in lines[: ordered[0][1][0]] if ln.text.strip()]
 
@@ -1014,42 +997,6 @@ def _parse_lines(lines: Sequence[Line], report: ParsedReport) -> ParsedReport:
     _fill_t4(rep, spec["4"], t4, t4_header, g4.header)
     record_near_labels(rep, {"2": g2.lines, "3": g3.lines})  # the rows as the grid rebuilt them
     return rep
-
-
-_PROSE_SECTIONS = frozenset("一五六")
-_STARTS_BLOCK = re.compile(
-    r"^\s*(?:[一二三四五六七八九十]+[、.]|[（(][一二三四五六七八九十]+[)）]|\d+[、.](?!\d)|第[一二三四五六七八九十]+[章节条])"
-)
-_SENTENCE_END = ("。", "：", ":", "；", "！", "？", "”", "）", ")")
-
-
-def _unwrapped(items: list[tuple[int, str]]) -> list[tuple[int, str]]:
-    """Prose hard-wrapped by a text extraction (``pdftotext``: one printed line per line) joined back
-    into paragraphs, so that a sentence cut by a line break is read whole: a line as long as the
-    longest lines of the section (it ran to the margin) continues on the next, unless that starts a
-    heading or a numbered item after a finished sentence.  Prose of one paragraph per line (the usual
-    case) has no such lines and is left as it is; the paragraph keeps its first line's number."""
-    if len(items) < 2 or all(t.rstrip().endswith(_SENTENCE_END) for _no, t in items[:-1]):
-        return items  # every line ends a sentence: nothing was wrapped
-    # the printed width of a line: its UTF-8 length (a Chinese character 3, a digit or space 1)
-    width = max(len(t.strip().encode()) for _no, t in items)
-    if width < 48:
-        return items
-    full = 0.85 * width
-    out: list[tuple[int, str]] = []
-    prev_line = ""
-    for no, text in items:
-        t = text.strip()
-        if out:
-            pno, prev = out[-1]
-            heading = bool(_STARTS_BLOCK.match(t)) and prev.endswith(_SENTENCE_END)
-            if len(prev_line.encode()) >= full and not heading:
-                out[-1] = (pno, prev + t)
-                prev_line = t
-                continue
-        out.append((no, t))
-        prev_line = t
-    return out
 
 
 @lru_cache(maxsize=1 << 15)

@@ -17,14 +17,14 @@ import hmac
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlencode
 
-from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined
-from markupsafe import Markup
+from jinja2 import ChoiceLoader, Environment, PackageLoader
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -41,8 +41,7 @@ from nianbao.desk.notice import notice_context, notice_docx
 from nianbao.desk.review import Conflict, Invalid, date_zh, when_zh
 from nianbao.desk.runs import Report, Run, RunMissing, Runs, to_finding
 from nianbao.desk.views import finding_view, fmt_of
-from nianbao.output.html import fmt_value
-from nianbao.output.names import clean_text
+from nianbao.output.html import template_env
 
 SESSION_COOKIE = "nianbao_desk"
 SESSION_HOURS = 12
@@ -51,16 +50,6 @@ CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
-
-
-def _finalize(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, Markup):
-        return value
-    if isinstance(value, str):
-        return clean_text(value)
-    return value
 
 
 def _iso_zh(v: str) -> str:
@@ -75,15 +64,9 @@ def _iso_zh(v: str) -> str:
 
 @cache
 def _env() -> Environment:
-    env = Environment(
-        loader=ChoiceLoader([PackageLoader("nianbao.desk", "templates"), PackageLoader("nianbao.output", "templates")]),
-        autoescape=True,
-        finalize=_finalize,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
+    env = template_env(
+        ChoiceLoader([PackageLoader("nianbao.desk", "templates"), PackageLoader("nianbao.output", "templates")])
     )
-    env.filters["num"] = fmt_value
     env.filters["when"] = when_zh
     env.filters["day"] = date_zh
     env.filters["iso_zh"] = _iso_zh
@@ -405,54 +388,70 @@ async def report_page(request: Request) -> Response:
     )
 
 
-async def decide(request: Request) -> Response:
+@dataclass(frozen=True)
+class _Posted:
+    """A review action's request: who posts, the form, and the report it is about."""
+
+    who: auth.Who
+    form: FormData
+    desk: Desk
+    run: Run
+    file: str
+    report: Report
+
+
+async def _posted_report(request: Request) -> _Posted:
     who = await user(request)
     form = await posted(request)
     d = _desk(request)
     run = await run_in_threadpool(d.run)
     file = _s(form, "file")
-    r = _report(run, who, file)
-    k = _i(_s(form, "k"))
-    if _s(form, "run") != run.name:
-        return _conflict(request, file, "有新的校验结果，页面已过期，请重新打开报告后再操作")
-    if k not in r.findings:
-        raise HTTPException(400, "该问题不属于这份报告")
+    return _Posted(who, form, d, run, file, _report(run, who, file))
+
+
+async def _save(request: Request, p: _Posted, change: Callable[[], object], anchor: str) -> Response:
+    """Run a review change; its refusal is a 400, a concurrent edit a 409 page, else back to the report."""
     try:
-        await run_in_threadpool(
-            review.decide, d.db, run, k, _s(form, "state"), _s(form, "reason"), who.name, _i(_s(form, "version"))
-        )
+        await run_in_threadpool(change)
     except Invalid as e:
         raise HTTPException(400, str(e)) from None
     except Conflict as e:
-        return _conflict(request, file, str(e))
-    return _back(file, f"#f-{k}")
+        return _conflict(request, p.file, str(e))
+    return _back(p.file, anchor)
+
+
+async def decide(request: Request) -> Response:
+    p = await _posted_report(request)
+    form = p.form
+    k = _i(_s(form, "k"))
+    if _s(form, "run") != p.run.name:
+        return _conflict(request, p.file, "有新的校验结果，页面已过期，请重新打开报告后再操作")
+    if k not in p.report.findings:
+        raise HTTPException(400, "该问题不属于这份报告")
+    state, reason, seen = _s(form, "state"), _s(form, "reason"), _i(_s(form, "version"))
+    return await _save(
+        request, p, lambda: review.decide(p.desk.db, p.run, k, state, reason, p.who.name, seen), f"#f-{k}"
+    )
 
 
 async def notify(request: Request) -> Response:
-    who = await user(request)
-    form = await posted(request)
-    d = _desk(request)
-    run = await run_in_threadpool(d.run)
-    file = _s(form, "file")
-    r = _report(run, who, file)
-    try:
-        await run_in_threadpool(
-            lambda: review.notify(
-                d.db,
-                r,
-                notified_on=_s(form, "notified_on"),
-                how=_s(form, "how"),
-                deadline=_s(form, "deadline"),
-                contact=_s(form, "contact"),
-                user=who.name,
-                seen=_i(_s(form, "version")),
-            )
-        )
-    except Invalid as e:
-        raise HTTPException(400, str(e)) from None
-    except Conflict as e:
-        return _conflict(request, file, str(e))
-    return _back(file, "#township")
+    p = await _posted_report(request)
+    form = p.form
+    return await _save(
+        request,
+        p,
+        lambda: review.notify(
+            p.desk.db,
+            p.report,
+            notified_on=_s(form, "notified_on"),
+            how=_s(form, "how"),
+            deadline=_s(form, "deadline"),
+            contact=_s(form, "contact"),
+            user=p.who.name,
+            seen=_i(_s(form, "version")),
+        ),
+        "#township",
+    )
 
 
 def _conflict(request: Request, file: str, msg: str) -> HTMLResponse:

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, Template
+from jinja2 import BaseLoader, Environment, PackageLoader, StrictUndefined, Template
 from markupsafe import Markup, escape
 
 from nianbao.catalogue import catalogue, format_number
@@ -86,10 +86,11 @@ def _finalize(value: Any) -> Any:
     return value
 
 
-@cache
-def _env() -> Environment:
+def template_env(loader: BaseLoader) -> Environment:
+    """The Jinja settings every page of the project is rendered with (the run's views and the review
+    desk): autoescaped, strict, no ``None`` printed, submitted text cleaned, ``num`` for cell values."""
     env = Environment(
-        loader=PackageLoader("nianbao.output", "templates"),
+        loader=loader,
         autoescape=True,
         finalize=_finalize,
         undefined=StrictUndefined,
@@ -98,6 +99,11 @@ def _env() -> Environment:
     )
     env.filters["num"] = fmt_value
     return env
+
+
+@cache
+def _env() -> Environment:
+    return template_env(PackageLoader("nianbao.output", "templates"))
 
 
 @cache

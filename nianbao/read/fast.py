@@ -34,13 +34,21 @@ from nianbao.normalize import Kind, is_value_like, norm_label, parse_number, squ
 from nianbao.read import grid
 from nianbao.read.chars import has_traditional
 from nianbao.read.labels import LineLike, find_column, match_t2_col, match_t2_row, match_t3, record_near_labels
-from nianbao.read.meta import detect_format, fill_agency, find_sections, heading_alias, read_period, read_title
-from nianbao.spec import SECTIONS, T4_COLUMNS, T4_ROWS, Fmt, cell_kind, tables
+from nianbao.read.meta import (
+    BLOCK_HEADER,
+    detect_format,
+    fill_agency,
+    find_sections,
+    read_period,
+    read_title,
+    section_layout,
+    section_prose,
+)
+from nianbao.spec import T4_COLUMNS, T4_ROWS, Fmt, cell_kind, tables
 
 ENV = "NIANBAO_FAST_READ"
 
 # the table block header of 表二 (第二十条第（一）项): not prose (as nianbao.parse reads it)
-_BLOCK = re.compile(r"第二十条第\(?([一二三四五六七八九十]+)\)?项")
 # a line ending in one of these may be a row split over lines (the grid reader's test)
 _VALUE_END = frozenset("0123456789０１２３４５６７８９—-－/／无")
 _VALUE_LIKE = re.compile(r"^[\s\d.,，\-—–/／\\%％]*$")  # where a line's label cells end (labels.py)
@@ -161,7 +169,7 @@ def _table2(window: Sequence[LineLike]) -> dict[str, tuple[dict[str, _V], int]] 
         if first.strip()[0] in _VALUE_END and grid.is_value_token(first.strip()):
             return None  # numbers on a line of their own: the grid reader's case
         sq = squash(first)
-        if _BLOCK.search(sq):
+        if BLOCK_HEADER.search(sq):
             header = None
             continue
         if "信息内容" in sq:
@@ -392,37 +400,6 @@ _PLANS: dict[tuple[object, ...], _Plan] = {}
 
 # ------------------------------------------------------------------ prose (as nianbao.parse assembles it)
 
-# The tolerant reader's joining of hard-wrapped prose (nianbao.parse._unwrapped), the same rule:
-# tests/test_fast_read.py fails if the two ever differ.
-_PROSE_SECTIONS = frozenset("一五六")
-_STARTS_BLOCK = re.compile(
-    r"^\s*(?:[一二三四五六七八九十]+[、.]|[（(][一二三四五六七八九十]+[)）]|\d+[、.](?!\d)|第[一二三四五六七八九十]+[章节条])"
-)
-_SENTENCE_END = ("。", "：", ":", "；", "！", "？", "”", "）", ")")
-
-
-def _unwrapped(items: list[tuple[int, str]]) -> list[tuple[int, str]]:
-    if len(items) < 2 or all(t.rstrip().endswith(_SENTENCE_END) for _no, t in items[:-1]):
-        return items  # every line ends a sentence: nothing was wrapped
-    width = max(len(t.strip().encode()) for _no, t in items)
-    if width < 48:
-        return items
-    full = 0.85 * width
-    out: list[tuple[int, str]] = []
-    prev_line = ""
-    for no, text in items:
-        t = text.strip()
-        if out:
-            pno, prev = out[-1]
-            heading = bool(_STARTS_BLOCK.match(t)) and prev.endswith(_SENTENCE_END)
-            if len(prev_line.encode()) >= full and not heading:
-                out[-1] = (pno, prev + t)
-                prev_line = t
-                continue
-        out.append((no, t))
-        prev_line = t
-    return out
-
 
 # ------------------------------------------------------------------ the report
 
@@ -468,29 +445,7 @@ def read(lines: Sequence[LineLike], report: ParsedReport) -> ParsedReport | None
     fill_agency(rep)
     rep.fmt = fmt
     rep.fmt_evidence_2019 = list(detected.evidence_2019)
-    prev_num: str | None = None
-    prev_idx = -1
-    for s in SECTIONS:
-        if s.number not in sections:
-            rep.layout.append(LayoutFact(f"sec:{s.number}", "section", False, s.heading))
-            continue
-        idx, line_no, printed = sections[s.number]
-        in_order = idx > prev_idx
-        rep.layout.append(
-            LayoutFact(
-                f"sec:{s.number}",
-                "section",
-                True,
-                s.heading,
-                printed=heading_alias(s.number, printed, s.heading),
-                line=line_no,
-                in_order=in_order,
-                previous=prev_num if not in_order else None,
-            )
-        )
-        if in_order:
-            prev_idx, prev_num = idx, s.number
-        rep.sections[s.number] = []
+    section_layout(rep, sections)
     ordered = sorted(sections.items(), key=lambda kv: kv[1][0])
     for k, (num, (idx, _l, _h)) in enumerate(ordered):
         end = ordered[k + 1][1][0] if k + 1 < len(ordered) else len(lines)
@@ -499,9 +454,9 @@ def read(lines: Sequence[LineLike], report: ParsedReport) -> ParsedReport | None
             if len(ln.cells) > 1 or getattr(ln, "table", False):
                 continue
             t = ln.cells[0]
-            if t.strip() and not (num == "二" and _BLOCK.search(squash(t))):
+            if t.strip() and not (num == "二" and BLOCK_HEADER.search(squash(t))):
                 texts.append((ln.no, t))
-        rep.sections[num] = _unwrapped(texts) if num in _PROSE_SECTIONS else texts
+        rep.sections[num] = section_prose(num, texts)
     if ordered:
         top = lines[: ordered[0][1][0]]
         rep.sections["引言"] = [(ln.no, "\t".join(ln.cells)) for ln in top if "".join(ln.cells).strip()]

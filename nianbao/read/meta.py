@@ -30,11 +30,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from nianbao.model import ParsedReport
+from nianbao.model import LayoutFact, ParsedReport
 from nianbao.normalize import norm_label, squash
 from nianbao.read.labels import LineLike
 from nianbao.registry import Agency, normalise_agency
-from nianbao.spec import Fmt
+from nianbao.spec import SECTIONS, Fmt
 
 TITLE_LINES = 25  # non-empty lines at the top searched for the title
 TITLE_WRAP = 3  # a title is printed over at most this many lines
@@ -446,3 +446,76 @@ def detect_format(lines: Iterable[LineLike], year: int | None) -> FormatEvidence
     else:
         fmt = Fmt.F2019 if year is not None and year <= 2020 and not e21 else Fmt.F2021
     return FormatEvidence(fmt, tuple(e19), tuple(e21), merged)
+
+
+# ------------------------------------------------------------------ sections and their prose
+
+BLOCK_HEADER = re.compile(r"第二十条第\(?([一二三四五六七八九十]+)\)?项")
+"""A block header of table 二 (第二十条第（一）项): part of the table, not prose."""
+PROSE_SECTIONS = frozenset("一五六")
+_STARTS_BLOCK = re.compile(
+    r"^\s*(?:[一二三四五六七八九十]+[、.]|[（(][一二三四五六七八九十]+[)）]|\d+[、.](?!\d)|第[一二三四五六七八九十]+[章节条])"
+)
+_SENTENCE_END = ("。", "：", ":", "；", "！", "？", "”", "）", ")")
+
+
+def section_layout(rep: ParsedReport, sections: dict[str, tuple[int, int, str]]) -> None:
+    """The sections' layout facts (presence, order, printed heading) in statutory order, and an empty
+    text per section found; shared by the tolerant and the fast reader."""
+    prev_num: str | None = None
+    prev_idx = -1
+    for s in SECTIONS:
+        if s.number not in sections:
+            rep.layout.append(LayoutFact(f"sec:{s.number}", "section", False, s.heading))
+            continue
+        idx, line_no, printed = sections[s.number]
+        in_order = idx > prev_idx
+        rep.layout.append(
+            LayoutFact(
+                f"sec:{s.number}",
+                "section",
+                True,
+                s.heading,
+                printed=heading_alias(s.number, printed, s.heading),
+                line=line_no,
+                in_order=in_order,
+                previous=prev_num if not in_order else None,
+            )
+        )
+        if in_order:
+            prev_idx, prev_num = idx, s.number
+        rep.sections[s.number] = []
+
+
+def section_prose(num: str, items: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """A section's prose lines as kept: hard-wrapped paragraphs joined in sections 一, 五 and 六."""
+    return unwrapped(items) if num in PROSE_SECTIONS else items
+
+
+def unwrapped(items: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """Prose hard-wrapped by a text extraction (``pdftotext``: one printed line per line) joined back
+    into paragraphs, so that a sentence cut by a line break is read whole: a line as long as the
+    longest lines of the section (it ran to the margin) continues on the next, unless that starts a
+    heading or a numbered item after a finished sentence.  Prose of one paragraph per line (the usual
+    case) has no such lines and is left as it is; the paragraph keeps its first line's number."""
+    if len(items) < 2 or all(t.rstrip().endswith(_SENTENCE_END) for _no, t in items[:-1]):
+        return items  # every line ends a sentence: nothing was wrapped
+    # the printed width of a line: its UTF-8 length (a Chinese character 3, a digit or space 1)
+    width = max(len(t.strip().encode()) for _no, t in items)
+    if width < 48:
+        return items
+    full = 0.85 * width
+    out: list[tuple[int, str]] = []
+    prev_line = ""
+    for no, text in items:
+        t = text.strip()
+        if out:
+            pno, prev = out[-1]
+            heading = bool(_STARTS_BLOCK.match(t)) and prev.endswith(_SENTENCE_END)
+            if len(prev_line.encode()) >= full and not heading:
+                out[-1] = (pno, prev + t)
+                prev_line = t
+                continue
+        out.append((no, t))
+        prev_line = t
+    return out
