@@ -18,7 +18,7 @@ import io
 import re
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -336,16 +336,22 @@ def document_from_content(c: ReportContent) -> Document:
 # ------------------------------------------------------------------ text-like renderings
 
 
-def to_text(doc: Document) -> str:
-    """Tab-separated tables, paragraphs separated by blank lines (the seed's own shape)."""
+def text_with_rows(doc: Document, row_lines: Callable[[list[str]], list[str]]) -> str:
+    """Paragraphs and tables, each followed by a blank line; a table row printed as ``row_lines``."""
     out: list[str] = []
     for b in doc.blocks:
         if isinstance(b, Para):
             out += [b.text, ""]
         else:
-            out += ["\t".join(row) for row in grid(b)]
+            for row in grid(b):
+                out += row_lines(row)
             out.append("")
     return "\n".join(out)
+
+
+def to_text(doc: Document) -> str:
+    """Tab-separated tables, paragraphs separated by blank lines (the seed's own shape)."""
+    return text_with_rows(doc, lambda row: ["\t".join(row)])
 
 
 def _md_cell(s: str) -> str:

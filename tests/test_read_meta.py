@@ -16,11 +16,10 @@ from nianbao.read import labels
 from nianbao.read.meta import agency_from_file
 from nianbao.render import (
     Document,
-    Para,
     as_2019,
     content_from_report,
     document_from_content,
-    grid,
+    text_with_rows,
     to_layout_text,
     to_markdown,
     to_text,
@@ -257,25 +256,11 @@ def test_near_match_unit() -> None:
 
 
 def _one_cell_per_line(doc: Document) -> str:
-    out: list[str] = []
-    for b in doc.blocks:
-        if isinstance(b, Para):
-            out += [b.text, ""]
-        else:
-            out += [c for row in grid(b) for c in row if c.strip()]
-            out.append("")
-    return "\n".join(out)
+    return text_with_rows(doc, lambda row: [c for c in row if c.strip()])
 
 
 def _single_spaces(doc: Document) -> str:
-    out: list[str] = []
-    for b in doc.blocks:
-        if isinstance(b, Para):
-            out += [b.text, ""]
-        else:
-            out += [" ".join(c for c in row if c.strip()) for row in grid(b)]
-            out.append("")
-    return "\n".join(out)
+    return text_with_rows(doc, lambda row: [" ".join(c for c in row if c.strip())])
 
 
 SHAPES: dict[str, Callable[[Document], str]] = {
