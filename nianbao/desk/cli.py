@@ -7,16 +7,21 @@ from __future__ import annotations
 
 import getpass
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from nianbao.desk.words import DB_ENV, ROLE_ZH
 from nianbao.oserrors import os_error_text
 
+if TYPE_CHECKING:
+    from nianbao.desk.db import Database
+
 PASSWORD_ENV = "NIANBAO_PASSWORD"
 SSO_ENV = "NIANBAO_SSO_HEADER"
+ADMIN_CLI = "管理员（命令行）"  # who the audit log names for account changes made here
 DEFAULT_PORT = 8321
 
 user_app = typer.Typer(
@@ -39,7 +44,7 @@ def _fail(msg: str) -> None:
     raise typer.Exit(2)
 
 
-def _open_db(reports: Path, db: str | None) -> object:
+def _open_db(reports: Path, db: str | None) -> Database:
     from sqlalchemy.exc import SQLAlchemyError
 
     from nianbao.desk.db import Database, default_url, describe_url
@@ -80,18 +85,16 @@ def user_add(
 ) -> None:
     """添加审核台账号；密码取自环境变量 NIANBAO_PASSWORD，未设置时提示输入。"""
     from nianbao.desk import auth, review
-    from nianbao.desk.db import Database
 
     out, _err = _console()
     password = _password()
     database = _open_db(reports, db)
-    assert isinstance(database, Database)
     try:
         u = auth.add_user(database, name, role, county, password)
     except auth.AccountError as e:
         _fail(str(e))
         return
-    review.log(database, "管理员（命令行）", u.county or "", "user", f"账号 {u.name}", f"添加{ROLE_ZH[u.role]}")
+    review.log(database, ADMIN_CLI, u.county or "", "user", f"账号 {u.name}", f"添加{ROLE_ZH[u.role]}")
     out.print(f"已添加账号 {u.name}（{ROLE_ZH[u.role]}{'，' + u.county if u.county else ''}）。")
 
 
@@ -117,18 +120,11 @@ def user_passwd(
     db: DbOpt = None,
 ) -> None:
     """重设账号的密码（取自环境变量 NIANBAO_PASSWORD，未设置时提示输入）；该账号已登录的会话随即失效。"""
-    from nianbao.desk import auth, review
-    from nianbao.desk.db import Database
+    from nianbao.desk import auth
 
     out, _err = _console()
     password = _password("新密码：")
-    database = _open_db(reports, db)
-    assert isinstance(database, Database)
-    try:
-        auth.set_password(database, name, password)
-    except auth.AccountError as e:
-        _fail(str(e))
-    review.log(database, "管理员（命令行）", "", "user", f"账号 {name}", "重设密码")
+    _change_account(reports, db, name, lambda d: auth.set_password(d, name, password), "重设密码")
     out.print(f"已重设 {name} 的密码。")
 
 
@@ -140,19 +136,24 @@ def user_disable(
     db: DbOpt = None,
 ) -> None:
     """停用账号（--enable 重新启用）；停用后其会话随即失效。"""
-    from nianbao.desk import auth, review
-    from nianbao.desk.db import Database
+    from nianbao.desk import auth
 
     out, _err = _console()
+    what = "启用" if enable else "停用"
+    _change_account(reports, db, name, lambda d: auth.set_active(d, name, enable), what)
+    out.print(f"已{what}账号 {name}。")
+
+
+def _change_account(reports: Path, db: str | None, name: str, change: Callable[[Database], object], what: str) -> None:
+    """Change account ``name`` in the desk's database and log it (a refused change: the error, exit 2)."""
+    from nianbao.desk import auth, review
+
     database = _open_db(reports, db)
-    assert isinstance(database, Database)
     try:
-        auth.set_active(database, name, enable)
+        change(database)
     except auth.AccountError as e:
         _fail(str(e))
-    what = "启用" if enable else "停用"
-    review.log(database, "管理员（命令行）", "", "user", f"账号 {name}", what)
-    out.print(f"已{what}账号 {name}。")
+    review.log(database, ADMIN_CLI, "", "user", f"账号 {name}", what)
 
 
 @user_app.command("list")
@@ -161,12 +162,10 @@ def user_list(reports: ReportsOpt = Path("reports"), db: DbOpt = None) -> None:
     from rich.table import Table
 
     from nianbao.desk import auth
-    from nianbao.desk.db import Database
     from nianbao.desk.review import when_zh
 
     out, _err = _console()
     database = _open_db(reports, db)
-    assert isinstance(database, Database)
     users = auth.list_users(database)
     if not users:
         out.print("还没有账号。添加第一个管理员：NIANBAO_PASSWORD=… nianbao user add 管理员 --role admin")
@@ -192,7 +191,7 @@ def serve(
 ) -> None:
     """启动审核台（网页）：审核员登录后逐条确认或排除问题、登记通知乡镇、打印整改通知单。"""
     from nianbao.desk.app import create_app
-    from nianbao.desk.db import Database, describe_url
+    from nianbao.desk.db import describe_url
 
     out, _err = _console()
     if not reports.is_dir():
@@ -202,7 +201,6 @@ def serve(
     if not 0 < port < 65536:
         _fail(f"端口不对：{port}")
     database = _open_db(reports, db)
-    assert isinstance(database, Database)
     from nianbao.desk import auth
 
     if not auth.list_users(database):
@@ -224,7 +222,6 @@ def import_acks(
 ) -> None:
     """把 CSV 确认记录导入审核台：所涉问题记为“误报已排除”，理由为记录中的说明（已有结论的不覆盖）。"""
     from nianbao.desk import review
-    from nianbao.desk.db import Database
     from nianbao.desk.runs import RunMissing, Runs
     from nianbao.output.history import load_acks
 
@@ -235,7 +232,6 @@ def import_acks(
     for p in problems:
         err.print(f"注意：{p}")
     database = _open_db(reports, db)
-    assert isinstance(database, Database)
     try:
         run = Runs(reports).current()
     except RunMissing as e:
