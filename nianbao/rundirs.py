@@ -26,12 +26,11 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
-from zoneinfo import ZoneInfo
 
+from nianbao.clock import TZ as TZ  # Beijing time (re-exported for the flow)
 from nianbao.hooks import checkpoint as checkpoint  # the run's named points (re-exported)
 from nianbao.output.atomic import write_json
 
-TZ = ZoneInfo("Asia/Shanghai")
 STAGING_PREFIX = ".run-"
 LATEST = "latest"
 LATEST_JSON = "latest.json"
