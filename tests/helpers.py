@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from functools import cache
 from pathlib import Path
 
@@ -11,6 +12,17 @@ from nianbao.model import ParsedReport
 from nianbao.outcome import Finding
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def copy_sample_inbox(base: Path) -> Path:
+    """A copy of the bundled inbox at ``base/data/submissions`` (without a demo run's local state),
+    its registry beside it as ``data/registry.csv`` is; returns the inbox."""
+    root = base / "data" / "submissions"
+    shutil.copytree(ROOT / "data" / "submissions", root, ignore=shutil.ignore_patterns(".nianbao"))
+    shutil.copy(ROOT / "data" / "registry.csv", base / "data" / "registry.csv")
+    return root
+
+
 SEED = ROOT / "data" / "seed" / "沙坡头区镇罗镇_2023.txt"
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,17 +13,14 @@ from typer.testing import CliRunner
 
 from nianbao.cli import app
 from nianbao.rundirs import run_date
-from tests.helpers import ROOT
+from tests.helpers import ROOT, copy_sample_inbox
 
 runner = CliRunner()
 
 
 @pytest.fixture
 def inbox(tmp_path: Path) -> Path:
-    root = tmp_path / "data" / "submissions"
-    shutil.copytree(ROOT / "data" / "submissions", root, ignore=shutil.ignore_patterns(".nianbao"))
-    shutil.copy(ROOT / "data" / "registry.csv", tmp_path / "data" / "registry.csv")
-    return root
+    return copy_sample_inbox(tmp_path)
 
 
 def test_run_without_prefect(inbox: Path, tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ import pytest
 
 from nianbao.rundirs import completed_runs, latest
 from nianbao.store import Store
-from tests.helpers import ROOT, set_cells
+from tests.helpers import ROOT, copy_sample_inbox, set_cells
 
 pytestmark = [pytest.mark.prefect, pytest.mark.slow]
 
@@ -33,10 +33,7 @@ OUTPUTS = ("submissions.json", "findings.json")  # the run's results (run.json h
 
 @pytest.fixture(scope="module")
 def inbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("crash") / "data" / "submissions"
-    shutil.copytree(ROOT / "data" / "submissions", root, ignore=shutil.ignore_patterns(".nianbao"))
-    shutil.copy(ROOT / "data" / "registry.csv", root.parent / "registry.csv")
-    return root
+    return copy_sample_inbox(tmp_path_factory.mktemp("crash"))
 
 
 def nianbao_run(

@@ -16,7 +16,7 @@ from nianbao.inbox import Scope
 from nianbao.pipeline import discover, load_all, validate_reports
 from nianbao.registry import load_registry
 from nianbao.rundirs import run_date
-from tests.helpers import ROOT, set_cells
+from tests.helpers import ROOT, copy_sample_inbox, set_cells
 
 pytestmark = pytest.mark.prefect
 
@@ -27,10 +27,7 @@ N_SAMPLE = 25  # 12 townships x 2 years of 示例县, plus the seed under 沙坡
 @pytest.fixture
 def inbox(tmp_path: Path) -> Path:
     """A copy of the bundled inbox, with its registry next to it (as data/registry.csv is)."""
-    root = tmp_path / "data" / "submissions"
-    shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns(".nianbao"))
-    shutil.copy(ROOT / "data" / "registry.csv", tmp_path / "data" / "registry.csv")
-    return root
+    return copy_sample_inbox(tmp_path)
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ import pytest
 
 from nianbao.interrupt import NOT_PROCESSED
 from nianbao.rundirs import INCOMPLETE_SUFFIX, completed_runs, latest, next_run_name
-from tests.helpers import ROOT
+from tests.helpers import ROOT, copy_sample_inbox
 
 pytestmark = [pytest.mark.slow]
 
@@ -36,10 +36,7 @@ SIGNAL_EXIT_S = 30.0  # a stopped run ends within this (it writes its results so
 
 @pytest.fixture(scope="module")
 def inbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("interrupt") / "data" / "submissions"
-    shutil.copytree(ROOT / "data" / "submissions", root, ignore=shutil.ignore_patterns(".nianbao"))
-    shutil.copy(ROOT / "data" / "registry.csv", root.parent / "registry.csv")
-    return root
+    return copy_sample_inbox(tmp_path_factory.mktemp("interrupt"))
 
 
 @pytest.fixture(scope="module")

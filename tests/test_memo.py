@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ import nianbao.memo
 from nianbao import stages
 from nianbao.memo import KEEP, Memo
 from nianbao.outcome import Finding, Suspect
-from tests.helpers import ROOT, set_cells
+from tests.helpers import ROOT, copy_sample_inbox, set_cells
 
 SAMPLE = ROOT / "data" / "submissions"
 TARGET = Path("2023") / "示例县" / "示例县南川镇_2023.txt"
@@ -26,10 +25,7 @@ TARGET = Path("2023") / "示例县" / "示例县南川镇_2023.txt"
 
 @pytest.fixture
 def inbox(tmp_path: Path) -> Path:
-    root = tmp_path / "data" / "submissions"
-    shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns(".nianbao"))
-    shutil.copy(ROOT / "data" / "registry.csv", tmp_path / "data" / "registry.csv")
-    return root
+    return copy_sample_inbox(tmp_path)
 
 
 def run(inbox: Path, tmp_path: Path, name: str) -> stages.RunResult:
