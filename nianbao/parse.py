@@ -129,10 +129,8 @@ def _t3_label(text: str) -> tuple[str, str] | None:
     toks = text.split()
     for exact in (True, False):  # a label printed exactly after a stray piece beats a near match of all
         for k in range(min(len(toks), grid.MAX_LABEL_TOKENS + 1)):
-            if k:
-                dropped = toks[k - 1]
-                if len(dropped) > 1 and (_match_t3(dropped) or ("", ""))[0] != "group":
-                    break  # only a character of a vertical label or a group label goes before a row label
+            if k and not _row_prefix(tuple(toks[:k])):
+                continue  # only characters of a vertical label and a group label go before a row label
             rest = " ".join(toks[k:])
             m = _match_t3(rest)
             if m is None or not (m[0] == "row" or m[1] == "3.6") or (exact and near_t3(rest) is not None):
@@ -144,6 +142,15 @@ def _t3_label(text: str) -> tuple[str, str] | None:
                     return sub
             return m[1], rest
     return None
+
+
+def _row_prefix(dropped: tuple[str, ...]) -> bool:
+    """Whether tokens printed before a row label are pieces of a vertical label (single characters)
+    followed by nothing or by a group label, which may itself be split at a space (“(三) 不予公开”)."""
+    j = 0
+    while j < len(dropped) and len(dropped[j]) <= 1:
+        j += 1
+    return j == len(dropped) or (_match_t3(" ".join(dropped[j:])) or ("", ""))[0] == "group"
 
 
 def _t2_label(text: str) -> tuple[str, str] | None:

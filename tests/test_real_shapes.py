@@ -253,3 +253,25 @@ def test_traditional_marks_are_only_traditional() -> None:
 def test_a_traditional_report_keeps_its_printed_title() -> None:
     rep = _parse(traditional(seed_text()))
     assert rep.agency == "沙坡头区镇罗镇" and rep.title is not None and "報告" in rep.title
+
+
+# The seed's own printed text (not re-rendered: its group labels keep their half-width brackets and the
+# space inside, “(三) 不予公开”), cut into the two shapes a copy or an extraction makes of it.
+RAW_SHAPES: dict[str, Callable[[str], str]] = {
+    "one_cell_per_line": lambda t: "\n".join(c.strip() for line in t.splitlines() for c in line.split("\t")) + "\n",
+    "single_spaces": lambda t: (
+        "\n".join(" ".join(c.strip() for c in line.split("\t") if c.strip()) for line in t.splitlines()) + "\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("report", ["seed", "busy", "busy-B01", "busy-A01-D01"])
+@pytest.mark.parametrize("shape", sorted(RAW_SHAPES))
+def test_the_printed_seed_cut_into_a_shape_reads_as_printed(report: str, shape: str) -> None:
+    text = REPORTS[report]()
+    twin = _parse(text, "twin.txt")
+    got = _parse(RAW_SHAPES[shape](text), f"{shape}.txt")
+    assert (got.status, got.fmt, got.year, got.agency) == ("validated", twin.fmt, twin.year, twin.agency)
+    assert _cells(got) == _cells(twin)
+    assert _errors(got) == _errors(twin)
+    assert not [f for f in validate_batch([got]) if f.rule in ("I04", "I11")]  # no row lost, none guessed
