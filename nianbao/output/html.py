@@ -28,7 +28,6 @@ from functools import cache
 from itertools import islice
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from jinja2 import BaseLoader, Environment, PackageLoader, StrictUndefined, Template
 from markupsafe import Markup, escape
@@ -37,7 +36,7 @@ from nianbao.catalogue import catalogue, format_number
 from nianbao.model import INDEX, STATES, Cell, CellMap, ParsedReport
 from nianbao.normalize import State
 from nianbao.outcome import PASS_MEANS, FileOutcome, Finding, RunOutcome, Suspect
-from nianbao.output.atomic import UnsafePath, inside, write_text
+from nianbao.output.atomic import inside, write_text
 from nianbao.output.history import ACKABLE, ACKED, CORRECTED, NEW, STILL, SUBMITTED, UNCHANGED
 from nianbao.output.names import PageDir, clean_text
 from nianbao.output.parallel import run_shared, use_helper
@@ -614,23 +613,6 @@ def _county_rows(outcome: RunOutcome) -> dict[str, Any] | None:
     return {"head": head, "rows": [[fmt_value(r.get(k)) if r.get(k) is not None else "" for k in head] for r in rows]}
 
 
-def _gx_link(outcome: RunOutcome, out: Path) -> dict[str, Any] | None:
-    rel = outcome.extra.get("gx_docs")
-    if not rel or not isinstance(rel, str):
-        return None
-    # a relative path inside the output folder, never a URL (no scheme such as javascript:)
-    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", rel) or rel.startswith(("/", "\\")):
-        return {"href": None, "text": rel, "state": "outside"}
-    try:
-        target = inside(out, rel)
-    except UnsafePath:
-        return {"href": None, "text": rel, "state": "outside"}
-    text = Path(rel).as_posix()
-    if not target.is_file():
-        return {"href": None, "text": text, "state": "missing"}
-    return {"href": quote(text, safe="/"), "text": text, "state": "ok"}
-
-
 def batch_view(outcome: RunOutcome) -> dict[str, Any] | None:
     """The batch checks (rules M, run with Great Expectations over all reports together): which
     ran and passed, which failed, which did not run and why."""
@@ -777,7 +759,6 @@ def index_context(q: Quality, out: Path) -> dict[str, Any]:
         "county_summary": [Row(r) for r in county_summary(q)],
         # the batch checks in Chinese; Great Expectations' own Data Docs (English, for the ops
         # engineer) are listed in run.json and not linked from the auditor's pages
-        "gx": None,
         "batch": batch_view(o),
         "counties": _county_rows(o),
         "problems": q.review.problems,
