@@ -40,7 +40,9 @@ def _canonical(findings_json: Path, work: Path) -> list[str]:
 def _nianbao(args: list[str], check: bool) -> None:
     """``nianbao ARGS`` with the code of TREE, run from the repository (its relative data paths)."""
     boot = f"import sys; sys.path.insert(0, {str(TREE[0])!r}); sys.argv[0] = 'nianbao'; "
-    boot += "from nianbao.cli import main; main()"
+    # the command's module: nianbao.cli.app since the package layout (nianbao.cli before it)
+    module = "nianbao.cli.app" if (TREE[0] / "nianbao" / "cli" / "app.py").exists() else "nianbao.cli"
+    boot += f"from {module} import main; main()"
     env = dict(os.environ, PYTHONPATH=str(TREE[0]))
     subprocess.run([str(PYTHON), "-c", boot, *args], cwd=ROOT, env=env, check=check, capture_output=True)
 

@@ -84,7 +84,7 @@ def main() -> None:
     for stale in ("direct", "dask", "store-direct", "store-dask"):
         shutil.rmtree(work / stale, ignore_errors=True)
 
-    from nianbao.stages import RunSettings, run_direct
+    from nianbao.run.steps import RunSettings, run_direct
 
     t = time.perf_counter()
     direct = run_direct(RunSettings(inbox, work / "direct", work / "store-direct", workers=args.workers))
@@ -101,8 +101,8 @@ def main() -> None:
         run_flow(inbox, work / "dask", store=work / "store-dask", dask=cluster.scheduler_address)
         dask_s = time.perf_counter() - t
     log(f"Dask run {dask_s:.1f} s")
-    from nianbao.inbox import discover_inbox
-    from nianbao.stages import bundle
+    from nianbao.run.inputs import discover_inbox
+    from nianbao.run.steps import bundle
 
     groups: dict[str, list[int]] = {}
     for i, f in enumerate(discover_inbox(inbox)):

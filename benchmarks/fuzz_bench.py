@@ -4,11 +4,11 @@
     .venv/bin/python benchmarks/fuzz_bench.py [--damaged 1000] [--seed 1] [--workers N]
         [--no-hostile] [--no-per-report] [--keep DIR]
 
-Generates clean synthetic township reports (nianbao.synth, 2023), damages each copy the way a bad
+Generates clean synthetic township reports (nianbao.testing.synth, 2023), damages each copy the way a bad
 export or a hostile upload does — digits of the table rows garbled (1–15 of them), cells mangled
 (``tests.mutators.cell_garbage``), bytes flipped, or 1–3 rounds of any mutator — adds the hostile
 files of ``tests/test_hostile.py`` (zip/XML bombs, a 10 MB line, deep nesting, garbage …), runs the
-whole folder through :func:`nianbao.pipeline.validate_paths`, writes the JSON contract files and
+whole folder through :func:`nianbao.run.validation.validate_paths`, writes the JSON contract files and
 checks that every file is in ``submissions.json`` exactly once.
 
 Measured: the total wall time (discover → JSON written), the run's own stage times, the run's
@@ -39,7 +39,7 @@ DAMAGE = (("digits", 0.45), ("cells", 0.2), ("bytes", 0.2), ("mixed", 0.15))
 
 def damaged_inputs(n: int, seed: int) -> list[tuple[str, bytes, str]]:
     """``n`` damaged copies of clean synthetic reports: (file name, bytes, kind of damage)."""
-    from nianbao.synth import SynthConfig, encode, generate, render_text
+    from nianbao.testing.synth import SynthConfig, encode, generate, render_text
     from tests.mutators import byte_flips, cell_garbage, garble_digits, mutate
 
     bases_n = min(200, max(10, n // 5))
@@ -70,7 +70,7 @@ def damaged_inputs(n: int, seed: int) -> list[tuple[str, bytes, str]]:
 
 
 def hostile_inputs() -> list[tuple[str, bytes]]:
-    from tests.test_hostile import CASES
+    from tests.io.test_hostile import CASES
 
     return [(f"hostile-{name}", make()) for name, make, _code, _reason in CASES]
 
@@ -86,8 +86,8 @@ def per_report_times(outcome) -> list[tuple[float, float, str, str]]:  # type: i
     """Each report with a sum-rule finding localised alone (its own closed form / search, no batch
     budget): (wall seconds, CPU seconds of this process, file, status)."""
     from nianbao import localise as L
-    from nianbao.beyond import prev_values
     from nianbao.catalogue import sum_rule_codes
+    from nianbao.validate.families import prev_values
 
     broken = sorted({f.report for f in outcome.findings if f.rule in sum_rule_codes() and f.report >= 0})
     prev = prev_values(outcome.reports)
@@ -114,8 +114,8 @@ def main() -> None:
     ap.add_argument("--keep", type=Path, default=None, help="keep the inbox and the JSON outputs here")
     args = ap.parse_args()
 
-    from nianbao.output.jsonout import write_json_outputs
-    from nianbao.pipeline import validate_paths
+    from nianbao.report.jsonout import write_json_outputs
+    from nianbao.run.validation import validate_paths
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="nianbao-fuzzbench-"))
     inbox, out = work / "in", work / "out"

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-NIANBAO = [sys.executable, "-c", "from nianbao.cli import main; main()"]
+NIANBAO = [sys.executable, "-c", "from nianbao.cli.app import main; main()"]
 LOAD_AND_VALIDATE = ("discover", "store_lookup", "parse", "validate", "localise", "batch_expectations")
 
 
@@ -75,7 +75,7 @@ def start_server(home: Path) -> tuple[subprocess.Popen[bytes], str]:
 
 def edit_one(path: Path, value: str) -> None:
     sys.path.insert(0, str(ROOT))
-    from nianbao.textio import decode
+    from nianbao.io.textio import decode
     from tests.helpers import set_cells
 
     text, _enc = decode(path.read_bytes())

@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/localise_accuracy.py [--reports 1000] [--seed 1]
         [--kinds digit_typo,transposed,sign,blank_total]
 
-Generates clean synthetic township reports (nianbao.synth), plants ONE wrong cell of table 三 or 四
+Generates clean synthetic township reports (nianbao.testing.synth), plants ONE wrong cell of table 三 or 四
 into every second report (the kind chosen at random among ``--kinds``), parses and validates them
 all together (localisation included) and counts, per kind, whether the planted cell is
 
@@ -52,7 +52,7 @@ def _digit_typo(v: int, rng: random.Random) -> int:
 
 def plant(d, kind: str, rng: random.Random) -> tuple[str, int] | None:  # type: ignore[no-untyped-def]
     """Change one cell of tables 三/四 of ``d`` in place; (cell, original value), or None if no cell fits."""
-    from nianbao.spec import Fmt, tables
+    from nianbao.domain.spec import Fmt, tables
 
     cells = list(tables(Fmt.F2021)["3"].cells()) + list(tables(Fmt.F2021)["4"].cells())
     v = d.values
@@ -95,9 +95,9 @@ def main() -> None:
     args = ap.parse_args()
     kinds = [k for k in args.kinds.split(",") if k]
 
-    from nianbao.engine import validate_batch
-    from nianbao.loaders import load_bytes
-    from nianbao.synth import SynthConfig, generate, render_text
+    from nianbao.io import load_bytes
+    from nianbao.testing.synth import SynthConfig, generate, render_text
+    from nianbao.validate.batch import validate_batch
 
     per_county = 50
     cfg = SynthConfig(

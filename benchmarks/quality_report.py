@@ -3,11 +3,11 @@
 
     .venv/bin/python benchmarks/quality_report.py --reports 100000 --workdir /tmp/nianbao-qr [--keep]
 
-Generates N synthetic reports once (``nianbao.synth``: counties of ``--per-county`` townships, two
+Generates N synthetic reports once (``nianbao.testing.synth``: counties of ``--per-county`` townships, two
 years, ``--defect-rate`` of them with a planted defect, mixed encodings), validates them once (not
 timed) and caches the outcome (pickle) in ``--workdir``: a second call with the same parameters
 and work folder measures the views again without regenerating anything.  Then times every view
-registered in ``nianbao.output.writer.VIEWS`` piece by piece, as ``write_all`` runs them:
+registered in ``nianbao.report.writer.VIEWS`` piece by piece, as ``write_all`` runs them:
 
   json_s            submissions.json, findings.json, run.json
   prepare_s         the review against the previous run and the acknowledgements, pages, counties
@@ -62,8 +62,8 @@ def cpu_s() -> float:
 
 def data(work: Path, n: int, per_county: int, defect_rate: float, seed: int, workers: int) -> RunOutcome:
     """The validated outcome of N synthetic reports (generated and validated once per work folder)."""
-    from nianbao.pipeline import validate_paths
-    from nianbao.synth import SynthConfig, write_county_tree
+    from nianbao.run.validation import validate_paths
+    from nianbao.testing.synth import SynthConfig, write_county_tree
 
     years = (2022, 2023)
     counties = max(1, round(n / (per_county * len(years))))
@@ -122,13 +122,13 @@ def main() -> None:
 
 def views(outcome: RunOutcome, out: Path) -> dict[str, float]:
     """Every view, as ``write_all`` runs them, timed piece by piece."""
-    from nianbao.output import html as html_view
-    from nianbao.output.atomic import inside, write_json
-    from nianbao.output.excel import write_excel
-    from nianbao.output.history import changes_json
-    from nianbao.output.jsonout import write_json_outputs
-    from nianbao.output.parallel import cores
-    from nianbao.output.quality import prepare
+    from nianbao.io.atomic import inside, write_json
+    from nianbao.report import html as html_view
+    from nianbao.report.excel import write_excel
+    from nianbao.report.history import changes_json
+    from nianbao.report.jsonout import write_json_outputs
+    from nianbao.report.parallel import cores
+    from nianbao.report.quality import prepare
 
     times: dict[str, float] = {}
     t = time.perf_counter()
@@ -157,7 +157,7 @@ def views(outcome: RunOutcome, out: Path) -> dict[str, float]:
 
 def measure(outcome: RunOutcome, out: Path, processes: int | None) -> dict[str, object]:
     """Time the views (``processes``: NIANBAO_VIEW_PROCESSES) and describe what they wrote."""
-    from nianbao.output.parallel import cores, frozen_gc
+    from nianbao.report.parallel import cores, frozen_gc
 
     if processes is not None:
         os.environ["NIANBAO_VIEW_PROCESSES"] = str(processes)

@@ -68,7 +68,7 @@ def log(msg: str) -> None:
 
 def generate(root: Path, n: int, seed: int) -> int:
     """N reports in counties of 50 townships, one year; ~10 % with one planted defect."""
-    from nianbao.synth import SynthConfig, encode, generate, render_text
+    from nianbao.testing.synth import SynthConfig, encode, generate, render_text
 
     per_county = 50
     counties = max(1, (n + per_county - 1) // per_county)
@@ -92,7 +92,7 @@ def generate(root: Path, n: int, seed: int) -> int:
 
 
 def _read_chunk(paths: list[str]) -> int:
-    from nianbao.textio import decode
+    from nianbao.io.textio import decode
 
     n = 0
     for p in paths:
@@ -128,8 +128,8 @@ def naive_loop(reports: list, sample: int) -> tuple[float, int]:
     """The obvious implementation: build the frames of ONE report and call pandera on each schema."""
     from pandera.errors import SchemaErrors
 
-    from nianbao.frames import cells_frame, layout_frame, meta_frame, table_frame
-    from nianbao.spec import Fmt
+    from nianbao.domain.spec import Fmt
+    from nianbao.rules.frames import cells_frame, layout_frame, meta_frame, table_frame
     from schemas import cells_schema, layout_schema, meta_schema, table_schema
 
     chosen = [r for r in reports if r.readable][:sample]
@@ -155,8 +155,8 @@ def gx_same_rules(reports: list, sample: int) -> tuple[float, int]:
     import great_expectations as gx
 
     from nianbao.catalogue import linear_rules
-    from nianbao.frames import cells_frame, table_frame
-    from nianbao.spec import Fmt
+    from nianbao.domain.spec import Fmt
+    from nianbao.rules.frames import cells_frame, table_frame
 
     chosen = [r for r in reports if r.readable and r.fmt is Fmt.F2021][:sample]
     cells = cells_frame(chosen)
@@ -215,7 +215,7 @@ def child(stage: str, *args: str) -> dict[str, object]:
 def one_report(workdir: Path) -> float:
     """Wall time of a cold ``nianbao validate`` of the seed report, in a fresh process."""
     exe = Path(sys.executable).with_name("nianbao")
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-c", "from nianbao.cli import main; main()"]
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-c", "from nianbao.cli.app import main; main()"]
     out = workdir / "one-report"
     shutil.rmtree(out, ignore_errors=True)
     t = time.perf_counter()
@@ -230,8 +230,8 @@ def one_report(workdir: Path) -> float:
 
 def main_run(inbox: Path, out: Path, workers: int) -> dict[str, object]:
     """The main job in this process: discover, parse, validate, localise, write every view."""
-    from nianbao import pipeline
-    from nianbao.output.writer import write_all
+    from nianbao.report.writer import write_all
+    from nianbao.run import validation as pipeline
 
     res: dict[str, object] = {}
     t = time.perf_counter()
@@ -259,7 +259,7 @@ def main_run(inbox: Path, out: Path, workers: int) -> dict[str, object]:
 
 def nightly_run(inbox: Path, out: Path, store: Path, workers: int) -> dict[str, object]:
     """One run of the nightly job's stages (``nianbao run --no-prefect``): store, batch checks, views."""
-    from nianbao.stages import RunSettings, run_direct
+    from nianbao.run.steps import RunSettings, run_direct
 
     t = time.perf_counter()
     r = run_direct(RunSettings(inbox, out, store, workers=workers))
@@ -278,7 +278,7 @@ def nightly_run(inbox: Path, out: Path, store: Path, workers: int) -> dict[str, 
 
 
 def sample_reports(files: list[Path], n: int, workers: int) -> list:
-    from nianbao import pipeline
+    from nianbao.run import validation as pipeline
 
     return pipeline.load_all(pipeline.discover(files[:n]), workers)
 

@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from nianbao import prefect_settings
+from nianbao.run import prefect_settings
 
 prefect_settings.apply()  # before Prefect is imported (offline, quiet)
 
@@ -31,9 +31,11 @@ from prefect.futures import wait  # noqa: E402
 from prefect.logging import get_logger  # noqa: E402
 
 from flows import tasks  # noqa: E402
-from nianbao import interrupt, rundirs, runstatus  # noqa: E402
-from nianbao.inbox import Scope  # noqa: E402
-from nianbao.stages import (  # noqa: E402
+from nianbao.run import folders as rundirs  # noqa: E402
+from nianbao.run import interrupt  # noqa: E402
+from nianbao.run import status as runstatus  # noqa: E402
+from nianbao.run.inputs import Scope  # noqa: E402
+from nianbao.run.steps import (  # noqa: E402
     STORE_FAILED,
     RunResult,
     default_store,
@@ -119,7 +121,7 @@ def _out_of(flow_run: Any) -> Path | None:
 
 
 def _record_running(_flow: Any, flow_run: Any, _state: Any) -> None:
-    """Flow hook: the attempt is recorded at the reports root (nianbao.runstatus) as it starts."""
+    """Flow hook: the attempt is recorded at the reports root (nianbao.run.status) as it starts."""
     out = _out_of(flow_run)
     if out is not None:
         runstatus.record(out, runstatus.RUNNING, flow_run=str(getattr(flow_run, "name", "")))

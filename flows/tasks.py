@@ -1,4 +1,4 @@
-"""Prefect tasks: one per batch stage, thin wrappers over :mod:`nianbao.stages`.
+"""Prefect tasks: one per batch stage, thin wrappers over :mod:`nianbao.run.steps`.
 
 Coarse on purpose (a task run costs ~20 ms): a task handles a whole batch — or, for parsing on a
 Dask cluster, one county's files — never one file or one cell.  Only the I/O stages retry, with
@@ -9,7 +9,7 @@ Prefect cache: the Parquet store is the cache, keyed on file hash + rule-set ver
 
 from __future__ import annotations
 
-from nianbao import prefect_settings
+from nianbao.run import prefect_settings
 
 prefect_settings.apply()  # before Prefect is imported (offline, quiet)
 
@@ -21,10 +21,10 @@ from prefect import get_run_logger, task  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.tasks import exponential_backoff  # noqa: E402
 
-from nianbao import stages  # noqa: E402
-from nianbao.inbox import Scope  # noqa: E402
 from nianbao.outcome import RunOutcome  # noqa: E402
-from nianbao.pipeline import Submission  # noqa: E402
+from nianbao.run import steps as stages  # noqa: E402
+from nianbao.run.inputs import Scope  # noqa: E402
+from nianbao.run.validation import Submission  # noqa: E402
 
 T = TypeVar("T")
 
@@ -119,7 +119,7 @@ def publish_summary(out: str, run_dir: str, held: Held[RunOutcome]) -> list[dict
     """Move ``latest`` to the completed run; publish the counties table as a Prefect artifact."""
     from prefect.artifacts import create_table_artifact
 
-    from nianbao.output.summary import states_line
+    from nianbao.report.summary import states_line
 
     outcome = held.value
 

@@ -53,10 +53,10 @@ from nianbao.catalogue import (
     sum_rule_codes,
     total_cells,
 )
-from nianbao.model import INDEX, STATES, ParsedReport
-from nianbao.normalize import State
+from nianbao.domain.model import INDEX, STATES, ParsedReport
+from nianbao.domain.normalize import State
+from nianbao.domain.spec import Fmt, cell_words, tables
 from nianbao.outcome import Finding, Suspect
-from nianbao.spec import Fmt, cell_words, tables
 
 MAX_TIES = 30  # every tied set up to this many
 # Beyond this many changed cells a "localisation" explains nothing (Banff's ``cardinality``): a

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from nianbao.model import ParsedReport
-from nianbao.registry import Agency
+from nianbao.domain.model import ParsedReport
+from nianbao.domain.registry import Agency
 
 
 @dataclass(slots=True)

@@ -7,7 +7,7 @@ from functools import cache
 import pandera.polars as pa
 import polars as pl
 
-from nianbao.frames import KIND_DTYPE, STATE_DTYPE
+from nianbao.rules.frames import KIND_DTYPE, STATE_DTYPE
 from schemas._compile import expr_check
 
 value = pl.col("value")

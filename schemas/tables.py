@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandera.polars as pa
 
 from nianbao.catalogue import derived, linear_rules
-from nianbao.spec import Fmt, tables
+from nianbao.domain.spec import Fmt, tables
 from schemas._compile import linear_check, value_columns
 
 

@@ -26,10 +26,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from nianbao.output.writer import write_all  # noqa: E402
-from nianbao.pipeline import validate_paths  # noqa: E402
-from nianbao.spec import is_valid_cell_id  # noqa: E402
-from nianbao.synth import SynthConfig, encode, generate, render_text  # noqa: E402
+from nianbao.domain.spec import is_valid_cell_id  # noqa: E402
+from nianbao.report.writer import write_all  # noqa: E402
+from nianbao.run.validation import validate_paths  # noqa: E402
+from nianbao.testing.synth import SynthConfig, encode, generate, render_text  # noqa: E402
 from tests.mutators import mutate  # noqa: E402
 
 HOSTILE_NAMES = ("<script>alert(1)</script>镇", "../../etc/passwd镇", '=HYPERLINK("x")镇', "镇\x00罗", "a" * 300)

@@ -20,7 +20,7 @@ import json
 import shutil
 from pathlib import Path
 
-from nianbao.synth import SynthConfig, write_county_tree
+from nianbao.testing.synth import SynthConfig, write_county_tree
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"

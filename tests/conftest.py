@@ -31,7 +31,7 @@ atexit.register(shutil.rmtree, PREFECT_HOME, True)
 @pytest.fixture(scope="session")
 def prefect_api() -> Iterator[str]:
     """The URL of a Prefect API server for the whole session (prefect_test_harness)."""
-    from nianbao import prefect_settings
+    from nianbao.run import prefect_settings
 
     prefect_settings.apply()
     from prefect.settings import PREFECT_API_URL

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from nianbao.cli import app as cli_app
+from nianbao.cli.app import app as cli_app
 from tests.helpers import ROOT, write_hostile_reports
 
 with warnings.catch_warnings():  # starlette's TestClient over httpx (deprecated there, still the kept client)

@@ -6,10 +6,10 @@ import shutil
 from functools import cache
 from pathlib import Path
 
-from nianbao.engine import validate_batch
-from nianbao.loaders import load_bytes
-from nianbao.model import ParsedReport
+from nianbao.domain.model import ParsedReport
+from nianbao.io import load_bytes
 from nianbao.outcome import Finding
+from nianbao.validate.batch import validate_batch
 
 ROOT = Path(__file__).resolve().parent.parent
 

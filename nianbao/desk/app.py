@@ -41,7 +41,7 @@ from nianbao.desk.notice import notice_context, notice_docx
 from nianbao.desk.review import Conflict, Invalid, date_zh, when_zh
 from nianbao.desk.runs import Report, Run, RunMissing, Runs, to_finding
 from nianbao.desk.views import finding_view, fmt_of
-from nianbao.output.html import template_env
+from nianbao.report.html import template_env
 
 SESSION_COOKIE = "nianbao_desk"
 SESSION_HOURS = 12
@@ -65,7 +65,7 @@ def _iso_zh(v: str) -> str:
 @cache
 def _env() -> Environment:
     env = template_env(
-        ChoiceLoader([PackageLoader("nianbao.desk", "templates"), PackageLoader("nianbao.output", "templates")])
+        ChoiceLoader([PackageLoader("nianbao.desk", "templates"), PackageLoader("nianbao.report", "templates")])
     )
     env.filters["when"] = when_zh
     env.filters["day"] = date_zh

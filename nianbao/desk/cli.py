@@ -1,6 +1,6 @@
 """``nianbao serve`` and ``nianbao user``: the review desk from the command line.
 
-Registered on the ``nianbao`` app by one line in :mod:`nianbao.cli`.  Messages in 简体中文.
+Registered on the ``nianbao`` app by one line in :mod:`nianbao.cli.app`.  Messages in 简体中文.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from nianbao.desk.words import DB_ENV, ROLE_ZH
-from nianbao.oserrors import os_error_text
+from nianbao.domain.oserrors import os_error_text
 
 if TYPE_CHECKING:
     from nianbao.desk.db import Database
@@ -223,7 +223,7 @@ def import_acks(
     """把 CSV 确认记录导入审核台：所涉问题记为“误报已排除”，理由为记录中的说明（已有结论的不覆盖）。"""
     from nianbao.desk import review
     from nianbao.desk.runs import RunMissing, Runs
-    from nianbao.output.history import load_acks
+    from nianbao.report.history import load_acks
 
     out, err = _console()
     if not acks.is_file():

@@ -1,6 +1,6 @@
 """A finding's identity across runs, as the review desk stores it.
 
-The identity itself is :func:`nianbao.output.history.finding_identity` — what the nightly run uses
+The identity itself is :func:`nianbao.report.history.finding_identity` — what the nightly run uses
 to tell a new finding from one it saw before (agency, year, rule, cells; never a path) — so that a
 decision taken in the desk follows the same problem from run to run.  Here it is only serialised
 (JSON) and hashed (SHA-256) for a database key.
@@ -13,10 +13,10 @@ from typing import Any
 
 import orjson
 
-from nianbao.registry import normalise_agency
+from nianbao.domain.registry import normalise_agency
 
-try:  # the run's own identity (nianbao.output.history)
-    from nianbao.output.history import finding_identity as _identity
+try:  # the run's own identity (nianbao.report.history)
+    from nianbao.report.history import finding_identity as _identity
 except ImportError:  # pragma: no cover - an older history module: the same definition, spelled out
 
     def _identity(who: tuple[str, ...], rule: Any, cells: Any) -> tuple[tuple[str, ...], str, tuple[str, ...]]:

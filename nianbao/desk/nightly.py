@@ -1,8 +1,8 @@
 """What the nightly run reads back from the desk: every decision on a finding of the run, as an
-acknowledgement (:class:`nianbao.output.history.Ack`) that the static report and the workbook show
+acknowledgement (:class:`nianbao.report.history.Ack`) that the static report and the workbook show
 ("已复核", who, when, the decision and its reason).
 
-Registered in :data:`nianbao.output.hooks.ACK_SOURCES` when the command line starts; the
+Registered in :data:`nianbao.report.hooks.ACK_SOURCES` when the command line starts; the
 database is ``NIANBAO_DB`` when set, else ``desk.sqlite3`` in the reports folder when it exists
 (a run without a desk reads nothing and imports no database library).
 """
@@ -17,7 +17,7 @@ from nianbao.desk.words import DB_ENV, DB_FILE, DECISION_ZH, OPEN
 
 if TYPE_CHECKING:
     from nianbao.outcome import RunOutcome
-    from nianbao.output.history import Ack
+    from nianbao.report.history import Ack
 
 
 def database_url(out: Path | None) -> str | None:
@@ -43,7 +43,7 @@ def run_acks(outcome: RunOutcome, out: Path | None) -> list[Ack]:
     from nianbao.desk.db import Database, Review
     from nianbao.desk.identity import finding_key_of, key_hash
     from nianbao.desk.review import beijing
-    from nianbao.output.history import Ack
+    from nianbao.report.history import Ack
 
     db = Database(url)
     try:
@@ -70,7 +70,7 @@ def run_acks(outcome: RunOutcome, out: Path | None) -> list[Ack]:
 
 def register() -> None:
     """Let the nightly run (and ``nianbao validate``) read the desk's decisions."""
-    from nianbao.output.hooks import ACK_SOURCES
+    from nianbao.report.hooks import ACK_SOURCES
 
     if run_acks not in ACK_SOURCES:
         ACK_SOURCES.append(run_acks)

@@ -10,7 +10,7 @@ from nianbao.desk.db import CONFIRMED, DISMISSED, Review, Township
 from nianbao.desk.review import date_zh, today
 from nianbao.desk.runs import Report, Run
 from nianbao.desk.views import finding_view, fmt_of
-from nianbao.output.names import clean_text
+from nianbao.report.names import clean_text
 
 BASIS_2021 = (
     "《中华人民共和国政府信息公开条例》第五十条和《国务院办公厅政府信息与政务公开办公室关于印发"

@@ -15,7 +15,6 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from nianbao.clock import TZ
 from nianbao.desk.db import (
     CONFIRMED,
     DECISION_ZH,
@@ -31,6 +30,7 @@ from nianbao.desk.db import (
     now,
 )
 from nianbao.desk.runs import Report, Run
+from nianbao.domain.clock import TZ
 
 SYSTEM = "系统（夜间校验）"
 REASON_MAX = 500
@@ -340,7 +340,7 @@ def log(db: Database, user: str, county: str, action: str, target: str, detail: 
 
 
 def import_acks(db: Database, run: Run, acks: list[Any]) -> tuple[int, int, int]:
-    """Record the CSV acknowledgements (``nianbao ack``, :class:`nianbao.output.history.Ack`) as
+    """Record the CSV acknowledgements (``nianbao ack``, :class:`nianbao.report.history.Ack`) as
     decisions: each finding of ``run`` an acknowledgement covers (the same report bytes, rule and
     cells) becomes *dismissed* with the acknowledgement's note, unless the desk already has a
     decision on it.  Returns (imported, already decided, not in the run)."""

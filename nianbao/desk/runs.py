@@ -1,7 +1,7 @@
 """The run folders as the desk reads them: the latest completed run of the reports folder (its
 ``submissions.json`` / ``findings.json`` / ``run.json``), indexed once per run for the queue, the
 report pages and the notices; and the statutory tables of a report redrawn with the static
-report's own rendering (:mod:`nianbao.output.html`).
+report's own rendering (:mod:`nianbao.report.html`).
 
 A run is read once and kept until ``latest`` moves (or its ``findings.json`` changes); the tables
 of the last :data:`TABLE_CACHE` reports shown are kept too.  Reading is bounded: a run's JSON is
@@ -21,9 +21,9 @@ import orjson
 from markupsafe import Markup
 
 from nianbao.desk.identity import finding_key, key_hash
-from nianbao.oserrors import os_error_text
-from nianbao.registry import normalise_agency
-from nianbao.rundirs import completed_runs, latest
+from nianbao.domain.oserrors import os_error_text
+from nianbao.domain.registry import normalise_agency
+from nianbao.run.folders import completed_runs, latest
 
 NO_COUNTY = "（未分县）"
 TABLE_CACHE = 256  # redrawn reports kept in memory
@@ -269,10 +269,10 @@ class Runs:
     def _draw(
         self, run: Run, r: Report, findings: list[tuple[int, Any]]
     ) -> tuple[dict[str, Markup] | None, str | None]:
-        from nianbao.loaders import load_file
-        from nianbao.output.html import cell_views, skeleton
-        from nianbao.output.quality import flags_of
-        from nianbao.spec import Fmt
+        from nianbao.domain.spec import Fmt
+        from nianbao.io import load_file
+        from nianbao.report.html import cell_views, skeleton
+        from nianbao.report.quality import flags_of
 
         if r.status != "validated":
             return None, None

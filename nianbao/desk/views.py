@@ -8,9 +8,9 @@ from typing import Any
 from nianbao.catalogue import catalogue
 from nianbao.desk.db import DECISION_ZH, OPEN, Review
 from nianbao.desk.review import when_zh
-from nianbao.output.html import fmt_value
-from nianbao.output.quality import SEVERITY_ZH, cause_zh
-from nianbao.spec import Fmt, cell_label, table_name
+from nianbao.domain.spec import Fmt, cell_label, table_name
+from nianbao.report.html import fmt_value
+from nianbao.report.quality import SEVERITY_ZH, cause_zh
 
 CELLS_SHOWN = 12
 

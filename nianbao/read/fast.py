@@ -7,8 +7,8 @@ rebuilding, value-window fitting, lone-label pairing, run-together splitting or 
 this module reads it in one pass per table, with the label dictionary looked up once per distinct
 printed text (memoised per process: the same labels recur in every report).
 
-It gives exactly the :class:`~nianbao.model.ParsedReport` the tolerant reader
-(:func:`nianbao.parse.parse_lines`) gives — title, period, sections and format come from the same
+It gives exactly the :class:`~nianbao.domain.model.ParsedReport` the tolerant reader
+(:func:`nianbao.read.parse.parse_lines`) gives — title, period, sections and format come from the same
 functions of :mod:`nianbao.read.meta` — and returns ``None``, leaving the report untouched, at the
 first doubt: a source other than plain text, traditional characters, a line the grid reader would
 rebuild, a label it does not know exactly, a row printed twice or without its numbers, a count of
@@ -29,8 +29,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from operator import attrgetter
 
-from nianbao.model import INDEX, STATE_CODE, LayoutFact, ParsedReport, plain_raw
-from nianbao.normalize import Kind, is_value_like, norm_label, parse_number, squash
+from nianbao.domain.model import INDEX, STATE_CODE, LayoutFact, ParsedReport, plain_raw
+from nianbao.domain.normalize import Kind, is_value_like, norm_label, parse_number, squash
+from nianbao.domain.spec import T4_COLUMNS, T4_ROWS, Fmt, cell_kind, tables
 from nianbao.read import grid
 from nianbao.read.chars import has_traditional
 from nianbao.read.labels import LineLike, find_column, match_t2_col, match_t2_row, match_t3, record_near_labels
@@ -44,11 +45,10 @@ from nianbao.read.meta import (
     section_layout,
     section_prose,
 )
-from nianbao.spec import T4_COLUMNS, T4_ROWS, Fmt, cell_kind, tables
 
 ENV = "NIANBAO_FAST_READ"
 
-# the table block header of 表二 (第二十条第（一）项): not prose (as nianbao.parse reads it)
+# the table block header of 表二 (第二十条第（一）项): not prose (as nianbao.read.parse reads it)
 # a line ending in one of these may be a row split over lines (the grid reader's test)
 _VALUE_END = frozenset("0123456789０１２３４５６７８９—-－/／无")
 _VALUE_LIKE = re.compile(r"^[\s\d.,，\-—–/／\\%％]*$")  # where a line's label cells end (labels.py)
@@ -398,14 +398,14 @@ def _apply(
 _PLANS: dict[tuple[object, ...], _Plan] = {}
 
 
-# ------------------------------------------------------------------ prose (as nianbao.parse assembles it)
+# ------------------------------------------------------------------ prose (as nianbao.read.parse assembles it)
 
 
 # ------------------------------------------------------------------ the report
 
 
 def read(lines: Sequence[LineLike], report: ParsedReport) -> ParsedReport | None:
-    """``report`` filled exactly as :func:`nianbao.parse.parse_lines` fills it, or None (the report
+    """``report`` filled exactly as :func:`nianbao.read.parse.parse_lines` fills it, or None (the report
     untouched) when the report is not in the well-formed shape."""
     if report.source_type != "text" or not lines:
         return None

@@ -25,9 +25,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from nianbao.model import ParsedReport
-from nianbao.normalize import State, norm_label, parse_number
-from nianbao.spec import tables
+from nianbao.domain.model import ParsedReport
+from nianbao.domain.normalize import State, norm_label, parse_number
+from nianbao.domain.spec import tables
 
 MAX_LABEL_TOKENS = 4  # leading tokens dropped at most when looking for a row label in a line
 _PROSE = re.compile(r"[。；！？]")

@@ -1,6 +1,6 @@
 """Statutory labels: which row or column of the format a printed label names.
 
-A printed label is normalised (:func:`~nianbao.normalize.norm_label`: full-width forms, spaces,
+A printed label is normalised (:func:`~nianbao.domain.normalize.norm_label`: full-width forms, spaces,
 numbering and punctuation removed) and matched, in this order:
 
 1. exactly, or as a known alias, or by a statutory key it starts with (``部分公开（区分处理的…）``);
@@ -26,9 +26,9 @@ from typing import Protocol
 
 from rapidfuzz.distance import Levenshtein
 
-from nianbao.model import ParsedReport, RowIssue
-from nianbao.normalize import nfkc, norm_label
-from nianbao.spec import T3_COLUMNS, T3_GROUPS, Fmt, tables
+from nianbao.domain.model import ParsedReport, RowIssue
+from nianbao.domain.normalize import nfkc, norm_label
+from nianbao.domain.spec import T3_COLUMNS, T3_GROUPS, Fmt, tables
 
 MIN_NEAR_LEN = 4  # a shorter label (规章, 其他, 总计, 自然人) is matched exactly or not at all
 MAX_NEAR_LEN = 40  # longer texts are prose, not labels: never matched by distance
@@ -39,7 +39,7 @@ _NOTE = re.compile(r"[（(][^（()）]*[)）]")  # an explanatory note in bracke
 
 
 class LineLike(Protocol):
-    """A line of cells as the loaders give it (:class:`nianbao.lines.Line`)."""
+    """A line of cells as the loaders give it (:class:`nianbao.io.lines.Line`)."""
 
     cells: list[str]
     no: int

@@ -30,11 +30,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from nianbao.model import LayoutFact, ParsedReport
-from nianbao.normalize import norm_label, squash
+from nianbao.domain.model import LayoutFact, ParsedReport
+from nianbao.domain.normalize import norm_label, squash
+from nianbao.domain.registry import Agency, normalise_agency
+from nianbao.domain.spec import SECTIONS, Fmt
 from nianbao.read.labels import LineLike
-from nianbao.registry import Agency, normalise_agency
-from nianbao.spec import SECTIONS, Fmt
 
 TITLE_LINES = 25  # non-empty lines at the top searched for the title
 TITLE_WRAP = 3  # a title is printed over at most this many lines

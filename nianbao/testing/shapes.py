@@ -1,6 +1,6 @@
 """A report printed in the shapes real documents come in (for the tests of the grid reader).
 
-Each renderer takes a report in the statutory layout (:func:`nianbao.render.document_from_content`)
+Each renderer takes a report in the statutory layout (:func:`nianbao.testing.render.document_from_content`)
 and prints it the way an extraction or a copy leaves it — studied on published reports and their
 extractions, never copied from them:
 
@@ -28,8 +28,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import cache
 
-from nianbao.render import Document, Para, Table, TCell, grid
-from nianbao.spec import T3_COLUMNS
+from nianbao.domain.spec import T3_COLUMNS
+from nianbao.testing.render import Document, Para, Table, TCell, grid
 
 BLANK = "—"
 SHAPES: dict[str, Callable[[Document], str]] = {}

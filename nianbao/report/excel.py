@@ -1,0 +1,684 @@
+"""``findings.xlsx``: the run as an Excel/WPS workbook.
+
+Sheets: 汇总 (the run, what each sheet holds, counts by rule, missing agencies), 各县（区） (one
+row per county: submitted, expected, passing, with errors …), 报告清单 (the files with their
+status), 问题清单 (the findings: filterable, frozen header, Chinese column names) and 数值 (one
+row per report, one column per canonical cell, flagged cells filled by severity — an auditor
+filters or sorts any cell across the reports).
+
+A large batch (:data:`nianbao.report.quality.LARGE_BATCH`) keeps the workbook to what an auditor
+works through, and says so on 汇总: 报告清单 lists the reports with errors or warnings and the
+unreadable files, 问题清单 every error and warning (the notes — 提示, e.g. one I06 per report —
+are counted by rule on 汇总; each one is in ``findings.json``), and 数值 the
+:data:`VALUES_MAX_REPORTS` worst reports.  Everything else is in the JSON files and the HTML
+pages.  Written in xlsxwriter's ``constant_memory`` mode (row by row, memory independent of the
+size), into a temporary file renamed over ``findings.xlsx``.
+
+Every string is written with ``write_string`` — never ``write`` — so a submission text such as
+``=HYPERLINK(...)`` stays text; strings starting with ``= + - @`` (or tab/CR) also get Excel's
+quote prefix, so editing the cell does not turn it into a formula either.  Control characters are
+removed and strings cut to Excel's 32,767-character limit.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+from xlsxwriter.format import Format
+from xlsxwriter.workbook import Workbook
+from xlsxwriter.worksheet import Worksheet
+
+from nianbao.catalogue import catalogue, format_number
+from nianbao.domain.model import INDEX, STATES, CellMap
+from nianbao.domain.normalize import State
+from nianbao.domain.spec import Fmt, all_cells, cell_label, cell_words, table_name
+from nianbao.io.atomic import FILE_MODE, inside
+from nianbao.outcome import STATE_ZH, RunOutcome, report_state
+from nianbao.report.history import ACKED, CORRECTED, NEW, STILL, SUBMITTED, UNCHANGED
+from nianbao.report.names import clean_text
+from nianbao.report.quality import (
+    BLANK_ZH,
+    SEV_RANK,
+    SEVERITY_ZH,
+    Quality,
+    cause_zh,
+    county_summary,
+    flags_of,
+    is_flagged,
+    prepare,
+    printed_blank,
+    text_and_table,
+)
+
+XLSX_MAX_STR = 32767
+XLSX_MAX_ROWS = 1_048_576
+VALUES_MAX_REPORTS = 1000  # rows of 数值 in a large batch (worst first): ~420 cells each
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FILLS = {"error": "#F8CBAD", "warning": "#FFE699", "info": "#DDEBF7", "missing": "#D9D9D9"}
+STATUS_ZH = {NEW: "新发现", STILL: "仍存在", ACKED: "已复核"}
+CHANGE_ZH = {SUBMITTED: "新报送", CORRECTED: "已更正", UNCHANGED: "未变化", None: ""}
+
+FINDING_COLUMNS = (
+    ("序号", 6),
+    ("机关", 22),
+    ("年度", 6),
+    ("文件", 40),
+    ("规则", 6),
+    ("级别", 6),
+    ("规则名称", 28),
+    ("状态", 8),
+    ("单元格", 48),
+    ("单元格数", 8),
+    ("源文件行", 8),
+    ("应为", 12),
+    ("报告填写", 12),
+    ("问题说明", 60),
+    ("改正建议", 50),
+    ("疑似错误单元格", 36),
+    ("复核人", 10),
+    ("复核说明", 24),
+    ("县（区）", 14),
+)
+REPORT_COLUMNS = (
+    ("序号", 6),
+    ("机关", 22),
+    ("年度", 6),
+    ("文件", 44),
+    ("状态", 10),
+    ("无法读取的原因", 36),
+    ("格式", 6),
+    ("错误", 6),
+    ("警告", 6),
+    ("提示", 6),
+    ("新发现", 7),
+    ("变化", 8),
+)
+
+
+URL_MAX = 65_530  # Excel's limit of hyperlinks per worksheet: later rows keep the name as plain text
+DATETIME_FORMAT = 'yyyy"年"m"月"d"日" hh:mm'
+
+
+def _print_setup(ws: Worksheet, header_row: int = 0) -> None:
+    """Printed on A4 landscape, all columns on the page width, the header row on every page."""
+    ws.set_paper(9)  # A4
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(header_row)
+    ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
+    ws.center_horizontally()
+
+
+def excel_time(iso: str | None) -> datetime | None:
+    """An ISO time of the run as Excel's naive local datetime (Excel has no time zones)."""
+    if not iso:
+        return None
+    try:
+        return datetime.fromisoformat(iso).replace(tzinfo=None)
+    except ValueError:
+        return None
+
+
+class _Writer:
+    """Typed cell writes: strings always as text (formula-safe), numbers as numbers."""
+
+    def __init__(self, wb: Workbook) -> None:
+        self.wb = wb
+        self._formats: dict[tuple[str | None, bool, bool], Format] = {}
+        self._links: dict[str, int] = {}
+        self.link_fmt = wb.add_format({"font_color": "#1F5FBF", "underline": 1})
+        self.link_quote_fmt = wb.add_format({"font_color": "#1F5FBF", "underline": 1, "quote_prefix": True})
+        self.date_fmt = wb.add_format({"num_format": DATETIME_FORMAT, "align": "left"})
+
+    def fmt(self, fill: str | None = None, quote: bool = False, bold: bool = False) -> Format | None:
+        if fill is None and not quote and not bold:
+            return None
+        key = (fill, quote, bold)
+        f = self._formats.get(key)
+        if f is None:
+            props: dict[str, Any] = {}
+            if fill:
+                props["bg_color"] = FILLS.get(fill, fill)
+                props["pattern"] = 1
+            if quote:
+                props["quote_prefix"] = True
+            if bold:
+                props["bold"] = True
+            f = self._formats[key] = self.wb.add_format(props)
+        return f
+
+    def put(self, ws: Worksheet, r: int, c: int, v: Any, fill: str | None = None, bold: bool = False) -> None:
+        if v is None:
+            f = self.fmt(fill, bold=bold)
+            if f is not None:
+                ws.write_blank(r, c, None, f)
+            return
+        if isinstance(v, bool):
+            v = "是" if v else "否"
+        if isinstance(v, int | float) and math.isfinite(v) and abs(v) < 1e15:
+            ws.write_number(r, c, v, self.fmt(fill, bold=bold))
+            return
+        s = clean_text(str(v))[:XLSX_MAX_STR]
+        ws.write_string(r, c, s, self.fmt(fill, quote=s.startswith(FORMULA_START), bold=bold))
+
+    def link(self, ws: Worksheet, r: int, c: int, href: str | None, text: Any) -> None:
+        """``text`` linking to ``href`` (a page of the run, relative to the workbook); plain text
+        without one, or past Excel's limit of links per sheet."""
+        count = self._links.get(ws.name, 0)
+        if not href or text is None or count >= URL_MAX:
+            self.put(ws, r, c, text)
+            return
+        self._links[ws.name] = count + 1
+        s = clean_text(str(text))[:XLSX_MAX_STR] or href
+        f = self.link_quote_fmt if s.startswith(FORMULA_START) else self.link_fmt
+        ws.write_url(r, c, f"external:{href}", f, string=s, tip="打开该报告的页面")
+
+    def when(self, ws: Worksheet, r: int, c: int, iso: str | None, bold: bool = False) -> None:
+        """A time of the run as a real Excel date and time (Chinese date format)."""
+        dt = excel_time(iso)
+        if dt is None:
+            self.put(ws, r, c, iso, bold=bold)
+            return
+        ws.write_datetime(r, c, dt, self.date_fmt)
+
+    def row(self, ws: Worksheet, r: int, values: tuple[Any, ...]) -> None:
+        """A row of plain cells from column 0 (``None``: left empty) — the fast path of :meth:`put`."""
+        quote = self.fmt(quote=True)
+        for c, v in enumerate(values):
+            t = type(v)
+            if t is str:
+                s = clean_text(v)[:XLSX_MAX_STR]
+                ws.write_string(r, c, s, quote if s.startswith(FORMULA_START) else None)
+            elif t is int or t is float:
+                if math.isfinite(v) and abs(v) < 1e15:
+                    ws.write_number(r, c, v)
+                else:
+                    self.put(ws, r, c, v)
+            elif v is not None:
+                self.put(ws, r, c, v)
+
+
+def _value_columns() -> list[str]:
+    cols = list(all_cells(Fmt.F2021))
+    known = set(cols)
+    cols += [c for c in all_cells(Fmt.F2019) if c not in known]
+    return cols
+
+
+def _column_label(cid: str) -> str:
+    t = table_name(cid.split(":")[0])[:2]
+    for fmt in Fmt:
+        try:
+            return f"{t} {cell_label(fmt, cid)}"
+        except KeyError:
+            continue
+    return cid
+
+
+COUNTY_COLUMNS = (
+    ("县（区）", 18),
+    ("报送", 7),
+    ("应报送", 7),
+    ("未报送", 7),
+    ("通过", 7),
+    ("有错误", 7),
+    ("仅有警告", 8),
+    ("无法读取", 8),
+    ("错误（条）", 9),
+    ("警告（条）", 9),
+    ("提示（条）", 9),
+    ("新发现", 7),
+)
+MISSING_NAMES = 200  # agencies named per year on 汇总 (each county page has its full list)
+
+
+def _listed_findings(q: Quality) -> list[int]:
+    """The findings 问题清单 lists: all of them, or in a large batch the errors and warnings."""
+    fs = q.outcome.findings
+    if not q.large:
+        return list(range(len(fs)))
+    return [k for k, f in enumerate(fs) if f.severity != "info"][: XLSX_MAX_ROWS - 1]
+
+
+def _listed_files(q: Quality) -> list[int]:
+    """The files 报告清单 lists: all, or in a large batch the unreadable ones and those with errors or warnings."""
+    files = q.outcome.files
+    if not q.large:
+        return list(range(len(files)))
+    return [i for i, f in enumerate(files) if is_flagged(f)]
+
+
+def _valued_files(q: Quality) -> list[int]:
+    """The reports 数值 shows: every readable one, or in a large batch the worst readable ones."""
+    files = q.outcome.files
+    if not q.large:
+        return [i for i in range(len(files)) if _readable(q, i)]
+    return [i for i in q.order if _readable(q, i) and is_flagged(files[i])][:VALUES_MAX_REPORTS]
+
+
+def _readable(q: Quality, i: int) -> bool:
+    f = q.outcome.files[i]
+    return f.status == "validated" and 0 <= f.report < len(q.outcome.reports)
+
+
+def _summary_sheet(w: _Writer, q: Quality, listed: tuple[int, int, int]) -> None:
+    o, rv = q.outcome, q.review
+    ws = w.wb.add_worksheet("汇总")
+    ws.set_column(0, 0, 22)
+    ws.set_column(1, 1, 60)
+    ws.set_column(2, 4, 12)
+    title = w.wb.add_format({"bold": True, "font_size": 14})
+    ws.write_string(0, 0, "政府信息公开工作年度报告 数据质量报告", title)
+    ok = sum(1 for f in o.files if f.status == "validated" and not f.errors and not f.warnings)
+    with_err = sum(1 for f in o.files if f.status == "validated" and f.errors)
+    with_warn = sum(1 for f in o.files if f.status == "validated" and not f.errors and f.warnings)
+    n_infos = sum(1 for f in o.findings if f.severity == "info")
+    counts = rv.counts()
+    facts: list[tuple[str, Any]] = [
+        ("运行时间", None),
+        ("输入", "；".join(o.inputs)),
+        ("报送文件", o.n_files),
+        ("通过（无错误和警告）", ok),
+        ("有错误的报告", with_err),
+        ("仅有警告的报告", with_warn),
+        ("无法读取的文件", o.n_unreadable),
+        ("错误（条）", o.n_errors),
+        ("警告（条）", o.n_warnings),
+        ("提示（条）", n_infos),
+        ("上一次运行", str(rv.previous) if rv.previous else "（无，全部列为新发现）"),
+        *((("上一次运行的时间", None),) if rv.previous_started_at else ()),
+        ("新发现的问题", counts["new"]),
+        ("已解决的问题", counts["resolved"]),
+        ("新报送的报告", counts["submitted"]),
+        ("已更正的报告", counts["corrected"]),
+        ("已复核的问题", counts["acked"]),
+    ]
+    times = {"运行时间": o.started_at, "上一次运行的时间": rv.previous_started_at}
+    r = 2
+    for k, v in facts:
+        w.put(ws, r, 0, k, bold=True)
+        if k in times:
+            w.when(ws, r, 1, times[k])
+        else:
+            w.put(ws, r, 1, v)
+        r += 1
+    for p in rv.problems:
+        w.put(ws, r, 0, "注意", bold=True)
+        w.put(ws, r, 1, p)
+        r += 1
+    n_files, n_findings, n_valued = listed
+    r += 1
+    w.put(ws, r, 0, "本工作簿的内容", bold=True)
+    r += 1
+    if q.large:
+        w.put(ws, r, 0, "说明", bold=True)
+        w.put(
+            ws,
+            r,
+            1,
+            f"本次报告较多（{o.n_files} 份），本工作簿只列出需要处理的内容；"
+            "全部报告和全部问题见 submissions.json、findings.json 和 HTML 报告（index.html 及各县（区）页面）。",
+        )
+        r += 1
+    sheets = (
+        ("各县（区）", f"每个县（区）一行，共 {len(q.groups)} 行"),
+        (
+            "报告清单",
+            f"全部 {n_files} 个文件"
+            if not q.large
+            else f"有错误或警告的报告和无法读取的文件，共 {n_files} 个（通过的报告见各县（区）页面）",
+        ),
+        (
+            "问题清单",
+            f"全部 {n_findings} 条问题"
+            if not q.large
+            else f"全部错误和警告，共 {n_findings} 条；提示 {n_infos} 条未逐条列出"
+            "（按规则的条数见下表，逐条见 findings.json）",
+        ),
+        (
+            "数值",
+            f"全部 {n_valued} 份可读取报告的各单元格数值"
+            if not q.large
+            else f"问题最多的 {n_valued} 份报告（最多 {VALUES_MAX_REPORTS} 份）的各单元格数值；"
+            "其余报告的数值见其报告页面",
+        ),
+    )
+    for name, what in sheets:
+        w.put(ws, r, 0, name)
+        w.put(ws, r, 1, what)
+        r += 1
+    r += 1
+    w.put(ws, r, 0, "按规则统计", bold=True)
+    r += 1
+    for c, h in enumerate(("规则", "名称", "级别", "问题数", "涉及报告")):
+        w.put(ws, r, c, h, bold=True)
+    r += 1
+    n: dict[str, int] = {}
+    reps: dict[str, set[int]] = {}
+    for f in o.findings:
+        n[f.rule] = n.get(f.rule, 0) + 1
+        reps.setdefault(f.rule, set()).add(f.report)
+    cat = catalogue()
+    for code in sorted(n, key=lambda c: (SEV_RANK.get(cat[c].severity.value if c in cat else "", 3), -n[c], c)):
+        rule = cat.get(code)
+        w.put(ws, r, 0, code)
+        w.put(ws, r, 1, rule.title if rule else code)
+        w.put(ws, r, 2, SEVERITY_ZH.get(rule.severity.value, "") if rule else "")
+        w.put(ws, r, 3, n[code])
+        w.put(ws, r, 4, len(reps[code]))
+        r += 1
+    if o.registry is not None:
+        r += 1
+        w.put(ws, r, 0, "未报送的机关", bold=True)
+        r += 1
+        for y in q.registry or []:
+            names = [a.agency for a in y["missing"]]
+            shown = "、".join(names[:MISSING_NAMES]) or "无"
+            if len(names) > MISSING_NAMES:
+                shown += f" 等 {len(names)} 个（完整名单见“各县（区）”表和各县（区）页面）"
+            w.put(ws, r, 0, f"{y['year']} 年" if y["year"] else "全部")
+            w.put(ws, r, 1, f"应报送 {len(o.registry)}，已报送 {y['submitted']}；未报送：" + shown)
+            r += 1
+    r += 1
+    w.put(ws, r, 0, "颜色说明", bold=True)
+    legend = (
+        ("错误涉及的单元格", "error"),
+        ("警告涉及的单元格", "warning"),
+        ("提示", "info"),
+        ("报告中缺少", "missing"),
+    )
+    for dk, (label, fill) in enumerate(legend):
+        w.put(ws, r + dk, 1, label, fill=fill)
+    _print_setup(ws)
+
+
+def _header(w: _Writer, ws: Worksheet, row: int, columns: tuple[tuple[str, int], ...]) -> None:
+    for c, (h, width) in enumerate(columns):
+        ws.set_column(c, c, width)
+        w.put(ws, row, c, h, bold=True)
+
+
+def _counties_sheet(w: _Writer, q: Quality) -> None:
+    ws = w.wb.add_worksheet("各县（区）")
+    _header(w, ws, 0, COUNTY_COLUMNS)
+    r = 0
+    for r, c in enumerate(county_summary(q), 1):
+        vals = (
+            c["name"],
+            c["files"],
+            c["expected"],
+            c["missing"],
+            c["ok"],
+            c["error"],
+            c["warning"],
+            c["unreadable"],
+            c["errors"],
+            c["warnings"],
+            c["infos"],
+            c["new"],
+        )
+        w.row(ws, r, vals)
+    ws.freeze_panes(1, 1)
+    ws.autofilter(0, 0, max(r, 1), len(COUNTY_COLUMNS) - 1)
+    _print_setup(ws)
+
+
+def _reports_sheet(w: _Writer, q: Quality, listed: list[int]) -> None:
+    o, rv = q.outcome, q.review
+    ws = w.wb.add_worksheet("报告清单")
+    _header(w, ws, 0, REPORT_COLUMNS)
+    r = 0
+    for r, i in enumerate(listed, 1):
+        f = o.files[i]
+        state = STATE_ZH[report_state(f)]
+        fill = "error" if f.status != "validated" or f.errors else "warning" if f.warnings else None
+        vals: tuple[Any, ...] = (
+            i + 1,
+            f.agency,
+            f.year,
+            f.file,
+            None,
+            f.reason,
+            f.format,
+            f.errors,
+            f.warnings,
+            f.infos,
+            q.new[i],
+            CHANGE_ZH[rv.report_change[i]],
+        )
+        w.row(ws, r, vals[:1])
+        w.link(ws, r, 1, _page_href(q, i), f.agency)
+        w.row(ws, r, (None, None, *vals[2:]))
+        w.put(ws, r, 4, state, fill=fill)
+    ws.freeze_panes(1, 0)
+    ws.autofilter(0, 0, max(r, 1), len(REPORT_COLUMNS) - 1)
+    _print_setup(ws)
+
+
+def _findings_sheet(w: _Writer, q: Quality, listed: list[int]) -> None:
+    o, rv = q.outcome, q.review
+    ws = w.wb.add_worksheet("问题清单")
+    _header(w, ws, 0, FINDING_COLUMNS)
+    cat = catalogue()
+    sev_fmt = {s: w.fmt(s) for s in SEVERITY_ZH}
+    r = 0
+    for r, k in enumerate(_by_severity(q, listed), 1):
+        f = o.findings[k]
+        fi = q.file_index.get(f.report)
+        rep = o.reports[f.report] if 0 <= f.report < len(o.reports) else None
+        fmt = (rep.fmt if rep is not None else None) or Fmt.F2021
+        # the cells in the auditor's words (表三“…”行“…”列), never their ids
+        labels = [cell_words(cid, fmt) for cid in f.cells[:20]]
+        suspects = "；".join(
+            f"{cell_words(s.cell, fmt)}：填写 {_shown(s.reported)}，建议 {_num(s.suggested)}（{cause_zh(s.cause)}）"
+            for s in (f.suspects or [])
+        )
+        ack = rv.acks.get(k)
+        rule = cat.get(f.rule)
+        sides = text_and_table(f, rep)  # the text against the table: which side is which
+        printed: Any = f.actual
+        if sides is not None:
+            printed = f"正文写 {_side(sides[0])}，表格填 {_side(sides[1])}"
+        elif printed_blank(f, rep):
+            printed = BLANK_ZH
+        vals: tuple[Any, ...] = (
+            k + 1,
+            f.agency,
+            f.year,
+            f.file,
+            f.rule,
+            None,
+            rule.title if rule else "",
+            STATUS_ZH[rv.status[k]],
+            "；".join(labels) + (f"等共 {len(f.cells)} 格" if len(f.cells) > 20 else ""),
+            len(f.cells) or None,
+            f.line,
+            None if sides else f.expected,
+            printed,
+            f.message,
+            f.fix,
+            suspects or None,
+            ack.reviewer if ack else None,
+            ack.note if ack else None,
+            _county_of(q, f, fi),
+        )
+        w.row(ws, r, vals[:1])
+        w.link(ws, r, 1, _page_href(q, fi), f.agency)
+        w.row(ws, r, (None, None, *vals[2:]))
+        ws.write_string(r, 5, SEVERITY_ZH.get(f.severity, f.severity), sev_fmt.get(f.severity))
+    ws.freeze_panes(1, 0)
+    ws.autofilter(0, 0, max(r, 1), len(FINDING_COLUMNS) - 1)
+    _print_setup(ws)
+
+
+def _page_href(q: Quality, i: int | None) -> str | None:
+    """The page showing file ``i``, relative to the workbook (its report page, or its county page)."""
+    if i is None or not 0 <= i < len(q.paged):
+        return None
+    return q.href(i).partition("#")[0]
+
+
+def _county_of(q: Quality, f: Any, i: int | None) -> str | None:
+    if i is not None and 0 <= i < len(q.group_of):
+        return q.groups[q.group_of[i]].name
+    params = getattr(f, "params", None) or {}
+    county = params.get("county") if isinstance(params, dict) else None
+    return str(county) if county else None
+
+
+def _by_severity(q: Quality, listed: list[int]) -> list[int]:
+    """The findings as an auditor works through them: errors, then warnings, then notes; within
+    each, by county, agency, year, file and rule."""
+    o = q.outcome
+
+    def key(k: int) -> tuple[Any, ...]:
+        f = o.findings[k]
+        fi = q.file_index.get(f.report)
+        return (
+            SEV_RANK.get(f.severity, 3),
+            _county_of(q, f, fi) or "",
+            f.agency or "",
+            f.year if f.year is not None else 0,
+            f.file,
+            f.rule,
+            k,
+        )
+
+    return sorted(listed, key=key)
+
+
+def _num(v: float | None) -> str:
+    return format_number(v)
+
+
+def _side(v: Any) -> str:
+    return format_number(float(v)) if isinstance(v, int | float) and not isinstance(v, bool) else str(v)
+
+
+def _shown(v: float | None) -> str:
+    return "空白（未填写）" if v is None else format_number(v)
+
+
+def _values_sheet(w: _Writer, q: Quality, listed: list[int]) -> None:
+    o = q.outcome
+    ws = w.wb.add_worksheet("数值")
+    cols = _value_columns()
+    lead = (("机关", 22), ("年度", 6), ("文件", 30), ("格式", 6))
+    n0 = len(lead)
+    for c, (h, width) in enumerate(lead):
+        ws.set_column(c, c, width)
+        w.put(ws, 0, c, h, bold=True)
+    ws.set_column(n0, n0 + len(cols) - 1, 11)
+    for j, cid in enumerate(cols):
+        w.put(ws, 0, n0 + j, _column_label(cid), bold=True)
+    positions = [INDEX.get(cid, -1) for cid in cols]
+    missing_fmt = w.fmt("missing")
+    r = 0
+    for r, i in enumerate(listed, 1):
+        f = o.files[i]
+        rep = o.reports[f.report]
+        flags = flags_of(q.file_findings(f))
+        w.link(ws, r, 0, _page_href(q, i), f.agency)
+        w.row(ws, r, (None, f.year, f.file, f.format))
+        cells = rep.cells
+        if isinstance(cells, CellMap):
+            values, states, _lines, _cols, raws = cells.arrays()
+            for j, (cid, pos) in enumerate(zip(cols, positions, strict=True)):
+                if pos < 0:
+                    continue
+                fl = flags.get(cid) if flags else None
+                code = states[pos]
+                if code >= _N_STATES or code == _MISSING:
+                    if code < _N_STATES or fl is not None:  # a cell of this report's format that is missing
+                        ws.write_blank(r, n0 + j, None, (w.fmt(fl.severity) if fl else None) or missing_fmt)
+                    continue
+                v = values[pos]
+                if not math.isnan(v) and code != _NON_NUMERIC:
+                    if fl is None and abs(v) < 1e15:  # the common case: a plain number
+                        ws.write_number(r, n0 + j, v)
+                    else:
+                        w.put(ws, r, n0 + j, v, fill=fl.severity if fl else None)
+                elif raws[pos]:
+                    w.put(ws, r, n0 + j, raws[pos], fill=fl.severity if fl else None)
+                elif fl is not None:
+                    ws.write_blank(r, n0 + j, None, w.fmt(fl.severity))
+            continue
+        for j, cid in enumerate(cols):  # a report whose cells were replaced by a plain dict
+            cell = cells.get(cid)
+            fl = flags.get(cid)
+            fill = fl.severity if fl is not None else None
+            if cell is None or cell.state is State.MISSING:
+                if cell is not None or fl is not None:
+                    ws.write_blank(r, n0 + j, None, w.fmt(fill) or missing_fmt)
+                continue
+            if cell.value is not None and cell.state is not State.NON_NUMERIC:
+                w.put(ws, r, n0 + j, cell.value, fill=fill)
+            elif cell.raw:
+                w.put(ws, r, n0 + j, cell.raw, fill=fill)
+            elif fill:
+                ws.write_blank(r, n0 + j, None, w.fmt(fill))
+    ws.freeze_panes(1, n0)
+    ws.autofilter(0, 0, max(r, 1), n0 + len(cols) - 1)
+    # ~420 columns: printed landscape with the header row and the report's columns on every page
+    # (fitting them to one page width would make the figures unreadable)
+    ws.set_paper(9)
+    ws.set_landscape()
+    ws.repeat_rows(0)
+    ws.repeat_columns(0, n0 - 1)
+
+
+_N_STATES = len(STATES)
+_MISSING = STATES.index(State.MISSING)
+_NON_NUMERIC = STATES.index(State.NON_NUMERIC)
+
+
+def build_workbook(q: Quality, path: Path) -> None:
+    """Write the workbook of ``q`` to ``path`` (row by row: constant memory)."""
+    wb = xlsxwriter.Workbook(
+        str(path),
+        {
+            "constant_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+        },
+    )
+    wb.set_properties({"title": "政府信息公开工作年度报告 数据质量报告", "author": "nianbao"})
+    w = _Writer(wb)
+    files, findings, valued = _listed_files(q), _listed_findings(q), _valued_files(q)
+    _summary_sheet(w, q, (len(files), len(findings), len(valued)))
+    _counties_sheet(w, q)
+    _reports_sheet(w, q, files)
+    _findings_sheet(w, q, findings)
+    _values_sheet(w, q, valued)
+    wb.close()
+
+
+def write_excel(
+    outcome: RunOutcome,
+    out: Path,
+    previous: Path | None = None,
+    acks: Path | None = None,
+    *,
+    quality: Quality | None = None,
+) -> Path:
+    """Write ``out/findings.xlsx`` (a temporary file renamed over it) and return its path."""
+    q = quality if quality is not None else prepare(outcome, out, previous, acks)
+    target = inside(out, "findings.xlsx")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        build_workbook(q, Path(tmp))
+        os.chmod(tmp, FILE_MODE)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target

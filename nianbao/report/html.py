@@ -1,0 +1,1040 @@
+"""The HTML quality report: ``index.html`` (the overview), ``counties/*.html`` (one page per
+county: its reports with their counts), ``reports/*.html`` (one page per submission — in a large
+batch only for reports with errors or warnings and unreadable files — the statutory tables
+re-drawn with the flagged cells highlighted) and ``rules.html`` (the rule reference, generated
+from the catalogue).
+
+Jinja2 with autoescape on: every text from a submission (agency, title, file name, cell text) is
+escaped, and control characters are removed by the ``finalize`` hook.  The pages are
+self-contained — CSS inline, charts as inline SVG, no script, no external font — and work from
+``file://`` without network.  Page names come from :func:`nianbao.report.names.page_name` and are
+checked to stay inside the output folder.
+
+Speed (see README "质量报告"): the statutory tables' markup is rendered once per format from
+``_tables.html.j2`` with placeholders (:func:`skeleton`) and each report page fills in its cells
+and highlight classes; the cells are read from the report's column arrays; pages are written with
+a rename but no fsync (:mod:`nianbao.io.atomic`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import shlex
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from jinja2 import BaseLoader, Environment, PackageLoader, StrictUndefined, Template
+from markupsafe import Markup, escape
+
+from nianbao.catalogue import catalogue, format_number
+from nianbao.domain.model import INDEX, STATES, Cell, CellMap, ParsedReport
+from nianbao.domain.normalize import State
+from nianbao.domain.registry import normalise_agency
+from nianbao.domain.spec import T3_COLUMNS, T4_COLUMNS, T4_ROWS, Fmt, cell_words, table_name, tables
+from nianbao.io.atomic import inside, write_text
+from nianbao.outcome import PASS_MEANS, FileOutcome, Finding, RunOutcome, Suspect
+from nianbao.report.history import ACKABLE, ACKED, CORRECTED, NEW, STILL, SUBMITTED, UNCHANGED
+from nianbao.report.names import PageDir, clean_text
+from nianbao.report.parallel import run_shared, use_helper
+from nianbao.report.quality import (
+    BLANK_ZH,
+    COUNTIES_DIR,
+    NO_AGENCY,
+    REPORTS_DIR,
+    SEV_RANK,
+    SEVERITY_ZH,
+    Flag,
+    Group,
+    Quality,
+    agency_label,
+    alternative,
+    cause_zh,
+    county_summary,
+    flags_of,
+    group_counts,
+    is_text_against_table,
+    prepare,
+    printed_blank,
+    stages_zh,
+    state_of,
+    text_and_table,
+    year_label,
+    zh_time,
+)
+
+STATUS_ZH = {NEW: "新发现", STILL: "仍存在", ACKED: "已复核"}
+CHANGE_ZH = {SUBMITTED: "新报送", CORRECTED: "已更正", UNCHANGED: "", None: ""}
+NEWS_LIMIT = 200  # rows per news list on the overview (the rest: findings.xlsx / changes.json)
+WORST_LIMIT = 200  # reports listed on the overview, worst first (all of them: the county pages)
+CHART_ROWS = 30
+
+
+def _finalize(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, Markup):
+        return value
+    if isinstance(value, str):
+        return clean_text(value)
+    return value
+
+
+def template_env(loader: BaseLoader) -> Environment:
+    """The Jinja settings every page of the project is rendered with (the run's views and the review
+    desk): autoescaped, strict, no ``None`` printed, submitted text cleaned, ``num`` for cell values."""
+    env = Environment(
+        loader=loader,
+        autoescape=True,
+        finalize=_finalize,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["num"] = fmt_value
+    return env
+
+
+@cache
+def _env() -> Environment:
+    return template_env(PackageLoader("nianbao.report", "templates"))
+
+
+@cache
+def _template(name: str) -> Template:
+    return _env().get_template(name)
+
+
+def fmt_value(v: Any) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, float):
+        return format_number(v)
+    return str(v)
+
+
+class Row(dict[str, Any]):
+    """A dict whose keys templates read as attributes (``r.agency``) without Jinja first trying —
+    and failing — a real attribute: a third of the cost of each ``{{ r.x }}`` on a plain dict."""
+
+    __slots__ = ()
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+
+# ------------------------------------------------------------------ the printed tables (per format)
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    text: str
+    rowspan: int = 1
+    colspan: int = 1
+    element: str | None = None  # the structural id a finding may name (e.g. "3:3.3.2:*")
+
+
+@dataclass(frozen=True, slots=True)
+class PRow:
+    labels: tuple[Label, ...]
+    cells: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class T2Block:
+    title: str
+    columns: tuple[tuple[str, str], ...]  # (column element id, label)
+    rows: tuple[PRow, ...]
+
+
+_BLOCK_TITLE = "第二十条第（{}）项"
+
+
+@cache
+def t2_blocks(fmt: Fmt) -> tuple[T2Block, ...]:
+    t = tables(fmt)["2"]
+    blocks: list[T2Block] = []
+    order: list[str] = []
+    by_block: dict[str, list[str]] = {}
+    for r in t.rows:
+        assert r.block is not None
+        if r.block not in by_block:
+            order.append(r.block)
+            by_block[r.block] = []
+        by_block[r.block].append(r.id)
+    for b in order:
+        first = t.row(by_block[b][0])
+        cols = tuple((f"2:*:{c}", t.column(c).label) for c in first.columns)
+        rows = tuple(
+            PRow(
+                (Label(t.row(rid).label, element=f"2:{rid}:*"),),
+                tuple(f"2:{rid}:{c}" for c in t.row(rid).columns),
+            )
+            for rid in by_block[b]
+        )
+        blocks.append(T2Block(_BLOCK_TITLE.format(b), cols, rows))
+    return tuple(blocks)
+
+
+@cache
+def t3_rows(fmt: Fmt) -> tuple[PRow, ...]:
+    t = tables(fmt)["3"]
+    outcome_rows = [r for r in t.rows if r.id.startswith("3.")]
+    group_sizes = Counter(r.group for r in t.rows if r.group and r.group != "3")
+    out: list[PRow] = []
+    seen_groups: set[str] = set()
+    for r in t.rows:
+        labels: list[Label] = []
+        el = f"3:{r.id}:*"
+        if r.id == outcome_rows[0].id:
+            labels.append(Label("三、本年度办理结果", rowspan=len(outcome_rows)))
+        if r.group is None:
+            labels.append(Label(r.label, colspan=3, element=el))
+        elif r.group == "3":
+            labels.append(Label(r.label, colspan=2, element=el))
+        else:
+            group_label, _, sub = r.label.partition(" ")
+            if r.group not in seen_groups:
+                seen_groups.add(r.group)
+                labels.append(Label(group_label, rowspan=group_sizes[r.group]))
+            labels.append(Label(sub or r.label, element=el))
+        out.append(PRow(tuple(labels), tuple(f"3:{r.id}:{c.id}" for c in t.columns)))
+    return tuple(out)
+
+
+T3_HEAD = {c.id: c.label for c in T3_COLUMNS}
+T4_HEAD = tuple((f"4:*:{c.id}", c.label) for c in T4_COLUMNS)
+T4_CELLS = tuple(f"4:{r.id}:{c.id}" for r in T4_ROWS for c in T4_COLUMNS)
+
+
+# ------------------------------------------------------------------ views of cells and findings
+
+
+def _cell_text(c: Cell | None) -> tuple[str, str]:
+    if c is None or c.state is State.MISSING:
+        return "缺", "missing"
+    if c.state is State.BLANK and not c.raw:
+        return "", "blank"
+    return c.raw or fmt_value(c.value), "v"
+
+
+@cache
+def _cell_titles(fmt: Fmt) -> dict[str, Markup]:
+    return {cid: escape(cell_words(cid, fmt)) for t in tables(fmt).values() for cid in t.cells()}
+
+
+def _esc(s: str) -> Markup | str:
+    # digits (the common case) carry nothing to escape or clean
+    return s if s.isdigit() else escape(clean_text(s))
+
+
+def _where(c: Cell) -> str:
+    if c.where:
+        return escape(clean_text(c.where))
+    if c.line and c.col:
+        return f"源文件第 {c.line} 行第 {c.col} 格"
+    if c.line:
+        return f"源文件第 {c.line} 行"
+    return ""
+
+
+def key_severity(fl: Flag, findings: dict[int, Finding]) -> str | None:
+    """The severity the cell is *to look at* with, None when it is only involved: a cell error
+    localisation suspects (the severity of the findings it explains), or the cell a finding without
+    suspects is about (a blank: a warning; a text cell, a negative count: an error).  Only these
+    are tinted strongly; the other cells a sum rule involves are tinted lightly — the likely wrong
+    cell stands out, a blank column does not turn red because a sum over it fails."""
+    cell = fl.suspect.cell if fl.suspect is not None else None
+    why = [
+        findings[k].severity
+        for k in fl.findings
+        if any(s.cell == cell for s in findings[k].suspects or ()) or (k in fl.primary and not findings[k].suspects)
+    ]
+    return min(why, key=lambda sev: SEV_RANK.get(sev, 3)) if why else None
+
+
+def badges_html(fl: Flag, findings: dict[int, Finding]) -> str:
+    """One badge per rule, linked to its first finding, with the count when there are several
+    (``A01 ×3``), in the order the findings came."""
+    first: dict[str, int] = {}
+    n: Counter[str] = Counter()
+    for k in fl.primary:
+        rule = findings[k].rule
+        first.setdefault(rule, k)
+        n[rule] += 1
+    return "".join(
+        f'<a class="badge b-{escape(findings[k].severity)}" href="#f-{k}">'
+        f"{escape(rule)}{f' ×{n[rule]}' if n[rule] > 1 else ''}</a>"
+        for rule, k in first.items()
+    )
+
+
+def _flagged_td(cid: str, label: str, c: Cell | None, fl: Flag, findings: dict[int, Finding]) -> str:
+    text, cls = _cell_text(c)
+    where = _where(c) if c is not None else ""
+    title = f"{label} ｜ {where}" if where else label
+    cls += f" hl hl-{fl.severity}"
+    if (key := key_severity(fl, findings)) is not None:
+        cls += f" key key-{key}"
+    if fl.suspect is not None:
+        cls += " suspect"
+    msgs = "".join(f"\n{findings[k].rule}：{findings[k].message}" for k in fl.findings[:3])
+    badges = badges_html(fl, findings)
+    suggest = (
+        f'<span class="suggest">建议 {escape(fmt_value(fl.suspect.suggested))}</span>' if fl.suspect is not None else ""
+    )
+    ids = " ".join(f"f-{k}" for k in fl.findings)
+    return (
+        f'<td data-cell="{cid}" class="{cls}" title="{title}{escape(clean_text(msgs))}" data-findings="{ids}"'
+        f' data-rules="{escape(" ".join(fl.rules))}">{_esc(text)}{badges}{suggest}</td>'
+    )
+
+
+def _plain_td(cid: str, c: Cell | None) -> str:
+    text, cls = _cell_text(c)
+    where = _where(c) if c is not None else ""
+    tip = f' title="{where}"' if where else ""
+    return f'<td data-cell="{cid}" class="{cls}"{tip}>{_esc(text)}</td>'
+
+
+@cache
+def _positions(fmt: Fmt) -> tuple[tuple[str, int], ...]:
+    """(cell id, its position in the report's cell arrays) for every cell of the format."""
+    return tuple((cid, INDEX.get(cid, -1)) for cid in _cell_titles(fmt))
+
+
+_N_STATES = len(STATES)
+_MISSING = STATES.index(State.MISSING)
+_BLANK = STATES.index(State.BLANK)
+
+
+def cell_views(rep: ParsedReport, fmt: Fmt, flags: dict[str, Flag], findings: dict[int, Finding]) -> dict[str, str]:
+    """cell id -> its ``<td>``, as already-escaped HTML (built here rather than by a template macro:
+    ~220 cells per page, and a macro call per cell dominated the rendering time).  Every text is
+    escaped with markupsafe; only cell ids (from the spec), digits and our own class names go in
+    unescaped.  An unflagged cell is read straight from the report's column arrays (no
+    :class:`Cell` built); its tooltip only says where it was read (the labels are on screen)."""
+    out: dict[str, str] = {}
+    titles = _cell_titles(fmt)
+    cells = rep.cells
+    if not isinstance(cells, CellMap):  # a report whose cells were replaced by a plain dict
+        for cid, label in titles.items():
+            c = cells.get(cid)
+            fl = flags.get(cid)
+            out[cid] = _plain_td(cid, c) if fl is None else _flagged_td(cid, label, c, fl, findings)
+        return out
+    values, states, lines, cols, raws = cells.arrays()
+    where_at = cells.where_at
+    for cid, i in _positions(fmt):
+        if i < 0 or cid in flags:
+            c = cells.get(cid)
+            fl = flags.get(cid)
+            out[cid] = _plain_td(cid, c) if fl is None else _flagged_td(cid, titles[cid], c, fl, findings)
+            continue
+        code = states[i]
+        if code >= _N_STATES:  # not in the report
+            out[cid] = f'<td data-cell="{cid}" class="missing">缺</td>'
+            continue
+        if code == _MISSING:
+            text, cls = "缺", "missing"
+        else:
+            text = raws[i]
+            if not text:
+                if code == _BLANK:
+                    text, cls = "", "blank"
+                else:
+                    v = values[i]
+                    text, cls = fmt_value(None if math.isnan(v) else v), "v"
+            else:
+                cls = "v"
+            if not text.isdigit():  # digits (the common case) carry nothing to escape or clean
+                text = escape(clean_text(text))
+        w = where_at(i)
+        line = lines[i]
+        if w:
+            out[cid] = f'<td data-cell="{cid}" class="{cls}" title="{escape(clean_text(w))}">{text}</td>'
+        elif not line:
+            out[cid] = f'<td data-cell="{cid}" class="{cls}">{text}</td>'
+        elif cols[i]:
+            out[cid] = f'<td data-cell="{cid}" class="{cls}" title="源文件第 {line} 行第 {cols[i]} 格">{text}</td>'
+        else:
+            out[cid] = f'<td data-cell="{cid}" class="{cls}" title="源文件第 {line} 行">{text}</td>'
+    return out
+
+
+class _Slots:
+    """Stands in for the highlight classes while a table skeleton is rendered."""
+
+    def get(self, element: str, default: str = "") -> Markup:
+        return Markup(f"\x00E{element}\x00")
+
+
+_SLOT = re.compile("\x00([EC])([^\x00]*)\x00")
+
+
+@dataclass(frozen=True, slots=True)
+class Skeleton:
+    """A statutory table's markup split at its slots: ``static[0] slot[0] static[1] … static[n]``."""
+
+    static: tuple[str, ...]
+    cells: tuple[bool, ...]  # per slot: a cell (True) or the highlight class of an element
+    ids: tuple[str, ...]
+
+    def fill(self, cells: dict[str, str], el: dict[str, str]) -> Markup:
+        parts: list[str] = [""] * (2 * len(self.ids) + 1)
+        parts[0::2] = self.static
+        parts[1::2] = [cells[i] if c else el.get(i, "") for c, i in zip(self.cells, self.ids, strict=True)]
+        return Markup("".join(parts))
+
+
+@cache
+def skeleton(fmt: Fmt, table: str) -> Skeleton:
+    """Table ``table`` ("2", "3", "4") of format ``fmt`` rendered from ``_tables.html.j2`` once,
+    with a placeholder for each cell's ``<td>`` and each element's highlight class."""
+
+    def slots(row: Iterable[str]) -> Markup:
+        return Markup("".join(f"\x00C{cid}\x00" for cid in row))
+
+    html = _template("_tables.html.j2").render(
+        which=table,
+        el=_Slots(),
+        t2=t2_blocks(fmt),
+        t3=t3_rows(fmt),
+        t2_html=[[slots(r.cells) for r in b.rows] for b in t2_blocks(fmt)],
+        t3_html=[slots(r.cells) for r in t3_rows(fmt)],
+        t4_html=slots(T4_CELLS),
+        t3_head=T3_HEAD,
+        t4_head=T4_HEAD,
+        table_names={t: table_name(t) for t in ("2", "3", "4")},
+    )
+    parts = _SLOT.split(html)
+    return Skeleton(tuple(parts[0::3]), tuple(k == "C" for k in parts[1::3]), tuple(parts[2::3]))
+
+
+def _element_flags(flags: dict[str, Flag]) -> dict[str, str]:
+    """structural element id -> css classes (rows, columns, tables a finding names with ``*``)."""
+    return {el: f"hl hl-{fl.severity}" for el, fl in flags.items() if "*" in el}
+
+
+def _is_structural(f: Finding) -> bool:
+    return not f.cells or any("*" in c for c in f.cells)
+
+
+def _cells_text(fmt: Fmt, cells: list[str]) -> list[str]:
+    out = [cell_words(c, fmt) for c in cells[:12]]
+    if len(cells) > 12:
+        out.append(f"等共 {len(cells)} 格")
+    return out
+
+
+def _values(f: Finding, rep: ParsedReport | None) -> list[tuple[str, str]]:
+    """What a finding shows as its two sides, each saying which side is which: 应为 / 报告填写 for a
+    rule of the tables (a blank printed total is 空白, not 0); 正文写 / 表格填 for a sentence of
+    the text against the table (neither side is presumed right)."""
+    expected, actual = fmt_value(f.expected), fmt_value(f.actual)
+    if printed_blank(f, rep):
+        return [("应为", expected), ("报告填写", BLANK_ZH)]
+    sides = text_and_table(f, rep)
+    if sides is not None:
+        return [("正文写", fmt_value(sides[0])), ("表格填", fmt_value(sides[1]))]
+    return [("应为", expected), ("报告填写", actual)]
+
+
+def _table_suspects(f: Finding, suspects: dict[str, Suspect]) -> list[Suspect]:
+    """The suspects (of any finding of the report) among a text rule's table cells."""
+    if not is_text_against_table(f):
+        return []
+    return [suspects[c] for c in f.cells if c in suspects]
+
+
+def finding_view(
+    q: Quality,
+    k: int,
+    f: Finding,
+    fmt: Fmt,
+    file_index: int | None,
+    rep: ParsedReport | None = None,
+    report_suspects: dict[str, Suspect] | None = None,
+) -> dict[str, Any]:
+    rv = q.review
+    r = catalogue().get(f.rule)
+    status = rv.status[k]
+    ack = rv.acks.get(k)
+    table_wrong = [
+        Row(label=cell_words(s.cell, fmt), reported=_shown(s.reported), suggested=fmt_value(s.suggested))
+        for s in _table_suspects(f, report_suspects or {})
+    ]
+    suspects = [
+        Row(
+            cell=s.cell,
+            label=cell_words(s.cell, fmt),
+            reported=_shown(s.reported),
+            suggested=fmt_value(s.suggested),
+            cause=cause_zh(s.cause),
+            alternative=alternative(s) + 1,
+        )
+        for s in (f.suspects or [])
+    ]
+    return Row(
+        {
+            "k": k,
+            "id": f"f-{k}",
+            "rule": f.rule,
+            "title": r.title if r else f.rule,
+            "severity": f.severity,
+            "sev_zh": SEVERITY_ZH.get(f.severity, f.severity),
+            "message": f.message,
+            "expected": fmt_value(f.expected),
+            "actual": fmt_value(f.actual),
+            "values": _values(f, rep),
+            "table_wrong": table_wrong,
+            "fix": f.fix,
+            "fix_ref": None,  # set by report_context when the same advice was given above
+            "fix_likely": False,  # the likely fix is in the 疑似错误单元格 block (said once)
+            "line": f.line,
+            "where": getattr(f, "where", None),
+            "quote": f.quote,
+            "cells": _cells_text(fmt, f.cells),
+            "status": status,
+            "status_zh": STATUS_ZH[status],
+            "corrected": status == STILL and file_index is not None and rv.report_change[file_index] == CORRECTED,
+            "ack": ack,
+            "ack_date": zh_time(ack.date) if ack is not None else "",
+            "ack_cmd": _ack_command(f) if f.severity in ACKABLE and ack is None else None,
+            "suspects": suspects,
+        }
+    )
+
+
+def _ack_command(f: Finding) -> str:
+    """The command an auditor runs to mark this finding as reviewed (shell-quoted: file names are hostile)."""
+    parts = ["nianbao", "ack", "--acks", "acknowledgements.csv", "--file", f.file, "--rule", f.rule]
+    for c in f.cells:
+        parts += ["--cell", c]
+    parts += ["--reviewer", "姓名", "--note", "复核说明"]
+    return shlex.join(parts)
+
+
+def _shown(v: float | None) -> str:
+    return BLANK_ZH if v is None else fmt_value(v)
+
+
+# ------------------------------------------------------------------ pages
+
+
+def _file_row(q: Quality, i: int, fo: FileOutcome, prefix: str) -> dict[str, Any]:
+    """One report as a row of a list (``prefix``: the way from the page to the output folder)."""
+    state, state_cls = state_of(fo)
+    return Row(
+        {
+            "i": i,
+            "agency": agency_label(fo),
+            "year": year_label(fo),
+            "file": fo.file,
+            "format": fo.format,
+            "status": fo.status,
+            "state": state,
+            "state_cls": state_cls,
+            "reason": fo.reason,
+            "errors": fo.errors,
+            "warnings": fo.warnings,
+            "infos": fo.infos,
+            "new": q.new[i],
+            "acked": q.acked[i],
+            "change": CHANGE_ZH[q.review.report_change[i]],
+            "href": q.href(i, prefix),
+            "paged": q.paged[i],
+        }
+    )
+
+
+def _chart(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Bars of errors and warnings per report (inline SVG geometry, computed here)."""
+    rows = list(islice((r for r in rows if r["errors"] or r["warnings"]), CHART_ROWS))
+    peak = max((r["errors"] + r["warnings"] for r in rows), default=0) or 1
+    bar_x, bar_w, h = 230, 440, 22
+    bars = []
+    for n, r in enumerate(rows):
+        we = bar_w * r["errors"] / peak
+        ww = bar_w * r["warnings"] / peak
+        name = f"{r['agency']} {r['year'] or ''}".strip()
+        bars.append(
+            {
+                "y": n * h,
+                "label": name if len(name) <= 16 else name[:15] + "…",
+                "full": name,
+                "we": round(we, 1),
+                "ww": round(ww, 1),
+                "xw": round(bar_x + we, 1),
+                "xt": round(bar_x + we + ww + 6, 1),
+                "errors": r["errors"],
+                "warnings": r["warnings"],
+            }
+        )
+    return {"bars": bars, "height": len(bars) * h + 4, "bar_x": bar_x, "width": bar_x + bar_w + 80}
+
+
+def _registry_view(q: Quality) -> dict[str, Any] | None:
+    """Submitted vs expected per year; the missing agencies (at most NEWS_LIMIT per year here —
+    every county page lists its own)."""
+    if q.registry is None:
+        return None
+    o = q.outcome
+    keys = {a.key for a in o.registry or []}
+    unregistered = [f for f in o.files if f.agency and normalise_agency(f.agency) not in keys]
+    years = [
+        y | {"missing": y["missing"][:NEWS_LIMIT], "missing_more": max(0, len(y["missing"]) - NEWS_LIMIT)}
+        for y in q.registry
+    ]
+    return {
+        "expected": len(keys),
+        "years": years,
+        "unregistered": unregistered[:NEWS_LIMIT],
+        "unregistered_more": max(0, len(unregistered) - NEWS_LIMIT),
+    }
+
+
+def _county_rows(outcome: RunOutcome) -> dict[str, Any] | None:
+    """The per-county table a run may carry (``outcome.extra["counties"]``: rows of named columns)."""
+    rows = outcome.extra.get("counties")
+    if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
+        return None
+    head = [str(k) for k in rows[0]]
+    return {"head": head, "rows": [[fmt_value(r.get(k)) if r.get(k) is not None else "" for k in head] for r in rows]}
+
+
+def batch_view(outcome: RunOutcome) -> dict[str, Any] | None:
+    """The batch checks (rules M, run with Great Expectations over all reports together): which
+    ran and passed, which failed, which did not run and why."""
+    stats = outcome.extra.get("batch_checks")
+    skipped = outcome.extra.get("skipped_checks") or {}
+    checks = stats.get("checks") if isinstance(stats, dict) else None
+    if not checks and not skipped:
+        return None
+    cat = catalogue()
+    rows = [dict(c) for c in checks or []]
+    rows.sort(key=lambda c: (c["ok"], c["rule"]))
+    not_run = [
+        {"rule": code, "title": cat[code].title if code in cat else code, "why": why}
+        for code, why in sorted(skipped.items())
+        if code.startswith("M")
+    ]
+    return {
+        "checks": rows,
+        "failed": sum(1 for c in rows if not c["ok"]),
+        "passed": sum(1 for c in rows if c["ok"]),
+        "not_run": not_run,
+    }
+
+
+def _news(q: Quality) -> dict[str, Any]:
+    o, rv = q.outcome, q.review
+    new_ids = sorted(rv.new_findings(), key=lambda k: (SEV_RANK.get(o.findings[k].severity, 3), k))
+    new_rows: dict[bool, list[dict[str, Any]]] = {True: [], False: []}
+    for k in new_ids:
+        f = o.findings[k]
+        rows = new_rows[f.severity == "info"]
+        if len(rows) >= NEWS_LIMIT:
+            continue
+        fi = q.file_index.get(f.report)
+        rows.append(
+            {
+                "agency": f.agency or (agency_label(o.files[fi]) if fi is not None else NO_AGENCY),
+                "year": f.year,
+                "rule": f.rule,
+                "severity": f.severity,
+                "sev_zh": SEVERITY_ZH.get(f.severity, f.severity),
+                "message": f.message,
+                "href": (f"{q.href(fi)}#f-{k}" if q.paged[fi] else q.href(fi)) if fi is not None else None,
+            }
+        )
+    n_info = sum(1 for k in new_ids if o.findings[k].severity == "info")
+    by_file = {fo.file: i for i, fo in enumerate(o.files)}
+    resolved = []
+    for pf in rv.resolved[:NEWS_LIMIT]:
+        i = by_file.get(pf.get("now_file", ""))
+        resolved.append(
+            {
+                "agency": pf.get("agency") or "（未识别机关）",
+                "year": pf.get("year"),
+                "rule": str(pf.get("rule")),
+                "message": str(pf.get("message") or ""),
+                "href": q.href(i) if i is not None else None,
+            }
+        )
+    counts = rv.counts()
+    return {
+        "has_previous": rv.has_previous,
+        "previous": str(rv.previous) if rv.previous else None,
+        "previous_started_at": zh_time(rv.previous_started_at),
+        "counts": counts,
+        "new": new_rows[False],
+        "new_more": max(0, counts["new"] - n_info - NEWS_LIMIT),
+        "new_info": new_rows[True],
+        "new_info_count": n_info,
+        "resolved": resolved,
+        "resolved_more": max(0, counts["resolved"] - NEWS_LIMIT),
+        "submitted": [_file_row(q, i, o.files[i], "") for i in rv.files_with(SUBMITTED)[:NEWS_LIMIT]],
+        "corrected": [_file_row(q, i, o.files[i], "") for i in rv.files_with(CORRECTED)[:NEWS_LIMIT]],
+        "withdrawn": [
+            {"file": str(s.get("file")), "agency": s.get("agency") or "（未识别机关）", "year": s.get("year")}
+            for s in rv.withdrawn[:NEWS_LIMIT]
+        ],
+    }
+
+
+def _rule_rows(counts: Counter[str], reports: dict[str, set[int]]) -> list[dict[str, Any]]:
+    """One row per rule that fired (findings, reports), most severe and most frequent first."""
+    cat = catalogue()
+    rows: list[dict[str, Any]] = []
+    for code, cnt in counts.items():
+        rule = cat.get(code)
+        sev = rule.severity.value if rule else "info"
+        rows.append(
+            {
+                "code": code,
+                "title": rule.title if rule else code,
+                "severity": sev,
+                "sev_zh": SEVERITY_ZH.get(sev, sev),
+                "count": cnt,
+                "reports": len(reports[code]),
+            }
+        )
+    rows.sort(key=lambda row: (SEV_RANK.get(row["severity"], 3), -row["count"], row["code"]))
+    return rows
+
+
+def _rules_rows(outcome: RunOutcome) -> list[dict[str, Any]]:
+    n = Counter(f.rule for f in outcome.findings)
+    reports: dict[str, set[int]] = {}
+    for f in outcome.findings:
+        reports.setdefault(f.rule, set()).add(f.report)
+    rows = _rule_rows(n, reports)
+    peak = max((row["count"] for row in rows), default=1)
+    for row in rows:
+        row["pct"] = round(100 * row["count"] / peak, 1)
+    return rows
+
+
+def index_context(q: Quality, out: Path) -> dict[str, Any]:
+    o = q.outcome
+    files = o.files
+    states = Counter(state_of(f)[1] for f in files)
+    worst = [_file_row(q, i, files[i], "") for i in q.order[:WORST_LIMIT]]
+    chart_rows = (_file_row(q, i, files[i], "") for i in q.order if files[i].errors or files[i].warnings)
+    return {
+        "run": {
+            "started_at": zh_time(o.started_at),
+            "inputs": o.inputs,
+            "timings": stages_zh(o.timings),
+        },
+        "counts": {
+            "files": o.n_files,
+            "ok": states["ok"],
+            "error": states["error"],
+            "warning": states["warning"],
+            "unreadable": states["unreadable"],
+            "errors": o.n_errors,
+            "warnings": o.n_warnings,
+            "infos": sum(1 for f in o.findings if f.severity == "info"),
+        },
+        "news": _news(q),
+        "registry": _registry_view(q),
+        "rules": _rules_rows(o),
+        "chart": _chart(chart_rows),
+        "reports": worst,
+        "reports_more": len(files) - len(worst),
+        "large": q.large,
+        "pages": sum(q.paged),
+        "county_summary": [Row(r) for r in county_summary(q)],
+        # the batch checks in Chinese; Great Expectations' own Data Docs (English, for the ops
+        # engineer) are listed in run.json and not linked from the auditor's pages
+        "batch": batch_view(o),
+        "counties": _county_rows(o),
+        "problems": q.review.problems,
+        "pass_means": PASS_MEANS,
+        # a run that did not finish (nianbao.run.interrupt): its notice, first on the page
+        "incomplete": (o.extra.get("incomplete") or {}).get("notice"),
+    }
+
+
+def county_context(q: Quality, g: Group) -> dict[str, Any]:
+    files = q.outcome.files
+    rules: Counter[str] = Counter()
+    reports: dict[str, set[int]] = {}
+    for i in g.files:
+        for _k, f in q.file_findings(files[i]):
+            rules[f.rule] += 1
+            reports.setdefault(f.rule, set()).add(i)
+    rule_rows = _rule_rows(rules, reports)
+    return {
+        "name": g.name,
+        "counts": group_counts(q, g),
+        "missing": g.missing,
+        "rules": rule_rows,
+        "reports": [_file_row(q, i, files[i], "../") for i in g.files],
+        "large": q.large,
+        "started_at": zh_time(q.outcome.started_at),
+    }
+
+
+def report_context(q: Quality, i: int) -> dict[str, Any]:
+    o = q.outcome
+    fo = o.files[i]
+    rep = o.reports[fo.report] if 0 <= fo.report < len(o.reports) else None
+    fs = q.file_findings(fo)
+    fmt = (rep.fmt if rep is not None else None) or Fmt.F2021
+    flags = flags_of(fs)
+    by_k = dict(fs)
+    pairs = sorted(fs, key=lambda p: (SEV_RANK.get(p[1].severity, 3), p[1].rule, p[0]))
+    report_suspects: dict[str, Suspect] = {}
+    for _k, f in pairs:
+        for s in f.suspects or []:
+            if alternative(s) == 0:
+                report_suspects.setdefault(s.cell, s)
+    views = [finding_view(q, k, f, fmt, i, rep, report_suspects) for k, f in pairs]
+    likely_fix = _share_advice(views, [f for _k, f in pairs])
+    structural = [v for v, (_k, f) in zip(views, pairs, strict=True) if _is_structural(f)]
+    per_table: dict[str, list[dict[str, Any]]] = {"2": [], "3": [], "4": []}
+    for v, (_k, f) in zip(views, pairs, strict=True):
+        if not _is_structural(f):
+            per_table.setdefault(f.cells[0].split(":")[0], []).append(v)
+    suspects: dict[tuple[int, str], dict[str, Any]] = {}
+    for v in views:
+        for s in v["suspects"]:
+            entry = suspects.setdefault((s["alternative"], s["cell"]), Row(s, rules=[]))
+            if v["rule"] not in [r for r, _a in entry["rules"]]:
+                entry["rules"].append((v["rule"], v["id"]))
+    readable = rep is not None and rep.readable
+    tables_html: dict[str, Markup] = {}
+    if readable and rep is not None:
+        cells = cell_views(rep, fmt, flags, by_k)
+        el = _element_flags(flags)
+        tables_html = {t: skeleton(fmt, t).fill(cells, el) for t in ("2", "3", "4")}
+    return {
+        "fo": fo,
+        "rep": rep,
+        "readable": readable,
+        "fmt": fmt.value,
+        "source_zh": source_zh(fo),
+        "reason_fix": _reason_fix(fo),
+        "fmt_name": "2021 年格式（国办公开办函〔2021〕30号）"
+        if fmt is Fmt.F2021
+        else "2019 年格式（国办公开办函〔2019〕60号）",
+        "row": _file_row(q, i, fo, "../"),
+        "county": {"name": q.groups[q.group_of[i]].name, "href": q.county_href(i, "../")},
+        "findings": views,
+        "structural": structural,
+        "per_table": per_table,
+        "suspects": [suspects[key] for key in sorted(suspects)],
+        "likely_fix": likely_fix,
+        "alternatives": len({a for a, _c in suspects}),
+        "tables": tables_html,
+        "change": CHANGE_ZH[q.review.report_change[i]],
+    }
+
+
+def _share_advice(views: list[dict[str, Any]], findings: list[Finding]) -> str | None:
+    """Say each piece of advice once on a report page.  Error localisation's likely fix (the first
+    sentence of the fix of every sum-rule finding it explains: the same for all of them) is shown
+    once, in the 疑似错误单元格 block, and each finding refers to it; a fix identical to one given
+    above refers to that finding.  Returns the likely fix (None when there is none)."""
+    likely: str | None = None
+    seen: dict[str, dict[str, Any]] = {}
+    for v, f in zip(views, findings, strict=True):
+        fix: str = v["fix"]
+        if f.suspects and fix.startswith(LIKELY_PREFIXES) and "。" in fix:
+            head, _, rest = fix.partition("。")
+            likely = likely or head + "。"
+            v["fix_likely"] = head + "。" == likely  # refer to the block above (the same advice)
+            if v["fix_likely"]:
+                fix = rest
+        v["fix"] = fix
+        first = seen.get(fix)
+        if fix and first is not None:
+            v["fix_ref"] = (first["id"], first["rule"])
+        elif fix:
+            seen[fix] = v
+    return likely
+
+
+# how error localisation's fix begins (nianbao.localise.describe)
+LIKELY_PREFIXES = ("最可能的改法", "无法唯一确定")
+
+
+SOURCE_ZH = {"text": "纯文本", "csv": "CSV 表格", "html": "网页", "pdf": "PDF", "docx": "Word", "xlsx": "Excel"}
+ENCODING_ZH = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8（带 BOM）", "gb18030": "GB18030（GBK）", "utf-16": "UTF-16"}
+
+
+def source_zh(fo: FileOutcome) -> str:
+    """文件类型 and 编码 in plain words: ``纯文本，UTF-8``, ``Word``; empty for an unreadable file
+    (what it was detected as is in its reason)."""
+    if fo.status != "validated":
+        return ""
+    kind = SOURCE_ZH.get(fo.source_type or "", fo.source_type or "")
+    enc = (fo.encoding or "").lower()
+    if kind and enc and fo.source_type in ("text", "csv", "html"):
+        return f"{kind}，{ENCODING_ZH.get(enc, enc.upper())} 编码"
+    return kind
+
+
+def _reason_fix(fo: FileOutcome) -> str:
+    """What the township should send instead (the catalogue's fix of the file's U-rule)."""
+    r = catalogue().get(fo.reason_code or "")
+    return r.fix if r is not None and fo.status != "validated" else ""
+
+
+def rules_context(outcome: RunOutcome | None = None) -> dict[str, Any]:
+    n = Counter(f.rule for f in outcome.findings) if outcome is not None else Counter()
+    rows = []
+    for r in catalogue().values():
+        rows.append(
+            {
+                "code": r.code,
+                "family": r.family,
+                "title": template_words(r.title),
+                "severity": r.severity.value,
+                "sev_zh": SEVERITY_ZH[r.severity.value],
+                "citation": template_words(r.citation),
+                "checks": template_words(r.checks),
+                "why": template_words(r.why),
+                "fix": template_words(r.fix),
+                "message": template_words(r.message),
+                "retired": r.retired,
+                "count": n.get(r.code, 0),
+            }
+        )
+    return {"rules": rows}
+
+
+# what a message template's {placeholders} stand for, shown on rules.html in their place
+PLACEHOLDER_ZH = {
+    "table": "表格中的数字", "stated": "正文中的数字", "hint": "补充提示", "actual": "报告填写的数字",
+    "expected": "应有的数字", "table_name": "表名", "year": "年度", "detail": "具体情况", "prev_year": "上一年度",
+    "cell_label": "单元格名称", "row_label": "行名称", "raw": "原文", "statutory": "规定文字", "agency": "机关名称",
+    "groups": "类别", "col_label": "列名称", "section": "部分", "printed": "报告中的文字", "line": "行号",
+    "upper": "上限", "row_part": "行", "previous": "上年的数字", "prev_file": "上年报告文件", "part": "行或列",
+    "parts": "各项之和", "part_list": "各项", "other_file": "另一文件", "other_agency": "另一机关",
+    "heading": "标题", "count": "个数", "why": "原因", "title": "标题", "source": "来源", "size_mb": "文件大小",
+    "similarity": "相似程度", "rhs": "办结与结转下年度之和", "repealed": "本年废止件数", "received": "本年收到件数",
+    "reason": "原因", "ratio": "倍数", "prev_in_force": "上年现行有效件数", "placeholders": "占位符号",
+    "peers": "同级机关数", "peer_min": "最小值", "peer_max": "最大值", "missing": "缺少的内容", "median": "中位数",
+    "limit": "上限", "limit_mb": "上限", "lhs": "收到与上年结转之和", "issued": "本年制发件数",
+    "instead": "应提交的文件", "handled": "办结件数", "forwarded": "结转下年度件数", "file": "文件名",
+    "files": "文件", "evidence": "判断依据", "distance": "相差字数", "county": "县（区）", "cell_list": "单元格",
+    "carried": "上年结转件数", "base": "基数", "base_label": "基数名称",
+}  # fmt: skip
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def template_words(template: str) -> str:
+    """A message template with each {placeholder} replaced by what it stands for (〔行名称〕)."""
+    return _PLACEHOLDER.sub(lambda m: f"〔{PLACEHOLDER_ZH.get(m.group(1), '…')}〕", template)
+
+
+def _render(name: str, ctx: dict[str, Any]) -> str:
+    return _template(name).render(ctx)
+
+
+def render_index(q: Quality, out: Path) -> str:
+    return _render("index.html.j2", index_context(q, out))
+
+
+def render_report(q: Quality, i: int) -> str:
+    return _render("report.html.j2", report_context(q, i))
+
+
+def render_county(q: Quality, g: Group) -> str:
+    return _render("county.html.j2", county_context(q, g))
+
+
+def render_rules(outcome: RunOutcome | None = None) -> str:
+    return _render("rules.html.j2", rules_context(outcome))
+
+
+PAGE_CHUNK = 64  # report pages per unit of work shared with the helper process
+PARALLEL_MIN_PAGES = 1000  # below this, pages are rendered in this process only
+
+
+def write_rules(outcome: RunOutcome, out: Path) -> None:
+    write_text(inside(out, "rules.html"), render_rules(outcome), durable=False)
+
+
+def page_units(q: Quality, out: Path, only: Iterable[int] | None = None) -> list[Callable[[], None]]:
+    """The report pages to write (every report with a page, or those of ``only``), in chunks:
+    each chunk a unit of work for :func:`nianbao.report.parallel.run_shared`."""
+    reports = PageDir(out, REPORTS_DIR)
+    todo = [i for i in (only if only is not None else range(len(q.outcome.files))) if q.paged[i]]
+
+    def unit(chunk: list[int]) -> Callable[[], None]:
+        def write() -> None:
+            for i in chunk:
+                write_text(reports.file(q.pages[i]), render_report(q, i), durable=False)
+
+        return write
+
+    return [unit(todo[k : k + PAGE_CHUNK]) for k in range(0, len(todo), PAGE_CHUNK)]
+
+
+def write_counties(q: Quality, out: Path) -> None:
+    counties = PageDir(out, COUNTIES_DIR)
+    for g in q.groups:
+        write_text(counties.file(g.page), render_county(q, g), durable=False)
+
+
+def write_index(q: Quality, out: Path) -> None:
+    write_text(inside(out, "index.html"), render_index(q, out), durable=False)
+
+
+def warm() -> None:
+    """Compile the templates and the table skeletons (before forking a helper: once, not twice)."""
+    for name in ("index.html.j2", "report.html.j2", "county.html.j2", "rules.html.j2", "_tables.html.j2"):
+        _template(name)
+    for fmt in Fmt:
+        for t in ("2", "3", "4"):
+            skeleton(fmt, t)
+        _positions(fmt)
+
+
+def write_html(
+    outcome: RunOutcome,
+    out: Path,
+    previous: Path | None = None,
+    acks: Path | None = None,
+    *,
+    quality: Quality | None = None,
+    only: Iterable[int] | None = None,
+    extra: Sequence[Callable[[], object]] = (),
+) -> Quality:
+    """Write ``out/rules.html``, ``out/reports/<page>.html`` (every report with a page, see
+    :func:`nianbao.report.quality.prepare`), ``out/counties/<county>.html`` (once per county) and
+    ``out/index.html`` last, each atomically (temporary file + rename).  With many pages, a forked
+    helper process renders about half of them (:mod:`nianbao.report.parallel`).
+
+    ``previous``: the folder of the previous run of the same inputs (for "what changed");
+    ``acks``: the acknowledgements CSV.  ``only``: render the report pages of these file indices
+    only.  ``extra``: further units of work (the workbook) to share with the helper; all are done
+    before ``index.html`` is written."""
+    q = quality if quality is not None else prepare(outcome, out, previous, acks)
+    out.mkdir(parents=True, exist_ok=True)
+    warm()
+    units: list[Callable[[], object]] = [*extra, *page_units(q, out, only)]
+    n_pages = sum(1 for i in (only if only is not None else range(len(outcome.files))) if q.paged[i])
+
+    def own() -> None:
+        write_rules(outcome, out)
+        write_counties(q, out)
+
+    run_shared(units, own, helper=use_helper(n_pages, PARALLEL_MIN_PAGES))
+    write_index(q, out)
+    return q

@@ -1,0 +1,485 @@
+"""The auditor's quality report: what the HTML pages and the Excel workbook share.
+
+:func:`prepare` computes, once per run and in one pass over the files and the findings, the
+review against the previous run and the acknowledgements, the page name of every submission,
+which reports get a page of their own, the findings of each report, the county each report
+belongs to (the unit of the county pages) and the order worst first.  Cells flagged by each
+finding: :func:`flags_of`.  :func:`nianbao.report.writer.write_quality_report` writes
+``index.html``, ``counties/*.html``, ``rules.html``, ``reports/*.html``, ``findings.xlsx`` and
+``changes.json`` from it.
+
+**Large batches** (more than :data:`LARGE_BATCH` files — a province or the whole country): every
+report with an error or a warning, and every unreadable file, still gets its page (that is what
+an auditor opens), but a report that passed is a row of its county's page only; the workbook
+lists the errors and warnings and the values of the worst reports (see
+:mod:`nianbao.report.excel`).  Smaller batches get a page for every report.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from pathlib import Path, PurePath
+from typing import Any
+
+from nianbao.catalogue import derived, linear_rules
+from nianbao.domain.clock import TZ
+from nianbao.domain.model import ParsedReport
+from nianbao.domain.normalize import State
+from nianbao.domain.registry import Agency, normalise_agency
+from nianbao.domain.spec import Fmt
+from nianbao.outcome import STATE_ZH, FileOutcome, Finding, RunOutcome, Suspect, report_state
+from nianbao.report.history import ACKED, NEW, Review, review
+from nianbao.report.names import county_page_name, page_name
+
+SEVERITY_ZH = {"error": "错误", "warning": "警告", "info": "提示"}
+
+
+def cause_zh(cause: str) -> str:
+    """The Chinese wording of an error-localisation cause code (``digit_typo`` …)."""
+    try:
+        from nianbao.localise import CAUSES_ZH
+    except ImportError:  # localisation not installed: show the code as it is
+        return cause
+    return str(CAUSES_ZH.get(cause, cause))
+
+
+def alternative(s: Suspect) -> int:
+    """Which of several equally small explanations a suspect belongs to (0 when there is one)."""
+    return int(getattr(s, "alternative", 0) or 0)
+
+
+def zh_time(iso: str | None) -> str:
+    """An ISO time as the auditor reads it, in Beijing time: ``2026年12月7日 08:12`` (a date alone:
+    ``2026年12月7日``); the text unchanged when it is not a time."""
+    if not iso:
+        return ""
+    try:
+        t = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    if len(iso) <= 10:
+        return f"{t.year}年{t.month}月{t.day}日"
+    if t.tzinfo is not None:
+        t = t.astimezone(TZ)
+    return f"{t.year}年{t.month}月{t.day}日 {t.hour:02d}:{t.minute:02d}"
+
+
+# the stages of a run (run.json's timings), in the auditor's words
+STAGE_ZH = {
+    "discover": "查找文件",
+    "store_lookup": "查找上次的解析结果",
+    "parse": "读取报告",
+    "validate": "校验",
+    "validate_schemas": "表内勾稽与填写规范",
+    "validate_cross_year": "跨年度核对",
+    "validate_plausibility": "数字合理性",
+    "validate_prose": "正文与表格核对",
+    "localise": "推断疑似错误单元格",
+    "batch_expectations": "批次检查",
+    "total": "合计",
+}
+
+
+def stages_zh(timings: dict[str, float]) -> list[tuple[str, float]]:
+    """(stage in Chinese, seconds) for the known stages; the others summed as 其他步骤."""
+    out: list[tuple[str, float]] = []
+    other = 0.0
+    for k, v in timings.items():
+        if k in STAGE_ZH:
+            out.append((STAGE_ZH[k], round(v, 2)))
+        else:
+            other += v
+    if other:
+        out.append(("其他步骤", round(other, 2)))
+    return out
+
+
+BLANK_ZH = "空白（未填写）"
+
+
+@derived
+def _printed_side() -> dict[tuple[str, tuple[str, ...]], tuple[str, ...]]:
+    """(rule, cells) of a sum-rule finding -> the cells of its printed side (the total)."""
+    return {(lr.code, lr.cells): lr.lhs for fmt in Fmt for lr in linear_rules(fmt)}
+
+
+def printed_blank(f: Finding, rep: ParsedReport | None) -> bool | None:
+    """For a sum-rule finding: whether its printed side (the total) was left blank — the sums count
+    it as 0, but the auditor must read 空白（未填写）, not "报告填写 0".  None for other findings."""
+    lhs = _printed_side().get((f.rule, tuple(f.cells)))
+    if lhs is None or rep is None:
+        return None
+    return all((c := rep.cells.get(x)) is not None and c.state is State.BLANK for x in lhs)
+
+
+TEXT_RULES_WITH_CELLS = "H"  # text vs table: the sentence states one figure, the table prints another
+
+
+def is_text_against_table(f: Finding) -> bool:
+    return f.rule.startswith(TEXT_RULES_WITH_CELLS) and bool(f.cells) and f.quote is not None
+
+
+def text_and_table(f: Finding, rep: ParsedReport | None) -> tuple[Any, Any] | None:
+    """For a finding of the text against the table: (what the text states, what the table prints —
+    空白（未填写） when its cells are blank); None for other findings.  ``expected``/``actual`` of
+    these findings are the two sides in a rule-dependent order; the table's own cells tell which
+    one is the table's."""
+    if rep is None or not is_text_against_table(f):
+        return None
+    cells = [c for x in f.cells if (c := rep.cells.get(x)) is not None]
+    vals = [c.value for c in cells if c.value is not None]
+    table = sum(vals) if vals else 0.0
+    blank = bool(cells) and all(c.state is State.BLANK for c in cells)
+    if isinstance(f.expected, int | float) and table == f.expected:
+        return f.actual, BLANK_ZH if blank else f.expected
+    if isinstance(f.actual, int | float) and table == f.actual:
+        return f.expected, BLANK_ZH if blank else f.actual
+    return None
+
+
+SEV_RANK = {"error": 0, "warning": 1, "info": 2}
+REPORTS_DIR = "reports"
+COUNTIES_DIR = "counties"
+# files in a run above which the scale path is taken (a page only for reports with errors or
+# warnings and unreadable files; a lean workbook) — module-level so that tests can lower it
+LARGE_BATCH = 5000
+NO_COUNTY = "（未分县）"
+
+
+@dataclass(slots=True)
+class Flag:
+    """What the findings of a report say about one cell (or one structural element)."""
+
+    severity: str
+    findings: list[int] = field(default_factory=list)  # indices in outcome.findings
+    rules: list[str] = field(default_factory=list)
+    primary: list[int] = field(default_factory=list)  # findings for which this cell is the one to look at
+    suspect: Suspect | None = None
+
+    def add(self, k: int, f: Finding, primary: bool) -> None:
+        if SEV_RANK.get(f.severity, 3) < SEV_RANK.get(self.severity, 3):
+            self.severity = f.severity
+        self.findings.append(k)
+        if f.rule not in self.rules:
+            self.rules.append(f.rule)
+        if primary:
+            self.primary.append(k)
+
+
+@cache
+def _sum_rule_codes() -> frozenset[str]:
+    return frozenset(lr.code for fmt in Fmt for lr in linear_rules(fmt))
+
+
+def flags_of(findings: list[tuple[int, Finding]]) -> dict[str, Flag]:
+    """cell id (or ``*`` element id) -> its flag, for the findings of one report.
+
+    Every cell a finding involves is flagged; for a sum rule the printed side (its first cell) and
+    the suspects found by error localisation are the *primary* cells (they carry the rule badge)."""
+    out: dict[str, Flag] = {}
+    sums = _sum_rule_codes()
+    for k, f in findings:
+        suspects: dict[str, Suspect] = {}
+        for s in f.suspects or []:
+            if s.cell not in suspects or alternative(s) < alternative(suspects[s.cell]):
+                suspects[s.cell] = s
+        for i, cid in enumerate(f.cells):
+            fl = out.get(cid)
+            if fl is None:
+                fl = out[cid] = Flag(f.severity)
+            primary = f.rule not in sums or i == 0 or cid in suspects
+            fl.add(k, f, primary)
+            if cid in suspects and (fl.suspect is None or alternative(suspects[cid]) < alternative(fl.suspect)):
+                fl.suspect = suspects[cid]
+        for cid, s in suspects.items():  # a suspect outside the finding's cells is still shown
+            if cid not in f.cells:  # (its badges come from the findings whose cells it is)
+                fl = out.get(cid) or out.setdefault(cid, Flag(f.severity))
+                fl.add(k, f, False)
+                fl.suspect = fl.suspect or s
+    return out
+
+
+@dataclass(slots=True)
+class Group:
+    """The reports of one county: one row of the overview, one page under ``counties/``."""
+
+    name: str
+    page: str  # file name under counties/
+    files: list[int]  # file indices, worst first
+    registered: int | None = None  # agencies of the county in the registry (None: no registry)
+    expected: int | None = None  # registered agencies x report years of the run
+    missing: list[tuple[int | None, str]] = field(default_factory=list)  # (year, agency) not submitted
+
+
+@dataclass
+class Quality:
+    outcome: RunOutcome
+    review: Review
+    pages: list[str]  # per file: page name under reports/ (written only where paged[i])
+    by_report: dict[int, list[tuple[int, Finding]]]  # report index -> (finding index, finding)
+    file_index: dict[int, int]  # report index -> file index
+    large: bool = False  # the scale path (more than LARGE_BATCH files)
+    paged: list[bool] = field(default_factory=list)  # per file: has a page of its own
+    order: list[int] = field(default_factory=list)  # file indices, worst first
+    groups: list[Group] = field(default_factory=list)  # counties, by name
+    group_of: list[int] = field(default_factory=list)  # per file: index in groups
+    new: list[int] = field(default_factory=list)  # per file: findings new since the previous run
+    # per county: new findings about no file of its own (an agency that did not submit, M01)
+    new_elsewhere: dict[str, int] = field(default_factory=dict)
+    acked: list[int] = field(default_factory=list)  # per file: acknowledged findings
+    registry: list[dict[str, Any]] | None = None  # registry_status(outcome)
+
+    def file_findings(self, fo: FileOutcome) -> list[tuple[int, Finding]]:
+        return self.by_report.get(fo.report, []) if fo.report >= 0 else []
+
+    def page_of_finding(self, f: Finding) -> str | None:
+        """The page of a finding's report, None when the report has no page (or no file)."""
+        i = self.file_index.get(f.report)
+        return self.pages[i] if i is not None and self.paged[i] else None
+
+    def href(self, i: int, prefix: str = "") -> str:
+        """Where the report of file ``i`` is shown: its page, or else its row on the county page."""
+        if self.paged[i]:
+            return f"{prefix}{REPORTS_DIR}/{self.pages[i]}"
+        return f"{prefix}{COUNTIES_DIR}/{self.groups[self.group_of[i]].page}#r-{i}"
+
+    def county_href(self, i: int, prefix: str = "") -> str:
+        return f"{prefix}{COUNTIES_DIR}/{self.groups[self.group_of[i]].page}"
+
+
+NO_AGENCY = "（未识别机关）"
+_STEM_YEAR = re.compile(r"[_\-\s]*((?:19|20)\d\d)(?:年度?)?(?:年报|报告)?$")
+_NAME_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
+
+
+def agency_label(fo: FileOutcome) -> str:
+    """The agency as the report names it; for a file whose report names none (unreadable, or no
+    title), the name its file gives (``示例县青山镇_2023.docx`` → 示例县青山镇（据文件名））."""
+    if fo.agency:
+        return fo.agency
+    stem = PurePath(fo.file.replace("\\", "/")).stem
+    name = _STEM_YEAR.sub("", stem).strip(" _-.")
+    if name and not name.isdigit():
+        return f"{name}（据文件名）"
+    return NO_AGENCY
+
+
+def year_label(fo: FileOutcome) -> int | None:
+    """The report year; for a file whose report names none, the year its file name or folder gives."""
+    if fo.year is not None:
+        return fo.year
+    for part in reversed(PurePath(fo.file.replace("\\", "/")).parts):
+        if m := _NAME_YEAR.search(part):
+            return int(m.group(1))
+    return None
+
+
+def is_flagged(fo: FileOutcome) -> bool:
+    """A report an auditor must open: unreadable, or with an error or a warning."""
+    return fo.status != "validated" or bool(fo.errors) or bool(fo.warnings)
+
+
+def state_of(fo: FileOutcome) -> tuple[str, str]:
+    """The state of a report in Chinese, and its CSS class (:func:`nianbao.outcome.report_state`)."""
+    s = report_state(fo)
+    if fo.status == "not_processed":  # a run that stopped before it (nianbao.run.interrupt)
+        return "未处理", s
+    return STATE_ZH[s], s
+
+
+def worst_order(files: list[FileOutcome]) -> list[int]:
+    """File indices: unreadable first, then by errors, warnings, notes (descending), then by file."""
+    return sorted(
+        range(len(files)),
+        key=lambda i: (
+            files[i].status == "validated",
+            -files[i].errors,
+            -files[i].warnings,
+            -files[i].infos,
+            files[i].file,
+        ),
+    )
+
+
+def county_of_files(outcome: RunOutcome) -> list[str]:
+    """The county of each file: the inbox's county folder (set by the flows), else the registry's
+    county of its agency, else the folder the file is in (``<year>/<county>/<file>`` in the inbox
+    layout), else :data:`NO_COUNTY`."""
+    by_agency: dict[str, str | None] = {}
+    for a in outcome.registry or []:
+        k = a.key
+        by_agency[k] = a.county if by_agency.get(k, a.county) == a.county else None  # ambiguous: None
+    out = []
+    for fo in outcome.files:
+        c = fo.county or (by_agency.get(normalise_agency(fo.agency)) if fo.agency else None)
+        if not c:
+            c = PurePath(fo.file.replace("\\", "/")).parent.name or NO_COUNTY
+        out.append(c)
+    return out
+
+
+def group_counts(q: Quality, g: Group) -> dict[str, Any]:
+    """The counts of one county's reports (``missing``/``expected``: None without a registry)."""
+    files = q.outcome.files
+    c = Counter(state_of(files[i])[1] for i in g.files)
+    return {
+        "files": len(g.files),
+        "ok": c["ok"],
+        "error": c["error"],
+        "warning": c["warning"],
+        "unreadable": c["unreadable"],
+        "errors": sum(files[i].errors for i in g.files),
+        "warnings": sum(files[i].warnings for i in g.files),
+        "infos": sum(files[i].infos for i in g.files),
+        "new": sum(q.new[i] for i in g.files) + q.new_elsewhere.get(g.name, 0),
+        "expected": g.expected,
+        "missing": len(g.missing) if g.expected is not None else None,
+    }
+
+
+def county_summary(q: Quality, prefix: str = "") -> list[dict[str, Any]]:
+    """One row per county: its page and its counts (the overview's 各县（区）汇总)."""
+    return [{"name": g.name, "href": f"{prefix}{COUNTIES_DIR}/{g.page}", **group_counts(q, g)} for g in q.groups]
+
+
+def registry_status(outcome: RunOutcome) -> list[dict[str, Any]] | None:
+    """Per report year of the run: how many registered agencies submitted, and who is missing.
+
+    ``None`` when no registry is known.  When the run already worked out the missing agencies
+    (``outcome.extra["missing"]``: rows of county, year, agency — the nightly flow does, with the
+    rename table applied), that list is used; otherwise agencies are matched by normalised name."""
+    if outcome.registry is None:
+        return None
+    expected = outcome.registry
+    given = outcome.extra.get("missing")
+    if isinstance(given, list) and all(isinstance(r, dict) and isinstance(r.get("agency"), str) for r in given):
+        by_agency = {(a.county, a.agency): a for a in expected}
+        per: dict[int | None, list[Agency]] = defaultdict(list)
+        for r in given:
+            year = r.get("year") if isinstance(r.get("year"), int) else None
+            county = str(r.get("county") or "")
+            per[year].append(by_agency.get((county, r["agency"])) or Agency(county, r["agency"], ""))
+        years: list[int | None] = []
+        years += sorted({f.year for f in outcome.files if f.year is not None} | {y for y in per if y is not None})
+        return [
+            {"year": y, "submitted": len(expected) - len(per.get(y, [])), "missing": per.get(y, [])}
+            for y in years or [None]
+        ]
+    keys = {a.key for a in expected}
+    by_year: dict[int | None, set[str]] = defaultdict(set)
+    for f in outcome.files:
+        if f.agency:
+            by_year[f.year].add(normalise_agency(f.agency))
+    out = []
+    run_years: list[int | None] = []
+    run_years += sorted(y for y in by_year if y is not None)
+    for y in run_years or [None]:
+        got = by_year.get(y, set()) if y is not None else set().union(*by_year.values())
+        out.append({"year": y, "submitted": len(keys & got), "missing": [a for a in expected if a.key not in got]})
+    return out
+
+
+def prepare(
+    outcome: RunOutcome,
+    out: Path,
+    previous: Path | None = None,
+    acks: Path | None = None,
+    *,
+    large: bool | None = None,
+) -> Quality:
+    """Everything the views share, computed once (``large``: force or refuse the scale path;
+    default: more than :data:`LARGE_BATCH` files)."""
+    files = outcome.files
+    rv = review(outcome, previous, acks, out=out)
+    pages: list[str] = []
+    seen: set[str] = set()
+    for f in files:
+        name = page_name(f.file, f.agency, f.year)
+        k = 2
+        while name in seen:  # the same file listed twice: keep pages distinct
+            name = page_name(f"{f.file}#{k}", f.agency, f.year)
+            k += 1
+        seen.add(name)
+        pages.append(name)
+    file_index = {fo.report: i for i, fo in enumerate(files) if fo.report >= 0}
+    by_report: dict[int, list[tuple[int, Finding]]] = defaultdict(list)
+    new = [0] * len(files)
+    acked = [0] * len(files)
+    status = rv.status
+    county_of_agency = {a.key: a.county for a in outcome.registry or []}
+    new_elsewhere: Counter[str] = Counter()  # county -> new findings about no file (M01: did not submit)
+    for k, fnd in enumerate(outcome.findings):
+        by_report[fnd.report].append((k, fnd))
+        i = file_index.get(fnd.report)
+        if i is not None:
+            if status[k] == NEW:
+                new[i] += 1
+            elif status[k] == ACKED:
+                acked[i] += 1
+        elif status[k] == NEW and fnd.agency and (c := county_of_agency.get(normalise_agency(fnd.agency))):
+            new_elsewhere[c] += 1
+    if large is None:
+        large = len(files) > LARGE_BATCH
+    paged = [is_flagged(f) for f in files] if large else [True] * len(files)
+    order = worst_order(files)
+    registry = registry_status(outcome)
+    groups, group_of = _groups(outcome, order, registry)
+    return Quality(
+        outcome,
+        rv,
+        pages,
+        dict(by_report),
+        file_index,
+        large=large,
+        paged=paged,
+        order=order,
+        groups=groups,
+        group_of=group_of,
+        new=new,
+        acked=acked,
+        registry=registry,
+        new_elsewhere=dict(new_elsewhere),
+    )
+
+
+def _groups(
+    outcome: RunOutcome, order: list[int], registry: list[dict[str, Any]] | None
+) -> tuple[list[Group], list[int]]:
+    counties = county_of_files(outcome)
+    by_name: dict[str, list[int]] = defaultdict(list)
+    for i in order:  # worst first within each county
+        by_name[counties[i]].append(i)
+    registered: dict[str, int] = defaultdict(int)
+    for a in outcome.registry or []:
+        registered[a.county] += 1
+    missing: dict[str, list[tuple[int | None, str]]] = defaultdict(list)
+    for y in registry or []:
+        for a in y["missing"]:
+            missing[a.county].append((y["year"], a.agency))
+    n_years = len(registry or [])
+    names = sorted(set(by_name) | set(registered))
+    pages: set[str] = set()
+    groups = []
+    for name in names:
+        page = county_page_name(name)
+        k = 2
+        while page in pages:  # two names that differ only in characters the file name drops
+            page = county_page_name(f"{name}#{k}")
+            k += 1
+        pages.add(page)
+        groups.append(
+            Group(
+                name=name,
+                page=page,
+                files=by_name.get(name, []),
+                registered=registered.get(name, 0) if outcome.registry is not None else None,
+                expected=registered.get(name, 0) * n_years if outcome.registry is not None else None,
+                missing=missing.get(name, []),
+            )
+        )
+    index = {g.name: n for n, g in enumerate(groups)}
+    return groups, [index[c] for c in counties]

@@ -1,0 +1,50 @@
+"""Write every view of a run's outcome into its output folder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from nianbao.io.atomic import inside, write_json
+from nianbao.outcome import RunOutcome
+from nianbao.report.excel import write_excel
+from nianbao.report.history import changes_json
+from nianbao.report.html import write_html
+from nianbao.report.jsonout import write_json_outputs
+from nianbao.report.parallel import frozen_gc
+from nianbao.report.quality import Quality, prepare
+from nianbao.run.hooks import checkpoint
+
+
+def write_quality_report(
+    outcome: RunOutcome, out: Path, previous: Path | None = None, acks: Path | None = None
+) -> Quality:
+    """Write the HTML report, the Excel workbook and ``changes.json`` into ``out``."""
+    q = prepare(outcome, out, previous, acks)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(inside(out, "changes.json"), changes_json(outcome, q.review), durable=False)
+    # the workbook is one more unit of work the HTML pages share with a helper process (when
+    # there are many); index.html comes last: it only links to what exists
+    write_html(outcome, out, quality=q, extra=[lambda: write_excel(outcome, out, quality=q)])
+    return q
+
+
+def quality_view(outcome: RunOutcome, out: Path) -> None:
+    """The quality report as a view (reads ``outcome.extra["previous_run"]`` and
+    ``outcome.extra["acks_file"]`` when set)."""
+    prev = outcome.extra.get("previous_run")
+    acks = outcome.extra.get("acks_file")
+    write_quality_report(outcome, out, Path(prev) if prev else None, Path(acks) if acks else None)
+
+
+# Further views register here; each gets (outcome, out folder).  quality_view writes the HTML
+# report, findings.xlsx and changes.json (it reads outcome.extra["previous_run"/"acks_file"]).
+VIEWS: list[Callable[[RunOutcome, Path], None]] = [write_json_outputs, quality_view]
+
+
+def write_all(outcome: RunOutcome, out: Path) -> None:
+    checkpoint("views")  # a test hook (nianbao.run.hooks): the views writer failing or interrupted
+    out.mkdir(parents=True, exist_ok=True)
+    with frozen_gc():  # the views only read the outcome: keep the collector off its objects
+        for view in VIEWS:
+            view(outcome, out)

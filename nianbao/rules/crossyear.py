@@ -1,0 +1,196 @@
+"""Across years: each report paired with the same agency's report of the previous year (rules E, F).
+
+Agencies are matched on their normalised name (:func:`nianbao.domain.registry.normalise_agency`) after the
+rename table (``renames.csv``: old name → current name) is applied, so a township that changed its
+name keeps its history.  Last year's report comes from the same batch (reports of year Y−1 given
+on the same command line) or from ``previous`` (e.g. the Parquet store of earlier runs); the batch
+wins when both have it.  All pairs are evaluated at once: one polars frame of pairs per rule family,
+one pandera validation each, with checks compiled from the catalogue's linear rule definitions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from nianbao.catalogue import PREV, LinearRule, carry_over_rules, format_number, stock_rules
+from nianbao.domain.model import ParsedReport
+from nianbao.domain.registry import normalise_agency
+from nianbao.outcome import Finding, finding_for, plain_number
+from nianbao.rules.base import failing_rows
+from schemas.crossyear import cross_year_columns, cross_year_schema
+
+
+def agency_key(name: str | None, renames: Mapping[str, str]) -> str:
+    """The matching key of an agency name: normalised, then followed through the rename table."""
+    key = normalise_agency(name)
+    seen: set[str] = set()
+    while key in renames and key not in seen:
+        seen.add(key)
+        key = renames[key]
+    return key
+
+
+@dataclass
+class YearPairs:
+    """The batch (indices ``0..n-1``) followed by the previous-year reports given separately."""
+
+    n: int
+    reports: list[ParsedReport]
+    keys: list[str]
+    # report (batch index) -> prev (index into ``reports``), one row per report that has last year's report
+    pairs: pl.DataFrame
+    # batch reports of a known agency and year for which last year's report was not found
+    missing: list[int]
+
+    def prev_of(self) -> dict[int, int]:
+        return dict(zip(self.pairs["report"].to_list(), self.pairs["prev"].to_list(), strict=True))
+
+
+def pair_years(
+    reports: Sequence[ParsedReport],
+    previous: Sequence[ParsedReport] = (),
+    renames: Mapping[str, str] | None = None,
+) -> YearPairs:
+    renames = renames or {}
+    everything = list(reports) + list(previous)
+    keys = [agency_key(r.agency, renames) if r.readable else "" for r in everything]
+    meta = pl.DataFrame(
+        {
+            "idx": pl.Series(range(len(everything)), dtype=pl.UInt32),
+            "key": pl.Series(keys, dtype=pl.String),
+            "year": pl.Series([r.year if r.readable else None for r in everything], dtype=pl.Int32),
+        }
+    ).filter((pl.col("key") != "") & pl.col("year").is_not_null())
+    this = meta.filter(pl.col("idx") < len(reports))
+    # the first report of (key, year) — batch reports come first, so the batch wins
+    last = (
+        meta.group_by("key", "year")
+        .agg(pl.col("idx").min().alias("prev"))
+        .with_columns((pl.col("year") + 1).alias("year"))
+    )
+    joined = this.join(last, on=["key", "year"], how="left")
+    pairs = joined.filter(pl.col("prev").is_not_null()).select(pl.col("idx").alias("report"), "prev").sort("report")
+    missing = joined.filter(pl.col("prev").is_null())["idx"].sort().to_list()
+    return YearPairs(len(reports), everything, keys, pairs, missing)
+
+
+# ------------------------------------------------------------------ frames of pairs
+
+
+def table_presence(cells: pl.DataFrame) -> pl.DataFrame:
+    """Per report: does it have a readable table 三 / table 二 第（一）项 in the 2021 layout."""
+    found = pl.col("state") != "missing"
+    return cells.group_by("report").agg(
+        (pl.col("cell").str.starts_with("3:") & found).any().alias("t3"),
+        (
+            (pl.col("fmt") == "2021")
+            & pl.col("cell").str.contains(r"^2:(rules|normative):(issued|repealed|in_force)$")
+            & found
+        )
+        .any()
+        .alias("t2"),
+    )
+
+
+def _wide(cells: pl.DataFrame, ids: list[str]) -> pl.DataFrame:
+    sub = cells.filter(pl.col("cell").is_in(ids))
+    if sub.height == 0:
+        return pl.DataFrame(
+            {"report": pl.Series([], dtype=pl.UInt32), **{c: pl.Series([], dtype=pl.Float64) for c in ids}}
+        )
+    wide = sub.pivot(on="cell", index="report", values="value", on_columns=ids)
+    return wide.select("report", *ids)
+
+
+def pair_frame(yp: YearPairs, cells: pl.DataFrame, family: str, presence: pl.DataFrame) -> pl.DataFrame:
+    """One row per pair where both reports have the family's table; this year's and ``prev:`` columns."""
+    cols = cross_year_columns(family)
+    own = [c for c in cols if not c.startswith(PREV)]
+    prev = [c[len(PREV) :] for c in cols if c.startswith(PREV)]
+    flag = "t3" if family == "E" else "t2"
+    ok = presence.filter(pl.col(flag)).select("report")
+    pairs = yp.pairs.join(ok, on="report", how="semi").join(ok.rename({"report": "prev"}), on="prev", how="semi")
+    this = _wide(cells, own)
+    last = _wide(cells, prev).rename({"report": "prev", **{c: PREV + c for c in prev}})
+    return pairs.join(this, on="report", how="left").join(last, on="prev", how="left").select("report", "prev", *cols)
+
+
+# ------------------------------------------------------------------ findings
+
+
+def _finding(yp: YearPairs, lr: LinearRule, row: dict[str, float | None]) -> Finding:
+    ri = int(row["report"])  # type: ignore[arg-type]
+    pi = int(row["prev"])  # type: ignore[arg-type]
+    rep, last = yp.reports[ri], yp.reports[pi]
+    v = {c: (row[c] or 0.0) for c in lr.cells}
+    params: dict[str, object] = dict(lr.params) | {"prev_year": last.year, "prev_file": last.file}
+    if lr.code == "F01":
+        row_id = lr.key.split(":")[1]
+        issued, repealed = v[f"2:{row_id}:issued"], v[f"2:{row_id}:repealed"]
+        prev_in_force = v[f"{PREV}2:{row_id}:in_force"]
+        actual: float = v[f"2:{row_id}:in_force"]
+        expected: float = prev_in_force + issued - repealed
+        params |= {"issued": issued, "repealed": repealed, "prev_in_force": prev_in_force}
+        cells = [f"2:{row_id}:in_force", f"2:{row_id}:issued", f"2:{row_id}:repealed"]
+    else:
+        actual = sum(v[c] for c in lr.lhs)
+        expected = sum(v[c] for c in lr.rhs)
+        cells = list(lr.own_cells)
+    params |= {"actual": format_number(actual), "expected": format_number(expected)}
+    params = {k: (format_number(x) if isinstance(x, float) else x) for k, x in params.items()}
+    lines = [ln for c in cells if c in rep.cells and (ln := rep.cells[c].line)]
+    return finding_for(
+        lr.code,
+        rep,
+        ri,
+        cells=cells,
+        expected=plain_number(expected),
+        actual=plain_number(actual),
+        params=params,
+        line=min(lines) if lines else None,
+    )
+
+
+def cross_year_findings(yp: YearPairs, cells: pl.DataFrame, presence: pl.DataFrame | None = None) -> list[Finding]:
+    """E01, F01 for every pair and one E02 (info) per report whose last year is unknown.
+
+    ``cells`` is the long cells frame of ``yp.reports`` (batch and previous), ``report`` = index there.
+    """
+    presence = presence if presence is not None else table_presence(cells)
+    out: list[Finding] = []
+    for family, rules in (("E", carry_over_rules()), ("F", stock_rules())):
+        frame = pair_frame(yp, cells, family, presence)
+        by_name = {r.name: r for r in rules}
+        for d in failing_rows(cross_year_schema(family), frame):
+            out.append(_finding(yp, by_name[d["check"]], d))
+    out += missing_last_year(yp, presence)
+    return out
+
+
+def missing_last_year(yp: YearPairs, presence: pl.DataFrame) -> list[Finding]:
+    out: list[Finding] = []
+    no_t3 = set(presence.filter(~pl.col("t3"))["report"].to_list())
+    reasons: list[tuple[int, str]] = [(i, "本批次和上年数据中都没有该机关上一年度的报告") for i in yp.missing]
+    for ri, pi in yp.prev_of().items():
+        if pi in no_t3 and ri not in no_t3:
+            reasons.append((ri, f"上一年度报告 {yp.reports[pi].file} 中没有可读的表三"))
+    for ri, reason in sorted(reasons):
+        rep = yp.reports[ri]
+        prev_year = (rep.year or 0) - 1
+        params = {"prev_year": prev_year, "reason": reason}
+        out.append(
+            finding_for(
+                "E02",
+                rep,
+                ri,
+                cells=[],
+                expected=f"{prev_year} 年度报告",
+                actual=None,
+                params=params,
+                line=rep.title_line,
+            )
+        )
+    return out

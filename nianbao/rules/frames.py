@@ -1,0 +1,311 @@
+"""Canonical data of a whole batch as polars frames (built column-wise, one frame per kind).
+
+- ``batch_arrays``: the cells of all reports as 2-D arrays per format (the fast path);
+- ``cells``: one row per (report, cell id) — value, state, kind, source location;
+- ``table_frame(cells, fmt, table)``: one row per report, one column per cell id of that table;
+- ``layout``: one row per structural element of each report (sections, tables, rows, columns);
+  ``pos`` leads back to the fact in ``report.layout`` (statutory label, alias, line);
+- ``meta``: one row per report (agency, year, period, format).
+``report`` is the index of the report in the batch list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+import polars as pl
+
+from nianbao.domain.model import ELEMENTS, INDEX, STATES, ParsedReport
+from nianbao.domain.spec import Fmt, all_cells, cell_kind, tables
+
+STATE_NAMES = [s.value for s in STATES]
+STATE_DTYPE = pl.Enum(STATE_NAMES)
+KINDS = ["count", "amount", "delta"]
+KIND_DTYPE = pl.Enum(KINDS)
+
+
+@cache
+def _fmt_index(fmt: Fmt) -> np.ndarray:
+    return np.array([INDEX[c] for c in all_cells(fmt)], dtype=np.intp)
+
+
+@dataclass
+class FmtArrays:
+    """The canonical cells of every readable report of one format, as 2-D arrays (report x cell)."""
+
+    fmt: Fmt
+    ids: tuple[str, ...]
+    report: np.ndarray  # uint32, the report's index in the batch
+    values: np.ndarray  # float64, NaN = no value
+    states: np.ndarray  # uint8 codes into STATES
+    lines: np.ndarray  # uint32, 0 = unknown
+    pos: np.ndarray  # uint16, 0 = unknown
+
+    def column(self, cid: str) -> int:
+        return self.ids.index(cid)
+
+
+def batch_arrays(reports: Sequence[ParsedReport]) -> dict[Fmt, FmtArrays]:
+    """Stack the cells of all readable reports, per format (no per-cell Python work)."""
+    out: dict[Fmt, FmtArrays] = {}
+    for fmt in Fmt:
+        idx = _fmt_index(fmt)
+        rid: list[int] = []
+        vals: list[object] = []
+        sts: list[object] = []
+        lns: list[object] = []
+        pss: list[object] = []
+        for i, rep in enumerate(reports):
+            if not rep.readable or rep.fmt is not fmt:
+                continue
+            v, s, ln, ps, _raw = rep.cells.arrays()
+            rid.append(i)
+            vals.append(v)
+            sts.append(s)
+            lns.append(ln)
+            pss.append(ps)
+        n = len(rid)
+
+        def stack(parts: Sequence[object], dtype: type[np.generic], n: int = n, idx: np.ndarray = idx) -> np.ndarray:
+            # every report's array has the same length: one join, one reshape, one gather
+            flat = np.frombuffer(b"".join(parts), dtype=dtype)  # type: ignore[arg-type]
+            return np.take(flat.reshape(n, -1), idx, axis=1) if n else np.empty((0, len(idx)), dtype=dtype)
+
+        out[fmt] = FmtArrays(
+            fmt,
+            all_cells(fmt),
+            np.array(rid, dtype=np.uint32),
+            stack(vals, np.float64),
+            stack(sts, np.uint8),
+            stack(lns, np.uint32),
+            stack(pss, np.uint16),
+        )
+    return out
+
+
+def cells_frame(
+    reports: Sequence[ParsedReport] | dict[Fmt, FmtArrays], idx: Sequence[int] | None = None
+) -> pl.DataFrame:
+    """Long frame of every canonical cell of the readable reports (one row per report x cell)."""
+    if not isinstance(reports, dict):
+        chosen = reports if idx is None else [reports[i] for i in idx]
+        arrays = batch_arrays(chosen)
+        if idx is not None:  # keep the caller's report indices
+            for a in arrays.values():
+                a.report = np.array([idx[j] for j in a.report], dtype=np.uint32)
+    else:
+        arrays = reports
+    parts = []
+    state_names = pl.Series(STATE_NAMES, dtype=STATE_DTYPE)
+    for fmt, a in arrays.items():
+        n, k = a.values.shape
+        if n == 0:
+            continue
+        ids = pl.Series(list(a.ids), dtype=pl.String)
+        kinds = pl.Series([cell_kind(fmt, c).value for c in a.ids], dtype=KIND_DTYPE)
+        tile = pl.Series(np.tile(np.arange(k, dtype=np.uint32), n))
+        parts.append(
+            pl.DataFrame(
+                {
+                    "report": np.repeat(a.report, k),
+                    "cell": ids.gather(tile),
+                    "fmt": pl.Series([fmt.value], dtype=pl.String).gather(np.zeros(n * k, dtype=np.uint32)),
+                    "kind": kinds.gather(tile),
+                    "value": pl.Series(a.values.ravel(), nan_to_null=True),
+                    "state": state_names.gather(pl.Series(a.states.ravel())),
+                    "line": pl.Series(a.lines.ravel(), dtype=pl.UInt32),
+                    "pos": pl.Series(a.pos.ravel().astype(np.uint32), dtype=pl.UInt32),
+                }
+            ).with_columns(
+                # 0 encodes "no location" in the arrays
+                pl.when(pl.col(c) == 0).then(None).otherwise(pl.col(c)).alias(c)
+                for c in ("line", "pos")
+            )
+        )
+    if not parts:
+        return pl.DataFrame(
+            schema={
+                "report": pl.UInt32,
+                "cell": pl.String,
+                "fmt": pl.String,
+                "kind": KIND_DTYPE,
+                "value": pl.Float64,
+                "state": STATE_DTYPE,
+                "line": pl.UInt32,
+                "pos": pl.UInt32,
+            }
+        )
+    return pl.concat(parts, how="vertical")
+
+
+def table_frame(source: pl.DataFrame | dict[Fmt, FmtArrays], fmt: Fmt, table: str) -> pl.DataFrame:
+    """Wide frame of one statutory table: one row per report, one Float64 column per cell id."""
+    ids = list(tables(fmt)[table].cells())
+    if isinstance(source, dict):
+        a = source[fmt]
+        cols = {c: pl.Series(c, a.values[:, a.column(c)], dtype=pl.Float64, nan_to_null=True) for c in ids}
+        return pl.DataFrame({"report": pl.Series(a.report, dtype=pl.UInt32), **cols})
+    sub = source.filter((pl.col("fmt") == fmt.value) & pl.col("cell").str.starts_with(f"{table}:"))
+    if sub.height == 0:
+        return pl.DataFrame(
+            {"report": pl.Series([], dtype=pl.UInt32), **{c: pl.Series([], dtype=pl.Float64) for c in ids}}
+        )
+    wide = sub.pivot(on="cell", index="report", values="value", on_columns=ids)
+    return wide.select(pl.col("report").cast(pl.UInt32), *[pl.col(c).cast(pl.Float64) for c in ids]).sort("report")
+
+
+_ELEMENTS = pl.Series([*ELEMENTS, "?"], dtype=pl.String)
+
+
+def element_kind(element: str) -> str:
+    """section | table | row | column of a structural element id (``sec:三``, ``3:*:*``, ``3:3.1:*``, ``3:*:total``)."""
+    if element.startswith("sec:"):
+        return "section"
+    _t, row, col = element.split(":")
+    if row == "*" and col == "*":
+        return "table"
+    return "row" if col == "*" else "column"
+
+
+_ELEMENT_KINDS = pl.Series([*(element_kind(e) for e in ELEMENTS), "?"], dtype=pl.String)
+
+
+def layout_frame(reports: Sequence[ParsedReport]) -> pl.DataFrame:
+    """One row per layout fact (and per row issue) of every readable report.
+
+    ``pos`` is the fact's position in ``report.layout`` (row issues follow the facts), so a failing
+    row leads back to the fact with its statutory label, printed alias and source line.
+    """
+    rid: list[np.ndarray] = []
+    codes: list[np.ndarray] = []
+    flags: list[np.ndarray] = []
+    sparse_pos: list[int] = []
+    sparse_kind: list[str] = []  # the kind of an element outside the statutory ones (no code)
+    sparse_printed: list[str | None] = []
+    sparse_element: list[str] = []
+    issue_rows: list[tuple[int, int, str, bool, bool, str]] = []  # report, pos, element, readable, dup, code
+    offset = 0
+    for i, rep in enumerate(reports):
+        if not rep.readable:
+            continue
+        c, f, k, sp = rep.layout.arrays()
+        n = len(f)
+        if n:
+            rid.append(np.full(n, i, dtype=np.uint32))
+            codes.append(np.frombuffer(c, dtype=np.uint16))
+            flags.append(np.frombuffer(f, dtype=np.uint8))
+            for pos, (alias, _prev, el_name) in sp.items():
+                sparse_pos.append(offset + pos)
+                sparse_printed.append(alias)
+                sparse_element.append(el_name or "")
+                sparse_kind.append(k[pos])
+        offset += n
+        for j, ri in enumerate(rep.row_issues):
+            issue_rows.append((i, n + j, ri.element, ri.code != "I07", ri.code == "I08", ri.code))
+    if rid:
+        code_arr = np.concatenate(codes).astype(np.uint32)
+        code_arr[code_arr == 0xFFFF] = len(ELEMENTS)
+        flag_arr = np.concatenate(flags)
+        rep_arr = np.concatenate(rid)
+        pos_arr = np.concatenate([np.arange(len(x), dtype=np.uint32) for x in codes])
+        element = _ELEMENTS.gather(pl.Series(code_arr))
+        kind = _ELEMENT_KINDS.gather(pl.Series(code_arr))  # each statutory element has one kind
+        total = len(flag_arr)
+        printed = pl.Series("printed", [None], dtype=pl.String).gather(np.zeros(total, dtype=np.uint32))
+        if sparse_pos:
+            idx = pl.Series(sparse_pos, dtype=pl.UInt32)
+            printed = printed.scatter(idx, pl.Series(sparse_printed, dtype=pl.String))
+            named = [(p, e, k) for p, e, k in zip(sparse_pos, sparse_element, sparse_kind, strict=True) if e]
+            if named:
+                at = pl.Series([p for p, _, _ in named], dtype=pl.UInt32)
+                element = element.scatter(at, pl.Series([e for _, e, _ in named]))
+                kind = kind.scatter(at, pl.Series([k for _, _, k in named]))
+        facts = pl.DataFrame(
+            {
+                "report": rep_arr,
+                "pos": pos_arr,
+                "element": element,
+                "kind": kind,
+                "found": pl.Series((flag_arr & 1).astype(bool)),
+                "printed": printed,
+                "in_order": pl.Series((flag_arr & 2).astype(bool)),
+                "readable": pl.Series(np.ones(total, dtype=bool)),
+                "duplicate": pl.Series(np.zeros(total, dtype=bool)),
+                "issue": pl.Series("issue", [None], dtype=pl.String).gather(np.zeros(total, dtype=np.uint32)),
+            }
+        )
+    else:
+        facts = None
+    schema = {
+        "report": pl.UInt32,
+        "pos": pl.UInt32,
+        "element": pl.String,
+        "kind": pl.String,
+        "found": pl.Boolean,
+        "printed": pl.String,
+        "in_order": pl.Boolean,
+        "readable": pl.Boolean,
+        "duplicate": pl.Boolean,
+        "issue": pl.String,  # the code of a row issue (I07 … I10); null for layout facts
+    }
+    issues = pl.DataFrame(
+        {
+            "report": [r[0] for r in issue_rows],
+            "pos": [r[1] for r in issue_rows],
+            "element": [r[2] for r in issue_rows],
+            "kind": ["table" if r[2].endswith(":*:*") else "row" for r in issue_rows],
+            "found": [True] * len(issue_rows),
+            "printed": [None] * len(issue_rows),
+            "in_order": [True] * len(issue_rows),
+            "readable": [r[3] for r in issue_rows],
+            "duplicate": [r[4] for r in issue_rows],
+            "issue": [r[5] for r in issue_rows],
+        },
+        schema=schema,
+    )
+    if facts is None:
+        return issues
+    return pl.concat([facts.cast(schema), issues], how="vertical")  # type: ignore[arg-type]
+
+
+def meta_frame(reports: Sequence[ParsedReport]) -> pl.DataFrame:
+    rows = [
+        (
+            i,
+            r.agency,
+            r.agency_source,
+            r.year,
+            r.title,
+            r.title_line,
+            r.fmt.value if r.fmt else None,
+            "；".join(dict.fromkeys(r.fmt_evidence_2019)) or None,
+            r.period_text,
+            r.period_start_year,
+            r.period_end_year,
+            r.period_full_year,
+            r.period_line,
+            r.bad_bytes,
+        )
+        for i, r in enumerate(reports)
+        if r.readable
+    ]
+    schema = {
+        "report": pl.UInt32,
+        "agency": pl.String,
+        "agency_source": pl.String,  # None: read from the title; "file" / "registry" (P04)
+        "year": pl.Int32,
+        "title": pl.String,
+        "title_line": pl.UInt32,
+        "fmt": pl.String,
+        "fmt_evidence": pl.String,
+        "period_text": pl.String,
+        "period_start_year": pl.Int32,
+        "period_end_year": pl.Int32,
+        "period_full_year": pl.Boolean,
+        "period_line": pl.UInt32,
+        "bad_bytes": pl.UInt32,  # invalid bytes / control characters met while decoding (U09)
+    }
+    return pl.DataFrame(rows, schema=schema, orient="row")

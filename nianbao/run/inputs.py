@@ -1,0 +1,167 @@
+"""The submission inbox: ``<root>/<year>/<county>/<file>``, and the registry of who must submit.
+
+- ``<root>/<year>/<county>/<agency>_<year>.<ext>`` — one folder per report year (four digits), one
+  per county (its name as in the registry), the townships' files inside (the file name is free;
+  ``<agency>_<year>`` is the convention).  Files in deeper subfolders of a county folder belong to
+  that county.
+- ``<root>/registry.csv`` (or ``registry.csv`` next to the root, as ``data/registry.csv`` is next to
+  ``data/submissions``) — the agencies each county must submit (``county,agency,level``); also
+  ``renames.csv`` (``old,new``) beside it.
+- ``<root>/.nianbao/`` — nianbao's own state (the Parquet store); never read as a submission.
+
+Every other file under the root is a submission too, just outside the layout (no county or year
+from its path): it is read and listed like any other, never dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from nianbao.domain.normalize import nfkc
+from nianbao.domain.registry import Agency, load_registry, load_renames, normalise_agency
+from nianbao.run.validation import Submission, discover
+
+STATE_DIR = ".nianbao"
+# files at the root that are not submissions: the registry, the rename table, the reviews, and the
+# synthetic generator's answer key (``nianbao synth`` writes it beside the inbox; an older sample
+# folder may still hold it at the root)
+CONTROL_FILES = ("registry.csv", "renames.csv", "acknowledgements.csv", "ground_truth.json")
+_YEAR = re.compile(r"^(19|20)\d\d$")
+_STEM_YEAR = re.compile(r"[_\-\s]*(19|20)\d\d(年度?)?$")
+
+
+@dataclass(frozen=True, slots=True)
+class InboxFile:
+    """One file found under the inbox root, with what its path says."""
+
+    sub: Submission  # ``sub.name`` is the path relative to the root (POSIX), as shown in the outputs
+    county: str | None  # the county folder (None outside the layout)
+    year: int | None  # the year folder (None outside the layout)
+
+    @property
+    def rel(self) -> str:
+        return self.sub.name
+
+    @property
+    def in_layout(self) -> bool:
+        return self.county is not None and self.year is not None
+
+    @property
+    def agency_hint(self) -> str:
+        """The agency the file name suggests (``示例县南川镇_2023.txt`` → ``示例县南川镇``), normalised."""
+        stem = PurePosixPath(self.rel).stem
+        return normalise_agency(_STEM_YEAR.sub("", stem))
+
+
+def layout_of(rel: PurePosixPath) -> tuple[str | None, int | None]:
+    """(county, year) from a path relative to the root; (None, None) outside the layout."""
+    parts = rel.parts
+    if len(parts) >= 3 and _YEAR.match(parts[0]):
+        return nfkc(parts[1]).strip(), int(parts[0])
+    return None, None
+
+
+def discover_inbox(root: Path) -> list[InboxFile]:
+    """Every file under ``root`` (sorted), except nianbao's state folder and the control files."""
+    out: list[InboxFile] = []
+    for sub in discover([root]):
+        try:
+            rel = PurePosixPath(sub.path.relative_to(root).as_posix())
+        except ValueError:  # pragma: no cover - discover only yields paths under root
+            rel = PurePosixPath(sub.path.as_posix())
+        if rel.parts and rel.parts[0] == STATE_DIR:
+            continue
+        if len(rel.parts) == 1 and rel.name in CONTROL_FILES:
+            continue
+        county, year = layout_of(rel)
+        out.append(InboxFile(Submission(sub.path, str(rel), sub.problem), county, year))
+    return out
+
+
+def find_registry(root: Path) -> Path | None:
+    """``<root>/registry.csv``, else ``registry.csv`` next to the root; None when there is none."""
+    for cand in (root / "registry.csv", root.parent / "registry.csv"):
+        if cand.is_file():
+            return cand
+    return None
+
+
+def load_expected(registry: Path | None) -> tuple[list[Agency] | None, dict[str, str]]:
+    """The registry's agencies (None without a registry) and the rename table beside it."""
+    if registry is None:
+        return None, {}
+    return load_registry(registry), load_renames(registry.parent / "renames.csv")
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The part of the inbox a run re-reads: a year, a county, an agency (None: all)."""
+
+    year: int | None = None
+    county: str | None = None
+    agency: str | None = None
+
+    @property
+    def everything(self) -> bool:
+        return self.year is None and self.county is None and self.agency is None
+
+    def describe(self) -> str:
+        parts = []
+        if self.year is not None:
+            parts.append(f"{self.year} 年度")
+        if self.county:
+            parts.append(self.county)
+        if self.agency:
+            parts.append(self.agency)
+        return "、".join(parts) if parts else "全部"
+
+    def covers(self, f: InboxFile, known_agency: str | None = None, known_year: int | None = None) -> bool:
+        """Does the run re-read this file?  ``known_*``: what the last run read in it (from the store)."""
+        if self.year is not None and (f.year if f.year is not None else known_year) != self.year:
+            return False
+        if self.county is not None and (f.county or "") != nfkc(self.county).strip():
+            return False
+        if self.agency is not None:
+            want = normalise_agency(self.agency)
+            names = [f.agency_hint, normalise_agency(known_agency)]
+            if not want or not any(n and (n == want or n.endswith(want)) for n in names):
+                return False
+        return True
+
+
+def missing_agencies(
+    registry: Sequence[Agency],
+    years: Sequence[int],
+    submitted: Sequence[tuple[str | None, int | None, Sequence[str]]],
+    renames: dict[str, str] | None = None,
+) -> dict[tuple[str, int], list[Agency]]:
+    """Registry agencies without any submission for a year: ``(county, year) -> [agency]``.
+
+    ``submitted`` holds, per file, (county folder, report year, agency keys it may stand for: the
+    name in its title and the one its file name suggests).  A county's agency counts as submitted
+    when a file of that year names it, in that county's folder or outside the layout.
+    """
+    renames = renames or {}
+
+    def follow(k: str) -> str:
+        seen: set[str] = set()
+        while k in renames and k not in seen:
+            seen.add(k)
+            k = renames[k]
+        return k
+
+    have: set[tuple[str | None, int | None, str]] = set()
+    for county, year, keys in submitted:
+        for k in keys:
+            if k:
+                have.add((county, year, follow(k)))
+    out: dict[tuple[str, int], list[Agency]] = {}
+    for y in sorted(set(years)):
+        for a in registry:
+            k = follow(a.key)
+            if (a.county, y, k) not in have and (None, y, k) not in have:
+                out.setdefault((a.county, y), []).append(a)
+    return out

@@ -1,0 +1,123 @@
+"""findings.xlsx as an auditor uses it: 问题清单 worst first with links to the report pages, filters
+on the Chinese header rows, A4 print setup on every sheet, times as real Excel date-times."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+from nianbao.cli.app import app
+from nianbao.report.excel import FINDING_COLUMNS, _column_label, _value_columns
+from nianbao.report.names import county_page_name, page_name
+from tests.helpers import ROOT
+
+SAMPLE = ROOT / "data" / "submissions"
+SEV = {"错误": 0, "警告": 1, "提示": 2}
+COL = {h: i for i, (h, _w) in enumerate(FINDING_COLUMNS)}
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    out = tmp_path_factory.mktemp("workbook") / "out"
+    r = CliRunner().invoke(app, ["validate", str(SAMPLE), "--out", str(out)])
+    assert r.exit_code == 1, r.output
+    return {
+        "out": out,
+        "wb": openpyxl.load_workbook(out / "findings.xlsx"),
+        "subs": json.loads((out / "submissions.json").read_text(encoding="utf-8")),
+        "finds": json.loads((out / "findings.json").read_text(encoding="utf-8")),
+        "run": json.loads((out / "run.json").read_text(encoding="utf-8")),
+    }
+
+
+def test_findings_sorted_by_severity_then_county_and_agency(book: dict[str, Any]) -> None:
+    ws = book["wb"]["问题清单"]
+    rows = list(ws.iter_rows(min_row=2, values_only=True))
+    assert len(rows) == len(book["finds"])
+    keys = [(SEV[r[COL["级别"]]], r[COL["县（区）"]] or "", r[COL["机关"]] or "", r[COL["年度"]] or 0) for r in rows]
+    assert keys == sorted(keys)
+    assert {r[COL["级别"]] for r in rows} >= {"错误", "警告"}
+    # the same findings as findings.json (序号 is the finding's number there)
+    assert sorted((r[COL["序号"]], r[COL["规则"]]) for r in rows) == [
+        (k + 1, f["rule"]) for k, f in enumerate(book["finds"])
+    ]
+    by_file = {s["file"]: s for s in book["subs"]}
+    for r in rows:
+        f = book["finds"][r[COL["序号"]] - 1]
+        if f["file"] in by_file:
+            assert r[COL["县（区）"]] == Path(f["file"]).parent.name
+
+
+def test_findings_link_to_their_report_pages(book: dict[str, Any]) -> None:
+    ws = book["wb"]["问题清单"]
+    out, subs = book["out"], {s["file"]: s for s in book["subs"]}
+    linked = 0
+    for row in ws.iter_rows(min_row=2):
+        f = book["finds"][row[COL["序号"]].value - 1]
+        cell = row[COL["机关"]]
+        s = subs.get(f["file"])
+        if s is None:  # a batch finding (an agency that did not submit): no page of its own
+            assert cell.hyperlink is None
+            continue
+        assert cell.value == f["agency"] and cell.data_type == "s"
+        assert cell.hyperlink is not None, cell.coordinate
+        target = cell.hyperlink.target.replace("\\", "/")  # Excel keeps relative file links Windows-style
+        assert target == f"reports/{page_name(s['file'], s['agency'], s['year'])}"
+        assert (out / target).is_file()  # relative to the workbook: opens beside it
+        linked += 1
+    assert linked >= 10
+    # 报告清单 and 数值 link their reports too
+    rep = book["wb"]["报告清单"]
+    for row in rep.iter_rows(min_row=2):
+        s = book["subs"][row[0].value - 1]
+        assert row[1].hyperlink is not None
+        target = row[1].hyperlink.target.replace("\\", "/")
+        assert (out / target).is_file() and target.endswith(page_name(s["file"], s["agency"], s["year"]))
+    assert county_page_name("示例县")  # (the county pages are the fallback target in a large batch)
+
+
+def test_values_filter_on_the_chinese_header(book: dict[str, Any]) -> None:
+    ws = book["wb"]["数值"]
+    head = [c.value for c in ws[1]]
+    assert head[:4] == ["机关", "年度", "文件", "格式"]
+    assert head[4:] == [_column_label(c) for c in _value_columns()]
+    assert ws.auto_filter.ref is not None and ws.auto_filter.ref.startswith("A1:")
+    assert ws.freeze_panes == "E2"
+    # no row of code ids: the second row is a report
+    second = [c.value for c in ws[2]]
+    assert second[0] in {s["agency"] for s in book["subs"]}
+    assert not any(isinstance(v, str) and v.count(":") >= 2 for v in second[4:])
+    for name in ("各县（区）", "报告清单", "问题清单"):
+        assert book["wb"][name].auto_filter.ref.startswith("A1:"), name
+
+
+def test_every_sheet_prints_on_a4_landscape_with_its_header(book: dict[str, Any]) -> None:
+    for ws in book["wb"].worksheets:
+        ps = ws.page_setup
+        assert ps.orientation == "landscape", ws.title
+        assert str(ps.paperSize) == "9", ws.title  # A4
+        assert ws.print_title_rows == "$1:$1", ws.title
+        if ws.title == "数值":  # ~420 columns: the report's own columns repeat instead
+            assert ws.print_title_cols == "$A:$D"
+        else:
+            assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+            assert ps.fitToWidth in (None, 1) and ps.fitToHeight == 0, ws.title  # 1 page wide (1: the default)
+
+
+def test_times_are_excel_datetimes(book: dict[str, Any]) -> None:
+    ws = book["wb"]["汇总"]
+    cells = {r[0].value: r[1] for r in ws.iter_rows(min_row=1, max_col=2) if r[0].value}
+    started = cells["运行时间"]
+    assert isinstance(started.value, datetime)
+    assert started.value == datetime.fromisoformat(book["run"]["started_at"]).replace(tzinfo=None)
+    assert started.number_format == 'yyyy"年"m"月"d"日" hh:mm'
+    for ws in book["wb"].worksheets:  # no ISO time left as text anywhere
+        for row in ws.iter_rows(values_only=True):
+            for v in row:
+                assert not (isinstance(v, str) and len(v) >= 19 and v[4] == "-" and v[10] == "T"), (ws.title, v)

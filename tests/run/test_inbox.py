@@ -1,0 +1,92 @@
+"""The submission inbox layout, the rerun scope and the registry's missing agencies."""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+
+from nianbao.domain.registry import Agency
+from nianbao.run.inputs import InboxFile, Scope, discover_inbox, find_registry, layout_of, missing_agencies
+from nianbao.run.validation import Submission
+from tests.helpers import ROOT
+
+
+def test_layout_of() -> None:
+    assert layout_of(PurePosixPath("2023/示例县/示例县南川镇_2023.txt")) == ("示例县", 2023)
+    assert layout_of(PurePosixPath("2023/示例县/补报/x.docx")) == ("示例县", 2023)  # deeper: same county
+    assert layout_of(PurePosixPath("2023/x.txt")) == (None, None)
+    assert layout_of(PurePosixPath("misc/示例县/x.txt")) == (None, None)
+    assert layout_of(PurePosixPath("x.txt")) == (None, None)
+
+
+def test_discover_lists_every_file_and_skips_only_nianbao_state(tmp_path: Path) -> None:
+    root = tmp_path / "inbox"
+    for rel in ("2023/示例县/a_2023.txt", "2023/b.txt", "notes/c.txt", "d.txt", "registry.csv", "x/registry.csv"):
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text("x", encoding="utf-8")
+    (root / ".nianbao" / "store").mkdir(parents=True)
+    (root / ".nianbao" / "store" / "data.parquet").write_bytes(b"PAR1")
+    (root / "2023" / "示例县" / "link.txt").symlink_to(root / "d.txt")
+    files = {f.rel: f for f in discover_inbox(root)}
+    assert sorted(files) == [
+        "2023/b.txt",
+        "2023/示例县/a_2023.txt",
+        "2023/示例县/link.txt",
+        "d.txt",
+        "notes/c.txt",
+        "x/registry.csv",
+    ]
+    assert (files["2023/示例县/a_2023.txt"].county, files["2023/示例县/a_2023.txt"].year) == ("示例县", 2023)
+    assert not files["2023/b.txt"].in_layout and files["2023/b.txt"].county is None
+    assert files["2023/示例县/link.txt"].sub.problem  # listed, never followed
+    assert files["2023/示例县/a_2023.txt"].agency_hint == "a"
+
+
+def test_bundled_inbox() -> None:
+    files = discover_inbox(ROOT / "data" / "submissions")
+    assert len(files) == 25 and all(f.in_layout for f in files)
+    assert {f.county for f in files} == {"示例县", "沙坡头区"}
+    assert find_registry(ROOT / "data" / "submissions") == ROOT / "data" / "registry.csv"
+
+
+def _f(rel: str) -> InboxFile:
+    county, year = layout_of(PurePosixPath(rel))
+    return InboxFile(Submission(Path(rel), rel), county, year)
+
+
+def test_scope() -> None:
+    a = _f("2023/示例县/示例县南川镇_2023.txt")
+    b = _f("2022/示例县/示例县南川镇_2022.txt")
+    c = _f("2023/沙坡头区/沙坡头区镇罗镇_2023.txt")
+    odd = _f("inbox/scan.txt")
+    assert Scope().everything and Scope().covers(odd)
+    assert [Scope(year=2023).covers(x) for x in (a, b, c)] == [True, False, True]
+    assert [Scope(county="示例县").covers(x) for x in (a, b, c)] == [True, True, False]
+    assert [Scope(agency="南川镇").covers(x) for x in (a, b, c)] == [True, True, False]
+    assert [Scope(agency="示例县南川镇人民政府").covers(x) for x in (a, b, c)] == [True, True, False]
+    assert not Scope(agency="川镇南").covers(a)
+    assert Scope(year=2023, agency="镇罗镇").covers(c) and not Scope(year=2022, agency="镇罗镇").covers(c)
+    # outside the layout: what the last run read in the file decides
+    assert not Scope(agency="镇罗镇").covers(odd)
+    assert Scope(agency="镇罗镇").covers(odd, known_agency="沙坡头区镇罗镇人民政府")
+    assert Scope(year=2023).covers(odd, known_year=2023) and not Scope(county="示例县").covers(odd)
+    assert Scope(2023, "示例县", "南川镇").describe() == "2023 年度、示例县、南川镇"
+
+
+def test_missing_agencies() -> None:
+    reg = [
+        Agency("甲县", "甲县一镇", "township"),
+        Agency("甲县", "甲县二镇", "township"),
+        Agency("乙县", "乙县三乡", "township"),
+    ]
+    submitted = [
+        ("甲县", 2023, ["甲县一镇"]),
+        (None, 2023, ["", "乙县三乡"]),  # outside the layout, found by its file name
+        ("甲县", 2022, ["甲县一镇", "甲县一镇"]),
+        ("甲县", 2022, ["甲县旧名镇"]),  # renamed since
+    ]
+    miss = missing_agencies(reg, [2022, 2023], submitted, {"甲县旧名镇": "甲县二镇"})
+    assert {k: [a.agency for a in v] for k, v in miss.items()} == {
+        ("甲县", 2023): ["甲县二镇"],
+        ("乙县", 2022): ["乙县三乡"],
+    }

@@ -1,0 +1,208 @@
+"""The Parquet store: lossless round trip of parsed reports, atomic partitions, damaged files."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from nianbao.domain.model import Cell, LayoutFact, ParsedReport, RowIssue, unreadable
+from nianbao.domain.normalize import State
+from nianbao.domain.spec import Fmt
+from nianbao.run.store import MODEL, PARTITION_FILE, SCHEMA, Entry, Store, entries_frame, load_year, reports_from_frame
+from nianbao.run.validation import discover, load_all
+from tests.helpers import ROOT
+
+SAMPLE = ROOT / "data" / "submissions"
+
+
+def canonical(r: ParsedReport) -> dict[str, Any]:
+    """Every field of a report, with cells and layout as plain values."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(r):
+        v = getattr(r, f.name)
+        if f.name == "cells":
+            v = {cid: dataclasses.astuple(c) for cid, c in v.items()}
+        elif f.name in ("layout", "row_issues"):
+            v = [dataclasses.astuple(x) for x in v]
+        out[f.name] = v
+    return out
+
+
+def odd_report() -> ParsedReport:
+    """A report using every corner of the model: located cells, an unknown cell id, layout
+    aliases and out-of-order sections, row issues, prose, 2019 evidence, bad bytes."""
+    rep = ParsedReport(
+        file="x/odd.docx",
+        sha256="ab" * 32,
+        size=1234,
+        encoding="gb18030",
+        source_type="docx",
+        agency="某某镇",
+        year=2021,
+        title="某某镇2021年政府信息公开工作年度报告",
+        title_line=1,
+        period_text="本报告统计期为2021年",
+        period_start_year=2021,
+        period_end_year=2021,
+        period_full_year=False,
+        period_line=3,
+        fmt=Fmt.F2019,
+        fmt_evidence_2019=["本年新制作数量", "本年新公开数量"],
+    )
+    rep.cells["3:1:natural"] = Cell(12.0, "12", State.VALUE, 40, 2, "表格3 第2行第2格")
+    rep.cells["3:1:total"] = Cell(None, "—", State.BLANK, 40, 9)
+    rep.cells["3:2:natural"] = Cell(0.0, "0", State.ZERO, None, None)
+    rep.cells["3:3.1:natural"] = Cell(None, "若干", State.NON_NUMERIC, 45, 3)
+    rep.cells["2:fees:amount"] = Cell(2.4252311082, "24252.311082元", State.RECOVERED, 20, 2)
+    rep.cells["9:odd:id"] = Cell(1.0, "1", State.VALUE, 99, 1)  # not a cell of either format
+    rep.layout.append(LayoutFact("sec:三", "section", True, "收到和处理政府信息公开申请情况", "收到和处理申请情况", 30))
+    rep.layout.append(LayoutFact("sec:二", "section", True, "主动公开政府信息情况", None, 35, False, "三"))
+    rep.layout.append(LayoutFact("3:3.3.7:*", "row", False, "（七）其他"))
+    rep.layout.append(LayoutFact("9:*:*", "table", True, "not a statutory element"))
+    rep.row_issues.append(RowIssue("I07", "3:3.3.4:*", "4. 不予公开\tx", 50))
+    rep.row_issues.append(RowIssue("I10", "3:1:*", "64002 0470", 41, "64|0|0|2|0|4|70"))
+    rep.sections["一"] = [(5, "总体情况第一句。"), (6, "第二句，含 \t 制表符与 emoji 🙂。")]
+    rep.sections["引言"] = [(2, "前言")]
+    if hasattr(rep, "bad_bytes"):
+        rep.bad_bytes = 3
+        rep.bad_bytes_detail = "第 7 行"
+    return rep
+
+
+def test_round_trip_is_lossless_for_every_field() -> None:
+    reports = load_all(discover([SAMPLE]))
+    reports += [odd_report(), unreadable("bad.bin", "cd" * 32, 10, "无法识别文件编码")]
+    back = reports_from_frame(entries_frame([Entry(f"r{i}", r) for i, r in enumerate(reports)]))
+    assert len(back) == len(reports)
+    for a, b in zip(reports, back, strict=True):
+        assert canonical(b) == canonical(a), a.file
+    odd = back[-2]
+    assert odd.cells["3:1:natural"].where == "表格3 第2行第2格"
+    assert odd.cells["9:odd:id"] == Cell(1.0, "1", State.VALUE, 99, 1)
+    assert odd.fmt is Fmt.F2019 and isinstance(odd.cells["3:1:total"].state, State)
+
+
+def test_store_has_every_model_field() -> None:
+    """A field added to ParsedReport is stored (or the model signature changes and old rows are not reused)."""
+    names = set(SCHEMA)
+    for f in dataclasses.fields(ParsedReport):
+        packed = {"cells": "cells_value", "layout": "layout_code", "sections": "section_text", "row_issues": "sparse"}
+        assert f.name in names or packed.get(f.name) in names, f.name
+
+
+def _entries(reports: list[ParsedReport]) -> list[Entry]:
+    return [Entry(r.file, r, "县", r.year) for r in reports]
+
+
+def test_partitions_by_year_and_load_year(tmp_path: Path) -> None:
+    reports = load_all(discover([SAMPLE]))
+    store = Store(tmp_path / "store")
+    store.save([*_entries(reports), Entry("junk.txt", unreadable("junk.txt", "", 0, "文件为空"))])
+    parts = sorted(p.parent.name for p in store.partitions())
+    assert parts == ["year=2022", "year=2023", "year=none"]
+    y2022 = load_year(tmp_path / "store", 2022)
+    assert sorted(r.file for r in y2022) == sorted(r.file for r in reports if r.year == 2022)
+    assert len(y2022) == 12
+    want = {r.file: canonical(r) for r in reports if r.year == 2022}
+    assert {r.file: canonical(r) for r in y2022} == want
+    assert load_year(store, 2030) == []
+
+
+def test_upsert_delete_and_move_between_partitions(tmp_path: Path) -> None:
+    reports = load_all(discover([SAMPLE / "2023" / "沙坡头区"]))
+    store = Store(tmp_path)
+    store.save(_entries(reports))
+    rep = reports[0]
+    moved = dataclasses.replace(rep, year=2024)
+    store.save([Entry(rep.file, moved, "县", 2023)])
+    df = store.read()
+    assert df.height == 1 and df["year"].to_list() == [2024]
+    assert [p.parent.name for p in store.partitions()] == ["year=2024"]  # the emptied partition is gone
+    store.save([], delete=[rep.file])
+    assert store.read().height == 0 and store.partitions() == []
+
+
+def test_a_row_left_in_two_partitions_resolves_to_the_latest_write(tmp_path: Path) -> None:
+    """A run killed between rewriting two partitions can leave a row twice: the newer one wins."""
+    rep = load_all(discover([SAMPLE / "2023" / "沙坡头区"]))[0]
+    old = entries_frame([Entry("a.txt", rep)], written_ns=1)
+    new = entries_frame([Entry("a.txt", dataclasses.replace(rep, year=2024))], written_ns=2)
+    for part, df in (("2023", old), ("2024", new)):
+        (tmp_path / f"year={part}").mkdir()
+        df.write_parquet(tmp_path / f"year={part}" / PARTITION_FILE)
+    df = Store(tmp_path).read()
+    assert df.height == 1 and df["year"].to_list() == [2024]
+
+
+def test_a_damaged_partition_is_ignored_then_rewritten(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    reports = load_all(discover([SAMPLE / "2022"]))
+    store = Store(tmp_path)
+    store.save(_entries(reports))
+    part = tmp_path / "year=2022" / PARTITION_FILE
+    part.write_bytes(part.read_bytes()[:200])  # truncated
+    assert store.read().height == 0
+    assert "无法读取" in caplog.text
+    store.save(_entries(reports[:1]))
+    assert store.read()["file"].to_list() == [reports[0].file]
+    pl.read_parquet(part)
+
+
+def test_writes_are_atomic_and_temporary_files_are_cleaned(tmp_path: Path) -> None:
+    reports = load_all(discover([SAMPLE / "2022"]))
+    store = Store(tmp_path)
+    store.save(_entries(reports))
+    stale = tmp_path / "year=2022" / f".{PARTITION_FILE}.abc.tmp"
+    stale.write_bytes(b"half a file")  # what a write killed before its rename leaves
+    assert store.read().height == 12  # readers never see it
+    store.save(_entries(reports[:2]))
+    assert not stale.exists()
+    assert sorted(p.name for p in (tmp_path / "year=2022").iterdir()) == [PARTITION_FILE]
+
+
+def test_rows_of_another_store_format_are_not_reused(tmp_path: Path) -> None:
+    from nianbao.run.store import current_model, reusable
+
+    reports = load_all(discover([SAMPLE / "2023" / "沙坡头区"]))
+    df = entries_frame(_entries(reports))
+    assert df["model"].to_list() == [current_model()] and current_model().startswith(MODEL)
+    assert reusable(df).height == 1
+    assert reusable(df.with_columns(pl.lit("old-format").alias("model"))).height == 0
+    assert reusable(df.with_columns(pl.lit("old-rules").alias("ruleset"))).height == 0
+
+
+def test_a_partition_written_in_chunks_reads_back_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A first save streams a partition a chunk of reports at a time (a row group each)."""
+    import pyarrow.parquet as pq
+
+    import nianbao.run.store
+
+    reports = load_all(discover([SAMPLE / "2023"]))
+    monkeypatch.setattr(nianbao.run.store, "SAVE_CHUNK", 3)
+    store = Store(tmp_path)
+    store.save(_entries(reports))
+    path = tmp_path / "year=2023" / PARTITION_FILE
+    assert pq.ParquetFile(path).num_row_groups == -(-len(reports) // 3)
+    back = {r.file: canonical(r) for r in load_year(store, 2023)}
+    assert back == {r.file: canonical(r) for r in reports}
+    store.save(_entries(reports[:1]))  # an upsert rewrites the partition from the old rows and the new
+    assert {r.file: canonical(r) for r in load_year(store, 2023)} == back
+
+
+def test_rebuild_reads_only_the_rows_asked_for_in_their_order(tmp_path: Path) -> None:
+    reports = load_all(discover([SAMPLE]))
+    store = Store(tmp_path)
+    store.save(_entries(reports))
+    index = store.read(columns=["sha256"])
+    assert set(index.columns) == {"rel", "written_ns", "sha256", "_part"} and index.height == len(reports)
+    pick = index.sort("rel", descending=True)[::3]  # a few rows of both year partitions, reversed
+    assert set(pick["_part"]) == {"2022", "2023"}
+    back = store.rebuild(pick)
+    by_file = {r.file: r for r in reports}
+    assert [r.file for r in back] == pick["rel"].to_list()
+    assert [canonical(r) for r in back] == [canonical(by_file[r.file]) for r in back]
+    with pytest.raises(RuntimeError, match="not in the store"):
+        store.rebuild(pick.with_columns(pl.col("written_ns") + 1))
