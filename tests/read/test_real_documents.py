@@ -26,11 +26,11 @@ import pytest
 from nianbao.domain.model import ParsedReport
 from nianbao.domain.normalize import State
 from nianbao.domain.spec import T3_COLUMNS, Fmt
-from nianbao.io import load_file
 from nianbao.read.grid import reading_confidence
+from nianbao.read.load import load_file
 from nianbao.validate.batch import validate_batch
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "real"
+REAL = Path(__file__).resolve().parents[3] / "shared" / "real"
 SKIP_REAL = "../shared/real (the two official PDFs) is not on this machine: the real-document tests are skipped"
 
 # table 三 rows -> (自然人, 总计); every other applicant column is 0.  3.6.3 holds the single printed
