@@ -87,7 +87,7 @@ def per_report_times(outcome) -> list[tuple[float, float, str, str]]:  # type: i
     budget): (wall seconds, CPU seconds of this process, file, status)."""
     from nianbao import localise as L
     from nianbao.catalogue import sum_rule_codes
-    from nianbao.validate.families import prev_values
+    from nianbao.validate.batch import prev_values
 
     broken = sorted({f.report for f in outcome.findings if f.rule in sum_rule_codes() and f.report >= 0})
     prev = prev_values(outcome.reports)

@@ -1,6 +1,6 @@
-"""Rules whose passing/failing fixtures live outside tests/test_rules.py register their codes here
-(each test module that covers a rule adds to COVERED at import), so test_every_catalogue_rule_has_a_case
-can check the whole catalogue."""
+"""The rule codes that have passing and failing fixtures: each test module that holds a rule's fixtures
+adds its code to COVERED at import (``rule_registry.COVERED.update({...})``), so that
+tests/rules/test_rule_families.py can check that every active catalogue code has them."""
 
 from __future__ import annotations
 

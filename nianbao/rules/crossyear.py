@@ -1,81 +1,22 @@
-"""Across years: each report paired with the same agency's report of the previous year (rules E, F).
+"""Across years (rules E, F): each report against the same agency's report of the previous year.
 
-Agencies are matched on their normalised name (:func:`nianbao.domain.registry.normalise_agency`) after the
-rename table (``renames.csv``: old name → current name) is applied, so a township that changed its
-name keeps its history.  Last year's report comes from the same batch (reports of year Y−1 given
-on the same command line) or from ``previous`` (e.g. the Parquet store of earlier runs); the batch
-wins when both have it.  All pairs are evaluated at once: one polars frame of pairs per rule family,
-one pandera validation each, with checks compiled from the catalogue's linear rule definitions.
+The pairs are the Batch's :attr:`~nianbao.rules.family.Batch.year_pairs` (agencies matched by
+normalised name through the rename table, see :mod:`nianbao.rules.years`).  All pairs are evaluated
+at once: one polars frame of pairs per kind (E carry-over, F document stock), one pandera validation
+each, with checks compiled from the catalogue's linear rule definitions; one E02 (info) per report
+whose last year is unknown.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-
 import polars as pl
 
 from nianbao.catalogue import PREV, LinearRule, carry_over_rules, format_number, stock_rules
-from nianbao.domain.model import ParsedReport
-from nianbao.domain.registry import normalise_agency
 from nianbao.outcome import Finding, finding_for, plain_number
 from nianbao.rules.base import failing_rows
+from nianbao.rules.family import Batch, Family, fixed_codes
+from nianbao.rules.years import YearPairs
 from schemas.crossyear import cross_year_columns, cross_year_schema
-
-
-def agency_key(name: str | None, renames: Mapping[str, str]) -> str:
-    """The matching key of an agency name: normalised, then followed through the rename table."""
-    key = normalise_agency(name)
-    seen: set[str] = set()
-    while key in renames and key not in seen:
-        seen.add(key)
-        key = renames[key]
-    return key
-
-
-@dataclass
-class YearPairs:
-    """The batch (indices ``0..n-1``) followed by the previous-year reports given separately."""
-
-    n: int
-    reports: list[ParsedReport]
-    keys: list[str]
-    # report (batch index) -> prev (index into ``reports``), one row per report that has last year's report
-    pairs: pl.DataFrame
-    # batch reports of a known agency and year for which last year's report was not found
-    missing: list[int]
-
-    def prev_of(self) -> dict[int, int]:
-        return dict(zip(self.pairs["report"].to_list(), self.pairs["prev"].to_list(), strict=True))
-
-
-def pair_years(
-    reports: Sequence[ParsedReport],
-    previous: Sequence[ParsedReport] = (),
-    renames: Mapping[str, str] | None = None,
-) -> YearPairs:
-    renames = renames or {}
-    everything = list(reports) + list(previous)
-    keys = [agency_key(r.agency, renames) if r.readable else "" for r in everything]
-    meta = pl.DataFrame(
-        {
-            "idx": pl.Series(range(len(everything)), dtype=pl.UInt32),
-            "key": pl.Series(keys, dtype=pl.String),
-            "year": pl.Series([r.year if r.readable else None for r in everything], dtype=pl.Int32),
-        }
-    ).filter((pl.col("key") != "") & pl.col("year").is_not_null())
-    this = meta.filter(pl.col("idx") < len(reports))
-    # the first report of (key, year) — batch reports come first, so the batch wins
-    last = (
-        meta.group_by("key", "year")
-        .agg(pl.col("idx").min().alias("prev"))
-        .with_columns((pl.col("year") + 1).alias("year"))
-    )
-    joined = this.join(last, on=["key", "year"], how="left")
-    pairs = joined.filter(pl.col("prev").is_not_null()).select(pl.col("idx").alias("report"), "prev").sort("report")
-    missing = joined.filter(pl.col("prev").is_null())["idx"].sort().to_list()
-    return YearPairs(len(reports), everything, keys, pairs, missing)
-
 
 # ------------------------------------------------------------------ frames of pairs
 
@@ -154,12 +95,11 @@ def _finding(yp: YearPairs, lr: LinearRule, row: dict[str, float | None]) -> Fin
     )
 
 
-def cross_year_findings(yp: YearPairs, cells: pl.DataFrame, presence: pl.DataFrame | None = None) -> list[Finding]:
-    """E01, F01 for every pair and one E02 (info) per report whose last year is unknown.
-
-    ``cells`` is the long cells frame of ``yp.reports`` (batch and previous), ``report`` = index there.
-    """
-    presence = presence if presence is not None else table_presence(cells)
+def cross_year_findings(batch: Batch) -> list[Finding]:
+    """E01, F01 for every pair and one E02 (info) per report whose last year is unknown."""
+    yp = batch.year_pairs
+    cells = batch.cells_with_last_year  # report = index in yp.reports (batch and previous)
+    presence = table_presence(cells)
     out: list[Finding] = []
     for family, rules in (("E", carry_over_rules()), ("F", stock_rules())):
         frame = pair_frame(yp, cells, family, presence)
@@ -194,3 +134,12 @@ def missing_last_year(yp: YearPairs, presence: pl.DataFrame) -> list[Finding]:
             )
         )
     return out
+
+
+FAMILY = Family(
+    "crossyear",
+    fixed_codes("E01", "E02", "F01"),
+    cross_year_findings,
+    reads=frozenset({"year_pairs", "cells_with_last_year"}),
+    timing="cross_year",
+)

@@ -35,9 +35,11 @@ from nianbao.domain.model import ParsedReport
 from nianbao.domain.registry import Agency
 from nianbao.domain.spec import Fmt, cell_label, table_name
 from nianbao.outcome import Finding
-from nianbao.rules.crossyear import agency_key
+from nianbao.rules.copies import figure_hashes
+from nianbao.rules.family import BATCH_CHECKS, Family, fixed_codes
 from nianbao.rules.frames import batch_arrays
-from nianbao.rules.plausibility import county_level, figure_hashes
+from nianbao.rules.plausibility import county_level
+from nianbao.rules.years import agency_key
 
 # key totals and their plausible upper bounds (rule M08)
 BOUNDS: dict[str, float] = {
@@ -598,3 +600,14 @@ def _label(cell: str) -> str:
         except (KeyError, ValueError):
             continue
     return cell
+
+
+# The batch checks need the run's GX folder (their context and Data Docs) and say what they skipped:
+# the run's batch-checks step calls check_batch, after validate_batch.
+FAMILY = Family(
+    "batch",
+    fixed_codes(*BATCH_RULES),
+    None,
+    stage=BATCH_CHECKS,
+    runs_in="nianbao.rules.expectations.check_batch (the run's batch-checks step, in the run's gx folder)",
+)

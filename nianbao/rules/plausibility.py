@@ -1,4 +1,4 @@
-"""Plausibility against peers and history (K) and copies of last year's report (L).
+"""Plausibility against peers and history (K).
 
 K01 — a key figure far above its peers: same county, same level, same year; robust statistics on
 the log scale (``log1p``: township volumes differ by multiples, not by amounts) — median and the
@@ -12,31 +12,25 @@ cases is common, an order of magnitude too many is the typo/unit error worth a l
 K02 — the same agency's figure changed to ≥ ×5 or ≤ ×0.2 of last year's (on values + 1), at a
 meaningful volume.
 
-L01 — this year's tables are figure-for-figure last year's and the prose is near-identical with the
-years masked: the report was re-published with only the year changed (内容雷同).
-
 County and level come from the registry (by normalised name) when one is given, else from the
 agency name (``示例县南川镇`` → county ``示例县``, level ``township``).
 """
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
-import numpy as np
 import polars as pl
 
 from nianbao.catalogue import format_number
-from nianbao.domain.model import ParsedReport
 from nianbao.domain.registry import Agency
 from nianbao.domain.spec import Fmt, cell_label, table_name
 from nianbao.outcome import Finding, finding_for
 from nianbao.rules.base import failing_rows
-from nianbao.rules.crossyear import YearPairs
-from nianbao.rules.frames import FmtArrays
-from schemas.plausibility import KEY_FIGURES, SIGMA_FLOOR, Z_MAX, copies_schema, plausibility_schema
+from nianbao.rules.family import Batch, Family
+from nianbao.rules.years import YearPairs
+from schemas.plausibility import KEY_FIGURES, PLAUSIBILITY_RULES, SIGMA_FLOOR, Z_MAX, plausibility_schema
 
 _COUNTY = re.compile(r"^(.+?(?:自治县|自治旗|林区|特区|县|区|市|旗))(.+)$")
 _TOWNSHIP = re.compile(r"(?:镇|乡|街道|街道办事处|苏木)$")
@@ -139,7 +133,8 @@ def _fmt(v: float | None) -> str:
     return format_number(round(v, 2))
 
 
-def plausibility_findings(yp: YearPairs, frame: pl.DataFrame) -> list[Finding]:
+def findings_of(yp: YearPairs, frame: pl.DataFrame) -> list[Finding]:
+    """The findings of the failing rows of the plausibility frame."""
     out: list[Finding] = []
     for d in failing_rows(plausibility_schema(), frame):
         ri = d["report"]
@@ -185,117 +180,17 @@ def plausibility_findings(yp: YearPairs, frame: pl.DataFrame) -> list[Finding]:
     return out
 
 
-# ------------------------------------------------------------------ L: copies
+def plausibility_findings(batch: Batch) -> list[Finding]:
+    """K01 against the report's peers (same county, level and year), K02 against its last year."""
+    yp = batch.year_pairs
+    groups = county_level(yp.keys, batch.registry)
+    return findings_of(yp, plausibility_frame(yp, batch.cells_with_last_year, groups))
 
 
-def figure_hashes(arrays: Mapping[Fmt, FmtArrays], offset: int = 0) -> pl.DataFrame:
-    """Per report: a hash of all its table figures (blank ≠ 0) and whether any figure is non-zero.
-
-    Equal hashes are confirmed figure by figure where they matter (:func:`same_figures`)."""
-    parts = []
-    for fmt, a in arrays.items():
-        if a.values.shape[0] == 0:
-            continue
-        vals = np.where(np.isnan(a.values), -1.5, a.values)  # a blank is not a 0
-        h = pl.from_numpy(vals).hash_rows(seed=20231231)
-        nonzero = np.nansum(np.abs(a.values), axis=1) > 0
-        parts.append(
-            pl.DataFrame(
-                {
-                    "report": pl.Series(a.report.astype(np.int64) + offset, dtype=pl.UInt32),
-                    "fmt": pl.Series([fmt.value] * len(a.report), dtype=pl.String),
-                    "hash": h,
-                    "nonzero": pl.Series(nonzero, dtype=pl.Boolean),
-                }
-            )
-        )
-    if not parts:
-        return pl.DataFrame(schema={"report": pl.UInt32, "fmt": pl.String, "hash": pl.UInt64, "nonzero": pl.Boolean})
-    return pl.concat(parts)
-
-
-def same_figures(a: ParsedReport, b: ParsedReport) -> bool:
-    """Figure-for-figure equality of two reports' tables (blank ≠ 0); same format only.  Tables of
-    which not one figure was read (missing, blank or unreadable) are never "the same": there is
-    nothing to compare."""
-    if a.fmt is not b.fmt or a.fmt is None:
-        return False
-    va, *_ = a.cells.arrays()
-    vb, *_ = b.cells.arrays()
-    x = np.frombuffer(va, dtype=np.float64)
-    y = np.frombuffer(vb, dtype=np.float64)
-    nx = np.isnan(x)
-    if nx.all():
-        return False
-    return bool(np.array_equal(nx, np.isnan(y)) and np.array_equal(np.nan_to_num(x), np.nan_to_num(y)))
-
-
-_YEAR = re.compile(r"(?:19|20)\d{2}")
-MIN_PROSE = 200  # characters of prose (years masked) below which two texts are not compared (L01)
-
-
-def prose_text(rep: ParsedReport) -> str:
-    """All the report's prose with years masked (a copy changes only the years)."""
-    return _YEAR.sub("YYYY", re.sub(r"\s+", "", rep.sections.joined()))
-
-
-def similarity(a: str, b: str, k: int = 4) -> float:
-    """Near-identity of two texts: Jaccard overlap of their character k-grams (order-insensitive at
-    the scale of a paragraph; 1.0 when only the masked years differ).  An empty text is like no other
-    (0.0): two reports whose prose was not read are not "identical"."""
-    if not a or not b:
-        return 0.0
-    sa = {a[i : i + k] for i in range(max(1, len(a) - k + 1))}
-    sb = {b[i : i + k] for i in range(max(1, len(b) - k + 1))}
-    return len(sa & sb) / len(sa | sb)
-
-
-def copies_frame(yp: YearPairs, hashes: pl.DataFrame) -> pl.DataFrame:
-    """Pairs whose figures are identical (same format), with their prose similarity."""
-    h = hashes.select("report", "fmt", "hash")
-    same = (
-        yp.pairs.join(h, on="report", how="inner")
-        .join(h.rename({"report": "prev", "fmt": "prev_fmt", "hash": "prev_hash"}), on="prev", how="inner")
-        .filter((pl.col("fmt") == pl.col("prev_fmt")) & (pl.col("hash") == pl.col("prev_hash")))
-        .select("report", "prev")
-    )
-    pairs: list[tuple[int, int]] = []
-    sims: list[float] = []
-    for r, p in same.iter_rows():
-        if not same_figures(yp.reports[r], yp.reports[p]):
-            continue
-        a, b = prose_text(yp.reports[r]), prose_text(yp.reports[p])
-        if min(len(a), len(b)) < MIN_PROSE:
-            continue  # too little prose read to say the texts are the same
-        pairs.append((r, p))
-        sims.append(similarity(a, b))
-    return pl.DataFrame(
-        {
-            "report": pl.Series([r for r, _p in pairs], dtype=pl.UInt32),
-            "prev": pl.Series([p for _r, p in pairs], dtype=pl.UInt32),
-            "same_figures": pl.Series([True] * len(pairs), dtype=pl.Boolean),
-            "similarity": pl.Series(sims, dtype=pl.Float64),
-        }
-    )
-
-
-def copy_findings(yp: YearPairs, frame: pl.DataFrame) -> list[Finding]:
-    out: list[Finding] = []
-    for d in failing_rows(copies_schema(), frame):
-        ri = d["report"]
-        rep, prev = yp.reports[ri], yp.reports[d["prev"]]
-        sim = math.floor(d["similarity"] * 1000) / 1000
-        params = {"prev_year": prev.year, "prev_file": prev.file, "similarity": f"{sim:.3f}"}
-        out.append(
-            finding_for(
-                "L01",
-                rep,
-                ri,
-                cells=[],
-                expected="与上年不同的本年度内容",
-                actual=f"与 {prev.year} 年度报告雷同（相似度 {sim:.3f}）",
-                params=params,
-                line=rep.title_line,
-            )
-        )
-    return out
+FAMILY = Family(
+    "plausibility",
+    lambda: frozenset(PLAUSIBILITY_RULES),
+    plausibility_findings,
+    reads=frozenset({"year_pairs", "cells_with_last_year"}),
+    timing="plausibility",
+)

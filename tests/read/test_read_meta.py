@@ -13,7 +13,7 @@ from nianbao.domain.model import ParsedReport
 from nianbao.domain.spec import Fmt
 from nianbao.read import labels
 from nianbao.read.meta import agency_from_file
-from nianbao.rules.plausibility import similarity
+from nianbao.rules.copies import similarity
 from nianbao.testing.render import (
     Document,
     as_2019,

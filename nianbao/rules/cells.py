@@ -1,0 +1,80 @@
+"""Rules G on every cell of every report at once (one pandera validation of the long cells frame).
+
+The expressions are :data:`schemas.cells.CELL_RULES`; here each failing cell becomes a finding, and
+the blank cells of one table (G04) become one finding per table.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from nianbao.domain.model import ParsedReport
+from nianbao.domain.spec import Fmt, cell_label, table_name
+from nianbao.outcome import Finding, finding_for, plain_number
+from nianbao.rules.base import failing_rows
+from nianbao.rules.family import Batch, Family
+from schemas.cells import CELL_RULES, cells_schema
+
+# what a cell breaking the rule should have held (the finding's ``expected``)
+EXPECTED = {"G01": "数字", "G02": "≥ 0", "G03": "整数", "G05": "不超过 12 位的数字"}
+
+
+def cell_findings(batch: Batch) -> list[Finding]:
+    return findings_of(batch.reports, failing_rows(cells_schema(), batch.cells))
+
+
+def findings_of(reports: Sequence[ParsedReport], rows: Iterator[dict[str, Any]]) -> list[Finding]:
+    """The findings of the failing rows of the cells frame."""
+    out: list[Finding] = []
+    blanks: dict[tuple[int, str], list[tuple[str, int | None]]] = defaultdict(list)
+    for d in rows:
+        code = d["check"]
+        ri = d["report"]
+        rep = reports[ri]
+        fmt = rep.fmt or Fmt.F2021
+        cid = d["cell"]
+        if code == "G04":
+            blanks[(ri, cid.split(":")[0])].append((cid, d["line"]))
+            continue
+        raw = rep.cells[cid].raw
+        params = {"cell_label": f"{table_name(cid[0])}“{cell_label(fmt, cid)}”", "raw": raw}
+        actual = plain_number(d["value"]) if d["value"] is not None else raw
+        params["actual"] = actual
+        out.append(
+            finding_for(
+                code,
+                rep,
+                ri,
+                cells=[cid],
+                expected=EXPECTED.get(code),
+                actual=actual,
+                params=params,
+                line=d["line"],
+                where=rep.cells[cid].where,
+            )
+        )
+    for (ri, table), cl in blanks.items():
+        rep = reports[ri]
+        fmt = rep.fmt or Fmt.F2021
+        ids = [c for c, _l in cl]
+        shown = "、".join(f"“{cell_label(fmt, c)}”" for c in ids[:5]) + ("等" if len(ids) > 5 else "")
+        params = {"table_name": table_name(table), "count": len(ids), "cell_list": shown}
+        lines = [ln for _c, ln in cl if ln]
+        out.append(
+            finding_for(
+                "G04",
+                rep,
+                ri,
+                cells=ids,
+                expected="数字（没有发生的填 0）",
+                actual="空白",
+                params=params,
+                line=min(lines) if lines else None,
+            )
+        )
+    return out
+
+
+FAMILY = Family("cells", lambda: frozenset(CELL_RULES), cell_findings, reads=frozenset({"cells"}))

@@ -1,0 +1,141 @@
+"""The one interface of every rule family, over one :class:`Batch` built once per run.
+
+A *rule family* (cells, sums, layout, meta, cross-year, plausibility, copies, prose, the batch
+checks …) is one module that declares a :class:`Family`: its name, the catalogue codes it
+implements and a ``check(batch) -> list[Finding]``.  :mod:`nianbao.rules.families` lists the
+families in the order they run and maps every code to its family; :mod:`nianbao.validate.batch`
+builds the :class:`Batch`, runs every family of the ``validate`` stage, then the localisation.
+
+The :class:`Batch` holds what the families read — the reports, last year's reports, the rename
+table, the registry's agencies — and the frames built from them, each built on its first use and
+kept (``functools.cached_property``) until :meth:`Batch.release` drops it: a family names the frames
+it reads (``Family.reads``) so that the run frees a frame after its last reader (at 100,000
+reports the long cells frame is 1.1 GB); a frame another one is built from is kept until that one
+is built (``SOURCES``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import polars as pl
+
+from nianbao.domain.model import ParsedReport
+from nianbao.domain.registry import Agency
+from nianbao.domain.spec import Fmt
+from nianbao.outcome import Finding
+from nianbao.rules.frames import FmtArrays, batch_arrays, cells_frame, layout_frame, meta_frame
+from nianbao.rules.years import YearPairs, pair_years
+
+# When a family runs.
+READ = "read"  # while a file is read (nianbao.io): a file that cannot be read at all
+VALIDATE = "validate"  # over the Batch, by nianbao.validate.batch.validate_batch
+BATCH_CHECKS = "batch_checks"  # the run's batch-checks step (Great Expectations, in the run's gx folder)
+STAGES = (READ, VALIDATE, BATCH_CHECKS)
+
+
+@dataclass
+class Batch:
+    """Everything a rule family reads about one run's batch; frames are built on first use, once."""
+
+    reports: Sequence[ParsedReport]
+    previous: Sequence[ParsedReport] = ()  # last year's reports given apart from the batch (e.g. the store)
+    renames: Mapping[str, str] = field(default_factory=dict)  # normalised old agency name -> new name
+    registry: Sequence[Agency] | None = None  # the expected agencies (county, level), when given
+
+    @cached_property
+    def arrays(self) -> dict[Fmt, FmtArrays]:
+        """The cells of the batch's readable reports as 2-D arrays per format."""
+        return batch_arrays(self.reports)
+
+    @cached_property
+    def cells(self) -> pl.DataFrame:
+        """One row per (report, cell) of the batch."""
+        return cells_frame(self.arrays)
+
+    @cached_property
+    def layout(self) -> pl.DataFrame:
+        """One row per structural element of each report."""
+        return layout_frame(self.reports)
+
+    @cached_property
+    def meta(self) -> pl.DataFrame:
+        """One row per report: agency, year, period, format."""
+        return meta_frame(self.reports)
+
+    @cached_property
+    def year_pairs(self) -> YearPairs:
+        """Each report with the same agency's report of last year (from the batch or ``previous``)."""
+        return pair_years(self.reports, self.previous, self.renames)
+
+    @cached_property
+    def last_year_arrays(self) -> dict[Fmt, FmtArrays] | None:
+        """The cells of ``previous`` as arrays (their ``report`` indices count from 0); None without."""
+        return batch_arrays(self.previous) if self.previous else None
+
+    @cached_property
+    def cells_with_last_year(self) -> pl.DataFrame:
+        """The cells frame of the batch followed by ``previous``'s (``report`` = index in
+        ``year_pairs.reports``); the batch's own frame when there is no ``previous``."""
+        if self.last_year_arrays is None:
+            return self.cells
+        n = len(self.reports)
+        last = cells_frame(self.last_year_arrays).with_columns((pl.col("report") + n).cast(pl.UInt32))
+        return pl.concat([self.cells, last], how="vertical")
+
+    def release(self, keep: Iterable[str] = ()) -> None:
+        """Drop every built frame that is not in ``keep`` and not needed to build one of ``keep``
+        (a dropped frame is built again if read again)."""
+        needed: set[str] = set()
+        todo = list(keep)
+        while todo:
+            name = todo.pop()
+            if name not in needed:
+                needed.add(name)
+                if name not in vars(self):  # not built yet: its sources are still needed
+                    todo += SOURCES.get(name, ())
+        for name in [n for n in vars(self) if n in FRAMES and n not in needed]:
+            del self.__dict__[name]
+
+
+# a frame built from others: the frames it is built from
+SOURCES: dict[str, tuple[str, ...]] = {
+    "cells": ("arrays",),
+    "cells_with_last_year": ("cells", "last_year_arrays"),
+}
+# the Batch's cached frames (the names a Family may list in ``reads``)
+FRAMES = frozenset(n for n, v in vars(Batch).items() if isinstance(v, cached_property))
+
+
+@dataclass(frozen=True)
+class Family:
+    """A rule family: the catalogue codes it implements and how it checks a :class:`Batch`.
+
+    ``codes`` is a function: a family whose rules are data (the sum rules' terms in the catalogue)
+    claims the codes of the catalogue in use.  ``check`` is None for a family that runs elsewhere
+    (``stage`` says where, ``runs_in`` names the code).  ``reads``: the Batch frames ``check`` reads;
+    ``timing``: the ``timings`` key its seconds are added to (None: only the schema time counts)."""
+
+    name: str
+    codes: Callable[[], frozenset[str]]
+    check: Callable[[Batch], list[Finding]] | None
+    stage: str = VALIDATE
+    reads: frozenset[str] = frozenset()
+    timing: str | None = None
+    runs_in: str = ""
+
+    def __post_init__(self) -> None:
+        if self.stage not in STAGES:
+            raise ValueError(f"family {self.name}: stage {self.stage!r} is not one of {STAGES}")
+        if (self.check is None) != (self.stage != VALIDATE):
+            raise ValueError(f"family {self.name}: a check exactly when it runs at the {VALIDATE} stage")
+        if unknown := self.reads - FRAMES:
+            raise ValueError(f"family {self.name}: reads {sorted(unknown)}, not frames of the Batch")
+
+
+def fixed_codes(*codes: str) -> Callable[[], frozenset[str]]:
+    """``Family.codes`` of a family whose codes are written in its module."""
+    out = frozenset(codes)
+    return lambda: out

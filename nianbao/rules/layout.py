@@ -1,0 +1,110 @@
+"""Rules I (layout) on the structural elements of every report at once: sections, tables, rows and
+columns found or not, in order or not, readable or not (one pandera validation of the layout frame,
+:data:`schemas.layout.LAYOUT_RULES`).  ``pos`` of a row leads back to the report's layout fact or,
+past them, to its reading issue (I07–I13).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from nianbao.domain.model import ParsedReport
+from nianbao.domain.spec import SECTIONS, Fmt, table_name, tables
+from nianbao.outcome import Finding, finding_for
+from nianbao.read.labels import edits
+from nianbao.rules.base import failing_rows
+from nianbao.rules.family import Batch, Family
+from schemas.layout import LAYOUT_RULES, layout_schema
+
+
+def layout_findings(batch: Batch) -> list[Finding]:
+    return findings_of(batch.reports, failing_rows(layout_schema(), batch.layout))
+
+
+_SECTION = {s.number: s for s in SECTIONS}
+
+
+def findings_of(reports: Sequence[ParsedReport], rows: Iterator[dict[str, Any]]) -> list[Finding]:
+    """The findings of the failing rows of the layout frame."""
+    out: list[Finding] = []
+    for d in rows:
+        code = d["check"]
+        ri = d["report"]
+        rep = reports[ri]
+        fmt = rep.fmt or Fmt.F2021
+        el: str = d["element"]
+        pos: int = d["pos"]
+        n_facts = len(rep.layout)
+        if pos < n_facts:
+            fact = rep.layout[pos]
+            statutory, printed, line, previous, raw = fact.statutory, fact.printed, fact.line, fact.previous, None
+        else:
+            ri_ = rep.row_issues[pos - n_facts]
+            statutory, printed, line, previous, raw = "", None, ri_.line, None, ri_.raw
+        params: dict[str, object] = {}
+        cells: list[str] = []
+        expected: object = statutory
+        actual: object = None
+        if el.startswith("sec:"):
+            num = el[4:]
+            params = {"section": num, "heading": _SECTION[num].heading, "previous": previous}
+            expected = f"{num}、{_SECTION[num].heading}"
+            actual = None if code == "I01" else printed or expected
+        else:
+            cells = [el]
+            t, r_id, c_id = el.split(":")
+            params["table_name"] = table_name(t)
+            tdef = tables(fmt)[t]
+            if r_id != "*":
+                try:
+                    params["row_label"] = tdef.row(r_id).label
+                except KeyError:
+                    params["row_label"] = r_id
+            if c_id != "*":
+                params["col_label"] = tdef.column(c_id).label
+            if code in ("I07", "I08", "I09", "I10", "I11"):
+                params["raw"] = (raw or "").replace("\t", " | ")[:200]
+                params["line"] = line
+                actual = raw
+            if code == "I11":
+                params["why"] = rep.row_issues[pos - n_facts].detail if pos >= n_facts else ""
+                params["row_part"] = f"“{params['row_label']}”行" if "row_label" in params else "中有一组数字"
+            if code == "I10":
+                detail = rep.row_issues[pos - n_facts].detail if pos >= n_facts else None
+                params["detail"] = detail
+                params["row_part"] = f"“{params['row_label']}”行" if "row_label" in params else ""
+                expected = detail
+        if code == "I06":
+            params |= {"printed": printed, "statutory": statutory}
+            actual = printed
+        elif code in ("I12", "I13"):
+            ri_ = rep.row_issues[pos - n_facts]
+            params["line"] = ri_.line
+            if code == "I12":
+                near = ri_.detail or ""
+                params |= {
+                    "printed": ri_.raw,
+                    "statutory": near,
+                    "distance": edits(ri_.raw, near),
+                    "part": "列" if el.split(":")[1] == "*" else "行",
+                }
+                expected, actual = near, ri_.raw
+            else:
+                expected, actual = "（六）其他处理 1.、2.、3. 三行", ri_.raw
+        out.append(
+            finding_for(
+                code,
+                rep,
+                ri,
+                cells=cells,
+                expected=expected,
+                actual=actual,
+                params=params,
+                line=line,
+            )
+        )
+    return out
+
+
+FAMILY = Family("layout", lambda: frozenset(LAYOUT_RULES), layout_findings, reads=frozenset({"layout"}))

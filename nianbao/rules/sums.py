@@ -1,0 +1,86 @@
+"""Sum rules (A–D) on one wide frame per statutory table and format.
+
+The rules are data: each catalogue entry with ``[rule.sum]`` terms compiles into one linear rule
+per row or column (:func:`nianbao.catalogue.linear_rules`), a pandera check of
+:func:`schemas.tables.table_schema` each; this family claims every such code of the catalogue in use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from nianbao.catalogue import LinearRule, catalogue, format_number, linear_rules
+from nianbao.domain.model import ParsedReport
+from nianbao.domain.normalize import State
+from nianbao.domain.spec import Fmt, tables
+from nianbao.outcome import Finding, finding_for, plain_number
+from nianbao.rules.base import failing_rows
+from nianbao.rules.family import Batch, Family
+from nianbao.rules.frames import table_frame
+from schemas.tables import table_schema
+
+BLANK = "空白（未填写）"
+
+
+def sum_codes() -> frozenset[str]:
+    """The active catalogue rules with sum terms."""
+    return frozenset(code for code, r in catalogue().items() if r.sum is not None and not r.retired)
+
+
+def sum_findings(batch: Batch) -> list[Finding]:
+    out: list[Finding] = []
+    for fmt in Fmt:
+        for table in tables(fmt):
+            if not any(lr.table == table for lr in linear_rules(fmt)):
+                continue  # a table without a sum rule (table 一, 二): nothing to check here
+            wide = table_frame(batch.arrays, fmt, table)
+            out += findings_of(batch.reports, fmt, table, failing_rows(table_schema(fmt, table), wide, ["report"]))
+    return out
+
+
+def findings_of(reports: Sequence[ParsedReport], fmt: Fmt, table: str, rows: Iterator[dict[str, Any]]) -> list[Finding]:
+    """The findings of the failing rows of one table's wide frame."""
+    by_name: dict[str, LinearRule] = {r.name: r for r in linear_rules(fmt) if r.table == table}
+    out: list[Finding] = []
+    for d in rows:
+        lr = by_name[d["check"]]
+        ri = d["report"]
+        rep = reports[ri]
+        if involves_unreadable(rep, lr.cells):
+            continue  # a row/table that could not be read by columns (I07/I09) is not summed
+        lhs = sum((rep.cells[c].value or 0.0) for c in lr.lhs)
+        rhs = sum((rep.cells[c].value or 0.0) for c in lr.rhs)
+        # a blank printed total is not "报告填写为 0": it was left empty
+        blank = all(rep.cells[c].state is State.BLANK for c in lr.lhs)
+        params = dict(lr.params) | {"expected": format_number(rhs), "actual": BLANK if blank else format_number(lhs)}
+        lines = [rep.cells[c].line for c in lr.cells if rep.cells[c].line]
+        out.append(
+            finding_for(
+                lr.code,
+                rep,
+                ri,
+                cells=list(lr.cells),
+                expected=plain_number(rhs),
+                actual=plain_number(lhs),
+                params=params,
+                line=min(lines) if lines else None,
+                where=next((w for c in lr.cells if (w := rep.cells[c].where)), None),
+            )
+        )
+    return out
+
+
+def involves_unreadable(rep: ParsedReport, cells: Sequence[str]) -> bool:
+    """Whether a sum rule reads a cell of a row (I07) or table (I09) not readable by columns."""
+    if not rep.row_issues:
+        return False
+    parts = tuple(
+        ri.element[:-1] if ri.code in ("I07", "I11") else ri.element[:2]
+        for ri in rep.row_issues
+        if ri.code in ("I07", "I09", "I11")
+    )
+    return bool(parts) and any(c.startswith(parts) for c in cells)
+
+
+FAMILY = Family("sums", sum_codes, sum_findings, reads=frozenset({"arrays"}))

@@ -1,0 +1,193 @@
+"""The rule families and the catalogue agree: every active code is implemented by exactly one family
+and has its passing and failing fixtures; each family emits only its own codes; the Batch builds
+each frame once."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+import nianbao.rules.family
+from nianbao import catalogue
+from nianbao.domain.model import ParsedReport
+from nianbao.domain.registry import load_registry, load_renames
+from nianbao.io import load_bytes
+from nianbao.rules.families import FAMILIES, claims, families, family_of, registry_problems
+from nianbao.rules.family import BATCH_CHECKS, FRAMES, READ, VALIDATE, Batch, Family, fixed_codes
+from nianbao.validate.batch import run_families
+from tests import rule_registry
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "data"
+
+EXTRA_RULE = """
+[[rule]]
+code = "Z99"
+family = "Z"
+severity = "warning"
+title = "a rule no family implements"
+citation = "—"
+checks = "—"
+why = "—"
+message = "—"
+fix = "—"
+"""
+
+# a second sum rule (the terms of A01 under another code): the sums family implements it from the catalogue
+EXTRA_SUM_RULE = """
+[[rule]]
+code = "A99"
+family = "A"
+severity = "error"
+title = "a second row total"
+citation = "—"
+checks = "—"
+why = "—"
+message = "{row_label}：合计 {actual}，应为 {expected}"
+fix = "—"
+
+[rule.sum]
+table = "3"
+each = "row"
+printed = ["total"]
+parts = ["natural", "commercial", "research", "social", "legal", "other"]
+role = "row_total"
+"""
+
+
+@pytest.fixture
+def temporary_catalogue() -> Iterator[None]:
+    yield
+    catalogue.use_catalogue(None)
+
+
+def _packaged() -> str:
+    return resources.files("nianbao.catalogue").joinpath("catalogue.toml").read_text(encoding="utf-8")
+
+
+def fixture_codes() -> set[str]:
+    """The codes with passing and failing fixtures: each test module that has them registers them
+    in tests/rule_registry.py at import, so every such module is imported here."""
+    for path in sorted((ROOT / "tests").rglob("test_*.py")):
+        if "rule_registry" in path.read_text(encoding="utf-8"):
+            importlib.import_module(".".join(path.relative_to(ROOT).with_suffix("").parts))
+    return set(rule_registry.COVERED)
+
+
+def codes_without_fixtures() -> list[str]:
+    active = {code for code, r in catalogue.catalogue().items() if not r.retired}
+    return sorted(active - fixture_codes())
+
+
+def test_every_active_code_is_implemented_by_exactly_one_family() -> None:
+    assert registry_problems() == []
+    assert family_of("A01").name == "sums" and family_of("M01").name == "batch" and family_of("H20").name == "prose"
+
+
+def test_a_code_without_a_family_and_a_retired_code_with_one_are_reported(temporary_catalogue: None) -> None:
+    toml = _packaged().replace('code = "G01"\n', 'code = "G01"\nretired = true\n', 1) + EXTRA_RULE
+    catalogue.use_catalogue(toml.encode("utf-8"))
+    assert registry_problems() == [
+        "Z99: no rule family implements it",
+        "G01: claimed by cells, but retired",
+    ]
+
+
+def test_a_new_sum_rule_is_implemented_by_the_sums_family(temporary_catalogue: None) -> None:
+    catalogue.use_catalogue((_packaged() + EXTRA_SUM_RULE).encode("utf-8"))
+    assert registry_problems() == []
+    assert family_of("A99").name == "sums"
+
+
+def test_two_families_claiming_a_code_are_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    twin = Family("twin", fixed_codes("G01"), lambda batch: [])
+    monkeypatch.setattr(nianbao.rules.families, "FAMILIES", (*FAMILIES, twin))
+    assert registry_problems() == ["G01: claimed by cells, twin"]
+
+
+def test_every_active_code_has_fixtures() -> None:
+    """A rule without a passing and a failing fixture cannot land."""
+    assert codes_without_fixtures() == []
+
+
+def test_a_code_without_fixtures_is_reported(temporary_catalogue: None) -> None:
+    catalogue.use_catalogue((_packaged() + EXTRA_RULE).encode("utf-8"))
+    assert codes_without_fixtures() == ["Z99"]
+
+
+def test_the_families_in_order_and_where_they_run() -> None:
+    assert [(f.name, f.stage) for f in FAMILIES] == [
+        ("unreadable", READ),
+        ("cells", VALIDATE),
+        ("sums", VALIDATE),
+        ("layout", VALIDATE),
+        ("meta", VALIDATE),
+        ("crossyear", VALIDATE),
+        ("plausibility", VALIDATE),
+        ("copies", VALIDATE),
+        ("prose", VALIDATE),
+        ("batch", BATCH_CHECKS),
+    ]
+    assert claims()["U01"] == ["unreadable"] and claims()["U09"] == ["meta"] and claims()["R01"] == ["meta"]
+    assert all(f.reads <= FRAMES for f in FAMILIES)
+
+
+def test_a_family_declaration_is_checked() -> None:
+    with pytest.raises(ValueError, match="a check exactly when"):
+        Family("x", fixed_codes("G01"), None)
+    with pytest.raises(ValueError, match="not frames of the Batch"):
+        Family("x", fixed_codes("G01"), lambda batch: [], reads=frozenset({"sheets"}))
+    with pytest.raises(ValueError, match="stage 'later'"):
+        Family("x", fixed_codes("G01"), None, stage="later")
+
+
+@cache
+def _bundled() -> tuple[list[ParsedReport], list[ParsedReport]]:
+    """The bundled inbox's reports of 2023 and of 2022 (last year), as read."""
+    files = sorted((DATA / "submissions").rglob("*.txt"))
+    read = [load_bytes(str(p.relative_to(ROOT)), p.read_bytes()) for p in files]
+    return [r for r in read if r.year == 2023], [r for r in read if r.year == 2022]
+
+
+def _batch(previous: bool = True) -> Batch:
+    this, last = _bundled()
+    return Batch(
+        this,
+        last if previous else (),
+        load_renames(DATA / "renames.csv"),
+        load_registry(DATA / "registry.csv"),
+    )
+
+
+def test_each_family_emits_only_its_own_codes() -> None:
+    batch = _batch()
+    emitted: dict[str, set[str]] = {}
+    for family in families():
+        assert family.check is not None
+        emitted[family.name] = {f.rule for f in family.check(batch)}
+        assert emitted[family.name] <= family.codes(), family.name
+    # the bundled inbox breaks rules of every family of the validate stage
+    assert {name for name, codes in emitted.items() if codes} == {f.name for f in families()}
+
+
+def test_the_batch_builds_each_frame_once_and_frees_it_after_its_last_reader(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    built: list[str] = []
+    for name in ("batch_arrays", "cells_frame", "layout_frame", "meta_frame", "pair_years"):
+        real = getattr(nianbao.rules.family, name)
+        monkeypatch.setattr(
+            nianbao.rules.family, name, lambda *a, _n=name, _f=real, **k: built.append(_n) or _f(*a, **k)
+        )
+    batch = _batch()
+    run_families(batch)
+    # this year's and last year's cells: arrays and the long frame once each
+    assert sorted(built) == sorted(
+        ["batch_arrays", "batch_arrays", "cells_frame", "cells_frame", "layout_frame", "meta_frame", "pair_years"]
+    )
+    assert set(vars(batch)) & FRAMES == {"year_pairs"}  # kept for the localisation; every frame freed
