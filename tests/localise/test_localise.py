@@ -16,14 +16,14 @@ from nianbao.localise import (
     STATUS_ZH,
     Localisation,
     Work,
-    _reduced,
-    _Search,
     describe,
     localise,
     problem,
     reduce,
     search,
 )
+from nianbao.localise.exact import Search
+from nianbao.localise.problems import reduced
 from nianbao.outcome import Finding
 from nianbao.validate.batch import validate_batch
 from tests.helpers import busy_seed, parse, set_cells
@@ -174,7 +174,7 @@ def test_closed_form_agrees_with_the_search() -> None:
         q = problem(0, rep)
         assert q is not None
         reduce(q)
-        sets, status = search(_reduced(q), Work(10**6), start=1)
+        sets, status = search(reduced(q), Work(10**6), start=1)
         assert status == "ok"
         closed = {frozenset((s.cell, s.suggested) for s in st) for st in locs[0].sets}
         searched = {
@@ -231,12 +231,12 @@ def test_search_limit() -> None:
     assert q is not None
     reduce(q)
     w = Work(10**6)
-    assert search(_reduced(q), w, start=3)[1] == "ok"
+    assert search(reduced(q), w, start=3)[1] == "ok"
     assert w.used == 154
-    assert search(_reduced(q), Work(154), start=3)[1] == "ok"
-    assert search(_reduced(q), Work(153), start=3)[1] == "ties_cut"
-    assert search(_reduced(q), Work(38), start=3)[1] == "ties_cut"
-    assert search(_reduced(q), Work(37), start=3) == ([], "search_limit")
+    assert search(reduced(q), Work(154), start=3)[1] == "ok"
+    assert search(reduced(q), Work(153), start=3)[1] == "ties_cut"
+    assert search(reduced(q), Work(38), start=3)[1] == "ties_cut"
+    assert search(reduced(q), Work(37), start=3) == ([], "search_limit")
     p = problem(0, rep)
     assert p is not None
     part = localise([p], report_work=100)[0]
@@ -256,8 +256,8 @@ def test_too_many_inconsistencies_at_once() -> None:
     p = problem(0, rep)
     assert p is not None
     reduce(p)
-    rd = _reduced(p)
-    assert _Search(rd, Work(0)).lower_bound() == 7
+    rd = reduced(p)
+    assert Search(rd, Work(0)).lower_bound() == 7
     w = Work(10**6)
     assert search(rd, w, start=3) == ([], "too_many_inconsistencies")
     assert w.used == 0
@@ -307,7 +307,7 @@ def test_run_budget_marks_the_rest_not_localised(tmp_path: Path, monkeypatch: py
     and the CLI summary says it once."""
     from nianbao.report.jsonout import write_json_outputs
     from nianbao.report.summary import summary_lines
-    from nianbao.run.validation import validate_paths
+    from nianbao.run.steps import validate_paths
 
     monkeypatch.setenv("NIANBAO_LOCALISE_BUDGET", "50")
     outcome = validate_paths([_batch_inbox(tmp_path)], workers=1)
@@ -345,7 +345,7 @@ def test_run_budget_marks_the_rest_not_localised(tmp_path: Path, monkeypatch: py
     # the default budget localises them all, and the summary says nothing about localisation
     monkeypatch.delenv("NIANBAO_LOCALISE_BUDGET")
     outcome = validate_paths([_batch_inbox(tmp_path / "again")], workers=1)
-    assert outcome.extra["localisation"]["located"] == 4  # type: ignore[index]
+    assert outcome.info.localisation is not None and outcome.info.localisation["located"] == 4
     assert not [ln for ln in summary_lines(outcome) if "定位" in ln]
 
 
@@ -393,11 +393,11 @@ def test_dependent_set_takes_the_exact_point_on_its_line() -> None:
     values must be counts that both differ from the printed ones, moving them least."""
     import numpy as np
 
-    from nianbao.localise import _point_on_line
+    from nianbao.localise.integral import point_on_line
 
     one_rule = np.array([[1.0, 1.0]])
-    assert _point_on_line(one_rule, np.array([4.0]), np.array([0.0, 0.0])).tolist() == [2.0, 2.0]
-    assert _point_on_line(one_rule, np.array([1.0]), np.array([3.0, 0.0])).tolist() == [2.0, 2.0]
-    assert _point_on_line(one_rule, np.array([1.0]), np.array([0.0, 0.0])) is None  # 1 + 0 or 0 + 1: one cell kept
-    assert _point_on_line(one_rule, np.array([0.5]), np.array([0.0, 0.0])) is None  # no integral point
-    assert _point_on_line(np.eye(2), np.array([1.0, 1.0]), np.array([0.0, 0.0])) is NotImplemented  # not dependent
+    assert point_on_line(one_rule, np.array([4.0]), np.array([0.0, 0.0])).tolist() == [2.0, 2.0]
+    assert point_on_line(one_rule, np.array([1.0]), np.array([3.0, 0.0])).tolist() == [2.0, 2.0]
+    assert point_on_line(one_rule, np.array([1.0]), np.array([0.0, 0.0])) is None  # 1 + 0 or 0 + 1: one cell kept
+    assert point_on_line(one_rule, np.array([0.5]), np.array([0.0, 0.0])) is None  # no integral point
+    assert point_on_line(np.eye(2), np.array([1.0, 1.0]), np.array([0.0, 0.0])) is NotImplemented  # not dependent
