@@ -77,7 +77,7 @@ def claims() -> dict[str, list[str]]:
     return out
 
 
-def registry_problems() -> list[str]:
+def family_problems() -> list[str]:
     """What is wrong between the catalogue in use and the families: an active code no family
     implements, a code two families claim, a code no active catalogue rule has.  Empty when sound."""
     cat = catalogue()

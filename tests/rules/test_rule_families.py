@@ -17,7 +17,7 @@ from nianbao import catalogue
 from nianbao.domain.model import ParsedReport
 from nianbao.domain.registry import load_registry, load_renames
 from nianbao.io import load_bytes
-from nianbao.rules.families import FAMILIES, claims, families, family_of, registry_problems
+from nianbao.rules.families import FAMILIES, claims, families, family_of, family_problems
 from nianbao.rules.family import BATCH_CHECKS, FRAMES, READ, VALIDATE, Batch, Family, fixed_codes
 from nianbao.validate.batch import run_families
 from tests import rule_registry
@@ -85,14 +85,14 @@ def codes_without_fixtures() -> list[str]:
 
 
 def test_every_active_code_is_implemented_by_exactly_one_family() -> None:
-    assert registry_problems() == []
+    assert family_problems() == []
     assert family_of("A01").name == "sums" and family_of("M01").name == "batch" and family_of("H20").name == "prose"
 
 
 def test_a_code_without_a_family_and_a_retired_code_with_one_are_reported(temporary_catalogue: None) -> None:
     toml = _packaged().replace('code = "G01"\n', 'code = "G01"\nretired = true\n', 1) + EXTRA_RULE
     catalogue.use_catalogue(toml.encode("utf-8"))
-    assert registry_problems() == [
+    assert family_problems() == [
         "Z99: no rule family implements it",
         "G01: claimed by cells, but retired",
     ]
@@ -100,14 +100,14 @@ def test_a_code_without_a_family_and_a_retired_code_with_one_are_reported(tempor
 
 def test_a_new_sum_rule_is_implemented_by_the_sums_family(temporary_catalogue: None) -> None:
     catalogue.use_catalogue((_packaged() + EXTRA_SUM_RULE).encode("utf-8"))
-    assert registry_problems() == []
+    assert family_problems() == []
     assert family_of("A99").name == "sums"
 
 
 def test_two_families_claiming_a_code_are_reported(monkeypatch: pytest.MonkeyPatch) -> None:
     twin = Family("twin", fixed_codes("G01"), lambda batch: [])
     monkeypatch.setattr(nianbao.rules.families, "FAMILIES", (*FAMILIES, twin))
-    assert registry_problems() == ["G01: claimed by cells, twin"]
+    assert family_problems() == ["G01: claimed by cells, twin"]
 
 
 def test_every_active_code_has_fixtures() -> None:
