@@ -1,4 +1,4 @@
-"""Text-vs-table rules H and J: checks on the claims the prose makes (see :mod:`nianbao.rules.prose`).
+"""Text-vs-table rules H and J: checks on the claims the prose makes (frames built in :mod:`nianbao.rules.prose.checks`).
 
 - ``prose``: one row per claim (a number or a statement the prose makes) joined with the table
   cells it is about; one named check per rule code (H01 … H18);
@@ -30,7 +30,7 @@ def claim_expr(code: str) -> pl.Expr:
 @cache
 def prose_schema(rules: tuple[str, ...]) -> pa.DataFrameSchema:
     """The claims frame's schema: one check per rule code in ``rules`` (the claim kinds' rules,
-    :data:`nianbao.rules.prose.CLAIM_RULES`)."""
+    :data:`nianbao.rules.prose.claims.CLAIM_RULES`)."""
     return pa.DataFrameSchema(
         {
             "report": pa.Column(pl.UInt32),

@@ -1,0 +1,102 @@
+"""Text vs tables (rules H, J): the numbers the prose states, checked against the tables and themselves.
+
+The package, in the order a batch goes through it:
+
+- :mod:`.numerals` — the normalisation of prose text and the numbers it writes (digits, 十二);
+- :mod:`.claims` — the claims table: each kind of statement, its patterns, rule and table cells;
+- :mod:`.text` — the prose lines of every report as one frame, their distinct texts,
+  sentences and clauses;
+- :mod:`.extract` — the claims read out of the clauses (vectorised), and the few sentences parsed
+  in Python (H19 publication sums, H20 percentages);
+- :mod:`.checks` — the frames the pandera schemas of :mod:`schemas.prose` validate;
+- :mod:`.findings` — failing rows (and the Python-parsed errors) to findings.
+
+All reports are handled together and no Python runs per line: the lines become one polars frame,
+each distinct (section, text) is split into sentences and clauses and matched once against every
+claim pattern (one vectorised regular expression each), and what it states is joined back to
+every line with that text.  Only the few sentences with a 主动公开 total and its parts (H19) or a
+percentage (H20) are parsed in Python — once per distinct text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from nianbao.domain.model import ParsedReport
+from nianbao.domain.spec import Fmt
+from nianbao.outcome import Finding
+from nianbao.rules.base import failing_rows
+from nianbao.rules.frames import FmtArrays
+from nianbao.rules.prose.checks import claim_checks, fee_frame, fee_lines, paragraph_sums, table_targets
+from nianbao.rules.prose.claims import CLAIM_RULES, CLAIMS, ClaimKind
+from nianbao.rules.prose.extract import (
+    extract_claims,
+    line_claims,
+    parse_percentages,
+    parse_publication_sum,
+    percent_ok,
+    publication_sums,
+)
+from nianbao.rules.prose.findings import (
+    claim_findings,
+    fee_findings,
+    percent_findings,
+    publication_findings,
+    sum_findings,
+)
+from nianbao.rules.prose.numerals import CN_NUMERALS, normalise_text
+from nianbao.rules.prose.text import clauses, distinct_texts, prose_lines, sentences
+from schemas.prose import fee_schema, prose_schema, prose_sums_schema
+
+# The text rules are rules of each report on its own: a large batch is read in chunks of this many
+# reports (each chunk validated at once), so the frames of the whole batch's prose — lines, claims —
+# never have to be held together.
+PROSE_CHUNK = 10_000
+
+
+def prose_findings(
+    reports: Sequence[ParsedReport], arrays: Mapping[Fmt, FmtArrays], chunk: int | None = None
+) -> list[Finding]:
+    """Every H and J finding of the batch (``arrays``: the batch's cell arrays, for the tables'
+    side of each claim; ``chunk``: reports read at a time, :data:`PROSE_CHUNK` by default)."""
+    size = max(1, chunk or PROSE_CHUNK)
+    targets = table_targets(arrays)
+    out: list[Finding] = []
+    for start in range(0, len(reports), size):
+        span = range(start, min(len(reports), start + size))
+        lines = prose_lines(reports, span)
+        if lines.height:
+            lines, texts = distinct_texts(lines)
+            sents = sentences(texts)
+            claims = line_claims(lines, extract_claims(clauses(sents)))
+            checked = claim_checks(claims, targets)
+            out += claim_findings(reports, failing_rows(prose_schema(CLAIM_RULES), checked))
+            del checked
+            sums = paragraph_sums(claims)
+            out += sum_findings(reports, failing_rows(prose_sums_schema(), sums))
+            del claims, sums
+            out += publication_findings(reports, lines, texts)
+            out += percent_findings(reports, lines, texts, sents)
+            del sents
+            lines = fee_lines(lines, texts)
+        fees = fee_frame(reports, lines, span)
+        out += fee_findings(reports, failing_rows(fee_schema(), fees))
+    return out
+
+
+__all__ = [
+    "CLAIMS",
+    "CN_NUMERALS",
+    "PROSE_CHUNK",
+    "ClaimKind",
+    "clauses",
+    "extract_claims",
+    "normalise_text",
+    "parse_percentages",
+    "parse_publication_sum",
+    "percent_ok",
+    "prose_findings",
+    "prose_lines",
+    "publication_sums",
+    "sentences",
+]

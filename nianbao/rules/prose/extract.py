@@ -1,0 +1,250 @@
+"""Reading the claims out of the prose: vectorised patterns over clauses, and the few sentences parsed
+in Python (H19: a 主动公开 total and its parts; H20: percentages).
+
+Every claim pattern is one polars regular expression evaluated over the distinct clauses of the
+batch (with their sentence's facts); the claims are then joined back to every line that has them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+import polars as pl
+
+from nianbao.rules.prose.claims import CLAIMS, NEGATIVE_BLOCK, NO_CASES, UPHELD
+from nianbao.rules.prose.numerals import normalise, number
+from nianbao.rules.prose.text import CLAUSE_TRIGGER, FLAGS
+
+# the columns of the sentence and clause frames that are text or facts, not keys
+_TEXT_COLUMNS = frozenset({"text", "sentence", "norm", "clause", *FLAGS})
+# the order of the claims frame
+_ORDER = ("report", "tid", "line", "sent", "pos")
+
+
+def claim_exprs() -> tuple[list[pl.Expr], list[str]]:
+    context = pl.col("ctx")
+    blocks: dict[str, pl.Expr] = {}
+    exprs: list[pl.Expr] = []
+    for c in CLAIMS:
+        if c.check == "equal":
+            caps = [pl.col("clause").str.extract(p, 1) for p in c.patterns]
+            val = number(pl.coalesce(caps) if len(caps) > 1 else caps[0])
+        else:
+            hit = pl.any_horizontal([pl.col("clause").str.contains(p) for p in c.patterns])
+            val = pl.when(hit).then(pl.lit(0, dtype=pl.Int64))
+        blocked = blocks.setdefault(c.block, pl.col("clause").str.contains(c.block))
+        ok = ~blocked
+        if c.needs_context:
+            ok = ok & context
+        if c.sentence_block:
+            ok = ok & ~pl.col("s_carry")
+        exprs.append(pl.when(ok).then(val).otherwise(None).cast(pl.Int64).alias(c.kind))
+    # statements about table 四 without numbers, one claim per group they name
+    in_clause = {"review": pl.col("clause").str.contains("复议"), "suits": pl.col("clause").str.contains("诉讼")}
+    either = in_clause["review"] | in_clause["suits"]
+    upheld = pl.col("clause").str.contains(UPHELD) & (pl.col("s_review") | pl.col("s_suit"))
+    none = pl.col("clause").str.contains(NO_CASES) & ~pl.col("clause").str.contains(NEGATIVE_BLOCK) & context
+    zero = pl.lit(0, dtype=pl.Int64)
+    for group, sentence_flag in (("review", "s_review"), ("suits", "s_suit")):
+        # "均获维持" names its groups in its own clause, else in its sentence
+        scope = pl.when(either).then(in_clause[group]).otherwise(pl.col(sentence_flag))
+        exprs.append(pl.when(upheld & scope).then(zero).otherwise(None).alias(f"upheld_{group}"))
+        exprs.append(pl.when(none & in_clause[group]).then(zero).otherwise(None).alias(f"no_{group}"))
+    kinds = [c.kind for c in CLAIMS] + [f"{p}_{g}" for g in ("review", "suits") for p in ("upheld", "no")]
+    return exprs, kinds
+
+
+def extract_claims(cl: pl.DataFrame) -> pl.DataFrame:
+    """(keys…, sent, pos, kind, value) — every claim the clauses state; the keys are the clause
+    frame's own (``report, section, line`` of lines, or ``tid, section`` of distinct texts).
+
+    The patterns run once per distinct clause (with its sentence's facts): report texts share much
+    wording.  Every kind's expression is evaluated in one ``select`` (polars runs them in parallel),
+    then the claims are unpivoted to one row each."""
+    exprs, kinds = claim_exprs()
+    keys = [c for c in cl.columns if c not in _TEXT_COLUMNS]
+    # a clause states something only with a number, a negation or an "all"
+    cand = cl.filter(pl.col("clause").str.contains(CLAUSE_TRIGGER))
+    distinct = cand.select("clause", *FLAGS).unique()
+    found = (
+        distinct.with_columns(*exprs)
+        .unpivot(index=["clause", *FLAGS], on=kinds, variable_name="kind", value_name="value")
+        .filter(pl.col("value").is_not_null())
+    )
+    return (
+        cand.select(*keys, "clause", *FLAGS)
+        .join(found, on=["clause", *FLAGS], how="inner")
+        .select(*keys, "kind", "value")
+        .sort(*(k for k in _ORDER if k in keys), "kind")
+    )
+
+
+def line_claims(lines: pl.DataFrame, text_claims: pl.DataFrame) -> pl.DataFrame:
+    """(report, section, line, sent, pos, kind, value): the claims of the distinct texts
+    (:func:`extract_claims` over them, keyed by ``tid``) on every line with that text."""
+    return (
+        lines.select("report", "section", "line", "tid")
+        .join(text_claims.drop("section"), on="tid", how="inner")
+        .select("report", "section", "line", "sent", "pos", "kind", "value")
+        .sort("report", "line", "sent", "pos", "kind")
+    )
+
+
+# ------------------------------------------------------------------ H19: 主动公开 total and parts
+
+_PUB_TOTAL_RX = (
+    r"(?:主动公开|发布|公开)[^。;!?]*?(?:共计|共|合计|累计|总计)(?:发布|公开)?[^\d。;,]{0,8}?(\d+)(?:条|篇|则)"
+)
+
+
+def publication_sums(lines: pl.DataFrame) -> pl.DataFrame:
+    """H19 candidates, vectorised: lines stating 主动公开 … 共 N 条 followed by 其中 and its parts;
+    (keys…, text, stated, sum) with the frame's own keys.
+
+    The same reading as :func:`parse_publication_sum` (which builds the quote of a finding)."""
+    keys = [c for c in lines.columns if c not in _TEXT_COLUMNS]
+    cand = lines.filter(
+        pl.col("text").str.contains("其中", literal=True)
+        & pl.col("text").str.contains("条", literal=True)
+        & pl.col("text").str.contains_any(["共", "合计", "累计", "总计"])
+    ).with_columns(normalise(pl.col("text")).alias("norm"))
+    got = pl.col("norm").str.extract_groups(
+        _PUB_TOTAL_RX.replace("(\\d+)", "(?<stated>\\d+)") + r".{0,4}?其中(?<tail>[^。]*)"
+    )
+    body = pl.col("m").struct.field("tail").str.replace_all(r"\([^()]*\)", "")
+    parts = body.str.extract_all(r"\d+(?:条|期|篇|则)").list.eval(
+        pl.element().str.extract(r"(\d+)", 1).cast(pl.Int64, strict=False)
+    )
+    return (
+        cand.with_columns(got.alias("m"))
+        .with_columns(
+            pl.col("m").struct.field("stated").cast(pl.Int64, strict=False).alias("stated"),
+            body.alias("body"),
+            parts.alias("parts"),
+        )
+        .filter(
+            pl.col("stated").is_not_null()
+            & ~pl.col("body").str.contains("其中|另|此外")
+            & (pl.col("parts").list.len() >= 2)
+        )
+        .with_columns(pl.col("parts").list.sum().alias("sum"))
+        .select(*keys, "text", "stated", "sum")
+    )
+
+
+_PUB_TOTAL = re.compile(
+    r"(?:主动公开|发布|公开)[^。;!?]*?(?:共计|共|合计|累计|总计)(?:发布|公开)?[^\d。;,]{0,8}?(\d+)(条|篇|则)"
+)
+_PUB_PART = re.compile(r"(\d+)(条|期|篇|则)")
+_PAREN = re.compile(r"\([^()]*\)|（[^（）]*）")
+
+
+@dataclass(frozen=True)
+class PubSum:
+    total: int
+    parts: tuple[tuple[int, str], ...]  # (number, unit)
+    quote: str
+
+
+def parse_publication_sum(norm_line: str) -> PubSum | None:
+    """``…共 N 条。其中 a 条，b 条…`` → the total and its parts; None when not that shape.
+
+    Parts are read after the 其中 that follows the total, up to the end of that sentence, with
+    parenthesised remarks (such as page views) left out; a nested 其中 makes it ambiguous."""
+    m = _PUB_TOTAL.search(norm_line)
+    if not m:
+        return None
+    rest = norm_line[m.end() :]
+    k = rest.find("其中")
+    if k < 0 or k > 4:
+        return None
+    tail = rest[k + 2 :]
+    end = tail.find("。")
+    body = tail if end < 0 else tail[:end]
+    body = _PAREN.sub("", body)
+    if "其中" in body or "另" in body or "此外" in body:
+        return None
+    parts = tuple((int(n), u) for n, u in _PUB_PART.findall(body))
+    if len(parts) < 2:
+        return None
+    start = norm_line.rfind("。", 0, m.start()) + 1
+    stop = len(norm_line) if end < 0 else m.end() + k + 2 + end + 1
+    return PubSum(int(m.group(1)), parts, norm_line[start:stop])
+
+
+# ------------------------------------------------------------------ H20: percentages
+
+_PERCENT = re.compile(
+    r"(\d+)件[^,;。%\d]{0,3}?,?(?:占比为|占比|占总数的|占(?P<base>[^,;。%\d]{0,10}?)的?|比例为)(\d+(?:\.\d+)?)%"
+)
+_BASE_HANDLED = re.compile(r"(?:办结|已答复|答复完毕|作出答复|办理完毕)[^\d%、,;。]{0,16}?(\d+)件")
+_BASE_RECEIVED = re.compile(r"(?:新收|收到|受理|接收|接到)[^\d%、,;。]{0,24}?申请[^\d%、,;。]{0,6}?(\d+)件")
+# sentences that may state a percentage of a count (the ones parsed in Python)
+PERCENT_SENTENCE = r"\d件.{0,16}\d%"
+
+
+@dataclass(frozen=True)
+class Percent:
+    part: int
+    stated: Decimal
+    base_kind: str | None  # "handled" | "received" | None (not named)
+    quote: str
+
+
+def parse_percentages(norm_sentence: str) -> list[Percent]:
+    out = []
+    for m in _PERCENT.finditer(norm_sentence):
+        base = m.group("base") or ""
+        kind = None
+        if re.search("办结|答复|办理", base):
+            kind = "handled"
+        elif re.search("收到|申请|受理", base):
+            kind = "received"
+        elif base:
+            continue  # a base the extractor does not know (e.g. 占全市的)
+        out.append(Percent(int(m.group(1)), Decimal(m.group(3)), kind, norm_sentence))
+    return out
+
+
+def percent_ok(part: int, base: int, stated: Decimal) -> tuple[bool, Decimal]:
+    """Whether ``stated`` is part/base × 100 rounded half-up to the stated decimals; and that value."""
+    exponent = stated.as_tuple().exponent
+    places = -exponent if isinstance(exponent, int) else 0
+    q = Decimal(1).scaleb(-max(0, places))
+    exact = Decimal(part) * 100 / Decimal(base)
+    expected = exact.quantize(q, rounding=ROUND_HALF_UP)
+    return expected == stated, expected
+
+
+@dataclass(frozen=True)
+class PercentError:
+    """A percentage that is not its part over its base (rounded half-up to the stated decimals)."""
+
+    part: int
+    stated: Decimal
+    base_kind: str  # "handled" | "received"
+    base: int
+    expected: Decimal
+
+
+def percent_errors(norm_sentence: str, norm_line: str) -> list[PercentError]:
+    """The wrong percentages of a sentence; the bases (办结 N 件, 收到…申请 N 件) are read from its
+    line (``norm_line``), each only when the line states one number for it."""
+    bases: dict[str, int] = {}
+    for kind, pat in (("handled", _BASE_HANDLED), ("received", _BASE_RECEIVED)):
+        found = {int(x) for x in pat.findall(norm_line)}
+        if len(found) == 1:
+            bases[kind] = found.pop()
+    out: list[PercentError] = []
+    for p in parse_percentages(norm_sentence):
+        cands = {k: v for k, v in bases.items() if v > 0 and (p.base_kind is None or k == p.base_kind)}
+        if not cands:
+            continue
+        checks = {k: percent_ok(p.part, v, p.stated) for k, v in cands.items()}
+        if any(ok for ok, _e in checks.values()):
+            continue
+        kind = "handled" if "handled" in checks else "received"
+        out.append(PercentError(p.part, p.stated, kind, cands[kind], checks[kind][1]))
+    return out

@@ -1,0 +1,79 @@
+"""Prose text as the rules read it: the normalisation of a line and the numbers it writes.
+
+Normalised text: NFKC-like (full-width digits and punctuation to ASCII), no whitespace, thousands
+separators removed, "公民、法人和其他组织" collapsed (its 、 would otherwise end a list item).
+The same normalisation exists twice: as a polars expression (:func:`normalise`, over many lines at
+once) and for one Python string (:func:`normalise_text`, the few sentences parsed in Python).
+"""
+
+from __future__ import annotations
+
+import re
+
+import polars as pl
+
+_FULLWIDTH = {chr(0xFF10 + i): str(i) for i in range(10)} | {
+    "（": "(",
+    "）": ")",
+    "，": ",",
+    "；": ";",
+    "：": ":",
+    "％": "%",
+    "．": ".",
+    "！": "!",
+    "？": "?",
+}
+_CN_VALUE = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+
+
+def _cn_numerals() -> dict[str, int]:
+    """Chinese numerals 零 … 九十九 (prose writes small counts in words: 两件, 十二件)."""
+    out = dict(_CN_VALUE)
+    out["十"] = 10
+    for d in range(1, 10):
+        t = "一二三四五六七八九"[d - 1]
+        out[f"十{t}"] = 10 + d
+        if d > 1:
+            out[f"{t}十"] = d * 10
+            for e in range(1, 10):
+                out[f"{t}十{'一二三四五六七八九'[e - 1]}"] = d * 10 + e
+    return out
+
+
+CN_NUMERALS = _cn_numerals()
+
+# a number as prose writes it: digits, or a Chinese numeral
+NUM = r"(\d+|[零一二两三四五六七八九十]{1,3})"
+# a gap inside one clause: no digit, no percent sign, no list separator
+GAP = r"[^\d%、]"
+UNIT = r"(?:件|个|宗|份)"
+CASE_UNIT = r"(?:件|起|宗|个)"
+
+
+def normalise(expr: pl.Expr) -> pl.Expr:
+    return (
+        expr.str.replace_all(r"\s+", "")
+        .str.replace_many(list(_FULLWIDTH), list(_FULLWIDTH.values()))
+        .str.replace_all(r"(\d),(\d{3})", "${1}${2}")
+        .str.replace_all(r"公民、法人(?:和|或者|或|及|以及|与)其他组织", "公民法人其他组织")
+    )
+
+
+_TRANSLATE = {ord(k): v for k, v in _FULLWIDTH.items()}
+
+
+def normalise_text(s: str) -> str:
+    """The same normalisation for one string (tests, Python-side parsing)."""
+    s = re.sub(r"\s+", "", s)
+    s = s.translate(_TRANSLATE)
+    s = re.sub(r"(\d),(\d{3})", r"\1\2", s)
+    return re.sub(r"公民、法人(?:和|或者|或|及|以及|与)其他组织", "公民法人其他组织", s)
+
+
+def number(expr: pl.Expr) -> pl.Expr:
+    """A captured number (digits or a Chinese numeral) as Int64; null when not a number."""
+    return (
+        pl.when(expr.str.contains(r"^\d+$"))
+        .then(expr.str.slice(0, 12).cast(pl.Int64, strict=False))
+        .otherwise(expr.replace_strict(CN_NUMERALS, default=None, return_dtype=pl.Int64))
+    )

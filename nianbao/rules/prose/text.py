@@ -1,0 +1,155 @@
+"""The prose as frames: lines, their distinct texts, sentences and clauses.
+
+The prose lines of every report become one polars frame (cut from each report's packed sections:
+no Python string per line).  Report texts share most of their wording, so the text rules read each
+distinct (section, text) pair once — :func:`distinct_texts` numbers them (``tid``) — and the
+claims found are joined back to every line that has that text.  :func:`sentences` and
+:func:`clauses` carry whatever key columns their input has (``report``/``line`` of the lines, or
+``tid`` of the distinct texts).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import polars as pl
+
+from nianbao.domain.model import ParsedReport
+from nianbao.rules.prose.numerals import normalise
+
+TRIGGER = r"\d\s*(?:件|条|起|宗|期|篇|个)|[零一二两三四五六七八九十](?:件|起)|未|没有|无|均|全部|皆|%|％"
+
+# a line is looked at only when it has one of these (a cheap literal scan before the patterns)
+TRIGGER_WORDS = ("件", "条", "起", "宗", "期", "篇", "个", "未", "没有", "无", "均", "全部", "皆", "%", "％")
+CLAUSE_TRIGGER = r"\d|[零一二两三四五六七八九十](?:件|起|个)|未|没有|无|均|全部|皆"
+# the facts of a clause's sentence that the claim patterns read (set by :func:`clauses`)
+FLAGS = ("ctx", "s_carry", "s_review", "s_suit")
+
+
+def prose_lines(reports: Sequence[ParsedReport], span: range | None = None) -> pl.DataFrame:
+    """One row per prose line of every readable report (the 引言 before section 一 is left out);
+    with ``span``, of the reports at those positions only (``report`` stays the batch position).
+
+    Built from the packed sections (one string per report): the lines are cut by polars, so no
+    Python string is made per line."""
+    rep_ids: list[int] = []
+    docs: list[str] = []
+    sec_names: list[str] = []
+    sec_counts: list[int] = []
+    lines: list[bytes] = []
+    lens: list[bytes] = []
+    n_secs: list[int] = []
+    for i in span if span is not None else range(len(reports)):
+        rep = reports[i]
+        if not rep.readable:
+            continue
+        names, counts, nos, ls, text = rep.sections.packed()
+        if not names:
+            continue
+        rep_ids.append(i)
+        docs.append(text)
+        sec_names.extend(names)
+        sec_counts.extend(counts)
+        n_secs.append(len(names))
+        lines.append(nos.tobytes())
+        lens.append(ls.tobytes())
+    line_no = np.frombuffer(b"".join(lines), dtype=np.uint32)
+    length = np.frombuffer(b"".join(lens), dtype=np.uint32).astype(np.int64)
+    per_doc = np.add.reduceat(np.asarray(sec_counts, dtype=np.int64), _starts(n_secs)) if n_secs else np.zeros(0)
+    doc_of_line = np.repeat(np.arange(len(docs), dtype=np.uint32), per_doc.astype(np.int64))
+    # offset of each line in its report's text: a running sum that restarts at each report
+    ends = np.cumsum(length)
+    first_line = np.concatenate(([0], np.cumsum(per_doc)[:-1])).astype(np.int64) if len(per_doc) else per_doc
+    doc_start = ends[first_line] - length[first_line] if len(first_line) else first_line
+    offset = ends - length - np.repeat(doc_start, per_doc.astype(np.int64))
+    sec_of_line = pl.Series(sec_names, dtype=pl.String).gather(
+        np.repeat(np.arange(len(sec_names), dtype=np.uint32), np.asarray(sec_counts, dtype=np.int64))
+    )
+    frame = pl.DataFrame(
+        {
+            "report": pl.Series(np.asarray(rep_ids, dtype=np.uint32)[doc_of_line], dtype=pl.UInt32),
+            "section": sec_of_line,
+            "line": pl.Series(line_no, dtype=pl.UInt32),
+            "_doc": pl.Series(doc_of_line, dtype=pl.UInt32),
+            "_off": pl.Series(offset, dtype=pl.Int64),
+            "_len": pl.Series(length, dtype=pl.Int64),
+        }
+    )
+    frame = frame.filter(pl.col("section") != "引言")
+    doc_series = pl.Series("_text", docs, dtype=pl.String)
+    return frame.select(
+        "report",
+        "section",
+        "line",
+        doc_series.gather(frame.get_column("_doc"))
+        .str.slice(frame.get_column("_off"), frame.get_column("_len"))
+        .alias("text"),
+    )
+
+
+def _starts(sizes: Sequence[int]) -> np.ndarray:
+    """Start index of each group of the given sizes (for ``np.add.reduceat``)."""
+    return np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
+
+
+def distinct_texts(lines: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(lines with ``tid``, the distinct texts): one row per distinct (section, text) pair of the
+    lines, numbered ``tid`` (its first occurrence first), and each line with the ``tid`` of its text.
+
+    Texts are matched by a 64-bit hash (one pass, no string hashing in the join); a hash collision
+    (two texts, one hash) is detected by comparing every line's text with its pair's, and then the
+    texts are matched as strings."""
+    hashed = lines.with_columns(pl.col("text").hash().alias("_h"))
+    texts = (
+        hashed.unique(subset=["section", "_h"], keep="first", maintain_order=True)
+        .select("section", "text", "_h")
+        .with_row_index("tid")
+    )
+    joined = hashed.join(
+        texts.select("section", "_h", "tid", pl.col("text").alias("_t")),
+        on=["section", "_h"],
+        how="left",
+        maintain_order="left",
+    )
+    if joined.height and (joined.get_column("_t") != joined.get_column("text")).any():
+        texts = lines.select("section", "text").unique(keep="first", maintain_order=True).with_row_index("tid")
+        return lines.join(texts, on=["section", "text"], how="left", maintain_order="left"), texts
+    return joined.drop("_h", "_t"), texts.drop("_h")
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of a line as :func:`sentences` cuts them: after every 。 (the mark kept)."""
+    return re.split(r"(?<=。)", text)
+
+
+def sentences(lines: pl.DataFrame) -> pl.DataFrame:
+    """Sentences (cut after each 。) of the lines that may state a figure; ``sent`` is the sentence's
+    position in its line, ``norm`` its normalised text (computed once per distinct sentence)."""
+    cand = lines.filter(pl.col("text").str.contains_any(list(TRIGGER_WORDS)))
+    s = (
+        cand.with_columns(pl.col("text").str.split("。", inclusive=True).alias("sentence"))
+        .with_columns(pl.int_ranges(0, pl.col("sentence").list.len()).alias("sent"))
+        .explode("sentence", "sent")
+        .filter(pl.col("sentence").str.contains(TRIGGER))
+        .drop("text")
+    )
+    distinct = s.select("sentence").unique().with_columns(normalise(pl.col("sentence").str.strip_chars()).alias("norm"))
+    return s.join(distinct, on="sentence", how="left")
+
+
+def clauses(sents: pl.DataFrame) -> pl.DataFrame:
+    """Clauses (split at , ; 。 ! ?) with the facts of their sentence the claim patterns need."""
+    flags = sents.with_columns(
+        (pl.col("norm").str.contains("信息公开|依申请") | (pl.col("section") == "四")).alias("ctx"),
+        pl.col("norm").str.contains("结转|除").alias("s_carry"),
+        pl.col("norm").str.contains("复议").alias("s_review"),
+        pl.col("norm").str.contains("诉讼").alias("s_suit"),
+    )
+    return (
+        flags.with_columns(pl.col("norm").str.extract_all(r"[^,;。!?]+").alias("clause"))
+        .with_columns(pl.int_ranges(0, pl.col("clause").list.len()).alias("pos"))
+        .explode("clause", "pos")
+        .filter(pl.col("clause").is_not_null())
+    )
