@@ -22,7 +22,8 @@ _TRADITIONAL = frozenset(
 )
 
 
-_FIND = re.compile("[" + "".join(sorted(_TRADITIONAL)) + "]")  # one scan in C, no object per character
+TRADITIONAL_CLASS = "".join(sorted(_TRADITIONAL))  # the characters, as the inside of a regex class
+_FIND = re.compile("[" + TRADITIONAL_CLASS + "]")  # one scan in C, no object per character
 
 
 def has_traditional(text: str) -> bool:
@@ -45,4 +46,4 @@ def to_simplified(text: str) -> str:
     return str(_converter().convert(text))  # type: ignore[attr-defined]
 
 
-__all__ = ["has_traditional", "to_simplified"]
+__all__ = ["TRADITIONAL_CLASS", "has_traditional", "to_simplified"]

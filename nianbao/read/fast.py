@@ -101,7 +101,7 @@ def _label_key(cells: Sequence[str]) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=1 << 15)
-def _read_code(raw: str, kind: Kind) -> tuple[float, int, str | None]:
+def read_code(raw: str, kind: Kind) -> tuple[float, int, str | None]:
     """A printed cell as the cell arrays hold it: (value or NaN, state code, text or None if plain)."""
     value, state = parse_number(raw, kind)
     text = raw.strip()
@@ -308,7 +308,7 @@ def _skeleton(window: Sequence[LineLike]) -> tuple[str, int]:
 
 
 @dataclass(frozen=True, slots=True)
-class _Plan:
+class Plan:
     """Where a skeleton's values are: by line index in the table's window and cell index."""
 
     t2: tuple[tuple[str, int, tuple[tuple[str, int | None], ...]], ...]  # row, line, ((column, cell), …)
@@ -322,7 +322,7 @@ class _Plan:
 
 def _analyse(
     fmt: Fmt, w2: Sequence[LineLike], w3: Sequence[LineLike], w4: Sequence[LineLike], numbers: int
-) -> _Plan | None:
+) -> Plan | None:
     """The plan of a report's tables, or None when the fast path cannot read them for certain."""
     t2 = _table2(w2)
     if not t2:
@@ -363,7 +363,7 @@ def _analyse(
     values = [v for got, _l in t2.values() for v in got.values()]
     values += [v for vals, _l in t3.values() for v in vals]
     values += t4_values
-    return _Plan(
+    return Plan(
         tuple(
             (rid, at2[line], tuple((c, None if v.pos is None else v.pos - 1) for c, v in got.items()))
             for rid, (got, line) in t2.items()
@@ -376,7 +376,7 @@ def _analyse(
 
 
 def _apply(
-    plan: _Plan, w2: Sequence[LineLike], w3: Sequence[LineLike], w4: Sequence[LineLike]
+    plan: Plan, w2: Sequence[LineLike], w3: Sequence[LineLike], w4: Sequence[LineLike]
 ) -> tuple[dict[str, tuple[dict[str, _V], int]], dict[str, tuple[list[_V], int]], list[_V]]:
     """The values of a report read by its plan."""
     t2: dict[str, tuple[dict[str, _V], int]] = {}
@@ -395,7 +395,36 @@ def _apply(
     return t2, t3, t4
 
 
-_PLANS: dict[tuple[object, ...], _Plan] = {}
+_PLANS: dict[tuple[object, ...], Plan] = {}
+
+
+def cached_plan(key: tuple[object, ...]) -> Plan | None:
+    """The plan remembered for a skeleton key ``(fmt, table 二, table 三, table 四)``, if any."""
+    return _PLANS.get(key)
+
+
+def plan_of(
+    key: tuple[object, ...], windows: tuple[Sequence[LineLike], Sequence[LineLike], Sequence[LineLike]], numbers: int
+) -> Plan | None:
+    """The plan of a report's table windows (二, 三, 四) whose skeleton key is ``key`` (format first)
+    and whose regions hold ``numbers`` number cells; None when the fast path cannot read them."""
+    plan = _PLANS.get(key)
+    if plan is None:
+        fmt = key[0]
+        assert isinstance(fmt, Fmt)
+        plan = _analyse(fmt, *windows, numbers)
+        if plan is None:
+            return None
+        if plan.cacheable:
+            if len(_PLANS) >= MAX_PLANS:
+                _PLANS.clear()
+            _PLANS[key] = plan
+    return plan
+
+
+def mask_cell(cell: str) -> str:
+    """A cell as a skeleton prints it (what :func:`_skeleton` makes of a cell alone)."""
+    return _SHORT_NUMBER.sub("\x00S", _LONG_NUMBER.sub("\x00L", _DECIMAL.sub("\x00D", cell)))
 
 
 # ------------------------------------------------------------------ prose (as nianbao.read.parse assembles it)
@@ -425,15 +454,9 @@ def read(lines: Sequence[LineLike], report: ParsedReport) -> ParsedReport | None
     fmt = detected.fmt
     skeletons = [_skeleton(w) for w in (w2, w3, w4)]
     key = (fmt, *(text for text, _n in skeletons))
-    plan = _PLANS.get(key)
+    plan = plan_of(key, (w2, w3, w4), sum(n for _t, n in skeletons))
     if plan is None:
-        plan = _analyse(fmt, w2, w3, w4, sum(n for _t, n in skeletons))
-        if plan is None:
-            return None
-        if plan.cacheable:
-            if len(_PLANS) >= MAX_PLANS:
-                _PLANS.clear()
-            _PLANS[key] = plan
+        return None
     t2, t3, t4_values = _apply(plan, w2, w3, w4)
     aliases = plan.aliases
     spec = tables(fmt)
@@ -498,4 +521,4 @@ def _put(rep: ParsedReport, fmt: Fmt, table: str, row: str, cols: tuple[str, ...
             rep.cells.put(cid, value, v.raw.strip(), state, v.line, v.pos, None)
         return
     positions, kinds = slots
-    rep.cells.put_row(positions, [_read_code(v.raw, k) for v, k in zip(vals, kinds, strict=True)], vals)
+    rep.cells.put_row(positions, [read_code(v.raw, k) for v, k in zip(vals, kinds, strict=True)], vals)

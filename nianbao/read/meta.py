@@ -227,11 +227,8 @@ _PAGE_NO = re.compile(r"^(?:[-—–－\s]*\d{1,4}[-—–－\s]*|第\d+页(?:�
 def read_period(rep: ParsedReport, lines: Sequence[LineLike]) -> None:
     """The statistical period: on one line, or a sentence broken over lines (page breaks, wraps)."""
     head = lines[:PERIOD_LINES]
-    for ln in head:
-        m = _PERIOD.search(squash(_plain(ln)))
-        if m:
-            _set_period(rep, m, ln.no)
-            return
+    if period_on_a_line(rep, head):
+        return
     # the sentence may be cut by a line or page break (page numbers in between are dropped)
     joined = ""
     starts: list[tuple[int, int]] = []  # (offset in joined, line no)
@@ -247,6 +244,19 @@ def read_period(rep: ParsedReport, lines: Sequence[LineLike]) -> None:
     if m:
         line = max((no for off, no in starts if off <= m.start()), default=None)
         _set_period(rep, m, line)
+
+
+def period_on_a_line(rep: ParsedReport, lines: Iterable[LineLike]) -> bool:
+    """The period read from the first of ``lines`` that prints it whole (True), else nothing (False).
+
+    Only a line whose text has 年, 月 and 日 (or a character NFKC may turn into one) can print it:
+    the bulk reader (:mod:`nianbao.read.bulk`) passes only those lines of the head."""
+    for ln in lines:
+        m = _PERIOD.search(squash(_plain(ln)))
+        if m:
+            _set_period(rep, m, ln.no)
+            return True
+    return False
 
 
 def _set_period(rep: ParsedReport, m: re.Match[str], line: int | None) -> None:
@@ -296,8 +306,20 @@ def find_sections(lines: Sequence[LineLike]) -> dict[str, tuple[int, int, str]]:
     whose words fit it alone and that does not stand before a section that comes earlier: a section
     left out or added moves the numbers of the later ones (五 printed as 四), while a sub-item of 一
     numbered "二、依申请公开情况" is never taken for section 三."""
-    candidates: list[tuple[int, int, str, str, str]] = []  # (index, line no, printed, number, words)
-    for i, ln in enumerate(lines):
+    return choose_sections(section_candidates(enumerate(lines)))
+
+
+Candidate = tuple[int, int, str, str, str]  # (index, line no, printed, number, words)
+
+
+def section_candidates(indexed: Iterable[tuple[int, LineLike]]) -> list[Candidate]:
+    """The lines that print a numbered heading, with their index: ``find_sections``' first pass.
+
+    A line is a candidate only when its first non-blank character (leading spaces and tabs left
+    out) is a heading number, a Markdown mark, or a character NFKC may change (the bulk reader
+    passes only such lines)."""
+    candidates: list[Candidate] = []
+    for i, ln in indexed:
         cells = ln.cells
         printed = cells[0]
         if len(cells) > 1 and (not printed or printed.isspace()):
@@ -321,6 +343,11 @@ def find_sections(lines: Sequence[LineLike]) -> dict[str, tuple[int, int, str]]:
         m = HEADING.match(s)
         if m:
             candidates.append((i, ln.no, _MARKUP.sub("", printed.strip()), m.group(1), m.group(2)))
+    return candidates
+
+
+def choose_sections(candidates: Sequence[Candidate]) -> dict[str, tuple[int, int, str]]:
+    """``find_sections``' second pass: the section each heading candidate is, if any."""
     found: dict[str, tuple[int, int, str]] = {}
     for i, no, printed, num, rest in candidates:
         if num in _SECTION_KEYS and num not in found and _fits(num, rest):
@@ -420,9 +447,23 @@ def detect_format(lines: Iterable[LineLike], year: int | None) -> FormatEvidence
             parts.append(text)
         else:
             parts.append("".join(cells))
+    return format_of_label_text("\n".join(parts), year)
+
+
+def label_text_of_raw(raws: Iterable[str]) -> str:
+    """``detect_format``'s label text of plain-text lines (cells separated by tabs), from their raw text."""
+    return "\n".join(
+        r.replace("\t", "") if "\t" in r else r
+        for r in raws
+        if "\t" in r or not (len(r) > _LABEL_LINE_MAX or r.endswith("。"))
+    )
+
+
+def format_of_label_text(label_text: str, year: int | None) -> FormatEvidence:
+    """``detect_format`` from the label lines already joined by newlines."""
     # without spaces (labels wrapped or spaced: 本年新 制作数量); no NFKC (slow on CJK): the marks are
     # plain ideographs, their full-width variants are spelled out below
-    joined = _NOT_NEWLINE_SPACE.sub("", "\n".join(parts))
+    joined = _NOT_NEWLINE_SPACE.sub("", label_text)
     e19: dict[str, None] = {}
     e21: dict[str, None] = {}
     for m in _MARKS.finditer(joined):

@@ -1,0 +1,583 @@
+"""The bulk reading path: whole chunks of well-formed text reports read at once, or left alone.
+
+The batch parse (:func:`load_files`, called by the run for each chunk of its files) reads and
+decodes each file as :func:`nianbao.io.load_file` does, then reads the plain-text reports of the
+chunk together instead of one by one:
+
+- every line of every report in one polars frame (report, line index, text): the lines split,
+  the shapes the bulk path does not read found (a pipe, a Markdown mark, an aligned or over-long
+  line, a line break other than LF/CRLF, traditional characters, digits other than 0–9, unusual
+  whitespace), the lines that may print a section heading or the statistical period picked, and
+  each line's skeleton (every number cell masked: :mod:`nianbao.read.fast`'s plan key) — all by
+  vectorised string operations, without a Python object per line;
+- per report, only what is specific to it, by the functions the tolerant reader uses on the few
+  lines that can matter: the title (from the top lines), the period (from the lines picked), the
+  sections (from the heading lines picked), the format (from the label text), the prose;
+- the table cells of all reports in one join: the skeleton's plan (the fast path's, computed once
+  per skeleton and cached) gives the line and cell of every value; the printed texts are gathered
+  from the frame, each distinct text read once, and the reports' cell arrays filled in one
+  scatter (:class:`~nianbao.domain.model.CellMap` built from its packed state).
+
+It gives exactly the :class:`~nianbao.domain.model.ParsedReport` of the per-report path
+(:func:`nianbao.read.parse.parse_lines`) for every report it accepts; a report it cannot read
+with full confidence — any of the shapes above, a missing section or table, a skeleton the fast
+path has no plan for (unknown or near label, a row missing or printed twice, a blank cell, a
+count of numbers that is not the row's …), a text over :data:`MAX_CHARS` or the limits — goes
+to the per-report path unchanged (:func:`nianbao.io.load_bytes`: its limits, timer and messages).
+``tests/read/test_bulk_read.py`` compares both paths over the synthetic and real-shape corpus.
+
+``NIANBAO_FAST_READ=0`` turns it off with the fast path (every report through the tolerant reader).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from nianbao.domain.model import INDEX, LayoutFact, LayoutList, ParsedReport
+from nianbao.domain.normalize import Kind, squash
+from nianbao.domain.spec import T4_ROWS, Fmt, cell_kind, tables
+from nianbao.io.files import read_bytes, settled_mtime
+from nianbao.io.limits import Limits, current_limits
+from nianbao.io.lines import Line
+from nianbao.io.sniff import HEAVY, sniff
+from nianbao.io.textio import DecodeError, decode_text
+from nianbao.io.unreadable import sha256
+from nianbao.read import fast
+from nianbao.read.chars import TRADITIONAL_CLASS
+from nianbao.read.load import load_bytes, load_file
+from nianbao.read.meta import (
+    BLOCK_HEADER,
+    PERIOD_LINES,
+    choose_sections,
+    fill_agency,
+    format_of_label_text,
+    label_text_of_raw,
+    period_on_a_line,
+    read_period,
+    read_title,
+    section_candidates,
+    section_layout,
+    section_prose,
+)
+
+MAX_CHARS = 200_000  # a longer text is read by the per-report path (the frame's work stays bounded)
+CHUNK = 1_000  # reports in one frame
+
+# A text with any of these is not read in bulk: a line break other than LF/CRLF (splitlines would
+# cut there), a pipe (Markdown or web tables), traditional characters (read converted), digits
+# other than 0-9 (the masks below read ASCII digits), whitespace other than space, tab and LF
+# (U+3000 aligns columns; the bulk reader strips spaces and tabs only), a Markdown heading or bold
+# line, C0 controls left after decoding.
+_REJECT = (
+    "[\r\x0b\x0c\x1c-\x1f\x85\u2028\u2029|" + TRADITIONAL_CLASS + r"]|[\p{Nd}--[0-9]]|[\s--[ \t\n]]|(?m:^ *(?:#|\*\*))"
+)
+
+
+def _nfkc_safe(lo: int, hi: int, bad: Callable[[str], bool]) -> str:
+    """The characters of ``lo..hi`` (not whitespace: a text with any is not read) for which
+    ``bad(squash(ch))`` is false, as the inside of a regex class (ranges)."""
+    out: list[str] = []
+    run: list[int] = []
+    for c in range(lo, hi + 1):
+        ch = chr(c)
+        if not ch.isspace() and not bad(squash(ch)):
+            if run and run[-1] == c - 1:
+                run.append(c)
+                continue
+            if run:
+                out.append(f"{chr(run[0])}-{chr(run[-1])}" if len(run) > 1 else chr(run[0]))
+            run = [c]
+    if run:
+        out.append(f"{chr(run[0])}-{chr(run[-1])}" if len(run) > 1 else chr(run[0]))
+    return "".join(re.escape(x) if len(x) == 1 else x for x in out)
+
+
+# Blocks whose characters NFKC maps to themselves or to ASCII, punctuation, Latin, kana …: checked
+# here, character by character, for what each pattern below must not miss.
+_BLOCKS = ((0x2000, 0x206F), (0x3000, 0x303F), (0xFF00, 0xFFEF))
+_HEAD_NUMS = "一二三四五六七八九十"
+# a line whose first printed character (after spaces and tabs) may start a section heading once
+# squashed (meta.section_candidates reads those lines): a heading number, a Markdown mark, or a
+# character outside ASCII and CJK unified ideographs that NFKC may turn into a heading number
+_HEADING_SAFE = "".join(_nfkc_safe(lo, hi, lambda s: not s or s[0] in _HEAD_NUMS) for lo, hi in _BLOCKS)
+_HEADING_START = f"^[ \t]*(?:[{_HEAD_NUMS}#*]|[^\x00-\x7f\u4e00-\u9fff{_HEADING_SAFE}])"
+# a character NFKC may turn into 年, 月 or 日 (a line with one may print the period without them)
+_PERIOD_SAFE = "".join(_nfkc_safe(lo, hi, lambda s: any(c in s for c in "年月日")) for lo, hi in _BLOCKS)
+_UNSTABLE = f"[^\x00-\x7f\u4e00-\u9fff{_PERIOD_SAFE}]"
+# a cell that is a number alone (fast._skeleton's three masks), each cell between its own tabs
+_DECIMAL = r"\t[0-9]+\.[0-9]+\t"
+_LONG = r"\t[0-9]{5,}\t"
+_SHORT = r"\t[0-9]{1,4}\t"
+_NUMBER = r"\t[0-9]+(?:\.[0-9]+)?\t"
+
+
+def enabled() -> bool:
+    return fast.enabled()
+
+
+# ------------------------------------------------------------------ files
+
+
+def load_files(files: Sequence[tuple[Path, str]], limits: Limits | None = None) -> list[ParsedReport]:
+    """Parse files ``(path, name shown)`` as :func:`nianbao.io.load_file` parses each, in order;
+    the plain-text reports in bulk (:func:`read_texts`), every other file and every report the bulk
+    reader leaves by :func:`~nianbao.io.load_file` / :func:`~nianbao.io.load_bytes`."""
+    lim = limits or current_limits()
+    if not enabled():
+        return [load_file(p, n, lim) for p, n in files]
+    out: list[ParsedReport | None] = [None] * len(files)
+    pending: list[tuple[int, ParsedReport, str, bytes, int | None]] = []
+    for k, (path, name) in enumerate(files):
+        got = read_bytes(path, name, lim)
+        if isinstance(got, ParsedReport):
+            out[k] = got  # too large, or the system refused to read it
+            continue
+        data, st = got
+        if (
+            not data.strip()
+            or (sniff(data[: 1 << 16] if not data.startswith(b"PK") else data, name) in HEAVY)
+            or sniff(data, name) != "text"
+        ):
+            out[k] = load_file(path, name, lim)
+            continue
+        try:
+            dec = decode_text(data)
+        except DecodeError:
+            out[k] = _bytes(name, data, lim, settled_mtime(st))
+            continue
+        rep = ParsedReport(file=name, sha256=sha256(data), size=len(data), encoding=dec.encoding, source_type="text")
+        if dec.damage:
+            rep.bad_bytes = dec.damage
+            rep.bad_bytes_detail = dec.damage_detail()
+        pending.append((k, rep, dec.text, data, settled_mtime(st)))
+    for start in range(0, len(pending), CHUNK):
+        part = pending[start : start + CHUNK]
+        done = read_texts([(rep, text) for _k, rep, text, _d, _m in part], lim)
+        for (k, rep, _text, data, mtime), ok in zip(part, done, strict=True):
+            if ok:
+                rep.mtime_ns = mtime
+                out[k] = rep
+            else:
+                out[k] = _bytes(rep.file, data, lim, mtime)
+    assert all(r is not None for r in out)
+    return out  # type: ignore[return-value]
+
+
+def _bytes(name: str, data: bytes, lim: Limits, mtime_ns: int | None) -> ParsedReport:
+    """A file the bulk path does not read: the per-report path, as load_file would give it."""
+    rep = load_bytes(name, data, lim)
+    rep.mtime_ns = mtime_ns
+    return rep
+
+
+# ------------------------------------------------------------------ lines as the loaders give them
+
+
+def _line(raws: Sequence[str], i: int) -> Line:
+    raw = raws[i]
+    if "\t" in raw:
+        return Line(raw.split("\t"), i + 1, table=True)
+    return Line([raw], i + 1)
+
+
+class _Lines(Sequence[Line]):
+    """The lines of a report as the text loader gives them, each made when it is read."""
+
+    __slots__ = ("_raws",)
+
+    def __init__(self, raws: list[str]) -> None:
+        self._raws = raws
+
+    def __len__(self) -> int:
+        return len(self._raws)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [_line(self._raws, j) for j in range(*i.indices(len(self._raws)))]
+        return _line(self._raws, i if i >= 0 else i + len(self._raws))
+
+    def __iter__(self) -> Iterator[Line]:
+        raws = self._raws
+        for i in range(len(raws)):
+            yield _line(raws, i)
+
+
+# ------------------------------------------------------------------ compiled plans
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    """A plan as arrays: per value its window (0 二, 1 三, 2 四), line in the window, cell (-1: a
+    blank cell not printed), position in the cell arrays and kind; the tables' layout facts."""
+
+    win: np.ndarray
+    li: np.ndarray
+    ci: np.ndarray
+    pos: np.ndarray
+    kind: np.ndarray
+    layout: dict[str, Any]  # LayoutList state of the table facts (lines 0)
+    fact_win: np.ndarray  # per fact: its window, -1 for a fact without a line
+    fact_li: np.ndarray
+
+
+_KINDS: tuple[Kind, ...] = tuple(Kind)
+_KIND_NO = {k: i for i, k in enumerate(_KINDS)}
+
+
+_COMPILED: dict[tuple[Fmt, int], tuple[fast.Plan, _Compiled | None]] = {}
+
+
+def _compile(fmt: Fmt, plan: fast.Plan) -> _Compiled | None:
+    """The plan compiled (once per plan and format: plans are few and live in fast's cache)."""
+    key = (fmt, id(plan))
+    got = _COMPILED.get(key)
+    if got is not None and got[0] is plan:
+        return got[1]
+    if len(_COMPILED) >= 2 * fast.MAX_PLANS:
+        _COMPILED.clear()
+    compiled = _compiled(fmt, plan)
+    _COMPILED[key] = (plan, compiled)
+    return compiled
+
+
+def _compiled(fmt: Fmt, plan: fast.Plan) -> _Compiled | None:
+    spec = tables(fmt)
+    win: list[int] = []
+    li: list[int] = []
+    ci: list[int] = []
+    pos: list[int] = []
+    kind: list[int] = []
+
+    def add(w: int, line: int, cell: int, cid: str) -> bool:
+        p = INDEX.get(cid)
+        if p is None:
+            return False
+        win.append(w)
+        li.append(line)
+        ci.append(cell)
+        pos.append(p)
+        kind.append(_KIND_NO[cell_kind(fmt, cid)])
+        return True
+
+    facts: list[tuple[LayoutFact, int, int]] = []
+    t2 = {rid: (line, cols) for rid, line, cols in plan.t2}
+    table = spec["2"]
+    facts.append((LayoutFact("2:*:*", "table", True, table.title), -1, 0))
+    for r in table.rows:
+        line, cols = t2[r.id]
+        facts.append((LayoutFact(f"2:{r.id}:*", "row", True, r.label), 0, line))
+        got = dict(cols)
+        for c in table.row_columns[r.id]:
+            cell = got[c]
+            if not add(0, line, -1 if cell is None else cell, f"2:{r.id}:{c}"):
+                return None
+    table = spec["3"]
+    facts.append((LayoutFact("3:*:*", "table", True, table.title), -1, 0))
+    facts.extend((f, -1, 0) for f in plan.aliases)
+    t3 = {rid: (line, k) for rid, line, k in plan.t3}
+    cols3 = [c.id for c in table.columns]
+    for r in table.rows:
+        line, k = t3[r.id]
+        facts.append((LayoutFact(f"3:{r.id}:*", "row", True, r.label), 1, line))
+        for j, c in enumerate(cols3):
+            if not add(1, line, k + j, f"3:{r.id}:{c}"):
+                return None
+    table = spec["4"]
+    facts.append((LayoutFact("4:*:*", "table", True, table.title), -1, 0))
+    cols4 = [c.id for c in table.columns]
+    line, k = plan.t4
+    for g, r in enumerate(T4_ROWS):
+        for j, c in enumerate(cols4):
+            if not add(2, line, k + g * len(cols4) + j, f"4:{r.id}:{c}"):
+                return None
+    ll = LayoutList()
+    ll.extend(f for f, _w, _l in facts)
+    return _Compiled(
+        np.array(win, np.int64),
+        np.array(li, np.int64),
+        np.array(ci, np.int64),
+        np.array(pos, np.int64),
+        np.array(kind, np.int64),
+        ll.__getstate__(),
+        np.array([w for _f, w, _l in facts], np.int64),
+        np.array([ln for _f, _w, ln in facts], np.int64),
+    )
+
+
+# ------------------------------------------------------------------ the chunk
+
+
+@dataclass(slots=True)
+class _Chunk:
+    """The lines of the texts read in bulk, flat (report after report), and what was found of them."""
+
+    accepted: np.ndarray  # per text: read in bulk (else left to the per-report path)
+    rids: np.ndarray  # per line: its text
+    raws: list[str]
+    skel: list[str]  # the line with its number cells masked
+    numbers: np.ndarray  # number cells of the line
+    heads: np.ndarray  # lines that may print a section heading
+    periods: np.ndarray  # lines of the head that may print the period
+    frame: pl.DataFrame  # rid, idx, raw
+
+
+def _frame(texts: Sequence[str], lim: Limits) -> _Chunk:
+    """The lines of the texts that may be read in bulk, with their flags, in one frame."""
+    t = pl.DataFrame({"text": texts}, schema={"text": pl.String}).with_row_index("rid")
+    ok = (
+        (pl.col("text").str.len_chars() <= MAX_CHARS)
+        & (pl.col("text").str.count_matches("\n", literal=True) < lim.max_lines)
+        & ~pl.col("text").str.contains(_REJECT)
+    )
+    t = t.with_columns(ok=ok)
+    accepted = t["ok"].to_numpy().copy()
+    lines = (
+        t.filter("ok")
+        .select("rid", pl.col("text").str.split("\n").alias("raw"))
+        .with_columns(idx=pl.int_ranges(0, pl.col("raw").list.len(), dtype=pl.Int64))
+        .explode(["raw", "idx"])
+    )
+    raw = pl.col("raw")
+    tab = raw.str.contains("\t", literal=True)
+    lines = lines.with_columns(
+        bad=(raw.str.len_chars() > lim.max_line_chars)
+        | (tab & (raw.str.count_matches("\t", literal=True) >= lim.max_cells_per_row))
+        | (~tab & raw.str.contains("  ", literal=True)),
+        digit=raw.str.contains("[0-9]"),
+        head=raw.str.contains(_HEADING_START),
+        period=(pl.col("idx") < PERIOD_LINES)
+        & (
+            (
+                raw.str.contains("年", literal=True)
+                & raw.str.contains("月", literal=True)
+                & raw.str.contains("日", literal=True)
+            )
+            | raw.str.contains(_UNSTABLE)
+        ),
+    )
+    bad = lines.filter("bad")["rid"].unique().to_numpy()
+    if len(bad):
+        accepted[bad] = False
+        lines = lines.filter(~pl.col("rid").is_in(bad.tolist()))
+    lines = lines.with_row_index("row")
+    # the skeleton of the lines with a digit: each cell between its own tabs, the number cells masked
+    cells = pl.lit("\t") + raw.str.replace_all("\t", "\t\t", literal=True) + pl.lit("\t")
+    masked = (
+        cells.str.replace_all(_DECIMAL, "\t\x00D\t")
+        .str.replace_all(_LONG, "\t\x00L\t")
+        .str.replace_all(_SHORT, "\t\x00S\t")
+        .str.replace_all("\t\t", "\t", literal=True)
+    )
+    digits = lines.filter("digit").select(
+        "row", skel=masked.str.slice(1, masked.str.len_chars() - 2), numbers=cells.str.count_matches(_NUMBER)
+    )
+    raws: list[str] = lines["raw"].to_list()
+    skel = list(raws)
+    for i, sk in zip(digits["row"].to_list(), digits["skel"].to_list(), strict=True):
+        skel[i] = sk
+    numbers = np.zeros(len(raws), np.int64)
+    numbers[digits["row"].to_numpy()] = digits["numbers"].to_numpy()
+    return _Chunk(
+        accepted,
+        lines["rid"].to_numpy(),
+        raws,
+        skel,
+        numbers,
+        np.flatnonzero(lines["head"].to_numpy()),
+        np.flatnonzero(lines["period"].to_numpy()),
+        lines.select("rid", "idx", "raw"),
+    )
+
+
+def _text(text: str) -> str:
+    """A decoded text with CRLF as LF and without its last line break: split at LF, it has the
+    lines ``str.splitlines`` gives (a text with other line breaks is not read in bulk)."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+    return text[:-1] if text.endswith("\n") else text
+
+
+def read_texts(items: Sequence[tuple[ParsedReport, str]], limits: Limits | None = None) -> list[bool]:
+    """Fill each report (file, hash, encoding set; plain text) from its decoded text when the bulk
+    path reads it for certain; True for those, False for the ones left untouched."""
+    lim = limits or current_limits()
+    if not items:
+        return []
+    ch = _frame([_text(t) for _r, t in items], lim)
+    order = np.flatnonzero(ch.accepted)
+    starts = np.searchsorted(ch.rids, order, "left").tolist()
+    ends = np.searchsorted(ch.rids, order, "right").tolist()
+    head_at = np.searchsorted(ch.heads, starts).tolist(), np.searchsorted(ch.heads, ends).tolist()
+    period_at = np.searchsorted(ch.periods, starts).tolist(), np.searchsorted(ch.periods, ends).tolist()
+    heads, periods = ch.heads.tolist(), ch.periods.tolist()
+    done = [False] * len(items)
+    chosen: list[tuple[int, _Compiled, tuple[int, int, int]]] = []  # (item, compiled plan, window starts)
+    for k, rid in enumerate(order.tolist()):
+        a, b = starts[k], ends[k]
+        got = _read_one(
+            items[rid][0],
+            ch.raws[a:b],
+            ch.skel[a:b],
+            ch.numbers[a:b],
+            [i - a for i in heads[head_at[0][k] : head_at[1][k]]],
+            [i - a for i in periods[period_at[0][k] : period_at[1][k]]],
+        )
+        if got is not None:
+            chosen.append((rid, *got))
+            done[rid] = True
+    if chosen:
+        _fill_cells(items, chosen, ch.frame)
+    return done
+
+
+def _read_one(
+    rep: ParsedReport,
+    raws: list[str],
+    skel: list[str],
+    numbers: np.ndarray,
+    heads: list[int],
+    periods: list[int],
+) -> tuple[_Compiled, tuple[int, int, int]] | None:
+    """Everything of one report but its cells (the plan and its windows), or None (untouched)."""
+    sections = choose_sections(section_candidates((i, _line(raws, i)) for i in heads))
+    if not {"二", "三", "四"} <= sections.keys():
+        return None
+    idx = sorted(i for i, _no, _p in sections.values())
+    bounds: list[tuple[int, int]] = []
+    for num in ("二", "三", "四"):
+        at = sections[num][0]
+        later = [i for i in idx if i > at]
+        bounds.append((at + 1, later[0] if later else len(raws)))
+    title = read_title(_Lines(raws))
+    detected = format_of_label_text(label_text_of_raw(raws[sections["二"][0] :]), title.year)
+    fmt = detected.fmt
+    key = (fmt, *("\n".join(skel[s:e]) for s, e in bounds))
+    plan = fast.cached_plan(key)
+    if plan is None:
+        windows = tuple([_line(raws, i) for i in range(s, e)] for s, e in bounds)
+        plan = fast.plan_of(key, windows, int(sum(int(numbers[s:e].sum()) for s, e in bounds)))  # type: ignore[arg-type]
+        if plan is None:
+            return None
+    compiled = _compile(fmt, plan)
+    if compiled is None:
+        return None
+
+    # ---- certain: fill the report (the fast path's order of facts)
+    rep.agency, rep.year, rep.title, rep.title_line = title.agency, title.year, title.text, title.line
+    if not period_on_a_line(rep, (_line(raws, i) for i in periods)):
+        read_period(rep, [_line(raws, i) for i in range(min(PERIOD_LINES, len(raws)))])
+    fill_agency(rep)
+    rep.fmt = fmt
+    rep.fmt_evidence_2019 = list(detected.evidence_2019)
+    section_layout(rep, sections)
+    ordered = sorted(sections.items(), key=lambda kv: kv[1][0])
+    for k, (num, (at, _l, _h)) in enumerate(ordered):
+        end = ordered[k + 1][1][0] if k + 1 < len(ordered) else len(raws)
+        texts = [
+            (j + 1, r)
+            for j, r in enumerate(raws[at + 1 : end], start=at + 1)
+            if "\t" not in r and r.strip() and not (num == "二" and BLOCK_HEADER.search(squash(r)))
+        ]
+        rep.sections[num] = section_prose(num, texts)
+    if ordered:
+        rep.sections["引言"] = [(j + 1, r) for j, r in enumerate(raws[: ordered[0][1][0]]) if r.strip()]
+    rep.sections.pack()
+
+    # the tables' layout facts after the sections'
+    offs = np.array([s for s, _e in bounds], np.int64)
+    own = rep.layout.__getstate__()
+    tpl = compiled.layout
+    fact_lines = np.where(compiled.fact_win >= 0, offs[np.maximum(compiled.fact_win, 0)] + compiled.fact_li + 1, 0)
+    n0 = len(own["f"])
+    rep.layout.__setstate__(
+        {
+            "c": own["c"] + tpl["c"],
+            "f": own["f"] + tpl["f"],
+            "l": own["l"] + fact_lines.astype(np.uint32).tobytes(),
+            "k": own["k"] + tpl["k"],
+            "s": own["s"] + tpl["s"],
+            "x": {**own["x"], **{p + n0: v for p, v in tpl["x"].items()}},
+        }
+    )
+    return compiled, (bounds[0][0], bounds[1][0], bounds[2][0])
+
+
+def _fill_cells(
+    items: Sequence[tuple[ParsedReport, str]],
+    chosen: list[tuple[int, _Compiled, tuple[int, int, int]]],
+    lines: pl.DataFrame,
+) -> None:
+    """The cells of every report read, gathered and read in one pass and scattered into arrays."""
+    rid_l, idx_l, ci_l, row_l, pos_l, kind_l = [], [], [], [], [], []
+    for row, (rid, comp, offs) in enumerate(chosen):
+        o = np.array(offs, np.int64)
+        n = len(comp.pos)
+        rid_l.append(np.full(n, rid, np.int64))
+        idx_l.append(o[comp.win] + comp.li)
+        ci_l.append(comp.ci)
+        row_l.append(np.full(n, row, np.int64))
+        pos_l.append(comp.pos)
+        kind_l.append(comp.kind)
+    want = pl.DataFrame(
+        {
+            "rid": np.concatenate(rid_l),
+            "idx": np.concatenate(idx_l),
+            "ci": np.concatenate(ci_l),
+            "row": np.concatenate(row_l),
+            "pos": np.concatenate(pos_l),
+            "kind": np.concatenate(kind_l),
+        }
+    ).with_columns(pl.col("rid").cast(pl.UInt32), pl.col("idx").cast(pl.Int64))
+    got = want.join(lines, on=["rid", "idx"], how="left").with_columns(
+        cell=pl.when(pl.col("ci") >= 0)
+        .then(pl.col("raw").str.split("\t").list.get(pl.col("ci"), null_on_oob=True))
+        .otherwise(pl.lit(""))
+    )
+    if got["cell"].null_count():
+        raise AssertionError("a plan's cell is not on its line")  # the plan was made for this skeleton
+    distinct = got.select("cell", "kind").unique()
+    reads = [fast.read_code(c, _KINDS[k]) for c, k in distinct.iter_rows()]
+    distinct = distinct.with_columns(
+        v=pl.Series([r[0] for r in reads], dtype=pl.Float64),
+        code=pl.Series([r[1] for r in reads], dtype=pl.UInt8),
+        text=pl.Series([r[2] for r in reads], dtype=pl.String),
+    )
+    got = got.join(distinct, on=["cell", "kind"], how="left")
+    n = len(chosen)
+    width = len(INDEX)
+    values = np.full((n, width), math.nan)
+    states = np.full((n, width), 255, np.uint8)
+    line_no = np.zeros((n, width), np.uint32)
+    cols = np.zeros((n, width), np.uint16)
+    r = got["row"].to_numpy()
+    p = got["pos"].to_numpy()
+    values[r, p] = got["v"].to_numpy()
+    states[r, p] = got["code"].to_numpy()
+    line_no[r, p] = got["idx"].to_numpy() + 1
+    cols[r, p] = np.where(got["ci"].to_numpy() >= 0, got["ci"].to_numpy() + 1, 0)
+    texts: dict[int, dict[int, str]] = {}
+    for row, pos, text in got.filter(pl.col("text").is_not_null()).select("row", "pos", "text").iter_rows():
+        texts.setdefault(row, {})[pos] = text
+    for row, (rid, _comp, _offs) in enumerate(chosen):
+        items[rid][0].cells.__setstate__(
+            {
+                "v": values[row].tobytes(),
+                "s": states[row].tobytes(),
+                "l": line_no[row].tobytes(),
+                "c": cols[row].tobytes(),
+                "r": texts.get(row),
+                "w": None,
+                "x": None,
+            }
+        )
+
+
+__all__ = ["CHUNK", "MAX_CHARS", "enabled", "load_files", "read_texts"]

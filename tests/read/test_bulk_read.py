@@ -1,0 +1,127 @@
+"""The bulk reading path (nianbao.read.bulk) gives exactly the tolerant reader's report, or leaves it.
+
+The whole corpus of ``tests/read/test_fast_read.py`` — the synthetic reports (every planted defect,
+several seeds, two years, mixed encodings and CRLF), their 2019-layout twins, the seed, and every
+shape of the real-shape corpus of ``tests/read/test_real_shapes.py`` — is written to files and read
+as one batch by :func:`nianbao.read.bulk.load_files`; each report is compared field by field with
+the tolerant reader's (fast paths off).  The bulk reader must read the well-formed reports and
+leave every other shape to the per-report path: the counts are exact.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nianbao.domain.model import ParsedReport
+from nianbao.io.limits import ENV as LIMIT_ENV
+from nianbao.io.textio import decode_text
+from nianbao.read import bulk, fast
+from nianbao.read.load import load_bytes, load_file
+from tests.helpers import seed_text
+from tests.read.test_fast_read import _corpus, _fast_reads, differences
+from tests.read.test_real_shapes import REPORTS, SHAPE_TEXTS, _content
+
+
+def _bulk_reads(named: list[tuple[str, bytes]]) -> list[bool]:
+    """Which of these texts the bulk reader reads (rather than leaving to the per-report path)."""
+    reps = [ParsedReport(file=n, sha256="", size=len(d), source_type="text") for n, d in named]
+    return bulk.read_texts([(r, decode_text(d).text) for r, (_n, d) in zip(reps, named, strict=True)])
+
+
+def _write(tmp: Path, named: list[tuple[str, bytes]]) -> list[tuple[Path, str]]:
+    out = []
+    for k, (name, data) in enumerate(named):
+        p = tmp / f"{k:04d}.txt"
+        p.write_bytes(data)
+        out.append((p, name))
+    return out
+
+
+def _same(a: ParsedReport, b: ParsedReport) -> list[str]:
+    return [d for d in differences(a, b) if not d.startswith("mtime_ns")]
+
+
+def test_bulk_gives_the_tolerant_readers_reports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    named = list(_corpus())
+    files = _write(tmp_path, named)
+    got = bulk.load_files(files)
+    read = _bulk_reads(named)
+    monkeypatch.setenv(fast.ENV, "0")
+    for (name, data), rep in zip(named, got, strict=True):
+        assert _same(load_bytes(name, data), rep) == [], name
+    # exact counts: the bulk reader reads exactly the reports the fast path reads (the 160 others,
+    # every real shape but a title in another form included, go to the per-report path)
+    monkeypatch.setenv(fast.ENV, "1")
+    quick = [_fast_reads(n, d) for n, d in named]
+    assert (len(named), sum(quick), sum(read)) == (450, 290, 290)
+    assert read == quick
+
+
+def test_other_shapes_go_to_the_per_report_path() -> None:
+    for report in REPORTS:
+        for fmt in ("2021", "2019"):
+            c = _content(report, fmt)
+            shapes = sorted(SHAPE_TEXTS)
+            read = _bulk_reads([(s, SHAPE_TEXTS[s](c).encode("utf-8")) for s in shapes])
+            # a title in another form is read in bulk; no other shape is
+            assert [s for s, r in zip(shapes, read, strict=True) if r] == ["title-year-first"], (report, fmt)
+
+
+def test_doubtful_texts_are_left_untouched() -> None:
+    seed = seed_text()
+    lines = seed.split("\n")
+    row = next(i for i, ln in enumerate(lines) if ln.startswith("(七) 总计\t"))
+    cells = lines[row].split("\t")
+    cells[3] = ""
+    blank = [*lines[:row], "\t".join(cells), *lines[row + 1 :]]
+    texts = {
+        "seed": seed,
+        "blank cell": "\n".join(blank),
+        "row twice": "\n".join([*lines[: row + 1], lines[row], *lines[row + 1 :]]),
+        "row missing": "\n".join([*lines[:row], *lines[row + 1 :]]),
+        "pipe": seed.replace("一、总体情况", "一、总体情况 | 概述"),
+        "line separator": seed.replace("一、总体情况", "一、总体\u2028情况"),
+        "full-width digit": seed.replace("\t0\t", "\t０\t", 1),
+        "ideographic space": seed.replace("一、总体情况", "一、总体\u3000情况"),
+        "markdown heading": seed.replace("一、总体情况", "## 一、总体情况"),
+        "double space": seed.replace("一、总体情况", "一、总体  情况"),
+        "over the size": seed + "\n" + "。" * bulk.MAX_CHARS,
+    }
+    reps = {k: ParsedReport(file=f"{k}.txt", sha256="", size=0) for k in texts}
+    read = bulk.read_texts([(reps[k], t) for k, t in texts.items()])
+    assert dict(zip(texts, read, strict=True)) == {k: k == "seed" for k in texts}
+    for k, rep in reps.items():
+        if k != "seed":
+            assert not rep.layout and not rep.cells.keys() and rep.title is None and not rep.sections  # untouched
+
+
+def test_limits_and_unreadable_files_as_the_per_file_reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file over a limit, empty, binary or not a report gets the per-file reader's status and
+    message; the well-formed files of the same batch are still read in bulk."""
+    seed = seed_text().encode("utf-8")
+    monkeypatch.setenv(LIMIT_ENV["max_lines"], "300")
+    monkeypatch.setenv(LIMIT_ENV["max_line_chars"], "5000")
+    named = [
+        ("seed.txt", seed),
+        ("many-lines.txt", seed + b"\n" * 400),
+        ("long-line.txt", seed + b"\n" + "。".join(["很长"] * 3000).encode("utf-8")),
+        ("empty.txt", b"  \n"),
+        ("binary.txt", bytes(range(256)) * 8),
+        ("not-a-report.txt", "今天天气很好。\n".encode()),
+        ("gb.txt", seed.decode("utf-8").encode("gb18030")),
+    ]
+    files = _write(tmp_path, named)
+    got = bulk.load_files(files)
+    for (path, name), rep in zip(files, got, strict=True):
+        assert _same(load_file(path, name), rep) == [], name
+    assert [r.reason_code for r in got] == [None, "U05", "U05", "U01", "U07", "U08", None]
+    assert _bulk_reads([named[0], named[-1]]) == [True, True]
+
+
+def test_the_switch_turns_the_bulk_path_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = _write(tmp_path, [("seed.txt", seed_text().encode("utf-8"))])
+    monkeypatch.setenv(fast.ENV, "0")
+    assert not bulk.enabled()
+    assert _same(bulk.load_files(files)[0], load_file(*files[0])) == []
