@@ -95,7 +95,7 @@ def main() -> None:
     args = ap.parse_args()
     kinds = [k for k in args.kinds.split(",") if k]
 
-    from nianbao.io import load_bytes
+    from nianbao.read.load import load_bytes
     from nianbao.testing.synth import SynthConfig, generate, render_text
     from nianbao.validate.batch import validate_batch
 

@@ -7,8 +7,8 @@ from functools import cache
 from pathlib import Path
 
 from nianbao.domain.model import ParsedReport
-from nianbao.io import load_bytes
 from nianbao.outcome import Finding
+from nianbao.read.load import load_bytes
 from nianbao.validate.batch import validate_batch
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -270,7 +270,7 @@ class Runs:
         self, run: Run, r: Report, findings: list[tuple[int, Any]]
     ) -> tuple[dict[str, Markup] | None, str | None]:
         from nianbao.domain.spec import Fmt
-        from nianbao.io import load_file
+        from nianbao.read.load import load_file
         from nianbao.report.html import cell_views, skeleton
         from nianbao.report.quality import flags_of
 

@@ -1,7 +1,7 @@
 """The guarded worker: heavy formats (PDF, Word, Excel, HTML) are parsed in a separate process.
 
 A hostile or broken file can make a parsing library loop, recurse or allocate without end, or crash
-in C code.  The worker (``python -m nianbao.io.worker``, a plain child process: independent of
+in C code.  The worker (``python -m nianbao.read.worker``, a plain child process: independent of
 how the parent was started) is kept alive between files, so the parsing libraries are imported
 once and only there.  The parent waits for each answer at most ``parse_timeout`` (+ a grace), then
 kills the worker, reports the file as ``unreadable`` (U06) and starts a fresh worker for the next
@@ -95,7 +95,7 @@ def _worker_mb() -> int:
 
 def serve(load: Callable[[str, bytes, Limits], ParsedReport]) -> None:  # pragma: no cover - worker
     """The worker's loop: read (name, data, limits), answer the parsed report ``load`` reads
-    (:func:`nianbao.io.load_bytes`, handed in by :mod:`nianbao.io.worker`)."""
+    (:func:`nianbao.read.load.load_bytes`, handed in by :mod:`nianbao.read.worker`)."""
     proto_in = os.fdopen(os.dup(0), "rb")
     proto_out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything a library prints goes to stderr, never into the protocol
@@ -128,7 +128,7 @@ def serve(load: Callable[[str, bytes, Limits], ParsedReport]) -> None:  # pragma
             return
 
 
-WORKER_CMD = [sys.executable, "-m", "nianbao.io.worker"]
+WORKER_CMD = [sys.executable, "-m", "nianbao.read.worker"]
 
 
 class Worker:

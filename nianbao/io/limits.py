@@ -76,6 +76,18 @@ class Limits:
         return cls(**kw)
 
 
+_cached: tuple[tuple[str | None, ...], Limits] | None = None
+
+
+def current_limits() -> Limits:
+    """The limits of this process (from the environment, re-read when it changes)."""
+    global _cached
+    key = tuple(os.environ.get(v) for v in ENV.values())
+    if _cached is None or _cached[0] != key:
+        _cached = (key, Limits.from_env())
+    return _cached[1]
+
+
 def env_name(field: str) -> str:
     return ENV[field]
 

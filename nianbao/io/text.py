@@ -10,11 +10,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from nianbao.domain.model import ParsedReport
 from nianbao.domain.normalize import State, parse_number
 from nianbao.io.limits import Limits, check_cells, check_line_chars, check_lines
 from nianbao.io.lines import Line
-from nianbao.read.parse import parse_lines
 
 _PIPE_SEP = re.compile(r"^:?-{2,}:?$")
 _MD_MARKS = re.compile(r"^#{1,6}\s+|^\*\*|\*\*$")
@@ -111,7 +109,3 @@ def text_lines(text: str, limits: Limits = DEFAULT_LIMITS) -> list[Line]:
                 continue
         out.append(Line([raw], no))
     return out
-
-
-def parse_text(text: str, report: ParsedReport, limits: Limits = DEFAULT_LIMITS) -> ParsedReport:
-    return parse_lines(text_lines(text, limits), report)

@@ -19,10 +19,10 @@ from nianbao.catalogue import ruleset_version
 from nianbao.domain.clock import now_iso
 from nianbao.domain.model import ParsedReport, unreadable
 from nianbao.domain.registry import Agency, load_registry, load_renames
-from nianbao.io import load_file
 from nianbao.localise import localisation_counts
 from nianbao.outcome import FileOutcome, Finding, RunOutcome
 from nianbao.read.grid import reading_confidence
+from nianbao.read.load import load_file
 from nianbao.run.hooks import checkpoint
 from nianbao.run.interrupt import Tracker, check_stop, quiet_worker
 from nianbao.validate.batch import sort_findings, validate_batch

@@ -18,7 +18,7 @@ import pytest
 from nianbao.domain.model import ParsedReport
 from nianbao.domain.normalize import State
 from nianbao.domain.spec import Fmt, all_cells
-from nianbao.io import load_bytes, load_file
+from nianbao.read.load import load_bytes, load_file
 from nianbao.testing import render as render_module
 from nianbao.testing.render import (
     NO_PDF_FONT,

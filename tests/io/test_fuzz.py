@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nianbao.domain.spec import is_valid_cell_id
-from nianbao.io import load_bytes
+from nianbao.read.load import load_bytes
 from nianbao.validate.batch import validate_batch
 from tests.helpers import busy_seed, seed_text
 from tests.mutators import MUTATORS, mutate

@@ -21,7 +21,9 @@ from pathlib import Path
 import pytest
 
 from nianbao.domain.model import ParsedReport
-from nianbao.io import Limits, guard, load_bytes, load_file
+from nianbao.io import guard
+from nianbao.io.limits import Limits
+from nianbao.read.load import load_bytes, load_file
 from nianbao.testing.render import content_from_report, document_from_content, render
 from nianbao.validate.batch import validate_batch
 from tests import rule_registry

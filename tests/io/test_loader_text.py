@@ -9,7 +9,7 @@ import pytest
 
 from nianbao.domain.normalize import State, parse_number
 from nianbao.domain.spec import Kind
-from nianbao.io import load_bytes
+from nianbao.read.load import load_bytes
 from tests.helpers import busy_seed, parse, seed_text, set_cells
 
 

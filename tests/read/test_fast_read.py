@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 
 from nianbao.domain.model import ParsedReport
-from nianbao.io import load_bytes
 from nianbao.io.text import text_lines
 from nianbao.io.textio import decode_text
 from nianbao.read import fast
+from nianbao.read.load import load_bytes
 from nianbao.testing.render import as_2019, content_from_report, document_from_content, to_text
 from nianbao.testing.synth import SynthConfig, encode, generate, render_text
 from tests.helpers import busy_seed, seed_text

@@ -21,9 +21,9 @@ import pytest
 from nianbao.domain.model import ParsedReport
 from nianbao.domain.normalize import State
 from nianbao.domain.spec import Fmt
-from nianbao.io import load_bytes
 from nianbao.read import grid
 from nianbao.read.chars import _TRADITIONAL, has_traditional, to_simplified
+from nianbao.read.load import load_bytes
 from nianbao.testing.render import Document, ReportContent, as_2019, content_from_report, document_from_content, to_text
 from nianbao.testing.shapes import SHAPES, label_typo, title_agency_above, title_year_first, traditional
 from nianbao.testing.synth import SynthConfig, generate, render_text

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from nianbao.cli.app import app
 from nianbao.domain.model import ParsedReport
 from nianbao.domain.registry import Agency
-from nianbao.io import load_bytes
+from nianbao.read.load import load_bytes
 from nianbao.rules.expectations import check_batch, filed_as, row_checks_pass, run_expectations, submission_table
 from nianbao.testing.synth import SynthConfig, generate, registry_csv, render_text
 from tests import rule_registry

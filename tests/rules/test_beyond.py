@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from nianbao.catalogue import catalogue
-from nianbao.io import load_bytes
 from nianbao.outcome import Finding
+from nianbao.read.load import load_bytes
 from nianbao.testing.synth import SynthConfig, generate, render_text
 from nianbao.validate.batch import sort_findings, validate_batch
 from tests import rule_registry

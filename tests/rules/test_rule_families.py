@@ -16,7 +16,7 @@ import nianbao.rules.family
 from nianbao import catalogue
 from nianbao.domain.model import ParsedReport
 from nianbao.domain.registry import load_registry, load_renames
-from nianbao.io import load_bytes
+from nianbao.read.load import load_bytes
 from nianbao.rules.families import FAMILIES, claims, families, family_of, family_problems
 from nianbao.rules.family import BATCH_CHECKS, FRAMES, READ, VALIDATE, Batch, Family, fixed_codes
 from nianbao.validate.batch import run_families

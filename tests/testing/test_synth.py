@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from nianbao.io import load_bytes
+from nianbao.read.load import load_bytes
 from nianbao.testing.synth import SynthConfig, generate, render_text, write_county_tree
 from nianbao.validate.batch import validate_batch
 

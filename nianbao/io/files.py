@@ -1,0 +1,37 @@
+"""A submitted file's bytes, read within the size limit, and its settled modification time."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from nianbao.domain.model import ParsedReport
+from nianbao.domain.oserrors import os_reason
+from nianbao.io.limits import Limits
+from nianbao.io.unreadable import failed, too_large
+
+SETTLED_NS = 2_000_000_000  # a file unmodified this long before it was read is not being written
+
+
+def read_bytes(path: Path, name: str, limits: Limits) -> tuple[bytes, os.stat_result] | ParsedReport:
+    """The bytes of the file at ``path`` and its status taken before they were read, or the
+    unreadable report of the file ``name`` (too large, or the system refused to read it)."""
+    try:
+        st = path.stat()
+        if st.st_size > limits.max_file_bytes:
+            return too_large(name, st.st_size, limits)
+        with path.open("rb") as fh:
+            data = fh.read(limits.max_file_bytes + 1)
+    except OSError as e:
+        return failed(name, None, "U01", detail=f"无法读取文件：{os_reason(e)}")
+    if len(data) > limits.max_file_bytes:
+        return too_large(name, len(data), limits)
+    return data, st
+
+
+def settled_mtime(st: os.stat_result) -> int | None:
+    """The modification time taken *before* the bytes were read, when the file had been left alone
+    for a while; None for a file modified just before (its content may be from either side of that
+    write, so a later run must hash it rather than trust the time)."""
+    return st.st_mtime_ns if time.time_ns() - st.st_mtime_ns > SETTLED_NS else None
