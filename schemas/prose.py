@@ -1,7 +1,7 @@
-"""Text-vs-table rules H and J: checks on the claims the prose makes (frames built in :mod:`nianbao.rules.prose.checks`).
+"""Text-vs-table rules H and J: checks on the claims the prose makes (frames: :mod:`nianbao.rules.prose.checks`).
 
-- ``prose``: one row per claim (a number or a statement the prose makes) joined with the table
-  cells it is about; one named check per rule code (H01 … H18);
+- ``prose``: one row per claim (a number or a statement the prose makes) joined with the sum of
+  the table cells it is about; one named check per rule code (H01 … H18);
 - ``prose_sums``: one row per paragraph with its stated application figures (H13, H14: the prose's
   own arithmetic);
 - ``fee``: one row per 2021-format report: where the 信息处理费 statement is (J01, J02).
@@ -44,7 +44,6 @@ def prose_schema(rules: tuple[str, ...]) -> pa.DataFrameSchema:
             "stated": pa.Column(pl.Float64),
             "table": pa.Column(pl.Float64),
             "natural": pa.Column(pl.Float64, nullable=True),
-            "cells": pa.Column(pl.List(pl.String)),
             "table_line": pa.Column(pl.UInt32, nullable=True),
         },
         checks=[expr_check(code, claim_expr(code)) for code in rules],

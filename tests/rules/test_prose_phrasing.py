@@ -100,3 +100,20 @@ def test_percentages() -> None:
     ok, expected = percent_ok(2, 3, p.stated.__class__("66.6"))
     assert not ok and str(expected) == "66.7"  # truncated instead of rounded
     assert parse_percentages(normalise_text("予以公开 8 件，占全市的 5%。")) == []  # an unknown base
+
+
+def test_normalise_removes_exactly_regex_whitespace() -> None:
+    """normalise() removes whitespace with one replace_many pass: its character set is the one
+    regex ``\\s`` matches (Unicode White_Space), and the result equals ``replace_all(r"\\s+", "")``."""
+    import polars as pl
+
+    from nianbao.rules.prose.numerals import WHITESPACE, normalise
+
+    chars = pl.Series([chr(i) for i in range(0x3100) if not 0xD800 <= i < 0xE000])
+    assert set(chars.filter(chars.str.contains(r"^\s$")).to_list()) == set(WHITESPACE)
+    texts = pl.Series(["共 1, 234\u3000件（２）", "a\u2009b\u200bc\x85d\x1c", "公民、法人 和其他组织"])
+    assert pl.select(normalise(pl.lit(texts))).to_series().to_list() == [
+        "共1234件(2)",
+        "ab\u200bcd\x1c",
+        "公民法人其他组织",
+    ]

@@ -6,21 +6,28 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from functools import cache
 
 import numpy as np
 import polars as pl
 
 from nianbao.domain.model import STATES, ParsedReport
 from nianbao.domain.normalize import State
-from nianbao.domain.spec import Fmt
+from nianbao.domain.spec import Fmt, all_cells
 from nianbao.rules.frames import FmtArrays
 from nianbao.rules.prose.claims import CATEGORIES, CHECK_OF, FEE, RULE_OF, cell_targets
 from nianbao.rules.prose.numerals import normalise
 
 
+@cache
+def target_cells(fmt: Fmt) -> dict[str, tuple[str, ...]]:
+    """kind → the table cells (canonical ids of format ``fmt``) a claim of that kind is checked against."""
+    return {kind: tuple(c for c in all_cells(fmt) if re.search(pat, c)) for kind, pat in cell_targets().items()}
+
+
 def table_targets(arrays: Mapping[Fmt, FmtArrays]) -> pl.DataFrame:
     """Per (report, kind): the sum of the kind's table cells (blank = 0), whether its table is there
-    (no cell missing), the sum of the same cells' 自然人 column (for the hint), the cells, the line
+    (no cell missing), the sum of the same cells' 自然人 column (for the hint), the line
     of the first — computed on the batch's cell arrays, one numpy reduction per kind."""
     missing = STATES.index(State.MISSING)
     parts: list[pl.DataFrame] = []
@@ -50,10 +57,7 @@ def table_targets(arrays: Mapping[Fmt, FmtArrays]) -> pl.DataFrame:
                         "natural": np.nansum(a.values[:, nat], axis=1) if nat else np.full(len(a.report), np.nan),
                         "table_line": pl.Series(first_line, nan_to_null=True).cast(pl.UInt32),
                     }
-                ).with_columns(
-                    pl.col("natural").fill_nan(None),
-                    pl.lit([ids[j] for j in cols], dtype=pl.List(pl.String)).alias("cells"),
-                )
+                ).with_columns(pl.col("natural").fill_nan(None))
             )
     if not parts:
         return pl.DataFrame(
@@ -64,7 +68,6 @@ def table_targets(arrays: Mapping[Fmt, FmtArrays]) -> pl.DataFrame:
                 "present": pl.Boolean,
                 "natural": pl.Float64,
                 "table_line": pl.UInt32,
-                "cells": pl.List(pl.String),
             }
         )
     return pl.concat(parts)
@@ -92,7 +95,6 @@ def claim_checks(claims: pl.DataFrame, targets: pl.DataFrame) -> pl.DataFrame:
             "stated",
             "table",
             "natural",
-            "cells",
             "table_line",
         )
     )

@@ -21,6 +21,8 @@ from nianbao.rules.prose.text import CLAUSE_TRIGGER, FLAGS
 _TEXT_COLUMNS = frozenset({"text", "sentence", "norm", "clause", *FLAGS})
 # the order of the claims frame
 _ORDER = ("report", "tid", "line", "sent", "pos")
+# a clause that matches none of these states no claim: the claim expressions run only on the others
+_ANY_CLAIM = "|".join([*(f"(?:{p})" for c in CLAIMS for p in c.patterns), f"(?:{UPHELD})", f"(?:{NO_CASES})"])
 
 
 def claim_exprs() -> tuple[list[pl.Expr], list[str]]:
@@ -67,7 +69,8 @@ def extract_claims(cl: pl.DataFrame) -> pl.DataFrame:
     keys = [c for c in cl.columns if c not in _TEXT_COLUMNS]
     # a clause states something only with a number, a negation or an "all"
     cand = cl.filter(pl.col("clause").str.contains(CLAUSE_TRIGGER))
-    distinct = cand.select("clause", *FLAGS).unique()
+    # only the distinct clauses that match some claim's pattern can state a claim (~1 in 8)
+    distinct = cand.select("clause", *FLAGS).unique().filter(pl.col("clause").str.contains(_ANY_CLAIM))
     found = (
         distinct.with_columns(*exprs)
         .unpivot(index=["clause", *FLAGS], on=kinds, variable_name="kind", value_name="value")

@@ -14,6 +14,7 @@ from nianbao.catalogue import format_number
 from nianbao.domain.model import ParsedReport
 from nianbao.domain.spec import Fmt, all_cells
 from nianbao.outcome import Finding, finding_for
+from nianbao.rules.prose.checks import target_cells
 from nianbao.rules.prose.claims import CATEGORIES, CLAIM
 from nianbao.rules.prose.extract import (
     PERCENT_SENTENCE,
@@ -97,7 +98,7 @@ def claim_findings(reports: Sequence[ParsedReport], rows: Iterator[dict[str, Any
         rep = reports[ri]
         kind: str = d["kind"]
         code: str = d["rule"]
-        cells = list(d["cells"])
+        cells = list(target_cells(rep.fmt)[kind]) if rep.fmt is not None else []
         if code in ("H17", "H18"):
             key = (ri, d["line"], d["sent"], d["pos"], code)
             m = merged.setdefault(key, {"groups": [], "cells": [], "table": 0.0, "d": d})

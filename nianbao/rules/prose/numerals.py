@@ -50,10 +50,18 @@ UNIT = r"(?:件|个|宗|份)"
 CASE_UNIT = r"(?:件|起|宗|个)"
 
 
+# the characters regex ``\s`` matches (Unicode White_Space): removed in one pass with the full-width
+# characters' replacement (tests/rules/test_prose_phrasing.py holds the set against the regex)
+WHITESPACE = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(chr(c) for c in range(0x2000, 0x200B)) + "\u2028\u2029\u202f\u205f\u3000"
+)
+_ONE_PASS = ([*WHITESPACE, *_FULLWIDTH], [""] * len(WHITESPACE) + list(_FULLWIDTH.values()))
+
+
 def normalise(expr: pl.Expr) -> pl.Expr:
+    """The normalised text (see the module's docstring) of a string expression."""
     return (
-        expr.str.replace_all(r"\s+", "")
-        .str.replace_many(list(_FULLWIDTH), list(_FULLWIDTH.values()))
+        expr.str.replace_many(*_ONE_PASS)
         .str.replace_all(r"(\d),(\d{3})", "${1}${2}")
         .str.replace_all(r"公民、法人(?:和|或者|或|及|以及|与)其他组织", "公民法人其他组织")
     )

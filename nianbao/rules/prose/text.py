@@ -11,6 +11,7 @@ claims found are joined back to every line that has that text.  :func:`sentences
 from __future__ import annotations
 
 import re
+from array import array
 from collections.abc import Sequence
 
 import numpy as np
@@ -36,8 +37,9 @@ def prose_lines(reports: Sequence[ParsedReport], span: range | None = None) -> p
     Python string is made per line."""
     rep_ids: list[int] = []
     docs: list[str] = []
-    sec_names: list[str] = []
-    sec_counts: list[int] = []
+    code_of: dict[str, int] = {}  # section name → a small code (names repeat: 一 … 六)
+    sec_codes: array[int] = array("I")
+    sec_counts: array[int] = array("I")
     lines: list[bytes] = []
     lens: list[bytes] = []
     n_secs: list[int] = []
@@ -50,42 +52,35 @@ def prose_lines(reports: Sequence[ParsedReport], span: range | None = None) -> p
             continue
         rep_ids.append(i)
         docs.append(text)
-        sec_names.extend(names)
+        sec_codes.extend([code_of.setdefault(n, len(code_of)) for n in names])
         sec_counts.extend(counts)
         n_secs.append(len(names))
         lines.append(nos.tobytes())
         lens.append(ls.tobytes())
     line_no = np.frombuffer(b"".join(lines), dtype=np.uint32)
     length = np.frombuffer(b"".join(lens), dtype=np.uint32).astype(np.int64)
-    per_doc = np.add.reduceat(np.asarray(sec_counts, dtype=np.int64), _starts(n_secs)) if n_secs else np.zeros(0)
-    doc_of_line = np.repeat(np.arange(len(docs), dtype=np.uint32), per_doc.astype(np.int64))
+    counts64 = np.frombuffer(sec_counts, dtype=np.uint32).astype(np.int64)
+    per_doc = np.add.reduceat(counts64, _starts(n_secs)) if n_secs else np.zeros(0, dtype=np.int64)
+    doc_of_line = np.repeat(np.arange(len(docs), dtype=np.uint32), per_doc)
     # offset of each line in its report's text: a running sum that restarts at each report
     ends = np.cumsum(length)
     first_line = np.concatenate(([0], np.cumsum(per_doc)[:-1])).astype(np.int64) if len(per_doc) else per_doc
     doc_start = ends[first_line] - length[first_line] if len(first_line) else first_line
-    offset = ends - length - np.repeat(doc_start, per_doc.astype(np.int64))
-    sec_of_line = pl.Series(sec_names, dtype=pl.String).gather(
-        np.repeat(np.arange(len(sec_names), dtype=np.uint32), np.asarray(sec_counts, dtype=np.int64))
-    )
-    frame = pl.DataFrame(
+    offset = ends - length - np.repeat(doc_start, per_doc)
+    sec_of_line = np.repeat(np.frombuffer(sec_codes, dtype=np.uint32), counts64)
+    keep = sec_of_line != code_of.get("引言", -1)  # the 引言 is not read
+    names_series = pl.Series("section", list(code_of), dtype=pl.String)
+    doc_series = pl.Series("_text", docs, dtype=pl.String)
+    doc_of_line = doc_of_line[keep]
+    return pl.DataFrame(
         {
             "report": pl.Series(np.asarray(rep_ids, dtype=np.uint32)[doc_of_line], dtype=pl.UInt32),
-            "section": sec_of_line,
-            "line": pl.Series(line_no, dtype=pl.UInt32),
-            "_doc": pl.Series(doc_of_line, dtype=pl.UInt32),
-            "_off": pl.Series(offset, dtype=pl.Int64),
-            "_len": pl.Series(length, dtype=pl.Int64),
+            "section": names_series.gather(sec_of_line[keep]),
+            "line": pl.Series(line_no[keep], dtype=pl.UInt32),
+            "text": doc_series.gather(doc_of_line).str.slice(
+                pl.Series(offset[keep], dtype=pl.Int64), pl.Series(length[keep], dtype=pl.Int64)
+            ),
         }
-    )
-    frame = frame.filter(pl.col("section") != "引言")
-    doc_series = pl.Series("_text", docs, dtype=pl.String)
-    return frame.select(
-        "report",
-        "section",
-        "line",
-        doc_series.gather(frame.get_column("_doc"))
-        .str.slice(frame.get_column("_off"), frame.get_column("_len"))
-        .alias("text"),
     )
 
 
