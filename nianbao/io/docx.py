@@ -15,7 +15,7 @@ import io
 from typing import Any
 
 from nianbao.io.limits import Limits, check_cells, check_line_chars, check_lines
-from nianbao.io.lines import Line
+from nianbao.io.lines import Line, table_row
 from nianbao.io.ooxml import checked_package
 
 _CN = "零一二三四五六七八九"
@@ -193,14 +193,6 @@ def docx_lines(data: bytes, limits: Limits) -> list[Line]:
 
                 raise Unreadable("U05", detail=f"表格{k}超过 {limits.max_table_cells} 个单元格")
             where = f"表格{k} 第{r}行"
-            lines.append(
-                Line(
-                    row,
-                    len(lines) + 1,
-                    where=where,
-                    table=True,
-                    cell_where=[f"{where}第{j}格" for j in range(1, len(row) + 1)],
-                )
-            )
+            lines.append(table_row(row, len(lines) + 1, where))
         check_lines(len(lines), limits)
     return lines

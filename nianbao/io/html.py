@@ -16,7 +16,7 @@ import re
 from typing import Any
 
 from nianbao.io.limits import Limits, Unreadable, check_cells, check_line_chars, check_lines
-from nianbao.io.lines import Line
+from nianbao.io.lines import Line, table_row
 
 _SKIP = frozenset(
     {
@@ -148,15 +148,7 @@ class _Walker:
             if not any(cells):
                 continue
             where = f"表格{k} 第{r + 1}行"
-            self.lines.append(
-                Line(
-                    cells,
-                    len(self.lines) + 1,
-                    where=where,
-                    table=True,
-                    cell_where=[f"{where}第{j + 1}格" for j in range(len(cells))],
-                )
-            )
+            self.lines.append(table_row(cells, len(self.lines) + 1, where))
         check_lines(len(self.lines), self.limits)
 
     def walk(self, root: Any) -> list[Line]:

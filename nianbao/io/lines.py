@@ -26,3 +26,9 @@ class Line:
     @property
     def text(self) -> str:
         return "\t".join(self.cells)
+
+
+def table_row(cells: list[str], no: int, where: str) -> Line:
+    """A row of a document's table, each cell placed by the row's ``where`` and its number
+    (“表格3 第4行” → “表格3 第4行第5格”): the Word, HTML and PDF readers' table rows."""
+    return Line(cells, no, where=where, table=True, cell_where=[f"{where}第{j}格" for j in range(1, len(cells) + 1)])

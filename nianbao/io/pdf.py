@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from nianbao.io.limits import Limits, Unreadable, check_cells, check_line_chars, check_lines
-from nianbao.io.lines import Line
+from nianbao.io.lines import Line, table_row
 
 _PAGE_NO = re.compile(r"^(?:[-—–－\s]*\d{1,4}[-—–－\s]*|第\s*\d+\s*页(?:\s*共\s*\d+\s*页)?|\d+\s*/\s*\d+)$")
 _STARTS_BLOCK = re.compile(
@@ -182,15 +182,7 @@ def _to_lines(items: list[tuple[int, float, int, object]], right_edge: float, li
                 if not any(row):
                     continue
                 where = f"第{pno}页 表格{k} 第{r}行"
-                lines.append(
-                    Line(
-                        row,
-                        len(lines) + 1,
-                        where=where,
-                        table=True,
-                        cell_where=[f"{where}第{j}格" for j in range(1, len(row) + 1)],
-                    )
-                )
+                lines.append(table_row(row, len(lines) + 1, where))
             check_lines(len(lines), limits)
             continue
         height = obj.bottom - obj.top
