@@ -26,15 +26,17 @@ count of numbers that is not the row's …), a text over :data:`MAX_CHARS` or th
 to the per-report path unchanged (:func:`nianbao.io.load_bytes`: its limits, timer and messages).
 ``tests/read/test_bulk_read.py`` compares both paths over the synthetic and real-shape corpus.
 
-``NIANBAO_FAST_READ=0`` turns it off with the fast path (every report through the tolerant reader).
+``NIANBAO_BULK_READ=0`` turns it off (every report read one by one, by the fast path or the
+tolerant reader); ``NIANBAO_FAST_READ=0`` turns it off with the fast path (the tolerant reader alone).
 """
 
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Callable, Iterator, Sequence
+import os
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -81,37 +83,18 @@ _REJECT = (
 )
 
 
-def _nfkc_safe(lo: int, hi: int, bad: Callable[[str], bool]) -> str:
-    """The characters of ``lo..hi`` (not whitespace: a text with any is not read) for which
-    ``bad(squash(ch))`` is false, as the inside of a regex class (ranges)."""
-    out: list[str] = []
-    run: list[int] = []
-    for c in range(lo, hi + 1):
-        ch = chr(c)
-        if not ch.isspace() and not bad(squash(ch)):
-            if run and run[-1] == c - 1:
-                run.append(c)
-                continue
-            if run:
-                out.append(f"{chr(run[0])}-{chr(run[-1])}" if len(run) > 1 else chr(run[0]))
-            run = [c]
-    if run:
-        out.append(f"{chr(run[0])}-{chr(run[-1])}" if len(run) > 1 else chr(run[0]))
-    return "".join(re.escape(x) if len(x) == 1 else x for x in out)
-
-
-# Blocks whose characters NFKC maps to themselves or to ASCII, punctuation, Latin, kana …: checked
-# here, character by character, for what each pattern below must not miss.
-_BLOCKS = ((0x2000, 0x206F), (0x3000, 0x303F), (0xFF00, 0xFFEF))
-_HEAD_NUMS = "一二三四五六七八九十"
-# a line whose first printed character (after spaces and tabs) may start a section heading once
-# squashed (meta.section_candidates reads those lines): a heading number, a Markdown mark, or a
-# character outside ASCII and CJK unified ideographs that NFKC may turn into a heading number
-_HEADING_SAFE = "".join(_nfkc_safe(lo, hi, lambda s: not s or s[0] in _HEAD_NUMS) for lo, hi in _BLOCKS)
-_HEADING_START = f"^[ \t]*(?:[{_HEAD_NUMS}#*]|[^\x00-\x7f\u4e00-\u9fff{_HEADING_SAFE}])"
-# a character NFKC may turn into 年, 月 or 日 (a line with one may print the period without them)
-_PERIOD_SAFE = "".join(_nfkc_safe(lo, hi, lambda s: any(c in s for c in "年月日")) for lo, hi in _BLOCKS)
-_UNSTABLE = f"[^\x00-\x7f\u4e00-\u9fff{_PERIOD_SAFE}]"
+# Characters NFKC turns into 年, 月 or 日 (㋀ 1月, ㏠ 1日, ⽇ …), into a heading number (⼀, ㊀, 〸 …)
+# or into nothing but spaces — all of them, found over the whole of Unicode (the test checks this
+# list against unicodedata): a text with one is not read in bulk, so that a line without 年月日
+# cannot print the period and a line not starting with a heading number cannot be a heading.
+NFKC_RISKY = (
+    "\u2f00\u2f06\u2f0b\u2f17\u2f47\u2f49\u3038\u3192-\u3195\u322a\u3230\u3280-\u328a\u3290"
+    "\u32c0-\u32cb\u33e0-\u33fe\uf98e\uf9d1\U0001f214\U0001f229\U0001f22a\U0001f237"
+)
+# a line that may print a section heading (meta.section_candidates reads those lines): its first
+# printed character (after spaces and tabs) a heading number or a Markdown mark, and the only
+# printed cell of its line
+_HEADING = "^[ \t]*[一二三四五六七八九十#*][^\t]*[ \t]*$"
 # a cell that is a number alone (fast._skeleton's three masks), each cell between its own tabs
 _DECIMAL = r"\t[0-9]+\.[0-9]+\t"
 _LONG = r"\t[0-9]{5,}\t"
@@ -119,8 +102,12 @@ _SHORT = r"\t[0-9]{1,4}\t"
 _NUMBER = r"\t[0-9]+(?:\.[0-9]+)?\t"
 
 
+ENV = "NIANBAO_BULK_READ"
+
+
 def enabled() -> bool:
-    return fast.enabled()
+    """On unless ``NIANBAO_BULK_READ=0`` (the bulk path alone) or ``NIANBAO_FAST_READ=0`` (both)."""
+    return fast.enabled() and os.environ.get(ENV, "1") != "0"
 
 
 # ------------------------------------------------------------------ files
@@ -186,6 +173,13 @@ def _line(raws: Sequence[str], i: int) -> Line:
     if "\t" in raw:
         return Line(raw.split("\t"), i + 1, table=True)
     return Line([raw], i + 1)
+
+
+@lru_cache(maxsize=1 << 14)  # the same headings in every report
+def _heading(raw: str) -> tuple[str, str, str] | None:
+    """What meta.section_candidates reads of one line (printed heading, number, words), or None."""
+    got = section_candidates([(0, _line([raw], 0))])
+    return got[0][2:] if got else None
 
 
 class _Lines(Sequence[Line]):
@@ -351,17 +345,13 @@ def _frame(texts: Sequence[str], lim: Limits) -> _Chunk:
         bad=(raw.str.len_chars() > lim.max_line_chars)
         | (tab & (raw.str.count_matches("\t", literal=True) >= lim.max_cells_per_row))
         | (~tab & raw.str.contains("  ", literal=True)),
-        digit=raw.str.contains("[0-9]"),
-        head=raw.str.contains(_HEADING_START),
+        # the skeleton is made of the rows with a digit and of the paragraphs that are a number alone
+        digit=tab & raw.str.contains("[0-9]") | ~tab & raw.str.contains(r"^[0-9]+(?:\.[0-9]+)?$"),
+        head=raw.str.contains(_HEADING) & (raw.str.strip_chars().str.len_chars() <= 80),
         period=(pl.col("idx") < PERIOD_LINES)
-        & (
-            (
-                raw.str.contains("年", literal=True)
-                & raw.str.contains("月", literal=True)
-                & raw.str.contains("日", literal=True)
-            )
-            | raw.str.contains(_UNSTABLE)
-        ),
+        & raw.str.contains("年", literal=True)
+        & raw.str.contains("月", literal=True)
+        & raw.str.contains("日", literal=True),
     )
     bad = lines.filter("bad")["rid"].unique().to_numpy()
     if len(bad):
@@ -447,7 +437,12 @@ def _read_one(
     periods: list[int],
 ) -> tuple[_Compiled, tuple[int, int, int]] | None:
     """Everything of one report but its cells (the plan and its windows), or None (untouched)."""
-    sections = choose_sections(section_candidates((i, _line(raws, i)) for i in heads))
+    cands = []
+    for i in heads:
+        got = _heading(raws[i])
+        if got is not None:
+            cands.append((i, i + 1, *got))
+    sections = choose_sections(cands)
     if not {"二", "三", "四"} <= sections.keys():
         return None
     idx = sorted(i for i, _no, _p in sections.values())

@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import PurePath
 
 from nianbao.domain.model import LayoutFact, ParsedReport
@@ -367,6 +368,7 @@ def choose_sections(candidates: Sequence[Candidate]) -> dict[str, tuple[int, int
     return found
 
 
+@lru_cache(maxsize=1 << 12)  # the same few headings in every report
 def heading_alias(number: str, printed: str, statutory: str) -> str | None:
     """The printed heading when it differs from the statutory one (its words, or its number)."""
     m = HEADING.match(squash(printed))
@@ -498,6 +500,9 @@ _STARTS_BLOCK = re.compile(
     r"^\s*(?:[一二三四五六七八九十]+[、.]|[（(][一二三四五六七八九十]+[)）]|\d+[、.](?!\d)|第[一二三四五六七八九十]+[章节条])"
 )
 _SENTENCE_END = ("。", "：", ":", "；", "！", "？", "”", "）", ")")
+SENTENCE_END = _SENTENCE_END  # what ends a sentence (a line ending so was not wrapped)
+WRAP_MIN_WIDTH = 48  # prose narrower than this (UTF-8 bytes) was not hard-wrapped
+WRAP_FULL = 0.85  # a line this share of the widest ran to the margin
 
 
 def section_layout(rep: ParsedReport, sections: dict[str, tuple[int, int, str]]) -> None:
@@ -543,9 +548,9 @@ def unwrapped(items: list[tuple[int, str]]) -> list[tuple[int, str]]:
         return items  # every line ends a sentence: nothing was wrapped
     # the printed width of a line: its UTF-8 length (a Chinese character 3, a digit or space 1)
     width = max(len(t.strip().encode()) for _no, t in items)
-    if width < 48:
+    if width < WRAP_MIN_WIDTH:
         return items
-    full = 0.85 * width
+    full = WRAP_FULL * width
     out: list[tuple[int, str]] = []
     prev_line = ""
     for no, text in items:

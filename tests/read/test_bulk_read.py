@@ -125,3 +125,26 @@ def test_the_switch_turns_the_bulk_path_off(tmp_path: Path, monkeypatch: pytest.
     monkeypatch.setenv(fast.ENV, "0")
     assert not bulk.enabled()
     assert _same(bulk.load_files(files)[0], load_file(*files[0])) == []
+
+
+def test_the_nfkc_risky_characters_are_all_of_them() -> None:
+    """Every character NFKC turns into 年, 月, 日, a heading number, or nothing but spaces is in
+    ``NFKC_RISKY`` (a text with one is read by the per-report path): the line filters of the bulk
+    reader (年月日 for the period, a heading number first for a heading) then miss no line."""
+    import re
+    import sys
+    import unicodedata
+
+    from nianbao.domain.normalize import squash
+
+    risky = re.compile(f"[{bulk.NFKC_RISKY}]")
+    heads = set("一二三四五六七八九十")
+    missed = []
+    for c in range(0x80, sys.maxunicode + 1):
+        ch = chr(c)
+        if 0xD800 <= c <= 0xDFFF or unicodedata.is_normalized("NFKC", ch) or ch.isspace():
+            continue  # NFKC leaves it alone; a text with whitespace other than space, tab, LF is not read
+        s = squash(ch)
+        if (any(x in s for x in "年月日") or not s or (s[0] in heads and ch not in heads)) and not risky.match(ch):
+            missed.append(hex(c))
+    assert missed == []
