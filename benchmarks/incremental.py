@@ -4,9 +4,12 @@
     .venv/bin/python benchmarks/incremental.py [--counties 10 --townships 100] [--server URL | --start-server]
 
 1. Generates counties x townships x 2 years of synthetic reports (default 2,000) in a temporary inbox
-   and runs the flow on it twice through Prefect: the first run parses everything, the second finds
-   every file unchanged in the Parquet store.  Reports each run's load-and-validate time (discover,
-   store look-ups, parsing, validation: the stage timings in ``run.json``) and their ratio.
+   and runs the flow on it three times through Prefect: the first run parses everything, the second
+   finds every file unchanged in the Parquet store (every finding turns from 新发现 to 仍存在: the
+   pages showing findings are rendered again), the third is the steady state (every page but the
+   overview reused, ``pages.json``).  Reports each run's load-and-validate time (discover, store
+   look-ups, parsing, validation: the stage timings in ``run.json``), its wall time, the pages it
+   rendered and reused, and the ratios to the first run.
 2. Times an ad-hoc rerun of one township of the bundled sample county (``nianbao run --agency``, a
    new process, as a user would type it) after its report changed: with a running Prefect server,
    with the embedded one (no server configured), and without Prefect (``--no-prefect``).
@@ -91,14 +94,18 @@ def batch_runs(work: Path, counties: int, townships: int, env: dict[str, str]) -
     n = sum(1 for _ in inbox.rglob("*.txt"))
     res["reports"] = n
     out = work / "reports"
-    for k in (1, 2):
+    for k in (1, 2, 3):
         wall, _code = run_cli(["--root", str(inbox), "--out", str(out)], env)
         lv = load_and_validate(out / "latest")
         res[f"run{k}_load_and_validate_s"] = lv
         res[f"run{k}_stages_s"] = json.loads((out / "latest" / "run.json").read_text(encoding="utf-8"))["timings_s"]
         res[f"run{k}_wall_s"] = wall
-        log(f"run {k} over {n} reports: load-and-validate {lv} s, wall {wall} s")
+        pages = json.loads((out / "latest" / "pages.json").read_text(encoding="utf-8"))
+        res[f"run{k}_pages"] = {"rendered": pages["rendered"], "reused": pages["reused"]}
+        log(f"run {k} over {n} reports: load-and-validate {lv} s, wall {wall} s, pages {res[f'run{k}_pages']}")
     res["ratio"] = round(res["run2_load_and_validate_s"] / res["run1_load_and_validate_s"], 3)
+    res["wall_ratio"] = round(res["run2_wall_s"] / res["run1_wall_s"], 3)
+    res["steady_wall_ratio"] = round(res["run3_wall_s"] / res["run1_wall_s"], 3)
     return res
 
 

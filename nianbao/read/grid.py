@@ -23,11 +23,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from nianbao.domain.model import ParsedReport
 from nianbao.domain.normalize import State, norm_label, parse_number
-from nianbao.domain.spec import tables
+from nianbao.domain.spec import Fmt, Table, tables
 
 MAX_LABEL_TOKENS = 4  # leading tokens dropped at most when looking for a row label in a line
 _PROSE = re.compile(r"[。；！？]")
@@ -228,9 +228,11 @@ def reading_confidence(rep: ParsedReport) -> dict[str, float | None]:
     if rep.fmt is None:
         return {}
     out: dict[str, float | None] = {}
-    absent = {f.element.split(":")[0] for f in rep.layout if f.kind == "table" and not f.found}
-    for t in tables(rep.fmt).values():
-        cells = t.cells()
+    # only the (few) table facts are built as objects: this runs for every report of every run
+    lay = rep.layout
+    kinds = lay.arrays()[2]
+    absent = {lay[p].element.split(":")[0] for p, k in enumerate(kinds) if k == "table" and not lay[p].found}
+    for t, cells in _table_cells(rep.fmt):
         if t.id in absent:
             out[t.id] = None
             continue
@@ -244,9 +246,15 @@ def reading_confidence(rep: ParsedReport) -> dict[str, float | None]:
                 whole = whole or ri.code == "I09"
             else:
                 rows.add(row)
-        unread = len(cells) if whole else sum(1 for c in cells if c.split(":")[1] in rows)
+        unread = len(cells) if whole else sum(1 for c in cells if c.split(":")[1] in rows) if rows else 0
         out[t.id] = round(1 - unread / len(cells), 3) if cells else None
     return out
+
+
+@cache
+def _table_cells(fmt: Fmt) -> tuple[tuple[Table, list[str]], ...]:
+    """(table, its cell ids) of each statutory table of ``fmt`` (computed once)."""
+    return tuple((t, t.cells()) for t in tables(fmt).values())
 
 
 def tokens(cells: Sequence[str]) -> list[str]:

@@ -55,6 +55,7 @@ from nianbao.report.quality import (
     printed_blank,
     text_and_table,
 )
+from nianbao.report.reuse import Reuse, splice_zip
 
 XLSX_MAX_STR = 32767
 XLSX_MAX_ROWS = 1_048_576
@@ -135,6 +136,16 @@ class _Writer:
         self.link_fmt = wb.add_format({"font_color": "#1F5FBF", "underline": 1})
         self.link_quote_fmt = wb.add_format({"font_color": "#1F5FBF", "underline": 1, "quote_prefix": True})
         self.date_fmt = wb.add_format({"num_format": DATETIME_FORMAT, "align": "left"})
+        self.title_fmt = wb.add_format({"bold": True, "font_size": 14})
+        # every format numbered now, in a fixed order: the styles of a workbook do not depend on
+        # which sheets it has, so a sheet of one workbook is valid in another (reuse_workbook)
+        for f in (self.link_fmt, self.link_quote_fmt, self.date_fmt, self.title_fmt):
+            f._get_xf_index()
+        for fill in (None, *FILLS):
+            for quote in (False, True):
+                for bold in (False, True):
+                    if (f := self.fmt(fill, quote, bold)) is not None:
+                        f._get_xf_index()
 
     def fmt(self, fill: str | None = None, quote: bool = False, bold: bool = False) -> Format | None:
         if fill is None and not quote and not bold:
@@ -273,8 +284,7 @@ def _summary_sheet(w: _Writer, q: Quality, listed: tuple[int, int, int]) -> None
     ws.set_column(0, 0, 22)
     ws.set_column(1, 1, 60)
     ws.set_column(2, 4, 12)
-    title = w.wb.add_format({"bold": True, "font_size": 14})
-    ws.write_string(0, 0, "政府信息公开工作年度报告 数据质量报告", title)
+    ws.write_string(0, 0, "政府信息公开工作年度报告 数据质量报告", w.title_fmt)
     ok = sum(1 for f in o.files if f.status == "validated" and not f.errors and not f.warnings)
     with_err = sum(1 for f in o.files if f.status == "validated" and f.errors)
     with_warn = sum(1 for f in o.files if f.status == "validated" and not f.errors and f.warnings)
@@ -638,8 +648,7 @@ _MISSING = STATES.index(State.MISSING)
 _NON_NUMERIC = STATES.index(State.NON_NUMERIC)
 
 
-def build_workbook(q: Quality, path: Path) -> None:
-    """Write the workbook of ``q`` to ``path`` (row by row: constant memory)."""
+def _new_workbook(path: Path) -> Workbook:
     wb = xlsxwriter.Workbook(
         str(path),
         {
@@ -650,6 +659,12 @@ def build_workbook(q: Quality, path: Path) -> None:
         },
     )
     wb.set_properties({"title": "政府信息公开工作年度报告 数据质量报告", "author": "nianbao"})
+    return wb
+
+
+def build_workbook(q: Quality, path: Path) -> None:
+    """Write the workbook of ``q`` to ``path`` (row by row: constant memory)."""
+    wb = _new_workbook(path)
     w = _Writer(wb)
     files, findings, valued = _listed_files(q), _listed_findings(q), _valued_files(q)
     _summary_sheet(w, q, (len(files), len(findings), len(valued)))
@@ -682,3 +697,61 @@ def write_excel(
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+# ------------------------------------------------------------------ reuse (nianbao.report.reuse)
+
+SUMMARY_SHEET = "xl/worksheets/sheet1.xml"  # 汇总, the first sheet: this run's own facts
+WORKBOOK = "findings.xlsx"
+
+
+def workbook_key(q: Quality, reuse: Reuse) -> str:
+    """The key of everything the sheets after 汇总 show: the listed files, findings (with their
+    status and acknowledgement) and reports' values (the parse of the file's bytes), the counties."""
+    o, rv = q.outcome, q.review
+    files = [
+        (o.files[i].to_json(), q.new[i], q.acked[i], rv.report_change[i], _page_href(q, i)) for i in _listed_files(q)
+    ]
+    findings = [
+        (o.findings[k].to_json(), rv.status[k], rv.acks.get(k), q.page_of_finding(o.findings[k]))
+        for k in _listed_findings(q)
+    ]
+    valued = [(o.files[i].sha256, o.files[i].file) for i in _valued_files(q)]
+    return reuse.key("workbook", q.large, files, findings, valued, county_summary(q))
+
+
+def reuse_workbook(q: Quality, out: Path, reuse: Reuse) -> bool:
+    """Write ``out/findings.xlsx`` from the previous run's when the sheets after 汇总 are unchanged
+    (:func:`workbook_key`): 汇总 — this run's time, the run it compares with, the counts — is built
+    anew and put in place of the old one, every other part of the archive copied as stored.  False
+    (nothing written: build the whole workbook) when the key differs or the old workbook's styles
+    are not the ones this code writes."""
+    import zipfile
+
+    prev = reuse.match(WORKBOOK, workbook_key(q, reuse))
+    if prev is None or not prev.is_file() or prev.is_symlink():
+        return False
+    target = inside(out, WORKBOOK)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.summary.", suffix=".tmp")
+    os.close(fd)
+    try:
+        wb = _new_workbook(Path(tmp))
+        w = _Writer(wb)
+        _summary_sheet(w, q, (len(_listed_files(q)), len(_listed_findings(q)), len(_valued_files(q))))
+        wb.close()
+        with zipfile.ZipFile(tmp) as small, zipfile.ZipFile(prev) as old:
+            names = set(old.namelist())
+            if small.read("xl/styles.xml") != old.read("xl/styles.xml") or any(
+                n.startswith("xl/worksheets/_rels/sheet1.") for n in (*small.namelist(), *names)
+            ):
+                return False
+            fresh = {n: small.read(n) for n in (SUMMARY_SHEET, "docProps/core.xml") if n in names}
+        if SUMMARY_SHEET not in fresh:
+            return False
+        splice_zip(prev, target, fresh)
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return False
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    reuse.reused(WORKBOOK)
+    return True

@@ -67,6 +67,7 @@ from nianbao.report.quality import (
     year_label,
     zh_time,
 )
+from nianbao.report.reuse import Reuse
 
 STATUS_ZH = {NEW: "新发现", STILL: "仍存在", ACKED: "已复核"}
 CHANGE_ZH = {SUBMITTED: "新报送", CORRECTED: "已更正", UNCHANGED: "", None: ""}
@@ -465,7 +466,10 @@ def finding_view(
     file_index: int | None,
     rep: ParsedReport | None = None,
     report_suspects: dict[str, Suspect] | None = None,
+    anchor: int | None = None,
 ) -> dict[str, Any]:
+    """One finding as its report page shows it (``k``: its index in the run's findings; ``anchor``:
+    its number on the page, ``f-<anchor>``, default ``k``)."""
     rv = q.review
     r = catalogue().get(f.rule)
     status = rv.status[k]
@@ -488,7 +492,7 @@ def finding_view(
     return Row(
         {
             "k": k,
-            "id": f"f-{k}",
+            "id": f"f-{k if anchor is None else anchor}",
             "rule": f.rule,
             "title": r.title if r else f.rule,
             "severity": f.severity,
@@ -655,7 +659,7 @@ def _news(q: Quality) -> dict[str, Any]:
                 "severity": f.severity,
                 "sev_zh": SEVERITY_ZH.get(f.severity, f.severity),
                 "message": f.message,
-                "href": (f"{q.href(fi)}#f-{k}" if q.paged[fi] else q.href(fi)) if fi is not None else None,
+                "href": (f"{q.href(fi)}#f-{q.anchor[k]}" if q.paged[fi] else q.href(fi)) if fi is not None else None,
             }
         )
     n_info = sum(1 for k in new_ids if o.findings[k].severity == "info")
@@ -784,7 +788,6 @@ def county_context(q: Quality, g: Group) -> dict[str, Any]:
         "rules": rule_rows,
         "reports": [_file_row(q, i, files[i], "../") for i in g.files],
         "large": q.large,
-        "started_at": zh_time(q.outcome.started_at),
     }
 
 
@@ -792,7 +795,10 @@ def report_context(q: Quality, i: int) -> dict[str, Any]:
     o = q.outcome
     fo = o.files[i]
     rep = o.reports[fo.report] if 0 <= fo.report < len(o.reports) else None
-    fs = q.file_findings(fo)
+    # findings are numbered on their page (f-0, f-1 …), not by their place in the run: a finding
+    # added to another report changes no anchor here (the page is reused, nianbao.report.reuse)
+    fs = [(j, f) for j, (_k, f) in enumerate(q.file_findings(fo))]
+    run_k = [k for k, _f in q.file_findings(fo)]
     fmt = (rep.fmt if rep is not None else None) or Fmt.F2021
     flags = flags_of(fs)
     by_k = dict(fs)
@@ -802,7 +808,7 @@ def report_context(q: Quality, i: int) -> dict[str, Any]:
         for s in f.suspects or []:
             if alternative(s) == 0:
                 report_suspects.setdefault(s.cell, s)
-    views = [finding_view(q, k, f, fmt, i, rep, report_suspects) for k, f in pairs]
+    views = [finding_view(q, run_k[j], f, fmt, i, rep, report_suspects, anchor=j) for j, f in pairs]
     likely_fix = _share_advice(views, [f for _k, f in pairs])
     structural = [v for v, (_k, f) in zip(views, pairs, strict=True) if _is_structural(f)]
     per_table: dict[str, list[dict[str, Any]]] = {"2": [], "3": [], "4": []}
@@ -966,15 +972,37 @@ PAGE_CHUNK = 64  # report pages per unit of work shared with the helper process
 PARALLEL_MIN_PAGES = 1000  # below this, pages are rendered in this process only
 
 
-def write_rules(outcome: RunOutcome, out: Path) -> None:
-    write_text(inside(out, "rules.html"), render_rules(outcome), durable=False)
+def write_rules(outcome: RunOutcome, out: Path, reuse: Reuse | None = None) -> None:
+    target = inside(out, "rules.html")
+    if reuse is not None:
+        counts = sorted(Counter(f.rule for f in outcome.findings).items())
+        if reuse.take("rules.html", reuse.key("rules", counts), target):
+            return
+    write_text(target, render_rules(outcome), durable=False)
 
 
-def page_units(q: Quality, out: Path, only: Iterable[int] | None = None) -> list[Callable[[], None]]:
-    """The report pages to write (every report with a page, or those of ``only``), in chunks:
-    each chunk a unit of work for :func:`nianbao.report.parallel.run_shared`."""
+def report_key(q: Quality, i: int, reuse: Reuse) -> str:
+    """The key of file ``i``'s report page: everything :func:`report_context` shows.  The report
+    itself (its cells, title, format) is the parse of the file's bytes, keyed by their SHA-256 (the
+    code that parses them is in the salt, :func:`nianbao.report.reuse.code_salt`)."""
+    o, rv = q.outcome, q.review
+    fo = o.files[i]
+    rep = o.reports[fo.report] if 0 <= fo.report < len(o.reports) else None
+    facts = None if rep is None else (rep.readable, rep.fmt, rep.title, rep.title_line)
+    findings = [(f.to_json(), rv.status[k], rv.acks.get(k)) for k, f in q.file_findings(fo)]
+    g = q.groups[q.group_of[i]]
+    row = (q.new[i], q.acked[i], q.href(i, "../"), rv.report_change[i])
+    return reuse.key("report", q.pages[i], fo.to_json(), facts, findings, row, g.name, g.page)
+
+
+def page_units(
+    q: Quality, out: Path, only: Iterable[int] | None = None, todo: list[int] | None = None
+) -> list[Callable[[], None]]:
+    """The report pages to write (every report with a page, or those of ``only``; ``todo``: these
+    file indices), in chunks: each chunk a unit of work for :func:`nianbao.report.parallel.run_shared`."""
     reports = PageDir(out, REPORTS_DIR)
-    todo = [i for i in (only if only is not None else range(len(q.outcome.files))) if q.paged[i]]
+    if todo is None:
+        todo = [i for i in (only if only is not None else range(len(q.outcome.files))) if q.paged[i]]
 
     def unit(chunk: list[int]) -> Callable[[], None]:
         def write() -> None:
@@ -986,10 +1014,14 @@ def page_units(q: Quality, out: Path, only: Iterable[int] | None = None) -> list
     return [unit(todo[k : k + PAGE_CHUNK]) for k in range(0, len(todo), PAGE_CHUNK)]
 
 
-def write_counties(q: Quality, out: Path) -> None:
+def write_counties(q: Quality, out: Path, reuse: Reuse | None = None) -> None:
     counties = PageDir(out, COUNTIES_DIR)
     for g in q.groups:
-        write_text(counties.file(g.page), render_county(q, g), durable=False)
+        target = counties.file(g.page)
+        ctx = county_context(q, g)
+        if reuse is not None and reuse.take(f"{COUNTIES_DIR}/{g.page}", reuse.key("county", g.page, ctx), target):
+            continue
+        write_text(target, _render("county.html.j2", ctx), durable=False)
 
 
 def write_index(q: Quality, out: Path) -> None:
@@ -1015,6 +1047,7 @@ def write_html(
     quality: Quality | None = None,
     only: Iterable[int] | None = None,
     extra: Sequence[Callable[[], object]] = (),
+    reuse: Reuse | None = None,
 ) -> Quality:
     """Write ``out/rules.html``, ``out/reports/<page>.html`` (every report with a page, see
     :func:`nianbao.report.quality.prepare`), ``out/counties/<county>.html`` (once per county) and
@@ -1024,17 +1057,35 @@ def write_html(
     ``previous``: the folder of the previous run of the same inputs (for "what changed");
     ``acks``: the acknowledgements CSV.  ``only``: render the report pages of these file indices
     only.  ``extra``: further units of work (the workbook) to share with the helper; all are done
-    before ``index.html`` is written."""
+    before ``index.html`` is written.
+
+    Without ``only``, a page whose key (:mod:`nianbao.report.reuse`) is the same as in the run the
+    review compares with is linked from that run's folder instead of rendered; ``out/pages.json``
+    records every page's key and how many were rendered and reused (also ``q.page_stats``)."""
     q = quality if quality is not None else prepare(outcome, out, previous, acks)
     out.mkdir(parents=True, exist_ok=True)
-    warm()
-    units: list[Callable[[], object]] = [*extra, *page_units(q, out, only)]
-    n_pages = sum(1 for i in (only if only is not None else range(len(outcome.files))) if q.paged[i])
+    if reuse is None and only is None:
+        reuse = Reuse(out, q.review.previous)
+    todo = [i for i in (only if only is not None else range(len(outcome.files))) if q.paged[i]]
+    if reuse is not None:
+        reports = PageDir(out, REPORTS_DIR)
+        todo = [
+            i
+            for i in todo
+            if not reuse.take(f"{REPORTS_DIR}/{q.pages[i]}", report_key(q, i, reuse), reports.file(q.pages[i]))
+        ]
+    if todo or extra:
+        warm()
+    units: list[Callable[[], object]] = [*extra, *page_units(q, out, todo=todo)]
 
     def own() -> None:
-        write_rules(outcome, out)
-        write_counties(q, out)
+        write_rules(outcome, out, reuse)
+        write_counties(q, out, reuse)
 
-    run_shared(units, own, helper=use_helper(n_pages, PARALLEL_MIN_PAGES))
+    run_shared(units, own, helper=use_helper(len(todo), PARALLEL_MIN_PAGES))
     write_index(q, out)
+    if reuse is not None:
+        reuse.rendered("index.html")  # this run's own page: its time, its stages, its news
+        reuse.save()
+        q.page_stats = reuse.stats
     return q

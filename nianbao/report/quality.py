@@ -232,6 +232,8 @@ class Quality:
     new_elsewhere: dict[str, int] = field(default_factory=dict)
     acked: list[int] = field(default_factory=list)  # per file: acknowledged findings
     registry: list[dict[str, Any]] | None = None  # registry_status(outcome)
+    anchor: list[int] = field(default_factory=list)  # per finding: its number on its report's page (f-<n>)
+    page_stats: Any = None  # nianbao.report.reuse.PageStats of the pages written (write_html)
 
     def file_findings(self, fo: FileOutcome) -> list[tuple[int, Finding]]:
         return self.by_report.get(fo.report, []) if fo.report >= 0 else []
@@ -412,8 +414,11 @@ def prepare(
     status = rv.status
     county_of_agency = {a.key: a.county for a in outcome.registry or []}
     new_elsewhere: Counter[str] = Counter()  # county -> new findings about no file (M01: did not submit)
+    anchor = [0] * len(outcome.findings)
     for k, fnd in enumerate(outcome.findings):
-        by_report[fnd.report].append((k, fnd))
+        mine = by_report[fnd.report]
+        anchor[k] = len(mine)
+        mine.append((k, fnd))
         i = file_index.get(fnd.report)
         if i is not None:
             if status[k] == NEW:
@@ -443,6 +448,7 @@ def prepare(
         acked=acked,
         registry=registry,
         new_elsewhere=dict(new_elsewhere),
+        anchor=anchor,
     )
 
 

@@ -7,12 +7,13 @@ from pathlib import Path
 
 from nianbao.io.atomic import inside, write_json
 from nianbao.outcome import RunOutcome
-from nianbao.report.excel import write_excel
+from nianbao.report.excel import WORKBOOK, reuse_workbook, write_excel
 from nianbao.report.history import changes_json
 from nianbao.report.html import write_html
 from nianbao.report.jsonout import write_json_outputs
 from nianbao.report.parallel import frozen_gc
 from nianbao.report.quality import Quality, prepare
+from nianbao.report.reuse import Reuse
 from nianbao.run.hooks import checkpoint
 
 
@@ -23,9 +24,16 @@ def write_quality_report(
     q = prepare(outcome, out, previous, acks)
     out.mkdir(parents=True, exist_ok=True)
     write_json(inside(out, "changes.json"), changes_json(outcome, q.review), durable=False)
-    # the workbook is one more unit of work the HTML pages share with a helper process (when
-    # there are many); index.html comes last: it only links to what exists
-    write_html(outcome, out, quality=q, extra=[lambda: write_excel(outcome, out, quality=q)])
+    # pages and the workbook unchanged since the run the review compares with are taken from
+    # its folder (nianbao.report.reuse); the workbook is otherwise one more unit of work the HTML
+    # pages share with a helper process (when there are many); index.html comes last: it only
+    # links to what exists
+    reuse = Reuse(out, q.review.previous)
+    extra: list[Callable[[], object]] = []
+    if not reuse_workbook(q, out, reuse):
+        reuse.rendered(WORKBOOK)
+        extra.append(lambda: write_excel(outcome, out, quality=q))
+    write_html(outcome, out, quality=q, extra=extra, reuse=reuse)
     return q
 
 

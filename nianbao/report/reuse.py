@@ -1,0 +1,228 @@
+"""Pages reused from the previous run: an unchanged report is not rendered again.
+
+Each run folder holds ``pages.json``: for every page it wrote, the *key* of what the page shows —
+a SHA-256 over the page's inputs (for a report page: the file's bytes by their SHA-256, its
+outcome row, its findings with their status against the previous run and their acknowledgement,
+its county; for a county page: everything its context holds) salted with the source of the whole
+``nianbao`` package (code, templates, style, catalogue: :func:`code_salt`), the rule-set version
+and the loader limits.  When the previous run's ``pages.json`` has the same key for the same page,
+the page is hard-linked from the previous run folder (copied where links are not possible)
+instead of rendered; every other page is rendered as before.
+
+What a page shows decides its key, so a page never carries data of another run: the report and
+county pages show the report (and the comparison with the run before, which the key holds), never
+the run's time — that is on ``index.html``, which is rendered on every run, like ``findings.xlsx``
+(its 概况 sheet names the run's time and the run it compares with) and the JSON files.
+
+``pages.json`` also records how many pages the run rendered and how many it reused
+(:class:`PageStats`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from nianbao.io.atomic import write_bytes
+
+MANIFEST = "pages.json"
+FORMAT = 1  # bump when the manifest's layout or the meaning of a key changes
+
+
+@cache
+def code_salt() -> str:
+    """SHA-256 over every source file of the package (code, templates, style, rule data): any
+    change to what renders a page, or to what the page's data is computed by, renders it again."""
+    return tree_hash(Path(__file__).resolve().parents[1])  # the nianbao package
+
+
+SOURCES = frozenset({".py", ".j2", ".css", ".toml", ".csv", ".json", ".txt"})
+
+
+def tree_hash(root: Path) -> str:
+    """SHA-256 over the names and bytes of the source files under ``root`` (:data:`SOURCES`)."""
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*")):
+        rel = p.relative_to(root)
+        if "__pycache__" in rel.parts or p.suffix not in SOURCES or not p.is_file():
+            continue
+        h.update(str(rel).encode() + b"\0" + p.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def _salt() -> str:
+    from nianbao.catalogue import ruleset_version
+    from nianbao.io.limits import Limits
+
+    salt = f"{FORMAT}|{code_salt()}|{ruleset_version()}|{Limits.from_env()!r}"
+    return hashlib.sha256(salt.encode()).hexdigest()
+
+
+def _default(obj: Any) -> Any:
+    if isinstance(obj, set | frozenset):
+        return sorted(obj, key=str)
+    to_json = getattr(obj, "to_json", None)
+    return to_json() if callable(to_json) else str(obj)
+
+
+@dataclass
+class PageStats:
+    """What a run did with its pages (recorded in ``pages.json``)."""
+
+    rendered: int = 0
+    reused: int = 0
+    rendered_pages: list[str] = field(default_factory=list)  # folder-relative names, in order
+    seconds: float = 0.0  # time spent keying and linking
+
+
+class Reuse:
+    """The pages of one run folder ``out``, each reused from ``previous`` when its key is unchanged."""
+
+    def __init__(self, out: Path, previous: Path | None) -> None:
+        self.out = out
+        self.previous = previous
+        self.salt = _salt()
+        self.keys: dict[str, str] = {}
+        self.stats = PageStats()
+        self._prev: dict[str, str] = {}
+        if previous is not None and previous.resolve() != out.resolve():
+            self._prev = _load(previous / MANIFEST, self.salt)
+
+    def key(self, kind: str, *parts: Any) -> str:
+        t = time.perf_counter()
+        body = orjson.dumps([self.salt, kind, parts], default=_default, option=orjson.OPT_NON_STR_KEYS)
+        k = hashlib.sha256(body).hexdigest()
+        self.stats.seconds += time.perf_counter() - t
+        return k
+
+    def match(self, rel: str, key: str) -> Path | None:
+        """Record ``rel``'s key; the previous run's file when it was written under the same key."""
+        self.keys[rel] = key
+        if self.previous is not None and self._prev.get(rel) == key:
+            return self.previous / rel
+        return None
+
+    def take(self, rel: str, key: str, target: Path) -> bool:
+        """Record ``rel``'s key; link the previous run's page to ``target`` when its key is the
+        same (True), else leave it to be rendered (False, counted as rendered)."""
+        prev = self.match(rel, key)
+        if prev is not None:
+            t = time.perf_counter()
+            ok = _link(prev, target)
+            self.stats.seconds += time.perf_counter() - t
+            if ok:
+                self.reused(rel)
+                return True
+        self.rendered(rel)
+        return False
+
+    def reused(self, rel: str) -> None:
+        self.stats.reused += 1
+
+    def rendered(self, rel: str) -> None:
+        """A page rendered (its key changed, or it has none: it shows this run's own facts)."""
+        self.stats.rendered += 1
+        self.stats.rendered_pages.append(rel)
+
+    def save(self) -> None:
+        body = {
+            "format": FORMAT,
+            "salt": self.salt,
+            "rendered": self.stats.rendered,
+            "reused": self.stats.reused,
+            "rendered_pages": sorted(self.stats.rendered_pages),
+            "pages": dict(sorted(self.keys.items())),
+        }
+        write_bytes(self.out / MANIFEST, orjson.dumps(body, option=orjson.OPT_INDENT_2) + b"\n", durable=False)
+
+
+def _load(path: Path, salt: str) -> dict[str, str]:
+    """The page keys of a previous run (empty when it has none, or another salt: nothing reused)."""
+    try:
+        data = orjson.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("salt") != salt:
+        return {}
+    pages = data.get("pages")
+    if not isinstance(pages, dict):
+        return {}
+    return {str(k): str(v) for k, v in pages.items() if isinstance(v, str)}
+
+
+def _link(src: Path, target: Path) -> bool:
+    """``target`` becomes the same file as ``src`` (a hard link, else a copy), atomically: a
+    temporary name in the target's folder, then a rename.  False when ``src`` is not a regular
+    file (a page missing from the previous run, or a symlink planted in its place)."""
+    try:
+        if not src.is_file() or src.is_symlink():
+            return False
+        tmp = target.parent / f".{target.name}.{os.getpid()}.link.tmp"
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        try:
+            os.link(src, tmp, follow_symlinks=False)
+        except OSError:
+            shutil.copyfile(src, tmp, follow_symlinks=False)
+        os.replace(tmp, target)
+        return True
+    except OSError:
+        return False
+
+
+def splice_zip(src: Path, target: Path, fresh: dict[str, bytes]) -> None:
+    """``target`` (atomically): the zip ``src`` with the members named in ``fresh`` replaced by
+    those bytes (compressed), every other member copied as it is stored — not decompressed and
+    compressed again (that is most of the cost of writing a large workbook's archive).  Each name
+    in ``fresh`` must be a member of ``src`` (at least one: writing one is what makes the archive's
+    directory be written on close)."""
+    import struct
+    import tempfile
+    import zipfile
+
+    if not fresh:
+        raise ValueError("splice_zip: nothing to replace (link the file instead)")
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        with zipfile.ZipFile(src) as zin, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zout:
+            assert zin.fp is not None and zout.fp is not None
+            for info in zin.infolist():
+                if info.filename in fresh:
+                    zi = zipfile.ZipInfo(info.filename, info.date_time)
+                    zi.compress_type = zipfile.ZIP_DEFLATED
+                    zi.external_attr = info.external_attr
+                    zout.writestr(zi, fresh[info.filename])
+                    continue
+                zin.fp.seek(info.header_offset)
+                head = zin.fp.read(30)
+                name_len, extra_len = struct.unpack("<HH", head[26:30])
+                zin.fp.seek(info.header_offset + 30 + name_len + extra_len)
+                raw = zin.fp.read(info.compress_size)
+                zi = zipfile.ZipInfo(info.filename, info.date_time)
+                zi.compress_type = info.compress_type
+                zi.flag_bits = info.flag_bits & ~0x08  # sizes in the header, no data descriptor
+                zi.external_attr = info.external_attr
+                zi.create_system = info.create_system
+                zi.CRC, zi.compress_size, zi.file_size = info.CRC, info.compress_size, info.file_size
+                zout.fp.seek(zout.start_dir)
+                zi.header_offset = zout.fp.tell()
+                zout.fp.write(zi.FileHeader())
+                zout.fp.write(raw)
+                zout.start_dir = zout.fp.tell()
+                zout.filelist.append(zi)
+                zout.NameToInfo[zi.filename] = zi
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

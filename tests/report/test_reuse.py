@@ -1,0 +1,162 @@
+"""Pages reused from the previous run (nianbao.report.reuse): what a rerun renders and what it links."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from nianbao.report import reuse
+from nianbao.report.names import page_name
+from tests.helpers import set_cells
+from tests.report.test_history import A01_ERROR, BLANK, CLEAN, NEGATIVE, ack, load, validate, write
+
+TEXTS = {"a.txt": CLEAN, "b.txt": A01_ERROR, "c.txt": BLANK, "d.txt": NEGATIVE}
+
+
+def manifest(run: Path) -> dict:
+    data = json.loads((run / reuse.MANIFEST).read_text(encoding="utf-8"))
+    assert data["rendered"] == len(data["rendered_pages"])
+    return data
+
+
+def pages(run: Path) -> dict[str, str]:
+    """stem of the report file (a, b, c, d) -> its page, relative to the run folder."""
+    return {
+        Path(s["file"]).stem: f"reports/{page_name(s['file'], s['agency'], s['year'])}"
+        for s in load(run, "submissions.json")
+    }
+
+
+def county(run: Path) -> str:
+    (page,) = (run / "counties").iterdir()
+    return f"counties/{page.name}"
+
+
+def run(inbox: Path, out: Path, previous: Path | None = None, *extra: str) -> dict:
+    args = [str(inbox), "--out", str(out), *(("--previous", str(previous)) if previous else ()), *extra]
+    code, output = validate(*args)
+    assert code == 1, output  # the reports have findings
+    return manifest(out)
+
+
+@pytest.fixture
+def three_runs(tmp_path: Path) -> tuple[Path, list[Path]]:
+    """The inbox run three times: first, then twice unchanged (each against the one before)."""
+    inbox = tmp_path / "inbox"
+    write(inbox, TEXTS)
+    runs = [tmp_path / f"run{k}" for k in (1, 2, 3)]
+    run(inbox, runs[0])
+    run(inbox, runs[1], runs[0])
+    run(inbox, runs[2], runs[1])
+    return inbox, runs
+
+
+def test_unchanged_rerun_reuses_every_page_and_they_are_what_a_fresh_render_gives(
+    three_runs: tuple[Path, list[Path]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox, (run1, run2, run3) = three_runs
+    p = pages(run1)
+    everything = sorted([*p.values(), county(run1), "rules.html", "findings.xlsx", "index.html"])
+    first = manifest(run1)
+    assert (first["rendered"], first["reused"]) == (8, 0)
+    assert first["rendered_pages"] == everything
+    # the second run: every finding of the first run is now "still there" (仍存在, no longer 新发现;
+    # the clean report has its notes, I06 and E02): every page that shows findings, the county page
+    # (its counts of new findings) and the workbook change; the rules page does not
+    second = manifest(run2)
+    assert second["rendered_pages"] == sorted([*p.values(), county(run1), "findings.xlsx", "index.html"])
+    assert second["reused"] == 1
+    # the third: nothing changed, nothing but the overview (this run's time and stages) is rendered
+    third = manifest(run3)
+    assert (third["rendered"], third["reused"], third["rendered_pages"]) == (1, 7, ["index.html"])
+    for rel in [*p.values(), county(run1), "rules.html", "findings.xlsx"]:
+        assert (run3 / rel).stat().st_ino == (run2 / rel).stat().st_ino or rel == "findings.xlsx", rel
+
+    # a fresh render of the same run (another code salt: nothing reused) is byte for byte the same
+    monkeypatch.setattr(reuse, "code_salt", lambda: "another version of the code")
+    fresh = tmp_path / "fresh"
+    assert run(inbox, fresh, run2)["reused"] == 0
+    for rel in [*p.values(), county(run1), "rules.html"]:
+        assert (run3 / rel).read_bytes() == (fresh / rel).read_bytes(), rel
+    # the workbook: every sheet after 汇总 as stored, 汇总 the same but for this run's time
+    with zipfile.ZipFile(run3 / "findings.xlsx") as got, zipfile.ZipFile(fresh / "findings.xlsx") as want:
+        assert sorted(got.namelist()) == sorted(want.namelist())
+        differ = [n for n in want.namelist() if got.read(n) != want.read(n)]
+        assert set(differ) <= {"xl/worksheets/sheet1.xml", "docProps/core.xml"}
+    got_rows = list(openpyxl.load_workbook(run3 / "findings.xlsx")["汇总"].iter_rows(values_only=True))
+    want_rows = list(openpyxl.load_workbook(fresh / "findings.xlsx")["汇总"].iter_rows(values_only=True))
+    assert [r for r in got_rows if r[0] != "运行时间"] == [r for r in want_rows if r[0] != "运行时间"]
+    run3_time = json.loads((run3 / "run.json").read_text(encoding="utf-8"))["started_at"]
+    shown = next(r[1] for r in got_rows if r[0] == "运行时间")
+    assert shown.isoformat(timespec="seconds") == run3_time[:19]  # this run's time, not the old workbook's
+
+
+def test_one_changed_report_rerenders_its_page_and_the_pages_that_list_it(
+    three_runs: tuple[Path, list[Path]], tmp_path: Path
+) -> None:
+    inbox, (run1, _run2, run3) = three_runs
+    p = pages(run1)
+    # b gets one finding more (a blank cell: G04): the findings of c and d move one place down in
+    # the run, but their pages number findings on their own (f-0, f-1 …): they are reused
+    (inbox / "b.txt").write_text(
+        set_cells(A01_ERROR, {"3:3.1:natural": ""}).replace("沙坡头区镇罗镇", "b镇", 1), encoding="utf-8"
+    )
+    run4 = tmp_path / "run4"
+    got = run(inbox, run4, run3)
+    assert got["rendered_pages"] == sorted([p["b"], county(run1), "rules.html", "findings.xlsx", "index.html"])
+    assert got["reused"] == 3  # the pages of a, c and d
+    assert 'href="#f-0"' in (run4 / p["b"]).read_text(encoding="utf-8")
+    # the anchors the overview links to are the page's own
+    news = (run4 / "index.html").read_text(encoding="utf-8")
+    assert f"{p['b']}#f-" in news and f"{p['b']}#f-{len(load(run4, 'findings.json'))}" not in news
+
+
+def test_a_change_of_review_state_rerenders_that_reports_page(
+    three_runs: tuple[Path, list[Path]], tmp_path: Path
+) -> None:
+    inbox, (run1, _run2, run3) = three_runs
+    p = pages(run1)
+    acks = tmp_path / "acks.csv"
+    g04 = next(f for f in load(run3, "findings.json") if f["rule"] == "G04")
+    code, output = ack(
+        "--acks", str(acks), "--file", g04["file"], "--rule", "G04", "--cell", g04["cells"][0],
+        "--reviewer", "张三", "--note", "该格确无数据",
+    )  # fmt: skip
+    assert code == 0, output
+    run4 = tmp_path / "run4"
+    got = run(inbox, run4, run3, "--acks", str(acks))
+    assert got["rendered_pages"] == sorted([p["c"], county(run1), "findings.xlsx", "index.html"])
+    assert got["reused"] == 4  # the pages of a, b, d and rules.html
+    assert "已由 张三 于" in (run4 / p["c"]).read_text(encoding="utf-8")
+
+
+def test_a_change_of_code_or_templates_renders_everything_again(
+    three_runs: tuple[Path, list[Path]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox, (_run1, _run2, run3) = three_runs
+    monkeypatch.setattr(reuse, "code_salt", lambda: "a template edited")
+    got = run(inbox, tmp_path / "run4", run3)
+    assert (got["rendered"], got["reused"]) == (8, 0)
+
+
+def test_the_salt_covers_code_templates_and_style(tmp_path: Path) -> None:
+    pkg = tmp_path / "pkg"
+    (pkg / "templates").mkdir(parents=True)
+    files = {"mod.py": "x = 1\n", "templates/page.html.j2": "<p>{{ x }}</p>\n", "templates/_style.css": "p {}\n"}
+    for name, text in files.items():
+        (pkg / name).write_text(text, encoding="utf-8")
+    salt = reuse.tree_hash(pkg)
+    for name in files:
+        before = (pkg / name).read_text(encoding="utf-8")
+        (pkg / name).write_text(before + " ", encoding="utf-8")
+        assert reuse.tree_hash(pkg) != salt, name
+        (pkg / name).write_text(before, encoding="utf-8")
+    assert reuse.tree_hash(pkg) == salt
+    (pkg / "__pycache__").mkdir()
+    (pkg / "__pycache__" / "mod.cpython-311.pyc").write_bytes(b"\0")
+    assert reuse.tree_hash(pkg) == salt  # compiled files are not sources
+    assert reuse.code_salt() == reuse.tree_hash(Path(reuse.__file__).resolve().parents[1])
