@@ -3,14 +3,13 @@ parsed values and states, the layout facts of missing tables, rows and columns."
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from functools import cache, lru_cache
 
-from nianbao.domain.model import INDEX, STATE_CODE, LayoutFact, ParsedReport, RowIssue, plain_raw
+from nianbao.domain.model import INDEX, LayoutFact, ParsedReport, RowIssue
 from nianbao.domain.normalize import State, nfkc, norm_label, parse_number
 from nianbao.domain.spec import Fmt, Kind, Table, cell_kind
-from nianbao.read import grid
+from nianbao.read import fast, grid
 from nianbao.read.labels import find_column, record_near_header
 from nianbao.read.values import RowRead, Value
 
@@ -44,19 +43,10 @@ def _row_positions(slots: tuple[tuple[str, Kind], ...]) -> tuple[int, ...] | Non
     return None if -1 in pos else pos
 
 
-@lru_cache(maxsize=1 << 15)
-def _read_code(raw: str, kind: Kind) -> tuple[float, int, str | None]:
-    """A printed cell as the cell arrays hold it: (value or NaN, state code, text or None if plain)."""
-    value, state, text = _read_cell(raw, kind)
-    v = math.nan if value is None else value
-    code = STATE_CODE[state]
-    return v, code, None if plain_raw(code, v) == text else text
-
-
 def _put_row(rep: ParsedReport, slots: tuple[tuple[str, Kind], ...], values: Sequence[Value], recovered: bool) -> None:
     positions = _row_positions(slots)
     if positions is not None and not recovered:
-        reads = [_read_code(v.raw, kind) for (_c, kind), v in zip(slots, values, strict=True)]
+        reads = [fast.read_code(v.raw, kind) for (_c, kind), v in zip(slots, values, strict=True)]
         rep.cells.put_row(positions, reads, values)
         return
     assert rep.fmt is not None
