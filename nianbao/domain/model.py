@@ -571,7 +571,7 @@ class ParsedReport:
     # invalid bytes replaced / control characters removed while decoding (U09), and where
     bad_bytes: int = 0
     bad_bytes_detail: str | None = None
-    # the file's modification time (ns) as it was before it was read, when settled (loaders.settled_mtime):
+    # the file's modification time (ns) as it was before it was read, when settled (nianbao.io.files.settled_mtime):
     # a later run that finds the same size and time reuses the stored report without hashing the file
     mtime_ns: int | None = None
     cells: CellMap = field(default_factory=CellMap)
