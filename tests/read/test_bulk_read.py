@@ -148,3 +148,24 @@ def test_the_nfkc_risky_characters_are_all_of_them() -> None:
         if (any(x in s for x in "年月日") or not s or (s[0] in heads and ch not in heads)) and not risky.match(ch):
             missed.append(hex(c))
     assert missed == []
+
+
+def test_a_batch_travels_between_processes_unchanged(tmp_path: Path) -> None:
+    """A ReportBatch (what a parse worker returns) pickles column-wise and comes back report for
+    report: bulk-read, tolerant-read (row issues, printed texts) and unreadable reports alike."""
+    import pickle
+
+    named = [*list(_corpus())[::7], ("empty.txt", b" "), ("binary.txt", bytes(range(256)) * 8)]
+    got = bulk.load_files(_write(tmp_path, named))
+    assert isinstance(got, bulk.ReportBatch)
+    back = pickle.loads(pickle.dumps(got))
+    assert isinstance(back, bulk.ReportBatch) and len(back) == len(got) == len(named)
+    for a, b in zip(got, back, strict=True):
+        assert differences(a, b) == [], a.file
+        assert (a.mtime_ns, a.reason_code, a.cells.sparse(), a.layout.arrays()) == (
+            b.mtime_ns,
+            b.reason_code,
+            b.cells.sparse(),
+            b.layout.arrays(),
+        )
+    assert (sum(bool(r.row_issues) for r in back), sum(not r.readable for r in back)) == (4, 2)
