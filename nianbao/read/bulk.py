@@ -75,16 +75,6 @@ from nianbao.read.meta import (
 MAX_CHARS = 200_000  # a longer text is read by the per-report path (the frame's work stays bounded)
 CHUNK = 1_000  # reports in one frame
 
-# A text with any of these is not read in bulk: a line break other than LF/CRLF (splitlines would
-# cut there), a pipe (Markdown or web tables), traditional characters (read converted), digits
-# other than 0-9 (the masks below read ASCII digits), whitespace other than space, tab and LF
-# (U+3000 aligns columns; the bulk reader strips spaces and tabs only), a Markdown heading or bold
-# line, C0 controls left after decoding.
-_REJECT = (
-    "[\r\x0b\x0c\x1c-\x1f\x85\u2028\u2029|" + TRADITIONAL_CLASS + r"]|[\p{Nd}--[0-9]]|[\s--[ \t\n]]|(?m:^ *(?:#|\*\*))"
-)
-
-
 # Characters NFKC turns into 年, 月 or 日 (㋀ 1月, ㏠ 1日, ⽇ …), into a heading number (⼀, ㊀, 〸 …)
 # or into nothing but spaces — all of them, found over the whole of Unicode (the test checks this
 # list against unicodedata): a text with one is not read in bulk, so that a line without 年月日
@@ -93,16 +83,23 @@ NFKC_RISKY = (
     "\u2f00\u2f06\u2f0b\u2f17\u2f47\u2f49\u3038\u3192-\u3195\u322a\u3230\u3280-\u328a\u3290"
     "\u32c0-\u32cb\u33e0-\u33fe\uf98e\uf9d1\U0001f214\U0001f229\U0001f22a\U0001f237"
 )
+# A text with any of these is not read in bulk: a line break other than LF/CRLF (splitlines would
+# cut there), a pipe (Markdown or web tables), traditional characters (read converted), digits
+# other than 0-9 (the masks below read ASCII digits), whitespace other than space, tab and LF
+# (U+3000 aligns columns; the bulk reader strips spaces and tabs only), a Markdown heading or bold
+# line, C0 controls left after decoding.
+_REJECT = (
+    "[\x00-\x08\r\x0b\x0c\x0e-\x1f\x85\u2028\u2029|"
+    + TRADITIONAL_CLASS
+    + NFKC_RISKY
+    + r"]|[\p{Nd}--[0-9]]|[\s--[ \t\n]]|(?m:^ *(?:#|\*\*))"
+)
+
+
 # a line that may print a section heading (meta.section_candidates reads those lines): its first
 # printed character (after spaces and tabs) a heading number or a Markdown mark, and the only
 # printed cell of its line
 _HEADING = "^[ \t]*[一二三四五六七八九十#*][^\t]*[ \t]*$"
-# a cell that is a number alone (fast._skeleton's three masks), each cell between its own tabs
-_DECIMAL = r"\t[0-9]+\.[0-9]+\t"
-_LONG = r"\t[0-9]{5,}\t"
-_SHORT = r"\t[0-9]{1,4}\t"
-_NUMBER = r"\t[0-9]+(?:\.[0-9]+)?\t"
-
 
 ENV = "NIANBAO_BULK_READ"
 
@@ -360,16 +357,26 @@ def _frame(texts: Sequence[str], lim: Limits) -> _Chunk:
         accepted[bad] = False
         lines = lines.filter(~pl.col("rid").is_in(bad.tolist()))
     lines = lines.with_row_index("row")
-    # the skeleton of the lines with a digit: each cell between its own tabs, the number cells masked
-    cells = pl.lit("\t") + raw.str.replace_all("\t", "\t\t", literal=True) + pl.lit("\t")
+    # the skeleton of the lines with a digit: each cell that is a number alone masked (fast._skeleton's
+    # three masks), and how many there are
+    el = pl.element()
     masked = (
-        cells.str.replace_all(_DECIMAL, "\t\x00D\t")
-        .str.replace_all(_LONG, "\t\x00L\t")
-        .str.replace_all(_SHORT, "\t\x00S\t")
-        .str.replace_all("\t\t", "\t", literal=True)
+        raw.str.split("\t")
+        .list.eval(
+            pl.when(el.str.contains(r"^[0-9]{1,4}$"))
+            .then(pl.lit("\x00S"))
+            .when(el.str.contains(r"^[0-9]{5,}$"))
+            .then(pl.lit("\x00L"))
+            .when(el.str.contains(r"^[0-9]+\.[0-9]+$"))
+            .then(pl.lit("\x00D"))
+            .otherwise(el)
+        )
+        .list.join("\t")
     )
-    digits = lines.filter("digit").select(
-        "row", skel=masked.str.slice(1, masked.str.len_chars() - 2), numbers=cells.str.count_matches(_NUMBER)
+    digits = (
+        lines.filter("digit")
+        .select("row", skel=masked)
+        .with_columns(numbers=pl.col("skel").str.count_matches("\x00", literal=True))
     )
     raws: list[str] = lines["raw"].to_list()
     skel = list(raws)

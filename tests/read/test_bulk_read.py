@@ -87,6 +87,7 @@ def test_doubtful_texts_are_left_untouched() -> None:
         "ideographic space": seed.replace("一、总体情况", "一、总体\u3000情况"),
         "markdown heading": seed.replace("一、总体情况", "## 一、总体情况"),
         "double space": seed.replace("一、总体情况", "一、总体  情况"),
+        "NFKC risky": seed.replace("一、总体情况", "⼀、总体情况"),  # a Kangxi radical: 一 once NFKC'd
         "over the size": seed + "\n" + "。" * bulk.MAX_CHARS,
     }
     reps = {k: ParsedReport(file=f"{k}.txt", sha256="", size=0) for k in texts}
