@@ -289,7 +289,7 @@ def _table4(window: Sequence[LineLike]) -> tuple[list[_V], int, str] | None:
 
 # ------------------------------------------------------------------ plans
 
-MAX_PLANS = 256  # report skeletons remembered per process (the synthetic corpus has a handful)
+MAX_PLANS = 2048  # report skeletons remembered per process (a planted defect makes its own: ~100 in 5,000)
 # a cell that is a number alone (bounded by tabs or line ends); up to 4 digits may be a page number
 _DECIMAL = re.compile(r"(?<![^\t\n])\d+\.\d+(?![^\t\n])")  # 万元 with decimals (表二's fees)
 _NUMBER_CELL = re.compile(r"\d+(?:\.\d+)?")  # what the three patterns mask, as one cell's text
