@@ -117,3 +117,26 @@ def test_normalise_removes_exactly_regex_whitespace() -> None:
         "ab\u200bcd\x1c",
         "公民法人其他组织",
     ]
+
+
+def test_distinct_texts_one_id_per_section_and_text_even_when_hashes_collide() -> None:
+    import polars as pl
+
+    from nianbao.rules.prose.text import distinct_texts
+
+    lines = pl.DataFrame(
+        {
+            "report": [0, 0, 1, 1, 2, 2],
+            "section": ["一", "四", "一", "四", "一", "四"],
+            "line": [1, 2, 1, 2, 1, 2],
+            "text": ["甲", "乙", "甲", "乙", "乙", "甲"],
+        },
+        schema={"report": pl.UInt32, "section": pl.String, "line": pl.UInt32, "text": pl.String},
+    )
+    with_ids, texts = distinct_texts(lines)
+    assert texts.rows() == [(0, "一", "甲"), (1, "四", "乙"), (2, "一", "乙"), (3, "四", "甲")]
+    assert with_ids.get_column("tid").to_list() == [0, 1, 0, 1, 2, 3]
+    assert with_ids.drop("tid").equals(lines)
+    # every text with the same hash: the collision is seen and the texts are matched as strings
+    collided = distinct_texts(lines, key=pl.lit(0, dtype=pl.UInt64))
+    assert collided[0].equals(with_ids) and collided[1].equals(texts)

@@ -89,14 +89,15 @@ def _starts(sizes: Sequence[int]) -> np.ndarray:
     return np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
 
 
-def distinct_texts(lines: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def distinct_texts(lines: pl.DataFrame, key: pl.Expr | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(lines with ``tid``, the distinct texts): one row per distinct (section, text) pair of the
     lines, numbered ``tid`` (its first occurrence first), and each line with the ``tid`` of its text.
 
     Texts are matched by a 64-bit hash (one pass, no string hashing in the join); a hash collision
     (two texts, one hash) is detected by comparing every line's text with its pair's, and then the
-    texts are matched as strings."""
-    hashed = lines.with_columns(pl.col("text").hash().alias("_h"))
+    texts are matched as strings.  ``key``: the hash expression (tests pass a constant: every text
+    collides)."""
+    hashed = lines.with_columns((pl.col("text").hash() if key is None else key).alias("_h"))
     texts = (
         hashed.unique(subset=["section", "_h"], keep="first", maintain_order=True)
         .select("section", "text", "_h")
