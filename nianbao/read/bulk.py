@@ -324,9 +324,13 @@ class _Chunk:
 
 def _frame(texts: Sequence[str], lim: Limits) -> _Chunk:
     """The lines of the texts that may be read in bulk, with their flags, in one frame."""
-    t = pl.DataFrame({"text": texts}, schema={"text": pl.String}).with_row_index("rid")
+    # a text over MAX_CHARS never enters the frame (the work per chunk stays bounded)
+    t = pl.DataFrame(
+        {"text": [x if len(x) <= MAX_CHARS else "" for x in texts], "short": [len(x) <= MAX_CHARS for x in texts]},
+        schema={"text": pl.String, "short": pl.Boolean},
+    ).with_row_index("rid")
     ok = (
-        (pl.col("text").str.len_chars() <= MAX_CHARS)
+        pl.col("short")
         & (pl.col("text").str.count_matches("\n", literal=True) < lim.max_lines)
         & ~pl.col("text").str.contains(_REJECT)
     )
@@ -418,7 +422,7 @@ def read_texts(items: Sequence[tuple[ParsedReport, str]], limits: Limits | None 
     period_at = np.searchsorted(ch.periods, starts).tolist(), np.searchsorted(ch.periods, ends).tolist()
     heads, periods = ch.heads.tolist(), ch.periods.tolist()
     done = [False] * len(items)
-    chosen: list[tuple[int, _Compiled, tuple[int, int, int]]] = []  # (item, compiled plan, window starts)
+    chosen: list[_Chosen] = []
     for k, rid in enumerate(order.tolist()):
         a, b = starts[k], ends[k]
         got = _read_one(
@@ -430,10 +434,10 @@ def read_texts(items: Sequence[tuple[ParsedReport, str]], limits: Limits | None 
             [i - a for i in periods[period_at[0][k] : period_at[1][k]]],
         )
         if got is not None:
-            chosen.append((rid, *got))
+            chosen.append((rid, got[0], got[1], a))
             done[rid] = True
     if chosen:
-        _fill_cells(items, chosen, ch.frame)
+        _fill_cells(items, chosen, ch.frame["raw"])
     return done
 
 
@@ -514,33 +518,33 @@ def _read_one(
     return compiled, (bounds[0][0], bounds[1][0], bounds[2][0])
 
 
-def _fill_cells(
-    items: Sequence[tuple[ParsedReport, str]],
-    chosen: list[tuple[int, _Compiled, tuple[int, int, int]]],
-    lines: pl.DataFrame,
-) -> None:
+_Chosen = tuple[int, _Compiled, tuple[int, int, int], int]  # (item, plan, window starts, first line in the chunk)
+
+
+def _fill_cells(items: Sequence[tuple[ParsedReport, str]], chosen: list[_Chosen], raws: pl.Series) -> None:
     """The cells of every report read, gathered and read in one pass and scattered into arrays."""
-    rid_l, idx_l, ci_l, row_l, pos_l, kind_l = [], [], [], [], [], []
-    for row, (rid, comp, offs) in enumerate(chosen):
+    idx_l, at_l, ci_l, row_l, pos_l, kind_l = [], [], [], [], [], []
+    for row, (_rid, comp, offs, first) in enumerate(chosen):
         o = np.array(offs, np.int64)
         n = len(comp.pos)
-        rid_l.append(np.full(n, rid, np.int64))
-        idx_l.append(o[comp.win] + comp.li)
+        idx = o[comp.win] + comp.li
+        idx_l.append(idx)
+        at_l.append(idx + first)
         ci_l.append(comp.ci)
         row_l.append(np.full(n, row, np.int64))
         pos_l.append(comp.pos)
         kind_l.append(comp.kind)
-    want = pl.DataFrame(
+    at = np.concatenate(at_l)
+    got = pl.DataFrame(
         {
-            "rid": np.concatenate(rid_l),
             "idx": np.concatenate(idx_l),
             "ci": np.concatenate(ci_l),
             "row": np.concatenate(row_l),
             "pos": np.concatenate(pos_l),
             "kind": np.concatenate(kind_l),
+            "raw": raws.gather(at),
         }
-    ).with_columns(pl.col("rid").cast(pl.UInt32), pl.col("idx").cast(pl.Int64))
-    got = want.join(lines, on=["rid", "idx"], how="left").with_columns(
+    ).with_columns(
         cell=pl.when(pl.col("ci") >= 0)
         .then(pl.col("raw").str.split("\t").list.get(pl.col("ci"), null_on_oob=True))
         .otherwise(pl.lit(""))
@@ -570,7 +574,7 @@ def _fill_cells(
     texts: dict[int, dict[int, str]] = {}
     for row, pos, text in got.filter(pl.col("text").is_not_null()).select("row", "pos", "text").iter_rows():
         texts.setdefault(row, {})[pos] = text
-    for row, (rid, _comp, _offs) in enumerate(chosen):
+    for row, (rid, _comp, _offs, _first) in enumerate(chosen):
         items[rid][0].cells.__setstate__(
             {
                 "v": values[row].tobytes(),
