@@ -140,3 +140,21 @@ def test_distinct_texts_one_id_per_section_and_text_even_when_hashes_collide() -
     # every text with the same hash: the collision is seen and the texts are matched as strings
     collided = distinct_texts(lines, key=pl.lit(0, dtype=pl.UInt64))
     assert collided[0].equals(with_ids) and collided[1].equals(texts)
+
+
+def test_claims_of_distinct_texts_joined_back_equal_claims_read_line_by_line() -> None:
+    """The batch path (each distinct text read once, its claims joined back to every line with it)
+    gives exactly the claims of reading every line on its own, on a synthetic county with defects."""
+    from nianbao.read.load import load_bytes
+    from nianbao.rules.prose.extract import line_claims
+    from nianbao.rules.prose.text import distinct_texts
+    from nianbao.testing.synth import SynthConfig, generate, render_text
+
+    docs, _ = generate(SynthConfig(counties=1, townships=40, years=(2022, 2023), defect_rate=0.5, seed=7))
+    reports = [load_bytes(f"{d.year}/{d.file_name}", render_text(d).encode("utf-8")) for d in docs]
+    lines = prose.prose_lines(reports)
+    per_line = prose.extract_claims(prose.clauses(prose.sentences(lines)))
+    with_ids, texts = distinct_texts(lines)
+    assert texts.height < lines.height / 2  # the reports share most of their wording
+    batch = line_claims(with_ids, prose.extract_claims(prose.clauses(prose.sentences(texts))))
+    assert per_line.height > 100 and batch.equals(per_line)
