@@ -706,18 +706,28 @@ WORKBOOK = "findings.xlsx"
 
 
 def workbook_key(q: Quality, reuse: Reuse) -> str:
-    """The key of everything the sheets after 汇总 show: the listed files, findings (with their
-    status and acknowledgement) and reports' values (the parse of the file's bytes), the counties."""
+    """The key of everything the sheets after 汇总 show: the listed files (with their row number),
+    the listed findings (their number in the run, status, acknowledgement, county, page), the
+    reports of 数值 (the parse of the file's bytes, and every finding that tints a cell), the
+    counties."""
     o, rv = q.outcome, q.review
     files = [
-        (o.files[i].to_json(), q.new[i], q.acked[i], rv.report_change[i], _page_href(q, i)) for i in _listed_files(q)
+        (i, o.files[i].to_json(), q.new[i], q.acked[i], rv.report_change[i], _page_href(q, i), _county_name(q, i))
+        for i in _listed_files(q)
     ]
-    findings = [
-        (o.findings[k].to_json(), rv.status[k], rv.acks.get(k), q.page_of_finding(o.findings[k]))
-        for k in _listed_findings(q)
+    findings = []
+    for k in _listed_findings(q):
+        f = o.findings[k]
+        fi = q.file_index.get(f.report)
+        findings.append((k, f.to_json(), rv.status[k], rv.acks.get(k), _county_of(q, f, fi), _page_href(q, fi)))
+    valued = [
+        (i, o.files[i].to_json(), [f.to_json() for _k, f in q.file_findings(o.files[i])]) for i in _valued_files(q)
     ]
-    valued = [(o.files[i].sha256, o.files[i].file) for i in _valued_files(q)]
     return reuse.key("workbook", q.large, files, findings, valued, county_summary(q))
+
+
+def _county_name(q: Quality, i: int) -> str:
+    return q.groups[q.group_of[i]].name
 
 
 def reuse_workbook(q: Quality, out: Path, reuse: Reuse) -> bool:

@@ -428,23 +428,33 @@ class Store:
 
     def rebuild(self, rows: pl.DataFrame) -> list[ParsedReport]:
         """The reports of the given index rows (``rel``, ``written_ns``, ``_part`` from
-        :meth:`read` with ``columns``), in their order: each partition is read a row group at a
-        time, so only the rows asked for are ever decoded whole."""
+        :meth:`read` with ``columns``), in their order.  Each partition's key columns are read
+        first to find the row groups that hold the rows asked for; only those row groups are read
+        whole, one at a time (a row group is at most :data:`SAVE_CHUNK` rows), by polars."""
         import pyarrow.parquet as pq
 
         want = rows.select("_part", "rel", "written_ns").with_row_index("_order")
         out: dict[int, ParsedReport] = {}
         for part, keys in want.group_by("_part", maintain_order=True):
             path = self._path(str(part[0]))
-            pf = pq.ParquetFile(path)
-            for batch in pf.iter_batches(batch_size=SAVE_CHUNK):
-                chunk = pl.from_arrow(batch)
-                assert isinstance(chunk, pl.DataFrame)
-                hit = chunk.join(keys.select("rel", "written_ns", "_order"), on=["rel", "written_ns"], how="inner")
-                if hit.height:
+            keys = keys.select("rel", "written_ns", "_order")
+            where = (
+                pl.read_parquet(path, columns=["rel", "written_ns"])
+                .with_row_index("_row")
+                .join(keys, on=["rel", "written_ns"], how="inner")
+                .get_column("_row")
+            )
+            meta = pq.ParquetFile(path).metadata
+            start = 0
+            for g in range(meta.num_row_groups):
+                n = meta.row_group(g).num_rows
+                if where.is_between(start, start + n, closed="left").any():
+                    chunk = pl.scan_parquet(path).slice(start, n).collect()
+                    hit = chunk.join(keys, on=["rel", "written_ns"], how="inner")
                     for k, rep in zip(hit.get_column("_order").to_list(), reports_from_frame(hit), strict=True):
                         out[k] = rep
-                del chunk, hit
+                    del chunk, hit
+                start += n
         if len(out) != rows.height:
             raise RuntimeError(f"store: {rows.height - len(out)} rows asked for are not in the store")
         return [out[k] for k in range(rows.height)]
@@ -525,8 +535,9 @@ def _chunks(entries: Sequence[Entry]) -> Iterator[pl.DataFrame]:
 
 
 def _write_chunks(frames: Iterable[pl.DataFrame], f: BinaryIO) -> None:
-    """One Parquet file from frames of the store's schema, a row group per frame (each frame is
-    encoded and written before the next is built: memory is one chunk, not the partition)."""
+    """One Parquet file from frames of the store's schema, row groups of at most :data:`SAVE_CHUNK`
+    rows (each frame is encoded and written before the next is built: memory is one chunk, not the
+    partition; :meth:`Store.rebuild` reads a row group at a time)."""
     import pyarrow.parquet as pq
 
     writer: pq.ParquetWriter | None = None
@@ -535,7 +546,7 @@ def _write_chunks(frames: Iterable[pl.DataFrame], f: BinaryIO) -> None:
             table = df.to_arrow()
             if writer is None:
                 writer = pq.ParquetWriter(f, table.schema, compression="zstd", write_statistics=False)
-            writer.write_table(table, row_group_size=max(1, df.height))
+            writer.write_table(table, row_group_size=min(SAVE_CHUNK, max(1, df.height)))
             del table
     finally:
         if writer is not None:

@@ -206,3 +206,37 @@ def test_rebuild_reads_only_the_rows_asked_for_in_their_order(tmp_path: Path) ->
     assert [canonical(r) for r in back] == [canonical(by_file[r.file]) for r in back]
     with pytest.raises(RuntimeError, match="not in the store"):
         store.rebuild(pick.with_columns(pl.col("written_ns") + 1))
+
+
+def test_rebuild_reads_only_the_row_groups_that_hold_the_rows_asked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import nianbao.run.store
+
+    reports = load_all(discover([SAMPLE / "2023"]))
+    monkeypatch.setattr(nianbao.run.store, "SAVE_CHUNK", 4)
+    store = Store(tmp_path)
+    store.save(_entries(reports))
+    store.save(_entries(reports[:1]))  # an upsert rewrites the partition: still row groups of 4
+    index = store.read(columns=["sha256"]).sort("rel")  # the partition is sorted by rel
+    assert index.height == len(reports) > 8
+    read: list[tuple[int, int]] = []
+    scan = pl.scan_parquet
+
+    def counting(path: Any) -> Any:
+        lazy = scan(path)
+
+        class Sliced:
+            def slice(self, start: int, n: int) -> Any:
+                read.append((start, n))
+                return lazy.slice(start, n)
+
+        return Sliced()
+
+    monkeypatch.setattr(nianbao.run.store.pl, "scan_parquet", counting)
+    pick = index[[5, 1]]  # rows of the first and second row group, in this order
+    back = store.rebuild(pick)
+    assert [r.file for r in back] == pick["rel"].to_list()
+    by_file = {r.file: r for r in reports}
+    assert [canonical(r) for r in back] == [canonical(by_file[r.file]) for r in back]
+    assert read == [(0, 4), (4, 4)]  # the row groups holding them, and no other
