@@ -45,8 +45,8 @@ def problem(ri: int, rep: ParsedReport, prev_values: Mapping[str, float | None] 
     pos = _positions(rep.fmt)
     vals = np.frombuffer(values, dtype=np.float64)[pos]
     sts = np.frombuffer(codes, dtype=np.uint8)[pos]
-    reported: list[float | None] = [None if np.isnan(v) else float(v) for v in vals]
-    states: list[State | None] = [STATES[s] if s < len(STATES) else None for s in sts]
+    reported: list[float | None] = [None if v != v else v for v in vals.tolist()]  # NaN: not printed
+    states: list[State | None] = [_STATE_OF[s] for s in sts.tolist()]
     x0 = np.nan_to_num(vals, nan=0.0)
     m = len(sysm.rules)
     b = np.zeros(m)
@@ -74,6 +74,25 @@ def _positions(fmt: Fmt) -> np.ndarray:
     return np.array([INDEX[c] for c in system(fmt).cells], dtype=np.intp)
 
 
+_STATE_OF: tuple[State | None, ...] = (*STATES, *([None] * (256 - len(STATES))))  # by state code
+
+
+@derived
+def _reduce_plan(fmt: Fmt) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
+    """What :func:`reduce` reads of the format's system, in rule order: (rule, cell) of every rule
+    over a single cell, and (rule, printed total's cell) of every A–D row total rule."""
+    sysm = system(fmt)
+    single = []
+    for i in range(len(sysm.rules)):
+        nz = np.flatnonzero(sysm.A[i])
+        if len(nz) == 1:
+            single.append((i, int(nz[0])))
+    totals = tuple(
+        (i, sysm.column(lr.lhs[0])) for i, lr in enumerate(sysm.rules[: sysm.n_static]) if lr.role == ROW_TOTAL
+    )
+    return tuple(single), totals
+
+
 def reduce(p: Problem) -> None:
     """Fix the cells that every minimal set must change, before the search:
 
@@ -82,27 +101,24 @@ def reduce(p: Problem) -> None:
       ("a blank that should hold the total"), filled with the sum of its parts (blanks are missing
       values to impute, as errorlocate/Banff treat them — not errors to explain by other cells).
     """
-    sysm = system(p.fmt)
-    A = sysm.A
+    A = system(p.fmt).A
+    single, totals = _reduce_plan(p.fmt)
     x = p.x0.copy()
     for j, v in p.fixed.items():
         x[j] = v
-    for i in np.flatnonzero(p.active):
-        nz = np.flatnonzero(A[i])
-        if len(nz) == 1:
-            j = int(nz[0])
-            v = p.b[i] / A[i, j]
-            if abs(x[j] - v) > EPS and v >= 0:
-                p.fixed[j] = v
-                x[j] = v
-    for i in np.flatnonzero(p.active[: sysm.n_static]):
-        lr = sysm.rules[i]
-        if lr.role != ROW_TOTAL:
+    for i, j in single:
+        if not p.active[i]:
+            continue
+        v = p.b[i] / A[i, j]
+        if abs(x[j] - v) > EPS and v >= 0:
+            p.fixed[j] = v
+            x[j] = v
+    for i, j in totals:
+        if not p.active[i]:
             continue
         r_i = float(A[i] @ x - p.b[i])
         if abs(r_i) < EPS:
             continue
-        j = sysm.column(lr.lhs[0])
         if p.reported[j] is None and p.states[j] is State.BLANK and j not in p.fixed and x[j] - r_i >= 0:
             p.fixed[j] = x[j] - r_i
             x[j] -= r_i
