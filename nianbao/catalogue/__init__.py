@@ -130,7 +130,7 @@ def rendered(code: str, params: dict[str, Any]) -> tuple[str, str, str]:
     """(severity, message, fix) of rule ``code`` with ``params``.  The same finding recurs on many
     reports (an accepted alias, a missing last-year report): each distinct text is rendered once."""
     try:
-        key = (code, *((k, type(v), v) for k, v in params.items()))  # 1, 1.0 and True render apart
+        key = (code, *params.items(), *map(type, params.values()))  # 1, 1.0 and True render apart
         hit = _RENDERED.get(key)
     except TypeError:  # an unhashable parameter (a list): render without the cache
         key, hit = None, None

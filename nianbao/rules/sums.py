@@ -47,25 +47,27 @@ def findings_of(reports: Sequence[ParsedReport], fmt: Fmt, table: str, rows: Ite
         lr = by_name[d["check"]]
         ri = d["report"]
         rep = reports[ri]
-        if involves_unreadable(rep, lr.cells):
+        ids = lr.cells
+        if involves_unreadable(rep, ids):
             continue  # a row/table that could not be read by columns (I07/I09) is not summed
-        lhs = sum((rep.cells[c].value or 0.0) for c in lr.lhs)
-        rhs = sum((rep.cells[c].value or 0.0) for c in lr.rhs)
+        got = {c: rep.cells[c] for c in ids}  # each cell read once
+        lhs = sum((got[c].value or 0.0) for c in lr.lhs)
+        rhs = sum((got[c].value or 0.0) for c in lr.rhs)
         # a blank printed total is not "报告填写为 0": it was left empty
-        blank = all(rep.cells[c].state is State.BLANK for c in lr.lhs)
+        blank = all(got[c].state is State.BLANK for c in lr.lhs)
         params = dict(lr.params) | {"expected": format_number(rhs), "actual": BLANK if blank else format_number(lhs)}
-        lines = [rep.cells[c].line for c in lr.cells if rep.cells[c].line]
+        lines = [ln for c in ids if (ln := got[c].line)]
         out.append(
             finding_for(
                 lr.code,
                 rep,
                 ri,
-                cells=list(lr.cells),
+                cells=list(ids),
                 expected=plain_number(rhs),
                 actual=plain_number(lhs),
                 params=params,
                 line=min(lines) if lines else None,
-                where=next((w for c in lr.cells if (w := rep.cells[c].where)), None),
+                where=next((w for c in ids if (w := got[c].where)), None),
             )
         )
     return out
