@@ -144,7 +144,14 @@ def clauses(sents: pl.DataFrame) -> pl.DataFrame:
         pl.col("norm").str.contains("诉讼").alias("s_suit"),
     )
     return (
-        flags.with_columns(pl.col("norm").str.extract_all(r"[^,;。!?]+").alias("clause"))
+        # the maximal runs without , ; 。 ! ? (as extract_all(r"[^,;。!?]+"), without a regex)
+        flags.with_columns(
+            pl.col("norm")
+            .str.replace_many([";", "。", "!", "?"], [",", ",", ",", ","])
+            .str.split(",")
+            .list.filter(pl.element() != "")
+            .alias("clause")
+        )
         .with_columns(pl.int_ranges(0, pl.col("clause").list.len()).alias("pos"))
         .explode("clause", "pos")
         .filter(pl.col("clause").is_not_null())
