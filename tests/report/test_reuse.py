@@ -9,7 +9,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from nianbao.report import reuse
+from nianbao.report import history, reuse
 from nianbao.report.names import page_name
 from tests.helpers import set_cells
 from tests.report.test_history import A01_ERROR, BLANK, CLEAN, NEGATIVE, ack, load, validate, write
@@ -143,7 +143,7 @@ def test_a_change_of_code_or_templates_renders_everything_again(
     assert (got["rendered"], got["reused"]) == (8, 0)
 
 
-def test_the_salt_covers_code_templates_and_style(tmp_path: Path) -> None:
+def test_the_tree_hash_covers_code_templates_and_style(tmp_path: Path) -> None:
     pkg = tmp_path / "pkg"
     (pkg / "templates").mkdir(parents=True)
     files = {"mod.py": "x = 1\n", "templates/page.html.j2": "<p>{{ x }}</p>\n", "templates/_style.css": "p {}\n"}
@@ -159,4 +159,31 @@ def test_the_salt_covers_code_templates_and_style(tmp_path: Path) -> None:
     (pkg / "__pycache__").mkdir()
     (pkg / "__pycache__" / "mod.cpython-311.pyc").write_bytes(b"\0")
     assert reuse.tree_hash(pkg) == salt  # compiled files are not sources
-    assert reuse.code_salt() == reuse.tree_hash(Path(reuse.__file__).resolve().parents[1])
+
+
+def test_the_code_salt_is_the_whole_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(reuse, "tree_hash", lambda root: str(root))
+    reuse.code_salt.cache_clear()
+    try:
+        assert reuse.code_salt() == str(Path(reuse.__file__).resolve().parents[1])  # nianbao/, not report/
+    finally:
+        reuse.code_salt.cache_clear()
+
+
+def test_an_unchanged_rerun_is_reviewed_as_the_full_matching_would(
+    three_runs: tuple[Path, list[Path]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox, (_run1, _run2, run3) = three_runs
+
+    def not_read(path: Path | None) -> None:
+        raise AssertionError("the previous run's JSON files were parsed")
+
+    with monkeypatch.context() as m:  # the same contract files: nothing parsed, nothing matched
+        m.setattr(history, "load_previous", not_read)
+        fast = run(inbox, tmp_path / "fast", run3)
+    with monkeypatch.context() as m:
+        m.setattr(history, "same_contract", lambda previous, outcome: False)
+        full = run(inbox, tmp_path / "full", run3)
+    assert load(tmp_path / "fast", "changes.json") == load(tmp_path / "full", "changes.json")
+    assert fast["pages"] == full["pages"]  # every page and the workbook show the same
+    assert fast["rendered_pages"] == full["rendered_pages"] == ["index.html"]
