@@ -9,6 +9,7 @@ with the name of the check it fails (the rule code) under ``check``.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -20,6 +21,28 @@ from pandera.errors import SchemaErrors
 # Data-level checks must run: never let an environment switch them off.
 os.environ["PANDERA_VALIDATION_DEPTH"] = "SCHEMA_AND_DATA"
 os.environ.setdefault("PANDERA_VALIDATION_ENABLED", "True")
+
+
+def _strategies_without_hypothesis() -> None:
+    """Load pandera's data-synthesis registry as it loads without Hypothesis installed.
+
+    The first validation registers pandera's built-in checks, and with them their Hypothesis
+    strategies (for ``schema.example()``, which nianbao never calls) when Hypothesis can be
+    imported — in the development environment that pulls Hypothesis, trio and pytest into every
+    run: ~0.25 CPU s (a second or more of wall time on a busy machine) and a full ``gc.collect``
+    of the run's objects, inside the validation stage.  Hypothesis itself stays importable
+    afterwards (the tests use it directly); only pandera's strategies are the placeholders a
+    production install has.  Nothing is done when either is already loaded."""
+    if "hypothesis" in sys.modules or "pandera.strategies.base_strategies" in sys.modules:
+        return
+    sys.modules["hypothesis"] = None  # type: ignore[assignment]  # import hypothesis -> ImportError
+    try:
+        import pandera.strategies.base_strategies  # noqa: F401
+    finally:
+        del sys.modules["hypothesis"]
+
+
+_strategies_without_hypothesis()
 
 
 class SchemaBroken(RuntimeError):
