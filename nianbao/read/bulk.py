@@ -105,8 +105,46 @@ ENV = "NIANBAO_BULK_READ"
 
 
 def enabled() -> bool:
-    """On unless ``NIANBAO_BULK_READ=0`` (the bulk path alone) or ``NIANBAO_FAST_READ=0`` (both)."""
-    return fast.enabled() and os.environ.get(ENV, "1") != "0"
+    """On unless ``NIANBAO_BULK_READ=0`` (the bulk path alone) or ``NIANBAO_FAST_READ=0`` (both), and
+    not in a process forked while polars' thread pool was running (see :func:`polars_pool_running`)."""
+    return fast.enabled() and os.environ.get(ENV, "1") != "0" and not _FORKED_FROM_POOL[0]
+
+
+def polars_pool_running() -> bool:
+    """Whether this process runs polars' thread pool (its threads are named ``polars-<n>``).
+
+    A process forked from one that does inherits the pool without its threads: its first polars
+    operation waits for them for ever.  A parse worker forked so reads one report at a time (no
+    polars); the run starts its workers from a fresh process instead (``forkserver``) when this is
+    true.  Unknown (no ``/proc``): true."""
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return True
+    for t in tasks:
+        try:
+            with open(f"/proc/self/task/{t}/comm", encoding="utf-8") as fh:
+                name = fh.read().strip()
+        except OSError:
+            continue
+        if name.startswith("polars-") and name[7:].isdigit():
+            return True
+    return False
+
+
+_FORKED_FROM_POOL = [False]  # set in a child forked while polars' pool was running
+_POOL_AT_FORK = [False]
+
+
+def _before_fork() -> None:
+    _POOL_AT_FORK[0] = polars_pool_running()
+
+
+def _after_fork_in_child() -> None:
+    _FORKED_FROM_POOL[0] = _FORKED_FROM_POOL[0] or _POOL_AT_FORK[0]
+
+
+os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
 
 
 # ------------------------------------------------------------------ files
@@ -127,11 +165,9 @@ def load_files(files: Sequence[tuple[Path, str]], limits: Limits | None = None) 
             out[k] = got  # too large, or the system refused to read it
             continue
         data, st = got
-        if (
-            not data.strip()
-            or (sniff(data[: 1 << 16] if not data.startswith(b"PK") else data, name) in HEAVY)
-            or sniff(data, name) != "text"
-        ):
+        kind = sniff(data, name)  # as load_bytes detects it; load_file decides on the first 64 KiB
+        head = kind if len(data) <= 1 << 16 or data.startswith(b"PK") else sniff(data[: 1 << 16], name)
+        if kind != "text" or head in HEAVY or not data.strip():
             out[k] = load_file(path, name, lim)
             continue
         try:

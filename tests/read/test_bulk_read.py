@@ -170,3 +170,24 @@ def test_a_batch_travels_between_processes_unchanged(tmp_path: Path) -> None:
             b.layout.arrays(),
         )
     assert (sum(bool(r.row_issues) for r in back), sum(not r.readable for r in back)) == (4, 2)
+
+
+def _child_reads(path: str) -> tuple[bool, str | None]:
+    rep = bulk.load_files([(Path(path), "seed.txt")])[0]
+    return bulk.enabled(), rep.title
+
+
+def test_a_worker_forked_from_a_running_polars_pool_reads_one_by_one(tmp_path: Path) -> None:
+    """A process forked while polars' thread pool runs would wait for ever on its first polars
+    operation: there the bulk path is off (the files read one by one), never hung."""
+    import multiprocessing
+
+    import polars as pl
+
+    pl.DataFrame({"a": list(range(100_000))}).group_by(pl.col("a") % 7).len()  # the pool runs now
+    assert bulk.polars_pool_running()
+    files = _write(tmp_path, [("seed.txt", seed_text().encode("utf-8"))])
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        enabled, title = pool.apply_async(_child_reads, (str(files[0][0]),)).get(timeout=120)
+    assert (enabled, title) == (False, load_file(*files[0]).title)
+    assert bulk.enabled()  # in this process it stays on
