@@ -228,10 +228,7 @@ def reading_confidence(rep: ParsedReport) -> dict[str, float | None]:
     if rep.fmt is None:
         return {}
     out: dict[str, float | None] = {}
-    # only the (few) table facts are built as objects: this runs for every report of every run
-    lay = rep.layout
-    kinds = lay.arrays()[2]
-    absent = {lay[p].element.split(":")[0] for p, k in enumerate(kinds) if k == "table" and not lay[p].found}
+    absent = _absent_tables(rep)
     for t, cells in _table_cells(rep.fmt):
         if t.id in absent:
             out[t.id] = None
@@ -249,6 +246,25 @@ def reading_confidence(rep: ParsedReport) -> dict[str, float | None]:
         unread = len(cells) if whole else sum(1 for c in cells if c.split(":")[1] in rows) if rows else 0
         out[t.id] = round(1 - unread / len(cells), 3) if cells else None
     return out
+
+
+_ABSENT: dict[tuple[tuple[int, int, str | None], ...], frozenset[str]] = {}
+
+
+def _absent_tables(rep: ParsedReport) -> frozenset[str]:
+    """The tables the report's layout says are not printed.  This runs for every report of every
+    run: the answer is kept per distinct (element, flags) of the table facts, so a layout fact is
+    built only the first time a combination is seen."""
+    lay = rep.layout
+    codes, flags, kinds, sparse = lay.arrays()
+    at = [p for p, k in enumerate(kinds) if k == "table"]
+    key = tuple((codes[p], flags[p], (sparse.get(p) or (None, None, None))[2]) for p in at)
+    got = _ABSENT.get(key)
+    if got is None:
+        got = frozenset(lay[p].element.split(":")[0] for p in at if not lay[p].found)
+        if len(_ABSENT) < 4096:
+            _ABSENT[key] = got
+    return got
 
 
 @cache

@@ -30,6 +30,8 @@ def clean_text(s: str) -> str:
 def safe_stem(text: str | None, max_len: int = MAX_STEM) -> str:
     """A file-name stem from submission text: letters and digits of any script (Chinese kept),
     ``-`` and ``_``; everything else (``/``, ``\\``, ``.``, ``:``, spaces, controls, …) becomes ``_``."""
+    if text and text.isalnum() and text.isprintable() and unicodedata.is_normalized("NFKC", text):
+        return text[:max_len]  # an agency name as most are (letters and digits only): nothing to replace
     s = unicodedata.normalize("NFKC", clean_text(text or ""))
     out = []
     for ch in s:
