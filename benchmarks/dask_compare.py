@@ -258,8 +258,11 @@ def serialisation(inbox: Path, sample: int) -> dict[str, Any]:
     """Parse ``sample`` reports of the inbox in this process as a parse task on a Dask worker does
     (``load_all`` on one core), then pickle them as its result travels to the run's process (a
     plain list of reports; the process pool's chunks travel as ``ReportBatch``, column-wise)."""
-    from nianbao.run.inputs import Submission
-    from nianbao.run.parsing import load_all
+    try:
+        from nianbao.run.inputs import Submission
+        from nianbao.run.parsing import load_all
+    except ImportError:  # the layout before the run's steps moved parsing out of validation
+        from nianbao.run.validation import Submission, load_all  # type: ignore[attr-defined,no-redef]
 
     files = sorted(p for p in inbox.rglob("*.txt") if p.is_file())[:sample]
     subs = [Submission(p, p.relative_to(inbox).as_posix()) for p in files]

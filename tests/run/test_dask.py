@@ -17,9 +17,11 @@ from nianbao.testing.synth import SynthConfig, write_county_tree
 
 pytestmark = pytest.mark.prefect
 
-# 4 counties x 40 townships x 2 years = 320 reports; two years, so the cross-year rules run too
-SYNTH = SynthConfig(counties=4, townships=40, years=(2022, 2023), defect_rate=0.15, seed=16)
-N_REPORTS = 320
+# 4 counties x 50 townships x 2 years = 400 reports: two years, so the cross-year rules run too;
+# enough files for the single-machine run to parse in its process pool (400 and more), whose chunks
+# travel back pickled column-wise, while each Dask task's reports travel one by one
+SYNTH = SynthConfig(counties=4, townships=50, years=(2022, 2023), defect_rate=0.15, seed=16)
+N_REPORTS = 400
 IMPLEMENTED_FAMILIES = set("ABCDEFGHILP")
 
 
@@ -47,22 +49,20 @@ def test_dask_workers_give_the_single_machine_findings(
 
     from flows.nightly import run as run_flow
     from nianbao.cli.app import app
-    from nianbao.run import parsing
     from nianbao.run import steps as stages
 
     inbox = tmp_path / "synth" / "submissions"
     assert write_county_tree(inbox, SYNTH) == N_REPORTS
     planted = json.loads((tmp_path / "synth" / "ground_truth.json").read_text(encoding="utf-8"))
 
-    # the single-machine path, its parsing in a process pool (at any size)
-    monkeypatch.setattr(parsing, "PARALLEL_MIN_FILES", 1)
+    # the single-machine path
     args = ["run", "--root", str(inbox), "--out", str(tmp_path / "direct"), "--no-prefect", "--workers", "2"]
     r = CliRunner().invoke(app, [*args, "--store", str(tmp_path / "store-direct")])
     assert r.exit_code == 1, r.output  # errors found: the planted defects
     direct = tmp_path / "direct" / "latest"
 
-    # the flow on Dask: one parse task per county (80 files each, a partition holds up to 100)
-    monkeypatch.setattr(stages, "PARTITION_FILES", 100)
+    # the flow on Dask: one parse task per county (100 files each, a partition holds up to 150)
+    monkeypatch.setattr(stages, "PARTITION_FILES", 150)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         result = run_flow(inbox, tmp_path / "dask", store=tmp_path / "store-dask", dask=cluster.scheduler_address)
     assert result.plan == {"reused": 0, "kept": 0, "parsed": N_REPORTS}
