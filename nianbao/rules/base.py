@@ -31,9 +31,11 @@ def _strategies_without_hypothesis() -> None:
     imported — in the development environment that pulls Hypothesis, trio and pytest into every
     run: ~0.25 CPU s (a second or more of wall time on a busy machine) and a full ``gc.collect``
     of the run's objects, inside the validation stage.  Hypothesis itself stays importable
-    afterwards (the tests use it directly); only pandera's strategies are the placeholders a
-    production install has.  Nothing is done when either is already loaded."""
-    if "hypothesis" in sys.modules or "pandera.strategies.base_strategies" in sys.modules:
+    afterwards; only pandera's strategies are the placeholders a production install has.
+    Nothing is done when either is already loaded, nor under pytest (Hypothesis is the tests'
+    own tool there: left as it loads, trio's hook into it included)."""
+    loaded = ("hypothesis", "pandera.strategies.base_strategies", "pytest")
+    if any(m in sys.modules for m in loaded):
         return
     sys.modules["hypothesis"] = None  # type: ignore[assignment]  # import hypothesis -> ImportError
     try:

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -179,9 +180,11 @@ def layout_frame(reports: Sequence[ParsedReport]) -> pl.DataFrame:
     ``pos`` is the fact's position in ``report.layout`` (row issues follow the facts), so a failing
     row leads back to the fact with its statutory label, printed alias and source line.
     """
-    rid: list[np.ndarray] = []
-    codes: list[np.ndarray] = []
-    flags: list[np.ndarray] = []
+    # per report with facts: its index, its count of facts and its code/flag buffers (joined once)
+    rid: list[int] = []
+    counts: list[int] = []
+    codes: list[array[int]] = []
+    flags: list[bytearray] = []
     sparse_pos: list[int] = []
     sparse_kind: list[str] = []  # the kind of an element outside the statutory ones (no code)
     sparse_printed: list[str | None] = []
@@ -194,9 +197,10 @@ def layout_frame(reports: Sequence[ParsedReport]) -> pl.DataFrame:
         c, f, k, sp = rep.layout.arrays()
         n = len(f)
         if n:
-            rid.append(np.full(n, i, dtype=np.uint32))
-            codes.append(np.frombuffer(c, dtype=np.uint16))
-            flags.append(np.frombuffer(f, dtype=np.uint8))
+            rid.append(i)
+            counts.append(n)
+            codes.append(c)
+            flags.append(f)
             for pos, (alias, _prev, el_name) in sp.items():
                 sparse_pos.append(offset + pos)
                 sparse_printed.append(alias)
@@ -206,11 +210,13 @@ def layout_frame(reports: Sequence[ParsedReport]) -> pl.DataFrame:
         for j, ri in enumerate(rep.row_issues):
             issue_rows.append((i, n + j, ri.element, ri.code != "I07", ri.code == "I08", ri.code))
     if rid:
-        code_arr = np.concatenate(codes).astype(np.uint32)
+        code_arr = np.frombuffer(b"".join(codes), dtype=np.uint16).astype(np.uint32)
         code_arr[code_arr == 0xFFFF] = len(ELEMENTS)
-        flag_arr = np.concatenate(flags)
-        rep_arr = np.concatenate(rid)
-        pos_arr = np.concatenate([np.arange(len(x), dtype=np.uint32) for x in codes])
+        flag_arr = np.frombuffer(b"".join(flags), dtype=np.uint8)
+        n_facts = np.array(counts, dtype=np.int64)
+        rep_arr = np.repeat(np.array(rid, dtype=np.uint32), n_facts)
+        starts = np.repeat(np.cumsum(n_facts) - n_facts, n_facts)  # each fact's report's first row
+        pos_arr = (np.arange(len(flag_arr), dtype=np.int64) - starts).astype(np.uint32)
         element = _ELEMENTS.gather(pl.Series(code_arr))
         kind = _ELEMENT_KINDS.gather(pl.Series(code_arr))  # each statutory element has one kind
         total = len(flag_arr)
