@@ -1,7 +1,7 @@
 """The bulk reading path: whole chunks of well-formed text reports read at once, or left alone.
 
 The batch parse (:func:`load_files`, called by the run for each chunk of its files) reads and
-decodes each file as :func:`nianbao.io.load_file` does, then reads the plain-text reports of the
+decodes each file as :func:`nianbao.read.load.load_file` does, then reads the plain-text reports of the
 chunk together instead of one by one:
 
 - every line of every report in one polars frame (report, line index, text): the lines split,
@@ -23,7 +23,7 @@ It gives exactly the :class:`~nianbao.domain.model.ParsedReport` of the per-repo
 with full confidence — any of the shapes above, a missing section or table, a skeleton the fast
 path has no plan for (unknown or near label, a row missing or printed twice, a blank cell, a
 count of numbers that is not the row's …), a text over :data:`MAX_CHARS` or the limits — goes
-to the per-report path unchanged (:func:`nianbao.io.load_bytes`: its limits, timer and messages).
+to the per-report path unchanged (:func:`nianbao.read.load.load_bytes`: its limits, timer and messages).
 ``tests/read/test_bulk_read.py`` compares both paths over the synthetic and real-shape corpus.
 
 ``NIANBAO_BULK_READ=0`` turns it off (every report read one by one, by the fast path or the
@@ -151,9 +151,9 @@ os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
 
 
 def load_files(files: Sequence[tuple[Path, str]], limits: Limits | None = None) -> ReportBatch:
-    """Parse files ``(path, name shown)`` as :func:`nianbao.io.load_file` parses each, in order;
+    """Parse files ``(path, name shown)`` as :func:`nianbao.read.load.load_file` parses each, in order;
     the plain-text reports in bulk (:func:`read_texts`), every other file and every report the bulk
-    reader leaves by :func:`~nianbao.io.load_file` / :func:`~nianbao.io.load_bytes`."""
+    reader leaves by :func:`~nianbao.read.load.load_file` / :func:`~nianbao.read.load.load_bytes`."""
     lim = limits or current_limits()
     if not enabled():
         return ReportBatch(load_file(p, n, lim) for p, n in files)

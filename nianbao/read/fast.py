@@ -422,11 +422,6 @@ def plan_of(
     return plan
 
 
-def mask_cell(cell: str) -> str:
-    """A cell as a skeleton prints it (what :func:`_skeleton` makes of a cell alone)."""
-    return _SHORT_NUMBER.sub("\x00S", _LONG_NUMBER.sub("\x00L", _DECIMAL.sub("\x00D", cell)))
-
-
 # ------------------------------------------------------------------ prose (as nianbao.read.parse assembles it)
 
 
