@@ -454,10 +454,10 @@ def detect_format(lines: Iterable[LineLike], year: int | None) -> FormatEvidence
 
 def label_text_of_raw(raws: Iterable[str]) -> str:
     """``detect_format``'s label text of plain-text lines (cells separated by tabs), from their raw text."""
-    return "\n".join(
-        r.replace("\t", "") if "\t" in r else r
-        for r in raws
-        if "\t" in r or not (len(r) > _LABEL_LINE_MAX or r.endswith("。"))
+    # a line with a tab is a row of cells (kept, without its tabs); a paragraph is kept when short
+    # and not a sentence: tabs removed from the joined text at once (paragraphs have none)
+    return "\n".join([r for r in raws if "\t" in r or (len(r) <= _LABEL_LINE_MAX and not r.endswith("。"))]).replace(
+        "\t", ""
     )
 
 
