@@ -8,7 +8,7 @@ Generates clean synthetic township reports (nianbao.testing.synth, 2023), damage
 export or a hostile upload does — digits of the table rows garbled (1–15 of them), cells mangled
 (``tests.mutators.cell_garbage``), bytes flipped, or 1–3 rounds of any mutator — adds the hostile
 files of ``tests/test_hostile.py`` (zip/XML bombs, a 10 MB line, deep nesting, garbage …), runs the
-whole folder through :func:`nianbao.run.validation.validate_paths`, writes the JSON contract files and
+whole folder through :func:`nianbao.run.steps.validate_paths`, writes the JSON contract files and
 checks that every file is in ``submissions.json`` exactly once.
 
 Measured: the total wall time (discover → JSON written), the run's own stage times, the run's
@@ -115,7 +115,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from nianbao.report.jsonout import write_json_outputs
-    from nianbao.run.validation import validate_paths
+    from nianbao.run.steps import validate_paths
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="nianbao-fuzzbench-"))
     inbox, out = work / "in", work / "out"

@@ -62,7 +62,7 @@ def cpu_s() -> float:
 
 def data(work: Path, n: int, per_county: int, defect_rate: float, seed: int, workers: int) -> RunOutcome:
     """The validated outcome of N synthetic reports (generated and validated once per work folder)."""
-    from nianbao.run.validation import validate_paths
+    from nianbao.run.steps import validate_paths
     from nianbao.testing.synth import SynthConfig, write_county_tree
 
     years = (2022, 2023)

@@ -264,10 +264,11 @@ def main_run(inbox: Path, out: Path, workers: int) -> dict[str, object]:
 
 def nightly_run(inbox: Path, out: Path, store: Path, workers: int) -> dict[str, object]:
     """One run of the nightly job's stages (``nianbao run --no-prefect``): store, batch checks, views."""
+    from nianbao.report.views import REPORT_VIEWS
     from nianbao.run.steps import RunSettings, run_direct
 
     t = time.perf_counter()
-    r = run_direct(RunSettings(inbox, out, store, workers=workers))
+    r = run_direct(RunSettings(inbox, out, store, workers=workers), REPORT_VIEWS)
     total = round(time.perf_counter() - t, 3)
     keys = ("discover", "store_lookup", "parse", "validate", "localise", "batch_expectations")
     tm = r.outcome.timings
@@ -276,7 +277,7 @@ def nightly_run(inbox: Path, out: Path, store: Path, workers: int) -> dict[str, 
         "total_s": total,
         "load_and_validate_s": lv,
         "timings_s": {k: round(v, 3) for k, v in tm.items()},
-        "memo_hits": list(r.outcome.extra.get("memo_hits", [])),
+        "memo_hits": list(r.outcome.info.memo_hits or ()),
         "plan": r.plan,
         "pages": _pages(r.run_dir),
         "peak_rss_mb": peak_rss_mb(),

@@ -1,4 +1,5 @@
-"""The nightly county run and the ad-hoc rerun: two Prefect flows over the same tasks.
+"""The nightly county run and the ad-hoc rerun: two Prefect flows over the one orchestration of
+the run's steps (:func:`nianbao.run.steps.run_steps`), each step a task (:mod:`flows.tasks`).
 
 Each run: discover the inbox → load the new or changed submissions (the rest come from the
 Parquet store) → validate the whole batch at once → write ``reports/<run date>[-N]/`` → move
@@ -10,14 +11,13 @@ writes is again the whole inbox, with that part refreshed.
 
 Scale-out: with a Dask scheduler address (``NIANBAO_DASK_ADDRESS`` or ``nianbao run --dask``) the
 same flow runs its tasks on that cluster through ``prefect-dask``'s ``DaskTaskRunner``, parsing
-whole counties in tasks of up to 2,000 files (``stages.bundle``); validation stays one task over
+whole counties in tasks of up to 2,000 files (``steps.bundle``); validation stays one task over
 the whole batch.
 """
 
 from __future__ import annotations
 
 import os
-import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -27,22 +27,14 @@ from nianbao.run import prefect_settings
 prefect_settings.apply()  # before Prefect is imported (offline, quiet)
 
 from prefect import flow  # noqa: E402
-from prefect.futures import wait  # noqa: E402
 from prefect.logging import get_logger  # noqa: E402
 
-from flows import tasks  # noqa: E402
+from flows.tasks import TaskRunner  # noqa: E402
+from nianbao.report.views import REPORT_VIEWS  # noqa: E402
 from nianbao.run import folders as rundirs  # noqa: E402
-from nianbao.run import interrupt  # noqa: E402
 from nianbao.run import status as runstatus  # noqa: E402
 from nianbao.run.inputs import Scope  # noqa: E402
-from nianbao.run.steps import (  # noqa: E402
-    STORE_FAILED,
-    RunResult,
-    default_store,
-    files_found,
-    incomplete_writer,
-    partition_inputs,
-)
+from nianbao.run.steps import RunResult, RunSettings, default_store, run_steps  # noqa: E402
 
 DASK_ENV = "NIANBAO_DASK_ADDRESS"
 NIGHTLY = "nianbao-nightly"
@@ -58,46 +50,16 @@ def _body(
     by_county: bool,
     workers: int | None,
 ) -> RunResult:
-    store_dir = store or str(default_store(Path(root)))
-    # Stopped early (Ctrl-C, SIGTERM, a failed task), the run writes what it had done so far to
-    # <out>/<date>[-N]-incomplete/ and raises interrupt.Incomplete (as stages.run_direct does).
-    track = interrupt.Tracker(inputs=[root])
-    with rundirs.Staging(Path(out), rundirs.run_date()) as st, interrupt.incomplete_run(track, incomplete_writer(st)):
-        # Parsing is the one stage spread over the task runner (a Dask cluster when configured): a
-        # task per partition.  The whole-batch stages run here, in the flow's process, as task runs
-        # called directly: on a cluster each would otherwise ship the 100,000 reports to a worker
-        # and back.  Results travel in a tasks.Held, which Prefect does not walk object by object.
-        inv_h = tasks.discover(root, registry)
-        track.found(files_found(inv_h.value))
-        track.at("plan")
-        plan_h = tasks.load_changed(inv_h, store_dir, scope, by_county)
-        inv, plan = inv_h.value, plan_h.value
-        parts = partition_inputs(inv, plan)
-        # one parse task per partition: the whole batch locally (its own process pool); on Dask,
-        # whole counties per task, each parsed in the worker's own process (the cluster is the
-        # parallelism: a worker process is daemonic and may not start a pool of its own)
-        track.at("parse")
-        parsed_fs: Any = [tasks.parse_changed.submit(subs, idx, 1 if by_county else workers) for subs, idx in parts]
-        _wait(parsed_fs)
-        parsed_h = [f.result() for f in parsed_fs]
-        # the report does not depend on the store being written (the store is a cache and a
-        # mirror): a failed save is reported, not fatal
-        track.at("store")
-        saved: Any = tasks.save_store(store_dir, inv_h, plan_h, parsed_h, return_state=True)
-        track.at("validate")
-        outcome_h = tasks.validate(inv_h, plan_h, parsed_h, scope, store_dir, str(st.gx_dir))
-        track.validated(outcome_h.value)
-        track.at("write")
-        run_dir = Path(tasks.write_reports(outcome_h, out, root, str(st.path), st.date))
-        track.published = run_dir
-        track.at("publish")
-        tasks.publish_summary(out, str(run_dir), outcome_h)
-    parsed = [h.value for h in parsed_h]
-    counts = {"reused": plan.reused, "kept": plan.kept, "parsed": sum(len(p.index) for p in parsed)}
-    result = RunResult(outcome_h.value, run_dir, counts)
-    if saved.is_failed():
-        result.warnings.append(STORE_FAILED)
-    return result
+    cfg = RunSettings(
+        Path(root),
+        Path(out),
+        Path(store) if store else default_store(Path(root)),
+        Path(registry) if registry else None,
+        scope,
+        workers,
+        by_county,
+    )
+    return run_steps(cfg, REPORT_VIEWS, TaskRunner())
 
 
 def _run_name(kind: str) -> Any:
@@ -141,15 +103,6 @@ _HOOKS: dict[str, Any] = {
     "on_failure": [_record_failed],
     "on_crashed": [_record_failed],
 }
-
-
-def _wait(futures: list[Any]) -> None:
-    """Wait for the task futures in short sleeps: a signal handler (Ctrl-C, SIGTERM) runs only when
-    the main thread wakes, and a wait without a timeout may never wake it before the tasks end.
-    (``done()``: both a thread pool's and a Dask cluster's futures have it.)"""
-    while not all(f.wrapped_future.done() for f in futures):
-        time.sleep(0.1)
-    wait(futures)
 
 
 @flow(name=NIGHTLY, flow_run_name=_run_name("夜间校验"), validate_parameters=False, **_HOOKS)

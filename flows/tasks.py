@@ -1,10 +1,15 @@
-"""Prefect tasks: one per batch stage, thin wrappers over :mod:`nianbao.run.steps`.
+"""Prefect tasks: each step of :func:`nianbao.run.steps.run_steps` run as a task, by a runner.
+
+The orchestration is :func:`nianbao.run.steps.run_steps`, the same for ``--no-prefect``; here only
+how a step becomes a task.  :class:`TaskRunner` (the flow's ``runner``) turns ``call(step, *args)``
+into a task run of that step in the flow's process, and ``map`` into task runs submitted to the
+task runner (the partitions' parsing, on a Dask cluster when configured).
 
 Coarse on purpose (a task run costs ~20 ms): a task handles a whole batch — or, for parsing on a
-Dask cluster, one county's files — never one file or one cell.  Only the I/O stages retry, with
+Dask cluster, one county's files — never one file or one cell.  Only the I/O steps retry, with
 exponential back-off (a share or disk that hiccups); parsing and validation are deterministic, a
 retry would give the same answer.  Task results stay in memory (no result persistence, no
-Prefect cache: the Parquet store is the cache, keyed on file hash + rule-set version).
+Prefect cache: the Parquet store and the memo are the caches).
 """
 
 from __future__ import annotations
@@ -13,18 +18,18 @@ from nianbao.run import prefect_settings
 
 prefect_settings.apply()  # before Prefect is imported (offline, quiet)
 
-from collections.abc import Sequence  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable, Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any, Generic, TypeVar  # noqa: E402
 
 from prefect import get_run_logger, task  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
+from prefect.futures import wait  # noqa: E402
 from prefect.tasks import exponential_backoff  # noqa: E402
 
 from nianbao.outcome import RunOutcome  # noqa: E402
 from nianbao.run import steps as stages  # noqa: E402
-from nianbao.run.inputs import Scope  # noqa: E402
-from nianbao.run.validation import Submission  # noqa: E402
 
 T = TypeVar("T")
 
@@ -34,7 +39,7 @@ class Held(Generic[T]):
 
     Prefect walks every task parameter that is a list, dict or dataclass, all the way down, looking
     for futures to resolve — minutes for the objects of 100,000 reports, per task.  It does not
-    walk into other objects: the stages' results travel in this holder (``prefect``'s own
+    walk into other objects: the steps' arguments and results travel in this holder (``prefect``'s own
     ``opaque`` annotation does the same locally, but does not survive a Dask worker)."""
 
     __slots__ = ("value",)
@@ -65,65 +70,14 @@ _IO: dict[str, Any] = {
 }
 
 
-@task(name="discover", **_IO)
-def discover(root: str, registry: str | None) -> Held[stages.Inventory]:
-    """List the inbox (every file, with county and year from its path) and read the registry."""
-    return Held(stages.discover_stage(Path(root), Path(registry) if registry else None))
-
-
-@task(name="load-changed", **_IO)
-def load_changed(inv: Held[stages.Inventory], store: str, scope: Scope, by_county: bool) -> Held[stages.Plan]:
-    """Hash the files, rebuild the unchanged ones from the store, plan the parsing of the rest."""
-    return Held(stages.plan_stage(inv.value, Path(store), scope, by_county))
-
-
-@task(name="parse-changed", **_PLAIN)
-def parse_changed(subs: Sequence[Submission], index: Sequence[int], workers: int | None = None) -> Held[stages.Parsed]:
-    """Parse the new or changed files of one partition (whole counties, on a Dask cluster)."""
-    return Held(stages.parse_stage(subs, index, workers))
-
-
-@task(name="save-store", **_IO)
-def save_store(
-    store: str, inv: Held[stages.Inventory], plan: Held[stages.Plan], parsed: list[Held[stages.Parsed]]
-) -> int:
-    """Write the newly parsed reports to the Parquet store (atomically, per year partition)."""
-    return stages.save_stage(Path(store), inv.value, plan.value, [p.value for p in parsed])
-
-
-@task(name="validate", **_PLAIN)
-def validate(
-    inv_h: Held[stages.Inventory],
-    plan_h: Held[stages.Plan],
-    parsed_h: list[Held[stages.Parsed]],
-    scope: Scope,
-    store: str,
-    gx_dir: str,
-) -> Held[RunOutcome]:
-    """Validate the whole batch at once (all townships together, one validation per schema; the
-    batch expectations; last year's reports from the store for the cross-year rules)."""
-    inv, plan, parsed = inv_h.value, plan_h.value, [p.value for p in parsed_h]
-    reports = stages.merge(plan, parsed)
-    timings, counts = stages.timings(inv, plan, parsed), stages.plan_counts(plan, parsed)
-    return Held(stages.validate_stage(inv, reports, scope, timings, counts, Path(store), Path(gx_dir)))
-
-
-@task(name="write-reports", **_IO)
-def write_reports(outcome: Held[RunOutcome], out: str, root: str, staging: str, date: str) -> str:
-    """Write the run's reports to ``<out>/<run date>[-N]/`` (complete, or not at all)."""
-    return str(stages.write_stage(outcome.value, Path(out), Path(root), Path(staging), date))
-
-
-@task(name="publish-summary", **_IO)
-def publish_summary(out: str, run_dir: str, held: Held[RunOutcome]) -> list[dict[str, Any]]:
-    """Move ``latest`` to the completed run; publish the counties table as a Prefect artifact."""
+def publish_summary(out: Path, run_dir: Path, outcome: RunOutcome) -> None:
+    """The publish step, then the run's counts in the flow's log and the counties table as a
+    Prefect artifact."""
     from prefect.artifacts import create_table_artifact
 
     from nianbao.report.summary import states_line
 
-    outcome = held.value
-
-    stages.publish_stage(Path(out), Path(run_dir), outcome)
+    stages.publish_stage(out, run_dir, outcome)
     # the run's counts in its log (the Prefect UI, and any log shipping the ops engineer set up)
     n_infos = sum(1 for f in outcome.findings if f.severity == "info")
     get_run_logger().info(
@@ -135,13 +89,62 @@ def publish_summary(out: str, run_dir: str, held: Held[RunOutcome]) -> list[dict
         n_infos,
         run_dir,
     )
-    rows: list[dict[str, Any]] = outcome.extra.get("counties", [])
     create_table_artifact(
         key="nianbao-county-summary",
-        table=rows,
+        table=list(outcome.info.counties or ()),
         description=(
             f"年报校验：{outcome.n_files} 个文件，错误 {outcome.n_errors} 条，警告 {outcome.n_warnings} 条；"
             f"{states_line(outcome)}报告：{run_dir}"
         ),
     )
-    return rows
+
+
+# a step (by name) → its task's name, options and, where Prefect adds to it, the task's body
+STEPS: dict[str, tuple[str, dict[str, Any], Callable[..., Any] | None]] = {
+    "discover_stage": ("discover", _IO, None),  # list the inbox, read the registry
+    "plan_stage": ("load-changed", _IO, None),  # look the files up in the store
+    "parse_stage": ("parse-changed", _PLAIN, None),  # parse one partition's new or changed files
+    "save_stage": ("save-store", _IO, None),  # write them to the Parquet store
+    "validate_stage": ("validate", _PLAIN, None),  # the whole batch at once, the memo around it
+    "write_stage": ("write-reports", _IO, None),  # <out>/<run date>[-N]/, complete or not at all
+    "publish_stage": ("publish-summary", _IO, publish_summary),  # latest; the counties artifact
+}
+
+
+def as_task(step: Callable[..., T]) -> Any:
+    """``step`` as a Prefect task over :class:`Held` arguments and result (an unknown step — a
+    test's stand-in — runs as a plain task under its own name)."""
+    name, options, body = STEPS.get(step.__name__, (step.__name__, _PLAIN, None))
+    run = body or step
+
+    def held(*args: Held[Any]) -> Held[T]:
+        return Held(run(*(a.value for a in args)))
+
+    held.__name__ = held.__qualname__ = step.__name__  # (Prefect's task key)
+    return task(name=name, **options)(held)
+
+
+class TaskRunner:
+    """The flow's runner for :func:`nianbao.run.steps.run_steps`: every step a task run."""
+
+    def call(self, step: Callable[..., T], *args: Any) -> T:
+        """A task run in the flow's process: on a cluster a whole-batch step would otherwise ship
+        the 100,000 reports to a worker and back."""
+        result: Held[T] = as_task(step)(*(Held(a) for a in args))
+        return result.value
+
+    def map(self, step: Callable[..., T], calls: Sequence[tuple[Any, ...]]) -> list[T]:
+        """A task run per call, submitted to the task runner (the Dask cluster when configured)."""
+        t = as_task(step)
+        futures = [t.submit(*(Held(a) for a in args)) for args in calls]
+        wait_interruptibly(futures)
+        return [f.result().value for f in futures]
+
+
+def wait_interruptibly(futures: list[Any]) -> None:
+    """Wait for the task futures in short sleeps: a signal handler (Ctrl-C, SIGTERM) runs only when
+    the main thread wakes, and a wait without a timeout may never wake it before the tasks end.
+    (``done()``: both a thread pool's and a Dask cluster's futures have it.)"""
+    while not all(f.wrapped_future.done() for f in futures):
+        time.sleep(0.1)
+    wait(futures)

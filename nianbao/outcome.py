@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 from nianbao.domain.model import ParsedReport
@@ -208,6 +210,80 @@ def report_state(fo: FileOutcome) -> str:
     return "warning" if fo.warnings else "ok"
 
 
+@dataclass(frozen=True, slots=True)
+class CrossYear:
+    """run.json ``cross_year``: the cross-year rules' reach."""
+
+    reports_without_last_year: int  # reports with no last-year report to compare with (E02)
+    previous_reports: int  # last year's reports read from elsewhere (the store, ``--last-year``)
+
+
+@dataclass(frozen=True, slots=True)
+class Unfinished:
+    """run.json ``incomplete``: where and why a run stopped (nianbao.run.interrupt)."""
+
+    stage: str  # nianbao.run.interrupt.STAGES_ZH
+    cause: str  # SIGINT | SIGTERM | error
+    notice: str  # 中文, shown first on the overview page
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    """What a run knows beside its files and findings, each fact declared with the step that
+    writes it and serialised into ``run.json`` under its own name (None: not known, not written).
+
+    Written by the steps of :mod:`nianbao.run` (``dataclasses.replace`` makes the next one), read
+    by the views (:mod:`nianbao.report`), the CLI summary and the review desk (through run.json).
+    """
+
+    # the validation step (nianbao.run.validation)
+    skipped_checks: dict[str, str] | None = None  # rule code -> why it did not run (only when some did not)
+    batch_checks: dict[str, Any] | None = None  # the batch expectations' statistics
+    gx_docs: str | None = None  # their Data Docs index, relative to the run folder
+    cross_year: CrossYear | None = None
+    localisation: dict[str, object] | None = None  # nianbao.localise.localisation_counts
+    memo_hits: tuple[str, ...] | None = None  # the memoised steps reused (None: no memo in use)
+    renames_file: str | None = None  # nianbao validate --renames (or the one beside --registry)
+    discovered: int | None = None  # files found (both commands)
+    # the inbox run (nianbao.run.steps)
+    scope: str | None = None  # the part re-read, in words (全部 …)
+    incremental: dict[str, int] | None = None  # reused / kept / parsed
+    outside_layout: tuple[str, ...] | None = None  # files outside <year>/<county>/
+    registry_file: str | None = None
+    counties: tuple[dict[str, Any], ...] | None = None  # rows of nianbao.run.steps.COUNTY_COLUMNS
+    missing: tuple[dict[str, Any], ...] | None = None  # (county, year, agency) of every agency missing
+    # what the quality report compares with (the write step; nianbao validate --previous/--acks)
+    previous_run: str | None = None
+    acks_file: str | None = None
+    # a run that did not finish (nianbao.run.interrupt)
+    complete: bool = True
+    incomplete: Unfinished | None = None
+    exit_code: int | None = None  # the command's (130, 143, 2), when it is not the findings'
+
+    def to_json(self) -> dict[str, Any]:
+        """The facts as run.json holds them (the known ones; tuples as lists, records as objects)."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if v is None:
+                continue
+            if isinstance(v, (CrossYear, Unfinished)):
+                v = {g.name: getattr(v, g.name) for g in fields(v)}
+            elif isinstance(v, tuple):
+                v = list(v)
+            out[f.name] = v
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Views:
+    """How an outcome is written to a folder — the report layer's writers, handed to the run by
+    the command line and the flows (the run layer sits below the views)."""
+
+    contract: Callable[[RunOutcome, Path], None]  # submissions.json, findings.json, run.json
+    write_all: Callable[[RunOutcome, Path], None]  # every view, the contract files included
+
+
 @dataclass
 class RunOutcome:
     files: list[FileOutcome]
@@ -219,8 +295,8 @@ class RunOutcome:
     inputs: list[str] = field(default_factory=list)
     # the agencies expected to submit (when a registry is known), for "missing" views
     registry: list[Agency] | None = None
-    # further facts of the run, by the stage that produced them (e.g. "gx_docs": relative path)
-    extra: dict[str, Any] = field(default_factory=dict)
+    # further facts of the run, declared (run.json's other keys)
+    info: RunInfo = field(default_factory=RunInfo)
 
     @property
     def n_files(self) -> int:

@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from nianbao.domain.spec import is_valid_cell_id  # noqa: E402
 from nianbao.report.writer import write_all  # noqa: E402
-from nianbao.run.validation import validate_paths  # noqa: E402
+from nianbao.run.steps import validate_paths  # noqa: E402
 from nianbao.testing.synth import SynthConfig, encode, generate, render_text  # noqa: E402
 from tests.mutators import mutate  # noqa: E402
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -71,7 +72,7 @@ def validate(
     from nianbao.report.summary import summary_lines
     from nianbao.report.writer import write_all
     from nianbao.run.interrupt import Tracker
-    from nianbao.run.validation import validate_paths
+    from nianbao.run.steps import validate_paths
 
     missing = [str(p) for p in paths if not p.exists() and not p.is_symlink()]
     if missing:
@@ -113,10 +114,11 @@ def validate(
             gx_dir=target / "gx",
             track=track,
         )
-        if previous is not None:
-            outcome.extra["previous_run"] = str(previous)
-        if acks is not None:
-            outcome.extra["acks_file"] = str(acks)
+        outcome.info = replace(
+            outcome.info,
+            previous_run=str(previous) if previous is not None else None,
+            acks_file=str(acks) if acks is not None else None,
+        )
         track.validated(outcome)
         track.at("write")
         try:

@@ -39,7 +39,9 @@ def validate_guard(track: interrupt.Tracker, target: Path, existed: bool) -> Ite
     """Around ``nianbao validate``'s stages: stopped early, the results so far go to ``target``."""
 
     def write(outcome: interrupt.RunOutcome) -> Path:
-        interrupt.write_incomplete(outcome, target, track.stage)
+        from nianbao.report.views import REPORT_VIEWS
+
+        interrupt.write_incomplete(outcome, target, track.stage, REPORT_VIEWS)
         return target
 
     try:

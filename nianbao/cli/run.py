@@ -126,10 +126,11 @@ def run(
             if use_prefect:
                 result = _run_prefect(root, out, store, registry, scope, dask, workers)
             else:
+                from nianbao.report.views import REPORT_VIEWS
                 from nianbao.run.steps import RunSettings, default_store, run_direct
 
                 cfg = RunSettings(root, out, store or default_store(root), registry, scope, workers)
-                result = run_direct(cfg)
+                result = run_direct(cfg, REPORT_VIEWS)
     except RegistryError as e:
         fail(str(e))
     except typer.Exit as e:
@@ -212,13 +213,13 @@ def _print_result(result: RunResult, seconds: float) -> None:
     for line in summary_lines(o, result.run_dir):
         out_console.print(line)
     p = result.plan
-    scope = o.extra.get("scope", "全部")
+    scope = o.info.scope or "全部"
     out_console.print(
         f"本次重新读取范围：{scope}；解析 {p['parsed']} 个文件，未改动而复用 {p['reused']} 个"
         + (f"，范围之外沿用上次结果 {p['kept']} 个" if p["kept"] else "")
         + f"；用时 {seconds:.1f} 秒。"
     )
-    rows = o.extra.get("counties") or []
+    rows = o.info.counties or ()
     if rows:
         t = Table(title="各县（区）报送情况", show_lines=False)
         for col in rows[0]:
@@ -226,7 +227,7 @@ def _print_result(result: RunResult, seconds: float) -> None:
         for r in rows:
             t.add_row(*("" if v is None else str(v) for v in r.values()))
         out_console.print(t)
-    outside = o.extra.get("outside_layout") or []
+    outside = o.info.outside_layout or ()
     if outside:
         out_console.print(f"注意：有 {len(outside)} 个文件不在“<年度>/<县>/”目录结构中（已照常校验）。")
     for w in result.warnings:

@@ -609,9 +609,9 @@ def _registry_view(q: Quality) -> dict[str, Any] | None:
 
 
 def _county_rows(outcome: RunOutcome) -> dict[str, Any] | None:
-    """The per-county table a run may carry (``outcome.extra["counties"]``: rows of named columns)."""
-    rows = outcome.extra.get("counties")
-    if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
+    """The per-county table a run may carry (``outcome.info.counties``: rows of named columns)."""
+    rows = list(outcome.info.counties or ())
+    if not rows or not all(isinstance(r, dict) for r in rows):
         return None
     head = [str(k) for k in rows[0]]
     return {"head": head, "rows": [[fmt_value(r.get(k)) if r.get(k) is not None else "" for k in head] for r in rows]}
@@ -620,8 +620,8 @@ def _county_rows(outcome: RunOutcome) -> dict[str, Any] | None:
 def batch_view(outcome: RunOutcome) -> dict[str, Any] | None:
     """The batch checks (rules M, run with Great Expectations over all reports together): which
     ran and passed, which failed, which did not run and why."""
-    stats = outcome.extra.get("batch_checks")
-    skipped = outcome.extra.get("skipped_checks") or {}
+    stats = outcome.info.batch_checks
+    skipped = outcome.info.skipped_checks or {}
     checks = stats.get("checks") if isinstance(stats, dict) else None
     if not checks and not skipped:
         return None
@@ -768,7 +768,7 @@ def index_context(q: Quality, out: Path) -> dict[str, Any]:
         "problems": q.review.problems,
         "pass_means": PASS_MEANS,
         # a run that did not finish (nianbao.run.interrupt): its notice, first on the page
-        "incomplete": (o.extra.get("incomplete") or {}).get("notice"),
+        "incomplete": o.info.incomplete.notice if o.info.incomplete else None,
     }
 
 

@@ -32,6 +32,6 @@ def write_json_outputs(outcome: RunOutcome, out: Path) -> None:
             # (nianbao.run.interrupt: then "exit_code" is the command's, 130, 143 or 2)
             "complete": True,
             "timings_s": {k: round(v, 4) for k, v in outcome.timings.items()},
-            **outcome.extra,
+            **outcome.info.to_json(),
         },
     )

@@ -352,12 +352,12 @@ def registry_status(outcome: RunOutcome) -> list[dict[str, Any]] | None:
     """Per report year of the run: how many registered agencies submitted, and who is missing.
 
     ``None`` when no registry is known.  When the run already worked out the missing agencies
-    (``outcome.extra["missing"]``: rows of county, year, agency — the nightly flow does, with the
+    (``outcome.info.missing``: rows of county, year, agency — the nightly flow does, with the
     rename table applied), that list is used; otherwise agencies are matched by normalised name."""
     if outcome.registry is None:
         return None
     expected = outcome.registry
-    given = outcome.extra.get("missing")
+    given = list(outcome.info.missing) if outcome.info.missing is not None else None
     if isinstance(given, list) and all(isinstance(r, dict) and isinstance(r.get("agency"), str) for r in given):
         by_agency = {(a.county, a.agency): a for a in expected}
         per: dict[int | None, list[Agency]] = defaultdict(list)

@@ -18,7 +18,7 @@ def states_line(outcome: RunOutcome) -> str:
 def localisation_line(outcome: RunOutcome) -> str:
     """One line, only when some broken reports got no suspects because of a bound: too many
     inconsistencies, the report's own work bound, or the run's localisation budget."""
-    c = outcome.extra.get("localisation")
+    c = outcome.info.localisation
     if not isinstance(c, dict):
         return ""
     parts = []
@@ -37,7 +37,7 @@ def localisation_line(outcome: RunOutcome) -> str:
 
 def summary_lines(outcome: RunOutcome, out: Path | None = None) -> list[str]:
     validated = outcome.n_files - outcome.n_unreadable
-    found = outcome.extra.get("discovered", outcome.n_files)
+    found = outcome.info.discovered if outcome.info.discovered is not None else outcome.n_files
     dups = sum(1 for f in outcome.files if f.duplicate_of)
     lines = [
         f"校验完成：共发现 {found} 个文件，输出 {len(outcome.files)} 条文件记录；"

@@ -38,15 +38,15 @@ def write_quality_report(
 
 
 def quality_view(outcome: RunOutcome, out: Path) -> None:
-    """The quality report as a view (reads ``outcome.extra["previous_run"]`` and
-    ``outcome.extra["acks_file"]`` when set)."""
-    prev = outcome.extra.get("previous_run")
-    acks = outcome.extra.get("acks_file")
+    """The quality report as a view (reads ``outcome.info.previous_run`` and
+    ``outcome.info.acks_file`` when set)."""
+    prev = outcome.info.previous_run
+    acks = outcome.info.acks_file
     write_quality_report(outcome, out, Path(prev) if prev else None, Path(acks) if acks else None)
 
 
 # Further views register here; each gets (outcome, out folder).  quality_view writes the HTML
-# report, findings.xlsx and changes.json (it reads outcome.extra["previous_run"/"acks_file"]).
+# report, findings.xlsx and changes.json (it reads outcome.info.previous_run / acks_file).
 VIEWS: list[Callable[[RunOutcome, Path], None]] = [write_json_outputs, quality_view]
 
 

@@ -15,16 +15,16 @@ from its path): it is read and listed like any other, never dropped.
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from nianbao.domain.normalize import nfkc
 from nianbao.domain.registry import Agency, load_registry, load_renames, normalise_agency
-from nianbao.run.validation import Submission, discover
 
-STATE_DIR = ".nianbao"
+STATE_DIR = ".nianbao"  # nianbao's own state (the Parquet store of an inbox), never a submission
 # files at the root that are not submissions: the registry, the rename table, the reviews, and the
 # synthetic generator's answer key (``nianbao synth`` writes it beside the inbox; an older sample
 # folder may still hold it at the root)
@@ -34,12 +34,21 @@ _STEM_YEAR = re.compile(r"[_\-\s]*(19|20)\d\d(年度?)?$")
 
 
 @dataclass(frozen=True, slots=True)
-class InboxFile:
-    """One file found under the inbox root, with what its path says."""
+class Submission:
+    """A file to read: its path, its name as shown in the outputs, and why it is not read, if so."""
 
-    sub: Submission  # ``sub.name`` is the path relative to the root (POSIX), as shown in the outputs
-    county: str | None  # the county folder (None outside the layout)
-    year: int | None  # the year folder (None outside the layout)
+    path: Path
+    name: str  # as shown in the outputs
+    problem: str | None = None  # a reason the file is not read at all (symlink, special file)
+
+
+@dataclass(frozen=True, slots=True)
+class InboxFile:
+    """One file found, with what its path says."""
+
+    sub: Submission  # under an inbox, ``sub.name`` is the path relative to the root (POSIX)
+    county: str | None = None  # the county folder (None outside the inbox layout)
+    year: int | None = None  # the year folder (None outside the inbox layout)
 
     @property
     def rel(self) -> str:
@@ -64,20 +73,51 @@ def layout_of(rel: PurePosixPath) -> tuple[str | None, int | None]:
     return None, None
 
 
-def discover_inbox(root: Path) -> list[InboxFile]:
-    """Every file under ``root`` (sorted), except nianbao's state folder and the control files."""
+def discover(paths: Iterable[Path], *, inbox: Path | None = None) -> list[InboxFile]:
+    """Every file under the given files/folders, sorted; symlinks and special files are listed
+    (with the reason), never read.  The only folder skipped is nianbao's state folder ``.nianbao/``.
+
+    ``inbox``: the paths are that inbox's root — names are relative to it, county and year come
+    from the layout, and the control files at its top (registry, renames …) are not submissions.
+    Otherwise a file's name is its path as given, with no county or year.
+    """
     out: list[InboxFile] = []
-    for sub in discover([root]):
-        try:
-            rel = PurePosixPath(sub.path.relative_to(root).as_posix())
-        except ValueError:  # pragma: no cover - discover only yields paths under root
-            rel = PurePosixPath(sub.path.as_posix())
-        if rel.parts and rel.parts[0] == STATE_DIR:
-            continue
+    seen: set[str] = set()
+
+    def add(p: Path) -> None:
+        name = str(p)
+        if name in seen:
+            return
+        seen.add(name)
+        problem = None
+        if p.is_symlink():
+            problem = "文件是符号链接，为安全起见未读取；请提交文件本身"
+        elif not p.is_file():
+            problem = "不是普通文件（设备、管道等），未读取"
+        if inbox is None:
+            out.append(InboxFile(Submission(p, name, problem)))
+            return
+        rel = PurePosixPath(p.relative_to(inbox).as_posix())
         if len(rel.parts) == 1 and rel.name in CONTROL_FILES:
-            continue
+            return
         county, year = layout_of(rel)
-        out.append(InboxFile(Submission(sub.path, str(rel), sub.problem), county, year))
+        out.append(InboxFile(Submission(p, str(rel), problem), county, year))
+
+    for root in paths:
+        if root.is_dir() and not root.is_symlink():
+            for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+                dirnames.sort()
+                d = Path(dirpath)
+                for dn in list(dirnames):
+                    if dn == STATE_DIR:
+                        dirnames.remove(dn)
+                    elif (d / dn).is_symlink():
+                        add(d / dn)
+                        dirnames.remove(dn)
+                for fn in sorted(filenames):
+                    add(d / fn)
+        else:
+            add(root)
     return out
 
 

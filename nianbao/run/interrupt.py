@@ -24,13 +24,12 @@ import logging
 import signal
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
-from typing import Any
 
 from nianbao.domain.oserrors import error_text
-from nianbao.outcome import FileOutcome, RunOutcome
+from nianbao.outcome import FileOutcome, RunInfo, RunOutcome, Unfinished, Views
 from nianbao.run.stopflag import STOP, Stopped, check_stop  # the stop flag (re-exported)
 
 log = logging.getLogger("nianbao.run.interrupt")
@@ -172,32 +171,32 @@ def incomplete_outcome(tracker: Tracker, exc: BaseException) -> RunOutcome | Non
             FileOutcome(name, "", NOT_PROCESSED, reason, None, None, None, county=county)
             for name, county in tracker.files
         ]
-        outcome = RunOutcome(files, [], [], ruleset_version(), now_iso(), inputs=list(tracker.inputs))
-        outcome.extra["discovered"] = len(files)
+        info = RunInfo(discovered=len(files))
+        outcome = RunOutcome(files, [], [], ruleset_version(), now_iso(), inputs=list(tracker.inputs), info=info)
         done = "尚未校验任何文件，全部文件列为“未处理”"
     else:
         done = f"已校验的 {outcome.n_files} 个文件的结果见本报告"
     notice = f"本次运行未完成：在“{stage_zh}”阶段{_what(cause, exc)}。{done}；下次运行将完成全部校验。"
-    outcome.extra["complete"] = False
-    outcome.extra["incomplete"] = {"stage": tracker.stage, "cause": cause, "notice": notice}
-    outcome.extra["exit_code"] = EXIT_CODES[cause]
+    outcome.info = replace(
+        outcome.info,
+        complete=False,
+        incomplete=Unfinished(tracker.stage, cause, notice),
+        exit_code=EXIT_CODES[cause],
+    )
     return outcome
 
 
-def write_incomplete(outcome: RunOutcome, folder: Path, stage: str) -> None:
+def write_incomplete(outcome: RunOutcome, folder: Path, stage: str, views: Views) -> None:
     """The contract files first (``submissions.json``, ``findings.json``, ``run.json``), then the
     other views — unless the views themselves were being written when the run stopped (they failed,
     or the user wants out): then a stale overview page is removed rather than left claiming more."""
-    from nianbao.report.jsonout import write_json_outputs
-    from nianbao.report.writer import write_all
-
     folder.mkdir(parents=True, exist_ok=True)
-    write_json_outputs(outcome, folder)
+    views.contract(outcome, folder)
     if stage == "write":
         (folder / "index.html").unlink(missing_ok=True)
         return
     try:
-        write_all(outcome, folder)
+        views.write_all(outcome, folder)
     except Exception:  # the contract files are written; the pages are a view of them
         log.warning("未完成运行的报告页面未能写出", exc_info=True)
         (folder / "index.html").unlink(missing_ok=True)
@@ -261,10 +260,3 @@ __all__ = [
     "incomplete_run",
     "message",
 ]
-
-
-def details(outcome: Any) -> dict[str, Any] | None:
-    """The ``incomplete`` facts of an outcome, when it is of a run that did not finish."""
-    extra = getattr(outcome, "extra", None) or {}
-    value = extra.get("incomplete")
-    return value if isinstance(value, dict) else None

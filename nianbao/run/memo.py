@@ -1,19 +1,21 @@
-"""Stage memos: a rerun over unchanged inputs reuses the findings of the last identical run.
+"""The memo: a cache policy around the two parts of the validation step (as Prefect's cache
+policies wrap a task: key = a function of the inputs, value = the part's result).
 
-Two memos live in ``<store>/memo/``, each keyed on every input of its stage:
+:meth:`Memo.around` wraps :func:`nianbao.run.validation.check_rules` (``validate``) and
+:func:`nianbao.run.validation.check_expectations` (``batch_expectations``): it computes the key,
+returns the stored result when there is one, else runs the part and stores its result.  The parts
+themselves live in :mod:`nianbao.run.validation` only.  Entries live in ``<store>/memo/``:
 
-- ``validate-<key>.json``: the findings of the core validation (:func:`nianbao.validate.batch.validate_batch`:
-  linear, cross-year, prose, plausibility rules and error localisation) and the ``extra`` it adds.
+- ``validate-<key>.json``: the findings, cross-year summary and localisation counts of the rules.
   Key: the batch in order (file name, SHA-256, status, reason of every report), last year's stored
-  reports the cross-year rules read (name, SHA-256, store format), the registry, the renames, the
-  rule-set version and the source hash of the package (a code change invalidates, whatever
-  ``ENGINE_REVISION`` says).
-- ``gx-<key>/``: the findings, statistics and skipped checks of the batch expectations (Great
-  Expectations, :func:`nianbao.rules.expectations.check_batch`) and a copy of their Data Docs.  Key: the
-  same batch identity (the submission table is a function of it and of the code), the registry,
-  the registry file name (it is quoted in findings), the renames and the expected years.  On a hit
-  the Data Docs are hard-linked into the new run's ``gx`` folder and great_expectations is not
-  imported.
+  reports the cross-year rules read (name, SHA-256, store format — their ``LastYear.identity``, so
+  they are rebuilt only on a miss), the registry, the renames, the localisation budget, the
+  rule-set version and the source hash of the package (a code change invalidates).
+- ``gx-<key>/``: the findings, statistics and skipped checks of the batch expectations and a copy
+  of their Data Docs.  Key: the same batch identity (the submission table is a function of it and
+  of the code), the registry, the registry file name (it is quoted in findings), the renames and
+  the expected years.  On a hit the Data Docs are hard-linked into the new run's ``gx`` folder and
+  great_expectations is not imported.
 
 Entries are written atomically (a temporary name, then a rename); only the newest :data:`KEEP` of
 each kind are kept.  A memo that cannot be read is a miss, never an error.
@@ -28,21 +30,27 @@ import json
 import logging
 import os
 import shutil
-import time
 from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
 from nianbao.catalogue import ruleset_version
 from nianbao.domain.model import ParsedReport
 from nianbao.domain.registry import Agency
-from nianbao.outcome import Finding, RunOutcome, Suspect
+from nianbao.outcome import CrossYear, Finding, Suspect
+from nianbao.run.validation import LastYear, RuleResult
+
+if TYPE_CHECKING:
+    from nianbao.rules.expectations import BatchResult
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 log = logging.getLogger("nianbao.run.memo")
 
 KEEP = 5  # entries kept per kind
-FORMAT = 1  # bump when the layout of an entry changes
+FORMAT = 2  # bump when the layout of an entry changes
 DOCS = Path("gx") / "uncommitted" / "data_docs" / "local_site"  # under the run's gx folder
 
 
@@ -137,8 +145,28 @@ def finding_from_json(d: dict[str, Any]) -> Finding:
 
 
 class Memo:
+    """The memo folder of a store, and the cache policy over it (:meth:`around`)."""
+
     def __init__(self, store: Path) -> None:
         self.root = store / "memo"
+        self.hits: list[str] = []  # the parts reused, in order
+
+    def around(self, name: str, part: Callable[P, T]) -> Callable[P, T]:
+        """``part`` (``validate`` or ``batch_expectations``), its result reused when the memo
+        holds one for the same inputs, stored otherwise; a reuse is noted in :attr:`hits`."""
+        keyed = _PARTS[name]
+
+        def cached(*args: P.args, **kwargs: P.kwargs) -> T:
+            get, put = keyed(self, *args, **kwargs)
+            hit = get()
+            if hit is not None:
+                self.hits.append(name)
+                return cast(T, hit)
+            value = part(*args, **kwargs)
+            put(value)
+            return value
+
+        return cached
 
     def _prune(self, prefix: str) -> None:
         entries = sorted(self.root.glob(prefix + "*"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
@@ -154,50 +182,63 @@ class Memo:
         with contextlib.suppress(OSError):
             os.utime(p)
 
-    # validation
-    def get_validation(self, key: str) -> dict[str, Any] | None:
+    # the rules
+    def get_validation(self, key: str) -> RuleResult | None:
         p = self.root / f"validate-{key}.json"
         was_enabled = gc.isenabled()
         gc.disable()  # thousands of findings, no cycles: a collection would walk every report
         try:
-            data: dict[str, Any] = json.loads(p.read_bytes())
-            data["findings"] = [finding_from_json(d) for d in data["findings"]]
+            data = json.loads(p.read_bytes())
+            findings = [finding_from_json(d) for d in data["findings"]]
+            result = RuleResult(findings, CrossYear(**data["cross_year"]), data["localisation"])
         except (OSError, ValueError, TypeError, KeyError):
             return None
         finally:
             if was_enabled:
                 gc.enable()
         self._touch(p)
-        return data
+        return result
 
-    def put_validation(self, key: str, findings: Sequence[Finding], extra: dict[str, Any]) -> None:
+    def put_validation(self, key: str, result: RuleResult) -> None:
         from nianbao.io.atomic import dumps, write_bytes
 
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            body = {"findings": [finding_to_json(f) for f in findings], "extra": extra}
+            body = {
+                "findings": [finding_to_json(f) for f in result.findings],
+                "cross_year": {
+                    "reports_without_last_year": result.cross_year.reports_without_last_year,
+                    "previous_reports": result.cross_year.previous_reports,
+                },
+                "localisation": result.localisation,
+            }
             write_bytes(self.root / f"validate-{key}.json", dumps(body), durable=False)
             self._prune("validate-")
         except OSError:
             log.warning("could not write the validation memo", exc_info=True)
 
     # batch expectations
-    def get_gx(self, key: str, gx_dir: Path) -> dict[str, Any] | None:
+    def get_gx(self, key: str, gx_dir: Path) -> BatchResult | None:
+        from nianbao.rules.expectations import BatchResult
+
         d = self.root / f"gx-{key}"
         try:
             data: dict[str, Any] = json.loads((d / "result.json").read_bytes())
-            data["findings"] = [finding_from_json(x) for x in data["findings"]]
+            findings = [finding_from_json(x) for x in data["findings"]]
+            docs = None
             if data["docs"] is not None:
                 target = gx_dir / DOCS
                 if target.exists():
                     shutil.rmtree(target)
                 shutil.copytree(d / "docs", target, copy_function=_link_or_copy)
+                docs = target / data["docs"]
+            result = BatchResult(findings, docs, data["skipped"], data["statistics"])
         except (OSError, ValueError, TypeError, KeyError):
             return None
         self._touch(d)
-        return data
+        return result
 
-    def put_gx(self, key: str, gx_dir: Path, result: Any) -> None:
+    def put_gx(self, key: str, gx_dir: Path, result: BatchResult) -> None:
         from nianbao.io.atomic import dumps, write_bytes
 
         d = self.root / f"gx-{key}"
@@ -232,76 +273,35 @@ def _link_or_copy(src: str, dst: str) -> None:
         shutil.copy2(src, dst)
 
 
-# ------------------------------------------------------------------ the validation, memoised
+# ------------------------------------------------------------------ the keys of each part
 
 
-def validate_memoised(
-    reports: list[ParsedReport],
-    inputs: Sequence[str],
-    timings: dict[str, float] | None,
-    *,
-    store: Path,
-    previous_key: Sequence[Sequence[Any]],
-    load_previous: Callable[[], list[ParsedReport]],
+def _rules_entry(
+    memo: Memo,
+    reports: Sequence[ParsedReport],
+    last_year: LastYear,
+    registry: Sequence[Agency] | None,
+    renames: Mapping[str, str] | None,
+) -> tuple[Callable[[], object], Callable[[Any], None]]:
+    key = validation_key(reports, last_year.identity, registry, renames)
+    return lambda: memo.get_validation(key), lambda value: memo.put_validation(key, value)
+
+
+def _expectations_entry(
+    memo: Memo,
+    reports: Sequence[ParsedReport],
+    gx_dir: Path,
     registry: Sequence[Agency] | None,
     registry_file: str | None,
     renames: Mapping[str, str] | None,
-    gx_dir: Path | None,
     expected_years: Sequence[int] | None,
-) -> RunOutcome:
-    """:func:`nianbao.run.validation.validate_reports`, each half reused from the memo when its inputs are unchanged.
+) -> tuple[Callable[[], object], Callable[[Any], None]]:
+    key = gx_key(reports, registry, registry_file, renames, expected_years)
+    return lambda: memo.get_gx(key, gx_dir), lambda value: memo.put_gx(key, gx_dir, value)
 
-    ``previous_key``: (name, SHA-256, store format) of the stored last-year reports that
-    ``load_previous`` would return; they are loaded only on a miss."""
-    from nianbao.rules.expectations import BATCH_RULES, NOT_RUN
-    from nianbao.run.validation import assemble_outcome, batch_extra, run_validation
-    from nianbao.validate.batch import sort_findings
 
-    memo = Memo(store)
-    timings = dict(timings or {})
-    t0 = time.perf_counter()
-    vkey = validation_key(reports, previous_key, registry, renames)
-    hit = memo.get_validation(vkey)
-    memo_hits: list[str] = []
-    if hit is not None:
-        findings: list[Finding] = hit["findings"]
-        vextra: dict[str, Any] = hit["extra"]
-        timings["validate"] = time.perf_counter() - t0
-        memo_hits.append("validate")
-    else:
-        findings, vextra = run_validation(
-            reports, timings, previous=load_previous(), registry=registry, renames=renames
-        )
-        memo.put_validation(vkey, findings, vextra)
-    extra: dict[str, Any] = {}
-    skipped: dict[str, str] = {}
-    if gx_dir is not None:
-        t1 = time.perf_counter()
-        gkey = gx_key(reports, registry, registry_file, renames, expected_years)
-        ghit = memo.get_gx(gkey, gx_dir)
-        if ghit is not None:
-            batch_findings, bskipped, stats = ghit["findings"], ghit["skipped"], ghit["statistics"]
-            docs = gx_dir / DOCS / ghit["docs"] if ghit["docs"] is not None else None
-            memo_hits.append("batch_expectations")
-        else:
-            from nianbao.rules.expectations import check_batch
-
-            batch = check_batch(
-                reports,
-                gx_dir,
-                registry=registry,
-                registry_file=registry_file,
-                renames=renames,
-                expected_years=expected_years,
-            )
-            memo.put_gx(gkey, gx_dir, batch)
-            batch_findings, bskipped, stats, docs = batch.findings, batch.skipped, batch.statistics, batch.docs
-        findings = sort_findings(findings + batch_findings)
-        timings["batch_expectations"] = time.perf_counter() - t1
-        skipped |= bskipped
-        extra |= batch_extra(stats, docs, gx_dir)
-    else:
-        skipped |= dict.fromkeys(BATCH_RULES, NOT_RUN)
-    outcome = assemble_outcome(reports, findings, inputs, timings, registry, skipped, extra | vextra)
-    outcome.extra["memo_hits"] = memo_hits
-    return outcome
+# a part's name → how to get and put its entry (under the key of the part's own arguments)
+_PARTS: dict[str, Callable[..., tuple[Callable[[], object], Callable[[Any], None]]]] = {
+    "validate": _rules_entry,
+    "batch_expectations": _expectations_entry,
+}

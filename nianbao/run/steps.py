@@ -1,11 +1,18 @@
-"""The stages of a run over the inbox — what the Prefect tasks in ``flows/`` wrap, one task each.
+"""A run, step by step: the one orchestration of ``nianbao run`` (the Prefect flow and
+``--no-prefect``), and the shorter one of ``nianbao validate``.
 
-discover → plan (store lookups) → parse (the new or changed files) → save the store → validate
-(the whole batch at once) → write the run folder → publish (move ``latest``).
+The inbox run (:func:`run_steps`): discover → plan (store lookups) → parse (the new or changed
+files, a call per partition) → save the store → validate (the whole batch at once, the memo
+around it; then the inbox's facts: counties, missing agencies) → write the run folder → publish
+(move ``latest``).  ``nianbao validate`` (:func:`validate_paths`): discover → parse → validate —
+the same discovery, parsing and validation step, no inbox, store or run folder.
 
-Each stage is a plain function over plain data: the flows add orchestration (retries on I/O,
-the Dask task runner, the run summary artifact), ``nianbao run --no-prefect`` calls the same
-functions directly.  No stage lets one file fail the run: every file ends up with a status.
+Each step is a plain function over plain data.  :func:`run_steps` calls every step through a
+:class:`Runner` — ``runner.call(step, *args)`` and, for the partitions, ``runner.map`` —: the
+identity (:data:`DIRECT`) for ``--no-prefect``, a Prefect task per call in ``flows/`` (retries on
+I/O, the Dask task runner, the run summary artifact).  No step lets one file fail the run: every
+file ends up with a status.  The views are the report layer's (:class:`nianbao.outcome.Views`),
+passed in by the command line or the flow.
 """
 
 from __future__ import annotations
@@ -16,29 +23,56 @@ import logging
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from nianbao.domain.model import ParsedReport, unreadable
-from nianbao.domain.registry import Agency, normalise_agency
-from nianbao.outcome import STATE_ZH, RunOutcome, report_state
+from nianbao.domain.registry import Agency, load_registry, load_renames, normalise_agency
+from nianbao.outcome import STATE_ZH, RunOutcome, Views, report_state
 from nianbao.run import folders as rundirs
 from nianbao.run import interrupt
 from nianbao.run import status as runstatus
 from nianbao.run.inputs import (
     InboxFile,
     Scope,
-    discover_inbox,
+    Submission,
+    discover,
     find_registry,
-    layout_of,
     load_expected,
     missing_agencies,
 )
+from nianbao.run.memo import Memo
+from nianbao.run.parsing import load_all
 from nianbao.run.store import Entry, Store, load_year, reusable
-from nianbao.run.validation import Submission, load_all, validate_reports
+from nianbao.run.validation import LastYear, validate_reports
 
 log = logging.getLogger("nianbao.run.steps")
+
+T = TypeVar("T")
+
+
+class Runner(Protocol):
+    """How the orchestration calls a step: ``call(step, *args)`` is ``step(*args)`` (perhaps as a
+    Prefect task run); ``map(step, calls)`` is ``[step(*args) for args in calls]`` (perhaps in
+    parallel, on a task runner)."""
+
+    def call(self, step: Callable[..., T], *args: Any) -> T: ...
+
+    def map(self, step: Callable[..., T], calls: Sequence[tuple[Any, ...]]) -> list[T]: ...
+
+
+class Direct:
+    """Every step in turn, in this process (``nianbao run --no-prefect``)."""
+
+    def call(self, step: Callable[..., T], *args: Any) -> T:
+        return step(*args)
+
+    def map(self, step: Callable[..., T], calls: Sequence[tuple[Any, ...]]) -> list[T]:
+        return [step(*args) for args in calls]
+
+
+DIRECT = Direct()
 
 
 @dataclass
@@ -81,7 +115,8 @@ class RunSettings:
     store: Path
     registry: Path | None = None
     scope: Scope = field(default_factory=Scope)
-    workers: int | None = None
+    workers: int | None = None  # parsing processes (default: the CPU count)
+    by_county: bool = False  # parse in partitions of whole counties, a process each (a Dask cluster)
 
 
 def default_store(root: Path) -> Path:
@@ -96,7 +131,7 @@ def discover_stage(root: Path, registry: Path | None = None) -> Inventory:
     rundirs.checkpoint("discovering")
     if not root.is_dir():
         raise FileNotFoundError(f"找不到报告收件目录：{root}")
-    files = discover_inbox(root)
+    files = discover([root], inbox=root)
     reg_path = registry if registry is not None else find_registry(root)
     agencies, renames = load_expected(reg_path)
     inv = Inventory(str(root), files, agencies, renames, str(reg_path) if reg_path else None, time.perf_counter() - t0)
@@ -299,62 +334,42 @@ COUNTY_COLUMNS = ("县（区）", "年度", *STATE_ZH.values(), "未提交", "�
 
 
 def validate_stage(
-    inv: Inventory,
-    reports: list[ParsedReport],
-    scope: Scope,
-    timings: dict[str, float] | None = None,
-    incremental: dict[str, int] | None = None,
-    store: Path | None = None,
-    gx_dir: Path | None = None,
+    inv: Inventory, plan: Plan, parsed: Sequence[Parsed], scope: Scope, store: Path, gx_dir: Path | None
 ) -> RunOutcome:
-    """Validate the whole batch together, then add what the inbox knows (county, missing agencies).
+    """Validate the whole batch together (the validation step, the memo around it), then add what
+    the inbox knows (county, missing agencies, the scope …).
 
     Last year's reports that are not in the batch come from the store (cross-year rules); the
     batch expectations (Great Expectations) write their Data Docs into ``gx_dir``.
     """
+    reports = merge(plan, parsed)
     years = sorted({f.year for f in inv.files if f.year is not None})
-    if store is not None:  # memoised: an unchanged batch reuses the last identical run's findings
-        from nianbao.run.memo import validate_memoised
-
-        st = store
-        outcome = validate_memoised(
-            reports,
-            [inv.root],
-            timings,
-            store=store,
-            previous_key=previous_identity(store, reports),
-            load_previous=lambda: previous_years(st, reports),
-            registry=inv.registry,
-            registry_file=inv.registry_file,
-            renames=inv.renames,
-            gx_dir=gx_dir,
-            expected_years=years or None,
-        )
-    else:
-        outcome = validate_reports(
-            reports,
-            [inv.root],
-            timings,
-            previous=[],
-            registry=inv.registry,
-            registry_file=inv.registry_file,
-            renames=inv.renames,
-            gx_dir=gx_dir,
-            expected_years=years or None,
-        )
+    outcome = validate_reports(
+        reports,
+        [inv.root],
+        timings(inv, plan, parsed),
+        last_year=LastYear(previous_identity(store, reports), lambda: previous_years(store, reports)),
+        registry=inv.registry,
+        registry_file=inv.registry_file,
+        renames=inv.renames,
+        gx_dir=gx_dir,
+        expected_years=years or None,
+        cache=Memo(store),  # an unchanged batch reuses the last identical run's findings
+    )
     for fo, f in zip(outcome.files, inv.files, strict=True):
         fo.county = f.county
     outcome.registry = inv.registry
-    outcome.extra["discovered"] = len(inv.files)
-    outcome.extra["scope"] = scope.describe()
-    if incremental is not None:
-        outcome.extra["incremental"] = incremental
-    outcome.extra["outside_layout"] = [f.rel for f in inv.files if not f.in_layout]
-    if inv.registry_file:
-        outcome.extra["registry_file"] = inv.registry_file
     rows, missing = county_table(inv, outcome)
-    outcome.extra["counties"] = rows
-    outcome.extra["missing"] = missing
+    outcome.info = replace(
+        outcome.info,
+        discovered=len(inv.files),
+        scope=scope.describe(),
+        incremental=plan_counts(plan, parsed),
+        outside_layout=tuple(f.rel for f in inv.files if not f.in_layout),
+        registry_file=inv.registry_file,
+        counties=tuple(rows),
+        missing=tuple(missing),
+    )
     if len(outcome.files) != len(inv.files):  # never silently drop a file
         raise RuntimeError(f"{len(inv.files)} files found but {len(outcome.files)} accounted for")
     rundirs.checkpoint("validated")
@@ -419,19 +434,17 @@ def county_table(inv: Inventory, outcome: RunOutcome) -> tuple[list[dict[str, An
 # ------------------------------------------------------------------ write and publish
 
 
-def write_stage(outcome: RunOutcome, out: Path, root: Path | None, staging: Path, date: str) -> Path:
+def write_stage(outcome: RunOutcome, out: Path, root: Path | None, staging: Path, date: str, views: Views) -> Path:
     """Write every view into the run's staging folder, then rename it to ``<out>/<run date>[-N]``."""
-    from nianbao.report.writer import write_all
-
     prev = rundirs.latest(out)
-    if prev is not None:
-        outcome.extra.setdefault("previous_run", str(prev))
-    if root is not None:
+    if prev is not None and outcome.info.previous_run is None:
+        outcome.info = replace(outcome.info, previous_run=str(prev))
+    if root is not None and outcome.info.acks_file is None:
         for cand in (root / "acknowledgements.csv", root.parent / "acknowledgements.csv"):
             if cand.is_file():
-                outcome.extra.setdefault("acks_file", str(cand))
+                outcome.info = replace(outcome.info, acks_file=str(cand))
                 break
-    write_all(outcome, staging)
+    views.write_all(outcome, staging)
     rundirs.checkpoint("views-written")
     final = rundirs.publish(staging, out, date)
     rundirs.checkpoint("run-published")
@@ -450,7 +463,7 @@ def publish_stage(out: Path, run: Path, outcome: RunOutcome) -> None:
     runstatus.record(out, runstatus.COMPLETED, run=run.name, started_at=outcome.started_at, counts=counts)
 
 
-# ------------------------------------------------------------------ the whole run, without Prefect
+# ------------------------------------------------------------------ the inbox run
 
 
 STORE_FAILED = "报告存储（Parquet）写入失败：下次运行将重新解析本次解析的报告"
@@ -464,44 +477,54 @@ class RunResult:
     warnings: list[str] = field(default_factory=list)  # 中文, for the CLI summary
 
 
-def run_direct(cfg: RunSettings) -> RunResult:
-    """Every stage in turn, in this process, without Prefect (``nianbao run --no-prefect``).
+def run_steps(cfg: RunSettings, views: Views, runner: Runner = DIRECT) -> RunResult:
+    """The inbox run: every step in turn, each called through ``runner``.
 
-    Stopped early (Ctrl-C, SIGTERM, an error in a stage), it writes what it had done so far to
-    ``<out>/<date>[-N]-incomplete/`` and raises :class:`nianbao.run.interrupt.Incomplete`."""
-    t0 = time.perf_counter()
+    Parsing is the one step spread out (``runner.map``: a call per partition; on a Dask cluster
+    whole counties per call, each parsed in the worker's own process — a worker process is
+    daemonic and may not start a pool of its own).  The whole-batch steps are single calls.  The
+    report does not depend on the store being written (a cache and a mirror): a failed save is
+    reported, not fatal.  Stopped early (Ctrl-C, SIGTERM, an error in a step), the run writes what
+    it had done so far to ``<out>/<date>[-N]-incomplete/`` and raises
+    :class:`nianbao.run.interrupt.Incomplete`."""
     track = interrupt.Tracker(inputs=[str(cfg.root)])
     with (
-        runstatus.attempt(cfg.out),  # the reports root page: running, then completed or failed
         rundirs.Staging(cfg.out, rundirs.run_date()) as st,
-        interrupt.incomplete_run(track, incomplete_writer(st)),
+        interrupt.incomplete_run(track, incomplete_writer(st, views)),
     ):
-        inv = discover_stage(cfg.root, cfg.registry)
+        inv = runner.call(discover_stage, cfg.root, cfg.registry)
         track.found(files_found(inv))
         track.at("plan")
-        plan = plan_stage(inv, cfg.store, cfg.scope)
+        plan = runner.call(plan_stage, inv, cfg.store, cfg.scope, cfg.by_county)
         track.at("parse")
-        parsed = [parse_stage(subs, idx, cfg.workers) for subs, idx in partition_inputs(inv, plan)]
+        workers = 1 if cfg.by_county else cfg.workers
+        parsed = runner.map(parse_stage, [(subs, idx, workers) for subs, idx in partition_inputs(inv, plan)])
         track.at("store")
         warnings = []
         try:
-            save_stage(cfg.store, inv, plan, parsed)
+            runner.call(save_stage, cfg.store, inv, plan, parsed)
         except Exception:  # the store is a cache and a mirror: the report does not depend on it
             log.warning("store write failed", exc_info=True)
             warnings.append(STORE_FAILED)
-        reports = merge(plan, parsed)
         track.at("validate")
-        outcome = validate_stage(
-            inv, reports, cfg.scope, timings(inv, plan, parsed), plan_counts(plan, parsed), cfg.store, st.gx_dir
-        )
+        outcome = runner.call(validate_stage, inv, plan, parsed, cfg.scope, cfg.store, st.gx_dir)
         track.validated(outcome)
         track.at("write")
-        run_dir = write_stage(outcome, cfg.out, cfg.root, st.path, st.date)
+        run_dir = runner.call(write_stage, outcome, cfg.out, cfg.root, st.path, st.date, views)
         track.published = run_dir
         track.at("publish")
-        publish_stage(cfg.out, run_dir, outcome)
-    outcome.timings["total"] = time.perf_counter() - t0
+        runner.call(publish_stage, cfg.out, run_dir, outcome)
     return RunResult(outcome, run_dir, plan_counts(plan, parsed), warnings)
+
+
+def run_direct(cfg: RunSettings, views: Views) -> RunResult:
+    """The inbox run in this process, without Prefect (``nianbao run --no-prefect``); the reports
+    root page records the attempt (the flow's hooks do it under Prefect)."""
+    t0 = time.perf_counter()
+    with runstatus.attempt(cfg.out):  # the reports root page: running, then completed or failed
+        result = run_steps(cfg, views, DIRECT)
+    result.outcome.timings["total"] = time.perf_counter() - t0
+    return result
 
 
 def files_found(inv: Inventory) -> list[tuple[str, str | None]]:
@@ -509,13 +532,13 @@ def files_found(inv: Inventory) -> list[tuple[str, str | None]]:
     return [(f.rel, f.county) for f in inv.files]
 
 
-def incomplete_writer(st: rundirs.Staging) -> Callable[[RunOutcome], Path]:
+def incomplete_writer(st: rundirs.Staging, views: Views) -> Callable[[RunOutcome], Path]:
     """Write an incomplete run's results into its staging folder and rename that to
     ``<date>[-N]-incomplete`` (:func:`nianbao.run.interrupt.incomplete_run`)."""
 
     def write(outcome: RunOutcome) -> Path:
-        info = interrupt.details(outcome) or {}
-        interrupt.write_incomplete(outcome, st.path, str(info.get("stage", "")))
+        stage = outcome.info.incomplete.stage if outcome.info.incomplete else ""
+        interrupt.write_incomplete(outcome, st.path, stage, views)
         return rundirs.publish(st.path, st.out, st.date, incomplete=True)
 
     return write
@@ -529,20 +552,82 @@ def plan_counts(plan: Plan, parsed: Sequence[Parsed]) -> dict[str, int]:
     return {"reused": plan.reused, "kept": plan.kept, "parsed": sum(len(p.index) for p in parsed)}
 
 
+# ------------------------------------------------------------------ nianbao validate: files, no inbox
+
+
+def validate_paths(
+    paths: Sequence[Path],
+    workers: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    on_discovered: Callable[[int], None] | None = None,
+    *,
+    last_year: Sequence[Path] = (),
+    registry: Path | None = None,
+    renames: Path | None = None,
+    gx_dir: Path | None = None,
+    track: interrupt.Tracker | None = None,
+) -> RunOutcome:
+    """discover → parse → validate over files and folders (no inbox layout, no store, no memo; the
+    command line writes the views).  ``last_year``: files/folders of earlier reports used as
+    reference only (not validated); ``registry``: registry.csv; ``renames``: renames.csv (default:
+    the one next to the registry); ``gx_dir``: where the batch expectations keep their context and
+    Data Docs (``DIR/gx``); ``track``: follows the steps (for the results of a run that does not
+    finish)."""
+    t0 = time.perf_counter()
+    track = track if track is not None else interrupt.Tracker()
+    rundirs.checkpoint("discovering")
+    files = discover(paths)
+    track.found([(f.rel, f.county) for f in files])
+    track.at("parse")
+    if on_discovered:
+        on_discovered(len(files))
+    t1 = time.perf_counter()
+    reports = load_all([f.sub for f in files], workers, progress)
+    rundirs.checkpoint("parsed")
+    t2 = time.perf_counter()
+    previous = [r for r in load_all([f.sub for f in discover(last_year)], workers) if r.readable] if last_year else []
+    agencies = load_registry(registry) if registry is not None else None
+    if renames is None and registry is not None:
+        renames = registry.parent / "renames.csv"
+    rename_map = load_renames(renames) if renames is not None else {}
+    track.at("validate")
+    outcome = validate_reports(
+        reports,
+        [str(p) for p in paths],
+        {"discover": t1 - t0, "parse": t2 - t1},
+        previous=previous,
+        registry=agencies,
+        registry_file=str(registry) if registry is not None else None,
+        renames=rename_map,
+        gx_dir=gx_dir,
+    )
+    outcome.info = replace(
+        outcome.info,
+        renames_file=str(renames) if renames is not None and renames.exists() else None,
+        discovered=len(files),
+    )
+    if len(outcome.files) != len(files):  # never silently drop a file
+        raise RuntimeError(f"{len(files)} files found but {len(outcome.files)} accounted for")
+    return outcome
+
+
 __all__ = [
+    "DIRECT",
     "Inventory",
     "Parsed",
     "Plan",
     "RunResult",
     "RunSettings",
+    "Runner",
     "discover_stage",
-    "layout_of",
     "merge",
     "parse_stage",
     "plan_stage",
     "publish_stage",
     "run_direct",
+    "run_steps",
     "save_stage",
+    "validate_paths",
     "validate_stage",
     "write_stage",
 ]

@@ -15,7 +15,7 @@ class Stopped(BaseException):
 
 
 # Set by the signal handlers of interrupt.signals(): work running outside the main thread (a Prefect
-# parse task) stops at its next check (nianbao.run.validation.load_all, per file or per chunk).
+# parse task) stops at its next check (nianbao.run.parsing.load_all, per file or per chunk).
 STOP = threading.Event()
 
 

@@ -493,7 +493,7 @@ def test_worker_answers_are_unpickled_with_an_allow_list() -> None:
 
 
 def test_every_hostile_file_is_accounted_for_and_the_run_goes_on(tmp_path: Path) -> None:
-    from nianbao.run.validation import validate_paths
+    from nianbao.run.steps import validate_paths
 
     src = tmp_path / "in"
     src.mkdir()

@@ -307,7 +307,7 @@ def test_run_budget_marks_the_rest_not_localised(tmp_path: Path, monkeypatch: py
     and the CLI summary says it once."""
     from nianbao.report.jsonout import write_json_outputs
     from nianbao.report.summary import summary_lines
-    from nianbao.run.validation import validate_paths
+    from nianbao.run.steps import validate_paths
 
     monkeypatch.setenv("NIANBAO_LOCALISE_BUDGET", "50")
     outcome = validate_paths([_batch_inbox(tmp_path)], workers=1)
@@ -345,7 +345,7 @@ def test_run_budget_marks_the_rest_not_localised(tmp_path: Path, monkeypatch: py
     # the default budget localises them all, and the summary says nothing about localisation
     monkeypatch.delenv("NIANBAO_LOCALISE_BUDGET")
     outcome = validate_paths([_batch_inbox(tmp_path / "again")], workers=1)
-    assert outcome.extra["localisation"]["located"] == 4  # type: ignore[index]
+    assert outcome.info.localisation is not None and outcome.info.localisation["located"] == 4
     assert not [ln for ln in summary_lines(outcome) if "定位" in ln]
 
 

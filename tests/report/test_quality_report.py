@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import openpyxl
@@ -389,7 +390,7 @@ def test_registry_and_gx_links(tmp_path: Path) -> None:
         Agency("沙坡头区", "沙坡头区镇罗镇人民政府", "township"),
         Agency("沙坡头区", "沙坡头区迎水桥镇", "township"),
     ]
-    outcome.extra["gx_docs"] = "gx/data_docs/local_site/index.html"
+    outcome.info = replace(outcome.info, gx_docs="gx/data_docs/local_site/index.html")
     (tmp_path / "gx/data_docs/local_site").mkdir(parents=True)
     (tmp_path / "gx/data_docs/local_site/index.html").write_text("<html></html>", encoding="utf-8")
     write_html(outcome, tmp_path)
@@ -400,7 +401,7 @@ def test_registry_and_gx_links(tmp_path: Path) -> None:
     # Great Expectations' Data Docs (English, for the ops engineer) are never linked from the
     # auditor's pages, whatever the run says about them (the batch checks are listed in Chinese)
     for docs in ("gx/data_docs/local_site/index.html", "../../etc/passwd", "javascript:alert(1)", "gx/none.html"):
-        outcome.extra["gx_docs"] = docs
+        outcome.info = replace(outcome.info, gx_docs=docs)
         write_html(outcome, tmp_path)
         t = dom(tmp_path / "index.html")
         assert t.css("#gx-docs") == [] and "Data Docs" not in t.text()
@@ -540,11 +541,11 @@ def test_missing_agencies_and_counties_from_the_run(tmp_path: Path) -> None:
         Agency("沙坡头区", "沙坡头区迎水桥镇", "township"),
         Agency("中宁县", "中宁县石空镇", "township"),
     ]
-    outcome.extra["missing"] = [
+    missing = (
         {"county": "沙坡头区", "year": 2023, "agency": "沙坡头区迎水桥镇"},
         {"county": "中宁县", "year": 2023, "agency": "中宁县石空镇"},
-    ]
-    outcome.extra["counties"] = [
+    )
+    counties = (
         {
             "县（区）": "沙坡头区",
             "年度": 2023,
@@ -565,7 +566,8 @@ def test_missing_agencies_and_counties_from_the_run(tmp_path: Path) -> None:
             "未提交": 1,
             "文件数": 0,
         },
-    ]
+    )
+    outcome.info = replace(outcome.info, missing=missing, counties=counties)
     write_html(outcome, tmp_path)
     t = dom(tmp_path / "index.html")
     assert [c.text() for c in t.css("#registry tr")[1].css("td")][:3] == ["2023", "3", "1"]

@@ -23,7 +23,8 @@ from nianbao.io.atomic import UnsafePath, dumps
 from nianbao.report import excel, html, quality
 from nianbao.report.names import PageDir, county_page_name, page_name
 from nianbao.report.writer import write_all
-from nianbao.run.validation import validate_paths, validate_reports
+from nianbao.run.steps import validate_paths
+from nianbao.run.validation import validate_reports
 from tests.helpers import parse, seed_text, set_cells
 
 CLEAN = seed_text()

@@ -88,10 +88,11 @@ def check_consistent(out: Path, store: Path) -> None:
 @pytest.fixture(scope="module")
 def reference(inbox: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """One uninterrupted run: its results and store."""
+    from nianbao.report.views import REPORT_VIEWS
     from nianbao.run.steps import RunSettings, run_direct
 
     base = tmp_path_factory.mktemp("reference")
-    result = run_direct(RunSettings(inbox, base / "reports", base / "store"))
+    result = run_direct(RunSettings(inbox, base / "reports", base / "store"), REPORT_VIEWS)
     return {"results": results(result.run_dir), "store": store_rows(base / "store")}
 
 
@@ -105,9 +106,10 @@ def assert_recovers(inbox: Path, case: Path, reference: dict[str, Any], prefect_
 
         assert run(inbox, out, store).outcome.exit_code == 1  # the sample's planted defects
     else:
+        from nianbao.report.views import REPORT_VIEWS
         from nianbao.run.steps import RunSettings, run_direct
 
-        assert run_direct(RunSettings(inbox, out, store)).outcome.exit_code == 1
+        assert run_direct(RunSettings(inbox, out, store), REPORT_VIEWS).outcome.exit_code == 1
     check_consistent(out, store)
     cur = latest(out)
     assert cur is not None and results(cur) == reference["results"]
@@ -151,12 +153,13 @@ def test_killed_while_replacing_a_changed_report(inbox: Path, tmp_path: Path) ->
     """A second run, with a corrected report, killed while it rewrites the store: the previous run
     stays ``latest``; the next run gives what an uninterrupted second run gives."""
     from nianbao.io.textio import decode
+    from nianbao.report.views import REPORT_VIEWS
     from nianbao.run.steps import RunSettings, run_direct
 
     root = tmp_path / "inbox"
     shutil.copytree(inbox, root, ignore=shutil.ignore_patterns(".nianbao"))
     ref = tmp_path / "ref"
-    first = run_direct(RunSettings(root, ref / "reports", ref / "store"))
+    first = run_direct(RunSettings(root, ref / "reports", ref / "store"), REPORT_VIEWS)
     case = tmp_path / "case"
     shutil.copytree(ref, case, symlinks=True)
     target = root / "2023" / "示例县" / "示例县南川镇_2023.txt"
@@ -169,7 +172,7 @@ def test_killed_while_replacing_a_changed_report(inbox: Path, tmp_path: Path) ->
     # by timing alone (the failure seen under load; both stores are right: None means "hash it").
     settled = time.time_ns() - 60 * 10**9
     os.utime(target, ns=(settled, settled))
-    second = run_direct(RunSettings(root, ref / "reports", ref / "store"))
+    second = run_direct(RunSettings(root, ref / "reports", ref / "store"), REPORT_VIEWS)
     assert second.plan["parsed"] == 1
     code = nianbao_run(root, case / "reports", case / "store", prefect_api=None, crash_at="store-partition")
     assert code == -signal.SIGKILL
@@ -189,6 +192,7 @@ def test_a_report_read_just_after_it_was_written_is_hashed_next_time(inbox: Path
     store (the next run hashes it), one left alone has its time — the one column in which two
     correct stores of the same files may differ, by timing alone (made deterministic here: every
     file a minute old, the one "just written" with a time ahead of the clock)."""
+    from nianbao.report.views import REPORT_VIEWS
     from nianbao.run.steps import RunSettings, run_direct
 
     root = tmp_path / "inbox"
@@ -199,7 +203,7 @@ def test_a_report_read_just_after_it_was_written_is_hashed_next_time(inbox: Path
             os.utime(f, ns=(now - 60 * 10**9, now - 60 * 10**9))
     target = root / "2023" / "示例县" / "示例县南川镇_2023.txt"
     os.utime(target, ns=(now + 3600 * 10**9, now + 3600 * 10**9))
-    run_direct(RunSettings(root, tmp_path / "reports", tmp_path / "store"))
+    run_direct(RunSettings(root, tmp_path / "reports", tmp_path / "store"), REPORT_VIEWS)
     rows = {r["rel"]: r for r in store_rows(tmp_path / "store")}
     assert rows.pop("2023/示例县/示例县南川镇_2023.txt")["mtime_ns"] is None
     assert rows and all(r["mtime_ns"] == now - 60 * 10**9 for r in rows.values())

@@ -14,8 +14,9 @@ import pytest
 from nianbao.domain.registry import load_registry
 from nianbao.run import steps as stages
 from nianbao.run.folders import run_date
-from nianbao.run.inputs import Scope
-from nianbao.run.validation import discover, load_all, validate_reports
+from nianbao.run.inputs import Scope, discover
+from nianbao.run.parsing import load_all
+from nianbao.run.validation import validate_reports
 from tests.helpers import ROOT, copy_sample_inbox, set_cells
 
 pytestmark = pytest.mark.prefect
@@ -83,7 +84,7 @@ def test_nightly_run_on_the_sample(prefect_api: str, inbox: Path, tmp_path: Path
     # the same findings as the one-shot core run over the same files, registry and batch checks
     reg = inbox.parent / "registry.csv"
     core = validate_reports(
-        load_all(discover([inbox])),
+        load_all([f.sub for f in discover([inbox])]),
         registry=load_registry(reg),
         registry_file=str(reg),
         renames={},
@@ -298,10 +299,11 @@ def _task_names(prefect_api: str) -> list[str]:
 
 
 def _load_in_daemon(root: str, q: Any) -> None:
-    from nianbao.run import validation as pipeline
+    from nianbao.run import parsing
+    from nianbao.run.inputs import discover
 
-    pipeline.PARALLEL_MIN_FILES = 1  # would start a pool anywhere else
-    reports = pipeline.load_all(pipeline.discover([Path(root)]), 2)
+    parsing.PARALLEL_MIN_FILES = 1  # would start a pool anywhere else
+    reports = parsing.load_all([f.sub for f in discover([Path(root)])], 2)
     q.put([r.status for r in reports])
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 
 from nianbao.domain.registry import Agency
-from nianbao.run.inputs import InboxFile, Scope, discover_inbox, find_registry, layout_of, missing_agencies
-from nianbao.run.validation import Submission
+from nianbao.run.inputs import InboxFile, Scope, Submission, discover, find_registry, layout_of, missing_agencies
 from tests.helpers import ROOT
 
 
@@ -27,7 +26,7 @@ def test_discover_lists_every_file_and_skips_only_nianbao_state(tmp_path: Path) 
     (root / ".nianbao" / "store").mkdir(parents=True)
     (root / ".nianbao" / "store" / "data.parquet").write_bytes(b"PAR1")
     (root / "2023" / "示例县" / "link.txt").symlink_to(root / "d.txt")
-    files = {f.rel: f for f in discover_inbox(root)}
+    files = {f.rel: f for f in discover([root], inbox=root)}
     assert sorted(files) == [
         "2023/b.txt",
         "2023/示例县/a_2023.txt",
@@ -43,7 +42,7 @@ def test_discover_lists_every_file_and_skips_only_nianbao_state(tmp_path: Path) 
 
 
 def test_bundled_inbox() -> None:
-    files = discover_inbox(ROOT / "data" / "submissions")
+    files = discover([ROOT / "data" / "submissions"], inbox=ROOT / "data" / "submissions")
     assert len(files) == 25 and all(f.in_layout for f in files)
     assert {f.county for f in files} == {"示例县", "沙坡头区"}
     assert find_registry(ROOT / "data" / "submissions") == ROOT / "data" / "registry.csv"

@@ -43,10 +43,11 @@ def inbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def reference(inbox: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """One uninterrupted ``run``: its results, and its store (copied by the tests: reused reports
     and memoised findings make their runs quick)."""
+    from nianbao.report.views import REPORT_VIEWS
     from nianbao.run.steps import RunSettings, run_direct
 
     base = tmp_path_factory.mktemp("reference")
-    result = run_direct(RunSettings(inbox, base / "reports", base / "store"))
+    result = run_direct(RunSettings(inbox, base / "reports", base / "store"), REPORT_VIEWS)
     return {"results": results(result.run_dir), "store": base / "store", "run": result.run_dir}
 
 
@@ -314,7 +315,7 @@ def test_validate_interrupted_while_the_parse_pool_works(inbox: Path, tmp_path: 
     """≥ 400 files are parsed in a process pool: Ctrl-C reaches the workers too (the terminal
     signals the whole group) — they leave it to the run (no traceback each), the queued chunks are
     dropped and the workers ended at once, not after the queue."""
-    from nianbao.run.validation import PARALLEL_MIN_FILES
+    from nianbao.run.parsing import PARALLEL_MIN_FILES
 
     many = tmp_path / "many"
     many.mkdir()
@@ -345,6 +346,7 @@ def test_a_failed_store_write_does_not_stop_the_run_without_prefect(
     inbox: Path, reference: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """As in the flow: the store is a cache and a mirror — its failure is said, the run completes."""
+    from nianbao.report.views import REPORT_VIEWS
     from nianbao.run import steps as stages
 
     def broken(*_a: object, **_k: object) -> int:
@@ -352,7 +354,7 @@ def test_a_failed_store_write_does_not_stop_the_run_without_prefect(
 
     monkeypatch.setattr(stages, "save_stage", broken)
     shutil.copytree(reference["store"], tmp_path / "store")
-    result = stages.run_direct(stages.RunSettings(inbox, tmp_path / "reports", tmp_path / "store"))
+    result = stages.run_direct(stages.RunSettings(inbox, tmp_path / "reports", tmp_path / "store"), REPORT_VIEWS)
     assert result.warnings == ["报告存储（Parquet）写入失败：下次运行将重新解析本次解析的报告"]
     assert latest(tmp_path / "reports") == result.run_dir and run_json(result.run_dir)["complete"] is True
     assert results(result.run_dir) == reference["results"]

@@ -14,9 +14,11 @@ import pytest
 
 import nianbao.catalogue
 import nianbao.run.memo
-from nianbao.outcome import Finding, Suspect
+from nianbao.outcome import CrossYear, Finding, Suspect
+from nianbao.report.views import REPORT_VIEWS
 from nianbao.run import steps as stages
 from nianbao.run.memo import KEEP, Memo
+from nianbao.run.validation import RuleResult
 from tests.helpers import ROOT, copy_sample_inbox, set_cells
 
 SAMPLE = ROOT / "data" / "submissions"
@@ -29,7 +31,7 @@ def inbox(tmp_path: Path) -> Path:
 
 
 def run(inbox: Path, tmp_path: Path, name: str) -> stages.RunResult:
-    return stages.run_direct(stages.RunSettings(inbox, tmp_path / name, tmp_path / "store", workers=1))
+    return stages.run_direct(stages.RunSettings(inbox, tmp_path / name, tmp_path / "store", workers=1), REPORT_VIEWS)
 
 
 def _no_recompute(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -47,10 +49,10 @@ def test_unchanged_rerun_reuses_both_memos_with_identical_output(
     inbox: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = run(inbox, tmp_path, "out1")
-    assert first.outcome.extra["memo_hits"] == []
+    assert first.outcome.info.memo_hits == ()
     _no_recompute(monkeypatch)
     second = run(inbox, tmp_path, "out2")
-    assert second.outcome.extra["memo_hits"] == ["validate", "batch_expectations"]
+    assert second.outcome.info.memo_hits == ("validate", "batch_expectations")
     a, b = first.run_dir, second.run_dir
     assert (b / "findings.json").read_bytes() == (a / "findings.json").read_bytes()
     assert (b / "submissions.json").read_bytes() == (a / "submissions.json").read_bytes()
@@ -60,8 +62,9 @@ def test_unchanged_rerun_reuses_both_memos_with_identical_output(
     assert [f.report for f in second.outcome.findings] == [f.report for f in first.outcome.findings]
     assert second.outcome.findings == first.outcome.findings
     for k in ("batch_checks", "skipped_checks", "cross_year", "gx_docs"):
-        assert second.outcome.extra.get(k) == first.outcome.extra.get(k), k
-    docs = second.outcome.extra["gx_docs"]
+        assert getattr(second.outcome.info, k) == getattr(first.outcome.info, k), k
+    docs = second.outcome.info.gx_docs
+    assert docs is not None
     assert (b / docs).is_file() and (b / docs).read_bytes() == (a / docs).read_bytes()
     assert [f.errors for f in second.outcome.files] == [f.errors for f in first.outcome.files]
 
@@ -71,10 +74,11 @@ def test_a_memo_hit_does_not_import_great_expectations(inbox: Path, tmp_path: Pa
     code = (
         "import sys\n"
         "from pathlib import Path\n"
-        "from nianbao import stages\n"
+        "from nianbao.report.views import REPORT_VIEWS\n"
+        "from nianbao.run import steps as stages\n"
         f"r = stages.run_direct(stages.RunSettings(Path({str(inbox)!r}), Path({str(tmp_path / 'out2')!r}),"
-        f" Path({str(tmp_path / 'store')!r}), workers=1))\n"
-        "print(r.outcome.extra['memo_hits'], 'great_expectations' in sys.modules)\n"
+        f" Path({str(tmp_path / 'store')!r}), workers=1), REPORT_VIEWS)\n"
+        "print(list(r.outcome.info.memo_hits), 'great_expectations' in sys.modules)\n"
     )
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert p.returncode == 0, p.stderr
@@ -86,11 +90,11 @@ def test_a_changed_file_misses(inbox: Path, tmp_path: Path) -> None:
     path = inbox / TARGET
     path.write_text(set_cells(path.read_text(encoding="utf-8"), {"3:3.1:natural": "999"}), encoding="utf-8")
     second = run(inbox, tmp_path, "out2")
-    assert second.outcome.extra["memo_hits"] == []
+    assert second.outcome.info.memo_hits == ()
     assert second.plan["parsed"] == 1
     assert second.outcome.findings != first.outcome.findings
     third = run(inbox, tmp_path, "out3")  # the new state is memoised in turn
-    assert third.outcome.extra["memo_hits"] == ["validate", "batch_expectations"]
+    assert third.outcome.info.memo_hits == ("validate", "batch_expectations")
     assert (third.run_dir / "findings.json").read_bytes() == (second.run_dir / "findings.json").read_bytes()
 
 
@@ -142,7 +146,7 @@ def test_a_changed_catalogue_misses(inbox: Path, tmp_path: Path, monkeypatch: py
     nianbao.catalogue.ruleset_version.cache_clear()
     try:
         assert nianbao.catalogue.ruleset_version() != before
-        assert run(inbox, tmp_path, "out2").outcome.extra["memo_hits"] == []
+        assert run(inbox, tmp_path, "out2").outcome.info.memo_hits == ()
     finally:
         monkeypatch.undo()
         nianbao.catalogue.ruleset_version.cache_clear()
@@ -151,7 +155,7 @@ def test_a_changed_catalogue_misses(inbox: Path, tmp_path: Path, monkeypatch: py
 def test_a_code_change_misses(inbox: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     run(inbox, tmp_path, "out1")
     monkeypatch.setattr(nianbao.run.memo, "code_hash", lambda: "another revision")
-    assert run(inbox, tmp_path, "out2").outcome.extra["memo_hits"] == []
+    assert run(inbox, tmp_path, "out2").outcome.info.memo_hits == ()
 
 
 def test_a_changed_registry_misses(inbox: Path, tmp_path: Path) -> None:
@@ -159,7 +163,7 @@ def test_a_changed_registry_misses(inbox: Path, tmp_path: Path) -> None:
     reg = inbox.parent / "registry.csv"
     reg.write_text(reg.read_text(encoding="utf-8") + "示例县,示例县新设镇,township\n", encoding="utf-8")
     second = run(inbox, tmp_path, "out2")
-    assert second.outcome.extra["memo_hits"] == []
+    assert second.outcome.info.memo_hits == ()
     assert second.plan["parsed"] == 0  # the files are unchanged: only the stages are recomputed
     new = [f for f in second.outcome.findings if f not in first.outcome.findings]
     assert [(f.rule, f.agency) for f in new] == [("M01", "示例县新设镇"), ("M01", "示例县新设镇")]
@@ -188,11 +192,12 @@ def test_memo_storage_is_bounded_and_round_trips(tmp_path: Path) -> None:
         [Suspect("3:1:natural", 1.0, 2.0, "digit_typo", 1)], "表格3", 7,
     )  # fmt: skip
     for i in range(KEEP + 3):
-        memo.put_validation(f"k{i}", [f], {"cross_year": {"previous_reports": i}})
+        memo.put_validation(f"k{i}", RuleResult([f], CrossYear(0, i), {}))
         os.utime(memo.root / f"validate-k{i}.json", ns=(i * 10**9, i * 10**9))
-    memo.put_validation("last", [f], {})
+    memo.put_validation("last", RuleResult([f], CrossYear(1, 2), {"located": 1}))
     left = sorted(p.name for p in memo.root.iterdir())
     assert len(left) == KEEP and "validate-last.json" in left and "validate-k0.json" not in left
     got = memo.get_validation("last")
-    assert got is not None and got["findings"] == [f] and got["findings"][0].report == 7
+    assert got is not None and got.findings == [f] and got.findings[0].report == 7
+    assert (got.cross_year, got.localisation, got.timings) == (CrossYear(1, 2), {"located": 1}, None)
     assert memo.get_validation("k0") is None

@@ -12,11 +12,16 @@ import pytest
 from nianbao.domain.model import Cell, LayoutFact, ParsedReport, RowIssue, unreadable
 from nianbao.domain.normalize import State
 from nianbao.domain.spec import Fmt
+from nianbao.run.inputs import discover
+from nianbao.run.parsing import load_all
 from nianbao.run.store import MODEL, PARTITION_FILE, SCHEMA, Entry, Store, entries_frame, load_year, reports_from_frame
-from nianbao.run.validation import discover, load_all
 from tests.helpers import ROOT
 
 SAMPLE = ROOT / "data" / "submissions"
+
+
+def read_all(paths: list[Path]) -> list[ParsedReport]:
+    return load_all([f.sub for f in discover(paths)])
 
 
 def canonical(r: ParsedReport) -> dict[str, Any]:
@@ -74,7 +79,7 @@ def odd_report() -> ParsedReport:
 
 
 def test_round_trip_is_lossless_for_every_field() -> None:
-    reports = load_all(discover([SAMPLE]))
+    reports = read_all([SAMPLE])
     reports += [odd_report(), unreadable("bad.bin", "cd" * 32, 10, "无法识别文件编码")]
     back = reports_from_frame(entries_frame([Entry(f"r{i}", r) for i, r in enumerate(reports)]))
     assert len(back) == len(reports)
@@ -99,7 +104,7 @@ def _entries(reports: list[ParsedReport]) -> list[Entry]:
 
 
 def test_partitions_by_year_and_load_year(tmp_path: Path) -> None:
-    reports = load_all(discover([SAMPLE]))
+    reports = read_all([SAMPLE])
     store = Store(tmp_path / "store")
     store.save([*_entries(reports), Entry("junk.txt", unreadable("junk.txt", "", 0, "文件为空"))])
     parts = sorted(p.parent.name for p in store.partitions())
@@ -113,7 +118,7 @@ def test_partitions_by_year_and_load_year(tmp_path: Path) -> None:
 
 
 def test_upsert_delete_and_move_between_partitions(tmp_path: Path) -> None:
-    reports = load_all(discover([SAMPLE / "2023" / "沙坡头区"]))
+    reports = read_all([SAMPLE / "2023" / "沙坡头区"])
     store = Store(tmp_path)
     store.save(_entries(reports))
     rep = reports[0]
@@ -128,7 +133,7 @@ def test_upsert_delete_and_move_between_partitions(tmp_path: Path) -> None:
 
 def test_a_row_left_in_two_partitions_resolves_to_the_latest_write(tmp_path: Path) -> None:
     """A run killed between rewriting two partitions can leave a row twice: the newer one wins."""
-    rep = load_all(discover([SAMPLE / "2023" / "沙坡头区"]))[0]
+    rep = read_all([SAMPLE / "2023" / "沙坡头区"])[0]
     old = entries_frame([Entry("a.txt", rep)], written_ns=1)
     new = entries_frame([Entry("a.txt", dataclasses.replace(rep, year=2024))], written_ns=2)
     for part, df in (("2023", old), ("2024", new)):
@@ -139,7 +144,7 @@ def test_a_row_left_in_two_partitions_resolves_to_the_latest_write(tmp_path: Pat
 
 
 def test_a_damaged_partition_is_ignored_then_rewritten(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    reports = load_all(discover([SAMPLE / "2022"]))
+    reports = read_all([SAMPLE / "2022"])
     store = Store(tmp_path)
     store.save(_entries(reports))
     part = tmp_path / "year=2022" / PARTITION_FILE
@@ -152,7 +157,7 @@ def test_a_damaged_partition_is_ignored_then_rewritten(tmp_path: Path, caplog: p
 
 
 def test_writes_are_atomic_and_temporary_files_are_cleaned(tmp_path: Path) -> None:
-    reports = load_all(discover([SAMPLE / "2022"]))
+    reports = read_all([SAMPLE / "2022"])
     store = Store(tmp_path)
     store.save(_entries(reports))
     stale = tmp_path / "year=2022" / f".{PARTITION_FILE}.abc.tmp"
@@ -166,7 +171,7 @@ def test_writes_are_atomic_and_temporary_files_are_cleaned(tmp_path: Path) -> No
 def test_rows_of_another_store_format_are_not_reused(tmp_path: Path) -> None:
     from nianbao.run.store import current_model, reusable
 
-    reports = load_all(discover([SAMPLE / "2023" / "沙坡头区"]))
+    reports = read_all([SAMPLE / "2023" / "沙坡头区"])
     df = entries_frame(_entries(reports))
     assert df["model"].to_list() == [current_model()] and current_model().startswith(MODEL)
     assert reusable(df).height == 1
@@ -180,7 +185,7 @@ def test_a_partition_written_in_chunks_reads_back_whole(tmp_path: Path, monkeypa
 
     import nianbao.run.store
 
-    reports = load_all(discover([SAMPLE / "2023"]))
+    reports = read_all([SAMPLE / "2023"])
     monkeypatch.setattr(nianbao.run.store, "SAVE_CHUNK", 3)
     store = Store(tmp_path)
     store.save(_entries(reports))
@@ -193,7 +198,7 @@ def test_a_partition_written_in_chunks_reads_back_whole(tmp_path: Path, monkeypa
 
 
 def test_rebuild_reads_only_the_rows_asked_for_in_their_order(tmp_path: Path) -> None:
-    reports = load_all(discover([SAMPLE]))
+    reports = read_all([SAMPLE])
     store = Store(tmp_path)
     store.save(_entries(reports))
     index = store.read(columns=["sha256"])
@@ -213,7 +218,7 @@ def test_rebuild_reads_only_the_row_groups_that_hold_the_rows_asked_for(
 ) -> None:
     import nianbao.run.store
 
-    reports = load_all(discover([SAMPLE / "2023"]))
+    reports = read_all([SAMPLE / "2023"])
     monkeypatch.setattr(nianbao.run.store, "SAVE_CHUNK", 4)
     store = Store(tmp_path)
     store.save(_entries(reports))
