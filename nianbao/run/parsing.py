@@ -10,12 +10,14 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 
 from nianbao.domain.model import ParsedReport, unreadable
+from nianbao.read.bulk import ReportBatch, load_files, polars_pool_running
 from nianbao.read.load import load_file
 from nianbao.run.hooks import checkpoint
 from nianbao.run.inputs import Submission
 from nianbao.run.interrupt import check_stop, quiet_worker
 
 PARALLEL_MIN_FILES = 400
+BULK_STEP = 250  # files read together (nianbao.read.bulk) between two stop checks, without a pool
 
 
 def load_one(sub: Submission) -> ParsedReport:
@@ -26,7 +28,13 @@ def load_one(sub: Submission) -> ParsedReport:
 
 def _load_chunk(subs: Sequence[Submission]) -> list[ParsedReport]:
     checkpoint("parse-chunk")  # a test hook (nianbao.run.hooks), in the worker process
-    return [load_one(s) for s in subs]
+    return _read_part(subs)  # a ReportBatch: it travels back to the run's process pickled column-wise
+
+
+def _read_part(subs: Sequence[Submission]) -> ReportBatch:
+    """The plain-text reports of these files read together (nianbao.read.bulk), every other file one by one."""
+    read = iter(load_files([(s.path, s.name) for s in subs if s.problem is None]))
+    return ReportBatch(load_one(s) if s.problem is not None else next(read) for s in subs)
 
 
 def load_all(
@@ -39,12 +47,14 @@ def load_all(
     if multiprocessing.current_process().daemon:
         workers = 1  # e.g. a Dask worker process: daemonic processes may not have children
     if workers <= 1 or len(subs) < PARALLEL_MIN_FILES:
-        reports = []
-        for s in subs:
+        reports: list[ParsedReport] = []
+        step = BULK_STEP if len(subs) >= PARALLEL_MIN_FILES else 1  # many files: read in bulk, a step at a time
+        for i in range(0, len(subs), step):
             check_stop()  # a Prefect parse task's thread: the run was stopped (Ctrl-C, SIGTERM)
-            reports.append(load_one(s))
+            few = subs[i : i + step]
+            reports.extend(_read_part(few) if step > 1 else [load_one(few[0])])
             if progress:
-                progress(1)
+                progress(len(few))
         return reports
     size = max(50, len(subs) // (workers * 8))
     chunks = [subs[i : i + size] for i in range(0, len(subs), size)]
@@ -54,7 +64,11 @@ def load_all(
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        ex = ProcessPoolExecutor(max_workers=workers, initializer=quiet_worker)
+        ctx = _pool_context()
+        if ctx is None:
+            ex = ProcessPoolExecutor(max_workers=workers, initializer=quiet_worker)
+        else:
+            ex = ProcessPoolExecutor(workers, ctx, initializer=_fresh_worker, initargs=(dict(os.environ),))
         try:
             for part in ex.map(_load_chunk, chunks):
                 check_stop()
@@ -70,6 +84,26 @@ def load_all(
             gc.enable()
         gc.freeze()
     return out
+
+
+def _pool_context() -> multiprocessing.context.ForkServerContext | None:
+    """How the workers start: forked from this process (None, the default), unless polars' thread
+    pool runs here (e.g. the nightly job read its store with polars first): a worker forked from it
+    could not use polars, and nianbao.read.bulk would read report by report there; then they are
+    forked from a fresh server process (``forkserver``, started once, ~0.2 s)."""
+    if not polars_pool_running():
+        return None
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["nianbao.run.parsing"])
+    return ctx
+
+
+def _fresh_worker(environ: dict[str, str]) -> None:
+    """Initializer of a worker forked from the fork server: this run's environment (limits, test
+    hooks; the server keeps the one it started with), then as any worker."""
+    os.environ.clear()
+    os.environ.update(environ)
+    quiet_worker()
 
 
 def _stop_pool(ex: ProcessPoolExecutor) -> None:
