@@ -30,7 +30,7 @@ from nianbao.desk.db import (
     now,
 )
 from nianbao.desk.runs import Report, Run
-from nianbao.domain.clock import TZ
+from nianbao.domain.clock import TZ, zh_date, zh_minute
 
 SYSTEM = "系统（夜间校验）"
 REASON_MAX = 500
@@ -55,12 +55,11 @@ def when_zh(t: datetime | None) -> str:
     """2026年12月7日 08:12 (Beijing time)."""
     if t is None:
         return ""
-    t = beijing(t)
-    return f"{t.year}年{t.month}月{t.day}日 {t.hour:02d}:{t.minute:02d}"
+    return zh_minute(beijing(t))
 
 
 def date_zh(d: date | None) -> str:
-    return f"{d.year}年{d.month}月{d.day}日" if d else ""
+    return zh_date(d) if d else ""
 
 
 def today() -> date:

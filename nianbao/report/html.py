@@ -33,6 +33,7 @@ from jinja2 import BaseLoader, Environment, PackageLoader, StrictUndefined, Temp
 from markupsafe import Markup, escape
 
 from nianbao.catalogue import catalogue, format_number
+from nianbao.domain.clock import zh_time
 from nianbao.domain.model import INDEX, STATES, Cell, CellMap, ParsedReport
 from nianbao.domain.normalize import State
 from nianbao.domain.registry import normalise_agency
@@ -65,7 +66,6 @@ from nianbao.report.quality import (
     state_of,
     text_and_table,
     year_label,
-    zh_time,
 )
 from nianbao.report.reuse import Reuse
 

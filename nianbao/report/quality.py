@@ -20,13 +20,11 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
 from functools import cache
 from pathlib import Path, PurePath
 from typing import Any
 
 from nianbao.catalogue import derived, linear_rules
-from nianbao.domain.clock import TZ
 from nianbao.domain.model import ParsedReport
 from nianbao.domain.normalize import State
 from nianbao.domain.registry import Agency, normalise_agency
@@ -50,22 +48,6 @@ def cause_zh(cause: str) -> str:
 def alternative(s: Suspect) -> int:
     """Which of several equally small explanations a suspect belongs to (0 when there is one)."""
     return int(getattr(s, "alternative", 0) or 0)
-
-
-def zh_time(iso: str | None) -> str:
-    """An ISO time as the auditor reads it, in Beijing time: ``2026年12月7日 08:12`` (a date alone:
-    ``2026年12月7日``); the text unchanged when it is not a time."""
-    if not iso:
-        return ""
-    try:
-        t = datetime.fromisoformat(iso)
-    except ValueError:
-        return iso
-    if len(iso) <= 10:
-        return f"{t.year}年{t.month}月{t.day}日"
-    if t.tzinfo is not None:
-        t = t.astimezone(TZ)
-    return f"{t.year}年{t.month}月{t.day}日 {t.hour:02d}:{t.minute:02d}"
 
 
 # the stages of a run (run.json's timings), in the auditor's words

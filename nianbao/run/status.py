@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from nianbao.domain import clock
 from nianbao.domain.clock import TZ, now_iso
 from nianbao.io.atomic import write_json, write_text
 
@@ -39,16 +40,8 @@ RUNNING, COMPLETED, FAILED = "running", "completed", "failed"
 
 
 def zh_time(iso: str | None) -> str:
-    """``2026-12-07T08:12:32+08:00`` → ``2026年12月7日 08:12`` (Beijing time)."""
-    if not iso:
-        return "—"
-    try:
-        t = datetime.fromisoformat(iso)
-    except ValueError:
-        return iso
-    if t.tzinfo is not None:
-        t = t.astimezone(TZ)
-    return f"{t.year}年{t.month}月{t.day}日 {t:%H:%M}"
+    """``2026-12-07T08:12:32+08:00`` → ``2026年12月7日 08:12`` (Beijing time); ``—`` when there is none."""
+    return clock.zh_time(iso, empty="—")
 
 
 def read(out: Path) -> dict[str, Any]:
