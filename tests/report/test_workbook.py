@@ -121,3 +121,25 @@ def test_times_are_excel_datetimes(book: dict[str, Any]) -> None:
         for row in ws.iter_rows(values_only=True):
             for v in row:
                 assert not (isinstance(v, str) and len(v) >= 19 and v[4] == "-" and v[10] == "T"), (ws.title, v)
+
+
+def test_values_sheet_fast_rows_write_xlsxwriters_own_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """数值's plain numbers written straight into the row (excel._plain_numbers) give the same
+    workbook as xlsxwriter writing each one, on a batch with errors, warnings and flagged cells."""
+    import zipfile
+
+    from nianbao.report import excel
+    from nianbao.report.quality import prepare
+    from nianbao.run.steps import validate_paths
+
+    outcome = validate_paths([SAMPLE], 1)
+    assert {f.severity for f in outcome.findings} >= {"error", "warning"}
+    q = prepare(outcome, tmp_path, None, None)
+    books = {}
+    for fast in (False, True):
+        monkeypatch.setattr(excel, "FAST_ROWS", fast)
+        excel.build_workbook(q, tmp_path / f"{fast}.xlsx")
+        with zipfile.ZipFile(tmp_path / f"{fast}.xlsx") as z:
+            books[fast] = {n: z.read(n) for n in z.namelist() if n != "docProps/core.xml"}  # core: the time
+    assert books[True] == books[False]
+    assert b"<v>" in books[True]["xl/worksheets/sheet5.xml"]  # 数值 holds numbers
