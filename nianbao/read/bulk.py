@@ -46,7 +46,7 @@ import numpy as np
 import polars as pl
 
 from nianbao.domain.model import INDEX, CellMap, LayoutFact, LayoutList, ParsedReport, Sections
-from nianbao.domain.normalize import Kind, squash
+from nianbao.domain.normalize import Kind
 from nianbao.domain.spec import T4_ROWS, Fmt, cell_kind, tables
 from nianbao.io.files import read_bytes, settled_mtime
 from nianbao.io.limits import Limits, current_limits
@@ -58,18 +58,16 @@ from nianbao.read import fast
 from nianbao.read.chars import TRADITIONAL_CLASS
 from nianbao.read.load import load_bytes, load_file
 from nianbao.read.meta import (
-    BLOCK_HEADER,
     PERIOD_LINES,
     choose_sections,
     fill_agency,
+    fill_sections,
     format_of_label_text,
     label_text_of_raw,
     period_on_a_line,
     read_period,
     read_title,
     section_candidates,
-    section_layout,
-    section_prose,
 )
 
 MAX_CHARS = 200_000  # a longer text is read by the per-report path (the frame's work stays bounded)
@@ -519,21 +517,16 @@ def _read_one(
     if not period_on_a_line(rep, (_line(raws, i) for i in periods)):
         read_period(rep, [_line(raws, i) for i in range(min(PERIOD_LINES, len(raws)))])
     fill_agency(rep)
-    rep.fmt = fmt
-    rep.fmt_evidence_2019 = list(detected.evidence_2019)
-    section_layout(rep, sections)
-    ordered = sorted(sections.items(), key=lambda kv: kv[1][0])
-    for k, (num, (at, _l, _h)) in enumerate(ordered):
-        end = ordered[k + 1][1][0] if k + 1 < len(ordered) else len(raws)
-        texts = [
-            (j + 1, r)
-            for j, r in enumerate(raws[at + 1 : end], start=at + 1)
-            if "\t" not in r and r.strip() and not (num == "二" and BLOCK_HEADER.search(squash(r)))
-        ]
-        rep.sections[num] = section_prose(num, texts)
-    if ordered:
-        rep.sections["引言"] = [(j + 1, r) for j, r in enumerate(raws[: ordered[0][1][0]]) if r.strip()]
-    rep.sections.pack()
+    fill_sections(
+        rep,
+        detected,
+        sections,
+        len(raws),
+        lambda start, end: [
+            (j + 1, r) for j, r in enumerate(raws[start:end], start=start) if "\t" not in r and r.strip()
+        ],
+        lambda end: [(j + 1, r) for j, r in enumerate(raws[:end]) if r.strip()],
+    )
 
     # the tables' layout facts after the sections'
     offs = np.array([s for s, _e in bounds], np.int64)

@@ -39,11 +39,10 @@ from nianbao.read.meta import (
     BLOCK_HEADER,
     detect_format,
     fill_agency,
+    fill_sections,
     find_sections,
     read_period,
     read_title,
-    section_layout,
-    section_prose,
 )
 
 ENV = "NIANBAO_FAST_READ"
@@ -461,24 +460,18 @@ def read(lines: Sequence[LineLike], report: ParsedReport) -> ParsedReport | None
     rep.agency, rep.year, rep.title, rep.title_line = title.agency, title.year, title.text, title.line
     read_period(rep, lines)
     fill_agency(rep)
-    rep.fmt = fmt
-    rep.fmt_evidence_2019 = list(detected.evidence_2019)
-    section_layout(rep, sections)
-    ordered = sorted(sections.items(), key=lambda kv: kv[1][0])
-    for k, (num, (idx, _l, _h)) in enumerate(ordered):
-        end = ordered[k + 1][1][0] if k + 1 < len(ordered) else len(lines)
-        texts = []
-        for ln in lines[idx + 1 : end]:
-            if len(ln.cells) > 1 or getattr(ln, "table", False):
-                continue
-            t = ln.cells[0]
-            if t.strip() and not (num == "二" and BLOCK_HEADER.search(squash(t))):
-                texts.append((ln.no, t))
-        rep.sections[num] = section_prose(num, texts)
-    if ordered:
-        top = lines[: ordered[0][1][0]]
-        rep.sections["引言"] = [(ln.no, "\t".join(ln.cells)) for ln in top if "".join(ln.cells).strip()]
-    rep.sections.pack()
+    fill_sections(
+        rep,
+        detected,
+        sections,
+        len(lines),
+        lambda start, end: [
+            (ln.no, ln.cells[0])
+            for ln in lines[start:end]
+            if len(ln.cells) <= 1 and not getattr(ln, "table", False) and ln.cells[0].strip()
+        ],
+        lambda end: [(ln.no, "\t".join(ln.cells)) for ln in lines[:end] if "".join(ln.cells).strip()],
+    )
 
     cells = rep.cells
     table = spec["2"]

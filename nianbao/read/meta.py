@@ -26,7 +26,7 @@ shape of table (tabs, single spaces, one cell per line, Markdown): the labels of
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import PurePath
@@ -531,6 +531,37 @@ def section_layout(rep: ParsedReport, sections: dict[str, tuple[int, int, str]])
         if in_order:
             prev_idx, prev_num = idx, s.number
         rep.sections[s.number] = []
+
+
+Texts = list[tuple[int, str]]  # (line number, text)
+
+
+def fill_sections(
+    rep: ParsedReport,
+    detected: FormatEvidence,
+    sections: dict[str, tuple[int, int, str]],
+    n_lines: int,
+    prose: Callable[[int, int], Texts],
+    intro: Callable[[int], Texts],
+) -> None:
+    """The format found, the sections' layout facts and every section's prose, shared by the
+    tolerant, the fast and the bulk reader: ``prose(start, end)`` gives the non-blank text lines
+    (no table rows) of lines ``start`` to ``end - 1`` of the report's ``n_lines``, ``intro(end)``
+    the non-blank lines before ``end`` (引言, the text above the first heading).  Table block headers
+    of section 二 (第二十条第（一）项) are not prose."""
+    rep.fmt = detected.fmt
+    rep.fmt_evidence_2019 = list(detected.evidence_2019)
+    section_layout(rep, sections)  # presence, order, aliases
+    ordered = sorted(sections.items(), key=lambda kv: kv[1][0])
+    for k, (num, (idx, _l, _h)) in enumerate(ordered):
+        end = ordered[k + 1][1][0] if k + 1 < len(ordered) else n_lines
+        texts = prose(idx + 1, end)
+        if num == "二":
+            texts = [(no, t) for no, t in texts if not BLOCK_HEADER.search(squash(t))]
+        rep.sections[num] = section_prose(num, texts)
+    if ordered:
+        rep.sections["引言"] = intro(ordered[0][1][0])
+    rep.sections.pack()
 
 
 def section_prose(num: str, items: list[tuple[int, str]]) -> list[tuple[int, str]]:

@@ -25,11 +25,10 @@ from nianbao.read.meta import (
     BLOCK_HEADER,
     detect_format,
     fill_agency,
+    fill_sections,
     find_sections,
     read_period,
     read_title,
-    section_layout,
-    section_prose,
 )
 from nianbao.read.rows import (
     T3_ROW_SETS,
@@ -516,29 +515,21 @@ def _parse_lines(lines: Sequence[Line], report: ParsedReport) -> ParsedReport:
     # the format from the layout printed from section 二 on (the title and 一 are prose)
     detected = detect_format(lines[sections["二"][0] :] if "二" in sections else lines, rep.year)
     fmt = detected.fmt
-    rep.fmt = fmt
-    rep.fmt_evidence_2019 = list(detected.evidence_2019)
     if fmt is Fmt.F2021:
         for ri in rep.row_issues:
             if ri.code == "I11" and ri.element == "3:3.6:*":
                 ri.element = "3:3.6.3:*"  # the single （六） row is read into 3.6.3 in the 2021 format (I13)
     spec = tables(fmt)
 
-    section_layout(rep, sections)  # presence, order, aliases
-    # section texts (prose) for the text rules; table block headers (第二十条第（一）项) are not prose
-    ordered = sorted(sections.items(), key=lambda kv: kv[1][0])
-    for k, (num, (idx, _l, _h)) in enumerate(ordered):
-        end = ordered[k + 1][1][0] if k + 1 < len(ordered) else len(lines)
-        prose = [
-            (ln.no, ln.text)
-            for ln in lines[idx + 1 : end]
-            if not ln.table and ln.text.strip() and not (num == "二" and BLOCK_HEADER.search(squash(ln.text)))
-        ]
-        rep.sections[num] = section_prose(num, prose)
-    if ordered:
-        rep.sections["引言"] = [(ln.no, ln.text) for ln in lines[: ordered[0][1][0]] if ln.text.strip()]
-
-    rep.sections.pack()
+    # section texts (prose) for the text rules
+    fill_sections(
+        rep,
+        detected,
+        sections,
+        len(lines),
+        lambda start, end: [(ln.no, ln.text) for ln in lines[start:end] if not ln.table and ln.text.strip()],
+        lambda end: [(ln.no, ln.text) for ln in lines[:end] if ln.text.strip()],
+    )
     fill_t2(rep, spec["2"], t2)
     fill_t3(rep, spec["3"], t3, t3_header, g3.header)
     fill_t4(rep, spec["4"], t4, t4_header, g4.header)
