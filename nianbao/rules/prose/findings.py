@@ -4,7 +4,7 @@ findings of the few sentences parsed in Python.  Each finding quotes the sentenc
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from functools import cache
 from typing import Any
 
@@ -153,12 +153,18 @@ def claim_findings(reports: Sequence[ParsedReport], rows: Iterator[dict[str, Any
 _CAT_ZH = {c: CLAIM[c].label for c in CATEGORIES}
 
 
-def sum_findings(reports: Sequence[ParsedReport], rows: Iterator[dict[str, Any]]) -> list[Finding]:
-    out: list[Finding] = []
+def _checked(
+    reports: Sequence[ParsedReport], rows: Iterator[dict[str, Any]]
+) -> Iterator[tuple[int, ParsedReport, str, dict[str, Any]]]:
+    """Each failing row of a check with its report: (report index, report, rule code, row)."""
     for d in rows:
         ri = d["report"]
-        rep = reports[ri]
-        code = d["check"]
+        yield ri, reports[ri], d["check"], d
+
+
+def sum_findings(reports: Sequence[ParsedReport], rows: Iterator[dict[str, Any]]) -> list[Finding]:
+    out: list[Finding] = []
+    for ri, rep, code, d in _checked(reports, rows):
         quote = _quote_of(rep, d["line"], None)
         if code == "H13":
             listed = "、".join(f"{_CAT_ZH[c]} {d[c]} 件" for c in CATEGORIES if d[c] is not None)
@@ -172,6 +178,13 @@ def sum_findings(reports: Sequence[ParsedReport], rows: Iterator[dict[str, Any]]
     return out
 
 
+def _lines_with(lines: pl.DataFrame, tids: Collection[int]) -> Iterator[tuple[int, int, int]]:
+    """(report, line, text id) of every line whose text is one of ``tids`` (the wrong ones)."""
+    if not tids:
+        return iter(())
+    return lines.filter(pl.col("tid").is_in(list(tids))).select("report", "line", "tid").iter_rows()
+
+
 def publication_findings(reports: Sequence[ParsedReport], lines: pl.DataFrame, texts: pl.DataFrame) -> list[Finding]:
     """H19 (主动公开 total vs parts): the candidates found vectorised over the distinct texts, each
     wrong one parsed once in Python, then a finding on every line with that text."""
@@ -182,10 +195,7 @@ def publication_findings(reports: Sequence[ParsedReport], lines: pl.DataFrame, t
         if ps is not None and sum(n for n, _u in ps.parts) != ps.total:
             wrong[tid] = ps
     out: list[Finding] = []
-    if not wrong:
-        return out
-    hits = lines.filter(pl.col("tid").is_in(list(wrong))).select("report", "line", "tid")
-    for ri, line, tid in hits.iter_rows():
+    for ri, line, tid in _lines_with(lines, wrong):
         ps = wrong[tid]
         total = sum(n for n, _u in ps.parts)
         listed = "、".join(f"{n} {u}" for n, u in ps.parts)
@@ -209,10 +219,7 @@ def percent_findings(
         for e in percent_errors(norm, normalise_text(text)):
             wrong.setdefault(tid, []).append((sent, e))
     out: list[Finding] = []
-    if not wrong:
-        return out
-    hits = lines.filter(pl.col("tid").is_in(list(wrong))).select("report", "line", "tid")
-    for ri, line, tid in hits.iter_rows():
+    for ri, line, tid in _lines_with(lines, wrong):
         rep = reports[ri]
         for sent, e in wrong[tid]:
             params = {
@@ -229,10 +236,7 @@ def percent_findings(
 
 def fee_findings(reports: Sequence[ParsedReport], rows: Iterator[dict[str, Any]]) -> list[Finding]:
     out: list[Finding] = []
-    for d in rows:
-        ri = d["report"]
-        rep = reports[ri]
-        code = d["check"]
+    for ri, rep, code, d in _checked(reports, rows):
         six = rep.sections.get("六") or []
         if code == "J01":
             line = six[0][0] - 1 if six else None
