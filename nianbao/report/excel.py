@@ -416,9 +416,22 @@ def _header(w: _Writer, ws: Worksheet, row: int, columns: tuple[tuple[str, int],
         w.put(ws, row, c, h, bold=True)
 
 
+def _list_sheet(w: _Writer, name: str, columns: tuple[tuple[str, int], ...]) -> Worksheet:
+    """A sheet of one row per item under a header row of ``columns`` (title, width)."""
+    ws = w.wb.add_worksheet(name)
+    _header(w, ws, 0, columns)
+    return ws
+
+
+def _filtered(ws: Worksheet, last_row: int, n_cols: int, frozen_cols: int) -> None:
+    """The header row and the first ``frozen_cols`` columns frozen, an autofilter over the rows
+    to ``last_row`` (at least one) of ``n_cols`` columns."""
+    ws.freeze_panes(1, frozen_cols)
+    ws.autofilter(0, 0, max(last_row, 1), n_cols - 1)
+
+
 def _counties_sheet(w: _Writer, q: Quality) -> None:
-    ws = w.wb.add_worksheet("各县（区）")
-    _header(w, ws, 0, COUNTY_COLUMNS)
+    ws = _list_sheet(w, "各县（区）", COUNTY_COLUMNS)
     r = 0
     for r, c in enumerate(county_summary(q), 1):
         vals = (
@@ -436,15 +449,13 @@ def _counties_sheet(w: _Writer, q: Quality) -> None:
             c["new"],
         )
         w.row(ws, r, vals)
-    ws.freeze_panes(1, 1)
-    ws.autofilter(0, 0, max(r, 1), len(COUNTY_COLUMNS) - 1)
+    _filtered(ws, r, len(COUNTY_COLUMNS), 1)
     _print_setup(ws)
 
 
 def _reports_sheet(w: _Writer, q: Quality, listed: list[int]) -> None:
     o, rv = q.outcome, q.review
-    ws = w.wb.add_worksheet("报告清单")
-    _header(w, ws, 0, REPORT_COLUMNS)
+    ws = _list_sheet(w, "报告清单", REPORT_COLUMNS)
     r = 0
     for r, i in enumerate(listed, 1):
         f = o.files[i]
@@ -468,15 +479,13 @@ def _reports_sheet(w: _Writer, q: Quality, listed: list[int]) -> None:
         w.link(ws, r, 1, _page_href(q, i), f.agency)
         w.row(ws, r, (None, None, *vals[2:]))
         w.put(ws, r, 4, state, fill=fill)
-    ws.freeze_panes(1, 0)
-    ws.autofilter(0, 0, max(r, 1), len(REPORT_COLUMNS) - 1)
+    _filtered(ws, r, len(REPORT_COLUMNS), 0)
     _print_setup(ws)
 
 
 def _findings_sheet(w: _Writer, q: Quality, listed: list[int]) -> None:
     o, rv = q.outcome, q.review
-    ws = w.wb.add_worksheet("问题清单")
-    _header(w, ws, 0, FINDING_COLUMNS)
+    ws = _list_sheet(w, "问题清单", FINDING_COLUMNS)
     cat = catalogue()
     sev_fmt = {s: w.fmt(s) for s in SEVERITY_ZH}
     r = 0
@@ -524,8 +533,7 @@ def _findings_sheet(w: _Writer, q: Quality, listed: list[int]) -> None:
         w.link(ws, r, 1, _page_href(q, fi), f.agency)
         w.row(ws, r, (None, None, *vals[2:]))
         ws.write_string(r, 5, SEVERITY_ZH.get(f.severity, f.severity), sev_fmt.get(f.severity))
-    ws.freeze_panes(1, 0)
-    ws.autofilter(0, 0, max(r, 1), len(FINDING_COLUMNS) - 1)
+    _filtered(ws, r, len(FINDING_COLUMNS), 0)
     _print_setup(ws)
 
 
@@ -583,9 +591,7 @@ def _values_sheet(w: _Writer, q: Quality, listed: list[int]) -> None:
     cols = _value_columns()
     lead = (("机关", 22), ("年度", 6), ("文件", 30), ("格式", 6))
     n0 = len(lead)
-    for c, (h, width) in enumerate(lead):
-        ws.set_column(c, c, width)
-        w.put(ws, 0, c, h, bold=True)
+    _header(w, ws, 0, lead)
     ws.set_column(n0, n0 + len(cols) - 1, 11)
     for j, cid in enumerate(cols):
         w.put(ws, 0, n0 + j, _column_label(cid), bold=True)
@@ -642,8 +648,7 @@ def _values_sheet(w: _Writer, q: Quality, listed: list[int]) -> None:
                 w.put(ws, r, n0 + j, cell.raw, fill=fill)
             elif fill:
                 ws.write_blank(r, n0 + j, None, w.fmt(fill))
-    ws.freeze_panes(1, n0)
-    ws.autofilter(0, 0, max(r, 1), n0 + len(cols) - 1)
+    _filtered(ws, r, n0 + len(cols), n0)
     # ~420 columns: printed landscape with the header row and the report's columns on every page
     # (fitting them to one page width would make the figures unreadable)
     ws.set_paper(9)
