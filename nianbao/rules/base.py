@@ -11,12 +11,14 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import pandera.polars as pa
 import polars as pl
 from pandera.errors import SchemaErrors
+
+from nianbao.domain.model import ParsedReport
 
 # Data-level checks must run: never let an environment switch them off.
 os.environ["PANDERA_VALIDATION_DEPTH"] = "SCHEMA_AND_DATA"
@@ -92,3 +94,13 @@ def failing_rows(
         fails.with_columns(pl.col("index").cast(pl.UInt32)), on="index", how="inner"
     )
     return joined.iter_rows(named=True)
+
+
+def with_reports(
+    reports: Sequence[ParsedReport], rows: Iterable[dict[str, Any]]
+) -> Iterator[tuple[int, ParsedReport, str, dict[str, Any]]]:
+    """Each failing row (of :func:`failing_rows`) with its report: (report index, report, rule code
+    — the failing check —, row), the start of every family's rows-to-findings loop."""
+    for d in rows:
+        ri = d["report"]
+        yield ri, reports[ri], d["check"], d

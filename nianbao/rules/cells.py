@@ -13,7 +13,7 @@ from typing import Any
 from nianbao.domain.model import ParsedReport
 from nianbao.domain.spec import Fmt, cell_label, table_name
 from nianbao.outcome import Finding, finding_for, plain_number
-from nianbao.rules.base import failing_rows
+from nianbao.rules.base import failing_rows, with_reports
 from nianbao.rules.family import Batch, Family
 from schemas.cells import CELL_RULES, cells_schema
 
@@ -29,17 +29,14 @@ def findings_of(reports: Sequence[ParsedReport], rows: Iterator[dict[str, Any]])
     """The findings of the failing rows of the cells frame."""
     out: list[Finding] = []
     blanks: dict[tuple[int, str], list[tuple[str, int | None]]] = defaultdict(list)
-    for d in rows:
-        code = d["check"]
-        ri = d["report"]
-        rep = reports[ri]
+    for ri, rep, code, d in with_reports(reports, rows):
         fmt = rep.fmt or Fmt.F2021
         cid = d["cell"]
         if code == "G04":
             blanks[(ri, cid.split(":")[0])].append((cid, d["line"]))
             continue
         raw = rep.cells[cid].raw
-        params = {"cell_label": f"{table_name(cid[0])}“{cell_label(fmt, cid)}”", "raw": raw}
+        params: dict[str, Any] = {"cell_label": f"{table_name(cid[0])}“{cell_label(fmt, cid)}”", "raw": raw}
         actual = plain_number(d["value"]) if d["value"] is not None else raw
         params["actual"] = actual
         out.append(

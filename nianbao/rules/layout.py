@@ -13,7 +13,7 @@ from nianbao.domain.model import ParsedReport
 from nianbao.domain.spec import SECTIONS, Fmt, table_name, tables
 from nianbao.outcome import Finding, finding_for
 from nianbao.read.labels import edits
-from nianbao.rules.base import failing_rows
+from nianbao.rules.base import failing_rows, with_reports
 from nianbao.rules.family import Batch, Family
 from schemas.layout import LAYOUT_RULES, layout_schema
 
@@ -28,10 +28,7 @@ _SECTION = {s.number: s for s in SECTIONS}
 def findings_of(reports: Sequence[ParsedReport], rows: Iterator[dict[str, Any]]) -> list[Finding]:
     """The findings of the failing rows of the layout frame."""
     out: list[Finding] = []
-    for d in rows:
-        code = d["check"]
-        ri = d["report"]
-        rep = reports[ri]
+    for ri, rep, code, d in with_reports(reports, rows):
         fmt = rep.fmt or Fmt.F2021
         el: str = d["element"]
         pos: int = d["pos"]

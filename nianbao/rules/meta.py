@@ -10,7 +10,7 @@ from typing import Any
 
 from nianbao.domain.model import ParsedReport
 from nianbao.outcome import Finding, finding_for
-from nianbao.rules.base import failing_rows
+from nianbao.rules.base import failing_rows, with_reports
 from nianbao.rules.family import Batch, Family
 from schemas.meta import META_RULES, meta_schema
 
@@ -22,10 +22,7 @@ def meta_findings(batch: Batch) -> list[Finding]:
 def findings_of(reports: Sequence[ParsedReport], rows: Iterator[dict[str, Any]]) -> list[Finding]:
     """The findings of the failing rows of the meta frame (one row per report)."""
     out: list[Finding] = []
-    for d in rows:
-        code = d["check"]
-        ri = d["report"]
-        rep = reports[ri]
+    for ri, rep, code, d in with_reports(reports, rows):
         year = d["year"]
         params: dict[str, object] = {"year": year if year is not None else "YYYY"}
         expected: object = None

@@ -27,7 +27,7 @@ from nianbao.catalogue import format_number
 from nianbao.domain.registry import Agency
 from nianbao.domain.spec import Fmt, cell_label, table_name
 from nianbao.outcome import Finding, finding_for
-from nianbao.rules.base import failing_rows
+from nianbao.rules.base import failing_rows, with_reports
 from nianbao.rules.family import Batch, Family
 from nianbao.rules.years import YearPairs
 from schemas.plausibility import KEY_FIGURES, PLAUSIBILITY_RULES, SIGMA_FLOOR, Z_MAX, plausibility_schema
@@ -136,10 +136,7 @@ def _fmt(v: float | None) -> str:
 def findings_of(yp: YearPairs, frame: pl.DataFrame) -> list[Finding]:
     """The findings of the failing rows of the plausibility frame."""
     out: list[Finding] = []
-    for d in failing_rows(plausibility_schema(), frame):
-        ri = d["report"]
-        rep = yp.reports[ri]
-        code = d["check"]
+    for ri, rep, code, d in with_reports(yp.reports, failing_rows(plausibility_schema(), frame)):
         fig = d["figure"]
         fmt = rep.fmt or Fmt.F2021
         label = f"{table_name(fig[0])}“{cell_label(fmt, fig)}”"

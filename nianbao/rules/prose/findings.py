@@ -14,6 +14,7 @@ from nianbao.catalogue import format_number
 from nianbao.domain.model import ParsedReport
 from nianbao.domain.spec import Fmt, all_cells
 from nianbao.outcome import Finding, finding_for
+from nianbao.rules.base import with_reports
 from nianbao.rules.prose.checks import target_cells
 from nianbao.rules.prose.claims import CATEGORIES, CLAIM
 from nianbao.rules.prose.extract import (
@@ -153,18 +154,9 @@ def claim_findings(reports: Sequence[ParsedReport], rows: Iterator[dict[str, Any
 _CAT_ZH = {c: CLAIM[c].label for c in CATEGORIES}
 
 
-def _checked(
-    reports: Sequence[ParsedReport], rows: Iterator[dict[str, Any]]
-) -> Iterator[tuple[int, ParsedReport, str, dict[str, Any]]]:
-    """Each failing row of a check with its report: (report index, report, rule code, row)."""
-    for d in rows:
-        ri = d["report"]
-        yield ri, reports[ri], d["check"], d
-
-
 def sum_findings(reports: Sequence[ParsedReport], rows: Iterator[dict[str, Any]]) -> list[Finding]:
     out: list[Finding] = []
-    for ri, rep, code, d in _checked(reports, rows):
+    for ri, rep, code, d in with_reports(reports, rows):
         quote = _quote_of(rep, d["line"], None)
         if code == "H13":
             listed = "、".join(f"{_CAT_ZH[c]} {d[c]} 件" for c in CATEGORIES if d[c] is not None)
@@ -236,7 +228,7 @@ def percent_findings(
 
 def fee_findings(reports: Sequence[ParsedReport], rows: Iterator[dict[str, Any]]) -> list[Finding]:
     out: list[Finding] = []
-    for ri, rep, code, d in _checked(reports, rows):
+    for ri, rep, code, d in with_reports(reports, rows):
         six = rep.sections.get("六") or []
         if code == "J01":
             line = six[0][0] - 1 if six else None
