@@ -152,15 +152,27 @@ def _contiguous(after: Sequence[str], n: int) -> int | None:
 # ------------------------------------------------------------------ tables
 
 
+def _table_lines(window: Sequence[LineLike]) -> list[LineLike] | None:
+    """The lines of a table's window that hold several cells (blank lines skipped), or None when a
+    line of text (a paragraph or a lone label) stands inside the table: not for the fast path."""
+    out: list[LineLike] = []
+    for ln in window:
+        if len(ln.cells) < 2:
+            if ln.cells[0].strip():
+                return None
+            continue
+        out.append(ln)
+    return out
+
+
 def _table2(window: Sequence[LineLike]) -> dict[str, tuple[dict[str, _V], int]] | None:
     rows: dict[str, tuple[dict[str, _V], int]] = {}
     header: list[str] | None = None
-    for ln in window:
+    table_lines = _table_lines(window)
+    if table_lines is None:
+        return None
+    for ln in table_lines:
         cells = ln.cells
-        if len(cells) < 2:
-            if cells[0].strip():
-                return None  # a paragraph or a lone label inside the table
-            continue
         fi = _first(cells)
         if fi is None:
             return None
@@ -205,12 +217,11 @@ def _table3(window: Sequence[LineLike]) -> tuple[dict[str, tuple[list[_V], int]]
     header_text: list[str] = []
     fragment = ""
     started = False
-    for ln in window:
+    table_lines = _table_lines(window)
+    if table_lines is None:
+        return None
+    for ln in table_lines:
         cells = ln.cells
-        if len(cells) < 2:
-            if cells[0].strip():
-                return None
-            continue
         fi = _first(cells)
         if fi is None:
             return None
@@ -259,12 +270,11 @@ def _table3(window: Sequence[LineLike]) -> tuple[dict[str, tuple[list[_V], int]]
 def _table4(window: Sequence[LineLike]) -> tuple[list[_V], int, str] | None:
     header = ""
     values: tuple[list[_V], int] | None = None
-    for ln in window:
+    table_lines = _table_lines(window)
+    if table_lines is None:
+        return None
+    for ln in table_lines:
         cells = ln.cells
-        if len(cells) < 2:
-            if cells[0].strip():
-                return None
-            continue
         nonempty = [c for c in cells if c.strip()]
         if not nonempty:
             return None
