@@ -81,6 +81,24 @@ def _registry(registry: Sequence[Agency] | None) -> Any:
     return None if registry is None else [[a.county, a.agency, a.level] for a in registry]
 
 
+def _key(
+    reports: Sequence[ParsedReport], registry: Sequence[Agency] | None, renames: Mapping[str, str] | None, **rest: Any
+) -> str:
+    """A memo key: what every part's result depends on (the entry format, the ruleset, the code, the
+    batch, the registry, the renames) and the part's own inputs ``rest``."""
+    return _digest(
+        {
+            "format": FORMAT,
+            "ruleset": ruleset_version(),
+            "code": code_hash(),
+            "batch": batch_identity(reports),
+            "registry": _registry(registry),
+            "renames": sorted((renames or {}).items()),
+            **rest,
+        }
+    )
+
+
 def validation_key(
     reports: Sequence[ParsedReport],
     previous: Sequence[Sequence[Any]],
@@ -89,17 +107,12 @@ def validation_key(
 ) -> str:
     from nianbao.localise import budget_per_report
 
-    return _digest(
-        {
-            "format": FORMAT,
-            "ruleset": ruleset_version(),
-            "code": code_hash(),
-            "batch": batch_identity(reports),
-            "localise_budget": budget_per_report(),  # NIANBAO_LOCALISE_BUDGET decides which reports are localised
-            "previous": [list(p) for p in previous],
-            "registry": _registry(registry),
-            "renames": sorted((renames or {}).items()),
-        }
+    return _key(
+        reports,
+        registry,
+        renames,
+        localise_budget=budget_per_report(),  # NIANBAO_LOCALISE_BUDGET decides which reports are localised
+        previous=[list(p) for p in previous],
     )
 
 
@@ -110,17 +123,12 @@ def gx_key(
     renames: Mapping[str, str] | None,
     expected_years: Sequence[int] | None,
 ) -> str:
-    return _digest(
-        {
-            "format": FORMAT,
-            "ruleset": ruleset_version(),
-            "code": code_hash(),
-            "batch": batch_identity(reports),
-            "registry": _registry(registry),
-            "registry_file": registry_file,
-            "renames": sorted((renames or {}).items()),
-            "expected_years": list(expected_years) if expected_years is not None else None,
-        }
+    return _key(
+        reports,
+        registry,
+        renames,
+        registry_file=registry_file,
+        expected_years=list(expected_years) if expected_years is not None else None,
     )
 
 
