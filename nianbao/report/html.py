@@ -34,7 +34,7 @@ from markupsafe import Markup, escape
 
 from nianbao.catalogue import catalogue, format_number
 from nianbao.domain.clock import zh_time
-from nianbao.domain.model import INDEX, STATES, Cell, CellMap, ParsedReport
+from nianbao.domain.model import INDEX, STATES, Cell, CellMap, ParsedReport, number_text
 from nianbao.domain.normalize import State
 from nianbao.domain.registry import normalise_agency
 from nianbao.domain.spec import T3_COLUMNS, T4_COLUMNS, T4_ROWS, Fmt, cell_words, table_name, tables
@@ -314,9 +314,17 @@ def _positions(fmt: Fmt) -> tuple[tuple[str, int], ...]:
     return tuple((cid, INDEX.get(cid, -1)) for cid in _cell_titles(fmt))
 
 
+@cache
+def _heads(fmt: Fmt) -> tuple[tuple[str, int, str], ...]:
+    """:func:`_positions` with each cell's ``<td`` up to its class value (``<td data-cell="…" class="``)."""
+    return tuple((cid, i, f'<td data-cell="{cid}" class="') for cid, i in _positions(fmt))
+
+
 _N_STATES = len(STATES)
 _MISSING = STATES.index(State.MISSING)
 _BLANK = STATES.index(State.BLANK)
+_NUMBER_CODES = frozenset({STATES.index(State.VALUE), STATES.index(State.ZERO)})
+_MISSING_TEXT = escape(clean_text("缺"))
 
 
 def cell_views(rep: ParsedReport, fmt: Fmt, flags: dict[str, Flag], findings: dict[int, Finding]) -> dict[str, str]:
@@ -334,9 +342,14 @@ def cell_views(rep: ParsedReport, fmt: Fmt, flags: dict[str, Flag], findings: di
             fl = flags.get(cid)
             out[cid] = _plain_td(cid, c) if fl is None else _flagged_td(cid, label, c, fl, findings)
         return out
-    values, states, lines, cols, raws = cells.arrays()
-    where_at = cells.where_at
-    for cid, i in _positions(fmt):
+    values, states, lines, cols, _raws = cells.arrays()
+    # the texts that are not the plain ones and the source locations, by position: most reports
+    # have neither, and a plain text is made here from the state and the value (model.plain_raw)
+    raw_map, where_map, _extra = cells.sparse()
+    raw_map = raw_map or None
+    where_map = where_map or None
+    text: str | None
+    for cid, i, head in _heads(fmt):
         if i < 0 or cid in flags:
             c = cells.get(cid)
             fl = flags.get(cid)
@@ -344,12 +357,18 @@ def cell_views(rep: ParsedReport, fmt: Fmt, flags: dict[str, Flag], findings: di
             continue
         code = states[i]
         if code >= _N_STATES:  # not in the report
-            out[cid] = f'<td data-cell="{cid}" class="missing">缺</td>'
+            out[cid] = f'{head}missing">缺</td>'
             continue
         if code == _MISSING:
-            text, cls = "缺", "missing"
+            text, cls = _MISSING_TEXT, "missing"
         else:
-            text = raws[i]
+            text = raw_map.get(i) if raw_map is not None else None
+            if text is None:
+                if code in _NUMBER_CODES:
+                    v = values[i]
+                    text = "" if v != v else number_text(v)  # v != v: NaN
+                else:
+                    text = ""
             if not text:
                 if code == _BLANK:
                     text, cls = "", "blank"
@@ -360,16 +379,16 @@ def cell_views(rep: ParsedReport, fmt: Fmt, flags: dict[str, Flag], findings: di
                 cls = "v"
             if not text.isdigit():  # digits (the common case) carry nothing to escape or clean
                 text = escape(clean_text(text))
-        w = where_at(i)
+        w = where_map.get(i) if where_map is not None else None
         line = lines[i]
         if w:
-            out[cid] = f'<td data-cell="{cid}" class="{cls}" title="{escape(clean_text(w))}">{text}</td>'
+            out[cid] = f'{head}{cls}" title="{escape(clean_text(w))}">{text}</td>'
         elif not line:
-            out[cid] = f'<td data-cell="{cid}" class="{cls}">{text}</td>'
+            out[cid] = f'{head}{cls}">{text}</td>'
         elif cols[i]:
-            out[cid] = f'<td data-cell="{cid}" class="{cls}" title="源文件第 {line} 行第 {cols[i]} 格">{text}</td>'
+            out[cid] = f'{head}{cls}" title="源文件第 {line} 行第 {cols[i]} 格">{text}</td>'
         else:
-            out[cid] = f'<td data-cell="{cid}" class="{cls}" title="源文件第 {line} 行">{text}</td>'
+            out[cid] = f'{head}{cls}" title="源文件第 {line} 行">{text}</td>'
     return out
 
 
