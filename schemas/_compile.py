@@ -8,6 +8,8 @@ a blank cell can never pass a rule by being null.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pandera.polars as pa
 import polars as pl
 
@@ -26,6 +28,15 @@ def expr_check(name: str, expr: pl.Expr) -> pa.Check:
         return data.lazyframe.select(_e)
 
     return pa.Check(run, name=name, error=name, ignore_na=False)
+
+
+def rule_schema(
+    columns: dict[str, pa.Column], rules: Mapping[str, pl.Expr], *, name: str, title: str | None = None
+) -> pa.DataFrameSchema:
+    """A family's frame schema: its columns (strict: no others) and one check per rule."""
+    return pa.DataFrameSchema(
+        columns, checks=[expr_check(code, e) for code, e in rules.items()], name=name, title=title, strict=True
+    )
 
 
 def linear_expr(rule: LinearRule) -> pl.Expr:

@@ -8,7 +8,7 @@ import pandera.polars as pa
 import polars as pl
 
 from nianbao.rules.frames import KIND_DTYPE, STATE_DTYPE
-from schemas._compile import expr_check
+from schemas._compile import rule_schema
 
 value = pl.col("value")
 state = pl.col("state")
@@ -26,7 +26,7 @@ CELL_RULES: dict[str, pl.Expr] = {
 
 @cache
 def cells_schema() -> pa.DataFrameSchema:
-    return pa.DataFrameSchema(
+    return rule_schema(
         {
             "report": pa.Column(pl.UInt32),
             "cell": pa.Column(pl.String),
@@ -37,7 +37,6 @@ def cells_schema() -> pa.DataFrameSchema:
             "line": pa.Column(pl.UInt32, nullable=True),
             "pos": pa.Column(pl.UInt32, nullable=True),
         },
-        checks=[expr_check(code, e) for code, e in CELL_RULES.items()],
+        CELL_RULES,
         name="cells",
-        strict=True,
     )

@@ -7,7 +7,7 @@ from functools import cache
 import pandera.polars as pa
 import polars as pl
 
-from schemas._compile import expr_check
+from schemas._compile import rule_schema
 
 kind = pl.col("kind")
 found = pl.col("found")
@@ -31,7 +31,7 @@ LAYOUT_RULES: dict[str, pl.Expr] = {
 
 @cache
 def layout_schema() -> pa.DataFrameSchema:
-    return pa.DataFrameSchema(
+    return rule_schema(
         {
             "report": pa.Column(pl.UInt32),
             "pos": pa.Column(pl.UInt32),
@@ -44,7 +44,6 @@ def layout_schema() -> pa.DataFrameSchema:
             "duplicate": pa.Column(pl.Boolean),
             "issue": pa.Column(pl.String, nullable=True),
         },
-        checks=[expr_check(code, e) for code, e in LAYOUT_RULES.items()],
+        LAYOUT_RULES,
         name="layout",
-        strict=True,
     )

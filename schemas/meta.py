@@ -7,7 +7,7 @@ from functools import cache
 import pandera.polars as pa
 import polars as pl
 
-from schemas._compile import expr_check
+from schemas._compile import rule_schema
 
 year = pl.col("year")
 stated = pl.col("period_text").is_not_null()
@@ -26,7 +26,7 @@ META_RULES: dict[str, pl.Expr] = {
 
 @cache
 def meta_schema() -> pa.DataFrameSchema:
-    return pa.DataFrameSchema(
+    return rule_schema(
         {
             "report": pa.Column(pl.UInt32, unique=True),
             "agency": pa.Column(pl.String, nullable=True),
@@ -43,7 +43,6 @@ def meta_schema() -> pa.DataFrameSchema:
             "period_line": pa.Column(pl.UInt32, nullable=True),
             "bad_bytes": pa.Column(pl.UInt32),
         },
-        checks=[expr_check(code, e) for code, e in META_RULES.items()],
+        META_RULES,
         name="meta",
-        strict=True,
     )

@@ -13,7 +13,7 @@ from functools import cache
 import pandera.polars as pa
 import polars as pl
 
-from schemas._compile import expr_check
+from schemas._compile import rule_schema
 
 # key figure -> the volume below which it is not worth an auditor's look ("meaningful volume")
 KEY_FIGURES: dict[str, float] = {
@@ -45,7 +45,7 @@ COPY_RULES: dict[str, pl.Expr] = {
 
 @cache
 def plausibility_schema() -> pa.DataFrameSchema:
-    return pa.DataFrameSchema(
+    return rule_schema(
         {
             "report": pa.Column(pl.UInt32),
             "figure": pa.Column(pl.String, pa.Check.isin(list(KEY_FIGURES))),
@@ -59,24 +59,22 @@ def plausibility_schema() -> pa.DataFrameSchema:
             "prev": pa.Column(pl.UInt32, nullable=True),
             "previous": pa.Column(pl.Float64, nullable=True),
         },
-        checks=[expr_check(code, e) for code, e in PLAUSIBILITY_RULES.items()],
+        PLAUSIBILITY_RULES,
         name="plausibility",
         title="与同级机关、与上年相比的合理性",
-        strict=True,
     )
 
 
 @cache
 def copies_schema() -> pa.DataFrameSchema:
-    return pa.DataFrameSchema(
+    return rule_schema(
         {
             "report": pa.Column(pl.UInt32, unique=True),
             "prev": pa.Column(pl.UInt32),
             "same_figures": pa.Column(pl.Boolean),
             "similarity": pa.Column(pl.Float64),
         },
-        checks=[expr_check(code, e) for code, e in COPY_RULES.items()],
+        COPY_RULES,
         name="copies",
         title="与上年报告雷同",
-        strict=True,
     )

@@ -14,7 +14,7 @@ from functools import cache
 import pandera.polars as pa
 import polars as pl
 
-from schemas._compile import TOLERANCE, expr_check
+from schemas._compile import TOLERANCE, rule_schema
 
 
 def claim_expr(code: str) -> pl.Expr:
@@ -31,7 +31,7 @@ def claim_expr(code: str) -> pl.Expr:
 def prose_schema(rules: tuple[str, ...]) -> pa.DataFrameSchema:
     """The claims frame's schema: one check per rule code in ``rules`` (the claim kinds' rules,
     :data:`nianbao.rules.prose.claims.CLAIM_RULES`)."""
-    return pa.DataFrameSchema(
+    return rule_schema(
         {
             "report": pa.Column(pl.UInt32),
             "section": pa.Column(pl.String),
@@ -46,10 +46,9 @@ def prose_schema(rules: tuple[str, ...]) -> pa.DataFrameSchema:
             "natural": pa.Column(pl.Float64, nullable=True),
             "table_line": pa.Column(pl.UInt32, nullable=True),
         },
-        checks=[expr_check(code, claim_expr(code)) for code in rules],
+        {code: claim_expr(code) for code in rules},
         name="prose",
         title="正文所述数字与统计表",
-        strict=True,
     )
 
 
@@ -80,12 +79,11 @@ def prose_sums_schema() -> pa.DataFrameSchema:
     }
     cols |= {k: pa.Column(pl.Int64, nullable=True) for k in kinds}
     cols |= {"n_categories": pa.Column(pl.UInt32), "parts": pa.Column(pl.Int64)}
-    return pa.DataFrameSchema(
+    return rule_schema(
         cols,
-        checks=[expr_check(code, e) for code, e in SUM_RULES.items()],
+        SUM_RULES,
         name="prose_sums",
         title="正文数字自身的算术",
-        strict=True,
     )
 
 
@@ -97,7 +95,7 @@ FEE_RULES: dict[str, pl.Expr] = {
 
 @cache
 def fee_schema() -> pa.DataFrameSchema:
-    return pa.DataFrameSchema(
+    return rule_schema(
         {
             "report": pa.Column(pl.UInt32, unique=True),
             "in_six": pa.Column(pl.Boolean),
@@ -105,8 +103,7 @@ def fee_schema() -> pa.DataFrameSchema:
             "other_section": pa.Column(pl.String, nullable=True),
             "other_line": pa.Column(pl.UInt32, nullable=True),
         },
-        checks=[expr_check(code, e) for code, e in FEE_RULES.items()],
+        FEE_RULES,
         name="fee",
         title="信息处理费收取情况的说明",
-        strict=True,
     )
