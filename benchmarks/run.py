@@ -217,6 +217,9 @@ def child(stage: str, *args: str) -> dict[str, object]:
     return out
 
 
+ONE_REPORT_OUTPUTS = ("run.json", "findings.json")  # what a completed ``nianbao validate --out DIR`` writes
+
+
 def one_report(workdir: Path) -> float:
     """Wall time of a cold ``nianbao validate`` of the seed report, in a fresh process."""
     exe = Path(sys.executable).with_name("nianbao")
@@ -228,26 +231,32 @@ def one_report(workdir: Path) -> float:
         [*cmd, "validate", str(ROOT / "data" / "seed"), "--out", str(out)], capture_output=True, check=False
     )
     elapsed = time.perf_counter() - t
-    if p.returncode not in (0, 1):  # 1: the report has findings
-        raise SystemExit(f"nianbao validate of the seed failed:\n{p.stderr.decode(errors='replace')[-4000:]}")
+    # exit code 1 means "has findings" but also any uncaught error (an ImportError exits 1 too):
+    # success is the run's output folder holding its results
+    done = all((out / name).is_file() for name in ONE_REPORT_OUTPUTS)
+    if p.returncode not in (0, 1) or not done or "Traceback" in p.stderr.decode(errors="replace"):
+        raise SystemExit(
+            f"nianbao validate of the seed failed ({p.returncode}):\n{p.stderr.decode(errors='replace')[-4000:]}"
+        )
     return elapsed
 
 
 def main_run(inbox: Path, out: Path, workers: int) -> dict[str, object]:
     """The main job in this process: discover, parse, validate, localise, write every view."""
     from nianbao.report.writer import write_all
-    from nianbao.run import validation as pipeline
+    from nianbao.run.inputs import discover
+    from nianbao.run.parsing import load_all
+    from nianbao.run.validation import validate_reports
 
     res: dict[str, object] = {}
     t = time.perf_counter()
     c = cpu_s()
-    subs = pipeline.discover([inbox])
-    reports = pipeline.load_all(subs, workers)
+    reports = load_all([f.sub for f in discover([inbox])], workers)
     res["parse_s"] = round(time.perf_counter() - t, 3)
     res["parse_cpu_s"] = round(cpu_s() - c, 3)
     log(f"parse {res['parse_s']} s")
     t = time.perf_counter()
-    outcome = pipeline.validate_reports(reports, [str(inbox)])
+    outcome = validate_reports(reports, [str(inbox)])
     res["validate_s"] = round(outcome.timings.get("validate", time.perf_counter() - t), 3)
     res["localise_s"] = round(outcome.timings.get("localise", 0.0), 3)
     res["validate_stages_s"] = {k: round(v, 3) for k, v in outcome.timings.items() if k.startswith("validate_")}
@@ -294,9 +303,10 @@ def _pages(run_dir: Path) -> dict[str, int] | None:
 
 
 def sample_reports(files: list[Path], n: int, workers: int) -> list:
-    from nianbao.run import validation as pipeline
+    from nianbao.run.inputs import discover
+    from nianbao.run.parsing import load_all
 
-    return pipeline.load_all(pipeline.discover(files[:n]), workers)
+    return load_all([f.sub for f in discover(files[:n])], workers)
 
 
 def main() -> None:

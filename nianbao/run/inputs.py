@@ -18,8 +18,9 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from stat import S_ISREG
 
 from nianbao.domain.normalize import nfkc
 from nianbao.domain.registry import Agency, load_registry, load_renames, normalise_agency
@@ -29,6 +30,8 @@ STATE_DIR = ".nianbao"  # nianbao's own state (the Parquet store of an inbox), n
 # synthetic generator's answer key (``nianbao synth`` writes it beside the inbox; an older sample
 # folder may still hold it at the root)
 CONTROL_FILES = ("registry.csv", "renames.csv", "acknowledgements.csv", "ground_truth.json")
+SYMLINK = "文件是符号链接，为安全起见未读取；请提交文件本身"
+SPECIAL = "不是普通文件（设备、管道等），未读取"
 _YEAR = re.compile(r"^(19|20)\d\d$")
 _STEM_YEAR = re.compile(r"[_\-\s]*(19|20)\d\d(年度?)?$")
 
@@ -49,6 +52,8 @@ class InboxFile:
     sub: Submission  # under an inbox, ``sub.name`` is the path relative to the root (POSIX)
     county: str | None = None  # the county folder (None outside the inbox layout)
     year: int | None = None  # the year folder (None outside the inbox layout)
+    # (size, modification time in ns) of a regular file as discovery found it, else None
+    stat: tuple[int, int] | None = field(default=None, compare=False)
 
     @property
     def rel(self) -> str:
@@ -61,7 +66,9 @@ class InboxFile:
     @property
     def agency_hint(self) -> str:
         """The agency the file name suggests (``示例县南川镇_2023.txt`` → ``示例县南川镇``), normalised."""
-        stem = PurePosixPath(self.rel).stem
+        name = self.rel.rpartition("/")[2]
+        dot = name.rfind(".")
+        stem = name[:dot] if 0 < dot < len(name) - 1 else name  # as PurePosixPath(name).stem
         return normalise_agency(_STEM_YEAR.sub("", stem))
 
 
@@ -80,45 +87,105 @@ def discover(paths: Iterable[Path], *, inbox: Path | None = None) -> list[InboxF
     ``inbox``: the paths are that inbox's root — names are relative to it, county and year come
     from the layout, and the control files at its top (registry, renames …) are not submissions.
     Otherwise a file's name is its path as given, with no county or year.
+
+    One pass: a folder is listed with :func:`os.scandir` and each regular file is stat-ed once, its
+    size and modification time kept in :attr:`InboxFile.stat` for the store look-up (the plan
+    needs not stat the file again).  In each folder: the symlinked subfolders (by name), the files
+    (by name), then each real subfolder (by name).
     """
     out: list[InboxFile] = []
     seen: set[str] = set()
+    layout_cache: dict[str, tuple[str | None, int | None]] = {}
 
-    def add(p: Path) -> None:
-        name = str(p)
+    def add(p: Path, name: str, rel: str | None, problem: str | None, stat: tuple[int, int] | None) -> None:
         if name in seen:
             return
         seen.add(name)
+        if inbox is None or rel is None:
+            out.append(InboxFile(Submission(p, name, problem), stat=stat))
+            return
+        sep = "/" in rel
+        if not sep and rel in CONTROL_FILES:
+            return
+        folder = rel.rpartition("/")[0]
+        layout = layout_cache.get(folder)
+        if layout is None:
+            layout = layout_cache[folder] = layout_of(PurePosixPath(rel))
+        out.append(InboxFile(Submission(p, rel, problem), *layout, stat=stat))
+
+    def add_path(p: Path) -> None:
+        """A path given as such (a file, a symlink, a special file): checked with ``Path``."""
         problem = None
+        stat: tuple[int, int] | None = None
         if p.is_symlink():
-            problem = "文件是符号链接，为安全起见未读取；请提交文件本身"
+            problem = SYMLINK
         elif not p.is_file():
-            problem = "不是普通文件（设备、管道等），未读取"
-        if inbox is None:
-            out.append(InboxFile(Submission(p, name, problem)))
-            return
-        rel = PurePosixPath(p.relative_to(inbox).as_posix())
-        if len(rel.parts) == 1 and rel.name in CONTROL_FILES:
-            return
-        county, year = layout_of(rel)
-        out.append(InboxFile(Submission(p, str(rel), problem), county, year))
+            problem = SPECIAL
+        rel = None
+        if inbox is not None:
+            rel = PurePosixPath(p.relative_to(inbox).as_posix()).as_posix()
+        add(p, str(p), rel, problem, stat)
+
+    def walk(d: str, rel_dir: str | None) -> None:
+        try:
+            with os.scandir(d) as it:
+                entries = list(it)
+        except OSError:
+            return  # as os.walk: an unreadable folder lists nothing
+        links: list[os.DirEntry[str]] = []
+        files: list[os.DirEntry[str]] = []
+        dirs: list[os.DirEntry[str]] = []
+        for e in entries:
+            try:
+                is_dir = e.is_dir()  # follows symlinks, as os.walk sorts entries
+            except OSError:
+                is_dir = False
+            if not is_dir:
+                files.append(e)
+            elif e.name == STATE_DIR:
+                continue
+            elif e.is_symlink():
+                links.append(e)
+            else:
+                dirs.append(e)
+        for e in sorted(links, key=_name):
+            rel = None if rel_dir is None else rel_dir + e.name
+            p = Path(e.path)
+            add(p, str(p), rel, SYMLINK, None)
+        for e in sorted(files, key=_name):
+            rel = None if rel_dir is None else rel_dir + e.name
+            problem = None
+            stat = None
+            if e.is_symlink():
+                problem = SYMLINK
+            else:
+                try:
+                    st = e.stat(follow_symlinks=False)
+                except OSError:
+                    st = None
+                if st is None or not S_ISREG(st.st_mode):
+                    problem = SPECIAL
+                else:
+                    stat = (st.st_size, st.st_mtime_ns)
+            p = Path(e.path)
+            add(p, str(p), rel, problem, stat)
+        for e in sorted(dirs, key=_name):
+            walk(e.path, None if rel_dir is None else rel_dir + e.name + "/")
 
     for root in paths:
         if root.is_dir() and not root.is_symlink():
-            for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-                dirnames.sort()
-                d = Path(dirpath)
-                for dn in list(dirnames):
-                    if dn == STATE_DIR:
-                        dirnames.remove(dn)
-                    elif (d / dn).is_symlink():
-                        add(d / dn)
-                        dirnames.remove(dn)
-                for fn in sorted(filenames):
-                    add(d / fn)
+            rel_root = None
+            if inbox is not None:
+                r = PurePosixPath(root.relative_to(inbox).as_posix()).as_posix()
+                rel_root = "" if r == "." else r + "/"
+            walk(str(root), rel_root)
         else:
-            add(root)
+            add_path(root)
     return out
+
+
+def _name(e: os.DirEntry[str]) -> str:
+    return e.name
 
 
 def find_registry(root: Path) -> Path | None:

@@ -6,7 +6,8 @@ policies wrap a task: key = a function of the inputs, value = the part's result)
 returns the stored result when there is one, else runs the part and stores its result.  The parts
 themselves live in :mod:`nianbao.run.validation` only.  Entries live in ``<store>/memo/``:
 
-- ``validate-<key>.json``: the findings, cross-year summary and localisation counts of the rules.
+- ``validate-<key>.json``: the findings, cross-year summary and localisation counts of the rules,
+  and every report's reading confidence (so that a hit needs no report's layout).
   Key: the batch in order (file name, SHA-256, status, reason of every report), last year's stored
   reports the cross-year rules read (name, SHA-256, store format — their ``LastYear.identity``, so
   they are rebuilt only on a miss), the registry, the renames, the localisation budget, the
@@ -26,7 +27,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
-import json
 import logging
 import os
 import shutil
@@ -34,6 +34,8 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
+
+import orjson
 
 from nianbao.catalogue import ruleset_version
 from nianbao.domain.model import ParsedReport
@@ -50,7 +52,7 @@ T = TypeVar("T")
 log = logging.getLogger("nianbao.run.memo")
 
 KEEP = 5  # entries kept per kind
-FORMAT = 2  # bump when the layout of an entry changes
+FORMAT = 3  # bump when the layout of an entry changes
 DOCS = Path("gx") / "uncommitted" / "data_docs" / "local_site"  # under the run's gx folder
 
 
@@ -70,7 +72,8 @@ def code_hash() -> str:
 
 
 def _digest(obj: Any) -> str:
-    return hashlib.sha256(json.dumps(obj, ensure_ascii=False, sort_keys=True, default=str).encode()).hexdigest()[:32]
+    body = orjson.dumps(obj, default=str, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    return hashlib.sha256(body).hexdigest()[:32]
 
 
 def batch_identity(reports: Sequence[ParsedReport]) -> list[list[Any]]:
@@ -196,10 +199,10 @@ class Memo:
         was_enabled = gc.isenabled()
         gc.disable()  # thousands of findings, no cycles: a collection would walk every report
         try:
-            data = json.loads(p.read_bytes())
+            data = orjson.loads(p.read_bytes())
             findings = [finding_from_json(d) for d in data["findings"]]
-            result = RuleResult(findings, CrossYear(**data["cross_year"]), data["localisation"])
-        except (OSError, ValueError, TypeError, KeyError):
+            result = RuleResult(findings, CrossYear(**data["cross_year"]), data["localisation"], None, data["reading"])
+        except (OSError, ValueError, TypeError, KeyError):  # orjson.JSONDecodeError is a ValueError
             return None
         finally:
             if was_enabled:
@@ -219,6 +222,7 @@ class Memo:
                     "previous_reports": result.cross_year.previous_reports,
                 },
                 "localisation": result.localisation,
+                "reading": result.reading,
             }
             write_bytes(self.root / f"validate-{key}.json", dumps(body), durable=False)
             self._prune("validate-")
@@ -231,7 +235,7 @@ class Memo:
 
         d = self.root / f"gx-{key}"
         try:
-            data: dict[str, Any] = json.loads((d / "result.json").read_bytes())
+            data: dict[str, Any] = orjson.loads((d / "result.json").read_bytes())
             findings = [finding_from_json(x) for x in data["findings"]]
             docs = None
             if data["docs"] is not None:

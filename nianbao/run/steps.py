@@ -44,7 +44,7 @@ from nianbao.run.inputs import (
 )
 from nianbao.run.memo import Memo
 from nianbao.run.parsing import load_all
-from nianbao.run.store import Entry, Store, load_year, reusable
+from nianbao.run.store import SCALAR_COLUMNS, Entry, Store, load_year, reusable, stored_reports
 from nianbao.run.validation import LastYear, validate_reports
 
 log = logging.getLogger("nianbao.run.steps")
@@ -178,9 +178,13 @@ PLAN_COLUMNS = ("sha256", "size", "mtime_ns", "agency", "year", "ruleset", "mode
 VERIFY_ENV = "NIANBAO_VERIFY"  # "hash": hash every file on a rerun, never trust size + modification time
 
 
-def _same_stat(path: Path, size: int | None, mtime_ns: int) -> bool:
+def _same_stat(f: InboxFile, size: int | None, mtime_ns: int) -> bool:
+    """The file's size and modification time as discovery found them (stat-ed once, in the
+    listing pass) are those stored."""
+    if f.stat is not None:
+        return f.stat == (size, mtime_ns)
     try:
-        st = path.stat()
+        st = f.sub.path.stat()
     except OSError:
         return False
     return st.st_size == size and st.st_mtime_ns == mtime_ns
@@ -202,7 +206,7 @@ def plan_stage(inv: Inventory, store: Path, scope: Scope, by_county: bool = Fals
     t0 = time.perf_counter()
     max_bytes = Limits.from_env().max_file_bytes  # once, not per file
     # the index columns only: the rows to rebuild are read afterwards, a row group at a time
-    everything = Store(store).read(columns=PLAN_COLUMNS)
+    everything = Store(store).read(columns=(*PLAN_COLUMNS, *SCALAR_COLUMNS))
     rows = reusable(everything)
     by_rel = dict(zip(rows.get_column("rel").to_list(), range(rows.height), strict=True))
     shas = rows.get_column("sha256").to_list()
@@ -226,7 +230,7 @@ def plan_stage(inv: Inventory, store: Path, scope: Scope, by_county: bool = Fals
             kept += 1
             continue
         if row is not None and shas[row]:
-            if trust_stat and mtimes[row] is not None and _same_stat(f.sub.path, sizes[row], mtimes[row]):
+            if trust_stat and mtimes[row] is not None and _same_stat(f, sizes[row], mtimes[row]):
                 take.append(row)  # same size and modification time as when it was read: unchanged
                 take_for.append(i)
                 continue
@@ -237,11 +241,12 @@ def plan_stage(inv: Inventory, store: Path, scope: Scope, by_county: bool = Fals
         todo.append(i)
     reports: list[ParsedReport | None] = [None] * len(inv.files)
     if take:
-        # no cyclic GC while thousands of reports are built (no cycles are made; ~35 % faster)
+        # no cyclic GC while thousands of reports are built (no cycles are made; ~35 % faster);
+        # their cells, layout and prose are rebuilt from the store only when a step reads them
         was_enabled = gc.isenabled()
         gc.disable()
         try:
-            rebuilt = Store(store).rebuild(rows[take])
+            rebuilt = stored_reports(Store(store), rows[take])
         finally:
             if was_enabled:
                 gc.enable()

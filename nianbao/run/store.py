@@ -293,6 +293,105 @@ def _enum_of(tp: Any) -> type[Enum] | None:
     return None
 
 
+_ENUMS = {name: e for name, (_dt, tp) in _SCALARS.items() if (e := _enum_of(tp)) is not None}
+
+
+def _scalar_columns(df: pl.DataFrame) -> dict[str, list[Any]]:
+    """The report's scalar fields of every row, decoded (enums rebuilt)."""
+    scal = {name: df.get_column(name).to_list() for name in _SCALARS}
+    for name, e in _ENUMS.items():
+        scal[name] = [None if v is None else e(v) for v in scal[name]]
+    return scal
+
+
+# the fields of a report a rebuild from the store costs: rebuilt only when asked for (StoredReport)
+HEAVY = ("cells", "layout", "row_issues", "sections")
+SCALAR_COLUMNS = tuple(_SCALARS)  # what :func:`stored_reports` needs besides the index columns
+_SLOTS = {name: ParsedReport.__dict__[name] for name in (*_SCALARS, *HEAVY)}  # the dataclass's slots
+
+# how many reports were rebuilt whole from the store in this process (tests count them)
+rebuilt = {"reports": 0}
+
+
+class _Pending:
+    """Reports whose heavy fields are still in the store: all rebuilt at once, on first use."""
+
+    __slots__ = ("reports", "rows", "store")
+
+    def __init__(self, store: Store, rows: pl.DataFrame) -> None:
+        self.store = store
+        self.rows: pl.DataFrame | None = rows
+        self.reports: list[ParsedReport] = []
+
+    def load(self) -> None:
+        if self.rows is None:
+            return
+        full = self.store.rebuild(self.rows)
+        for rep, whole in zip(self.reports, full, strict=True):
+            for name in HEAVY:
+                _SLOTS[name].__set__(rep, getattr(whole, name))
+        self.rows, self.reports = None, []
+
+
+def _lazy(name: str) -> property:
+    slot = _SLOTS[name]
+
+    def get(self: StoredReport) -> Any:
+        try:
+            return slot.__get__(self, StoredReport)
+        except AttributeError:
+            self._pending.load()
+            return slot.__get__(self, StoredReport)
+
+    def put(self: StoredReport, value: Any) -> None:
+        slot.__set__(self, value)
+
+    return property(get, put)
+
+
+class StoredReport(ParsedReport):
+    """A report reused from the store: its scalar fields at once (the plan reads them with the
+    index), its cells, layout, rows not read and prose rebuilt only when something reads one of
+    them — then for every report of the same look-up together (:meth:`Store.rebuild`).  An
+    unchanged rerun whose validation is a memo hit and whose pages are reused never rebuilds
+    them.  Equal to, and pickled as, the report a whole rebuild gives."""
+
+    __slots__ = ("_pending",)
+    _pending: _Pending
+
+    cells = _lazy("cells")
+    layout = _lazy("layout")
+    row_issues = _lazy("row_issues")
+    sections = _lazy("sections")
+
+    def __eq__(self, other: object) -> bool:  # equal to a ParsedReport with the same fields
+        if not isinstance(other, ParsedReport):
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in _SLOTS)
+
+    __hash__ = None  # type: ignore[assignment]  # as the dataclass: mutable, not hashable
+
+
+def stored_reports(store: Store, rows: pl.DataFrame) -> list[ParsedReport]:
+    """The reports of the given index rows (``rel``, ``written_ns``, ``_part`` and
+    :data:`SCALAR_COLUMNS`), in their order, as :class:`StoredReport` (heavy fields on demand)."""
+    if rows.height == 0:
+        return []
+    pending = _Pending(store, rows.select("_part", "rel", "written_ns"))
+    scal = _scalar_columns(rows)
+    slots = [_SLOTS[name] for name in scal]
+    out: list[ParsedReport] = []
+    new = StoredReport.__new__
+    for vals in zip(*scal.values(), strict=True):
+        rep = new(StoredReport)
+        for slot, v in zip(slots, vals, strict=True):
+            slot.__set__(rep, v)
+        rep._pending = pending
+        out.append(rep)
+    pending.reports = out
+    return out
+
+
 def reports_from_frame(df: pl.DataFrame) -> list[ParsedReport]:
     """Rebuild the reports of the given rows (the inverse of :func:`entries_frame`)."""
     from array import array
@@ -303,10 +402,7 @@ def reports_from_frame(df: pl.DataFrame) -> list[ParsedReport]:
     if n == 0:
         return []
     reports: list[ParsedReport] = []
-    scal = {name: df.get_column(name).to_list() for name in _SCALARS}
-    enums = {name: e for name, (_dt, tp) in _SCALARS.items() if (e := _enum_of(tp)) is not None}
-    for name, e in enums.items():
-        scal[name] = [None if v is None else e(v) for v in scal[name]]
+    scal = _scalar_columns(df)
     names = list(scal)
     col = {
         name: df.get_column(name).to_list()
@@ -457,6 +553,7 @@ class Store:
                 start += n
         if len(out) != rows.height:
             raise RuntimeError(f"store: {rows.height - len(out)} rows asked for are not in the store")
+        rebuilt["reports"] += rows.height
         return [out[k] for k in range(rows.height)]
 
     @contextlib.contextmanager

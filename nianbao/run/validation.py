@@ -70,6 +70,9 @@ class RuleResult:
     cross_year: CrossYear
     localisation: dict[str, object]
     timings: dict[str, float] | None = None  # the families' and localisation's times (None: reused)
+    # every report's reading confidence (None: not validated), kept with the findings so that a
+    # reuse does not rebuild the reports' layout from the store to compute it again
+    reading: list[dict[str, float | None] | None] | None = None
 
 
 def check_rules(
@@ -84,7 +87,8 @@ def check_rules(
     stages: dict[str, float] = {"last_year": time.perf_counter() - t0}  # (not validation time)
     findings = validate_batch(reports, previous=previous, renames=renames, registry=registry, timings=stages)
     cross = CrossYear(sum(1 for f in findings if f.rule == "E02"), len(previous))
-    return RuleResult(findings, cross, localisation_counts(findings), stages)
+    reading = [reading_confidence(r) if r.status == "validated" else None for r in reports]
+    return RuleResult(findings, cross, localisation_counts(findings), stages, reading)
 
 
 def check_expectations(
@@ -191,7 +195,7 @@ def validate_reports(
         memo_hits=tuple(cache.hits) if cache.hits is not None else None,
     )
     return RunOutcome(
-        files=summarise(reports, findings),
+        files=summarise(reports, findings, rules.reading),
         findings=findings,
         reports=reports,
         ruleset_version=ruleset_version(),
@@ -203,8 +207,13 @@ def validate_reports(
     )
 
 
-def summarise(reports: Sequence[ParsedReport], findings: Sequence[Finding]) -> list[FileOutcome]:
-    """Every report's status and counts of findings, in batch order."""
+def summarise(
+    reports: Sequence[ParsedReport],
+    findings: Sequence[Finding],
+    reading: Sequence[dict[str, float | None] | None] | None = None,
+) -> list[FileOutcome]:
+    """Every report's status and counts of findings, in batch order; ``reading``: the reports'
+    reading confidence when known (:attr:`RuleResult.reading`)."""
     counts: dict[int, list[int]] = {}
     for f in findings:
         c = counts.setdefault(f.report, [0, 0, 0])
@@ -231,7 +240,9 @@ def summarise(reports: Sequence[ParsedReport], findings: Sequence[Finding]) -> l
                 duplicate_of=first_by_hash.get(r.sha256) if r.sha256 else None,
                 reason_code=r.reason_code,
                 report=i,
-                reading=reading_confidence(r) if r.status == "validated" else None,
+                reading=(
+                    reading[i] if reading is not None else reading_confidence(r) if r.status == "validated" else None
+                ),
             )
         )
         if r.sha256:

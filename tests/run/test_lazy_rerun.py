@@ -1,0 +1,114 @@
+"""An unchanged rerun's cheap path: one listing pass (discover keeps each file's stat for the plan),
+reports reused from the store rebuilt whole only when something reads their cells, layout, rows
+or prose (nianbao.run.store.StoredReport), the reading confidence kept in the validation memo."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pickle
+from pathlib import Path
+
+from nianbao.domain.model import ParsedReport
+from nianbao.report.views import REPORT_VIEWS
+from nianbao.run import steps as stages
+from nianbao.run import store as st
+from nianbao.run.inputs import SPECIAL, SYMLINK, discover
+from nianbao.run.memo import Memo
+from tests.helpers import copy_sample_inbox
+
+
+def fields_of(r: ParsedReport) -> tuple[object, ...]:
+    """Every field of the report, the layout as its list of facts (a LayoutList compares by identity)."""
+    return tuple(list(r.layout) if f.name == "layout" else getattr(r, f.name) for f in dataclasses.fields(r))
+
+
+def run(inbox: Path, tmp_path: Path, name: str) -> tuple[stages.RunResult, int]:
+    before = st.rebuilt["reports"]
+    r = stages.run_direct(stages.RunSettings(inbox, tmp_path / name, tmp_path / "store", workers=1), REPORT_VIEWS)
+    return r, st.rebuilt["reports"] - before
+
+
+def test_a_steady_rerun_rebuilds_no_report_from_the_store(tmp_path: Path) -> None:
+    inbox = copy_sample_inbox(tmp_path)
+    first, n1 = run(inbox, tmp_path, "out")
+    second, _ = run(inbox, tmp_path, "out")
+    third, n3 = run(inbox, tmp_path, "out")
+    files = len(first.outcome.files)
+    assert files == 25 and first.plan == {"reused": 0, "kept": 0, "parsed": 25} and n1 == 0
+    assert third.plan == {"reused": 25, "kept": 0, "parsed": 0}
+    assert third.outcome.info.memo_hits == ("validate", "batch_expectations")
+    assert n3 == 0  # the memo hit and the reused pages need no report's cells
+    assert all(type(r) is st.StoredReport for r in third.outcome.reports)
+    # the same files, findings and reading confidence as the first run
+    assert third.outcome.findings == first.outcome.findings
+    assert [f.reading for f in third.outcome.files] == [f.reading for f in first.outcome.files]
+    assert [f.reading for f in second.outcome.files] == [f.reading for f in first.outcome.files]
+    # reading one report's cells rebuilds the whole look-up at once, once
+    before = st.rebuilt["reports"]
+    reps = third.outcome.reports
+    assert reps[3].cells == first.outcome.reports[3].cells
+    assert st.rebuilt["reports"] - before == 25
+    # every field, the heavy ones rebuilt (a LayoutList compares by identity: by its facts here)
+    assert [(fields_of(r), list(r.layout)) for r in reps] == [
+        (fields_of(r), list(r.layout)) for r in first.outcome.reports
+    ]
+    assert st.rebuilt["reports"] - before == 25
+
+
+def test_a_stored_report_equals_and_pickles_as_the_rebuilt_one(tmp_path: Path) -> None:
+    inbox = copy_sample_inbox(tmp_path)
+    run(inbox, tmp_path, "out")
+    store = st.Store(tmp_path / "store")
+    rows = store.read(columns=("sha256", *st.SCALAR_COLUMNS))
+    lazy = st.stored_reports(store, rows)
+    whole = store.rebuild(rows)
+    assert len(lazy) == len(whole) == 25
+    before = st.rebuilt["reports"]
+    back = pickle.loads(pickle.dumps(lazy[0]))  # pickling reads every field: rebuilds the look-up
+    assert st.rebuilt["reports"] - before == 25
+    assert list(back.layout) == list(whole[0].layout)
+    assert fields_of(back) == fields_of(whole[0])
+    assert [fields_of(r) for r in lazy] == [fields_of(r) for r in whole]
+    assert [fields_of(r) for r in whole] == [fields_of(r) for r in lazy]
+
+
+def test_discover_keeps_the_stat_of_regular_files_only(tmp_path: Path) -> None:
+    root = tmp_path / "inbox"
+    (root / "2023" / "甲县" / "sub").mkdir(parents=True)
+    a = root / "2023" / "甲县" / "a.txt"
+    a.write_text("x", encoding="utf-8")
+    (root / "2023" / "甲县" / "sub" / "b.txt").write_text("yy", encoding="utf-8")
+    (root / "2023" / "甲县" / "link.txt").symlink_to(a)
+    (root / "2023" / "甲县" / "dir-link").symlink_to(root / "2023" / "甲县" / "sub")
+    os.mkfifo(root / "2023" / "pipe")
+    (root / "registry.csv").write_text("county,agency,level\n", encoding="utf-8")
+    found = discover([root], inbox=root)
+    assert [(f.rel, f.county, f.year, f.sub.problem) for f in found] == [
+        ("2023/pipe", None, None, SPECIAL),
+        ("2023/甲县/dir-link", "甲县", 2023, SYMLINK),
+        ("2023/甲县/a.txt", "甲县", 2023, None),
+        ("2023/甲县/link.txt", "甲县", 2023, SYMLINK),
+        ("2023/甲县/sub/b.txt", "甲县", 2023, None),
+    ]
+    st_a = a.stat()
+    assert [f.stat for f in found] == [
+        None,
+        None,
+        (1, st_a.st_mtime_ns),
+        None,
+        (2, found[4].sub.path.stat().st_mtime_ns),
+    ]
+
+
+def test_the_validation_memo_keeps_the_reading_confidence(tmp_path: Path) -> None:
+    inbox = copy_sample_inbox(tmp_path)
+    first, _ = run(inbox, tmp_path, "out")
+    entries = list((tmp_path / "store" / "memo").glob("validate-*.json"))
+    assert len(entries) == 1
+    key = entries[0].name.removeprefix("validate-").removesuffix(".json")
+    got = Memo(tmp_path / "store").get_validation(key)
+    assert got is not None and got.reading == [f.reading for f in first.outcome.files]
+    assert sum(1 for r in got.reading if r is not None) == sum(
+        1 for f in first.outcome.files if f.status == "validated"
+    )
