@@ -165,20 +165,34 @@ def _table_lines(window: Sequence[LineLike]) -> list[LineLike] | None:
     return out
 
 
-def _table2(window: Sequence[LineLike]) -> dict[str, tuple[dict[str, _V], int]] | None:
-    rows: dict[str, tuple[dict[str, _V], int]] = {}
-    header: list[str] | None = None
+def _labelled_lines(window: Sequence[LineLike]) -> list[tuple[LineLike, int]] | None:
+    """:func:`_table_lines` of a table whose rows start with a label, each with the index of its
+    first non-blank cell; None when a line has none or starts with a number (numbers on a line of
+    their own: the grid reader's case)."""
     table_lines = _table_lines(window)
     if table_lines is None:
         return None
+    out: list[tuple[LineLike, int]] = []
     for ln in table_lines:
-        cells = ln.cells
-        fi = _first(cells)
+        fi = _first(ln.cells)
         if fi is None:
             return None
+        first = ln.cells[fi].strip()
+        if first[0] in _VALUE_END and grid.is_value_token(first):
+            return None
+        out.append((ln, fi))
+    return out
+
+
+def _table2(window: Sequence[LineLike]) -> dict[str, tuple[dict[str, _V], int]] | None:
+    rows: dict[str, tuple[dict[str, _V], int]] = {}
+    header: list[str] | None = None
+    labelled = _labelled_lines(window)
+    if labelled is None:
+        return None
+    for ln, fi in labelled:
+        cells = ln.cells
         first = cells[fi]
-        if first.strip()[0] in _VALUE_END and grid.is_value_token(first.strip()):
-            return None  # numbers on a line of their own: the grid reader's case
         sq = squash(first)
         if BLOCK_HEADER.search(sq):
             header = None
@@ -217,17 +231,11 @@ def _table3(window: Sequence[LineLike]) -> tuple[dict[str, tuple[list[_V], int]]
     header_text: list[str] = []
     fragment = ""
     started = False
-    table_lines = _table_lines(window)
-    if table_lines is None:
+    labelled = _labelled_lines(window)
+    if labelled is None:
         return None
-    for ln in table_lines:
+    for ln, _fi in labelled:
         cells = ln.cells
-        fi = _first(cells)
-        if fi is None:
-            return None
-        first = cells[fi].strip()
-        if first[0] in _VALUE_END and grid.is_value_token(first):
-            return None
         last_label = -1
         row_id: str | None = None
         for i, c in enumerate(cells):
