@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from datetime import datetime
@@ -34,7 +35,7 @@ import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.workbook import Workbook
-from xlsxwriter.worksheet import CellNumberTuple, Worksheet
+from xlsxwriter.worksheet import CellNumberTuple, CellStringTuple, Worksheet
 
 from nianbao.catalogue import catalogue, format_number
 from nianbao.domain.model import INDEX, STATES, CellMap
@@ -419,6 +420,8 @@ def _header(w: _Writer, ws: Worksheet, row: int, columns: tuple[tuple[str, int],
 def _list_sheet(w: _Writer, name: str, columns: tuple[tuple[str, int], ...]) -> Worksheet:
     """A sheet of one row per item under a header row of ``columns`` (title, width)."""
     ws = w.wb.add_worksheet(name)
+    if FAST_ROWS:
+        _fast_rows(ws, len(columns))
     _header(w, ws, 0, columns)
     return ws
 
@@ -600,7 +603,7 @@ def _values_sheet(w: _Writer, q: Quality, listed: list[int]) -> None:
     at = [(n0 + j, cid, pos) for j, (cid, pos) in enumerate(zip(cols, positions, strict=True)) if pos >= 0]
     missing_fmt = w.fmt("missing")
     number = ws._write_number
-    plain = _plain_numbers(ws, n0 + len(cols)) if FAST_ROWS else None
+    plain = _fast_rows(ws, n0 + len(cols)) if FAST_ROWS else None
     r = 0
     for r, i in enumerate(listed, 1):
         f = o.files[i]
@@ -611,7 +614,7 @@ def _values_sheet(w: _Writer, q: Quality, listed: list[int]) -> None:
         cells = rep.cells
         if isinstance(cells, CellMap):
             values, states, _lines, _cols, raws = cells.arrays()
-            # the row's plain numbers straight into the row being written (see _plain_numbers)
+            # the row's plain numbers straight into the row being written (see _fast_rows)
             row_cells = ws.table[r] if plain is not None and ws.previous_row == r else None
             for c, cid, pos in at:
                 fl = flags.get(cid) if flags else None
@@ -662,24 +665,29 @@ _MISSING = STATES.index(State.MISSING)
 _NON_NUMERIC = STATES.index(State.NON_NUMERIC)
 
 
-FAST_ROWS = True  # see _plain_numbers
+FAST_ROWS = True  # see _fast_rows
 
 
-def _plain_numbers(ws: Worksheet, ncols: int) -> Callable[[int], None]:
-    """A faster way to the same bytes for the ~200,000 plain numbers of 数值 (10,000 reports).
+def _fast_rows(ws: Worksheet, ncols: int) -> Callable[[int], None]:
+    """A faster way to the same bytes for the sheets' rows: the ~200,000 plain numbers of 数值 and
+    the strings and numbers of 问题清单 and 报告清单 (10,000 reports).
 
     xlsxwriter (constant_memory) keeps the current row's cells in ``ws.table[row]`` and writes the
-    row when a later row is first written; per number, ``write_number`` checks the row and column
-    and ``_write_cell`` builds an attribute list.  Here the sheet's numbers without a format go
-    straight into the current row's dict (the row and columns were checked by the row's first
-    cell and the header), and the row is written with the same markup xlsxwriter's
-    ``_write_cell`` gives such a number (``<c r="E2"><v>…</v></c>``); every other cell, and a row
-    with attributes or comments, is written by xlsxwriter itself.  ``FAST_ROWS = False``: xlsxwriter
-    writes them (tests/report/test_workbook.py compares the two workbooks byte for byte)."""
+    row when a later row is first written; per cell, ``_write_cell`` builds an attribute list and
+    escapes each attribute (and per number ``write_number`` checks the row and column).  Here a
+    row is written with the markup xlsxwriter's ``_write_cell`` gives a number
+    (``<c r="E2" s="3"><v>…</v></c>``) or a string that needs no escaping
+    (``<c r="E2" t="inlineStr"><is><t>…</t></is></c>``); every other cell (formulas, blanks,
+    strings with markup characters, control characters, ``_xHHHH_`` or edge whitespace, cells in a
+    formatted column), and a row with attributes or comments, is written by xlsxwriter itself.
+    数值 also puts its plain numbers straight into the current row's dict (the row and columns
+    were checked by the row's first cell and the header).  ``FAST_ROWS = False``: xlsxwriter writes
+    everything (tests/report/test_workbook.py compares the two workbooks byte for byte)."""
     names = [xl_col_to_name(c) for c in range(ncols)]
-    unformatted = [c not in ws.col_info or ws.col_info[c].column_format is None for c in range(ncols)]
     original = ws._write_single_row
     write_cell = ws._write_cell
+    col_info = ws.col_info
+    odd = _ODD_STRING.search
 
     def single_row(current_row_num: int = 0) -> None:
         row_num = ws.previous_row
@@ -694,9 +702,21 @@ def _plain_numbers(ws: Worksheet, ncols: int) -> Callable[[int], None]:
         parts: list[str] = []
         for col in sorted(cells):
             cell = cells[col]
-            if cell.__class__ is CellNumberTuple and cell.format is None and col < ncols and unformatted[col]:
-                parts.append(f'<c r="{names[col]}{ref}"><v>{cell.number:.16G}</v></c>')
-                continue
+            kind = cell.__class__
+            if col < ncols and (kind is CellNumberTuple or (kind is CellStringTuple and not odd(cell.string))):
+                fmt = cell.format
+                if fmt:
+                    style = f' s="{fmt._get_xf_index()}"'
+                elif col in col_info and col_info[col].column_format is not None:
+                    style = None
+                else:
+                    style = ""
+                if style is not None:
+                    if kind is CellNumberTuple:
+                        parts.append(f'<c r="{names[col]}{ref}"{style}><v>{cell.number:.16G}</v></c>')
+                    else:
+                        parts.append(f'<c r="{names[col]}{ref}"{style} t="inlineStr"><is><t>{cell.string}</t></is></c>')
+                    continue
             if parts:
                 write("".join(parts))
                 parts.clear()
@@ -708,6 +728,11 @@ def _plain_numbers(ws: Worksheet, ncols: int) -> Callable[[int], None]:
 
     ws._write_single_row = single_row
     return single_row
+
+
+# a string xlsxwriter would change on its way into the sheet's XML (escapes, _xHHHH_, control
+# characters, whitespace kept with xml:space, a rich string): written by xlsxwriter itself
+_ODD_STRING = re.compile(r'["&<>\x00-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_|^\s|\s$|^<r>', re.DOTALL)
 
 
 def _new_workbook(path: Path) -> Workbook:

@@ -124,8 +124,9 @@ def test_times_are_excel_datetimes(book: dict[str, Any]) -> None:
 
 
 def test_values_sheet_fast_rows_write_xlsxwriters_own_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """数值's plain numbers written straight into the row (excel._plain_numbers) give the same
-    workbook as xlsxwriter writing each one, on a batch with errors, warnings and flagged cells."""
+    """The rows written by excel._fast_rows (数值's plain numbers, the list sheets' strings and
+    numbers) give the same workbook as xlsxwriter writing each cell, on a batch with errors,
+    warnings and flagged cells."""
     import zipfile
 
     from nianbao.report import excel
