@@ -280,7 +280,16 @@ def badges_html(fl: Flag, findings: dict[int, Finding]) -> str:
     )
 
 
-def _flagged_td(cid: str, label: str, c: Cell | None, fl: Flag, findings: dict[int, Finding]) -> str:
+def _flagged_td(
+    cid: str,
+    label: str,
+    c: Cell | None,
+    fl: Flag,
+    findings: dict[int, Finding],
+    memo: dict[tuple[tuple[int, ...], tuple[int, ...]], tuple[str, str, str, str]] | None = None,
+) -> str:
+    """A flagged cell's ``<td>``.  ``memo``: the parts that depend only on the cell's findings
+    (the cells a sum rule flags share them), kept for the other cells of the same page."""
     text, cls = _cell_text(c)
     where = _where(c) if c is not None else ""
     title = f"{label} ｜ {where}" if where else label
@@ -289,15 +298,25 @@ def _flagged_td(cid: str, label: str, c: Cell | None, fl: Flag, findings: dict[i
         cls += f" key key-{key}"
     if fl.suspect is not None:
         cls += " suspect"
-    msgs = "".join(f"\n{findings[k].rule}：{findings[k].message}" for k in fl.findings[:3])
-    badges = badges_html(fl, findings)
+    mk = (tuple(fl.findings), tuple(fl.primary))
+    parts = memo.get(mk) if memo is not None else None
+    if parts is None:
+        msgs = "".join(f"\n{findings[k].rule}：{findings[k].message}" for k in fl.findings[:3])
+        parts = (
+            escape(clean_text(msgs)),
+            " ".join(f"f-{k}" for k in fl.findings),
+            escape(" ".join(fl.rules)),
+            badges_html(fl, findings),
+        )
+        if memo is not None:
+            memo[mk] = parts
+    msgs_html, ids, rules_html, badges = parts
     suggest = (
         f'<span class="suggest">建议 {escape(fmt_value(fl.suspect.suggested))}</span>' if fl.suspect is not None else ""
     )
-    ids = " ".join(f"f-{k}" for k in fl.findings)
     return (
-        f'<td data-cell="{cid}" class="{cls}" title="{title}{escape(clean_text(msgs))}" data-findings="{ids}"'
-        f' data-rules="{escape(" ".join(fl.rules))}">{_esc(text)}{badges}{suggest}</td>'
+        f'<td data-cell="{cid}" class="{cls}" title="{title}{msgs_html}" data-findings="{ids}"'
+        f' data-rules="{rules_html}">{_esc(text)}{badges}{suggest}</td>'
     )
 
 
@@ -335,6 +354,7 @@ def cell_views(rep: ParsedReport, fmt: Fmt, flags: dict[str, Flag], findings: di
     :class:`Cell` built); its tooltip only says where it was read (the labels are on screen)."""
     out: dict[str, str] = {}
     titles = _cell_titles(fmt)
+    memo: dict[tuple[tuple[int, ...], tuple[int, ...]], tuple[str, str, str, str]] = {}
     cells = rep.cells
     if not isinstance(cells, CellMap):  # a report whose cells were replaced by a plain dict
         for cid, label in titles.items():
@@ -353,7 +373,7 @@ def cell_views(rep: ParsedReport, fmt: Fmt, flags: dict[str, Flag], findings: di
         if i < 0 or cid in flags:
             c = cells.get(cid)
             fl = flags.get(cid)
-            out[cid] = _plain_td(cid, c) if fl is None else _flagged_td(cid, titles[cid], c, fl, findings)
+            out[cid] = _plain_td(cid, c) if fl is None else _flagged_td(cid, titles[cid], c, fl, findings, memo)
             continue
         code = states[i]
         if code >= _N_STATES:  # not in the report
