@@ -15,6 +15,7 @@ from its path): it is read and listed like any other, never dropped.
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -172,15 +173,23 @@ def discover(paths: Iterable[Path], *, inbox: Path | None = None) -> list[InboxF
         for e in sorted(dirs, key=_name):
             walk(e.path, None if rel_dir is None else rel_dir + e.name + "/")
 
-    for root in paths:
-        if root.is_dir() and not root.is_symlink():
-            rel_root = None
-            if inbox is not None:
-                r = PurePosixPath(root.relative_to(inbox).as_posix()).as_posix()
-                rel_root = "" if r == "." else r + "/"
-            walk(str(root), rel_root)
-        else:
-            add_path(root)
+    # no cyclic GC while the listing is built (no cycles are made; at 100,000 files the collections
+    # walking the run's imported modules took ~45 % of the listing)
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for root in paths:
+            if root.is_dir() and not root.is_symlink():
+                rel_root = None
+                if inbox is not None:
+                    r = PurePosixPath(root.relative_to(inbox).as_posix()).as_posix()
+                    rel_root = "" if r == "." else r + "/"
+                walk(str(root), rel_root)
+            else:
+                add_path(root)
+    finally:
+        if was_enabled:
+            gc.enable()
     return out
 
 

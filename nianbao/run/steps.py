@@ -423,7 +423,8 @@ def county_table(inv: Inventory, outcome: RunOutcome) -> tuple[list[dict[str, An
         s[_STATE_COL[report_state(fo)]] += 1
         if year is not None:
             years.add(year)
-        submitted.append((f.county, year, [normalise_agency(fo.agency), f.agency_hint]))
+        if inv.registry is not None:  # (what the file may stand for: only to find the missing agencies)
+            submitted.append((f.county, year, [normalise_agency(fo.agency), f.agency_hint]))
     missing_rows: list[dict[str, Any]] = []
     if inv.registry is not None:
         miss = missing_agencies(inv.registry, sorted(years), submitted, inv.renames)
