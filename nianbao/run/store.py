@@ -28,6 +28,7 @@ import logging
 import time
 import types
 import typing
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -316,12 +317,13 @@ rebuilt = {"reports": 0}
 class _Pending:
     """Reports whose heavy fields are still in the store: all rebuilt at once, on first use."""
 
-    __slots__ = ("reports", "rows", "store")
+    __slots__ = ("__weakref__", "reports", "rows", "store")
 
     def __init__(self, store: Store, rows: pl.DataFrame) -> None:
         self.store = store
         self.rows: pl.DataFrame | None = rows
         self.reports: list[ParsedReport] = []
+        _PENDING.add(self)
 
     def load(self) -> None:
         if self.rows is None:
@@ -331,6 +333,23 @@ class _Pending:
             for name in HEAVY:
                 _SLOTS[name].__set__(rep, getattr(whole, name))
         self.rows, self.reports = None, []
+
+
+_PENDING: weakref.WeakSet[_Pending] = weakref.WeakSet()  # look-ups not rebuilt yet, in this process
+
+
+def load_pending() -> int:
+    """Rebuild now every stored report still waiting for its heavy fields; how many were rebuilt.
+
+    Called before a process forks a helper that may read them (nianbao.report.parallel): the
+    rebuild runs polars, and a child forked from a process whose polars thread pool runs cannot
+    use polars (the pool's threads are not copied): it would wait for ever."""
+    n = 0
+    for pending in list(_PENDING):
+        if pending.rows is not None:
+            n += len(pending.reports)
+            pending.load()
+    return n
 
 
 def _lazy(name: str) -> property:

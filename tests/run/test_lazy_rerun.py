@@ -112,3 +112,33 @@ def test_the_validation_memo_keeps_the_reading_confidence(tmp_path: Path) -> Non
     assert sum(1 for r in got.reading if r is not None) == sum(
         1 for f in first.outcome.files if f.status == "validated"
     )
+
+
+def test_a_forked_views_helper_reads_stored_reports_without_hanging(tmp_path: Path, monkeypatch) -> None:
+    """The views' helper process (nianbao.report.parallel) is forked after polars ran here: were the
+    stored reports rebuilt there (polars), it would wait for ever — so they are rebuilt before the fork."""
+    import time
+
+    from nianbao.report import parallel
+
+    inbox = copy_sample_inbox(tmp_path)
+    run(inbox, tmp_path, "out")
+    store = st.Store(tmp_path / "store")
+    lazy = st.stored_reports(store, store.read(columns=("sha256", *st.SCALAR_COLUMNS)))
+    monkeypatch.setattr(parallel, "HELPER_TIMEOUT", 5.0)
+    marks = [tmp_path / f"unit-{i}" for i in range(2)]
+
+    def unit(i: int) -> None:
+        marks[i].write_text(f"{os.getpid()} {len(lazy[i].cells)}", encoding="utf-8")
+
+    def own() -> None:  # leave both units to the helper (a bounded wait)
+        deadline = time.monotonic() + 60
+        while not all(m.exists() for m in marks) and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    before = st.rebuilt["reports"]
+    assert parallel.run_shared([lambda: unit(0), lambda: unit(1)], own, helper=True)
+    assert st.rebuilt["reports"] - before == 25  # rebuilt once, here, before the fork
+    pids = {m.read_text(encoding="utf-8").split()[0] for m in marks}
+    assert str(os.getpid()) not in pids and len(pids) == 1  # the helper did both units
+    assert [int(m.read_text(encoding="utf-8").split()[1]) for m in marks] == [len(r.cells) for r in lazy[:2]]
