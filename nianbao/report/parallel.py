@@ -32,8 +32,6 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 
-from nianbao.run.store import load_pending
-
 HELPER_TIMEOUT = 300.0  # seconds to wait for the helper once this process has no unit left
 ENV = "NIANBAO_VIEW_PROCESSES"
 FREE_CORE = 0.7  # idle cores (besides this process's) that count as a free second core
@@ -130,7 +128,6 @@ def run_shared(units: Sequence[Callable[[], object]], own: Callable[[], object],
 
     parent = os.getpid()
     tempfile.gettempdir()  # takes a module lock the first time: not in the helper
-    load_pending()  # reports reused from the store rebuild with polars: here, not in the helper (it would hang)
     outer = gc.get_freeze_count() > 0
     gc.freeze()  # the helper's garbage collector then leaves the inherited objects (and their pages) alone
     try:

@@ -25,6 +25,7 @@ import dataclasses
 import fcntl
 import hashlib
 import logging
+import os
 import time
 import types
 import typing
@@ -341,8 +342,8 @@ _PENDING: weakref.WeakSet[_Pending] = weakref.WeakSet()  # look-ups not rebuilt 
 def load_pending() -> int:
     """Rebuild now every stored report still waiting for its heavy fields; how many were rebuilt.
 
-    Called before a process forks a helper that may read them (nianbao.report.parallel): the
-    rebuild runs polars, and a child forked from a process whose polars thread pool runs cannot
+    Runs before every ``os.fork`` of this process (e.g. the views' helper, nianbao.report.parallel):
+    the rebuild runs polars, and a child forked from a process whose polars thread pool runs cannot
     use polars (the pool's threads are not copied): it would wait for ever."""
     n = 0
     for pending in list(_PENDING):
@@ -350,6 +351,9 @@ def load_pending() -> int:
             n += len(pending.reports)
             pending.load()
     return n
+
+
+os.register_at_fork(before=load_pending)
 
 
 def _lazy(name: str) -> property:
