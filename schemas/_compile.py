@@ -3,7 +3,10 @@
 A check's name is the rule code (``G01``) or, for linear rules, ``CODE|instance`` (``A01|3:3.3.4:*``),
 so that each failure case maps back to exactly one rule instance — never an AND of several.
 Every expression is made null-safe (``fill_null(False)``) and checks run with ``ignore_na=False``:
-a blank cell can never pass a rule by being null.
+a blank cell can never pass a rule by being null.  The expression is kept on the check (its
+statistic ``expr``): :func:`nianbao.rules.base.failures` evaluates all of a schema's rule
+expressions in one pass over the frame, each still its own column (pandera runs them one by one
+when a schema is validated directly, with the same result).
 """
 
 from __future__ import annotations
@@ -23,11 +26,13 @@ def expr_check(name: str, expr: pl.Expr) -> pa.Check:
     if code not in catalogue():
         raise KeyError(f"check {name!r} names rule {code}, which is not in the catalogue")
     safe = expr.fill_null(False).alias(name)
+    # the expression is the check's statistic ``expr``: pandera passes it to ``run`` when it runs the
+    # check on its own, nianbao.rules.base evaluates the expressions of all a schema's checks together
+    return pa.Check(_run, name=name, error=name, ignore_na=False, expr=safe)
 
-    def run(data: pa.PolarsData, _e: pl.Expr = safe) -> pl.LazyFrame:
-        return data.lazyframe.select(_e)
 
-    return pa.Check(run, name=name, error=name, ignore_na=False)
+def _run(data: pa.PolarsData, expr: pl.Expr) -> pl.LazyFrame:
+    return data.lazyframe.select(expr)
 
 
 def rule_schema(

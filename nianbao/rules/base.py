@@ -1,17 +1,20 @@
-"""Failing rows → findings: the one reader of pandera's failure cases, shared by every rule family.
+"""Failing rows → findings: the one runner of the schemas' checks, shared by every rule family.
 
 A family builds a frame (one row per thing checked), validates it once against its pandera schema
-(``lazy=True``: every check, every row) and turns each failing row into a finding.  The reading of
-the failure cases lives here, once: :func:`failing_rows` gives the failing rows themselves, each
-with the name of the check it fails (the rule code) under ``check``.
+(every check, every row) and turns each failing row into a finding.  Running the schema and reading
+its failures live here, once: :func:`failures` has pandera check the frame's structure and
+evaluates the schema's rule checks together in one pass; :func:`failing_rows` gives the failing
+rows themselves, each with the name of the check it fails (the rule code) under ``check``.
 """
 
 from __future__ import annotations
 
+import copy
 import os
 import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pandera.polars as pa
@@ -53,31 +56,76 @@ class SchemaBroken(RuntimeError):
     """A frame did not even have the schema's columns/dtypes: a bug in nianbao, not in a report."""
 
 
-# seconds spent inside pandera's validate() since the last reset (the schema validation proper,
-# apart from building the frames and the findings): validate_batch reports it as "validate_schemas"
+# seconds spent validating frames against their schemas since the last reset (the schema validation
+# proper, apart from building the frames and the findings): validate_batch reports it as "validate_schemas"
 SCHEMA_SECONDS = [0.0]
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """How a schema runs: pandera validates its ``structure`` (columns, dtypes, strictness, the
+    columns' own checks, any frame check that is not a rule expression); its ``rules`` (name →
+    expression of every :func:`schemas._compile.expr_check`) are evaluated together in one pass."""
+
+    structure: pa.DataFrameSchema
+    rules: tuple[tuple[str, pl.Expr], ...]
+
+
+_PLANS: dict[int, tuple[pa.DataFrameSchema, _Plan]] = {}
+
+
+def _plan(schema: pa.DataFrameSchema) -> _Plan:
+    got = _PLANS.get(id(schema))
+    if got is not None and got[0] is schema:
+        return got[1]
+    rules = tuple((c.name, c.statistics["expr"]) for c in schema.checks if "expr" in (c.statistics or {}))
+    names = [n for n, _e in rules]
+    if len(set(names)) != len(names):
+        raise SchemaBroken(f"schema {schema.name}: two checks share a name")
+    structure = copy.copy(schema)
+    structure.checks = [c for c in schema.checks if "expr" not in (c.statistics or {})]
+    plan = _Plan(structure, rules)
+    _PLANS[id(schema)] = (schema, plan)  # the schema kept alive with its plan: its id stays its own
+    return plan
+
+
+def _empty() -> pl.DataFrame:
+    return pl.DataFrame({"check": pl.Series([], dtype=pl.String), "index": pl.Series([], dtype=pl.Int64)})
+
+
 def failures(schema: pa.DataFrameSchema, df: pl.DataFrame) -> pl.DataFrame:
-    """(check, index) of every failing row of every check; empty when the frame is valid."""
-    empty = pl.DataFrame({"check": pl.Series([], dtype=pl.String), "index": pl.Series([], dtype=pl.Int64)})
+    """(check, index) of every failing row of every check, in the order of the schema's checks and
+    then of the rows; empty when the frame is valid.
+
+    pandera checks the frame's structure (a failure there raises :class:`SchemaBroken`); the rule
+    checks — one named, null-safe boolean expression each — run as one ``select`` over the frame
+    (pandera would collect each check on its own, twice, and turn every failing row into a dict),
+    each still its own column: a row failing two rules is two failures, never an AND of them."""
     if df.height == 0:
-        return empty
+        return _empty()
+    plan = _plan(schema)
     t0 = time.perf_counter()
     try:
         try:
-            schema.validate(df, lazy=True)
-        finally:
-            SCHEMA_SECONDS[0] += time.perf_counter() - t0
-    except SchemaErrors as e:
-        fc = e.failure_cases
-        checks = {c.name for c in schema.checks}
-        ours = fc.filter(pl.col("check").is_in(list(checks)) & pl.col("index").is_not_null())
-        other = fc.filter(~pl.col("check").is_in(list(checks)))
-        if other.height:
-            raise SchemaBroken(f"schema {schema.name}: {other.head(5)}") from e
-        return ours.select("check", pl.col("index").cast(pl.Int64)).unique(maintain_order=True)
-    return empty
+            plan.structure.validate(df, lazy=True)
+        except SchemaErrors as e:
+            raise SchemaBroken(f"schema {schema.name}: {e.failure_cases.head(5)}") from e
+        if not plan.rules:
+            return _empty()
+        names = [n for n, _e in plan.rules]
+        ok = df.select(*(e.fill_null(False).alias(n) for n, e in plan.rules))
+        if ok.height != df.height:
+            raise SchemaBroken(f"schema {schema.name}: a rule check does not give one result per row")
+        bad = ok.with_row_index("index").filter(~pl.all_horizontal(names))
+        order = {n: i for i, n in enumerate(names)}
+        return (
+            bad.unpivot(index="index", on=names, variable_name="check", value_name="ok")
+            .filter(~pl.col("ok"))
+            .sort(pl.col("check").replace_strict(order, return_dtype=pl.UInt32), "index")
+            .select("check", pl.col("index").cast(pl.Int64))
+        )
+    finally:
+        SCHEMA_SECONDS[0] += time.perf_counter() - t0
 
 
 def failing_rows(
@@ -90,10 +138,7 @@ def failing_rows(
     if fails.height == 0:
         return iter(())
     rows = frame if columns is None else frame.select(columns)
-    joined = rows.with_row_index("index").join(
-        fails.with_columns(pl.col("index").cast(pl.UInt32)), on="index", how="inner"
-    )
-    return joined.iter_rows(named=True)
+    return rows[fails["index"]].with_columns(fails["index"], fails["check"]).iter_rows(named=True)
 
 
 def with_reports(
