@@ -22,20 +22,26 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import polars as pl
+
 from nianbao.domain.model import ParsedReport
 from nianbao.domain.spec import Fmt
 from nianbao.outcome import Finding
 from nianbao.rules.base import failing_rows
 from nianbao.rules.frames import FmtArrays
-from nianbao.rules.prose.checks import claim_checks, fee_frame, fee_lines, paragraph_sums, table_targets
+from nianbao.rules.prose.checks import claim_checks, fee_frame, fee_texts, paragraph_sums, table_targets
 from nianbao.rules.prose.claims import CLAIM_RULES, CLAIMS, ClaimKind
 from nianbao.rules.prose.extract import (
+    PercentError,
+    PubSum,
     extract_claims,
     line_claims,
     parse_percentages,
     parse_publication_sum,
     percent_ok,
     publication_sums,
+    wrong_percentages,
+    wrong_publication_sums,
 )
 from nianbao.rules.prose.findings import (
     claim_findings,
@@ -58,30 +64,61 @@ def prose_findings(
     reports: Sequence[ParsedReport], arrays: Mapping[Fmt, FmtArrays], chunk: int | None = None
 ) -> list[Finding]:
     """Every H and J finding of the batch (``arrays``: the batch's cell arrays, for the tables'
-    side of each claim; ``chunk``: reports read at a time, :data:`PROSE_CHUNK` by default)."""
+    side of each claim; ``chunk``: reports read at a time, :data:`PROSE_CHUNK` by default).
+
+    The texts are read chunk by chunk (each chunk's distinct texts analysed once: claims, H19 and
+    H20 candidates, fee statements); what is kept of a chunk is its lines as numbers only (report,
+    section, line, text id) and what its texts state.  The checks then run once on the whole batch:
+    one frame per schema, one validation each."""
     size = max(1, chunk or PROSE_CHUNK)
-    targets = table_targets(arrays)
-    out: list[Finding] = []
+    keyed: list[pl.DataFrame] = []  # (report, section, line, tid) of every chunk
+    stated: list[pl.DataFrame] = []  # the claims of every distinct text, by tid
+    fee_tids: list[pl.Series] = []
+    pub: dict[int, PubSum] = {}
+    pct: dict[int, list[tuple[int, PercentError]]] = {}
+    first = 0
     for start in range(0, len(reports), size):
-        span = range(start, min(len(reports), start + size))
-        lines = prose_lines(reports, span)
-        if lines.height:
-            lines, texts = distinct_texts(lines)
-            sents = sentences(texts)
-            claims = line_claims(lines, extract_claims(clauses(sents)))
-            checked = claim_checks(claims, targets)
-            out += claim_findings(reports, failing_rows(prose_schema(CLAIM_RULES), checked))
-            del checked
-            sums = paragraph_sums(claims)
-            out += sum_findings(reports, failing_rows(prose_sums_schema(), sums))
-            del claims, sums
-            out += publication_findings(reports, lines, texts)
-            out += percent_findings(reports, lines, texts, sents)
-            del sents
-            lines = fee_lines(lines, texts)
-        fees = fee_frame(reports, lines, span)
-        out += fee_findings(reports, failing_rows(fee_schema(), fees))
+        lines = prose_lines(reports, range(start, min(len(reports), start + size)))
+        if not lines.height:
+            continue
+        lines, texts = distinct_texts(lines)
+        if first:  # text ids unique over the batch
+            lines = lines.with_columns(pl.col("tid") + first)
+            texts = texts.with_columns(pl.col("tid") + first)
+        first += texts.height
+        sents = sentences(texts)
+        stated.append(extract_claims(clauses(sents)))
+        pub |= wrong_publication_sums(texts)
+        pct |= wrong_percentages(texts, sents)
+        fee_tids.append(fee_texts(texts))
+        keyed.append(lines.drop("text"))
+        del lines, texts, sents
+    lines = pl.concat(keyed) if keyed else _NO_LINES
+    claims = line_claims(lines, pl.concat(stated)) if stated else _NO_CLAIMS
+    checked = claim_checks(claims, table_targets(arrays))
+    out = claim_findings(reports, failing_rows(prose_schema(CLAIM_RULES), checked))
+    del checked
+    out += sum_findings(reports, failing_rows(prose_sums_schema(), paragraph_sums(claims)))
+    del claims
+    out += publication_findings(reports, lines, pub)
+    out += percent_findings(reports, lines, pct)
+    fee_lines = lines.filter(pl.col("tid").is_in(pl.concat(fee_tids).implode())) if fee_tids else lines.clear()
+    out += fee_findings(reports, failing_rows(fee_schema(), fee_frame(reports, fee_lines)))
     return out
+
+
+_NO_LINES = pl.DataFrame(schema={"report": pl.UInt32, "section": pl.String, "line": pl.UInt32, "tid": pl.UInt32})
+_NO_CLAIMS = pl.DataFrame(
+    schema={
+        "report": pl.UInt32,
+        "section": pl.String,
+        "line": pl.UInt32,
+        "sent": pl.Int64,
+        "pos": pl.Int64,
+        "kind": pl.String,
+        "value": pl.Int64,
+    }
+)
 
 
 __all__ = [

@@ -127,20 +127,15 @@ def paragraph_sums(claims: pl.DataFrame) -> pl.DataFrame:
     ).select("report", "line", "section", "sent", *kinds, "n_categories", "parts")
 
 
-def fee_frame(reports: Sequence[ParsedReport], lines: pl.DataFrame, span: range | None = None) -> pl.DataFrame:
+def fee_frame(reports: Sequence[ParsedReport], fee: pl.DataFrame) -> pl.DataFrame:
     """One row per 2021-format report of 2021 or later that has a section 六: where it states the fee
-    (of the reports at the positions ``span``, or of all)."""
+    (``fee``: the batch's lines that state it, :func:`fee_texts`)."""
     rows = [
         (i, rep.year)
-        for i in (span if span is not None else range(len(reports)))
-        if (rep := reports[i]).readable
-        and rep.fmt is Fmt.F2021
-        and (rep.year is None or rep.year >= 2021)
-        and "六" in rep.sections
+        for i, rep in enumerate(reports)
+        if rep.readable and rep.fmt is Fmt.F2021 and (rep.year is None or rep.year >= 2021) and "六" in rep.sections
     ]
     base = pl.DataFrame(rows, schema={"report": pl.UInt32, "year": pl.Int32}, orient="row")
-    fee = lines.filter(pl.col("text").str.contains("费", literal=True))
-    fee = fee.filter(normalise(pl.col("text")).str.contains(FEE))
     in_six = fee.filter(pl.col("section") == "六").group_by("report").agg(pl.len().alias("n_six"))
     elsewhere = (
         fee.filter(pl.col("section") != "六")
@@ -159,9 +154,7 @@ def fee_frame(reports: Sequence[ParsedReport], lines: pl.DataFrame, span: range 
     )
 
 
-def fee_lines(lines: pl.DataFrame, texts: pl.DataFrame) -> pl.DataFrame:
-    """The lines (with ``tid``) whose text may state the fee, matched once per distinct text: what
-    :func:`fee_frame` reads."""
+def fee_texts(texts: pl.DataFrame) -> pl.Series:
+    """The ids (``tid``) of the distinct texts that may state the fee: the lines :func:`fee_frame` reads."""
     fee = texts.filter(pl.col("text").str.contains("费", literal=True))
-    fee = fee.filter(normalise(pl.col("text")).str.contains(FEE))
-    return lines.filter(pl.col("tid").is_in(fee.get_column("tid").implode()))
+    return fee.filter(normalise(pl.col("text")).str.contains(FEE)).get_column("tid")

@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import polars as pl
 
 from nianbao.rules.prose.claims import CLAIMS, NEGATIVE_BLOCK, NO_CASES, UPHELD
-from nianbao.rules.prose.numerals import normalise, number
+from nianbao.rules.prose.numerals import normalise, normalise_text, number
 from nianbao.rules.prose.text import CLAUSE_TRIGGER, FLAGS
 
 # the columns of the sentence and clause frames that are text or facts, not keys
@@ -251,3 +251,33 @@ def percent_errors(norm_sentence: str, norm_line: str) -> list[PercentError]:
         kind = "handled" if "handled" in checks else "received"
         out.append(PercentError(p.part, p.stated, kind, cands[kind], checks[kind][1]))
     return out
+
+
+# ------------------------------------------------------------------ the wrong ones, per distinct text
+
+
+def wrong_publication_sums(texts: pl.DataFrame) -> dict[int, PubSum]:
+    """H19 over the distinct texts (``tid``, ``text``): the candidates found vectorised, each one
+    whose parts do not add up parsed once in Python; text id → its sum."""
+    bad = publication_sums(texts).filter(pl.col("stated") != pl.col("sum"))
+    wrong: dict[int, PubSum] = {}
+    for tid, text in bad.select("tid", "text").iter_rows():
+        ps = parse_publication_sum(normalise_text(text))
+        if ps is not None and sum(n for n, _u in ps.parts) != ps.total:
+            wrong[tid] = ps
+    return wrong
+
+
+def wrong_percentages(texts: pl.DataFrame, sents: pl.DataFrame) -> dict[int, list[tuple[int, PercentError]]]:
+    """H20 over the distinct texts: the sentences that may state a percentage (``sents`` keyed by
+    ``tid``), parsed once each in Python; text id → its wrong percentages (sentence, error)."""
+    cand = (
+        sents.filter(pl.col("norm").str.contains(PERCENT_SENTENCE))
+        .join(texts.select("tid", "text"), on="tid", how="left")
+        .select("tid", "sent", "norm", "text")
+    )
+    wrong: dict[int, list[tuple[int, PercentError]]] = {}
+    for tid, sent, norm, text in cand.sort("tid", "sent").iter_rows():
+        for e in percent_errors(norm, normalise_text(text)):
+            wrong.setdefault(tid, []).append((sent, e))
+    return wrong

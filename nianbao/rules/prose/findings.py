@@ -4,7 +4,7 @@ findings of the few sentences parsed in Python.  Each finding quotes the sentenc
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from functools import cache
 from typing import Any
 
@@ -17,15 +17,7 @@ from nianbao.outcome import Finding, finding_for
 from nianbao.rules.base import with_reports
 from nianbao.rules.prose.checks import target_cells
 from nianbao.rules.prose.claims import CATEGORIES, CLAIM
-from nianbao.rules.prose.extract import (
-    PERCENT_SENTENCE,
-    PercentError,
-    PubSum,
-    parse_publication_sum,
-    percent_errors,
-    publication_sums,
-)
-from nianbao.rules.prose.numerals import normalise_text
+from nianbao.rules.prose.extract import PercentError, PubSum
 from nianbao.rules.prose.text import split_sentences
 
 
@@ -177,15 +169,11 @@ def _lines_with(lines: pl.DataFrame, tids: Collection[int]) -> Iterator[tuple[in
     return lines.filter(pl.col("tid").is_in(list(tids))).select("report", "line", "tid").iter_rows()
 
 
-def publication_findings(reports: Sequence[ParsedReport], lines: pl.DataFrame, texts: pl.DataFrame) -> list[Finding]:
-    """H19 (主动公开 total vs parts): the candidates found vectorised over the distinct texts, each
-    wrong one parsed once in Python, then a finding on every line with that text."""
-    bad = publication_sums(texts).filter(pl.col("stated") != pl.col("sum"))
-    wrong: dict[int, PubSum] = {}
-    for tid, text in bad.select("tid", "text").iter_rows():
-        ps = parse_publication_sum(normalise_text(text))
-        if ps is not None and sum(n for n, _u in ps.parts) != ps.total:
-            wrong[tid] = ps
+def publication_findings(
+    reports: Sequence[ParsedReport], lines: pl.DataFrame, wrong: Mapping[int, PubSum]
+) -> list[Finding]:
+    """H19 (主动公开 total vs parts): a finding on every line whose text is one of the ``wrong``
+    ones (text id → its sum, :func:`~nianbao.rules.prose.extract.wrong_publication_sums`)."""
     out: list[Finding] = []
     for ri, line, tid in _lines_with(lines, wrong):
         ps = wrong[tid]
@@ -197,19 +185,10 @@ def publication_findings(reports: Sequence[ParsedReport], lines: pl.DataFrame, t
 
 
 def percent_findings(
-    reports: Sequence[ParsedReport], lines: pl.DataFrame, texts: pl.DataFrame, sents: pl.DataFrame
+    reports: Sequence[ParsedReport], lines: pl.DataFrame, wrong: Mapping[int, list[tuple[int, PercentError]]]
 ) -> list[Finding]:
-    """H20 (percentages): the sentences that may state one, of the distinct texts (``sents`` keyed
-    by ``tid``), parsed once each in Python; a finding on every line with that text."""
-    cand = (
-        sents.filter(pl.col("norm").str.contains(PERCENT_SENTENCE))
-        .join(texts.select("tid", "text"), on="tid", how="left")
-        .select("tid", "sent", "norm", "text")
-    )
-    wrong: dict[int, list[tuple[int, PercentError]]] = {}
-    for tid, sent, norm, text in cand.sort("tid", "sent").iter_rows():
-        for e in percent_errors(norm, normalise_text(text)):
-            wrong.setdefault(tid, []).append((sent, e))
+    """H20 (percentages): a finding per wrong percentage on every line whose text states it
+    (``wrong``: text id → (sentence, error), :func:`~nianbao.rules.prose.extract.wrong_percentages`)."""
     out: list[Finding] = []
     for ri, line, tid in _lines_with(lines, wrong):
         rep = reports[ri]
