@@ -86,6 +86,22 @@ def _finalize(value: Any) -> Any:
     return value
 
 
+_MARKUP_CHARS = re.compile("[&<>'\"]")
+
+
+def h(value: Any) -> str:
+    """What ``{{ value }}`` prints in these templates (:func:`_finalize`, then autoescape), for the
+    markup built in Python where a template loop over thousands of rows cost most of a page: the
+    same text, without a :class:`Markup` object per value when there is nothing to escape."""
+    t = type(value)
+    if t is str:
+        s = clean_text(value)
+        return escape(s) if _MARKUP_CHARS.search(s) else s
+    if t is int:
+        return str(value)  # no markup characters in an integer
+    return escape(_finalize(value))
+
+
 def template_env(loader: BaseLoader) -> Environment:
     """The Jinja settings every page of the project is rendered with (the run's views and the review
     desk): autoescaped, strict, no ``None`` printed, submitted text cleaned, ``num`` for cell values."""
@@ -825,9 +841,43 @@ def county_context(q: Quality, g: Group) -> dict[str, Any]:
         "counts": group_counts(q, g),
         "missing": g.missing,
         "rules": rule_rows,
-        "reports": [_file_row(q, i, files[i], "../") for i in g.files],
+        "n_reports": len(g.files),
+        "report_rows": Markup(county_rows_html(q, g)),
         "large": q.large,
     }
+
+
+def county_rows_html(q: Quality, g: Group) -> str:
+    """The rows of a county page's report list (``#county-report-list``), one per report of the
+    county, worst first.  Built here, not by a template loop: a county of a large run lists
+    thousands of reports, and Jinja's per-value finalize and escape were most of the page's time.
+    Every value goes through :func:`h` (what ``{{ value }}`` prints); the markup is the one the
+    template had (``tests/report/test_county_rows.py`` renders both and compares them)."""
+    files = q.outcome.files
+    change_of = q.review.report_change
+    out: list[str] = []
+    for n, i in enumerate(g.files, 1):
+        fo = files[i]
+        state, cls = state_of(fo)
+        cls = h(cls)
+        agency = h(agency_label(fo))
+        who = (
+            f'<a href="{h(q.href(i, "../"))}" class="report-link">{agency}</a>'
+            if q.paged[i]
+            else f'<span class="report-name">{agency}</span>'
+        )
+        reason = f'<div class="muted">{h(fo.reason)}</div>' if fo.reason else ""
+        change = CHANGE_ZH[change_of[i]]
+        tag = f'<span class="tag">{h(change)}</span>' if change else ""
+        out.append(
+            f'    <tr id="r-{i}" class="r-{cls}"><td class="n">{n}</td><td class="who">{who}</td>'
+            f"<td>{h(year_label(fo))}</td>\n"
+            f'      <td><span class="st st-{cls}">{h(state)}</span>{reason}</td>\n'
+            f'      <td class="n">{h(fo.errors)}</td><td class="n">{h(fo.warnings)}</td>'
+            f'<td class="n">{h(fo.infos)}</td><td class="n">{h(q.new[i])}</td>\n'
+            f'      <td>{tag}</td><td class="mono">{h(fo.file)}</td></tr>\n'
+        )
+    return "".join(out)
 
 
 def report_context(q: Quality, i: int) -> dict[str, Any]:
