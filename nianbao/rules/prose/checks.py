@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
@@ -25,78 +26,80 @@ def target_cells(fmt: Fmt) -> dict[str, tuple[str, ...]]:
     return {kind: tuple(c for c in all_cells(fmt) if re.search(pat, c)) for kind, pat in cell_targets().items()}
 
 
-def table_targets(arrays: Mapping[Fmt, FmtArrays]) -> pl.DataFrame:
-    """Per (report, kind): the sum of the kind's table cells (blank = 0), whether its table is there
-    (no cell missing), the sum of the same cells' 自然人 column (for the hint), the line
-    of the first — computed on the batch's cell arrays, one numpy reduction per kind."""
+# the kinds of claim, in the order of the targets' columns (a claim's ``kind`` → its column)
+KINDS: tuple[str, ...] = tuple(cell_targets())
+
+
+@dataclass(frozen=True)
+class Targets:
+    """The tables' side of every claim: per (report, kind) — rows are batch positions, columns
+    :data:`KINDS` — the sum of the kind's table cells (blank = 0), whether its table is there (no
+    cell missing), the sum of the same cells' 自然人 column (NaN: no such column) and the line of
+    the first (NaN: no location).  A report without the kind's cells is not ``present``."""
+
+    table: np.ndarray  # float64
+    present: np.ndarray  # bool
+    natural: np.ndarray  # float64
+    line: np.ndarray  # float64
+
+
+def table_targets(arrays: Mapping[Fmt, FmtArrays]) -> Targets:
+    """The :class:`Targets` of the batch's cell arrays: one numpy reduction per (format, kind)."""
     missing = STATES.index(State.MISSING)
-    parts: list[pl.DataFrame] = []
+    size = max((int(a.report.max()) + 1 for a in arrays.values() if a.report.size), default=0)
+    shape = (size, len(KINDS))
+    out = Targets(np.zeros(shape), np.zeros(shape, dtype=bool), np.full(shape, np.nan), np.full(shape, np.nan))
     for a in arrays.values():
         if a.values.shape[0] == 0:
             continue
         ids = list(a.ids)
-        for kind, pat in cell_targets().items():
+        rows = a.report.astype(np.int64)
+        for k, (kind, pat) in enumerate(cell_targets().items()):
+            assert KINDS[k] == kind
             rx = re.compile(pat)
             cols = [j for j, c in enumerate(ids) if rx.search(c)]
             if not cols:
                 continue
             nat_rx = re.compile(pat.replace(":total$", ":natural$")) if pat.endswith(":total$") else None
             nat = [j for j, c in enumerate(ids) if nat_rx is not None and nat_rx.search(c)]
-            v = a.values[:, cols]
             lines = a.lines[:, cols].astype(np.float64)
             lines[lines == 0] = np.inf  # 0: no location
             first_line = lines.min(axis=1)
             first_line[np.isinf(first_line)] = np.nan
-            parts.append(
-                pl.DataFrame(
-                    {
-                        "report": pl.Series(a.report, dtype=pl.UInt32),
-                        "kind": pl.Series([kind] * len(a.report), dtype=pl.String),
-                        "table": np.nansum(v, axis=1),
-                        "present": (a.states[:, cols] != missing).all(axis=1),
-                        "natural": np.nansum(a.values[:, nat], axis=1) if nat else np.full(len(a.report), np.nan),
-                        "table_line": pl.Series(first_line, nan_to_null=True).cast(pl.UInt32),
-                    }
-                ).with_columns(pl.col("natural").fill_nan(None))
-            )
-    if not parts:
-        return pl.DataFrame(
-            schema={
-                "report": pl.UInt32,
-                "kind": pl.String,
-                "table": pl.Float64,
-                "present": pl.Boolean,
-                "natural": pl.Float64,
-                "table_line": pl.UInt32,
-            }
-        )
-    return pl.concat(parts)
+            out.table[rows, k] = np.nansum(a.values[:, cols], axis=1)
+            out.present[rows, k] = (a.states[:, cols] != missing).all(axis=1)
+            if nat:
+                out.natural[rows, k] = np.nansum(a.values[:, nat], axis=1)
+            out.line[rows, k] = first_line
+    return out
 
 
-def claim_checks(claims: pl.DataFrame, targets: pl.DataFrame) -> pl.DataFrame:
-    """The claims joined with their table values: the frame the ``prose`` schema validates."""
-    return (
-        claims.join(targets, on=["report", "kind"], how="inner")
-        .filter(pl.col("present"))
-        .with_columns(
-            pl.col("kind").replace_strict(RULE_OF).alias("rule"),
-            pl.col("kind").replace_strict(CHECK_OF).alias("check_kind"),
-            pl.col("value").cast(pl.Float64).alias("stated"),
-        )
-        .select(
-            "report",
-            "section",
-            "line",
-            "sent",
-            "pos",
-            "kind",
-            "rule",
-            "check_kind",
-            "stated",
-            "table",
-            "natural",
-            "table_line",
-        )
+def claim_checks(claims: pl.DataFrame, targets: Targets) -> pl.DataFrame:
+    """The claims with their table values (the claims whose table is there): the frame the
+    ``prose`` schema validates.  The table values are gathered by (report, kind) from the dense
+    targets, no join."""
+    kid = claims.get_column("kind").cast(pl.Enum(KINDS)).to_physical().to_numpy().astype(np.int64)
+    rep = claims.get_column("report").to_numpy().astype(np.int64)
+    inside = rep < targets.table.shape[0]
+    rep_in = np.where(inside, rep, 0)
+    present = inside & targets.present[rep_in, kid] if rep.size else inside
+    rep_in, kid = rep_in[present], kid[present]
+    rules = pl.Series([RULE_OF[k] for k in KINDS], dtype=pl.String)
+    checks = pl.Series([CHECK_OF[k] for k in KINDS], dtype=pl.String)
+    kid_s = pl.Series(kid, dtype=pl.UInt32)
+    return claims.filter(pl.Series(present)).select(
+        "report",
+        "section",
+        "line",
+        "sent",
+        "pos",
+        "kind",
+        rules.gather(kid_s).alias("rule"),
+        checks.gather(kid_s).alias("check_kind"),
+        pl.col("value").cast(pl.Float64).alias("stated"),
+        pl.Series("table", targets.table[rep_in, kid]),
+        pl.Series("natural", targets.natural[rep_in, kid], nan_to_null=True),
+        pl.Series("table_line", targets.line[rep_in, kid], nan_to_null=True).cast(pl.UInt32),
     )
 
 
@@ -113,14 +116,31 @@ def paragraph_sums(claims: pl.DataFrame) -> pl.DataFrame:
             | {k: pl.Int64 for k in kinds}
             | {"n_categories": pl.UInt32, "parts": pl.Int64}
         )
-    counts = sub.group_by("report", "line", "kind").agg(pl.len().alias("n"), pl.col("value").first())
-    ambiguous = counts.filter(pl.col("n") > 1).select("report", "line").unique()
-    first = sub.group_by("report", "line").agg(pl.col("section").first(), pl.col("sent").min())
-    wide = (
-        counts.join(ambiguous, on=["report", "line"], how="anti")
-        .pivot(on="kind", index=["report", "line"], values="value", on_columns=kinds)
-        .join(first, on=["report", "line"], how="left")
-    )
+    # one group per paragraph (report, line), by a numeric key; per group and kind: how often the
+    # kind is stated and its value (numpy, no group-by or pivot of strings)
+    sub = sub.sort("report", "line", maintain_order=True)
+    kid = sub.get_column("kind").cast(pl.Enum(kinds)).to_physical().to_numpy().astype(np.int64)
+    key = (sub.get_column("report").to_numpy().astype(np.uint64) << np.uint64(32)) | sub.get_column(
+        "line"
+    ).to_numpy().astype(np.uint64)
+    new_group = np.concatenate(([True], key[1:] != key[:-1]))
+    starts = np.flatnonzero(new_group)
+    gid = np.cumsum(new_group) - 1
+    n = np.zeros((starts.size, len(kinds)), dtype=np.int64)
+    np.add.at(n, (gid, kid), 1)
+    value = np.zeros((starts.size, len(kinds)), dtype=np.int64)
+    value[gid, kid] = sub.get_column("value").to_numpy()
+    clear = (n <= 1).all(axis=1)  # no kind stated twice
+    heads = sub[starts]
+    wide = pl.DataFrame(
+        {
+            "report": heads.get_column("report"),
+            "line": heads.get_column("line"),
+            "section": heads.get_column("section"),
+            "sent": np.minimum.reduceat(sub.get_column("sent").to_numpy(), starts),
+        }
+        | {k: pl.Series(k, value[:, j]).set(pl.Series(n[:, j] == 0), None) for j, k in enumerate(kinds)}
+    ).filter(pl.Series(clear))
     return wide.with_columns(
         pl.sum_horizontal(pl.col(c).is_not_null() for c in CATEGORIES).alias("n_categories"),
         pl.sum_horizontal(pl.col(c) for c in CATEGORIES).alias("parts"),

@@ -117,8 +117,9 @@ def publication_sums(lines: pl.DataFrame) -> pl.DataFrame:
         _PUB_TOTAL_RX.replace("(\\d+)", "(?<stated>\\d+)") + r".{0,4}?其中(?<tail>[^。]*)"
     )
     body = pl.col("m").struct.field("tail").str.replace_all(r"\([^()]*\)", "")
+    # each part is digits and a one-character unit: the unit cut off, the digits cast
     parts = body.str.extract_all(r"\d+(?:条|期|篇|则)").list.eval(
-        pl.element().str.extract(r"(\d+)", 1).cast(pl.Int64, strict=False)
+        pl.element().str.head(-1).cast(pl.Int64, strict=False)
     )
     return (
         cand.with_columns(got.alias("m"))
