@@ -34,7 +34,9 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from array import array
+from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
 from functools import lru_cache
@@ -46,8 +48,8 @@ import numpy as np
 import polars as pl
 
 from nianbao.domain.model import INDEX, CellMap, LayoutFact, LayoutList, ParsedReport, Sections
-from nianbao.domain.normalize import Kind
-from nianbao.domain.spec import T4_ROWS, Fmt, cell_kind, tables
+from nianbao.domain.normalize import Kind, squash
+from nianbao.domain.spec import SECTIONS, T4_ROWS, Fmt, cell_kind, tables
 from nianbao.io.files import read_bytes, settled_mtime
 from nianbao.io.limits import Limits, current_limits
 from nianbao.io.lines import Line
@@ -58,16 +60,27 @@ from nianbao.read import fast
 from nianbao.read.chars import TRADITIONAL_CLASS
 from nianbao.read.load import load_bytes, load_file
 from nianbao.read.meta import (
+    BLOCK_HEADER,
+    LABEL_LINE_MAX,
+    MARK_TEXTS,
+    MARKS_PATTERN,
+    OTHER_ROW_PATTERN,
     PERIOD_LINES,
+    PROSE_SECTIONS,
+    ROW_2019_PATTERN,
+    SENTENCE_END,
+    STARTS_BLOCK_PATTERN,
+    WRAP_FULL,
+    WRAP_MIN_WIDTH,
+    FormatEvidence,
     choose_sections,
     fill_agency,
-    fill_sections,
-    format_of_label_text,
-    label_text_of_raw,
+    format_of_marks,
     period_on_a_line,
     read_period,
     read_title,
     section_candidates,
+    section_layout,
 )
 
 MAX_CHARS = 200_000  # a longer text is read by the per-report path (the frame's work stays bounded)
@@ -98,8 +111,14 @@ _REJECT = (
 # printed character (after spaces and tabs) a heading number or a Markdown mark, and the only
 # printed cell of its line
 _HEADING = "^[ \t]*[一二三四五六七八九十#*][^\t]*[ \t]*$"
+_HEADING_START = "^[ \t]*[一二三四五六七八九十#*]"  # what _HEADING asks first (anchored: quick to refuse)
 
 ENV = "NIANBAO_BULK_READ"
+
+# a mark of meta.format_of_label_text (MARKS_PATTERN, 规范性文件, 其他处理), spaces and tabs allowed
+# between its characters (format_of_label_text reads the text without them)
+_SPACED_MARKS = "|".join("[ \t]*".join(re.escape(c) for c in mark) for mark in (*MARK_TEXTS, "规范性文件", "其他处理"))
+_ENDS = "[" + "".join(SENTENCE_END) + "][ \t]*$"  # a line that ends a sentence (meta.unwrapped) once stripped
 
 
 def enabled() -> bool:
@@ -354,6 +373,13 @@ class _Chunk:
     heads: np.ndarray  # lines that may print a section heading
     periods: np.ndarray  # lines of the head that may print the period
     frame: pl.DataFrame  # rid, idx, raw
+    prose: list[int]  # lines of text (no tab, not blank), ascending
+    open_ends: list[int]  # per line of ``prose``: how many before it do not end a sentence
+    ends: list[bool]  # per line of ``prose``: it ends a sentence (stripped)
+    block: list[bool]  # per line of ``prose``: it starts a heading or a numbered item
+    width: list[int]  # per line of ``prose``: its printed width (UTF-8 bytes, stripped)
+    mark_rows: list[int]  # label lines that print a format's mark, ascending
+    marks: list[tuple[list[str], bool, bool]]  # per line of mark_rows: (marks, 规范性文件 row, 其他处理 row)
 
 
 def _frame(texts: Sequence[str], lim: Limits) -> _Chunk:
@@ -384,11 +410,15 @@ def _frame(texts: Sequence[str], lim: Limits) -> _Chunk:
         | (~tab & raw.str.contains("  ", literal=True)),
         # the skeleton is made of the rows with a digit and of the paragraphs that are a number alone
         digit=tab & raw.str.contains("[0-9]") | ~tab & raw.str.contains(r"^[0-9]+(?:\.[0-9]+)?$"),
-        head=raw.str.contains(_HEADING) & (raw.str.strip_chars().str.len_chars() <= 80),
+        head=raw.str.contains(_HEADING_START),  # then _HEADING on those lines (below)
         period=(pl.col("idx") < PERIOD_LINES)
         & raw.str.contains("年", literal=True)
         & raw.str.contains("月", literal=True)
         & raw.str.contains("日", literal=True),
+        # meta.label_text_of_raw's lines (a row of cells, or a short paragraph not a sentence) that
+        # may print a format's mark (spaces and tabs between its characters allowed)
+        marked=(tab | ((raw.str.len_chars() <= LABEL_LINE_MAX) & ~raw.str.ends_with("。")))
+        & raw.str.contains(_SPACED_MARKS),
     )
     bad = lines.filter("bad")["rid"].unique().to_numpy()
     if len(bad):
@@ -416,21 +446,52 @@ def _frame(texts: Sequence[str], lim: Limits) -> _Chunk:
         .select("row", skel=masked)
         .with_columns(numbers=pl.col("skel").str.count_matches("\x00", literal=True))
     )
-    raws: list[str] = lines["raw"].to_list()
+    # the lines as Python strings: split here (cheaper than from the frame); the frame holds the
+    # lines of the texts accepted, in order
+    raws: list[str] = []
+    kept = np.flatnonzero(accepted).tolist()
+    for k in kept:
+        raws += texts[k].split("\n")
+    assert len(raws) == lines.height
     skel = list(raws)
     for i, sk in zip(digits["row"].to_list(), digits["skel"].to_list(), strict=True):
         skel[i] = sk
     numbers = np.zeros(len(raws), np.int64)
     numbers[digits["row"].to_numpy()] = digits["numbers"].to_numpy()
+    # the lines of text (no tab, not blank) and what meta.unwrapped reads of each
+    text_lines = lines.filter(~tab & raw.str.contains("[^ \t]")).select(
+        "row",
+        ends=raw.str.contains(_ENDS),
+        block=raw.str.contains(STARTS_BLOCK_PATTERN),
+        width=raw.str.strip_chars().str.len_bytes(),
+    )
+    open_ends = (~text_lines["ends"]).cum_sum().shift(1, fill_value=0)
+    # format_of_label_text's text, line by line: the label line without spaces and tabs
+    label = raw.str.replace_all("\t", "", literal=True).str.replace_all(" ", "", literal=True)
+    marked = lines.filter("marked").select(
+        "row",
+        marks=label.str.extract_all(MARKS_PATTERN),
+        row19=label.str.contains(ROW_2019_PATTERN),
+        other=label.str.contains(OTHER_ROW_PATTERN),
+    )
     return _Chunk(
         accepted,
         lines["rid"].to_numpy(),
         raws,
         skel,
         numbers,
-        np.flatnonzero(lines["head"].to_numpy()),
+        lines.filter("head")
+        .filter(raw.str.contains(_HEADING) & (raw.str.strip_chars().str.len_chars() <= 80))["row"]
+        .to_numpy(),
         np.flatnonzero(lines["period"].to_numpy()),
         lines.select("rid", "idx", "raw"),
+        text_lines["row"].to_list(),
+        open_ends.to_list(),
+        text_lines["ends"].to_list(),
+        text_lines["block"].to_list(),
+        text_lines["width"].to_list(),
+        marked["row"].to_list(),
+        list(zip(marked["marks"].to_list(), marked["row19"].to_list(), marked["other"].to_list(), strict=True)),
     )
 
 
@@ -461,9 +522,9 @@ def read_texts(items: Sequence[tuple[ParsedReport, str]], limits: Limits | None 
         a, b = starts[k], ends[k]
         got = _read_one(
             items[rid][0],
-            ch.raws[a:b],
-            ch.skel[a:b],
-            ch.numbers[a:b],
+            ch,
+            a,
+            b,
             [i - a for i in heads[head_at[0][k] : head_at[1][k]]],
             [i - a for i in periods[period_at[0][k] : period_at[1][k]]],
         )
@@ -475,15 +536,30 @@ def read_texts(items: Sequence[tuple[ParsedReport, str]], limits: Limits | None 
     return done
 
 
+def _format(ch: _Chunk, start: int, end: int, year: int | None) -> FormatEvidence:
+    """meta.format_of_label_text of chunk lines ``start`` to ``end - 1``, from the marks the frame found."""
+    rows = ch.mark_rows
+    lo, hi = bisect_left(rows, start), bisect_left(rows, end)
+    marks: list[str] = []
+    row19 = other = False
+    for found, r19, oth in ch.marks[lo:hi]:
+        marks += found
+        row19 |= r19
+        other |= oth
+    return format_of_marks(marks, row19, other, year)
+
+
 def _read_one(
     rep: ParsedReport,
-    raws: list[str],
-    skel: list[str],
-    numbers: np.ndarray,
+    ch: _Chunk,
+    a: int,
+    b: int,
     heads: list[int],
     periods: list[int],
 ) -> tuple[_Compiled, tuple[int, int, int]] | None:
-    """Everything of one report but its cells (the plan and its windows), or None (untouched)."""
+    """Everything of one report (lines ``a`` to ``b - 1`` of the chunk) but its cells (the plan and
+    its windows), or None (untouched)."""
+    raws = ch.raws[a:b]
     cands = []
     for i in heads:
         got = _heading(raws[i])
@@ -499,13 +575,14 @@ def _read_one(
         later = [i for i in idx if i > at]
         bounds.append((at + 1, later[0] if later else len(raws)))
     title = read_title(_Lines(raws))
-    detected = format_of_label_text(label_text_of_raw(raws[sections["二"][0] :]), title.year)
+    detected = _format(ch, a + sections["二"][0], b, title.year)
     fmt = detected.fmt
-    key = (fmt, *("\n".join(skel[s:e]) for s, e in bounds))
+    skel = ch.skel
+    key = (fmt, *("\n".join(skel[a + s : a + e]) for s, e in bounds))
     plan = fast.cached_plan(key)
     if plan is None:
         windows = tuple([_line(raws, i) for i in range(s, e)] for s, e in bounds)
-        plan = fast.plan_of(key, windows, int(sum(int(numbers[s:e].sum()) for s, e in bounds)))  # type: ignore[arg-type]
+        plan = fast.plan_of(key, windows, int(sum(int(ch.numbers[a + s : a + e].sum()) for s, e in bounds)))  # type: ignore[arg-type]
         if plan is None:
             return None
     compiled = _compile(fmt, plan)
@@ -517,34 +594,125 @@ def _read_one(
     if not period_on_a_line(rep, (_line(raws, i) for i in periods)):
         read_period(rep, [_line(raws, i) for i in range(min(PERIOD_LINES, len(raws)))])
     fill_agency(rep)
-    fill_sections(
-        rep,
-        detected,
-        sections,
-        len(raws),
-        lambda start, end: [
-            (j + 1, r) for j, r in enumerate(raws[start:end], start=start) if "\t" not in r and r.strip()
-        ],
-        lambda end: [(j + 1, r) for j, r in enumerate(raws[:end]) if r.strip()],
-    )
-
-    # the tables' layout facts after the sections'
     offs = np.array([s for s, _e in bounds], np.int64)
-    own = rep.layout.__getstate__()
-    tpl = compiled.layout
     fact_lines = np.where(compiled.fact_win >= 0, offs[np.maximum(compiled.fact_win, 0)] + compiled.fact_li + 1, 0)
-    n0 = len(own["f"])
+    table_lines = fact_lines.astype(np.uint32).tobytes()
+    _fill_prose(rep, detected, sections, ch, a, len(raws))
+    tpl = _layout(sections, compiled)
     rep.layout.__setstate__(
         {
-            "c": own["c"] + tpl["c"],
-            "f": own["f"] + tpl["f"],
-            "l": own["l"] + fact_lines.astype(np.uint32).tobytes(),
-            "k": own["k"] + tpl["k"],
-            "s": own["s"] + tpl["s"],
-            "x": {**own["x"], **{p + n0: v for p, v in tpl["x"].items()}},
+            "c": tpl["c"],
+            "f": tpl["f"],
+            "l": array("I", [sections[s.number][1] if s.number in sections else 0 for s in SECTIONS]).tobytes()
+            + table_lines,
+            "k": list(tpl["k"]),
+            "s": list(tpl["s"]),
+            "x": dict(tpl["x"]),
         }
     )
     return compiled, (bounds[0][0], bounds[1][0], bounds[2][0])
+
+
+def _merged(own: dict[str, Any], tpl: dict[str, Any]) -> dict[str, Any]:
+    """Two LayoutList states one after the other (without their lines)."""
+    n0 = len(own["f"])
+    return {
+        "c": own["c"] + tpl["c"],
+        "f": own["f"] + tpl["f"],
+        "k": own["k"] + tpl["k"],
+        "s": own["s"] + tpl["s"],
+        "x": {**own["x"], **{p + n0: v for p, v in tpl["x"].items()}},
+    }
+
+
+_LAYOUTS: dict[tuple[object, ...], tuple[_Compiled, dict[str, Any]]] = {}
+
+
+def _layout(sections: dict[str, tuple[int, int, str]], compiled: _Compiled) -> dict[str, Any]:
+    """The layout facts of a report (meta.section_layout's, then the tables') without their lines:
+    the same for every report whose sections print the same headings in the same order and whose
+    tables have the same plan (made once, kept per process)."""
+    ranks = sorted(i for i, _no, _p in sections.values())
+    skey = tuple(sorted((num, printed, ranks.index(i)) for num, (i, _no, printed) in sections.items()))
+    key = (skey, id(compiled))
+    got = _LAYOUTS.get(key)
+    if got is not None and got[0] is compiled:
+        return got[1]
+    if len(_LAYOUTS) >= 4 * fast.MAX_PLANS:
+        _LAYOUTS.clear()
+    scratch = ParsedReport(file="", sha256="", size=0)
+    section_layout(scratch, {num: (rank, 0, printed) for num, printed, rank in skey})
+    tpl = _merged(scratch.layout.__getstate__(), compiled.layout)
+    _LAYOUTS[key] = (compiled, tpl)
+    return tpl
+
+
+def _fill_prose(
+    rep: ParsedReport,
+    detected: FormatEvidence,
+    sections: dict[str, tuple[int, int, str]],
+    ch: _Chunk,
+    a: int,
+    n_lines: int,
+) -> None:
+    """meta.fill_sections' format and prose of a report (lines ``a`` to ``a + n_lines - 1`` of the
+    chunk), from the frame's lines of text, without the layout facts."""
+    ordered = sorted(sections.items(), key=lambda kv: kv[1][0])
+    prose, raws = ch.prose, ch.raws
+    got: dict[str, tuple[list[int], list[str]]] = {}
+    for k, (num, (idx, _l, _h)) in enumerate(ordered):
+        end = ordered[k + 1][1][0] if k + 1 < len(ordered) else n_lines
+        lo, hi = bisect_left(prose, a + idx + 1), bisect_left(prose, a + end)
+        rows = prose[lo:hi]
+        if num == "二" and rows:
+            rows = [r for r in rows if not BLOCK_HEADER.search(squash(raws[r]))]
+        if num in PROSE_SECTIONS and hi - lo >= 2 and ch.open_ends[hi - 1] != ch.open_ends[lo]:
+            got[num] = _unwrapped(ch, lo, hi, a)
+        else:
+            got[num] = ([r - a + 1 for r in rows], [raws[r] for r in rows])
+    first = a + ordered[0][1][0]
+    intro = [r for r in range(a, first) if raws[r].strip()]
+    names = [s.number for s in SECTIONS if s.number in sections]
+    got["引言"] = ([r - a + 1 for r in intro], [raws[r] for r in intro])
+    names.append("引言")
+    nos: list[int] = []
+    texts: list[str] = []
+    for n in names:
+        nos += got[n][0]
+        texts += got[n][1]
+    rep.fmt = detected.fmt
+    rep.fmt_evidence_2019 = list(detected.evidence_2019)
+    rep.sections.__setstate__(
+        {
+            "n": names,
+            "k": array("I", [len(got[n][0]) for n in names]).tobytes(),
+            "l": array("I", nos).tobytes(),
+            "z": array("I", map(len, texts)).tobytes(),
+            "t": "".join(texts),
+        }
+    )
+
+
+def _unwrapped(ch: _Chunk, lo: int, hi: int, a: int) -> tuple[list[int], list[str]]:
+    """meta.unwrapped of the lines of text ``lo`` to ``hi - 1`` of the chunk (a section of a report
+    whose first line is line ``a`` of the chunk), from what the frame read of each: (line numbers,
+    texts); called when a line before the last does not end a sentence."""
+    prose, raws = ch.prose, ch.raws
+    width = max(ch.width[lo:hi])
+    if width < WRAP_MIN_WIDTH:
+        rows = prose[lo:hi]
+        return [r - a + 1 for r in rows], [raws[r] for r in rows]
+    full = WRAP_FULL * width
+    nos = [prose[lo] - a + 1]
+    texts = [raws[prose[lo]].strip()]
+    for p in range(lo + 1, hi):
+        t = raws[prose[p]].strip()
+        if ch.width[p - 1] >= full and not (ch.block[p] and ch.ends[p - 1]):
+            texts[-1] += t
+        else:
+            nos.append(prose[p] - a + 1)
+            texts.append(t)
+    return nos, texts
 
 
 _Chosen = tuple[int, _Compiled, tuple[int, int, int], int]  # (item, plan, window starts, first line in the chunk)

@@ -406,6 +406,7 @@ _F2021_MARKS: dict[str, str] = {
 }
 _MARKS = re.compile("|".join(re.escape(k) for k in sorted({**_F2019_MARKS, **_F2021_MARKS}, key=len, reverse=True)))
 _LABEL_LINE_MAX = 120  # longer lines are prose: their words are no evidence of a layout
+LABEL_LINE_MAX = _LABEL_LINE_MAX
 
 
 @dataclass(frozen=True, slots=True)
@@ -466,17 +467,36 @@ def format_of_label_text(label_text: str, year: int | None) -> FormatEvidence:
     # without spaces (labels wrapped or spaced: 本年新 制作数量); no NFKC (slow on CJK): the marks are
     # plain ideographs, their full-width variants are spelled out below
     joined = _NOT_NEWLINE_SPACE.sub("", label_text)
+    return format_of_marks(
+        _MARKS.findall(joined),
+        _starts_label(joined, "规范性文件", _NUMBERING),
+        _starts_label(joined, "其他处理", _GROUP_NUMBER),
+        year,
+    )
+
+
+# What format_of_label_text searches, line by line (a mark never spans a line): the marks, the 2019
+# row 规范性文件 (at a line's start, after at most 3 characters of numbering) and the row （六）其他处理
+# (at a line's start or after a closing parenthesis) — in the label text of one line without its
+# spaces and tabs, as regular expressions that polars runs (nianbao.read.bulk).
+MARKS_PATTERN = _MARKS.pattern
+MARK_TEXTS = tuple({**_F2019_MARKS, **_F2021_MARKS})
+ROW_2019_PATTERN = "^(?:[0-9]{0,3}|[0-9]{0,2}[.、．])规范性文件"
+OTHER_ROW_PATTERN = "(?:^|[)）])其他处理"
+
+
+def format_of_marks(marks: Iterable[str], row_2019: bool, other_row: bool, year: int | None) -> FormatEvidence:
+    """``format_of_label_text`` from what it found: the marks in order, whether 规范性文件 starts a row
+    label and whether 其他处理 does."""
     e19: dict[str, None] = {}
     e21: dict[str, None] = {}
-    for m in _MARKS.finditer(joined):
-        k = m.group(0)
+    for k in marks:
         if k in _F2019_MARKS:
             e19[_F2019_MARKS[k]] = None
         else:
             e21[_F2021_MARKS[k]] = None
-    if _starts_label(joined, "规范性文件", _NUMBERING):
+    if row_2019:
         e19["表二行“规范性文件”"] = None
-    other_row = _starts_label(joined, "其他处理", _GROUP_NUMBER)
     merged = other_row and not any(k.startswith("（六）") for k in e21)
     if merged:
         e19["表三“（六）其他处理”为单独一行"] = None
@@ -501,6 +521,11 @@ _STARTS_BLOCK = re.compile(
 )
 _SENTENCE_END = ("。", "：", ":", "；", "！", "？", "”", "）", ")")
 SENTENCE_END = _SENTENCE_END  # what ends a sentence (a line ending so was not wrapped)
+# _STARTS_BLOCK for polars (no look-ahead): the same lines, in a text with ASCII digits only
+STARTS_BLOCK_PATTERN = (
+    r"^\s*(?:[一二三四五六七八九十]+[、.]|[（(][一二三四五六七八九十]+[)）]|\d+[、.](?:[^\d]|$)"
+    r"|第[一二三四五六七八九十]+[章节条])"
+)
 WRAP_MIN_WIDTH = 48  # prose narrower than this (UTF-8 bytes) was not hard-wrapped
 WRAP_FULL = 0.85  # a line this share of the widest ran to the margin
 

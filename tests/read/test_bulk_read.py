@@ -98,6 +98,48 @@ def test_doubtful_texts_are_left_untouched() -> None:
             assert not rep.layout and not rep.cells.keys() and rep.title is None and not rep.sections  # untouched
 
 
+def test_format_marks_and_wrapped_prose_as_the_tolerant_reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The decisions the frame makes line by line give the tolerant reader's report: the format's
+    marks (spaced, in a short paragraph, 规范性文件 after 3 or 4 characters of numbering, 其他处理
+    after a parenthesis) and hard-wrapped prose joined back (a line that ran to the margin, a
+    numbered item after a finished sentence, a narrow section)."""
+    seed = seed_text()
+    six = "六、其他需要报告的事项"
+    wide = "按照相关规定严格落实政务公开工作要点围绕高质量发展民生改善政府自身建设强化信息公开" * 4  # the widest
+    variants = {
+        "spaced mark": seed.replace(six, f"{six}\n\n本年新 制作 数量"),
+        "2019 row after 3": seed.replace(six, f"{six}\n\n12.规范性文件"),
+        "2019 row after 4": seed.replace(six, f"{six}\n\n123.规范性文件"),
+        "other row": seed.replace(six, f"{six}\n\n（六）其他处理"),
+        "other row in a sentence": seed.replace(six, f"{six}\n\n其他的其他处理"),
+        "wrapped": seed.replace(six, f"{six}\n\n{wide}\n{wide}\n接上一行。\n1.第一项\n{wide}。\n2.第二项"),
+        "wrapped after a sentence": seed.replace(six, f"{six}\n\n{wide}。\n（一）一项\n{wide}\n完。"),
+        "narrow": seed.replace(six, f"{six}\n\n短的一行\n又一行\n完。"),
+    }
+    named = [(f"{k}.txt", t.encode("utf-8")) for k, t in variants.items()]
+    assert _bulk_reads(named) == [True] * len(variants)
+    reps = dict(zip(variants, bulk.load_files(_write(tmp_path, named)), strict=True))
+    monkeypatch.setenv(fast.ENV, "0")
+    for name, data in named:
+        assert _same(load_bytes(name, data), reps[name[:-4]]) == [], name
+    # what the variants are about: evidence of the 2019 layout, paragraphs joined
+    assert reps["spaced mark"].fmt_evidence_2019 == ["表二列“本年新制作数量”"]
+    assert reps["2019 row after 3"].fmt_evidence_2019 == ["表二行“规范性文件”"]
+    assert reps["2019 row after 4"].fmt_evidence_2019 == []
+    assert reps["wrapped"].sections["六"][:4] == [
+        (96, wide + wide + "接上一行。"),
+        (99, "1.第一项"),
+        (100, wide + "。"),
+        (101, "2.第二项"),
+    ]
+    assert reps["wrapped after a sentence"].sections["六"][:3] == [
+        (96, wide + "。"),
+        (97, "（一）一项"),
+        (98, wide + "完。"),
+    ]
+    assert reps["narrow"].sections["六"][:3] == [(96, "短的一行"), (97, "又一行"), (98, "完。")]
+
+
 def test_limits_and_unreadable_files_as_the_per_file_reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A file over a limit, empty, binary or not a report gets the per-file reader's status and
     message; the well-formed files of the same batch are still read in bulk."""
