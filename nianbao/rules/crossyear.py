@@ -9,44 +9,41 @@ whose last year is unknown.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Sequence
+
 import polars as pl
 
 from nianbao.catalogue import PREV, LinearRule, carry_over_rules, format_number, stock_rules
+from nianbao.domain.spec import Fmt
 from nianbao.outcome import Finding, finding_for, plain_number
 from nianbao.rules.base import failing_rows
 from nianbao.rules.family import Batch, Family, fixed_codes
+from nianbao.rules.frames import STATE_NAMES, FmtArrays, cell_values
 from nianbao.rules.years import YearPairs
 from schemas.crossyear import cross_year_columns, cross_year_schema
 
 # ------------------------------------------------------------------ frames of pairs
 
 
-def table_presence(cells: pl.DataFrame) -> pl.DataFrame:
-    """Per report: does it have a readable table 三 / table 二 第（一）项 in the 2021 layout."""
-    found = pl.col("state") != "missing"
-    return cells.group_by("report").agg(
-        (pl.col("cell").str.starts_with("3:") & found).any().alias("t3"),
-        (
-            (pl.col("fmt") == "2021")
-            & pl.col("cell").str.contains(r"^2:(rules|normative):(issued|repealed|in_force)$")
-            & found
-        )
-        .any()
-        .alias("t2"),
-    )
+_T2_STOCK = re.compile(r"^2:(rules|normative):(issued|repealed|in_force)$")
+_MISSING = STATE_NAMES.index("missing")
 
 
-def _wide(cells: pl.DataFrame, ids: list[str]) -> pl.DataFrame:
-    sub = cells.filter(pl.col("cell").is_in(ids))
-    if sub.height == 0:
-        return pl.DataFrame(
-            {"report": pl.Series([], dtype=pl.UInt32), **{c: pl.Series([], dtype=pl.Float64) for c in ids}}
-        )
-    wide = sub.pivot(on="cell", index="report", values="value", on_columns=ids)
-    return wide.select("report", *ids)
+def table_presence(arrays: Iterable[FmtArrays]) -> pl.DataFrame:
+    """Per readable report: does it have a readable table 三 (``t3``) / table 二 第（一）项 in the
+    2021 layout (``t2``): a cell of it not missing."""
+    parts = []
+    for a in arrays:
+        found = a.states != _MISSING
+        t3 = found[:, [i for i, c in enumerate(a.ids) if c.startswith("3:")]].any(axis=1)
+        t2_cols = [i for i, c in enumerate(a.ids) if _T2_STOCK.match(c)] if a.fmt is Fmt.F2021 else []
+        t2 = found[:, t2_cols].any(axis=1)
+        parts.append(pl.DataFrame({"report": pl.Series(a.report, dtype=pl.UInt32), "t3": t3, "t2": t2}))
+    return pl.concat(parts) if parts else pl.DataFrame(schema={"report": pl.UInt32, "t3": pl.Boolean, "t2": pl.Boolean})
 
 
-def pair_frame(yp: YearPairs, cells: pl.DataFrame, family: str, presence: pl.DataFrame) -> pl.DataFrame:
+def pair_frame(yp: YearPairs, arrays: Sequence[FmtArrays], family: str, presence: pl.DataFrame) -> pl.DataFrame:
     """One row per pair where both reports have the family's table; this year's and ``prev:`` columns."""
     cols = cross_year_columns(family)
     own = [c for c in cols if not c.startswith(PREV)]
@@ -54,8 +51,8 @@ def pair_frame(yp: YearPairs, cells: pl.DataFrame, family: str, presence: pl.Dat
     flag = "t3" if family == "E" else "t2"
     ok = presence.filter(pl.col(flag)).select("report")
     pairs = yp.pairs.join(ok, on="report", how="semi").join(ok.rename({"report": "prev"}), on="prev", how="semi")
-    this = _wide(cells, own)
-    last = _wide(cells, prev).rename({"report": "prev", **{c: PREV + c for c in prev}})
+    this = cell_values(arrays, own)
+    last = cell_values(arrays, prev).rename({"report": "prev", **{c: PREV + c for c in prev}})
     return pairs.join(this, on="report", how="left").join(last, on="prev", how="left").select("report", "prev", *cols)
 
 
@@ -98,11 +95,11 @@ def _finding(yp: YearPairs, lr: LinearRule, row: dict[str, float | None]) -> Fin
 def cross_year_findings(batch: Batch) -> list[Finding]:
     """E01, F01 for every pair and one E02 (info) per report whose last year is unknown."""
     yp = batch.year_pairs
-    cells = batch.cells_with_last_year  # report = index in yp.reports (batch and previous)
-    presence = table_presence(cells)
+    arrays = batch.arrays_with_last_year  # report = index in yp.reports (batch and previous)
+    presence = table_presence(arrays)
     out: list[Finding] = []
     for family, rules in (("E", carry_over_rules()), ("F", stock_rules())):
-        frame = pair_frame(yp, cells, family, presence)
+        frame = pair_frame(yp, arrays, family, presence)
         by_name = {r.name: r for r in rules}
         for d in failing_rows(cross_year_schema(family), frame):
             out.append(_finding(yp, by_name[d["check"]], d))
@@ -140,6 +137,6 @@ FAMILY = Family(
     "crossyear",
     fixed_codes("E01", "E02", "F01"),
     cross_year_findings,
-    reads=frozenset({"year_pairs", "cells_with_last_year"}),
+    reads=frozenset({"year_pairs", "arrays_with_last_year"}),
     timing="cross_year",
 )

@@ -76,14 +76,13 @@ class Batch:
         return batch_arrays(self.previous) if self.previous else None
 
     @cached_property
-    def cells_with_last_year(self) -> pl.DataFrame:
-        """The cells frame of the batch followed by ``previous``'s (``report`` = index in
-        ``year_pairs.reports``); the batch's own frame when there is no ``previous``."""
-        if self.last_year_arrays is None:
-            return self.cells
-        n = len(self.reports)
-        last = cells_frame(self.last_year_arrays).with_columns((pl.col("report") + n).cast(pl.UInt32))
-        return pl.concat([self.cells, last], how="vertical")
+    def arrays_with_last_year(self) -> list[FmtArrays]:
+        """The cell arrays of the batch followed by ``previous``'s (``report`` = index in
+        ``year_pairs.reports``), per format."""
+        out = list(self.arrays.values())
+        if self.last_year_arrays is not None:
+            out += [a.shifted(len(self.reports)) for a in self.last_year_arrays.values()]
+        return out
 
     def release(self, keep: Iterable[str] = ()) -> None:
         """Drop every built frame that is not in ``keep`` and not needed to build one of ``keep``
@@ -103,7 +102,7 @@ class Batch:
 # a frame built from others: the frames it is built from
 SOURCES: dict[str, tuple[str, ...]] = {
     "cells": ("arrays",),
-    "cells_with_last_year": ("cells", "last_year_arrays"),
+    "arrays_with_last_year": ("arrays", "last_year_arrays"),
 }
 # the Batch's cached frames (the names a Family may list in ``reads``)
 FRAMES = frozenset(n for n, v in vars(Batch).items() if isinstance(v, cached_property))

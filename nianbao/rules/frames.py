@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 from array import array
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -46,7 +46,21 @@ class FmtArrays:
     pos: np.ndarray  # uint16, 0 = unknown
 
     def column(self, cid: str) -> int:
-        return self.ids.index(cid)
+        return _columns(self.fmt)[cid]
+
+    def has(self, cid: str) -> bool:
+        return cid in _columns(self.fmt)
+
+    def shifted(self, offset: int) -> FmtArrays:
+        """The same cells with every ``report`` index moved by ``offset`` (the arrays are shared)."""
+        return FmtArrays(
+            self.fmt, self.ids, self.report + np.uint32(offset), self.values, self.states, self.lines, self.pos
+        )
+
+
+@cache
+def _columns(fmt: Fmt) -> dict[str, int]:
+    return {c: i for i, c in enumerate(all_cells(fmt))}
 
 
 def batch_arrays(reports: Sequence[ParsedReport]) -> dict[Fmt, FmtArrays]:
@@ -139,6 +153,29 @@ def cells_frame(
                 "pos": pl.UInt32,
             }
         )
+    return pl.concat(parts, how="vertical")
+
+
+def cell_values(arrays: Iterable[FmtArrays], ids: Sequence[str]) -> pl.DataFrame:
+    """One row per report of ``arrays`` whose format has one of ``ids`` (formats in turn), one
+    Float64 column per cell id: its value, null when blank, unread or not a cell of the format.
+
+    The wide frame of a few cells read straight from the arrays (not by filtering and pivoting the
+    long cells frame)."""
+    parts = []
+    for a in arrays:
+        n = len(a.report)
+        if n == 0 or not any(a.has(c) for c in ids):
+            continue
+        cols = {
+            c: pl.Series(c, a.values[:, a.column(c)], dtype=pl.Float64, nan_to_null=True)
+            if a.has(c)
+            else pl.Series(c, [None], dtype=pl.Float64).gather(np.zeros(n, dtype=np.uint32))
+            for c in ids
+        }
+        parts.append(pl.DataFrame({"report": pl.Series(a.report, dtype=pl.UInt32), **cols}))
+    if not parts:
+        return pl.DataFrame(schema={"report": pl.UInt32, **dict.fromkeys(ids, pl.Float64)})
     return pl.concat(parts, how="vertical")
 
 

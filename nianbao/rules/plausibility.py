@@ -29,6 +29,7 @@ from nianbao.domain.spec import Fmt, cell_label, table_name
 from nianbao.outcome import Finding, finding_for
 from nianbao.rules.base import failing_rows, with_reports
 from nianbao.rules.family import Batch, Family
+from nianbao.rules.frames import FmtArrays, cell_values
 from nianbao.rules.years import YearPairs
 from schemas.plausibility import KEY_FIGURES, PLAUSIBILITY_RULES, SIGMA_FLOOR, Z_MAX, plausibility_schema
 
@@ -52,14 +53,18 @@ def county_level(keys: Sequence[str], registry: Sequence[Agency] | None) -> list
     return out
 
 
-def _figures(cells: pl.DataFrame) -> pl.DataFrame:
-    return cells.filter(pl.col("cell").is_in(list(KEY_FIGURES)) & pl.col("value").is_not_null()).select(
-        "report", pl.col("cell").alias("figure"), "value"
+def _figures(arrays: Sequence[FmtArrays]) -> pl.DataFrame:
+    """(report, figure, value) of every key figure a report has a value for."""
+    wide = cell_values(arrays, list(KEY_FIGURES))
+    return (
+        wide.unpivot(index="report", on=list(KEY_FIGURES), variable_name="figure", value_name="value")
+        .filter(pl.col("value").is_not_null())
+        .select("report", "figure", "value")
     )
 
 
 def plausibility_frame(
-    yp: YearPairs, cells: pl.DataFrame, groups: Sequence[tuple[str | None, str | None]]
+    yp: YearPairs, arrays: Sequence[FmtArrays], groups: Sequence[tuple[str | None, str | None]]
 ) -> pl.DataFrame:
     """One row per (batch report, key figure) with its peer statistics and last year's value."""
     n = yp.n
@@ -71,7 +76,7 @@ def plausibility_frame(
             "year": pl.Series([r.year if r.readable else None for r in yp.reports[:n]], dtype=pl.Int32),
         }
     )
-    figs = _figures(cells)
+    figs = _figures(arrays)
     this = figs.filter(pl.col("report") < n).join(meta, on="report", how="left")
     # peers with activity: many townships have none of a kind (no fees, no applications), and a
     # distribution that is mostly zeros says nothing about how large a non-zero figure may be
@@ -181,13 +186,13 @@ def plausibility_findings(batch: Batch) -> list[Finding]:
     """K01 against the report's peers (same county, level and year), K02 against its last year."""
     yp = batch.year_pairs
     groups = county_level(yp.keys, batch.registry)
-    return findings_of(yp, plausibility_frame(yp, batch.cells_with_last_year, groups))
+    return findings_of(yp, plausibility_frame(yp, batch.arrays_with_last_year, groups))
 
 
 FAMILY = Family(
     "plausibility",
     lambda: frozenset(PLAUSIBILITY_RULES),
     plausibility_findings,
-    reads=frozenset({"year_pairs", "cells_with_last_year"}),
+    reads=frozenset({"year_pairs", "arrays_with_last_year"}),
     timing="plausibility",
 )
