@@ -825,7 +825,7 @@ def reuse_workbook(q: Quality, out: Path, reuse: Reuse) -> bool:
     are not the ones this code writes."""
     import zipfile
 
-    prev = reuse.match(WORKBOOK, workbook_key(q, reuse))
+    prev = reuse.match(WORKBOOK, reuse.known(WORKBOOK) or workbook_key(q, reuse))
     if prev is None or not prev.is_file() or prev.is_symlink():
         return False
     target = inside(out, WORKBOOK)

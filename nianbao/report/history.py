@@ -253,6 +253,8 @@ class Review:
     previous: Path | None = None
     previous_started_at: str | None = None
     problems: list[str] = field(default_factory=list)  # Chinese notes for the overview
+    # the previous run's submissions.json and findings.json are this run's, byte for byte
+    unchanged: bool = False
 
     @property
     def has_previous(self) -> bool:
@@ -416,6 +418,7 @@ def review(
         previous=prev.path if prev else None,
         previous_started_at=prev.started_at if prev else None,
         problems=problems,
+        unchanged=unchanged,
     )
 
 

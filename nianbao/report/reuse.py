@@ -16,6 +16,17 @@ the run's time — that is on ``index.html``, which is rendered on every run, li
 
 ``pages.json`` also records how many pages the run rendered and how many it reused
 (:class:`PageStats`).
+
+**The whole run at once** (:meth:`Reuse.adopt`): every key above is a function of the run's
+outcome and of its review against the previous run.  ``pages.json`` also records the *views key*:
+the salt, the digest of the contract files (``submissions.json`` and ``findings.json``: every
+report and finding as the views read them), ``run.json`` but for this run's own facts
+(:data:`VOLATILE`), the registry and the review (every finding's status and acknowledgement, every
+report's change, the resolved and withdrawn lists).  When the previous run's contract files are
+this run's byte for byte (the review's ``unchanged``: then their digest is the previous run's, not
+computed again) and its views key is this run's, no page key is computed: every page the previous
+run recorded is linked at once, the workbook takes its previous key, and only ``index.html`` (and
+the workbook's 汇总) is rendered — an unchanged nightly rerun.
 """
 
 from __future__ import annotations
@@ -25,17 +36,23 @@ import hashlib
 import os
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 import orjson
 
 from nianbao.io.atomic import write_bytes
+from nianbao.report.names import PageDir
 
 MANIFEST = "pages.json"
-FORMAT = 1  # bump when the manifest's layout or the meaning of a key changes
+FORMAT = 2  # bump when the manifest's layout or the meaning of a key changes (2: "views", "contract")
+CONTRACT = ("submissions.json", "findings.json")  # what the views show of every report and finding
+RUN_FACTS = "run.json"
+VOLATILE = ("started_at", "timings_s", "previous_run")  # run.json facts of this run alone
 
 
 @cache
@@ -94,15 +111,23 @@ class Reuse:
         self.keys: dict[str, str] = {}
         self.stats = PageStats()
         self._prev: dict[str, str] = {}
+        self._prev_views: str | None = None
+        self._prev_contract: str | None = None
+        self.views: str | None = None  # this run's views key (None: its contract files are not known)
+        self.contract: str | None = None  # the digest of this run's contract files, when known
+        self.adopted = False  # every page taken from the previous run at once (:meth:`adopt`)
         if previous is not None and previous.resolve() != out.resolve():
-            self._prev = _load(previous / MANIFEST, self.salt)
+            self._prev, self._prev_views, self._prev_contract = _load(previous / MANIFEST, self.salt)
 
     def key(self, kind: str, *parts: Any) -> str:
         t = time.perf_counter()
-        body = orjson.dumps([self.salt, kind, parts], default=_default, option=orjson.OPT_NON_STR_KEYS)
-        k = hashlib.sha256(body).hexdigest()
+        k = self._hash(kind, parts)
         self.stats.seconds += time.perf_counter() - t
         return k
+
+    def _hash(self, kind: str, parts: tuple[Any, ...]) -> str:
+        body = orjson.dumps([self.salt, kind, parts], default=_default, option=orjson.OPT_NON_STR_KEYS)
+        return hashlib.sha256(body).hexdigest()
 
     def match(self, rel: str, key: str) -> Path | None:
         """Record ``rel``'s key; the previous run's file when it was written under the same key."""
@@ -128,6 +153,38 @@ class Reuse:
     def reused(self, rel: str) -> None:
         self.stats.reused += 1
 
+    def adopt(self, unchanged: bool, *parts: Any, keep: Sequence[str] = ()) -> bool:
+        """The whole run's views key (the module's docstring): ``unchanged``: the previous run's
+        contract files are byte for byte those in :attr:`out`; ``parts``: the review and whatever
+        else the pages show beside the contract files and ``run.json``.  When it is the previous
+        run's, every page the previous run recorded but those in ``keep`` is linked into
+        :attr:`out` now, under its previous key (True: render none of them; :meth:`known` gives
+        the previous key of those in ``keep``).  False: nothing taken, key the pages one by one."""
+        t = time.perf_counter()
+        try:
+            self.contract = self._prev_contract if unchanged and self._prev_contract else None
+            if self.contract is None and unchanged:
+                self.contract = contract_digest(self.out)
+            facts = run_facts(self.out)
+            if self.contract is None or facts is None:
+                return False
+            self.views = self._hash("views", (self.contract, facts, parts))
+            if self.previous is None or self.views != self._prev_views or not self._prev:
+                return False
+            linked = _link_all(self.previous, self.out, [r for r in self._prev if r not in keep])
+            if linked is None:
+                return False
+            self.keys.update((rel, self._prev[rel]) for rel in linked)
+            self.stats.reused += len(linked)
+            self.adopted = True
+            return True
+        finally:
+            self.stats.seconds += time.perf_counter() - t
+
+    def known(self, rel: str) -> str | None:
+        """The previous run's key of ``rel`` when the whole run was adopted (:meth:`adopt`)."""
+        return self._prev.get(rel) if self.adopted else None
+
     def rendered(self, rel: str) -> None:
         """A page rendered (its key changed, or it has none: it shows this run's own facts)."""
         self.stats.rendered += 1
@@ -140,23 +197,93 @@ class Reuse:
             "rendered": self.stats.rendered,
             "reused": self.stats.reused,
             "rendered_pages": sorted(self.stats.rendered_pages),
+            "views": self.views,
+            "contract": self.contract,
             "pages": dict(sorted(self.keys.items())),
         }
         write_bytes(self.out / MANIFEST, orjson.dumps(body, option=orjson.OPT_INDENT_2) + b"\n", durable=False)
 
 
-def _load(path: Path, salt: str) -> dict[str, str]:
-    """The page keys of a previous run (empty when it has none, or another salt: nothing reused)."""
+def _load(path: Path, salt: str) -> tuple[dict[str, str], str | None, str | None]:
+    """The page keys, views key and contract digest of a previous run (nothing when it has no
+    manifest, or another salt: nothing reused)."""
     try:
         data = orjson.loads(path.read_bytes())
     except (OSError, ValueError):
-        return {}
+        return {}, None, None
     if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("salt") != salt:
-        return {}
+        return {}, None, None
     pages = data.get("pages")
     if not isinstance(pages, dict):
-        return {}
-    return {str(k): str(v) for k, v in pages.items() if isinstance(v, str)}
+        return {}, None, None
+    views, contract = data.get("views"), data.get("contract")
+    return (
+        {str(k): str(v) for k, v in pages.items() if isinstance(v, str)},
+        views if isinstance(views, str) else None,
+        contract if isinstance(contract, str) else None,
+    )
+
+
+def contract_digest(folder: Path) -> str | None:
+    """SHA-256 over the contract files of a run folder (:data:`CONTRACT`; None when one is missing)."""
+    h = hashlib.sha256()
+    try:
+        for name in CONTRACT:
+            with (folder / name).open("rb") as f:
+                h.update(hashlib.file_digest(f, "sha256").digest())
+    except OSError:
+        return None
+    return h.hexdigest()
+
+
+def run_facts(folder: Path) -> dict[str, Any] | None:
+    """``run.json`` of a run folder without this run's own facts (:data:`VOLATILE`); None when
+    it cannot be read."""
+    try:
+        data = orjson.loads((folder / RUN_FACTS).read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    return {k: v for k, v in data.items() if k not in VOLATILE}
+
+
+def _plain(rel: str) -> list[str] | None:
+    """The parts of a page's folder-relative name when each is a plain name, else None."""
+    parts = rel.split("/")
+    if len(parts) > 2 or any(not p or p in (".", "..") or "\\" in p or "\x00" in p for p in parts):
+        return None
+    return parts
+
+
+def _link_all(previous: Path, out: Path, rels: Sequence[str]) -> list[str] | None:
+    """Every page of ``rels`` linked from ``previous`` into ``out`` (a hard link, else a copy;
+    a page already in ``out`` is replaced); None when one of them cannot be (a name that is not a
+    plain page name, a page missing or not a regular file in ``previous``)."""
+    folders: dict[str, Path] = {}
+    for rel in rels:
+        parts = _plain(rel)
+        if parts is None:
+            return None
+        if len(parts) == 2 and parts[0] not in folders:
+            folders[parts[0]] = PageDir(out, parts[0]).path  # checked once: inside ``out``
+    for rel in rels:
+        head, _, name = rel.rpartition("/")
+        src = previous / rel
+        target = (folders[head] if head else out) / name
+        try:
+            if not S_ISREG(os.lstat(src).st_mode):
+                return None
+            try:
+                os.link(src, target, follow_symlinks=False)
+            except FileExistsError:
+                if not _link(src, target):
+                    return None
+            except OSError:  # another file system, too many links …
+                shutil.copyfile(src, target, follow_symlinks=False)
+        except OSError:
+            return None
+    return list(rels)
 
 
 def _link(src: Path, target: Path) -> bool:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from nianbao.io.atomic import inside, write_json
 from nianbao.outcome import RunOutcome
 from nianbao.report.excel import WORKBOOK, reuse_workbook, write_excel
 from nianbao.report.history import changes_json
-from nianbao.report.html import write_html
+from nianbao.report.html import write_html, write_index
 from nianbao.report.jsonout import write_json_outputs
 from nianbao.report.parallel import frozen_gc
 from nianbao.report.quality import Quality, prepare
@@ -29,12 +30,34 @@ def write_quality_report(
     # pages share with a helper process (when there are many); index.html comes last: it only
     # links to what exists
     reuse = Reuse(out, q.review.previous)
+    if reuse.adopt(q.review.unchanged, views_parts(q), keep=(WORKBOOK,)):
+        # nothing a page or the workbook's other sheets show changed: every page is linked from
+        # the previous run (no page keyed, none rendered), the workbook gets this run's 汇总
+        if not reuse_workbook(q, out, reuse):
+            reuse.rendered(WORKBOOK)
+            write_excel(outcome, out, quality=q)
+        write_index(q, out)
+        reuse.rendered("index.html")
+        reuse.save()
+        q.page_stats = reuse.stats
+        return q
     extra: list[Callable[[], object]] = []
     if not reuse_workbook(q, out, reuse):
         reuse.rendered(WORKBOOK)
         extra.append(lambda: write_excel(outcome, out, quality=q))
     write_html(outcome, out, quality=q, extra=extra, reuse=reuse)
     return q
+
+
+def views_parts(q: Quality) -> tuple[Any, ...]:
+    """What the pages show beside the contract files and ``run.json`` (the views key,
+    :meth:`nianbao.report.reuse.Reuse.adopt`): the review of every finding and report, the
+    registry, the scale path."""
+    rv = q.review
+    acks = sorted(rv.acks.items())
+    review = (rv.status, acks, rv.report_change, rv.resolved, rv.withdrawn, rv.problems, rv.has_previous)
+    registry = [(a.county, a.agency, a.level) for a in q.outcome.registry or ()]
+    return review, registry, q.large
 
 
 def quality_view(outcome: RunOutcome, out: Path) -> None:

@@ -187,3 +187,52 @@ def test_an_unchanged_rerun_is_reviewed_as_the_full_matching_would(
     assert load(tmp_path / "fast", "changes.json") == load(tmp_path / "full", "changes.json")
     assert fast["pages"] == full["pages"]  # every page and the workbook show the same
     assert fast["rendered_pages"] == full["rendered_pages"] == ["index.html"]
+
+
+def test_an_unchanged_rerun_takes_the_whole_run_without_keying_a_page(
+    three_runs: tuple[Path, list[Path]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nianbao.report import excel, html
+
+    inbox, (run1, run2, run3) = three_runs
+    second, third = manifest(run2), manifest(run3)
+    # the first run compares with nothing: its contract's digest is not needed (nor computed)
+    assert manifest(run1)["views"] is None and manifest(run1)["contract"] is None
+    assert second["views"] == third["views"] and second["contract"] == third["contract"]
+    assert third["pages"] == second["pages"]
+
+    def keyed(*args: object) -> str:
+        raise AssertionError("a page was keyed")
+
+    monkeypatch.setattr(html, "report_key", keyed)
+    monkeypatch.setattr(html, "county_context", keyed)
+    monkeypatch.setattr(excel, "workbook_key", keyed)
+    run4 = tmp_path / "run4"
+    got = run(inbox, run4, run3)
+    assert (got["rendered"], got["reused"], got["rendered_pages"]) == (1, 7, ["index.html"])
+    assert got["pages"] == third["pages"] and got["views"] == third["views"]
+    for rel in third["pages"]:
+        same = (run4 / rel).stat().st_ino == (run3 / rel).stat().st_ino
+        assert same != (rel == "findings.xlsx"), rel  # the workbook: this run's 汇总, the rest as stored
+    assert load(run4, "changes.json")["previous_run"] == str(run3)
+    assert (run4 / "index.html").stat().st_ino != (run3 / "index.html").stat().st_ino  # this run's own
+
+
+def test_the_whole_run_is_taken_only_when_the_review_is_the_same(
+    three_runs: tuple[Path, list[Path]], tmp_path: Path
+) -> None:
+    """One finding acknowledged (the contract files are the same): the views key changes, the
+    pages are keyed one by one, and only those that show the acknowledgement are rendered."""
+    inbox, (run1, _run2, run3) = three_runs
+    acks = tmp_path / "acks.csv"
+    g04 = next(f for f in load(run3, "findings.json") if f["rule"] == "G04")
+    code, output = ack(
+        "--acks", str(acks), "--file", g04["file"], "--rule", "G04", "--cell", g04["cells"][0],
+        "--reviewer", "张三", "--note", "该格确无数据",
+    )  # fmt: skip
+    assert code == 0, output
+    run4 = tmp_path / "run4"
+    got = run(inbox, run4, run3, "--acks", str(acks))
+    assert got["contract"] == manifest(run3)["contract"]  # the same reports and findings …
+    assert got["views"] != manifest(run3)["views"]  # … reviewed otherwise
+    assert pages(run1)["c"] in got["rendered_pages"] and got["reused"] >= 3
