@@ -14,7 +14,7 @@ import os
 import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandera.polars as pa
@@ -61,14 +61,28 @@ class SchemaBroken(RuntimeError):
 SCHEMA_SECONDS = [0.0]
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Plan:
-    """How a schema runs: pandera validates its ``structure`` (columns, dtypes, strictness, the
-    columns' own checks, any frame check that is not a rule expression); its ``rules`` (name →
-    expression of every :func:`schemas._compile.expr_check`) are evaluated together in one pass."""
+    """How a schema runs.  pandera validates the frame's structure in two parts: its ``shape``
+    (columns, dtypes, strictness: data-free, so checked on the frame emptied, once per set of
+    column dtypes — ``shapes_seen``) and its ``data`` (the columns that may not hold nulls, must be
+    unique or have checks of their own, and any frame check that is not a rule expression, on
+    those columns only).  The ``rules`` (name → expression of every
+    :func:`schemas._compile.expr_check`) are evaluated together in one pass."""
 
-    structure: pa.DataFrameSchema
+    shape: pa.DataFrameSchema
+    data: pa.DataFrameSchema
+    data_columns: list[str] | None  # None: the data part reads the whole frame (a frame check)
     rules: tuple[tuple[str, pl.Expr], ...]
+    shapes_seen: set[tuple[tuple[str, pl.DataType], ...]] = field(default_factory=set)
+
+    def validate_structure(self, df: pl.DataFrame) -> None:
+        """Raise :class:`pandera.errors.SchemaErrors` when ``df`` is not of the schema's structure."""
+        shape = tuple(df.schema.items())
+        if shape not in self.shapes_seen:
+            self.shape.validate(df.clear(), lazy=True)
+            self.shapes_seen.add(shape)
+        self.data.validate(df if self.data_columns is None else df.select(self.data_columns), lazy=True)
 
 
 _PLANS: dict[int, tuple[pa.DataFrameSchema, _Plan]] = {}
@@ -82,9 +96,14 @@ def _plan(schema: pa.DataFrameSchema) -> _Plan:
     names = [n for n, _e in rules]
     if len(set(names)) != len(names):
         raise SchemaBroken(f"schema {schema.name}: two checks share a name")
-    structure = copy.copy(schema)
-    structure.checks = [c for c in schema.checks if "expr" not in (c.statistics or {})]
-    plan = _Plan(structure, rules)
+    frame_checks = [c for c in schema.checks if "expr" not in (c.statistics or {})]
+    shape = copy.copy(schema)
+    shape.checks = []
+    data_columns = [n for n, c in schema.columns.items() if not c.nullable or c.unique or c.checks]
+    data = schema.select_columns(data_columns)
+    data.checks = frame_checks
+    data.strict = False
+    plan = _Plan(shape, data, None if frame_checks else data_columns, rules)
     _PLANS[id(schema)] = (schema, plan)  # the schema kept alive with its plan: its id stays its own
     return plan
 
@@ -107,16 +126,19 @@ def failures(schema: pa.DataFrameSchema, df: pl.DataFrame) -> pl.DataFrame:
     t0 = time.perf_counter()
     try:
         try:
-            plan.structure.validate(df, lazy=True)
+            plan.validate_structure(df)
         except SchemaErrors as e:
             raise SchemaBroken(f"schema {schema.name}: {e.failure_cases.head(5)}") from e
         if not plan.rules:
             return _empty()
         names = [n for n, _e in plan.rules]
-        ok = df.select(*(e.fill_null(False).alias(n) for n, e in plan.rules))
-        if ok.height != df.height:
-            raise SchemaBroken(f"schema {schema.name}: a rule check does not give one result per row")
-        bad = ok.with_row_index("index").filter(~pl.all_horizontal(names))
+        bad = (
+            df.lazy()
+            .with_row_index("index")
+            .select("index", *(e.fill_null(False).alias(n) for n, e in plan.rules))
+            .filter(~pl.all_horizontal(names))
+            .collect()
+        )
         order = {n: i for i, n in enumerate(names)}
         return (
             bad.unpivot(index="index", on=names, variable_name="check", value_name="ok")
