@@ -52,16 +52,10 @@ def table_targets(arrays: Mapping[Fmt, FmtArrays]) -> Targets:
     for a in arrays.values():
         if a.values.shape[0] == 0:
             continue
-        ids = list(a.ids)
         rows = a.report.astype(np.int64)
-        for k, (kind, pat) in enumerate(cell_targets().items()):
-            assert KINDS[k] == kind
-            rx = re.compile(pat)
-            cols = [j for j, c in enumerate(ids) if rx.search(c)]
+        for k, (cols, nat) in enumerate(_target_columns(a.ids)):
             if not cols:
                 continue
-            nat_rx = re.compile(pat.replace(":total$", ":natural$")) if pat.endswith(":total$") else None
-            nat = [j for j, c in enumerate(ids) if nat_rx is not None and nat_rx.search(c)]
             lines = a.lines[:, cols].astype(np.float64)
             lines[lines == 0] = np.inf  # 0: no location
             first_line = lines.min(axis=1)
@@ -72,6 +66,20 @@ def table_targets(arrays: Mapping[Fmt, FmtArrays]) -> Targets:
                 out.natural[rows, k] = np.nansum(a.values[:, nat], axis=1)
             out.line[rows, k] = first_line
     return out
+
+
+@cache
+def _target_columns(ids: tuple[str, ...]) -> tuple[tuple[list[int], list[int]], ...]:
+    """Per kind of :data:`KINDS`: the columns (of cell ids ``ids``) of its table cells, and of
+    the same cells' 自然人 column."""
+    out = []
+    for pat in cell_targets().values():
+        rx = re.compile(pat)
+        nat_rx = re.compile(pat.replace(":total$", ":natural$")) if pat.endswith(":total$") else None
+        cols = [j for j, c in enumerate(ids) if rx.search(c)]
+        nat = [j for j, c in enumerate(ids) if nat_rx is not None and nat_rx.search(c)]
+        out.append((cols, nat))
+    return tuple(out)
 
 
 def claim_checks(claims: pl.DataFrame, targets: Targets) -> pl.DataFrame:
@@ -150,12 +158,13 @@ def paragraph_sums(claims: pl.DataFrame) -> pl.DataFrame:
 def fee_frame(reports: Sequence[ParsedReport], fee: pl.DataFrame) -> pl.DataFrame:
     """One row per 2021-format report of 2021 or later that has a section 六: where it states the fee
     (``fee``: the batch's lines that state it, :func:`fee_texts`)."""
+    f2021 = Fmt.F2021
     rows = [
-        (i, rep.year)
+        i
         for i, rep in enumerate(reports)
-        if rep.readable and rep.fmt is Fmt.F2021 and (rep.year is None or rep.year >= 2021) and "六" in rep.sections
+        if rep.fmt is f2021 and rep.readable and (rep.year is None or rep.year >= 2021) and "六" in rep.sections
     ]
-    base = pl.DataFrame(rows, schema={"report": pl.UInt32, "year": pl.Int32}, orient="row")
+    base = pl.DataFrame({"report": pl.Series(rows, dtype=pl.UInt32)})
     in_six = fee.filter(pl.col("section") == "六").group_by("report").agg(pl.len().alias("n_six"))
     elsewhere = (
         fee.filter(pl.col("section") != "六")

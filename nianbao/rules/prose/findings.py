@@ -22,19 +22,32 @@ from nianbao.rules.prose.text import split_sentences
 
 
 def _quote_of(rep: ParsedReport, line: int, sent: int | None) -> str:
-    text = next((t for no, t in _all_lines(rep) if no == line), "")
+    text = _line_text(rep, line)
     if sent is None:
         return text.strip()
     ss = split_sentences(text)
     return ss[sent].strip() if 0 <= sent < len(ss) else text.strip()
 
 
-def _all_lines(rep: ParsedReport) -> list[tuple[int, str]]:
-    out: list[tuple[int, str]] = []
-    for sec, items in rep.sections.items():
-        if sec != "引言":
-            out.extend(items)
-    return out
+def _line_text(rep: ParsedReport, line: int) -> str:
+    """The text of the report's prose line ``line`` (outside the 引言), "" when there is none:
+    looked up in the packed sections (no list of every line)."""
+    names, counts, nos, lens, text = rep.sections.packed()
+    intro: list[range] = []
+    first = 0
+    for name, n in zip(names, counts, strict=True):
+        if name == "引言":
+            intro.append(range(first, first + n))
+        first += n
+    j = -1
+    while True:
+        try:
+            j = nos.index(line, j + 1)
+        except ValueError:
+            return ""
+        if not any(j in r for r in intro):
+            start = sum(lens[:j])
+            return text[start : start + lens[j]]
 
 
 def _finding(
