@@ -41,9 +41,19 @@ _STEM_YEAR = re.compile(r"[_\-\s]*(19|20)\d\d(年度?)?$")
 class Submission:
     """A file to read: its path, its name as shown in the outputs, and why it is not read, if so."""
 
-    path: Path
+    # the path as a string: a listing of 100,000 files makes no ``Path`` (~5 µs each) for files
+    # a rerun does not read (:attr:`path` makes one)
+    location: str
     name: str  # as shown in the outputs
     problem: str | None = None  # a reason the file is not read at all (symlink, special file)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.location, str):  # a Path given
+            object.__setattr__(self, "location", os.fspath(self.location))
+
+    @property
+    def path(self) -> Path:
+        return Path(self.location)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +108,7 @@ def discover(paths: Iterable[Path], *, inbox: Path | None = None) -> list[InboxF
     seen: set[str] = set()
     layout_cache: dict[str, tuple[str | None, int | None]] = {}
 
-    def add(p: Path, name: str, rel: str | None, problem: str | None, stat: tuple[int, int] | None) -> None:
+    def add(p: str, name: str, rel: str | None, problem: str | None, stat: tuple[int, int] | None) -> None:
         if name in seen:
             return
         seen.add(name)
@@ -125,7 +135,7 @@ def discover(paths: Iterable[Path], *, inbox: Path | None = None) -> list[InboxF
         rel = None
         if inbox is not None:
             rel = PurePosixPath(p.relative_to(inbox).as_posix()).as_posix()
-        add(p, str(p), rel, problem, stat)
+        add(str(p), str(p), rel, problem, stat)
 
     def walk(d: str, rel_dir: str | None) -> None:
         try:
@@ -133,6 +143,9 @@ def discover(paths: Iterable[Path], *, inbox: Path | None = None) -> list[InboxF
                 entries = list(it)
         except OSError:
             return  # as os.walk: an unreadable folder lists nothing
+        # ``str(Path(e.path))`` without making the Path: ``d`` is a normalised path (a Path's
+        # string, or made here from one), so only "." and "/" need care
+        prefix = "" if d == "." else d if d.endswith("/") else d + "/"
         links: list[os.DirEntry[str]] = []
         files: list[os.DirEntry[str]] = []
         dirs: list[os.DirEntry[str]] = []
@@ -151,8 +164,7 @@ def discover(paths: Iterable[Path], *, inbox: Path | None = None) -> list[InboxF
                 dirs.append(e)
         for e in sorted(links, key=_name):
             rel = None if rel_dir is None else rel_dir + e.name
-            p = Path(e.path)
-            add(p, str(p), rel, SYMLINK, None)
+            add(prefix + e.name, prefix + e.name, rel, SYMLINK, None)
         for e in sorted(files, key=_name):
             rel = None if rel_dir is None else rel_dir + e.name
             problem = None
@@ -168,10 +180,9 @@ def discover(paths: Iterable[Path], *, inbox: Path | None = None) -> list[InboxF
                     problem = SPECIAL
                 else:
                     stat = (st.st_size, st.st_mtime_ns)
-            p = Path(e.path)
-            add(p, str(p), rel, problem, stat)
+            add(prefix + e.name, prefix + e.name, rel, problem, stat)
         for e in sorted(dirs, key=_name):
-            walk(e.path, None if rel_dir is None else rel_dir + e.name + "/")
+            walk(prefix + e.name, None if rel_dir is None else rel_dir + e.name + "/")
 
     # no cyclic GC while the listing is built (no cycles are made; at 100,000 files the collections
     # walking the run's imported modules took ~45 % of the listing)
