@@ -47,8 +47,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from nianbao.domain.model import INDEX, CellMap, LayoutFact, LayoutList, ParsedReport, Sections
-from nianbao.domain.normalize import Kind, squash
+from nianbao.domain.model import INDEX, STATE_CODE, CellMap, LayoutFact, LayoutList, ParsedReport, Sections
+from nianbao.domain.normalize import MAX_DIGITS, Kind, State, squash
 from nianbao.domain.spec import SECTIONS, T4_ROWS, Fmt, cell_kind, tables
 from nianbao.io.files import read_bytes, settled_mtime
 from nianbao.io.limits import Limits, current_limits
@@ -262,7 +262,12 @@ class _Lines(Sequence[Line]):
 @dataclass(frozen=True, slots=True)
 class _Compiled:
     """A plan as arrays: per value its window (0 二, 1 三, 2 四), line in the window, cell (-1: a
-    blank cell not printed), position in the cell arrays and kind; the tables' layout facts."""
+    blank cell not printed), position in the cell arrays and kind; the tables' layout facts.
+
+    Per value also where it is read: a number cell (masked in the skeleton) by its rank among the
+    number cells of its window (``rank``; -1 for the others), any other cell (blank, a placeholder:
+    printed the same in every report of the skeleton) read once here (``value``, ``state``,
+    ``text``)."""
 
     win: np.ndarray
     li: np.ndarray
@@ -272,29 +277,34 @@ class _Compiled:
     layout: dict[str, Any]  # LayoutList state of the table facts (lines 0)
     fact_win: np.ndarray  # per fact: its window, -1 for a fact without a line
     fact_li: np.ndarray
+    rank: np.ndarray
+    value: np.ndarray  # float64 (NaN for a number cell)
+    state: np.ndarray  # uint8
+    text: dict[int, str]  # position -> printed text (not plain) of the cells read here
+    line: np.ndarray  # li + 1 (the value's line in its window, 1-based)
+    col: np.ndarray  # uint16: ci + 1, 0 for a blank cell not printed
 
 
 _KINDS: tuple[Kind, ...] = tuple(Kind)
 _KIND_NO = {k: i for i, k in enumerate(_KINDS)}
 
 
-_COMPILED: dict[tuple[Fmt, int], tuple[fast.Plan, _Compiled | None]] = {}
+_COMPILED: dict[tuple[object, ...], _Compiled | None] = {}
 
 
-def _compile(fmt: Fmt, plan: fast.Plan) -> _Compiled | None:
-    """The plan compiled (once per plan and format: plans are few and live in fast's cache)."""
-    key = (fmt, id(plan))
-    got = _COMPILED.get(key)
-    if got is not None and got[0] is plan:
-        return got[1]
-    if len(_COMPILED) >= 2 * fast.MAX_PLANS:
-        _COMPILED.clear()
-    compiled = _compiled(fmt, plan)
-    _COMPILED[key] = (plan, compiled)
+def _compile(key: tuple[object, ...], plan: fast.Plan) -> _Compiled | None:
+    """The plan of a skeleton key compiled, remembered when the plan is (fast.Plan.cacheable)."""
+    compiled = _compiled(key, plan)
+    if plan.cacheable:
+        if len(_COMPILED) >= 2 * fast.MAX_PLANS:
+            _COMPILED.clear()
+        _COMPILED[key] = compiled
     return compiled
 
 
-def _compiled(fmt: Fmt, plan: fast.Plan) -> _Compiled | None:
+def _compiled(key: tuple[object, ...], plan: fast.Plan) -> _Compiled | None:
+    fmt = key[0]
+    assert isinstance(fmt, Fmt)
     spec = tables(fmt)
     win: list[int] = []
     li: list[int] = []
@@ -346,6 +356,32 @@ def _compiled(fmt: Fmt, plan: fast.Plan) -> _Compiled | None:
                 return None
     ll = LayoutList()
     ll.extend(f for f, _w, _l in facts)
+    # each value's cell in the skeleton: a number (masked: its rank in the window) or printed as is
+    skeletons = [[sk.split("\t") for sk in str(window).split("\n")] for window in key[1:]]
+    ranks: list[dict[tuple[int, int], int]] = []
+    for sk_lines in skeletons:
+        at: dict[tuple[int, int], int] = {}
+        for ln, sk_cells in enumerate(sk_lines):
+            for cx, sk_cell in enumerate(sk_cells):
+                if sk_cell.startswith("\x00"):
+                    at[(ln, cx)] = len(at)
+        ranks.append(at)
+    rank: list[int] = []
+    value: list[float] = []
+    state: list[int] = []
+    text: dict[int, str] = {}
+    for w, w_line, w_cell, p, kn in zip(win, li, ci, pos, kind, strict=True):
+        rk = ranks[w].get((w_line, w_cell), -1) if w_cell >= 0 else -1
+        rank.append(rk)
+        if rk >= 0:
+            value.append(math.nan)
+            state.append(0)
+            continue
+        v, code, t = fast.read_code(skeletons[w][w_line][w_cell] if w_cell >= 0 else "", _KINDS[kn])
+        value.append(v)
+        state.append(code)
+        if t is not None:
+            text[p] = t
     return _Compiled(
         np.array(win, np.int64),
         np.array(li, np.int64),
@@ -355,6 +391,12 @@ def _compiled(fmt: Fmt, plan: fast.Plan) -> _Compiled | None:
         ll.__getstate__(),
         np.array([w for _f, w, _l in facts], np.int64),
         np.array([ln for _f, _w, ln in facts], np.int64),
+        np.array(rank, np.int64),
+        np.array(value, np.float64),
+        np.array(state, np.uint8),
+        text,
+        np.array(li, np.int64) + 1,
+        np.array([c + 1 if c >= 0 else 0 for c in ci], np.uint16),
     )
 
 
@@ -372,7 +414,6 @@ class _Chunk:
     numbers: np.ndarray  # number cells of the line
     heads: np.ndarray  # lines that may print a section heading
     periods: np.ndarray  # lines of the head that may print the period
-    frame: pl.DataFrame  # rid, idx, raw
     prose: list[int]  # lines of text (no tab, not blank), ascending
     open_ends: list[int]  # per line of ``prose``: how many before it do not end a sentence
     ends: list[bool]  # per line of ``prose``: it ends a sentence (stripped)
@@ -380,6 +421,10 @@ class _Chunk:
     width: list[int]  # per line of ``prose``: its printed width (UTF-8 bytes, stripped)
     mark_rows: list[int]  # label lines that print a format's mark, ascending
     marks: list[tuple[list[str], bool, bool]]  # per line of mark_rows: (marks, 规范性文件 row, 其他处理 row)
+    first_number: np.ndarray  # per line (and one past the last): number cells of the lines before it
+    values: np.ndarray  # per number cell of the chunk, in order: its value (fast.read_code)
+    states: np.ndarray  # … its state code
+    texts: dict[int, str]  # … its printed text when not plain, by index
 
 
 def _frame(texts: Sequence[str], lim: Limits) -> _Chunk:
@@ -458,6 +503,14 @@ def _frame(texts: Sequence[str], lim: Limits) -> _Chunk:
         skel[i] = sk
     numbers = np.zeros(len(raws), np.int64)
     numbers[digits["row"].to_numpy()] = digits["numbers"].to_numpy()
+    # every number cell of the chunk, in order (line, cell): what fast.read_code reads of each
+    nums = (
+        lines.filter("digit")
+        .select(cell=raw.str.split("\t"))
+        .explode("cell")
+        .filter(pl.col("cell").str.contains(r"^[0-9]+(?:\.[0-9]+)?$"))["cell"]
+    )
+    values, states, texts_at = _numbers(nums)
     # the lines of text (no tab, not blank) and what meta.unwrapped reads of each
     text_lines = lines.filter(~tab & raw.str.contains("[^ \t]")).select(
         "row",
@@ -484,7 +537,6 @@ def _frame(texts: Sequence[str], lim: Limits) -> _Chunk:
         .filter(raw.str.contains(_HEADING) & (raw.str.strip_chars().str.len_chars() <= 80))["row"]
         .to_numpy(),
         np.flatnonzero(lines["period"].to_numpy()),
-        lines.select("rid", "idx", "raw"),
         text_lines["row"].to_list(),
         open_ends.to_list(),
         text_lines["ends"].to_list(),
@@ -492,7 +544,35 @@ def _frame(texts: Sequence[str], lim: Limits) -> _Chunk:
         text_lines["width"].to_list(),
         marked["row"].to_list(),
         list(zip(marked["marks"].to_list(), marked["row19"].to_list(), marked["other"].to_list(), strict=True)),
+        np.concatenate([np.zeros(1, np.int64), np.cumsum(numbers)]),
+        values,
+        states,
+        texts_at,
     )
+
+
+_VALUE_CODE = STATE_CODE[State.VALUE]
+_ZERO_CODE = STATE_CODE[State.ZERO]
+
+
+def _numbers(nums: pl.Series) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
+    """fast.read_code of number cells (digits, or digits.digits): (values, state codes, printed texts
+    that are not plain by index).  An integer of at most 12 digits without a leading zero (or 0)
+    is read here, by the whole series; any other (a decimal, a leading zero, a long number) by
+    fast.read_code (its kind does not matter: a number without a unit reads the same as any kind)."""
+    lead = nums.str.starts_with("0") & (nums.str.len_bytes() > 1)
+    odd = nums.str.contains(".", literal=True) | (nums.str.len_bytes() > MAX_DIGITS) | lead
+    values = nums.cast(pl.Float64, strict=False).fill_null(math.nan).to_numpy().copy()
+    states = np.where(values == 0, _ZERO_CODE, _VALUE_CODE).astype(np.uint8)
+    texts: dict[int, str] = {}
+    at = np.flatnonzero(odd.to_numpy())
+    for k, cell in zip(at.tolist(), nums.gather(at).to_list(), strict=True):
+        v, code, text = fast.read_code(cell, Kind.COUNT)
+        values[k] = v
+        states[k] = code
+        if text is not None:
+            texts[k] = text
+    return values, states, texts
 
 
 def _text(text: str) -> str:
@@ -532,7 +612,7 @@ def read_texts(items: Sequence[tuple[ParsedReport, str]], limits: Limits | None 
             chosen.append((rid, got[0], got[1], a))
             done[rid] = True
     if chosen:
-        _fill_cells(items, chosen, ch.frame["raw"])
+        _fill_cells(items, chosen, ch)
     return done
 
 
@@ -579,15 +659,17 @@ def _read_one(
     fmt = detected.fmt
     skel = ch.skel
     key = (fmt, *("\n".join(skel[a + s : a + e]) for s, e in bounds))
-    plan = fast.cached_plan(key)
-    if plan is None:
-        windows = tuple([_line(raws, i) for i in range(s, e)] for s, e in bounds)
-        plan = fast.plan_of(key, windows, int(sum(int(ch.numbers[a + s : a + e].sum()) for s, e in bounds)))  # type: ignore[arg-type]
-        if plan is None:
-            return None
-    compiled = _compile(fmt, plan)
+    compiled = _COMPILED.get(key)
     if compiled is None:
-        return None
+        plan = fast.cached_plan(key)
+        if plan is None:
+            windows = tuple([_line(raws, i) for i in range(s, e)] for s, e in bounds)
+            plan = fast.plan_of(key, windows, int(sum(int(ch.numbers[a + s : a + e].sum()) for s, e in bounds)))  # type: ignore[arg-type]
+            if plan is None:
+                return None
+        compiled = _compile(key, plan)
+        if compiled is None:
+            return None
 
     # ---- certain: fill the report (the fast path's order of facts)
     rep.agency, rep.year, rep.title, rep.title_line = title.agency, title.year, title.text, title.line
@@ -718,59 +800,45 @@ def _unwrapped(ch: _Chunk, lo: int, hi: int, a: int) -> tuple[list[int], list[st
 _Chosen = tuple[int, _Compiled, tuple[int, int, int], int]  # (item, plan, window starts, first line in the chunk)
 
 
-def _fill_cells(items: Sequence[tuple[ParsedReport, str]], chosen: list[_Chosen], raws: pl.Series) -> None:
-    """The cells of every report read, gathered and read in one pass and scattered into arrays."""
-    idx_l, at_l, ci_l, row_l, pos_l, kind_l = [], [], [], [], [], []
-    for row, (_rid, comp, offs, first) in enumerate(chosen):
-        o = np.array(offs, np.int64)
-        n = len(comp.pos)
-        idx = o[comp.win] + comp.li
-        idx_l.append(idx)
-        at_l.append(idx + first)
-        ci_l.append(comp.ci)
-        row_l.append(np.full(n, row, np.int64))
-        pos_l.append(comp.pos)
-        kind_l.append(comp.kind)
-    at = np.concatenate(at_l)
-    got = pl.DataFrame(
-        {
-            "idx": np.concatenate(idx_l),
-            "ci": np.concatenate(ci_l),
-            "row": np.concatenate(row_l),
-            "pos": np.concatenate(pos_l),
-            "kind": np.concatenate(kind_l),
-            "raw": raws.gather(at),
-        }
-    ).with_columns(
-        cell=pl.when(pl.col("ci") >= 0)
-        .then(pl.col("raw").str.split("\t").list.get(pl.col("ci"), null_on_oob=True))
-        .otherwise(pl.lit(""))
-    )
-    if got["cell"].null_count():
-        raise AssertionError("a plan's cell is not on its line")  # the plan was made for this skeleton
-    distinct = got.select("cell", "kind").unique()
-    reads = [fast.read_code(c, _KINDS[k]) for c, k in distinct.iter_rows()]
-    distinct = distinct.with_columns(
-        v=pl.Series([r[0] for r in reads], dtype=pl.Float64),
-        code=pl.Series([r[1] for r in reads], dtype=pl.UInt8),
-        text=pl.Series([r[2] for r in reads], dtype=pl.String),
-    )
-    got = got.join(distinct, on=["cell", "kind"], how="left")
+def _fill_cells(items: Sequence[tuple[ParsedReport, str]], chosen: list[_Chosen], ch: _Chunk) -> None:
+    """The cells of every report read, scattered into arrays: the reports of one plan together,
+    each value taken from the chunk's number cells (by its window's first number cell and its rank
+    in the window) or from the plan (a cell printed the same in every report of the plan)."""
     n = len(chosen)
     width = len(INDEX)
     values = np.full((n, width), math.nan)
     states = np.full((n, width), 255, np.uint8)
     line_no = np.zeros((n, width), np.uint32)
     cols = np.zeros((n, width), np.uint16)
-    r = got["row"].to_numpy()
-    p = got["pos"].to_numpy()
-    values[r, p] = got["v"].to_numpy()
-    states[r, p] = got["code"].to_numpy()
-    line_no[r, p] = got["idx"].to_numpy() + 1
-    cols[r, p] = np.where(got["ci"].to_numpy() >= 0, got["ci"].to_numpy() + 1, 0)
     texts: dict[int, dict[int, str]] = {}
-    for row, pos, text in got.filter(pl.col("text").is_not_null()).select("row", "pos", "text").iter_rows():
-        texts.setdefault(row, {})[pos] = text
+    groups: dict[int, tuple[_Compiled, list[int]]] = {}
+    for row, (_rid, comp, _offs, _first) in enumerate(chosen):
+        groups.setdefault(id(comp), (comp, []))[1].append(row)
+    offs_all = np.array([offs for _rid, _comp, offs, _first in chosen], np.int64)  # (n, 3) window starts
+    first_all = np.array([first for _rid, _comp, _offs, first in chosen], np.int64)
+    for comp, rows_l in groups.values():
+        rows = np.array(rows_l, np.int64)
+        offs = offs_all[rows]  # (r, 3)
+        pos = comp.pos
+        # lines (1-based in the report) of every value, and their cells
+        line_no[rows[:, None], pos] = (offs[:, comp.win] + comp.line).astype(np.uint32)
+        cols[rows[:, None], pos] = comp.col
+        values[rows[:, None], pos] = comp.value
+        states[rows[:, None], pos] = comp.state
+        num = comp.rank >= 0
+        if num.any():
+            # the first number cell of each window of each report, then each value's by its rank
+            base = ch.first_number[first_all[rows][:, None] + offs]  # (r, 3)
+            at = base[:, comp.win[num]] + comp.rank[num]  # (r, values)
+            npos = pos[num]
+            values[rows[:, None], npos] = ch.values[at]
+            states[rows[:, None], npos] = ch.states[at]
+            if ch.texts:
+                for k, j in zip(*np.nonzero(np.isin(at, list(ch.texts))), strict=True):
+                    texts.setdefault(int(rows[k]), {})[int(npos[j])] = ch.texts[int(at[k, j])]
+        if comp.text:
+            for r in rows_l:
+                texts.setdefault(r, {}).update(comp.text)
     for row, (rid, _comp, _offs, _first) in enumerate(chosen):
         items[rid][0].cells.__setstate__(
             {

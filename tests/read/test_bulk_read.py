@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from nianbao.domain.model import ParsedReport
+from nianbao.domain.normalize import State
 from nianbao.io.limits import ENV as LIMIT_ENV
 from nianbao.io.textio import decode_text
 from nianbao.read import bulk, fast
@@ -115,6 +116,10 @@ def test_format_marks_and_wrapped_prose_as_the_tolerant_reader(tmp_path: Path, m
         "wrapped": seed.replace(six, f"{six}\n\n{wide}\n{wide}\n接上一行。\n1.第一项\n{wide}。\n2.第二项"),
         "wrapped after a sentence": seed.replace(six, f"{six}\n\n{wide}。\n（一）一项\n{wide}\n完。"),
         "narrow": seed.replace(six, f"{six}\n\n短的一行\n又一行\n完。"),
+        # numbers read one by one (fast.read_code): a leading zero, too many digits, a decimal
+        "odd numbers": seed.replace("行政处罚\t106", "行政处罚\t0106")
+        .replace("行政强制\t10", "行政强制\t1234567890123")
+        .replace("行政事业性收费\t0", "行政事业性收费\t1.50"),
     }
     named = [(f"{k}.txt", t.encode("utf-8")) for k, t in variants.items()]
     assert _bulk_reads(named) == [True] * len(variants)
@@ -138,6 +143,15 @@ def test_format_marks_and_wrapped_prose_as_the_tolerant_reader(tmp_path: Path, m
         (98, wide + "完。"),
     ]
     assert reps["narrow"].sections["六"][:3] == [(96, "短的一行"), (97, "又一行"), (98, "完。")]
+    odd = reps["odd numbers"].cells
+    assert [
+        (odd[c].value, odd[c].raw, odd[c].state)
+        for c in ("2:penalty:decisions", "2:coercion:decisions", "2:fees:amount")
+    ] == [
+        (106.0, "0106", State.VALUE),
+        (None, "1234567890123", State.TOO_LARGE),
+        (1.5, "1.50", State.VALUE),
+    ]
 
 
 def test_limits_and_unreadable_files_as_the_per_file_reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
