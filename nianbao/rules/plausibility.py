@@ -53,13 +53,17 @@ def county_level(keys: Sequence[str], registry: Sequence[Agency] | None) -> list
     return out
 
 
+# the key figures as a categorical column, its categories in the figures' own sorted order
+_FIGURE = pl.Enum(sorted(KEY_FIGURES))
+
+
 def _figures(arrays: Sequence[FmtArrays]) -> pl.DataFrame:
     """(report, figure, value) of every key figure a report has a value for."""
     wide = cell_values(arrays, list(KEY_FIGURES))
     return (
         wide.unpivot(index="report", on=list(KEY_FIGURES), variable_name="figure", value_name="value")
         .filter(pl.col("value").is_not_null())
-        .select("report", "figure", "value")
+        .select("report", pl.col("figure").cast(_FIGURE), "value")
     )
 
 
@@ -68,11 +72,15 @@ def plausibility_frame(
 ) -> pl.DataFrame:
     """One row per (batch report, key figure) with its peer statistics and last year's value."""
     n = yp.n
+    group_ids: dict[tuple[str | None, str | None], int] = {}
     meta = pl.DataFrame(
         {
             "report": pl.Series(range(n), dtype=pl.UInt32),
-            "county": pl.Series([g[0] for g in groups[:n]], dtype=pl.String),
-            "level": pl.Series([g[1] for g in groups[:n]], dtype=pl.String),
+            # the peer group (county, level) by number; none without a county
+            "group": pl.Series(
+                [group_ids.setdefault(g, len(group_ids)) if g[0] is not None else None for g in groups[:n]],
+                dtype=pl.UInt32,
+            ),
             "year": pl.Series([r.year if r.readable else None for r in yp.reports[:n]], dtype=pl.Int32),
         }
     )
@@ -80,53 +88,58 @@ def plausibility_frame(
     this = figs.filter(pl.col("report") < n).join(meta, on="report", how="left")
     # peers with activity: many townships have none of a kind (no fees, no applications), and a
     # distribution that is mostly zeros says nothing about how large a non-zero figure may be
-    grouped = this.filter(pl.col("county").is_not_null() & pl.col("year").is_not_null() & (pl.col("value") > 0))
-    key = ["county", "level", "year", "figure"]
+    grouped = this.lazy().filter(pl.col("group").is_not_null() & pl.col("year").is_not_null() & (pl.col("value") > 0))
+    key = ["group", "year", "figure"]
     lg = pl.col("value").log1p()
-    stats = grouped.with_columns(lg.alias("lg")).with_columns(
-        pl.col("lg").median().over(key).alias("med"),
-        pl.len().over(key).alias("n"),
+    # per group: median and MAD on the log scale, and its two smallest and two largest figures
+    stats = grouped.group_by(key).agg(
+        lg.median().alias("med"),
+        pl.len().alias("n"),
+        (lg - lg.median()).abs().median().alias("mad"),
+        pl.col("value").bottom_k(2).sort().alias("lo2"),
+        pl.col("value").top_k(2).sort(descending=True).alias("hi2"),
     )
-    stats = stats.with_columns((pl.col("lg") - pl.col("med")).abs().median().over(key).alias("mad"))
-    # peers' range without the report itself: the two smallest and two largest of the group
-    ranked = stats.with_columns(
-        pl.col("value").rank("ordinal").over(key).alias("rk_lo"),
-        pl.col("value").rank("ordinal", descending=True).over(key).alias("rk_hi"),
-    )
-    lo = ranked.filter(pl.col("rk_lo") <= 2).group_by(key).agg(pl.col("value").sort().alias("lo2"))
-    hi = ranked.filter(pl.col("rk_hi") <= 2).group_by(key).agg(pl.col("value").sort(descending=True).alias("hi2"))
     sigma = pl.max_horizontal(1.4826 * pl.col("mad"), pl.lit(SIGMA_FLOOR))
+    # the peers' range without the report itself: the group's extreme unless the report is it
+    lo0, lo1 = pl.col("lo2").list.get(0, null_on_oob=True), pl.col("lo2").list.get(1, null_on_oob=True)
+    hi0, hi1 = pl.col("hi2").list.get(0, null_on_oob=True), pl.col("hi2").list.get(1, null_on_oob=True)
     peers = (
-        ranked.join(lo, on=key, how="left")
-        .join(hi, on=key, how="left")
+        grouped.join(stats, on=key, how="left")
         .with_columns(
             (pl.col("n") - 1).cast(pl.UInt32).alias("peers"),
             (pl.col("med").exp() - 1).alias("median"),
             ((pl.col("med") + Z_MAX * sigma).exp() - 1).alias("upper"),
-            pl.when(pl.col("rk_lo") == 1)
-            .then(pl.col("lo2").list.get(1, null_on_oob=True))
-            .otherwise(pl.col("lo2").list.get(0, null_on_oob=True))
-            .alias("peer_min"),
-            pl.when(pl.col("rk_hi") == 1)
-            .then(pl.col("hi2").list.get(1, null_on_oob=True))
-            .otherwise(pl.col("hi2").list.get(0, null_on_oob=True))
-            .alias("peer_max"),
+            pl.when(pl.col("value") == lo0).then(lo1).otherwise(lo0).alias("peer_min"),
+            pl.when(pl.col("value") == hi0).then(hi1).otherwise(hi0).alias("peer_max"),
         )
         .select("report", "figure", "peers", "median", "upper", "peer_min", "peer_max")
+        .collect()
     )
     last = yp.pairs.join(figs.rename({"report": "prev", "value": "previous"}), on="prev", how="inner").select(
         "report", "figure", "prev", "previous"
     )
-    floors = pl.DataFrame({"figure": list(KEY_FIGURES), "floor": list(KEY_FIGURES.values())})
+    floors = pl.DataFrame({"figure": pl.Series(list(KEY_FIGURES), dtype=_FIGURE), "floor": list(KEY_FIGURES.values())})
     return (
-        this.select("report", "figure", "value")
-        .join(floors, on="figure", how="left")
-        .join(peers, on=["report", "figure"], how="left")
-        .join(last, on=["report", "figure"], how="left")
+        this.lazy()
+        .select("report", "figure", "value")
+        .join(floors.lazy(), on="figure", how="left")
+        .join(peers.lazy(), on=["report", "figure"], how="left")
+        .join(last.lazy(), on=["report", "figure"], how="left")
+        .sort("report", "figure")  # (the categories' order is the figures' sorted order)
         .select(
-            "report", "figure", "value", "floor", "peers", "median", "upper", "peer_min", "peer_max", "prev", "previous"
+            "report",
+            pl.col("figure").cast(pl.String),
+            "value",
+            "floor",
+            "peers",
+            "median",
+            "upper",
+            "peer_min",
+            "peer_max",
+            "prev",
+            "previous",
         )
-        .sort("report", "figure")
+        .collect()
     )
 
 
