@@ -35,6 +35,7 @@ from nianbao.domain.spec import is_valid_cell_id
 from nianbao.io.atomic import dumps, write_text
 from nianbao.outcome import FileOutcome, RunOutcome
 from nianbao.report.hooks import ACK_SOURCES, Ack
+from nianbao.report.reuse import same_file
 
 ACK_FIELDS = ("sha256", "rule", "cells", "reviewer", "note", "date")
 ACKABLE = frozenset({"warning", "info"})
@@ -181,11 +182,15 @@ def _started_at(path: Path) -> str | None:
     return started if isinstance(started, str) else None
 
 
-def same_contract(previous: Path, outcome: RunOutcome) -> bool:
+def same_contract(previous: Path, outcome: RunOutcome, out: Path | None = None) -> bool:
     """Whether the previous run's ``submissions.json`` and ``findings.json`` are byte for byte what
-    this run's outcome writes (and no file name is listed twice, which the matching treats apart)."""
+    this run's outcome writes (and no file name is listed twice, which the matching treats apart).
+    ``out``: this run's folder — when the contract writer linked both files from the previous run
+    (:func:`nianbao.report.reuse.write_or_link`: same bytes), they are not serialised again."""
     if len({f.file for f in outcome.files}) != len(outcome.files):
         return False
+    if out is not None and all(same_file(out / n, previous / n) for n in ("submissions.json", "findings.json")):
+        return True
     try:
         if (previous / "submissions.json").read_bytes() != dumps([f.to_json() for f in outcome.files]):
             return False
@@ -315,7 +320,7 @@ def review(
     unchanged = False
     if previous is not None and out is not None and previous.resolve() == out.resolve():
         problems.append("上一次运行的目录与本次输出目录相同，无法比较变化")
-    elif previous is not None and same_contract(previous, outcome):
+    elif previous is not None and same_contract(previous, outcome, out):
         # the previous run's submissions.json and findings.json are byte for byte this run's: every
         # report unchanged, every finding still there — what the matching below finds, without
         # parsing and matching them (a rerun over an unchanged inbox)

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nianbao.io.atomic import write_json
+from nianbao.io.atomic import dumps, write_json
 from nianbao.outcome import RunOutcome
+from nianbao.report.reuse import write_or_link
 
 
 def write_json_outputs(outcome: RunOutcome, out: Path) -> None:
-    write_json(out / "submissions.json", [f.to_json() for f in outcome.files])
-    write_json(out / "findings.json", [f.to_json() for f in outcome.findings])
+    # the same bytes as the previous run's: its file is linked (nianbao.report.reuse.write_or_link)
+    prev = Path(outcome.info.previous_run) if outcome.info.previous_run else None
+    write_or_link(out / "submissions.json", dumps([f.to_json() for f in outcome.files]), prev)
+    write_or_link(out / "findings.json", dumps([f.to_json() for f in outcome.findings]), prev)
     write_json(
         out / "run.json",
         {

@@ -109,6 +109,8 @@ def test_one_changed_report_rerenders_its_page_and_the_pages_that_list_it(
     got = run(inbox, run4, run3)
     assert got["rendered_pages"] == sorted([p["b"], county(run1), "rules.html", "findings.xlsx", "index.html"])
     assert got["reused"] == 3  # the pages of a, c and d
+    for name in ("submissions.json", "findings.json"):  # other bytes: written, not linked
+        assert (run4 / name).stat().st_ino != (run3 / name).stat().st_ino, name
     assert 'href="#f-0"' in (run4 / p["b"]).read_text(encoding="utf-8")
     # the anchors the overview links to are the page's own
     news = (run4 / "index.html").read_text(encoding="utf-8")
@@ -129,8 +131,9 @@ def test_a_change_of_review_state_rerenders_that_reports_page(
     assert code == 0, output
     run4 = tmp_path / "run4"
     got = run(inbox, run4, run3, "--acks", str(acks))
-    assert got["rendered_pages"] == sorted([p["c"], county(run1), "findings.xlsx", "index.html"])
-    assert got["reused"] == 4  # the pages of a, b, d and rules.html
+    # the county page shows no acknowledgement (its key is what it shows): reused with the others
+    assert got["rendered_pages"] == sorted([p["c"], "findings.xlsx", "index.html"])
+    assert got["reused"] == 5  # the pages of a, b, d, the county and rules.html
     assert "已由 张三 于" in (run4 / p["c"]).read_text(encoding="utf-8")
 
 
@@ -182,7 +185,7 @@ def test_an_unchanged_rerun_is_reviewed_as_the_full_matching_would(
         m.setattr(history, "load_previous", not_read)
         fast = run(inbox, tmp_path / "fast", run3)
     with monkeypatch.context() as m:
-        m.setattr(history, "same_contract", lambda previous, outcome: False)
+        m.setattr(history, "same_contract", lambda previous, outcome, out=None: False)
         full = run(inbox, tmp_path / "full", run3)
     assert load(tmp_path / "fast", "changes.json") == load(tmp_path / "full", "changes.json")
     assert fast["pages"] == full["pages"]  # every page and the workbook show the same
@@ -216,6 +219,9 @@ def test_an_unchanged_rerun_takes_the_whole_run_without_keying_a_page(
         assert same != (rel == "findings.xlsx"), rel  # the workbook: this run's 汇总, the rest as stored
     assert load(run4, "changes.json")["previous_run"] == str(run3)
     assert (run4 / "index.html").stat().st_ino != (run3 / "index.html").stat().st_ino  # this run's own
+    # the contract files hold the same bytes: linked from the previous run, not written again
+    for name in ("submissions.json", "findings.json"):
+        assert (run4 / name).stat().st_ino == (run3 / name).stat().st_ino == (run1 / name).stat().st_ino
 
 
 def test_the_whole_run_is_taken_only_when_the_review_is_the_same(
