@@ -7,7 +7,7 @@ from functools import cache
 import pandera.polars as pa
 import polars as pl
 
-from nianbao.rules.frames import KIND_DTYPE, STATE_DTYPE
+from nianbao.rules.frames import CELL_DTYPE, FMT_DTYPE, KIND_DTYPE, STATE_DTYPE
 from schemas._compile import rule_schema
 
 value = pl.col("value")
@@ -29,8 +29,8 @@ def cells_schema() -> pa.DataFrameSchema:
     return rule_schema(
         {
             "report": pa.Column(pl.UInt32),
-            "cell": pa.Column(pl.String),
-            "fmt": pa.Column(pl.String, pa.Check.isin(["2021", "2019"])),
+            "cell": pa.Column(CELL_DTYPE),
+            "fmt": pa.Column(FMT_DTYPE),
             "kind": pa.Column(KIND_DTYPE),
             "value": pa.Column(pl.Float64, nullable=True),
             "state": pa.Column(STATE_DTYPE),
