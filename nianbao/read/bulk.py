@@ -199,11 +199,16 @@ def load_files(files: Sequence[tuple[Path, str]], limits: Limits | None = None) 
         pending.append((k, rep, dec.text, data, settled_mtime(st)))
     for start in range(0, len(pending), CHUNK):
         part = pending[start : start + CHUNK]
-        done = read_texts([(rep, text) for _k, rep, text, _d, _m in part], lim)
-        for (k, rep, _text, data, mtime), ok in zip(part, done, strict=True):
+        no_plan: list[int] = []
+        done = read_texts([(rep, text) for _k, rep, text, _d, _m in part], lim, no_plan)
+        passed = set(no_plan)
+        for j, ((k, rep, _text, data, mtime), ok) in enumerate(zip(part, done, strict=True)):
             if ok:
                 rep.mtime_ns = mtime
                 out[k] = rep
+            elif j in passed:
+                with fast.passed_over():  # its tables have no plan: the tolerant reader at once
+                    out[k] = _bytes(rep.file, data, lim, mtime)
             else:
                 out[k] = _bytes(rep.file, data, lim, mtime)
     assert all(r is not None for r in out)
@@ -453,6 +458,17 @@ def _frame(texts: Sequence[str], lim: Limits) -> _Chunk:
         bad=(raw.str.len_chars() > lim.max_line_chars)
         | (tab & (raw.str.count_matches("\t", literal=True) >= lim.max_cells_per_row))
         | (~tab & raw.str.contains("  ", literal=True)),
+    )
+    bad = lines.filter("bad")["rid"].unique().to_numpy()
+    if len(bad):
+        accepted[bad] = False
+        lines = lines.filter(~pl.col("rid").is_in(bad.tolist()))
+    # numbered over every line of the texts accepted; the empty lines (a good part of them) need no
+    # more work
+    lines = lines.with_row_index("row")
+    n_lines = lines.height
+    lines = lines.filter(raw != "")
+    lines = lines.with_columns(
         # the skeleton is made of the rows with a digit and of the paragraphs that are a number alone
         digit=tab & raw.str.contains("[0-9]") | ~tab & raw.str.contains(r"^[0-9]+(?:\.[0-9]+)?$"),
         head=raw.str.contains(_HEADING_START),  # then _HEADING on those lines (below)
@@ -465,11 +481,6 @@ def _frame(texts: Sequence[str], lim: Limits) -> _Chunk:
         marked=(tab | ((raw.str.len_chars() <= LABEL_LINE_MAX) & ~raw.str.ends_with("。")))
         & raw.str.contains(_SPACED_MARKS),
     )
-    bad = lines.filter("bad")["rid"].unique().to_numpy()
-    if len(bad):
-        accepted[bad] = False
-        lines = lines.filter(~pl.col("rid").is_in(bad.tolist()))
-    lines = lines.with_row_index("row")
     # the skeleton of the lines with a digit: each cell that is a number alone masked (fast._skeleton's
     # three masks), and how many there are
     el = pl.element()
@@ -495,9 +506,12 @@ def _frame(texts: Sequence[str], lim: Limits) -> _Chunk:
     # lines of the texts accepted, in order
     raws: list[str] = []
     kept = np.flatnonzero(accepted).tolist()
+    counts = []
     for k in kept:
-        raws += texts[k].split("\n")
-    assert len(raws) == lines.height
+        split = texts[k].split("\n")
+        counts.append(len(split))
+        raws += split
+    assert len(raws) == n_lines
     skel = list(raws)
     for i, sk in zip(digits["row"].to_list(), digits["skel"].to_list(), strict=True):
         skel[i] = sk
@@ -529,14 +543,14 @@ def _frame(texts: Sequence[str], lim: Limits) -> _Chunk:
     )
     return _Chunk(
         accepted,
-        lines["rid"].to_numpy(),
+        np.repeat(np.array(kept, np.int64), counts),
         raws,
         skel,
         numbers,
         lines.filter("head")
         .filter(raw.str.contains(_HEADING) & (raw.str.strip_chars().str.len_chars() <= 80))["row"]
         .to_numpy(),
-        np.flatnonzero(lines["period"].to_numpy()),
+        lines.filter("period")["row"].to_numpy(),
         text_lines["row"].to_list(),
         open_ends.to_list(),
         text_lines["ends"].to_list(),
@@ -583,9 +597,12 @@ def _text(text: str) -> str:
     return text[:-1] if text.endswith("\n") else text
 
 
-def read_texts(items: Sequence[tuple[ParsedReport, str]], limits: Limits | None = None) -> list[bool]:
+def read_texts(
+    items: Sequence[tuple[ParsedReport, str]], limits: Limits | None = None, no_plan: list[int] | None = None
+) -> list[bool]:
     """Fill each report (file, hash, encoding set; plain text) from its decoded text when the bulk
-    path reads it for certain; True for those, False for the ones left untouched."""
+    path reads it for certain; True for those, False for the ones left untouched (``no_plan``, when
+    given, receives the index of those whose tables have no plan: the fast path cannot read them)."""
     lim = limits or current_limits()
     if not items:
         return []
@@ -608,9 +625,16 @@ def read_texts(items: Sequence[tuple[ParsedReport, str]], limits: Limits | None 
             [i - a for i in heads[head_at[0][k] : head_at[1][k]]],
             [i - a for i in periods[period_at[0][k] : period_at[1][k]]],
         )
-        if got is not None:
-            chosen.append((rid, got[0], got[1], a))
-            done[rid] = True
+        if got is None:
+            continue
+        if got is _NO_PLAN:
+            if no_plan is not None:
+                no_plan.append(rid)
+            continue
+        comp, offs = got
+        assert comp is not None
+        chosen.append((rid, comp, offs, a))
+        done[rid] = True
     if chosen:
         _fill_cells(items, chosen, ch)
     return done
@@ -629,6 +653,9 @@ def _format(ch: _Chunk, start: int, end: int, year: int | None) -> FormatEvidenc
     return format_of_marks(marks, row19, other, year)
 
 
+_NO_PLAN = (None, (0, 0, 0))  # _read_one's answer for tables without a plan (the report untouched)
+
+
 def _read_one(
     rep: ParsedReport,
     ch: _Chunk,
@@ -636,9 +663,9 @@ def _read_one(
     b: int,
     heads: list[int],
     periods: list[int],
-) -> tuple[_Compiled, tuple[int, int, int]] | None:
+) -> tuple[_Compiled, tuple[int, int, int]] | tuple[None, tuple[int, int, int]] | None:
     """Everything of one report (lines ``a`` to ``b - 1`` of the chunk) but its cells (the plan and
-    its windows), or None (untouched)."""
+    its windows), or None (untouched), or ``_NO_PLAN`` (untouched: its tables have no plan)."""
     raws = ch.raws[a:b]
     cands = []
     for i in heads:
@@ -666,7 +693,7 @@ def _read_one(
             windows = tuple([_line(raws, i) for i in range(s, e)] for s, e in bounds)
             plan = fast.plan_of(key, windows, int(sum(int(ch.numbers[a + s : a + e].sum()) for s, e in bounds)))  # type: ignore[arg-type]
             if plan is None:
-                return None
+                return _NO_PLAN
         compiled = _compile(key, plan)
         if compiled is None:
             return None

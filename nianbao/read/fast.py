@@ -24,7 +24,9 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 from operator import attrgetter
@@ -66,8 +68,22 @@ def _shaped(ln: LineLike) -> bool:
     return ln.spans is not None or ln.loose or ln.cell_where is not None or (len(ln.cells) > 1 and not ln.table)  # type: ignore[attr-defined]
 
 
+_PASSED: ContextVar[bool] = ContextVar("nianbao_fast_passed", default=False)
+
+
 def enabled() -> bool:
-    return os.environ.get(ENV, "1") != "0"
+    return os.environ.get(ENV, "1") != "0" and not _PASSED.get()
+
+
+@contextmanager
+def passed_over() -> Iterator[None]:
+    """The fast path off meanwhile (in this thread or task): for a report it is known not to read
+    (nianbao.read.bulk found no plan for its tables), so that the tolerant reader starts at once."""
+    token = _PASSED.set(True)
+    try:
+        yield
+    finally:
+        _PASSED.reset(token)
 
 
 class _Probe:
