@@ -318,40 +318,30 @@ def layout_frame(reports: Sequence[ParsedReport]) -> pl.DataFrame:
 
 
 def meta_frame(reports: Sequence[ParsedReport]) -> pl.DataFrame:
-    rows = [
-        (
-            i,
-            r.agency,
-            r.agency_source,
-            r.year,
-            r.title,
-            r.title_line,
-            r.fmt.value if r.fmt else None,
-            "；".join(dict.fromkeys(r.fmt_evidence_2019)) or None,
-            r.period_text,
-            r.period_start_year,
-            r.period_end_year,
-            r.period_full_year,
-            r.period_line,
-            r.bad_bytes,
-        )
-        for i, r in enumerate(reports)
-        if r.readable
-    ]
-    schema = {
-        "report": pl.UInt32,
-        "agency": pl.String,
-        "agency_source": pl.String,  # None: read from the title; "file" / "registry" (P04)
-        "year": pl.Int32,
-        "title": pl.String,
-        "title_line": pl.UInt32,
-        "fmt": pl.String,
-        "fmt_evidence": pl.String,
-        "period_text": pl.String,
-        "period_start_year": pl.Int32,
-        "period_end_year": pl.Int32,
-        "period_full_year": pl.Boolean,
-        "period_line": pl.UInt32,
-        "bad_bytes": pl.UInt32,  # invalid bytes / control characters met while decoding (U09)
+    """One row per readable report: agency, year, title, format, statistical period, invalid bytes."""
+    idx = [i for i, r in enumerate(reports) if r.readable]
+    rs = [reports[i] for i in idx]
+    # agency_source: None when read from the title, "file" / "registry" (P04); bad_bytes: invalid
+    # bytes / control characters met while decoding (U09)
+    columns: dict[str, tuple[pl.DataType, list[object]]] = {
+        "report": (pl.UInt32(), list(idx)),
+        "agency": (pl.String(), [r.agency for r in rs]),
+        "agency_source": (pl.String(), [r.agency_source for r in rs]),
+        "year": (pl.Int32(), [r.year for r in rs]),
+        "title": (pl.String(), [r.title for r in rs]),
+        "title_line": (pl.UInt32(), [r.title_line for r in rs]),
+        "fmt": (pl.String(), [r.fmt.value if r.fmt else None for r in rs]),
+        "fmt_evidence": (pl.String(), [_evidence(r.fmt_evidence_2019) for r in rs]),
+        "period_text": (pl.String(), [r.period_text for r in rs]),
+        "period_start_year": (pl.Int32(), [r.period_start_year for r in rs]),
+        "period_end_year": (pl.Int32(), [r.period_end_year for r in rs]),
+        "period_full_year": (pl.Boolean(), [r.period_full_year for r in rs]),
+        "period_line": (pl.UInt32(), [r.period_line for r in rs]),
+        "bad_bytes": (pl.UInt32(), [r.bad_bytes for r in rs]),
     }
-    return pl.DataFrame(rows, schema=schema, orient="row")
+    return pl.DataFrame([pl.Series(name, values, dtype=dtype) for name, (dtype, values) in columns.items()])
+
+
+def _evidence(marks: list[str]) -> str | None:
+    """The 2019 format's marks found in a report, each once, joined (None: none)."""
+    return "；".join(dict.fromkeys(marks)) or None if marks else None
