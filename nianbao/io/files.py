@@ -22,7 +22,12 @@ def read_bytes(path: Path, name: str, limits: Limits) -> tuple[bytes, os.stat_re
         if st.st_size > limits.max_file_bytes:
             return too_large(name, st.st_size, limits)
         with path.open("rb") as fh:
-            data = fh.read(limits.max_file_bytes + 1)
+            # as read(max_file_bytes + 1), without a buffer of that size made for every file (two
+            # thirds of the reading's CPU): as much as the status says, then on if the file grew since
+            want = st.st_size + 1
+            data = fh.read(want)
+            if len(data) == want and want <= limits.max_file_bytes:
+                data += fh.read(limits.max_file_bytes + 1 - want)
     except OSError as e:
         return failed(name, None, "U01", detail=f"无法读取文件：{os_reason(e)}")
     if len(data) > limits.max_file_bytes:

@@ -197,8 +197,9 @@ def load_files(files: Sequence[tuple[Path, str]], limits: Limits | None = None) 
             rep.bad_bytes = dec.damage
             rep.bad_bytes_detail = dec.damage_detail()
         pending.append((k, rep, dec.text, data, settled_mtime(st)))
-    for start in range(0, len(pending), CHUNK):
-        part = pending[start : start + CHUNK]
+    size = -(-len(pending) // -(-len(pending) // CHUNK)) if pending else 1  # parts of at most CHUNK, even
+    for start in range(0, len(pending), size):
+        part = pending[start : start + size]
         no_plan: list[int] = []
         done = read_texts([(rep, text) for _k, rep, text, _d, _m in part], lim, no_plan)
         passed = set(no_plan)
@@ -454,12 +455,21 @@ def _frame(texts: Sequence[str], lim: Limits) -> _Chunk:
     )
     raw = pl.col("raw")
     tab = raw.str.contains("\t", literal=True)
-    lines = lines.with_columns(
-        bad=(raw.str.len_chars() > lim.max_line_chars)
-        | (tab & (raw.str.count_matches("\t", literal=True) >= lim.max_cells_per_row))
-        | (~tab & raw.str.contains("  ", literal=True)),
+    # a line too long, of too many cells, or aligned by spaces: looked for only on the lines long
+    # enough to be one of the first two or with a double space
+    bad = (
+        lines.filter(
+            (raw.str.len_bytes() >= min(lim.max_line_chars + 1, lim.max_cells_per_row))
+            | raw.str.contains("  ", literal=True)
+        )
+        .filter(
+            (raw.str.len_chars() > lim.max_line_chars)
+            | (tab & (raw.str.count_matches("\t", literal=True) >= lim.max_cells_per_row))
+            | (~tab & raw.str.contains("  ", literal=True))
+        )["rid"]
+        .unique()
+        .to_numpy()
     )
-    bad = lines.filter("bad")["rid"].unique().to_numpy()
     if len(bad):
         accepted[bad] = False
         lines = lines.filter(~pl.col("rid").is_in(bad.tolist()))
@@ -467,7 +477,8 @@ def _frame(texts: Sequence[str], lim: Limits) -> _Chunk:
     # more work
     lines = lines.with_row_index("row")
     n_lines = lines.height
-    lines = lines.filter(raw != "")
+    lines = lines.filter(raw != "").with_columns(tab=tab)
+    tab = pl.col("tab")
     lines = lines.with_columns(
         # the skeleton is made of the rows with a digit and of the paragraphs that are a number alone
         digit=tab & raw.str.contains("[0-9]") | ~tab & raw.str.contains(r"^[0-9]+(?:\.[0-9]+)?$"),
@@ -631,9 +642,9 @@ def read_texts(
             if no_plan is not None:
                 no_plan.append(rid)
             continue
-        comp, offs = got
+        comp, offs, layout = got
         assert comp is not None
-        chosen.append((rid, comp, offs, a))
+        chosen.append((rid, comp, offs, a, layout))
         done[rid] = True
     if chosen:
         _fill_cells(items, chosen, ch)
@@ -653,7 +664,9 @@ def _format(ch: _Chunk, start: int, end: int, year: int | None) -> FormatEvidenc
     return format_of_marks(marks, row19, other, year)
 
 
-_NO_PLAN = (None, (0, 0, 0))  # _read_one's answer for tables without a plan (the report untouched)
+# what _read_one gives: the plan, its windows' starts, (layout template, the sections' lines)
+_Read = tuple[_Compiled | None, tuple[int, int, int], tuple[dict[str, Any], bytes]]
+_NO_PLAN: _Read = (None, (0, 0, 0), ({}, b""))  # _read_one's answer for tables without a plan (the report untouched)
 
 
 def _read_one(
@@ -663,7 +676,7 @@ def _read_one(
     b: int,
     heads: list[int],
     periods: list[int],
-) -> tuple[_Compiled, tuple[int, int, int]] | tuple[None, tuple[int, int, int]] | None:
+) -> _Read | None:
     """Everything of one report (lines ``a`` to ``b - 1`` of the chunk) but its cells (the plan and
     its windows), or None (untouched), or ``_NO_PLAN`` (untouched: its tables have no plan)."""
     raws = ch.raws[a:b]
@@ -703,23 +716,11 @@ def _read_one(
     if not period_on_a_line(rep, (_line(raws, i) for i in periods)):
         read_period(rep, [_line(raws, i) for i in range(min(PERIOD_LINES, len(raws)))])
     fill_agency(rep)
-    offs = np.array([s for s, _e in bounds], np.int64)
-    fact_lines = np.where(compiled.fact_win >= 0, offs[np.maximum(compiled.fact_win, 0)] + compiled.fact_li + 1, 0)
-    table_lines = fact_lines.astype(np.uint32).tobytes()
     _fill_prose(rep, detected, sections, ch, a, len(raws))
+    # the layout facts (set with the cells, by _fill_cells): the template, the sections' lines
     tpl = _layout(sections, compiled)
-    rep.layout.__setstate__(
-        {
-            "c": tpl["c"],
-            "f": tpl["f"],
-            "l": array("I", [sections[s.number][1] if s.number in sections else 0 for s in SECTIONS]).tobytes()
-            + table_lines,
-            "k": list(tpl["k"]),
-            "s": list(tpl["s"]),
-            "x": dict(tpl["x"]),
-        }
-    )
-    return compiled, (bounds[0][0], bounds[1][0], bounds[2][0])
+    lines = array("I", [sections[s.number][1] if s.number in sections else 0 for s in SECTIONS]).tobytes()
+    return compiled, (bounds[0][0], bounds[1][0], bounds[2][0]), (tpl, lines)
 
 
 def _merged(own: dict[str, Any], tpl: dict[str, Any]) -> dict[str, Any]:
@@ -824,7 +825,8 @@ def _unwrapped(ch: _Chunk, lo: int, hi: int, a: int) -> tuple[list[int], list[st
     return nos, texts
 
 
-_Chosen = tuple[int, _Compiled, tuple[int, int, int], int]  # (item, plan, window starts, first line in the chunk)
+# (item, plan, window starts, first line in the chunk, (layout template, the sections' lines))
+_Chosen = tuple[int, _Compiled, tuple[int, int, int], int, tuple[dict[str, Any], bytes]]
 
 
 def _fill_cells(items: Sequence[tuple[ParsedReport, str]], chosen: list[_Chosen], ch: _Chunk) -> None:
@@ -839,10 +841,10 @@ def _fill_cells(items: Sequence[tuple[ParsedReport, str]], chosen: list[_Chosen]
     cols = np.zeros((n, width), np.uint16)
     texts: dict[int, dict[int, str]] = {}
     groups: dict[int, tuple[_Compiled, list[int]]] = {}
-    for row, (_rid, comp, _offs, _first) in enumerate(chosen):
+    for row, (_rid, comp, _offs, _first, _lay) in enumerate(chosen):
         groups.setdefault(id(comp), (comp, []))[1].append(row)
-    offs_all = np.array([offs for _rid, _comp, offs, _first in chosen], np.int64)  # (n, 3) window starts
-    first_all = np.array([first for _rid, _comp, _offs, first in chosen], np.int64)
+    offs_all = np.array([c[2] for c in chosen], np.int64)  # (n, 3) window starts
+    first_all = np.array([c[3] for c in chosen], np.int64)
     for comp, rows_l in groups.values():
         rows = np.array(rows_l, np.int64)
         offs = offs_all[rows]  # (r, 3)
@@ -866,7 +868,21 @@ def _fill_cells(items: Sequence[tuple[ParsedReport, str]], chosen: list[_Chosen]
         if comp.text:
             for r in rows_l:
                 texts.setdefault(r, {}).update(comp.text)
-    for row, (rid, _comp, _offs, _first) in enumerate(chosen):
+        # the layout facts: the template, the sections' lines (from _read_one), the tables' lines
+        facts = np.where(comp.fact_win >= 0, offs[:, np.maximum(comp.fact_win, 0)] + comp.fact_li + 1, 0)
+        for r, fact_lines in zip(rows_l, facts.astype(np.uint32), strict=True):
+            rid, _comp, _offs, _first, (tpl, section_lines) = chosen[r]
+            items[rid][0].layout.__setstate__(
+                {
+                    "c": tpl["c"],
+                    "f": tpl["f"],
+                    "l": section_lines + fact_lines.tobytes(),
+                    "k": list(tpl["k"]),
+                    "s": list(tpl["s"]),
+                    "x": dict(tpl["x"]),
+                }
+            )
+    for row, (rid, *_rest) in enumerate(chosen):
         items[rid][0].cells.__setstate__(
             {
                 "v": values[row].tobytes(),
@@ -907,13 +923,22 @@ def _pack(reps: Sequence[ParsedReport]) -> tuple[Any, ...]:
     cells = [r.cells.__getstate__() for r in reps]
     layouts = [r.layout.__getstate__() for r in reps]
     prose = [r.sections.__getstate__() for r in reps]
+    # the kinds and statutory labels of the layout facts: the same list for most reports (pickled
+    # once, each report given its own copy back)
+    rest: list[tuple[list[str], list[str], dict[int, Any]]] = []
+    kinds: list[str] = []
+    labels: list[str] = []
+    for g in layouts:
+        kinds = kinds if g["k"] == kinds else g["k"]
+        labels = labels if g["s"] == labels else g["s"]
+        rest.append((kinds, labels, g["x"]))
     return (
         _FIELDS,
         scalars,
         [_joined([c[k] for c in cells]) for k in "vslc"],
         [(c["r"], c["w"], c["x"]) for c in cells],
         [_joined([g[k] for g in layouts]) for k in "cfl"],
-        [(g["k"], g["s"], g["x"]) for g in layouts],
+        rest,
         [_joined([t[k] for t in prose]) for k in "klz"],
         [(t["n"], t["t"]) for t in prose],
     )
@@ -949,7 +974,7 @@ def _unpack(state: tuple[Any, ...]) -> ReportBatch:
         rep.cells = cm
         lay = new(LayoutList)
         k, s_, x_ = layout_rest[i]
-        lay.__setstate__({"c": lc[i], "f": lf[i], "l": ll[i], "k": k, "s": s_, "x": x_})
+        lay.__setstate__({"c": lc[i], "f": lf[i], "l": ll[i], "k": list(k), "s": list(s_), "x": x_})
         rep.layout = lay
         sec = new(Sections)
         n_, t_ = prose_rest[i]
