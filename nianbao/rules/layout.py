@@ -7,6 +7,7 @@ past them, to its reading issue (I07–I13).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from functools import cache
 from typing import Any
 
 from nianbao.domain.model import ParsedReport
@@ -19,10 +20,26 @@ from schemas.layout import LAYOUT_RULES, layout_schema
 
 
 def layout_findings(batch: Batch) -> list[Finding]:
-    return findings_of(batch.reports, failing_rows(layout_schema(), batch.layout))
+    return findings_of(batch.reports, failing_rows(layout_schema(), batch.layout, ["report", "pos", "element"]))
 
 
 _SECTION = {s.number: s for s in SECTIONS}
+
+
+@cache
+def _table_element_words(fmt: Fmt, el: str) -> tuple[tuple[str, str], ...]:
+    """The words naming a table element (``3:3.1:*``): its table and, when given, its row and column."""
+    t, r_id, c_id = el.split(":")
+    tdef = tables(fmt)[t]
+    out = [("table_name", table_name(t))]
+    if r_id != "*":
+        try:
+            out.append(("row_label", tdef.row(r_id).label))
+        except KeyError:
+            out.append(("row_label", r_id))
+    if c_id != "*":
+        out.append(("col_label", tdef.column(c_id).label))
+    return tuple(out)
 
 
 def findings_of(reports: Sequence[ParsedReport], rows: Iterator[dict[str, Any]]) -> list[Finding]:
@@ -32,10 +49,11 @@ def findings_of(reports: Sequence[ParsedReport], rows: Iterator[dict[str, Any]])
         fmt = rep.fmt or Fmt.F2021
         el: str = d["element"]
         pos: int = d["pos"]
-        n_facts = len(rep.layout)
-        if pos < n_facts:
-            fact = rep.layout[pos]
-            statutory, printed, line, previous, raw = fact.statutory, fact.printed, fact.line, fact.previous, None
+        facts = rep.layout
+        n_facts = len(facts)
+        if pos < n_facts:  # the fact's fields read where they are kept (no LayoutFact made)
+            printed, previous, _el = facts.arrays()[3].get(pos, (None, None, None))
+            statutory, line, raw = facts.statutory()[pos], facts.lines()[pos] or None, None
         else:
             ri_ = rep.row_issues[pos - n_facts]
             statutory, printed, line, previous, raw = "", None, ri_.line, None, ri_.raw
@@ -50,16 +68,7 @@ def findings_of(reports: Sequence[ParsedReport], rows: Iterator[dict[str, Any]])
             actual = None if code == "I01" else printed or expected
         else:
             cells = [el]
-            t, r_id, c_id = el.split(":")
-            params["table_name"] = table_name(t)
-            tdef = tables(fmt)[t]
-            if r_id != "*":
-                try:
-                    params["row_label"] = tdef.row(r_id).label
-                except KeyError:
-                    params["row_label"] = r_id
-            if c_id != "*":
-                params["col_label"] = tdef.column(c_id).label
+            params = dict(_table_element_words(fmt, el))
             if code in ("I07", "I08", "I09", "I10", "I11"):
                 params["raw"] = (raw or "").replace("\t", " | ")[:200]
                 params["line"] = line

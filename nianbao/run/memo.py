@@ -84,17 +84,26 @@ def _registry(registry: Sequence[Agency] | None) -> Any:
     return None if registry is None else [[a.county, a.agency, a.level] for a in registry]
 
 
+def batch_digest(reports: Sequence[ParsedReport]) -> str:
+    """The digest of the batch's identity (:func:`batch_identity`): what both parts' keys hold."""
+    return _digest(batch_identity(reports))
+
+
 def _key(
-    reports: Sequence[ParsedReport], registry: Sequence[Agency] | None, renames: Mapping[str, str] | None, **rest: Any
+    reports: Sequence[ParsedReport] | str,
+    registry: Sequence[Agency] | None,
+    renames: Mapping[str, str] | None,
+    **rest: Any,
 ) -> str:
     """A memo key: what every part's result depends on (the entry format, the ruleset, the code, the
-    batch, the registry, the renames) and the part's own inputs ``rest``."""
+    batch — ``reports``, or their :func:`batch_digest` —, the registry, the renames) and the part's
+    own inputs ``rest``."""
     return _digest(
         {
             "format": FORMAT,
             "ruleset": ruleset_version(),
             "code": code_hash(),
-            "batch": batch_identity(reports),
+            "batch": reports if isinstance(reports, str) else batch_digest(reports),
             "registry": _registry(registry),
             "renames": sorted((renames or {}).items()),
             **rest,
@@ -103,7 +112,7 @@ def _key(
 
 
 def validation_key(
-    reports: Sequence[ParsedReport],
+    reports: Sequence[ParsedReport] | str,
     previous: Sequence[Sequence[Any]],
     registry: Sequence[Agency] | None,
     renames: Mapping[str, str] | None,
@@ -120,7 +129,7 @@ def validation_key(
 
 
 def gx_key(
-    reports: Sequence[ParsedReport],
+    reports: Sequence[ParsedReport] | str,
     registry: Sequence[Agency] | None,
     registry_file: str | None,
     renames: Mapping[str, str] | None,
@@ -161,6 +170,14 @@ class Memo:
     def __init__(self, store: Path) -> None:
         self.root = store / "memo"
         self.hits: list[str] = []  # the parts reused, in order
+        self._batch: tuple[Sequence[ParsedReport], str] | None = None
+
+    def batch(self, reports: Sequence[ParsedReport]) -> str:
+        """:func:`batch_digest` of ``reports``, computed once for both parts of the step (the list
+        is held, so that it is the same list, not another one at the same address)."""
+        if self._batch is None or self._batch[0] is not reports:
+            self._batch = (reports, batch_digest(reports))
+        return self._batch[1]
 
     def around(self, name: str, part: Callable[P, T]) -> Callable[P, T]:
         """``part`` (``validate`` or ``batch_expectations``), its result reused when the memo
@@ -295,7 +312,7 @@ def _rules_entry(
     registry: Sequence[Agency] | None,
     renames: Mapping[str, str] | None,
 ) -> tuple[Callable[[], object], Callable[[Any], None]]:
-    key = validation_key(reports, last_year.identity, registry, renames)
+    key = validation_key(memo.batch(reports), last_year.identity, registry, renames)
     return lambda: memo.get_validation(key), lambda value: memo.put_validation(key, value)
 
 
@@ -308,7 +325,7 @@ def _expectations_entry(
     renames: Mapping[str, str] | None,
     expected_years: Sequence[int] | None,
 ) -> tuple[Callable[[], object], Callable[[Any], None]]:
-    key = gx_key(reports, registry, registry_file, renames, expected_years)
+    key = gx_key(memo.batch(reports), registry, registry_file, renames, expected_years)
     return lambda: memo.get_gx(key, gx_dir), lambda value: memo.put_gx(key, gx_dir, value)
 
 
