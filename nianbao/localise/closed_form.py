@@ -15,8 +15,7 @@ def closed_form(group: list[tuple[Problem, Reduced]]) -> dict[int, list[Change] 
     cell ``j`` works iff ``‖r‖² − c_j²/g_j = 0`` (g = diag AᵀA), a pair by the 2×2 normal equations."""
     out: dict[int, list[Change] | None] = {}
     A = group[0][1].A
-    G = A.T @ A
-    g = np.diag(G)
+    g = (A * A).sum(axis=0)  # diag(AᵀA); AᵀA itself only over the cells some rule holds (below)
     X = np.vstack([rd.x0 for _p, rd in group])
     B = np.vstack([rd.b for _p, rd in group])
     R = X @ A.T - B
@@ -29,7 +28,8 @@ def closed_form(group: list[tuple[Problem, Reduced]]) -> dict[int, list[Change] 
     ok1 = (g > 0) & (np.abs(resid1) < EPS) & (np.abs(delta) > EPS)
     ok1 &= (new1 > -EPS) & (np.abs(new1 - np.round(new1)) < EPS)
     used = np.flatnonzero(g > 0)
-    Gu = G[np.ix_(used, used)]
+    Au = A[:, used]
+    Gu = Au.T @ Au  # (entries: sums of products of 0/±1 — the same whatever the order)
     gu = g[used]
     for k, (p, rd) in enumerate(group):
         if rr[k] < EPS:
