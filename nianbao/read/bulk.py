@@ -1,30 +1,41 @@
 """The bulk reading path: whole chunks of well-formed text reports read at once, or left alone.
 
 The batch parse (:func:`load_files`, called by the run for each chunk of its files) reads and
-decodes each file as :func:`nianbao.read.load.load_file` does, then reads the plain-text reports of the
-chunk together instead of one by one:
+decodes each file as :func:`nianbao.read.load.load_file` does, then reads the plain-text reports of
+the chunk together instead of one by one:
 
-- every line of every report in one polars frame (report, line index, text): the lines split,
-  the shapes the bulk path does not read found (a pipe, a Markdown mark, an aligned or over-long
-  line, a line break other than LF/CRLF, traditional characters, digits other than 0–9, unusual
-  whitespace), the lines that may print a section heading or the statistical period picked, and
-  each line's skeleton (every number cell masked: :mod:`nianbao.read.fast`'s plan key) — all by
-  vectorised string operations, without a Python object per line;
-- per report, only what is specific to it, by the functions the tolerant reader uses on the few
-  lines that can matter: the title (from the top lines), the period (from the lines picked), the
-  sections (from the heading lines picked), the format (from the label text), the prose;
-- the table cells of all reports in one join: the skeleton's plan (the fast path's, computed once
-  per skeleton and cached) gives the line and cell of every value; the printed texts are gathered
-  from the frame, each distinct text read once, and the reports' cell arrays filled in one
-  scatter (:class:`~nianbao.domain.model.CellMap` built from its packed state).
+- every non-empty line of every report in one polars frame (report, line number, text), and
+  by vectorised string operations, without a Python object per line: the shapes the bulk path
+  does not read (a pipe, a Markdown mark, an aligned or over-long line, a line break other than
+  LF/CRLF, traditional characters, digits other than 0–9, unusual whitespace), the lines that may
+  print a section heading or the statistical period, the label lines that print one of the marks
+  of a format (:func:`nianbao.read.meta.format_of_marks` reads the marks line by line: a mark
+  never spans a line), the lines of text with what :func:`nianbao.read.meta.unwrapped` reads of
+  each (ends a sentence, starts a numbered item, width), each table row's skeleton (every number
+  cell masked: :mod:`nianbao.read.fast`'s plan key) and every number cell of the chunk, read once
+  (integers by the whole series, the rest by ``fast.read_code``);
+- per report in Python only decisions of constant size: the sections (from the heading lines
+  picked), the title (the top lines), the period (the lines picked), the format (from the marks
+  of its label lines), its tables' plan (looked up by skeleton key: a plan compiled once per
+  skeleton gives each value's window and rank among its window's number cells, and reads the
+  cells printed the same in every report of the skeleton), the prose (each section's lines of
+  text picked by bisection over the chunk's; hard-wrapped lines joined by the per-line flags),
+  the layout facts (a template per headings and plan, with the report's lines);
+- the cells and the tables' layout lines of all the reports of one plan in one scatter (numpy:
+  window starts + ranks index the chunk's number cells), :class:`~nianbao.domain.model.CellMap`
+  built from its packed state.
 
 It gives exactly the :class:`~nianbao.domain.model.ParsedReport` of the per-report path
 (:func:`nianbao.read.parse.parse_lines`) for every report it accepts; a report it cannot read
 with full confidence — any of the shapes above, a missing section or table, a skeleton the fast
 path has no plan for (unknown or near label, a row missing or printed twice, a blank cell, a
 count of numbers that is not the row's …), a text over :data:`MAX_CHARS` or the limits — goes
-to the per-report path unchanged (:func:`nianbao.read.load.load_bytes`: its limits, timer and messages).
-``tests/read/test_bulk_read.py`` compares both paths over the synthetic and real-shape corpus.
+to the per-report path unchanged (:func:`nianbao.read.load.load_bytes`: its limits, timer and
+messages; straight to the tolerant reader when its tables have no plan).
+``tests/read/test_bulk_read.py`` compares both paths over the synthetic and real-shape corpus and
+over variants of the seed for each decision made line by line.
+
+A chunk's reports go back to the run's process as a :class:`ReportBatch` (pickled column-wise).
 
 ``NIANBAO_BULK_READ=0`` turns it off (every report read one by one, by the fast path or the
 tolerant reader); ``NIANBAO_FAST_READ=0`` turns it off with the fast path (the tolerant reader alone).
@@ -493,25 +504,25 @@ def _frame(texts: Sequence[str], lim: Limits) -> _Chunk:
         & raw.str.contains(_SPACED_MARKS),
     )
     # the skeleton of the lines with a digit: each cell that is a number alone masked (fast._skeleton's
-    # three masks), and how many there are
+    # three masks: a decimal, five digits or more, up to four), and how many there are
     el = pl.element()
+    number = el.str.contains(r"^[0-9]+(?:\.[0-9]+)?$")
     masked = (
-        raw.str.split("\t")
+        pl.col("cells")
         .list.eval(
-            pl.when(el.str.contains(r"^[0-9]{1,4}$"))
-            .then(pl.lit("\x00S"))
-            .when(el.str.contains(r"^[0-9]{5,}$"))
-            .then(pl.lit("\x00L"))
-            .when(el.str.contains(r"^[0-9]+\.[0-9]+$"))
+            pl.when(~number)
+            .then(el)
+            .when(el.str.contains(".", literal=True))
             .then(pl.lit("\x00D"))
-            .otherwise(el)
+            .when(el.str.len_bytes() >= 5)
+            .then(pl.lit("\x00L"))
+            .otherwise(pl.lit("\x00S"))
         )
         .list.join("\t")
     )
-    digits = (
-        lines.filter("digit")
-        .select("row", skel=masked)
-        .with_columns(numbers=pl.col("skel").str.count_matches("\x00", literal=True))
+    cells = lines.filter("digit").select("row", cells=raw.str.split("\t"))
+    digits = cells.select("row", skel=masked).with_columns(
+        numbers=pl.col("skel").str.count_matches("\x00", literal=True)
     )
     # the lines as Python strings: split here (cheaper than from the frame); the frame holds the
     # lines of the texts accepted, in order
@@ -530,10 +541,7 @@ def _frame(texts: Sequence[str], lim: Limits) -> _Chunk:
     numbers[digits["row"].to_numpy()] = digits["numbers"].to_numpy()
     # every number cell of the chunk, in order (line, cell): what fast.read_code reads of each
     nums = (
-        lines.filter("digit")
-        .select(cell=raw.str.split("\t"))
-        .explode("cell")
-        .filter(pl.col("cell").str.contains(r"^[0-9]+(?:\.[0-9]+)?$"))["cell"]
+        cells.select(cell="cells").explode("cell").filter(pl.col("cell").str.contains(r"^[0-9]+(?:\.[0-9]+)?$"))["cell"]
     )
     values, states, texts_at = _numbers(nums)
     # the lines of text (no tab, not blank) and what meta.unwrapped reads of each
