@@ -10,14 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import numpy as np
+
 from nianbao.catalogue import LinearRule, catalogue, format_number, linear_rules
-from nianbao.domain.model import ParsedReport
+from nianbao.domain.model import INDEX, STATE_CODE, ParsedReport
 from nianbao.domain.normalize import State
 from nianbao.domain.spec import Fmt, tables
 from nianbao.outcome import Finding, finding_for, plain_number
 from nianbao.rules.base import failing_rows
 from nianbao.rules.family import Batch, Family
-from nianbao.rules.frames import table_frame
+from nianbao.rules.frames import FmtArrays, table_frame
 from schemas.tables import table_schema
 
 BLANK = "空白（未填写）"
@@ -35,13 +37,19 @@ def sum_findings(batch: Batch) -> list[Finding]:
             if not any(lr.table == table for lr in linear_rules(fmt)):
                 continue  # a table without a sum rule (table 一, 二): nothing to check here
             wide = table_frame(batch.arrays, fmt, table)
-            out += findings_of(batch.reports, fmt, table, failing_rows(table_schema(fmt, table), wide, ["report"]))
+            rows = failing_rows(table_schema(fmt, table), wide, ["report"])
+            out += findings_of(batch.reports, batch.arrays[fmt], table, rows)
     return out
 
 
-def findings_of(reports: Sequence[ParsedReport], fmt: Fmt, table: str, rows: Iterator[dict[str, Any]]) -> list[Finding]:
-    """The findings of the failing rows of one table's wide frame."""
+def findings_of(
+    reports: Sequence[ParsedReport], arrays: FmtArrays, table: str, rows: Iterator[dict[str, Any]]
+) -> list[Finding]:
+    """The findings of the failing rows of one table's wide frame (the cells' values, states and
+    lines read from the format's arrays)."""
+    fmt = arrays.fmt
     by_name: dict[str, LinearRule] = {r.name: r for r in linear_rules(fmt) if r.table == table}
+    columns: dict[str, list[int]] = {}
     out: list[Finding] = []
     for d in rows:
         lr = by_name[d["check"]]
@@ -50,13 +58,18 @@ def findings_of(reports: Sequence[ParsedReport], fmt: Fmt, table: str, rows: Ite
         ids = lr.cells
         if involves_unreadable(rep, ids):
             continue  # a row/table that could not be read by columns (I07/I09) is not summed
-        got = {c: rep.cells[c] for c in ids}  # each cell read once
-        lhs = sum((got[c].value or 0.0) for c in lr.lhs)
-        rhs = sum((got[c].value or 0.0) for c in lr.rhs)
+        cols = columns.get(lr.name)
+        if cols is None:
+            cols = columns[lr.name] = [arrays.column(c) for c in ids]
+        k = int(np.searchsorted(arrays.report, ri))
+        value = dict(zip(ids, arrays.values[k, cols].tolist(), strict=True))  # NaN: no value
+        state = dict(zip(ids, arrays.states[k, cols].tolist(), strict=True))
+        lhs = sum(_number(value[c]) for c in lr.lhs)
+        rhs = sum(_number(value[c]) for c in lr.rhs)
         # a blank printed total is not "报告填写为 0": it was left empty
-        blank = all(got[c].state is State.BLANK for c in lr.lhs)
+        blank = all(state[c] == _BLANK for c in lr.lhs)
         params = dict(lr.params) | {"expected": format_number(rhs), "actual": BLANK if blank else format_number(lhs)}
-        lines = [ln for c in ids if (ln := got[c].line)]
+        lines = [ln for ln in arrays.lines[k, cols].tolist() if ln]
         out.append(
             finding_for(
                 lr.code,
@@ -67,10 +80,18 @@ def findings_of(reports: Sequence[ParsedReport], fmt: Fmt, table: str, rows: Ite
                 actual=plain_number(lhs),
                 params=params,
                 line=min(lines) if lines else None,
-                where=next((w for c in ids if (w := got[c].where)), None),
+                where=next((w for c in ids if (w := rep.cells.where_at(INDEX[c]))), None),
             )
         )
     return out
+
+
+_BLANK = STATE_CODE[State.BLANK]
+
+
+def _number(v: float) -> float:
+    """A cell's value in a sum: a blank or unread cell (NaN) counts as 0."""
+    return (v or 0.0) if v == v else 0.0
 
 
 def involves_unreadable(rep: ParsedReport, cells: Sequence[str]) -> bool:
