@@ -34,9 +34,11 @@ def figure_hashes(arrays: Mapping[Fmt, FmtArrays], offset: int = 0) -> pl.DataFr
     for fmt, a in arrays.items():
         if a.values.shape[0] == 0:
             continue
-        vals = np.where(np.isnan(a.values), -1.5, a.values)  # a blank is not a 0
+        blank = np.isnan(a.values)
+        vals = np.where(blank, -1.5, a.values)  # a blank is not a 0
         h = pl.from_numpy(vals).hash_rows(seed=20231231)
-        nonzero = np.nansum(np.abs(a.values), axis=1) > 0
+        del vals
+        nonzero = ((a.values != 0) & ~blank).any(axis=1)  # (no float temporaries of the whole table)
         parts.append(
             pl.DataFrame(
                 {
