@@ -584,6 +584,7 @@ def _frame(texts: Sequence[str], lim: Limits) -> _Chunk:
     )
 
 
+_PLAIN_INTEGER = f"^(?:0|[1-9][0-9]{{0,{MAX_DIGITS - 1}}})$"  # read as its value, printed as it is read
 _VALUE_CODE = STATE_CODE[State.VALUE]
 _ZERO_CODE = STATE_CODE[State.ZERO]
 
@@ -593,8 +594,7 @@ def _numbers(nums: pl.Series) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
     that are not plain by index).  An integer of at most 12 digits without a leading zero (or 0)
     is read here, by the whole series; any other (a decimal, a leading zero, a long number) by
     fast.read_code (its kind does not matter: a number without a unit reads the same as any kind)."""
-    lead = nums.str.starts_with("0") & (nums.str.len_bytes() > 1)
-    odd = nums.str.contains(".", literal=True) | (nums.str.len_bytes() > MAX_DIGITS) | lead
+    odd = ~nums.str.contains(_PLAIN_INTEGER)
     values = nums.cast(pl.Float64, strict=False).fill_null(math.nan).to_numpy().copy()
     states = np.where(values == 0, _ZERO_CODE, _VALUE_CODE).astype(np.uint8)
     texts: dict[int, str] = {}
@@ -787,11 +787,11 @@ def _fill_prose(
         if num in PROSE_SECTIONS and hi - lo >= 2 and ch.open_ends[hi - 1] != ch.open_ends[lo]:
             got[num] = _unwrapped(ch, lo, hi, a)
         else:
-            got[num] = ([r - a + 1 for r in rows], [raws[r] for r in rows])
+            got[num] = ([r - a + 1 for r in rows], list(map(raws.__getitem__, rows)))
     first = a + ordered[0][1][0]
     intro = [r for r in range(a, first) if raws[r].strip()]
     names = [s.number for s in SECTIONS if s.number in sections]
-    got["引言"] = ([r - a + 1 for r in intro], [raws[r] for r in intro])
+    got["引言"] = ([r - a + 1 for r in intro], list(map(raws.__getitem__, intro)))
     names.append("引言")
     nos: list[int] = []
     texts: list[str] = []
