@@ -41,15 +41,11 @@ _STEM_YEAR = re.compile(r"[_\-\s]*(19|20)\d\d(年度?)?$")
 class Submission:
     """A file to read: its path, its name as shown in the outputs, and why it is not read, if so."""
 
-    # the path as a string: a listing of 100,000 files makes no ``Path`` (~5 µs each) for files
-    # a rerun does not read (:attr:`path` makes one)
-    location: str
+    # the path (the listing gives a string: 100,000 files make no ``Path``, ~5 µs each, for files
+    # a rerun does not read; :attr:`path` makes one)
+    location: str | os.PathLike[str]
     name: str  # as shown in the outputs
     problem: str | None = None  # a reason the file is not read at all (symlink, special file)
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.location, str):  # a Path given
-            object.__setattr__(self, "location", os.fspath(self.location))
 
     @property
     def path(self) -> Path:

@@ -219,18 +219,21 @@ def plan_stage(inv: Inventory, store: Path, scope: Scope, by_county: bool = Fals
     take_for: list[int] = []  # ... for these inventory indices
     todo: list[int] = []
     kept = 0
+    everything_in_scope = scope.everything
     for i, f in enumerate(inv.files):
-        row = by_rel.get(f.rel)
-        if f.sub.problem is not None:
+        sub = f.sub
+        row = by_rel.get(sub.name)
+        if sub.problem is not None:
             todo.append(i)  # a symlink or special file: listed with its reason, never opened
             continue
-        if row is not None and not scope.everything and not scope.covers(f, agencies[row], years[row]):
+        if row is not None and not everything_in_scope and not scope.covers(f, agencies[row], years[row]):
             take.append(row)
             take_for.append(i)
             kept += 1
             continue
         if row is not None and shas[row]:
-            if trust_stat and mtimes[row] is not None and _same_stat(f, sizes[row], mtimes[row]):
+            mtime = mtimes[row]
+            if trust_stat and mtime is not None and _same_stat(f, sizes[row], mtime):
                 take.append(row)  # same size and modification time as when it was read: unchanged
                 take_for.append(i)
                 continue

@@ -30,7 +30,7 @@ import time
 import types
 import typing
 import weakref
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from functools import partial
@@ -302,7 +302,8 @@ def _scalar_columns(df: pl.DataFrame) -> dict[str, list[Any]]:
     """The report's scalar fields of every row, decoded (enums rebuilt)."""
     scal = {name: df.get_column(name).to_list() for name in _SCALARS}
     for name, e in _ENUMS.items():
-        scal[name] = [None if v is None else e(v) for v in scal[name]]
+        members: dict[Any, Any] = {m.value: m for m in e}  # (a dict look-up, not an Enum call, per row)
+        scal[name] = [None if v is None else members[v] if v in members else e(v) for v in scal[name]]
     return scal
 
 
@@ -402,17 +403,34 @@ def stored_reports(store: Store, rows: pl.DataFrame) -> list[ParsedReport]:
         return []
     pending = _Pending(store, rows.select("_part", "rel", "written_ns"))
     scal = _scalar_columns(rows)
-    slots = [_SLOTS[name] for name in scal]
-    out: list[ParsedReport] = []
-    new = StoredReport.__new__
-    for vals in zip(*scal.values(), strict=True):
-        rep = new(StoredReport)
-        for slot, v in zip(slots, vals, strict=True):
-            slot.__set__(rep, v)
-        rep._pending = pending
-        out.append(rep)
+    out = _build_stored(StoredReport.__new__, StoredReport, pending, *scal.values())
     pending.reports = out
     return out
+
+
+def _builder(names: Sequence[str]) -> Callable[..., list[ParsedReport]]:
+    """``build(new, cls, pending, *columns)``: a :class:`StoredReport` per row of the scalar
+    columns (in the order of ``names``), each field set by a plain attribute store — a function
+    written for these fields, ~2x faster than setting the slots in a loop of descriptor calls."""
+    cols = [f"c{k}" for k in range(len(names))]
+    body = [
+        f"def build(new, cls, pending, {', '.join(cols)}):",
+        "    out = []",
+        "    add = out.append",
+        f"    for {', '.join(f'v{k}' for k in range(len(names)))} in zip({', '.join(cols)}, strict=True):",
+        "        r = new(cls)",
+        *(f"        r.{name} = v{k}" for k, name in enumerate(names)),
+        "        r._pending = pending",
+        "        add(r)",
+        "    return out",
+    ]
+    ns: dict[str, Any] = {}
+    exec("\n".join(body), ns)  # the field names are the dataclass's own
+    build: Callable[..., list[ParsedReport]] = ns["build"]
+    return build
+
+
+_build_stored = _builder(list(_SCALARS))
 
 
 def reports_from_frame(df: pl.DataFrame) -> list[ParsedReport]:
