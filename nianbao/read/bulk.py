@@ -494,14 +494,6 @@ def _frame(texts: Sequence[str], lim: Limits) -> _Chunk:
         # the skeleton is made of the rows with a digit and of the paragraphs that are a number alone
         digit=tab & raw.str.contains("[0-9]") | ~tab & raw.str.contains(r"^[0-9]+(?:\.[0-9]+)?$"),
         head=raw.str.contains(_HEADING_START),  # then _HEADING on those lines (below)
-        period=(pl.col("idx") < PERIOD_LINES)
-        & raw.str.contains("年", literal=True)
-        & raw.str.contains("月", literal=True)
-        & raw.str.contains("日", literal=True),
-        # meta.label_text_of_raw's lines (a row of cells, or a short paragraph not a sentence) that
-        # may print a format's mark (spaces and tabs between its characters allowed)
-        marked=(tab | ((raw.str.len_chars() <= LABEL_LINE_MAX) & ~raw.str.ends_with("。")))
-        & raw.str.contains(_SPACED_MARKS),
     )
     # the skeleton of the lines with a digit: each cell that is a number alone masked (fast._skeleton's
     # three masks: a decimal, five digits or more, up to four), and how many there are
@@ -554,11 +546,17 @@ def _frame(texts: Sequence[str], lim: Limits) -> _Chunk:
     open_ends = (~text_lines["ends"]).cum_sum().shift(1, fill_value=0)
     # format_of_label_text's text, line by line: the label line without spaces and tabs
     label = raw.str.replace_all("\t", "", literal=True).str.replace_all(" ", "", literal=True)
-    marked = lines.filter("marked").select(
-        "row",
-        marks=label.str.extract_all(MARKS_PATTERN),
-        row19=label.str.contains(ROW_2019_PATTERN),
-        other=label.str.contains(OTHER_ROW_PATTERN),
+    # meta.label_text_of_raw's lines (a row of cells, or a short paragraph not a sentence) that may
+    # print a format's mark (spaces and tabs between its characters allowed)
+    marked = (
+        lines.filter(tab | ((raw.str.len_chars() <= LABEL_LINE_MAX) & ~raw.str.ends_with("。")))
+        .filter(raw.str.contains(_SPACED_MARKS))
+        .select(
+            "row",
+            marks=label.str.extract_all(MARKS_PATTERN),
+            row19=label.str.contains(ROW_2019_PATTERN),
+            other=label.str.contains(OTHER_ROW_PATTERN),
+        )
     )
     return _Chunk(
         accepted,
@@ -569,7 +567,13 @@ def _frame(texts: Sequence[str], lim: Limits) -> _Chunk:
         lines.filter("head")
         .filter(raw.str.contains(_HEADING) & (raw.str.strip_chars().str.len_chars() <= 80))["row"]
         .to_numpy(),
-        lines.filter("period")["row"].to_numpy(),
+        lines.filter(pl.col("idx") < PERIOD_LINES)
+        .filter(
+            raw.str.contains("年", literal=True)
+            & raw.str.contains("月", literal=True)
+            & raw.str.contains("日", literal=True)
+        )["row"]
+        .to_numpy(),
         text_lines["row"].to_list(),
         open_ends.to_list(),
         text_lines["ends"].to_list(),
