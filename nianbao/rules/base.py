@@ -104,6 +104,8 @@ def _plan(schema: pa.DataFrameSchema) -> _Plan:
     data.checks = frame_checks
     data.strict = False
     plan = _Plan(shape, data, None if frame_checks else data_columns, rules)
+    if len(_PLANS) >= 256:  # (schemas made again after a catalogue change: the old ones let go)
+        _PLANS.clear()
     _PLANS[id(schema)] = (schema, plan)  # the schema kept alive with its plan: its id stays its own
     return plan
 
