@@ -313,7 +313,7 @@ def _compile(key: tuple[object, ...], plan: fast.Plan) -> _Compiled | None:
     """The plan of a skeleton key compiled, remembered when the plan is (fast.Plan.cacheable)."""
     compiled = _compiled(key, plan)
     if plan.cacheable:
-        if len(_COMPILED) >= 2 * fast.MAX_PLANS:
+        if len(_COMPILED) >= fast.MAX_PLANS:
             _COMPILED.clear()
         _COMPILED[key] = compiled
     return compiled
@@ -760,7 +760,7 @@ def _layout(sections: dict[str, tuple[int, int, str]], compiled: _Compiled) -> d
     got = _LAYOUTS.get(key)
     if got is not None and got[0] is compiled:
         return got[1]
-    if len(_LAYOUTS) >= 4 * fast.MAX_PLANS:
+    if len(_LAYOUTS) >= 2 * fast.MAX_PLANS:
         _LAYOUTS.clear()
     scratch = ParsedReport(file="", sha256="", size=0)
     section_layout(scratch, {num: (rank, 0, printed) for num, printed, rank in skey})
