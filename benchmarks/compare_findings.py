@@ -32,9 +32,45 @@ CPU: dict[str, float] = {}
 
 
 def _canonical(findings_json: Path, work: Path) -> list[str]:
-    """The findings as sorted JSON lines, the temporary folder's path replaced by ``WORK``."""
+    """The findings as sorted JSON lines, the temporary folder's path replaced by ``WORK``; the
+    summarised infos of ``run.json`` (``summaries``, since issue 16) expanded into one record per
+    file, as findings.json held them before (so that a baseline saved before compares)."""
     rows = json.loads(findings_json.read_text(encoding="utf-8"))
+    run_json = findings_json.parent / "run.json"
+    summaries = json.loads(run_json.read_text(encoding="utf-8")).get("summaries") if run_json.exists() else None
+    if summaries:
+        subs = json.loads((findings_json.parent / "submissions.json").read_text(encoding="utf-8"))
+        rows += _expand(summaries, subs)
     return sorted(json.dumps(row, ensure_ascii=False, sort_keys=True).replace(str(work), "WORK") for row in rows)
+
+
+def _expand(summaries: list[dict], submissions: list[dict]) -> list[dict]:
+    """run.json ``summaries`` as findings.json records (agency and year from submissions.json),
+    the way :func:`nianbao.outcome.expand_summaries` reads them — written out here too so that the
+    check does not depend on the code it checks."""
+    by_file: dict[str, dict] = {}
+    for sub in submissions:
+        by_file.setdefault(sub["file"], sub)
+    out = []
+    for s in summaries:
+        for file, line in zip(s["files"], s["lines"], strict=True):
+            sub = by_file.get(file, {})
+            out.append(
+                {
+                    "file": file,
+                    "agency": sub.get("agency"),
+                    "year": sub.get("year"),
+                    "rule": s["rule"],
+                    "severity": s["severity"],
+                    "cells": s["cells"],
+                    "expected": s["expected"],
+                    "actual": s["actual"],
+                    "message": s["message"],
+                    "line": line,
+                    "fix": s["fix"],
+                }
+            )
+    return out
 
 
 def _nianbao(args: list[str], check: bool) -> None:

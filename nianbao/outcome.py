@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from nianbao.catalogue import rendered, summarised_codes
 from nianbao.domain.model import ParsedReport
 from nianbao.domain.registry import Agency
 
@@ -128,8 +129,6 @@ def finding_on(
 ) -> Finding:
     """:func:`finding_for` by file name (a finding about a file that is not a parsed report, such as
     the registry): the one place a Finding gets its severity, message and fix from the catalogue."""
-    from nianbao.catalogue import rendered
-
     severity, message, fix = rendered(code, params)
     return Finding(
         file=file,
@@ -146,6 +145,222 @@ def finding_on(
         report=report,
         **extra,
     )
+
+
+@dataclass(slots=True)
+class InfoSummary:
+    """The info of a summarised rule (catalogue ``summarised = true``: E02 no last year's report, I06
+    an accepted alias) with the same words on many reports, kept once for all of them: the shared
+    parameters of its message and fix, its cells, expected and actual, and the reports it applies
+    to (report indices of the run, ascending) with the line it points to on each.  Message and fix
+    are rendered when read; :meth:`finding` is the one report's finding, as the rule would have
+    made it (nothing is lost: the views, the desk and findings' comparisons expand it)."""
+
+    rule: str
+    params: dict[str, Any]
+    cells: list[str]
+    expected: Any
+    actual: Any
+    reports: list[int] = field(default_factory=list)
+    lines: list[int | None] = field(default_factory=list)
+    # (message, fix) when the summary was made from findings already rendered (Summaries.add_finding)
+    words: tuple[str, str] | None = None
+
+    def texts(self) -> tuple[str, str, str]:
+        """(severity, message, fix), rendered from the catalogue on first need (cached there)."""
+        if self.words is not None:
+            return rendered(self.rule, {})[0], self.words[0], self.words[1]
+        return rendered(self.rule, self.params)
+
+    @property
+    def severity(self) -> str:
+        return self.texts()[0]
+
+    @property
+    def message(self) -> str:
+        return self.texts()[1]
+
+    @property
+    def fix(self) -> str:
+        return self.texts()[2]
+
+    def finding(self, k: int, file: str, agency: str | None, year: int | None) -> Finding:
+        """The finding on the ``k``-th of :attr:`reports` (its file, agency and year given)."""
+        severity, message, fix = self.texts()
+        return Finding(
+            file=file,
+            agency=agency,
+            year=year,
+            rule=self.rule,
+            severity=severity,
+            cells=list(self.cells),
+            expected=self.expected,
+            actual=self.actual,
+            message=message,
+            line=self.lines[k],
+            fix=fix,
+            report=self.reports[k],
+        )
+
+    def to_json(self, files: Sequence[str]) -> dict[str, Any]:
+        """run.json ``summaries``: the words once, then the files (``files``: each report's file
+        name) and the line on each."""
+        return {
+            "rule": self.rule,
+            "severity": self.severity,
+            "message": self.message,
+            "fix": self.fix,
+            "cells": self.cells,
+            "expected": self.expected,
+            "actual": self.actual,
+            "count": len(self.reports),
+            "files": list(files),
+            "lines": self.lines,
+        }
+
+    def to_memo(self) -> dict[str, Any]:
+        """The summary as the validation memo keeps it (:meth:`from_memo` reads it back)."""
+        return {
+            "rule": self.rule,
+            "params": self.params,
+            "cells": self.cells,
+            "expected": self.expected,
+            "actual": self.actual,
+            "reports": self.reports,
+            "lines": self.lines,
+            "words": self.words,
+        }
+
+    @classmethod
+    def from_memo(cls, d: dict[str, Any]) -> InfoSummary:
+        words = d["words"]
+        return cls(
+            d["rule"],
+            d["params"],
+            d["cells"],
+            d["expected"],
+            d["actual"],
+            d["reports"],
+            d["lines"],
+            (words[0], words[1]) if words is not None else None,
+        )
+
+
+def _words_key(
+    code: str, params: dict[str, Any], cells: list[str], expected: Any, actual: Any, words: tuple[str, str] | None
+) -> Any:
+    """What makes two reports' infos the same summary: the rule and every word of it."""
+    key = (
+        code,
+        tuple(params.items()),
+        tuple(map(type, params.values())),  # 1, 1.0 and True render apart
+        tuple(cells),
+        expected,
+        type(expected),
+        actual,
+        type(actual),
+        words,
+    )
+    try:
+        hash(key)
+    except TypeError:  # an unhashable parameter: its words as the key
+        return repr(key)
+    return key
+
+
+class Summaries:
+    """Builds a run's :class:`InfoSummary` list: a family adds each report a summarised rule applies
+    to (:meth:`add`, no Finding made), or any finding of such a rule (:meth:`add_finding`); the
+    reports with the same words share one summary."""
+
+    def __init__(self) -> None:
+        self.codes = summarised_codes()
+        self._by_words: dict[Any, InfoSummary] = {}
+
+    def takes(self, code: str) -> bool:
+        """Whether rule ``code`` is summarised (the catalogue says so)."""
+        return code in self.codes
+
+    def add(
+        self,
+        code: str,
+        report: int,
+        line: int | None,
+        *,
+        cells: list[str],
+        expected: Any,
+        actual: Any,
+        params: dict[str, Any],
+        words: tuple[str, str] | None = None,
+    ) -> None:
+        """Report ``report`` carries the info ``code`` with these words (``words``: its message and
+        fix already rendered, else rendered from ``params`` when read)."""
+        key = _words_key(code, params, cells, expected, actual, words)
+        s = self._by_words.get(key)
+        if s is None:
+            s = self._by_words[key] = InfoSummary(code, dict(params), list(cells), expected, actual, words=words)
+        s.reports.append(report)
+        s.lines.append(line)
+
+    def add_many(
+        self,
+        code: str,
+        reports: Sequence[int],
+        lines: Sequence[int | None],
+        *,
+        cells: list[str],
+        expected: Any,
+        actual: Any,
+        params: dict[str, Any],
+    ) -> None:
+        """:meth:`add` for many reports with the same words at once (their key made once)."""
+        key = _words_key(code, params, cells, expected, actual, None)
+        s = self._by_words.get(key)
+        if s is None:
+            s = self._by_words[key] = InfoSummary(code, dict(params), list(cells), expected, actual)
+        s.reports += reports
+        s.lines += lines
+
+    def add_finding(self, f: Finding) -> bool:
+        """A finding of a summarised rule made as a Finding (by a family that does not summarise);
+        False (not taken) for one that says more than its words (a quote, suspects, a location)."""
+        if f.rule not in self.codes or f.quote or f.suspects is not None or f.where or f.localisation:
+            return False
+        self.add(
+            f.rule,
+            f.report,
+            f.line,
+            cells=f.cells,
+            expected=f.expected,
+            actual=f.actual,
+            params={},
+            words=(f.message, f.fix),
+        )
+        return True
+
+    def extend(self, items: Iterable[InfoSummary]) -> None:
+        """Summaries made elsewhere (another family's, a memo's), merged with those of the same words."""
+        for s in items:
+            key = _words_key(s.rule, s.params, s.cells, s.expected, s.actual, s.words)
+            mine = self._by_words.get(key)
+            if mine is None:
+                self._by_words[key] = InfoSummary(
+                    s.rule, s.params, s.cells, s.expected, s.actual, list(s.reports), list(s.lines), s.words
+                )
+            else:
+                mine.reports += s.reports
+                mine.lines += s.lines
+
+    def done(self) -> list[InfoSummary]:
+        """The summaries, each one's reports ascending, in order of rule and first report."""
+        out = list(self._by_words.values())
+        for s in out:
+            if any(a > b for a, b in zip(s.reports, s.reports[1:], strict=False)):
+                order = sorted(range(len(s.reports)), key=s.reports.__getitem__)
+                s.reports = [s.reports[i] for i in order]
+                s.lines = [s.lines[i] for i in order]
+        out.sort(key=lambda s: (s.rule, s.reports[0] if s.reports else -1, s.message))
+        return out
 
 
 @dataclass(slots=True)
@@ -297,6 +512,12 @@ class RunOutcome:
     registry: list[Agency] | None = None
     # further facts of the run, declared (run.json's other keys)
     info: RunInfo = field(default_factory=RunInfo)
+    # the infos of summarised rules (E02, I06 …), once per run with the reports they apply to;
+    # counted in each FileOutcome's ``infos``, not in ``findings``
+    summaries: list[InfoSummary] = field(default_factory=list)
+    _summary_index: dict[int, list[tuple[InfoSummary, int]]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @property
     def n_files(self) -> int:
@@ -331,5 +552,121 @@ class RunOutcome:
         bad.sort(key=lambda f: (f.status == "validated", -f.errors, -f.warnings, f.file))
         return bad[:n]
 
+    def summarised_of(self, report: int) -> list[Finding]:
+        """The summarised infos that apply to ``report``, as that report's findings (in the order
+        of the summaries)."""
+        if self._summary_index is None:
+            index: dict[int, list[tuple[InfoSummary, int]]] = {}
+            for s in self.summaries:
+                for k, r in enumerate(s.reports):
+                    index.setdefault(r, []).append((s, k))
+            self._summary_index = index
+        hits = self._summary_index.get(report)
+        if not hits:
+            return []
+        fo = self.file_of_report(report)
+        if fo is not None:
+            file, agency, year = fo.file, fo.agency, fo.year
+        else:
+            rep = self.reports[report]
+            file, agency, year = rep.file, rep.agency, rep.year
+        return [s.finding(k, file, agency, year) for s, k in hits]
+
+    def file_of_report(self, report: int) -> FileOutcome | None:
+        if 0 <= report < len(self.files) and self.files[report].report == report:
+            return self.files[report]
+        return next((f for f in self.files if f.report == report), None)
+
     def findings_of(self, report: int) -> list[Finding]:
-        return [f for f in self.findings if f.report == report]
+        """Every finding of ``report``, the summarised infos included (sorted as the run sorts)."""
+        return sort_key_order([f for f in self.findings if f.report == report] + self.summarised_of(report))
+
+    def rule_counts(self) -> dict[str, int]:
+        """How many findings of each rule, a summary counting once per report it applies to."""
+        out: dict[str, int] = {}
+        for f in self.findings:
+            out[f.rule] = out.get(f.rule, 0) + 1
+        for s in self.summaries:
+            out[s.rule] = out.get(s.rule, 0) + len(s.reports)
+        return out
+
+    @property
+    def n_infos(self) -> int:
+        """Infos of the run, each summarised info counted once per report it applies to."""
+        return sum(1 for x in self.findings if x.severity == "info") + sum(len(s.reports) for s in self.summaries)
+
+    def all_findings(self) -> list[Finding]:
+        """Every finding, the summaries expanded into one finding per report (sorted as the run
+        sorts): what the run found before summarising, for comparisons and small runs."""
+        out = list(self.findings)
+        for s in self.summaries:
+            for k, r in enumerate(s.reports):
+                fo = self.file_of_report(r)
+                if fo is not None:
+                    out.append(s.finding(k, fo.file, fo.agency, fo.year))
+                else:
+                    rep = self.reports[r]
+                    out.append(s.finding(k, rep.file, rep.agency, rep.year))
+        return sort_key_order(out)
+
+    def summaries_json(self) -> list[dict[str, Any]]:
+        """run.json ``summaries``: each summary's words once, with the files it applies to."""
+        out = []
+        for s in self.summaries:
+            files = []
+            for r in s.reports:
+                fo = self.file_of_report(r)
+                files.append(fo.file if fo is not None else self.reports[r].file)
+            out.append(s.to_json(files))
+        return out
+
+
+_SEV = {"error": 0, "warning": 1, "info": 2}
+
+
+def sort_key(f: Finding) -> tuple[int, int, str, list[str]]:
+    """The order of a run's findings: by report, severity, rule, cells."""
+    return (f.report, _SEV.get(f.severity, 3), f.rule, f.cells)
+
+
+def sort_key_order(findings: list[Finding]) -> list[Finding]:
+    return sorted(findings, key=sort_key)
+
+
+def expand_summaries(summaries: Any, submissions: Any) -> list[dict[str, Any]]:
+    """The records of ``findings.json`` that run.json ``summaries`` stand for (one per file a
+    summary names, as ``Finding.to_json`` writes them), agency and year from ``submissions.json``;
+    for a reader of the JSON contract (the desk, ``nianbao ack``, the findings comparison).
+    Anything malformed is skipped."""
+    if not isinstance(summaries, list):
+        return []
+    by_file: dict[str, dict[str, Any]] = {}
+    if isinstance(submissions, list):
+        for sub in submissions:
+            if isinstance(sub, dict) and isinstance(sub.get("file"), str):
+                by_file.setdefault(sub["file"], sub)
+    out: list[dict[str, Any]] = []
+    for s in summaries:
+        if not isinstance(s, dict) or not isinstance(s.get("files"), list):
+            continue
+        lines = s.get("lines")
+        if not isinstance(lines, list) or len(lines) != len(s["files"]):
+            lines = [None] * len(s["files"])
+        for file, line in zip(s["files"], lines, strict=True):
+            sub = by_file.get(file, {})
+            out.append(
+                {
+                    "file": file,
+                    "agency": sub.get("agency"),
+                    "year": sub.get("year"),
+                    "rule": s.get("rule"),
+                    "severity": s.get("severity"),
+                    "cells": s.get("cells"),
+                    "expected": s.get("expected"),
+                    "actual": s.get("actual"),
+                    "message": s.get("message"),
+                    "line": line,
+                    "fix": s.get("fix"),
+                }
+            )
+    return out

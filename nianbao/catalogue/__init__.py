@@ -114,6 +114,8 @@ class Rule:
     fix: str
     retired: bool = False
     sum: SumRule | None = None  # the terms of a sum rule (A–D)
+    # an info kept once per run for all the reports it applies to (nianbao.outcome.InfoSummary)
+    summarised: bool = False
 
     def render(self, **params: Any) -> str:
         return _format(self.message, params)
@@ -208,8 +210,18 @@ def catalogue() -> dict[str, Rule]:
             fix=entry["fix"],
             retired=bool(entry.get("retired", False)),
             sum=_sum_rule(code, entry["sum"]) if "sum" in entry else None,
+            summarised=bool(entry.get("summarised", False)),
         )
+        if out[code].summarised and out[code].severity is not Severity.INFO:
+            raise ValueError(f"rule {code}: only an info can be summarised (summarised = true)")
     return out
+
+
+@derived
+def summarised_codes() -> frozenset[str]:
+    """The rules whose findings a run keeps as summaries (``summarised = true``: infos nearly every
+    report carries), each summary once for all the reports with the same words."""
+    return frozenset(code for code, r in catalogue().items() if r.summarised and not r.retired)
 
 
 def rule(code: str) -> Rule:

@@ -215,7 +215,10 @@ def ack(
 
 
 def _check_finding_in_run(run: Path, file: Path, sha: str, code: str, cells: tuple[str, ...]) -> None:
+    import contextlib
     import json
+
+    from nianbao.outcome import expand_summaries
 
     need_dir(run, "运行的输出目录")
     try:
@@ -225,6 +228,8 @@ def _check_finding_in_run(run: Path, file: Path, sha: str, code: str, cells: tup
         _fail(f"运行结果 {run} 无法读取：{os_error_text(e)}")
     except ValueError:
         _fail(f"运行结果 {run} 无法读取：submissions.json 或 findings.json 不是有效的 JSON")
+    with contextlib.suppress(OSError, ValueError, AttributeError):  # the summarised infos (run.json)
+        finds += expand_summaries(json.loads((run / "run.json").read_text(encoding="utf-8")).get("summaries"), subs)
     names = {s.get("file") for s in subs if isinstance(s, dict) and s.get("sha256") == sha}
     if not names:
         _fail(f"运行 {run} 中没有内容与 {file} 相同的报告（文件可能已修改，请重新校验后再复核）")

@@ -10,6 +10,7 @@ database is ``NIANBAO_DB`` when set, else ``desk.sqlite3`` in the reports folder
 from __future__ import annotations
 
 import os
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,7 +37,7 @@ def database_url(out: Path | None) -> str | None:
 def run_acks(outcome: RunOutcome, out: Path | None) -> list[Ack]:
     """The desk's decisions on the findings of ``outcome`` (confirmed or dismissed), as acknowledgements."""
     url = database_url(out)
-    if url is None or not outcome.findings:
+    if url is None or not (outcome.findings or outcome.summaries):
         return []
     from sqlalchemy import select
 
@@ -55,7 +56,8 @@ def run_acks(outcome: RunOutcome, out: Path | None) -> list[Ack]:
         return []
     sha_of = {f.report: f.sha256 for f in outcome.files if f.report >= 0}
     acks: list[Ack] = []
-    for f in outcome.findings:
+    common = sorted({r for sm in outcome.summaries for r in sm.reports})  # (a summarised note: per report)
+    for f in chain(outcome.findings, (x for r in common for x in outcome.summarised_of(r))):
         sha = sha_of.get(f.report)
         if not sha:
             continue

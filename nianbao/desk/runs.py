@@ -23,6 +23,7 @@ from markupsafe import Markup
 from nianbao.desk.identity import finding_key, key_hash
 from nianbao.domain.oserrors import os_error_text
 from nianbao.domain.registry import normalise_agency
+from nianbao.outcome import expand_summaries
 from nianbao.run.folders import completed_runs, latest
 
 NO_COUNTY = "（未分县）"
@@ -146,6 +147,8 @@ def load_run(path: Path) -> Run:
         info = {}
     if not isinstance(subs, list) or not isinstance(finds, list) or not isinstance(info, dict):
         raise RunMissing(f"运行结果 {path} 格式不对（submissions.json / findings.json）")
+    # the summarised infos (run.json "summaries": E02, I06 … once per run) as each report's findings
+    finds += expand_summaries(info.get("summaries"), subs)
     reports: list[Report] = []
     by_file: dict[str, int] = {}
     for s in subs:

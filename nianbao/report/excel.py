@@ -8,8 +8,8 @@ filters or sorts any cell across the reports).
 
 A large batch (:data:`nianbao.report.quality.LARGE_BATCH`) keeps the workbook to what an auditor
 works through, and says so on 汇总: 报告清单 lists the reports with errors or warnings and the
-unreadable files, 问题清单 every error and warning (the notes — 提示, e.g. one I06 per report —
-are counted by rule on 汇总; each one is in ``findings.json``), and 数值 the
+unreadable files, 问题清单 every error and warning (the notes — 提示 — are counted by rule on 汇总;
+each one is in ``findings.json``, the summarised ones, e.g. I06, in run.json ``summaries``), and 数值 the
 :data:`VALUES_MAX_REPORTS` worst reports.  Everything else is in the JSON files and the HTML
 pages.  Written in xlsxwriter's ``constant_memory`` mode (row by row, memory independent of the
 size), into a temporary file renamed over ``findings.xlsx``.
@@ -252,6 +252,17 @@ COUNTY_COLUMNS = (
 MISSING_NAMES = 200  # agencies named per year on 汇总 (each county page has its full list)
 
 
+def _common_note(o: Any) -> str:
+    """What 问题清单 of a small run does not list: the summarised infos (once per run, by rule)."""
+    n: dict[str, int] = {}
+    for sm in o.summaries:
+        n[sm.rule] = n.get(sm.rule, 0) + len(sm.reports)
+    if not n:
+        return ""
+    rules = "、".join(f"{code} {k} 条" for code, k in sorted(n.items()))
+    return f"另有多份报告共有的提示（{rules}）未逐条列出，见各报告页面和下表的按规则统计"
+
+
 def _listed_findings(q: Quality) -> list[int]:
     """The findings 问题清单 lists: all of them, or in a large batch the errors and warnings."""
     fs = q.outcome.findings
@@ -291,7 +302,7 @@ def _summary_sheet(w: _Writer, q: Quality, listed: tuple[int, int, int]) -> None
     ok = sum(1 for f in o.files if f.status == "validated" and not f.errors and not f.warnings)
     with_err = sum(1 for f in o.files if f.status == "validated" and f.errors)
     with_warn = sum(1 for f in o.files if f.status == "validated" and not f.errors and f.warnings)
-    n_infos = sum(1 for f in o.findings if f.severity == "info")
+    n_infos = o.n_infos  # (the summarised infos counted on every report they apply to)
     counts = rv.counts()
     facts: list[tuple[str, Any]] = [
         ("运行时间", None),
@@ -349,10 +360,12 @@ def _summary_sheet(w: _Writer, q: Quality, listed: tuple[int, int, int]) -> None
         ),
         (
             "问题清单",
-            f"全部 {n_findings} 条问题"
+            f"全部 {n_findings} 条问题" + (f"；{common}" if (common := _common_note(o)) else "")
             if not q.large
             else f"全部错误和警告，共 {n_findings} 条；提示 {n_infos} 条未逐条列出"
-            "（按规则的条数见下表，逐条见 findings.json）",
+            "（按规则的条数见下表，逐条见 findings.json"
+            + ("，多份报告共有的提示见 run.json 的 summaries" if o.summaries else "")
+            + "）",
         ),
         (
             "数值",
@@ -377,6 +390,9 @@ def _summary_sheet(w: _Writer, q: Quality, listed: tuple[int, int, int]) -> None
     for f in o.findings:
         n[f.rule] = n.get(f.rule, 0) + 1
         reps.setdefault(f.rule, set()).add(f.report)
+    for sm in o.summaries:  # a summarised info (E02, I06 …): once per report it applies to
+        n[sm.rule] = n.get(sm.rule, 0) + len(sm.reports)
+        reps.setdefault(sm.rule, set()).update(sm.reports)
     cat = catalogue()
     for code in sorted(n, key=lambda c: (SEV_RANK.get(cat[c].severity.value if c in cat else "", 3), -n[c], c)):
         rule = cat.get(code)

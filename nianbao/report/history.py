@@ -260,6 +260,9 @@ class Review:
     problems: list[str] = field(default_factory=list)  # Chinese notes for the overview
     # the previous run's submissions.json and findings.json are this run's, byte for byte
     unchanged: bool = False
+    # the summarised notes acknowledged on a report (RunOutcome.summaries: not in ``status``):
+    # (report, rule, cells) -> the acknowledgement
+    common_acks: dict[tuple[int, str, tuple[str, ...]], Ack] = field(default_factory=dict)
 
     @property
     def has_previous(self) -> bool:
@@ -399,10 +402,20 @@ def review(
         withdrawn = [s for j, s in enumerate(prev.submissions) if j not in still_there]
 
     covered: dict[int, Ack] = {}
+    common: dict[tuple[int, str, tuple[str, ...]], Ack] = {}
     if ack_list:
         by_sha: dict[str, list[Ack]] = defaultdict(list)
         for a in ack_list:
             by_sha[a.sha256].append(a)
+        for sm in outcome.summaries:  # a summarised note acknowledged on one of its reports
+            for r in sm.reports:
+                fi = file_of_report.get(r)
+                sha = files[fi].sha256 if fi is not None else ""
+                for a in by_sha.get(sha, ()):
+                    same_cells = not a.cells or sorted(a.cells) == sorted(sm.cells)
+                    if (sm.severity in ACKABLE or a.any_severity) and a.rule == sm.rule and same_cells:
+                        common[(r, sm.rule, tuple(sm.cells))] = a
+                        break
         for k, f in enumerate(outcome.findings):
             fi = file_of_report.get(f.report)
             if fi is None:
@@ -424,6 +437,7 @@ def review(
         previous_started_at=prev.started_at if prev else None,
         problems=problems,
         unchanged=unchanged,
+        common_acks=common,
     )
 
 
@@ -441,6 +455,12 @@ def changes_json(outcome: RunOutcome, rv: Review) -> dict[str, Any]:
         "acknowledged": [
             {"finding": outcome.findings[k].to_json(), "reviewer": a.reviewer, "note": a.note, "date": a.date}
             for k, a in sorted(rv.acks.items())
+        ]
+        + [
+            {"finding": f.to_json(), "reviewer": a.reviewer, "note": a.note, "date": a.date}
+            for (r, rule, cells), a in sorted(rv.common_acks.items(), key=lambda x: x[0])
+            for f in outcome.summarised_of(r)
+            if f.rule == rule and tuple(f.cells) == cells
         ],
         "problems": rv.problems,
     }

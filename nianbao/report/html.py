@@ -69,7 +69,10 @@ from nianbao.report.quality import (
 )
 from nianbao.report.reuse import Reuse
 
-STATUS_ZH = {NEW: "新发现", STILL: "仍存在", ACKED: "已复核"}
+# a summarised info (nianbao.outcome.InfoSummary) on a report page: the same note on many reports of
+# the batch, kept once per run, so not followed from run to run as new / still
+COMMON = "common"
+STATUS_ZH = {NEW: "新发现", STILL: "仍存在", ACKED: "已复核", COMMON: "多份报告共有"}
 CHANGE_ZH = {SUBMITTED: "新报送", CORRECTED: "已更正", UNCHANGED: "", None: ""}
 NEWS_LIMIT = 200  # rows per news list on the overview (the rest: findings.xlsx / changes.json)
 WORST_LIMIT = 200  # reports listed on the overview, worst first (all of them: the county pages)
@@ -527,8 +530,11 @@ def finding_view(
     its number on the page, ``f-<anchor>``, default ``k``)."""
     rv = q.review
     r = catalogue().get(f.rule)
-    status = rv.status[k]
-    ack = rv.acks.get(k)
+    if k >= 0:
+        status, ack = rv.status[k], rv.acks.get(k)
+    else:  # (k -1: a summarised info, nianbao.outcome.InfoSummary)
+        ack = rv.common_acks.get((f.report, f.rule, tuple(f.cells)))
+        status = COMMON if ack is None else ACKED
     table_wrong = [
         Row(label=cell_words(s.cell, fmt), reported=_shown(s.reported), suggested=fmt_value(s.suggested))
         for s in _table_suspects(f, report_suspects or {})
@@ -774,10 +780,12 @@ def _rule_rows(counts: Counter[str], reports: dict[str, set[int]]) -> list[dict[
 
 
 def _rules_rows(outcome: RunOutcome) -> list[dict[str, Any]]:
-    n = Counter(f.rule for f in outcome.findings)
+    n = Counter(outcome.rule_counts())
     reports: dict[str, set[int]] = {}
     for f in outcome.findings:
         reports.setdefault(f.rule, set()).add(f.report)
+    for sm in outcome.summaries:  # (a summarised info: once per report it applies to)
+        reports.setdefault(sm.rule, set()).update(sm.reports)
     rows = _rule_rows(n, reports)
     peak = max((row["count"] for row in rows), default=1)
     for row in rows:
@@ -805,7 +813,7 @@ def index_context(q: Quality, out: Path) -> dict[str, Any]:
             "unreadable": states["unreadable"],
             "errors": o.n_errors,
             "warnings": o.n_warnings,
-            "infos": sum(1 for f in o.findings if f.severity == "info"),
+            "infos": o.n_infos,
         },
         "news": _news(q),
         "registry": _registry_view(q),
@@ -888,6 +896,11 @@ def report_context(q: Quality, i: int) -> dict[str, Any]:
     # added to another report changes no anchor here (the page is reused, nianbao.report.reuse)
     fs = [(j, f) for j, (_k, f) in enumerate(q.file_findings(fo))]
     run_k = [k for k, _f in q.file_findings(fo)]
+    # the run's summarised infos that apply here (E02, I06 …: kept once per run), shown as findings
+    # of this page with no run index (-1: no new/still status, COMMON)
+    common = o.summarised_of(fo.report) if fo.report >= 0 else []
+    fs += [(len(run_k) + j, f) for j, f in enumerate(common)]
+    run_k += [-1] * len(common)
     fmt = (rep.fmt if rep is not None else None) or Fmt.F2021
     flags = flags_of(fs)
     by_k = dict(fs)
@@ -990,7 +1003,7 @@ def _reason_fix(fo: FileOutcome) -> str:
 
 
 def rules_context(outcome: RunOutcome | None = None) -> dict[str, Any]:
-    n = Counter(f.rule for f in outcome.findings) if outcome is not None else Counter()
+    n = Counter(outcome.rule_counts()) if outcome is not None else Counter()
     rows = []
     for r in catalogue().values():
         rows.append(
@@ -1064,7 +1077,7 @@ PARALLEL_MIN_PAGES = 1000  # below this, pages are rendered in this process only
 def write_rules(outcome: RunOutcome, out: Path, reuse: Reuse | None = None) -> None:
     target = inside(out, "rules.html")
     if reuse is not None:
-        counts = sorted(Counter(f.rule for f in outcome.findings).items())
+        counts = sorted(outcome.rule_counts().items())
         if reuse.take("rules.html", reuse.key("rules", counts), target):
             return
     write_text(target, render_rules(outcome), durable=False)
@@ -1079,6 +1092,8 @@ def report_key(q: Quality, i: int, reuse: Reuse) -> str:
     rep = o.reports[fo.report] if 0 <= fo.report < len(o.reports) else None
     facts = None if rep is None else (rep.readable, rep.fmt, rep.title, rep.title_line)
     findings = [(f.to_json(), rv.status[k], rv.acks.get(k)) for k, f in q.file_findings(fo)]
+    common = o.summarised_of(fo.report) if fo.report >= 0 else []
+    findings += [(f.to_json(), COMMON, rv.common_acks.get((f.report, f.rule, tuple(f.cells)))) for f in common]
     g = q.groups[q.group_of[i]]
     row = (q.new[i], q.acked[i], q.href(i, "../"), rv.report_change[i])
     return reuse.key("report", q.pages[i], fo.to_json(), facts, findings, row, g.name, g.page)

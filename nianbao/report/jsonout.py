@@ -36,5 +36,7 @@ def write_json_outputs(outcome: RunOutcome, out: Path) -> None:
             "complete": True,
             "timings_s": {k: round(v, 4) for k, v in outcome.timings.items()},
             **outcome.info.to_json(),
+            # the summarised infos (E02, I06 …): each one's words once, with the files it applies to
+            "summaries": outcome.summaries_json(),
         },
     )

@@ -3,8 +3,8 @@
 The pairs are the Batch's :attr:`~nianbao.rules.family.Batch.year_pairs` (agencies matched by
 normalised name through the rename table, see :mod:`nianbao.rules.years`).  All pairs are evaluated
 at once: one polars frame of pairs per kind (E carry-over, F document stock), one pandera validation
-each, with checks compiled from the catalogue's linear rule definitions; one E02 (info) per report
-whose last year is unknown.
+each, with checks compiled from the catalogue's linear rule definitions; an E02 (info) for every
+report whose last year is unknown (summarised: one per reason and year, naming the reports).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import polars as pl
 
 from nianbao.catalogue import PREV, LinearRule, carry_over_rules, format_number, stock_rules
 from nianbao.domain.spec import Fmt
-from nianbao.outcome import Finding, finding_for, plain_number
+from nianbao.outcome import Finding, InfoSummary, Summaries, finding_for, plain_number
 from nianbao.rules.base import failing_rows
 from nianbao.rules.family import Batch, Family, fixed_codes
 from nianbao.rules.frames import STATE_NAMES, FmtArrays, cell_values
@@ -92,12 +92,12 @@ def _finding(yp: YearPairs, lr: LinearRule, row: dict[str, float | None]) -> Fin
     )
 
 
-def cross_year_findings(batch: Batch) -> list[Finding]:
-    """E01, F01 for every pair and one E02 (info) per report whose last year is unknown."""
+def cross_year_findings(batch: Batch) -> list[Finding | InfoSummary]:
+    """E01, F01 for every pair and E02 (info) for every report whose last year is unknown."""
     yp = batch.year_pairs
     arrays = batch.arrays_with_last_year  # report = index in yp.reports (batch and previous)
     presence = table_presence(arrays)
-    out: list[Finding] = []
+    out: list[Finding | InfoSummary] = []
     for family, rules in (("E", carry_over_rules()), ("F", stock_rules())):
         frame = pair_frame(yp, arrays, family, presence)
         by_name = {r.name: r for r in rules}
@@ -107,16 +107,25 @@ def cross_year_findings(batch: Batch) -> list[Finding]:
     return out
 
 
-def missing_last_year(yp: YearPairs, presence: pl.DataFrame) -> list[Finding]:
-    out: list[Finding] = []
+def missing_last_year(yp: YearPairs, presence: pl.DataFrame) -> list[Finding | InfoSummary]:
+    """E02 for every report whose last year is unknown: a summary per reason and year when the
+    catalogue summarises E02, else one finding each."""
     no_t3 = set(presence.filter(~pl.col("t3"))["report"].to_list())
     reasons: list[tuple[int, str]] = [(i, "本批次和上年数据中都没有该机关上一年度的报告") for i in yp.missing]
     for ri, pi in yp.prev_of().items():
         if pi in no_t3 and ri not in no_t3:
             reasons.append((ri, f"上一年度报告 {yp.reports[pi].file} 中没有可读的表三"))
+    summaries = Summaries()
+    out: list[Finding | InfoSummary] = []
+    groups: dict[tuple[int, str], tuple[list[int], list[int | None]]] = {}  # (prev_year, reason) -> reports
     for ri, reason in sorted(reasons):
         rep = yp.reports[ri]
         prev_year = (rep.year or 0) - 1
+        if summaries.takes("E02"):
+            reps, lines = groups.setdefault((prev_year, reason), ([], []))
+            reps.append(ri)
+            lines.append(rep.title_line)
+            continue
         params = {"prev_year": prev_year, "reason": reason}
         out.append(
             finding_for(
@@ -130,7 +139,10 @@ def missing_last_year(yp: YearPairs, presence: pl.DataFrame) -> list[Finding]:
                 line=rep.title_line,
             )
         )
-    return out
+    for (prev_year, reason), (reps, lines) in groups.items():
+        params = {"prev_year": prev_year, "reason": reason}
+        summaries.add_many("E02", reps, lines, cells=[], expected=f"{prev_year} 年度报告", actual=None, params=params)
+    return out + summaries.done()
 
 
 FAMILY = Family(

@@ -2,7 +2,8 @@
 
 A *rule family* (cells, sums, layout, meta, cross-year, plausibility, copies, prose, the batch
 checks …) is one module that declares a :class:`Family`: its name, the catalogue codes it
-implements and a ``check(batch) -> list[Finding]``.  :mod:`nianbao.rules.families` lists the
+implements and a ``check(batch) -> list[Finding]`` (an info the catalogue summarises may come as
+:class:`~nianbao.outcome.InfoSummary`, one for all its reports).  :mod:`nianbao.rules.families` lists the
 families in the order they run and maps every code to its family; :mod:`nianbao.validate.batch`
 builds the :class:`Batch`, runs every family of the ``validate`` stage, then the localisation.
 
@@ -25,7 +26,7 @@ import polars as pl
 from nianbao.domain.model import ParsedReport
 from nianbao.domain.registry import Agency
 from nianbao.domain.spec import Fmt
-from nianbao.outcome import Finding
+from nianbao.outcome import Finding, InfoSummary
 from nianbao.rules.frames import FmtArrays, batch_arrays, cells_frame, layout_frame, meta_frame
 from nianbao.rules.years import YearPairs, pair_years
 
@@ -119,7 +120,7 @@ class Family:
 
     name: str
     codes: Callable[[], frozenset[str]]
-    check: Callable[[Batch], list[Finding]] | None
+    check: Callable[[Batch], Sequence[Finding | InfoSummary]] | None  # summaries: nianbao.outcome.Summaries
     stage: str = VALIDATE
     reads: frozenset[str] = frozenset()
     timing: str | None = None

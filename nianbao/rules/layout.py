@@ -12,14 +12,14 @@ from typing import Any
 
 from nianbao.domain.model import ParsedReport
 from nianbao.domain.spec import SECTIONS, Fmt, table_name, tables
-from nianbao.outcome import Finding, finding_for
+from nianbao.outcome import Finding, InfoSummary, Summaries, finding_for
 from nianbao.read.labels import edits
 from nianbao.rules.base import failing_rows, with_reports
 from nianbao.rules.family import Batch, Family
 from schemas.layout import LAYOUT_RULES, layout_schema
 
 
-def layout_findings(batch: Batch) -> list[Finding]:
+def layout_findings(batch: Batch) -> list[Finding | InfoSummary]:
     return findings_of(batch.reports, failing_rows(layout_schema(), batch.layout, ["report", "pos", "element"]))
 
 
@@ -42,9 +42,10 @@ def _table_element_words(fmt: Fmt, el: str) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
-def findings_of(reports: Sequence[ParsedReport], rows: Iterator[dict[str, Any]]) -> list[Finding]:
-    """The findings of the failing rows of the layout frame."""
-    out: list[Finding] = []
+def findings_of(reports: Sequence[ParsedReport], rows: Iterator[dict[str, Any]]) -> list[Finding | InfoSummary]:
+    """The findings of the failing rows of the layout frame (a summarised rule's: its summaries)."""
+    out: list[Finding | InfoSummary] = []
+    summaries = Summaries()
     for ri, rep, code, d in with_reports(reports, rows):
         fmt = rep.fmt or Fmt.F2021
         el: str = d["element"]
@@ -98,6 +99,9 @@ def findings_of(reports: Sequence[ParsedReport], rows: Iterator[dict[str, Any]])
                 expected, actual = near, ri_.raw
             else:
                 expected, actual = "（六）其他处理 1.、2.、3. 三行", ri_.raw
+        if summaries.takes(code):  # (I06: one summary for the reports printing the same alias)
+            summaries.add(code, ri, line, cells=cells, expected=expected, actual=actual, params=params)
+            continue
         out.append(
             finding_for(
                 code,
@@ -110,7 +114,7 @@ def findings_of(reports: Sequence[ParsedReport], rows: Iterator[dict[str, Any]])
                 line=line,
             )
         )
-    return out
+    return out + summaries.done()
 
 
 FAMILY = Family("layout", lambda: frozenset(LAYOUT_RULES), layout_findings, reads=frozenset({"layout"}))

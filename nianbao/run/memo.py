@@ -6,8 +6,9 @@ policies wrap a task: key = a function of the inputs, value = the part's result)
 returns the stored result when there is one, else runs the part and stores its result.  The parts
 themselves live in :mod:`nianbao.run.validation` only.  Entries live in ``<store>/memo/``:
 
-- ``validate-<key>.json``: the findings, cross-year summary and localisation counts of the rules,
-  and every report's reading confidence (so that a hit needs no report's layout).
+- ``validate-<key>.json``: the findings, the summarised infos (``summaries``), cross-year summary
+  and localisation counts of the rules, and every report's reading confidence (so that a hit needs
+  no report's layout).
   Key: the batch in order (file name, SHA-256, status, reason of every report), last year's stored
   reports the cross-year rules read (name, SHA-256, store format — their ``LastYear.identity``, so
   they are rebuilt only on a miss), the registry, the renames, the localisation budget, the
@@ -40,7 +41,7 @@ import orjson
 from nianbao.catalogue import ruleset_version
 from nianbao.domain.model import ParsedReport
 from nianbao.domain.registry import Agency
-from nianbao.outcome import CrossYear, Finding, Suspect
+from nianbao.outcome import CrossYear, Finding, InfoSummary, Suspect
 from nianbao.run.validation import LastYear, RuleResult
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ T = TypeVar("T")
 log = logging.getLogger("nianbao.run.memo")
 
 KEEP = 5  # entries kept per kind
-FORMAT = 3  # bump when the layout of an entry changes
+FORMAT = 4  # bump when the layout of an entry changes (4: the summarised infos, "summaries")
 DOCS = Path("gx") / "uncommitted" / "data_docs" / "local_site"  # under the run's gx folder
 
 
@@ -218,7 +219,10 @@ class Memo:
         try:
             data = orjson.loads(p.read_bytes())
             findings = [finding_from_json(d) for d in data["findings"]]
-            result = RuleResult(findings, CrossYear(**data["cross_year"]), data["localisation"], None, data["reading"])
+            summaries = [InfoSummary.from_memo(d) for d in data["summaries"]]
+            result = RuleResult(
+                findings, CrossYear(**data["cross_year"]), data["localisation"], None, data["reading"], summaries
+            )
         except (OSError, ValueError, TypeError, KeyError):  # orjson.JSONDecodeError is a ValueError
             return None
         finally:
@@ -240,6 +244,7 @@ class Memo:
                 },
                 "localisation": result.localisation,
                 "reading": result.reading,
+                "summaries": [s.to_memo() for s in result.summaries],
             }
             write_bytes(self.root / f"validate-{key}.json", dumps(body), durable=False)
             self._prune("validate-")

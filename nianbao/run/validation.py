@@ -5,7 +5,7 @@ inbox's facts added after it) and ``nianbao validate`` (:func:`nianbao.run.steps
 It has two parts, each a function of its inputs only:
 
 - :func:`check_rules`: every rule family over the batch and error localisation
-  (:func:`nianbao.validate.batch.validate_batch`), with last year's reports for the cross-year rules;
+  (:func:`nianbao.validate.batch.validate_summarised`), with last year's reports for the cross-year rules;
 - :func:`check_expectations`: the batch expectations (Great Expectations) and their Data Docs.
 
 A cache policy wraps each part (``cache.around(name, part)``, as Prefect's cache policies wrap a
@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
 
@@ -27,9 +27,9 @@ from nianbao.domain.clock import now_iso
 from nianbao.domain.model import ParsedReport
 from nianbao.domain.registry import Agency
 from nianbao.localise import localisation_counts
-from nianbao.outcome import CrossYear, FileOutcome, Finding, RunInfo, RunOutcome
+from nianbao.outcome import CrossYear, FileOutcome, Finding, InfoSummary, RunInfo, RunOutcome, Summaries
 from nianbao.read.grid import reading_confidence
-from nianbao.validate.batch import sort_findings, validate_batch
+from nianbao.validate.batch import sort_findings, validate_summarised
 
 if TYPE_CHECKING:
     from nianbao.rules.expectations import BatchResult
@@ -73,6 +73,8 @@ class RuleResult:
     # every report's reading confidence (None: not validated), kept with the findings so that a
     # reuse does not rebuild the reports' layout from the store to compute it again
     reading: list[dict[str, float | None] | None] | None = None
+    # the infos of summarised rules (E02, I06 …), once per run for the reports they apply to
+    summaries: list[InfoSummary] = field(default_factory=list)
 
 
 def check_rules(
@@ -85,10 +87,13 @@ def check_rules(
     t0 = time.perf_counter()
     previous = last_year.load()
     stages: dict[str, float] = {"last_year": time.perf_counter() - t0}  # (not validation time)
-    findings = validate_batch(reports, previous=previous, renames=renames, registry=registry, timings=stages)
-    cross = CrossYear(sum(1 for f in findings if f.rule == "E02"), len(previous))
+    findings, summaries = validate_summarised(
+        reports, previous=previous, renames=renames, registry=registry, timings=stages
+    )
+    e02 = sum(1 for f in findings if f.rule == "E02") + sum(len(s.reports) for s in summaries if s.rule == "E02")
+    cross = CrossYear(e02, len(previous))
     reading = [reading_confidence(r) if r.status == "validated" else None for r in reports]
-    return RuleResult(findings, cross, localisation_counts(findings), stages, reading)
+    return RuleResult(findings, cross, localisation_counts(findings), stages, reading, summaries)
 
 
 def check_expectations(
@@ -168,6 +173,7 @@ def validate_reports(
         times["validate"] = elapsed - times["localise"] - stages.pop("last_year", 0.0)
         times |= {f"validate_{k}": v for k, v in stages.items()}
     findings = rules.findings
+    summaries = rules.summaries
     skipped: dict[str, str] = {}
     statistics: dict[str, Any] | None = None
     docs: str | None = None
@@ -176,7 +182,7 @@ def validate_reports(
         batch = cache.around("batch_expectations", check_expectations)(
             reports, gx_dir, registry, registry_file, renames, expected_years
         )
-        findings = sort_findings(findings + batch.findings)
+        findings, summaries = _summarised(findings + batch.findings, summaries)
         times["batch_expectations"] = time.perf_counter() - t1
         skipped |= batch.skipped
         statistics = batch.statistics
@@ -195,7 +201,7 @@ def validate_reports(
         memo_hits=tuple(cache.hits) if cache.hits is not None else None,
     )
     return RunOutcome(
-        files=summarise(reports, findings, rules.reading),
+        files=summarise(reports, findings, rules.reading, summaries),
         findings=findings,
         reports=reports,
         ruleset_version=ruleset_version(),
@@ -204,20 +210,38 @@ def validate_reports(
         inputs=list(inputs),
         registry=list(registry) if registry is not None else None,
         info=info,
+        summaries=summaries,
     )
+
+
+def _summarised(findings: list[Finding], summaries: list[InfoSummary]) -> tuple[list[Finding], list[InfoSummary]]:
+    """The findings sorted, a summarised rule's (a batch check's, should one be) joining the summaries."""
+    acc = Summaries()
+    if any(f.rule in acc.codes for f in findings):
+        acc.extend(summaries)
+        findings = [f for f in findings if not (f.rule in acc.codes and acc.add_finding(f))]
+        summaries = acc.done()
+    return sort_findings(findings), summaries
 
 
 def summarise(
     reports: Sequence[ParsedReport],
     findings: Sequence[Finding],
     reading: Sequence[dict[str, float | None] | None] | None = None,
+    summaries: Sequence[InfoSummary] = (),
 ) -> list[FileOutcome]:
-    """Every report's status and counts of findings, in batch order; ``reading``: the reports'
-    reading confidence when known (:attr:`RuleResult.reading`)."""
+    """Every report's status and counts of findings (the summarised infos counted on each report
+    they apply to), in batch order; ``reading``: the reports' reading confidence when known
+    (:attr:`RuleResult.reading`)."""
     counts: dict[int, list[int]] = {}
+    col = {"error": 0, "warning": 1}
     for f in findings:
         c = counts.setdefault(f.report, [0, 0, 0])
-        c[{"error": 0, "warning": 1}.get(f.severity, 2)] += 1
+        c[col.get(f.severity, 2)] += 1
+    for s in summaries:
+        k = col.get(s.severity, 2)
+        for ri in s.reports:
+            counts.setdefault(ri, [0, 0, 0])[k] += 1
     files = []
     first_by_hash: dict[str, str] = {}
     for i, r in enumerate(reports):

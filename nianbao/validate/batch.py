@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from nianbao.domain.model import ParsedReport
 from nianbao.domain.registry import Agency
 from nianbao.localise import localise_findings
-from nianbao.outcome import Finding
+from nianbao.outcome import Finding, InfoSummary, Summaries, sort_key
 from nianbao.read.meta import agencies_from_registry
 from nianbao.rules.base import SCHEMA_SECONDS
 from nianbao.rules.families import families
@@ -33,7 +33,8 @@ def validate_batch(
     localise: bool = True,
     timings: dict[str, float] | None = None,
 ) -> list[Finding]:
-    """Validate every readable report of the batch together and return the findings, sorted.
+    """Validate every readable report of the batch together and return the findings, sorted, the
+    summarised infos as one finding per report (:func:`validate_summarised` keeps them summarised).
 
     Beyond each report's own rules: cross-year rules against the batch's own reports of year Y−1
     and ``previous`` (e.g. from the store), ``renames`` (normalised old name → new name), text vs
@@ -41,30 +42,64 @@ def validate_batch(
     ``localise`` is False — the suspects of every report breaking a sum rule.
     ``timings`` (when given) receives the stage times of those steps.
     """
+    findings, summaries = validate_summarised(
+        reports, previous=previous, renames=renames, registry=registry, localise=localise, timings=timings
+    )
+    return expand(findings, summaries, reports)
+
+
+def validate_summarised(
+    reports: Sequence[ParsedReport],
+    *,
+    previous: Sequence[ParsedReport] = (),
+    renames: Mapping[str, str] | None = None,
+    registry: Sequence[Agency] | None = None,
+    localise: bool = True,
+    timings: dict[str, float] | None = None,
+) -> tuple[list[Finding], list[InfoSummary]]:
+    """:func:`validate_batch`, the infos of summarised rules (catalogue ``summarised = true``) kept
+    as :class:`~nianbao.outcome.InfoSummary` (once per run for all their reports), the other
+    findings sorted."""
     SCHEMA_SECONDS[0] = 0.0
     agencies_from_registry(reports, registry)  # agencies read from file names: the registry's names
     batch = Batch(reports, previous, renames or {}, registry)
-    findings = run_families(batch, timings)
+    findings, summaries = run_families(batch, timings)
     if timings is not None:
         timings["schemas"] = SCHEMA_SECONDS[0]
     if localise:
         localise_all(findings, reports, previous=previous, renames=renames, timings=timings, pairs=batch.year_pairs)
-    return sort_findings(findings)
+    return sort_findings(findings), summaries
 
 
-def run_families(batch: Batch, timings: dict[str, float] | None = None) -> list[Finding]:
-    """The findings of every family of the ``validate`` stage, in order; each frame of the batch is
-    released after its last reader (the year pairs are kept for the localisation)."""
+def run_families(batch: Batch, timings: dict[str, float] | None = None) -> tuple[list[Finding], list[InfoSummary]]:
+    """The findings and summaries of every family of the ``validate`` stage, in order; each frame
+    of the batch is released after its last reader (the year pairs are kept for the localisation).
+    A finding of a summarised rule that a family made as a Finding joins its summary too."""
     order = families()
     out: list[Finding] = []
+    summaries = Summaries()
     for i, family in enumerate(order):
         assert family.check is not None  # a validate-stage family has one (Family checks it)
         t0 = time.perf_counter()
-        out += family.check(batch)
+        for x in family.check(batch):
+            if isinstance(x, InfoSummary):
+                summaries.extend((x,))
+            elif not (x.rule in summaries.codes and summaries.add_finding(x)):
+                out.append(x)
         batch.release(keep={"year_pairs"}.union(*(f.reads for f in order[i + 1 :])))
         if timings is not None and family.timing is not None:
             timings[family.timing] = timings.get(family.timing, 0.0) + time.perf_counter() - t0
-    return out
+    return out, summaries.done()
+
+
+def expand(findings: list[Finding], summaries: Sequence[InfoSummary], reports: Sequence[ParsedReport]) -> list[Finding]:
+    """``findings`` with every summary as one finding per report it applies to, sorted."""
+    out = list(findings)
+    for s in summaries:
+        for k, r in enumerate(s.reports):
+            rep = reports[r]
+            out.append(s.finding(k, rep.file, rep.agency, rep.year))
+    return sort_findings(out)
 
 
 def prev_values(
@@ -105,8 +140,6 @@ def localise_all(
         timings["localise"] = timings.get("localise", 0.0) + time.perf_counter() - t
 
 
-_SEV = {"error": 0, "warning": 1, "info": 2}
-
-
 def sort_findings(findings: list[Finding]) -> list[Finding]:
-    return sorted(findings, key=lambda f: (f.report, _SEV.get(f.severity, 3), f.rule, f.cells))
+    """By report, severity, rule, cells (:func:`nianbao.outcome.sort_key`)."""
+    return sorted(findings, key=sort_key)

@@ -19,7 +19,7 @@ from nianbao.cli.app import app
 from nianbao.domain.registry import Agency
 from nianbao.domain.spec import Fmt, cell_words, tables
 from nianbao.io.atomic import UnsafePath
-from nianbao.outcome import Suspect
+from nianbao.outcome import Suspect, expand_summaries
 from nianbao.report.excel import FILLS, FINDING_COLUMNS, _column_label, _value_columns, write_excel
 from nianbao.report.html import template_words, write_html
 from nianbao.report.names import clean_text, page_name, page_path, safe_stem
@@ -55,6 +55,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     assert r.exit_code == 1, r.output
     subs = json.loads((out / "submissions.json").read_text(encoding="utf-8"))
     finds = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    summaries = json.loads((out / "run.json").read_text(encoding="utf-8"))["summaries"]
     return {
         "base": base,
         "out": out,
@@ -62,6 +63,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         "before": before,
         "subs": subs,
         "finds": finds,
+        # findings.json and the summarised notes of run.json (E02, I06), one record per file
+        "every": finds + expand_summaries(summaries, subs),
         "output": r.output,
     }
 
@@ -209,7 +212,7 @@ def test_every_link_target_exists(run: dict) -> None:
 
 
 def test_highlighted_cells_are_exactly_the_finding_cells(run: dict) -> None:
-    finds: list[dict] = run["finds"]
+    finds: list[dict] = run["every"]
     for s in run["subs"]:
         if s["status"] != "validated":
             continue
@@ -376,7 +379,7 @@ def test_overview_counts(run: dict) -> None:
     assert rows[0].css_first("a").text() == "示例县东湖镇"
     by_rule = {r.attributes["data-rule"]: r.css("td")[3].text() for r in t.css("#by-rule tr[data-rule]")}
     expect: dict[str, int] = {}
-    for f in run["finds"]:
+    for f in run["every"]:  # (a summarised note: once per report it applies to)
         expect[f["rule"]] = expect.get(f["rule"], 0) + 1
     assert by_rule == {k: str(v) for k, v in expect.items()}
     assert len(t.css("#chart svg rect")) == sum(

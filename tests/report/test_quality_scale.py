@@ -20,6 +20,7 @@ from nianbao.domain.registry import Agency
 from nianbao.domain.spec import cell_words
 from nianbao.io import atomic
 from nianbao.io.atomic import UnsafePath, dumps
+from nianbao.outcome import expand_summaries
 from nianbao.report import excel, html, quality
 from nianbao.report.names import PageDir, county_page_name, page_name
 from nianbao.report.writer import write_all
@@ -306,9 +307,10 @@ def test_large_batch_workbook(large: dict) -> None:
     assert [[str(v) for v in r[:10]] + [str(r[11])] for r in counties] == expected_county_rows(subs, finds)
     # 汇总 says what is left out
     summary = {r[0]: r[1] for r in wb["汇总"].iter_rows(values_only=True) if r[0]}
-    n_infos = sum(1 for f in finds if f["severity"] == "info")
+    n_infos = sum(s["infos"] for s in subs)  # (the summarised notes of run.json counted on each report)
     assert summary["问题清单"] == (
-        f"全部错误和警告，共 {len(want)} 条；提示 {n_infos} 条未逐条列出（按规则的条数见下表，逐条见 findings.json）"
+        f"全部错误和警告，共 {len(want)} 条；提示 {n_infos} 条未逐条列出"
+        "（按规则的条数见下表，逐条见 findings.json，多份报告共有的提示见 run.json 的 summaries）"
     )
     assert summary["报告清单"] == "有错误或警告的报告和无法读取的文件，共 4 个（通过的报告见各县（区）页面）"
     assert summary["数值"] == "问题最多的 2 份报告（最多 2 份）的各单元格数值；其余报告的数值见其报告页面"
@@ -318,7 +320,8 @@ def test_large_batch_workbook(large: dict) -> None:
     head = cells.index(("规则", "名称", "级别", "问题数", "涉及报告"))
     by_rule = {r[0]: r[3] for r in cells[head + 1 :] if isinstance(r[3], int)}
     want_rules: dict[str, int] = {}
-    for f in finds:
+    common = json.loads((large["out"] / "run.json").read_text(encoding="utf-8"))["summaries"]
+    for f in finds + expand_summaries(common, subs):  # (the summarised notes: one per report)
         want_rules[f["rule"]] = want_rules.get(f["rule"], 0) + 1
     assert by_rule == want_rules and "I06" in by_rule
 
@@ -342,7 +345,15 @@ def test_small_batch_keeps_a_page_per_report_and_adds_county_pages(small: dict) 
     assert wb["报告清单"].max_row == 31 and wb["问题清单"].max_row == len(small["finds"]) + 1
     assert wb["数值"].max_row == 1 + 29  # every readable report
     summary = {r[0]: r[1] for r in wb["汇总"].iter_rows(values_only=True) if r[0]}
-    assert summary["问题清单"] == f"全部 {len(small['finds'])} 条问题" and "说明" not in summary
+    common = json.loads((out / "run.json").read_text(encoding="utf-8"))["summaries"]
+    n_common = {s["rule"]: sum(x["count"] for x in common if x["rule"] == s["rule"]) for s in common}
+    readable = sum(1 for s in subs if s["status"] == "validated")
+    assert n_common == {"E02": readable, "I06": readable}  # (every synthetic report: no 2022, 社会组织)
+    assert summary["问题清单"] == (
+        f"全部 {len(small['finds'])} 条问题；另有多份报告共有的提示（E02 {readable} 条、I06 {readable} 条）"
+        "未逐条列出，见各报告页面和下表的按规则统计"
+    )
+    assert "说明" not in summary
 
 
 # ------------------------------------------------------------------ counties without the inbox layout
