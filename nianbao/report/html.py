@@ -122,7 +122,11 @@ def template_env(loader: BaseLoader) -> Environment:
 
 @cache
 def _env() -> Environment:
-    return template_env(PackageLoader("nianbao.report", "templates"))
+    env = template_env(PackageLoader("nianbao.report", "templates"))
+    # the templates are part of the installed package: not checked for changes on disk each time
+    # one is used (a stat per template, include and import of every page: ~6 per report page)
+    env.auto_reload = False
+    return env
 
 
 @cache
@@ -305,37 +309,67 @@ def _flagged_td(
     c: Cell | None,
     fl: Flag,
     findings: dict[int, Finding],
-    memo: dict[tuple[tuple[int, ...], tuple[int, ...]], tuple[str, str, str, str]] | None = None,
+    memo: _FlagMemo | None = None,
 ) -> str:
     """A flagged cell's ``<td>``.  ``memo``: the parts that depend only on the cell's findings
     (the cells a sum rule flags share them), kept for the other cells of the same page."""
     text, cls = _cell_text(c)
-    where = _where(c) if c is not None else ""
+    return _flagged_cell(cid, label, _esc(text), cls, _where(c) if c is not None else "", fl, findings, memo)
+
+
+class _FlagMemo:
+    """What the flagged cells of one page share, made once per set of findings (the cells a sum
+    rule flags have the same findings): the ``<td>``'s messages, finding ids, rules and badges, and
+    the severity a cell is to look at with (:func:`key_severity`, by the set and the suspect)."""
+
+    __slots__ = ("keys", "parts")
+
+    def __init__(self) -> None:
+        self.parts: dict[tuple[tuple[int, ...], tuple[int, ...]], tuple[str, str, str, str]] = {}
+        self.keys: dict[tuple[tuple[tuple[int, ...], tuple[int, ...]], str | None], str | None] = {}
+
+
+def _flagged_cell(
+    cid: str,
+    label: str,
+    text: str,
+    cls: str,
+    where: str,
+    fl: Flag,
+    findings: dict[int, Finding],
+    memo: _FlagMemo | None,
+) -> str:
+    """:func:`_flagged_td` from the cell's text and source location, both already escaped."""
     title = f"{label} ｜ {where}" if where else label
     cls += f" hl hl-{fl.severity}"
-    if (key := key_severity(fl, findings)) is not None:
+    mk = (tuple(fl.findings), tuple(fl.primary))
+    if memo is None:
+        memo = _FlagMemo()
+    sk = (mk, fl.suspect.cell if fl.suspect is not None else None)
+    if sk in memo.keys:
+        key = memo.keys[sk]
+    else:
+        key = memo.keys[sk] = key_severity(fl, findings)
+    if key is not None:
         cls += f" key key-{key}"
     if fl.suspect is not None:
         cls += " suspect"
-    mk = (tuple(fl.findings), tuple(fl.primary))
-    parts = memo.get(mk) if memo is not None else None
+    parts = memo.parts.get(mk)
     if parts is None:
         msgs = "".join(f"\n{findings[k].rule}：{findings[k].message}" for k in fl.findings[:3])
-        parts = (
+        parts = memo.parts[mk] = (
             escape(clean_text(msgs)),
             " ".join(f"f-{k}" for k in fl.findings),
             escape(" ".join(fl.rules)),
             badges_html(fl, findings),
         )
-        if memo is not None:
-            memo[mk] = parts
     msgs_html, ids, rules_html, badges = parts
     suggest = (
         f'<span class="suggest">建议 {escape(fmt_value(fl.suspect.suggested))}</span>' if fl.suspect is not None else ""
     )
     return (
         f'<td data-cell="{cid}" class="{cls}" title="{title}{msgs_html}" data-findings="{ids}"'
-        f' data-rules="{rules_html}">{_esc(text)}{badges}{suggest}</td>'
+        f' data-rules="{rules_html}">{text}{badges}{suggest}</td>'
     )
 
 
@@ -363,17 +397,18 @@ _MISSING = STATES.index(State.MISSING)
 _BLANK = STATES.index(State.BLANK)
 _NUMBER_CODES = frozenset({STATES.index(State.VALUE), STATES.index(State.ZERO)})
 _MISSING_TEXT = escape(clean_text("缺"))
+_NUMBER_TEXT = {float(k): str(k) for k in range(10000)}  # number_text of the common values
 
 
 def cell_views(rep: ParsedReport, fmt: Fmt, flags: dict[str, Flag], findings: dict[int, Finding]) -> dict[str, str]:
     """cell id -> its ``<td>``, as already-escaped HTML (built here rather than by a template macro:
     ~220 cells per page, and a macro call per cell dominated the rendering time).  Every text is
     escaped with markupsafe; only cell ids (from the spec), digits and our own class names go in
-    unescaped.  An unflagged cell is read straight from the report's column arrays (no
-    :class:`Cell` built); its tooltip only says where it was read (the labels are on screen)."""
+    unescaped.  A cell is read straight from the report's column arrays (no :class:`Cell` built);
+    an unflagged cell's tooltip only says where it was read (the labels are on screen)."""
     out: dict[str, str] = {}
     titles = _cell_titles(fmt)
-    memo: dict[tuple[tuple[int, ...], tuple[int, ...]], tuple[str, str, str, str]] = {}
+    memo = _FlagMemo()
     cells = rep.cells
     if not isinstance(cells, CellMap):  # a report whose cells were replaced by a plain dict
         for cid, label in titles.items():
@@ -387,16 +422,20 @@ def cell_views(rep: ParsedReport, fmt: Fmt, flags: dict[str, Flag], findings: di
     raw_map, where_map, _extra = cells.sparse()
     raw_map = raw_map or None
     where_map = where_map or None
+    numbers = _NUMBER_TEXT
     text: str | None
     for cid, i, head in _heads(fmt):
-        if i < 0 or cid in flags:
+        fl = flags.get(cid) if flags else None
+        if i < 0:  # a cell the arrays do not hold
             c = cells.get(cid)
-            fl = flags.get(cid)
             out[cid] = _plain_td(cid, c) if fl is None else _flagged_td(cid, titles[cid], c, fl, findings, memo)
             continue
         code = states[i]
         if code >= _N_STATES:  # not in the report
-            out[cid] = f'{head}missing">缺</td>'
+            if fl is None:
+                out[cid] = f'{head}missing">缺</td>'
+            else:
+                out[cid] = _flagged_cell(cid, titles[cid], _MISSING_TEXT, "missing", "", fl, findings, memo)
             continue
         if code == _MISSING:
             text, cls = _MISSING_TEXT, "missing"
@@ -405,7 +444,8 @@ def cell_views(rep: ParsedReport, fmt: Fmt, flags: dict[str, Flag], findings: di
             if text is None:
                 if code in _NUMBER_CODES:
                     v = values[i]
-                    text = "" if v != v else number_text(v)  # v != v: NaN
+                    # v != v: NaN; the texts of small whole numbers looked up (model.number_text)
+                    text = "" if v != v else numbers.get(v) or number_text(v)
                 else:
                     text = ""
             if not text:
@@ -420,7 +460,18 @@ def cell_views(rep: ParsedReport, fmt: Fmt, flags: dict[str, Flag], findings: di
                 text = escape(clean_text(text))
         w = where_map.get(i) if where_map is not None else None
         line = lines[i]
-        if w:
+        if fl is not None:
+            where: str
+            if w:
+                where = escape(clean_text(w))
+            elif not line:
+                where = ""
+            elif cols[i]:
+                where = f"源文件第 {line} 行第 {cols[i]} 格"
+            else:
+                where = f"源文件第 {line} 行"
+            out[cid] = _flagged_cell(cid, titles[cid], text, cls, where, fl, findings, memo)
+        elif w:
             out[cid] = f'{head}{cls}" title="{escape(clean_text(w))}">{text}</td>'
         elif not line:
             out[cid] = f'{head}{cls}">{text}</td>'
@@ -579,6 +630,91 @@ def finding_view(
             "suspects": suspects,
         }
     )
+
+
+def finding_html(v: dict[str, Any], rules_href: str = "../rules.html") -> str:
+    """One finding of a report page (a view of :func:`finding_view`, after :func:`_share_advice`)
+    as its ``<li>``: what the ``finding`` macro of ``_macros.html.j2`` rendered, built here (a page
+    shows several, and the macro's per-value finalize and escape were most of the page's template
+    time).  Every value goes through :func:`h`; ``tests/report/test_finding_html.py`` compares
+    the markup with the macro's on every kind of finding."""
+    sev, rule, status = h(v["severity"]), h(v["rule"]), h(v["status"])
+    out = [
+        f'<li id="{h(v["id"])}" class="sev-l-{sev}" data-rule="{rule}" data-status="{status}">\n'
+        '  <div class="f-head">\n'
+        f'    <span class="sev sev-{sev}">{h(v["sev_zh"])}</span>\n'
+        f'    <a href="{h(rules_href)}#{rule}" class="rule-link">{rule}</a> {h(v["title"])}\n'
+        f'    <span class="st st-{status}">{h(v["status_zh"])}'
+        f"{'（报告已更正，问题仍在）' if v['corrected'] else ''}</span>\n"
+        "  </div>\n"
+        f'  <div class="f-msg">{h(v["message"])}</div>\n'
+    ]
+    if v["quote"]:
+        out.append(f"<blockquote>{h(v['quote'])}</blockquote>")
+    vals = "　".join(f"{h(lab)}：<b>{h(val)}</b>" for lab, val in v["values"])
+    out.append(f'  <div class="f-vals">{vals}</div>\n')
+    fix_ref = v["fix_ref"]
+    if v["table_wrong"]:
+        wrong = "；".join(f"{h(s['label'])}由 {h(s['reported'])} 改为 {h(s['suggested'])}" for s in v["table_wrong"])
+        out.append(
+            f'  <div class="f-fix table-wrong">按表内勾稽关系推断，更可能填错的是表格：{wrong}'
+            "（见上方“疑似错误单元格”）。先改表格，再核对正文是否与改正后的表格一致。</div>\n"
+        )
+    elif v["fix_likely"]:
+        more = (
+            f'另见 <a href="#{h(fix_ref[0])}">{h(fix_ref[1])}</a> 的改正建议。'
+            if fix_ref
+            else h(v["fix"])
+            if v["fix"]
+            else ""
+        )
+        out.append(
+            '<div class="f-fix f-ref">改正建议：最可能的改法见上方“<a href="#suspects">疑似错误单元格</a>”。'
+            f"{more}</div>\n"
+        )
+    elif fix_ref:
+        out.append(
+            f'<div class="f-fix f-ref">改正建议：同 <a href="#{h(fix_ref[0])}">{h(fix_ref[1])}</a>（见上）。</div>\n'
+        )
+    elif v["fix"]:
+        out.append(f'<div class="f-fix">改正建议：{h(v["fix"])}</div>')
+    if v["suspects"] and not v["fix_likely"]:
+        items = "；".join(
+            f"{h(s['label'])}（填写 {h(s['reported'])}，建议 {h(s['suggested'])}）" for s in v["suspects"]
+        )
+        out.append(f'  <div class="f-meta">疑似错误单元格：\n{items}  </div>\n')
+    if v["where"]:
+        at = f"源文件{h(v['where'])}"
+    elif v["line"]:
+        at = f"源文件第 {h(v['line'])} 行"
+    else:
+        at = "源文件中无对应行"
+    cells = v["cells"]
+    if not cells:
+        involved = ""
+    elif len(cells) <= 3:
+        involved = f"｜涉及：{h('；'.join(cells))}"
+    else:
+        involved = (
+            f"｜涉及：{h(cells[0])} 等 {len(cells)} 处"
+            f'<details class="cells"><summary>全部列出</summary>{h("；".join(cells))}</details>'
+        )
+    out.append(f'  <div class="f-meta">\n{at}{involved}  </div>\n')
+    ack = v["ack"]
+    if ack:
+        note = f"：{h(ack.note)}" if ack.note else ""
+        out.append(
+            f'  <div class="f-meta">已由 {h(ack.reviewer)} 于 {h(v["ack_date"])} 复核{note}'
+            "（报告内容变化后需重新复核）</div>\n"
+        )
+    elif v["ack_cmd"]:
+        out.append(
+            '  <details class="f-meta noprint"><summary>标记为已复核</summary>\n'
+            f'    <code class="cmd">{h(v["ack_cmd"])}</code>\n'
+            "  </details>\n"
+        )
+    out.append("</li>")
+    return "".join(out)
 
 
 def _ack_command(f: Finding) -> str:
@@ -912,6 +1048,8 @@ def report_context(q: Quality, i: int) -> dict[str, Any]:
                 report_suspects.setdefault(s.cell, s)
     views = [finding_view(q, run_k[j], f, fmt, i, rep, report_suspects, anchor=j) for j, f in pairs]
     likely_fix = _share_advice(views, [f for _k, f in pairs])
+    for v in views:
+        v["html"] = Markup(finding_html(v))
     structural = [v for v, (_k, f) in zip(views, pairs, strict=True) if _is_structural(f)]
     per_table: dict[str, list[dict[str, Any]]] = {"2": [], "3": [], "4": []}
     for v, (_k, f) in zip(views, pairs, strict=True):
