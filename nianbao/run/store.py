@@ -349,8 +349,15 @@ def load_pending() -> int:
     n = 0
     for pending in list(_PENDING):
         if pending.rows is not None:
-            n += len(pending.reports)
-            pending.load()
+            k = len(pending.reports)
+            try:
+                pending.load()
+            except (RuntimeError, OSError, pl.exceptions.PolarsError):
+                # a look-up of an earlier run of this process whose rows a later run replaced (a
+                # file changed): not rebuilt here — reading one of its reports says why
+                _PENDING.discard(pending)
+                continue
+            n += k
     return n
 
 
