@@ -33,6 +33,7 @@ from typing import Any
 
 import xlsxwriter
 from xlsxwriter.format import Format
+from xlsxwriter.url import Url
 from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import CellNumberTuple, CellStringTuple, Worksheet
@@ -136,6 +137,7 @@ class _Writer:
         self.wb = wb
         self._formats: dict[tuple[str | None, bool, bool], Format] = {}
         self._links: dict[str, int] = {}
+        self._urls: dict[tuple[str, str, str], Url] = {}
         self.link_fmt = wb.add_format({"font_color": "#1F5FBF", "underline": 1})
         self.link_quote_fmt = wb.add_format({"font_color": "#1F5FBF", "underline": 1, "quote_prefix": True})
         self.date_fmt = wb.add_format({"num_format": DATETIME_FORMAT, "align": "left"})
@@ -191,7 +193,18 @@ class _Writer:
         self._links[ws.name] = count + 1
         s = clean_text(str(text))[:XLSX_MAX_STR] or href
         f = self.link_quote_fmt if s.startswith(FORMULA_START) else self.link_fmt
+        # the findings of a report link to the same page with the same text: xlsxwriter's link
+        # object (the parsed and checked URL, its text and tip; only read when the sheet is
+        # closed) is made once per sheet, page and text and given to the later cells as it is
+        key = (ws.name, href, s)
+        url = self._urls.get(key)
+        if url is not None:
+            ws._write_url(r, c, url, f)
+            return
         ws.write_url(r, c, f"external:{href}", f, string=s, tip="打开该报告的页面")
+        made = ws.hyperlinks.get(r, {}).get(c)
+        if made is not None:
+            self._urls[key] = made
 
     def when(self, ws: Worksheet, r: int, c: int, iso: str | None, bold: bool = False) -> None:
         """A time of the run as a real Excel date and time (Chinese date format)."""
@@ -202,20 +215,45 @@ class _Writer:
         ws.write_datetime(r, c, dt, self.date_fmt)
 
     def row(self, ws: Worksheet, r: int, values: tuple[Any, ...]) -> None:
-        """A row of plain cells from column 0 (``None``: left empty) — the fast path of :meth:`put`."""
+        """A row of plain cells from column 0 (``None``: left empty) — the fast path of :meth:`put`.
+
+        Once a cell of row ``r`` went through xlsxwriter (the row checked and made the current
+        one), the others are put straight into that row as xlsxwriter's ``write_string`` and
+        ``write_number`` would store them (its per-cell checks and decorator skipped: the columns
+        were checked by the sheet's header row; a string that may need xlsxwriter's truncation
+        still goes through it) — see :func:`_fast_rows`."""
         quote = self.fmt(quote=True)
+        cells = _current_row(ws, r)
         for c, v in enumerate(values):
             t = type(v)
             if t is str:
                 s = clean_text(v)[:XLSX_MAX_STR]
-                ws.write_string(r, c, s, quote if s.startswith(FORMULA_START) else None)
-            elif t is int or t is float:
-                if math.isfinite(v) and abs(v) < 1e15:
-                    ws.write_number(r, c, v)
+                f = quote if s.startswith(FORMULA_START) else None
+                if cells is not None and c <= ws.dim_colmax and len(s) <= _SHORT_STR:
+                    cells[c] = CellStringTuple(s, f)
                 else:
-                    self.put(ws, r, c, v)
+                    ws.write_string(r, c, s, f)
+                    cells = _current_row(ws, r)
+            elif (t is int or t is float) and math.isfinite(v) and abs(v) < 1e15:
+                if cells is not None and c <= ws.dim_colmax:
+                    cells[c] = CellNumberTuple(v, None)
+                else:
+                    ws.write_number(r, c, v)
+                    cells = _current_row(ws, r)
             elif v is not None:
                 self.put(ws, r, c, v)
+                cells = _current_row(ws, r)
+
+
+_SHORT_STR = 32767 // 2  # a string of at most this many characters is within Excel's 32,767 UTF-16 units
+
+
+def _current_row(ws: Worksheet, r: int) -> dict[int, Any] | None:
+    """xlsxwriter's cells of row ``r`` when it is the row being written (constant_memory), else None."""
+    if FAST_ROWS and ws.constant_memory and ws.previous_row == r and r in ws.table and ws.dim_colmax is not None:
+        cells: dict[int, Any] = ws.table[r]
+        return cells
+    return None
 
 
 def _value_columns() -> list[str]:
