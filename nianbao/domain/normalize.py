@@ -47,8 +47,11 @@ def norm_label(s: str) -> str:
 
 
 def squash(s: str) -> str:
-    """NFKC without any whitespace (for phrase search in prose)."""
-    return _SPACES.sub("", nfkc(s))
+    """NFKC without any whitespace (for phrase search in prose).
+
+    ``str.split()`` cuts at exactly the characters ``\\s`` matches (tests/read/test_bulk_read.py checks
+    every code point): joined, it is ``_SPACES.sub("", …)`` at a quarter of the cost on CJK prose."""
+    return "".join(nfkc(s).split())
 
 
 @lru_cache(maxsize=1 << 15)  # printed cells repeat ("0", "1", "—"): read each text once per process

@@ -207,6 +207,21 @@ def test_the_nfkc_risky_characters_are_all_of_them() -> None:
     assert missed == []
 
 
+def test_squash_removes_the_whitespace_a_regex_would() -> None:
+    """normalize.squash drops whitespace by ``str.split()`` (4× quicker than ``re.sub(r"\\s+", "", …)`` on
+    CJK prose): both cut at the same characters, for every code point, alone or in runs."""
+    import re
+    import sys
+
+    from nianbao.domain.normalize import squash
+
+    chars = [chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF]
+    text = "a".join(chars) + "a" + "".join(c for c in chars if c.isspace()) + "b"
+    assert "".join(text.split()) == re.sub(r"\s+", "", text)
+    assert [c for c in chars if c.isspace()] == [c for c in chars if re.fullmatch(r"\s", c)]
+    assert squash(" 本年\u3000新收\t申请 \n") == "本年新收申请"
+
+
 def test_a_batch_travels_between_processes_unchanged(tmp_path: Path) -> None:
     """A ReportBatch (what a parse worker returns) pickles column-wise and comes back report for
     report: bulk-read, tolerant-read (row issues, printed texts) and unreadable reports alike."""
