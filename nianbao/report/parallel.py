@@ -84,24 +84,53 @@ def cores() -> int:
     return 2 if idle is None or idle >= FREE_CORE else 1
 
 
-def idle_cores(sample: float = 0.1) -> float | None:
-    """How many cores stood idle over ``sample`` seconds (None where /proc/stat is not readable)."""
+def _read_stat() -> tuple[int, int]:
+    """(all ticks, idle + iowait ticks) of the machine's cores, from /proc/stat."""
+    with open("/proc/stat", encoding="ascii") as f:
+        parts = f.readline().split()
+    ticks = [int(x) for x in parts[1:]]
+    return sum(ticks), ticks[3] + (ticks[4] if len(ticks) > 4 else 0)
 
-    def read() -> tuple[int, int]:
-        with open("/proc/stat", encoding="ascii") as f:
-            parts = f.readline().split()
-        ticks = [int(x) for x in parts[1:]]
-        return sum(ticks), ticks[3] + (ticks[4] if len(ticks) > 4 else 0)  # all, idle + iowait
 
+# (monotonic time, process CPU time, /proc/stat ticks) when the views started (mark_idle)
+_mark: tuple[float, float, tuple[int, int]] | None = None
+
+
+def mark_idle() -> None:
+    """Start measuring how idle the cores are (the views' writer does, first thing): when
+    :func:`idle_cores` is asked later — after the contract files and the shared preparation — the
+    interval since the mark is the sample, and no time is spent sleeping to take one."""
+    global _mark
     try:
-        total0, idle0 = read()
-        time.sleep(sample)
-        total1, idle1 = read()
+        _mark = (time.monotonic(), time.process_time(), _read_stat())
+    except (OSError, ValueError, IndexError):
+        _mark = None
+
+
+def idle_cores(sample: float = 0.1) -> float | None:
+    """How many cores stood idle over ``sample`` seconds (None where /proc/stat is not readable).
+
+    After :func:`mark_idle`, the interval since the mark is the sample when it is long enough
+    (this process's own CPU time in it counted as idle: the measure is what it would have been had
+    this process slept, as without a mark); otherwise this process sleeps ``sample`` seconds."""
+    global _mark
+    mark, _mark = _mark, None
+    try:
+        if mark is not None and time.monotonic() - mark[0] >= sample / 2:
+            t0, cpu0, (total0, idle0) = mark
+            total1, idle1 = _read_stat()
+            elapsed, own = time.monotonic() - t0, time.process_time() - cpu0
+        else:
+            total0, idle0 = _read_stat()
+            time.sleep(sample)
+            total1, idle1 = _read_stat()
+            elapsed = own = 0.0
     except (OSError, ValueError, IndexError):
         return None
     if total1 <= total0:
         return None
-    return (idle1 - idle0) / (total1 - total0) * (os.cpu_count() or 1)
+    idle = (idle1 - idle0) / (total1 - total0) * (os.cpu_count() or 1)
+    return idle + (min(1.0, own / elapsed) if elapsed > 0 else 0.0)
 
 
 def run_shared(units: Sequence[Callable[[], object]], own: Callable[[], object], *, helper: bool) -> bool:

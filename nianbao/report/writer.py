@@ -12,7 +12,7 @@ from nianbao.report.excel import WORKBOOK, reuse_workbook, write_excel
 from nianbao.report.history import changes_json
 from nianbao.report.html import write_html, write_index
 from nianbao.report.jsonout import write_json_outputs
-from nianbao.report.parallel import frozen_gc
+from nianbao.report.parallel import frozen_gc, mark_idle
 from nianbao.report.quality import Quality, prepare
 from nianbao.report.reuse import Reuse
 from nianbao.run.hooks import checkpoint
@@ -75,6 +75,7 @@ VIEWS: list[Callable[[RunOutcome, Path], None]] = [write_json_outputs, quality_v
 
 def write_all(outcome: RunOutcome, out: Path) -> None:
     checkpoint("views")  # a test hook (nianbao.run.hooks): the views writer failing or interrupted
+    mark_idle()  # whether a second core is free is measured over the first views (no sleep for it)
     out.mkdir(parents=True, exist_ok=True)
     with frozen_gc():  # the views only read the outcome: keep the collector off its objects
         for view in VIEWS:
