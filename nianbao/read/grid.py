@@ -227,8 +227,24 @@ def reading_confidence(rep: ParsedReport) -> dict[str, float | None]:
     digits (I10) was read for certain (the rules admit one split only)."""
     if rep.fmt is None:
         return {}
-    out: dict[str, float | None] = {}
     absent = _absent_tables(rep)
+    if not any(ri.code in _UNREAD for ri in rep.row_issues):
+        # every printed table read for certain: the answer depends on the format and the absent tables only
+        whole = _WHOLE.get((rep.fmt, absent))
+        if whole is None:
+            whole = _confidence(rep, absent)
+            if len(_WHOLE) < 4096:
+                _WHOLE[(rep.fmt, absent)] = whole
+        return dict(whole)
+    return _confidence(rep, absent)
+
+
+_WHOLE: dict[tuple[Fmt, frozenset[str]], dict[str, float | None]] = {}
+
+
+def _confidence(rep: ParsedReport, absent: frozenset[str]) -> dict[str, float | None]:
+    assert rep.fmt is not None
+    out: dict[str, float | None] = {}
     for t, cells in _table_cells(rep.fmt):
         if t.id in absent:
             out[t.id] = None

@@ -175,7 +175,12 @@ def test_a_row_with_too_few_numbers_is_one_reading_finding_and_no_sum_error() ->
     assert "印有 2 个数字，应为 7 个" in fs[0].message and "（二）部分公开" in fs[0].message
     assert all(rep.cells[f"3:3.2:{c}"].state is State.MISSING for c in ("natural", "total"))
     # one row of 25 not read: the reading confidence of table 三 says so (submissions.json "reading")
+    # a report of the same format read whole (its answer is kept per format and absent tables) does not
+    # stand in for this one, before or after
+    whole = _parse(_table3_text(_rows()))
+    assert grid.reading_confidence(whole) == {"2": 1.0, "3": 1.0, "4": 1.0}
     assert grid.reading_confidence(rep) == {"2": 1.0, "3": round(1 - 7 / 175, 3), "4": 1.0}
+    assert grid.reading_confidence(whole) == {"2": 1.0, "3": 1.0, "4": 1.0}
 
 
 def test_numbers_between_two_bare_labels_are_not_guessed() -> None:
