@@ -301,9 +301,19 @@ def county_of_files(outcome: RunOutcome) -> list[str]:
     for fo in outcome.files:
         c = fo.county or (by_agency.get(normalise_agency(fo.agency)) if fo.agency else None)
         if not c:
-            c = PurePath(fo.file.replace("\\", "/")).parent.name or NO_COUNTY
+            c = folder_name(fo.file) or NO_COUNTY
         out.append(c)
     return out
+
+
+def folder_name(file: str) -> str:
+    """The name of the folder ``file`` is in (``\\`` read as ``/``): ``PurePath(file).parent.name``,
+    split by hand when the path has no empty or ``.`` part (PurePath's normalising changes nothing
+    then) — one per file of a large run."""
+    parts = file.replace("\\", "/").split("/")
+    if len(parts) > 1 and "." not in parts and all(parts[1:]):
+        return parts[-2]
+    return PurePath(file.replace("\\", "/")).parent.name
 
 
 def group_counts(q: Quality, g: Group) -> dict[str, Any]:
