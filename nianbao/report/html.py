@@ -717,6 +717,14 @@ def finding_html(v: dict[str, Any], rules_href: str = "../rules.html") -> str:
     return "".join(out)
 
 
+def finding_list(views: list[dict[str, Any]]) -> Markup:
+    """A list of findings of a report page: an ``<ol>`` of their :func:`finding_html` (nothing
+    when there is none)."""
+    if not views:
+        return Markup("")
+    return Markup('<ol class="findings">' + "".join(v["html"] for v in views) + "</ol>")
+
+
 def _ack_command(f: Finding) -> str:
     """The command an auditor runs to mark this finding as reviewed (shell-quoted: file names are hostile)."""
     parts = ["nianbao", "ack", "--acks", "acknowledgements.csv", "--file", f.file, "--rule", f.rule]
@@ -1082,6 +1090,7 @@ def report_context(q: Quality, i: int) -> dict[str, Any]:
         "findings": views,
         "structural": structural,
         "per_table": per_table,
+        "lists": {k: finding_list(v) for k, v in (("structural", structural), *per_table.items())},
         "suspects": [suspects[key] for key in sorted(suspects)],
         "likely_fix": likely_fix,
         "alternatives": len({a for a, _c in suspects}),
