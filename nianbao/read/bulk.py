@@ -251,6 +251,15 @@ def _heading(raw: str) -> tuple[str, str, str] | None:
     return got[0][2:] if got else None
 
 
+@lru_cache(maxsize=1 << 12)  # the same headings, in the same order, in most reports
+def _chosen(printed: tuple[tuple[str, str, str], ...]) -> tuple[tuple[str, int], ...]:
+    """meta.choose_sections of a report's heading candidates (printed heading, number, words, in
+    the order of their lines): each section found and the rank of its candidate.  choose_sections
+    compares the candidates' lines only by their order, so their ranks stand for their lines."""
+    found = choose_sections([(k, k + 1, *got) for k, got in enumerate(printed)])
+    return tuple((num, i) for num, (i, _no, _p) in found.items())
+
+
 class _Lines(Sequence[Line]):
     """The lines of a report as the text loader gives them, each made when it is read."""
 
@@ -673,7 +682,11 @@ def _format(ch: _Chunk, start: int, end: int, year: int | None) -> FormatEvidenc
         marks += found
         row19 |= r19
         other |= oth
-    return format_of_marks(marks, row19, other, year)
+    return _format_of_marks(tuple(marks), row19, other, year)
+
+
+# the same marks in most reports of a format (FormatEvidence is immutable)
+_format_of_marks = lru_cache(maxsize=1 << 12)(format_of_marks)
 
 
 # what _read_one gives: the plan, its windows' starts, (layout template, the sections' lines)
@@ -692,12 +705,14 @@ def _read_one(
     """Everything of one report (lines ``a`` to ``b - 1`` of the chunk) but its cells (the plan and
     its windows), or None (untouched), or ``_NO_PLAN`` (untouched: its tables have no plan)."""
     raws = ch.raws[a:b]
-    cands = []
+    head_lines: list[int] = []
+    printed: list[tuple[str, str, str]] = []
     for i in heads:
         got = _heading(raws[i])
         if got is not None:
-            cands.append((i, i + 1, *got))
-    sections = choose_sections(cands)
+            head_lines.append(i)
+            printed.append(got)
+    sections = {num: (head_lines[k], head_lines[k] + 1, printed[k][0]) for num, k in _chosen(tuple(printed))}
     if not {"二", "三", "四"} <= sections.keys():
         return None
     idx = sorted(i for i, _no, _p in sections.values())

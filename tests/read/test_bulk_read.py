@@ -222,6 +222,40 @@ def test_squash_removes_the_whitespace_a_regex_would() -> None:
     assert squash(" 本年\u3000新收\t申请 \n") == "本年新收申请"
 
 
+def test_sections_chosen_by_rank_as_by_line() -> None:
+    """The bulk reader caches meta.choose_sections by the headings' texts in order (bulk._chosen):
+    the same sections as from their lines, with a sub-item of 一 numbered 二, a section left out
+    (五 printed as 四) and one printed out of order."""
+    from nianbao.read.meta import choose_sections
+
+    cases = [
+        [
+            (3, "一、总体情况"),
+            (9, "二、依申请公开情况"),
+            (20, "二、主动公开政府信息情况"),
+            (40, "三、收到和处理政府信息公开申请情况"),
+        ],
+        [
+            (1, "一、总体情况"),
+            (5, "二、主动公开政府信息情况"),
+            (30, "四、存在的主要问题及改进情况"),
+            (50, "五、其他需要报告的事项"),
+        ],
+        [
+            (2, "一、总体情况"),
+            (8, "三、收到和处理政府信息公开申请情况"),
+            (15, "二、主动公开政府信息情况"),
+            (70, "四、政府信息公开行政复议、行政诉讼情况"),
+        ],
+    ]
+    for case in cases:
+        cands = [(i, i + 1, *got) for i, text in case if (got := bulk._heading(text)) is not None]
+        ranked = bulk._chosen(tuple(c[2:] for c in cands))
+        by_rank = {num: (cands[k][0], cands[k][1], cands[k][2]) for num, k in ranked}
+        assert by_rank == choose_sections(cands) and list(by_rank) == list(choose_sections(cands))
+        assert len(by_rank) >= 3
+
+
 def test_a_batch_travels_between_processes_unchanged(tmp_path: Path) -> None:
     """A ReportBatch (what a parse worker returns) pickles column-wise and comes back report for
     report: bulk-read, tolerant-read (row issues, printed texts) and unreadable reports alike."""
