@@ -252,12 +252,18 @@ def _heading(raw: str) -> tuple[str, str, str] | None:
 
 
 @lru_cache(maxsize=1 << 12)  # the same headings, in the same order, in most reports
-def _chosen(printed: tuple[tuple[str, str, str], ...]) -> tuple[tuple[str, int], ...]:
+def _chosen(
+    printed: tuple[tuple[str, str, str], ...],
+) -> tuple[tuple[tuple[str, int], ...], tuple[tuple[str, str, int], ...]]:
     """meta.choose_sections of a report's heading candidates (printed heading, number, words, in
-    the order of their lines): each section found and the rank of its candidate.  choose_sections
-    compares the candidates' lines only by their order, so their ranks stand for their lines."""
+    the order of their lines): each section found and the rank of its candidate (choose_sections
+    compares the candidates' lines only by their order, so their ranks stand for their lines); and
+    the key of its layout facts (:func:`_layout`: each section's printed heading and rank among the
+    sections)."""
     found = choose_sections([(k, k + 1, *got) for k, got in enumerate(printed)])
-    return tuple((num, i) for num, (i, _no, _p) in found.items())
+    ranks = sorted(i for i, _no, _p in found.values())
+    skey = tuple(sorted((num, p, ranks.index(i)) for num, (i, _no, p) in found.items()))
+    return tuple((num, i) for num, (i, _no, _p) in found.items()), skey
 
 
 class _Lines(Sequence[Line]):
@@ -712,7 +718,8 @@ def _read_one(
         if got is not None:
             head_lines.append(i)
             printed.append(got)
-    sections = {num: (head_lines[k], head_lines[k] + 1, printed[k][0]) for num, k in _chosen(tuple(printed))}
+    chosen, skey = _chosen(tuple(printed))
+    sections = {num: (head_lines[k], head_lines[k] + 1, printed[k][0]) for num, k in chosen}
     if not {"二", "三", "四"} <= sections.keys():
         return None
     idx = sorted(i for i, _no, _p in sections.values())
@@ -745,7 +752,7 @@ def _read_one(
     fill_agency(rep)
     _fill_prose(rep, detected, sections, ch, a, len(raws))
     # the layout facts (set with the cells, by _fill_cells): the template, the sections' lines
-    tpl = _layout(sections, compiled)
+    tpl = _layout(skey, compiled)
     lines = array("I", [sections[s.number][1] if s.number in sections else 0 for s in SECTIONS]).tobytes()
     return compiled, (bounds[0][0], bounds[1][0], bounds[2][0]), (tpl, lines)
 
@@ -765,12 +772,11 @@ def _merged(own: dict[str, Any], tpl: dict[str, Any]) -> dict[str, Any]:
 _LAYOUTS: dict[tuple[object, ...], tuple[_Compiled, dict[str, Any]]] = {}
 
 
-def _layout(sections: dict[str, tuple[int, int, str]], compiled: _Compiled) -> dict[str, Any]:
+def _layout(skey: tuple[tuple[str, str, int], ...], compiled: _Compiled) -> dict[str, Any]:
     """The layout facts of a report (meta.section_layout's, then the tables') without their lines:
-    the same for every report whose sections print the same headings in the same order and whose
-    tables have the same plan (made once, kept per process)."""
-    ranks = sorted(i for i, _no, _p in sections.values())
-    skey = tuple(sorted((num, printed, ranks.index(i)) for num, (i, _no, printed) in sections.items()))
+    the same for every report whose sections print the same headings in the same order (``skey``:
+    each section's number, printed heading and rank among the sections) and whose tables have the
+    same plan (made once, kept per process)."""
     key = (skey, id(compiled))
     got = _LAYOUTS.get(key)
     if got is not None and got[0] is compiled:

@@ -250,7 +250,7 @@ def test_sections_chosen_by_rank_as_by_line() -> None:
     ]
     for case in cases:
         cands = [(i, i + 1, *got) for i, text in case if (got := bulk._heading(text)) is not None]
-        ranked = bulk._chosen(tuple(c[2:] for c in cands))
+        ranked, _skey = bulk._chosen(tuple(c[2:] for c in cands))
         by_rank = {num: (cands[k][0], cands[k][1], cands[k][2]) for num, k in ranked}
         assert by_rank == choose_sections(cands) and list(by_rank) == list(choose_sections(cands))
         assert len(by_rank) >= 3
