@@ -1299,6 +1299,7 @@ def write_html(
     only: Iterable[int] | None = None,
     extra: Sequence[Callable[[], object]] = (),
     reuse: Reuse | None = None,
+    later: Sequence[Callable[[], object]] = (),
 ) -> Quality:
     """Write ``out/rules.html``, ``out/reports/<page>.html`` (every report with a page, see
     :func:`nianbao.report.quality.prepare`), ``out/counties/<county>.html`` (once per county) and
@@ -1308,7 +1309,8 @@ def write_html(
     ``previous``: the folder of the previous run of the same inputs (for "what changed");
     ``acks``: the acknowledgements CSV.  ``only``: render the report pages of these file indices
     only.  ``extra``: further units of work (the workbook) to share with the helper; all are done
-    before ``index.html`` is written.
+    before ``index.html`` is written.  ``later``: work of this process (recording keys) done after
+    the helper is forked, before this process takes its share of the pages.
 
     Without ``only``, a page whose key (:mod:`nianbao.report.reuse`) is the same as in the run the
     review compares with is linked from that run's folder instead of rendered; ``out/pages.json``
@@ -1318,8 +1320,9 @@ def write_html(
     if reuse is None and only is None:
         reuse = Reuse(out, q.review.previous)
     todo = [i for i in (only if only is not None else range(len(outcome.files))) if q.paged[i]]
-    if reuse is not None:
-        reports = PageDir(out, REPORTS_DIR)
+    reports = PageDir(out, REPORTS_DIR)
+    keyed_later = reuse is not None and not reuse.can_take  # nothing to take: keys only recorded
+    if reuse is not None and not keyed_later:
         todo = [
             i
             for i in todo
@@ -1332,6 +1335,11 @@ def write_html(
     def own() -> None:
         write_rules(outcome, out, reuse)
         write_counties(q, out, reuse)
+        for record in later:  # (the workbook's key, nianbao.report.writer)
+            record()
+        if keyed_later and reuse is not None:  # every page rendered: its key recorded while the helper works
+            for i in todo:
+                reuse.take(f"{REPORTS_DIR}/{q.pages[i]}", report_key(q, i, reuse), reports.file(q.pages[i]))
 
     run_shared(units, own, helper=use_helper(len(todo), PARALLEL_MIN_PAGES))
     write_index(q, out)

@@ -136,6 +136,13 @@ class Reuse:
             return self.previous / rel
         return None
 
+    @property
+    def can_take(self) -> bool:
+        """Whether any page can be taken from the previous run (it has keys under this salt):
+        when not, every page is rendered and its key is only recorded — which the views do after
+        their helper is forked, in parallel with the rendering."""
+        return self.previous is not None and bool(self._prev)
+
     def take(self, rel: str, key: str, target: Path) -> bool:
         """Record ``rel``'s key; link the previous run's page to ``target`` when its key is the
         same (True), else leave it to be rendered (False, counted as rendered)."""

@@ -8,7 +8,7 @@ from typing import Any
 
 from nianbao.io.atomic import inside, write_json
 from nianbao.outcome import RunOutcome
-from nianbao.report.excel import WORKBOOK, reuse_workbook, write_excel
+from nianbao.report.excel import WORKBOOK, reuse_workbook, workbook_key, write_excel
 from nianbao.report.history import changes_json
 from nianbao.report.html import write_html, write_index
 from nianbao.report.jsonout import write_json_outputs
@@ -42,10 +42,15 @@ def write_quality_report(
         q.page_stats = reuse.stats
         return q
     extra: list[Callable[[], object]] = []
-    if not reuse_workbook(q, out, reuse):
+    later: list[Callable[[], object]] = []
+    if not reuse.can_take:  # a first run: the workbook is built, its key recorded after the fork
         reuse.rendered(WORKBOOK)
         extra.append(lambda: write_excel(outcome, out, quality=q))
-    write_html(outcome, out, quality=q, extra=extra, reuse=reuse)
+        later.append(lambda: reuse.match(WORKBOOK, workbook_key(q, reuse)))
+    elif not reuse_workbook(q, out, reuse):
+        reuse.rendered(WORKBOOK)
+        extra.append(lambda: write_excel(outcome, out, quality=q))
+    write_html(outcome, out, quality=q, extra=extra, reuse=reuse, later=later)
     return q
 
 
