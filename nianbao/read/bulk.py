@@ -451,6 +451,8 @@ class _Chunk:
     ends: list[bool]  # per line of ``prose``: it ends a sentence (stripped)
     block: list[bool]  # per line of ``prose``: it starts a heading or a numbered item
     width: list[int]  # per line of ``prose``: its printed width (UTF-8 bytes, stripped)
+    prose_no: list[int]  # per line of ``prose``: its line number in its report (1-based)
+    prose_raw: list[str]  # per line of ``prose``: its text (a section's lines are slices of these)
     mark_rows: list[int]  # label lines that print a format's mark, ascending
     marks: list[tuple[list[str], bool, bool]]  # per line of mark_rows: (marks, 规范性文件 row, 其他处理 row)
     first_number: np.ndarray  # per line (and one past the last): number cells of the lines before it
@@ -554,6 +556,7 @@ def _frame(texts: Sequence[str], lim: Limits) -> _Chunk:
     # the lines of text (no tab, not blank) and what meta.unwrapped reads of each
     text_lines = lines.filter(~tab & raw.str.contains("[^ \t]")).select(
         "row",
+        no=pl.col("idx") + 1,
         ends=raw.str.contains(_ENDS),
         block=raw.str.contains(STARTS_BLOCK_PATTERN),
         width=raw.str.strip_chars().str.len_bytes(),
@@ -573,6 +576,7 @@ def _frame(texts: Sequence[str], lim: Limits) -> _Chunk:
             other=label.str.contains(OTHER_ROW_PATTERN),
         )
     )
+    prose = text_lines["row"].to_list()
     return _Chunk(
         accepted,
         np.repeat(np.array(kept, np.int64), counts),
@@ -589,11 +593,13 @@ def _frame(texts: Sequence[str], lim: Limits) -> _Chunk:
             & raw.str.contains("日", literal=True)
         )["row"]
         .to_numpy(),
-        text_lines["row"].to_list(),
+        prose,
         open_ends.to_list(),
         text_lines["ends"].to_list(),
         text_lines["block"].to_list(),
         text_lines["width"].to_list(),
+        text_lines["no"].to_list(),
+        list(map(raws.__getitem__, prose)),
         marked["row"].to_list(),
         list(zip(marked["marks"].to_list(), marked["row19"].to_list(), marked["other"].to_list(), strict=True)),
         np.concatenate([np.zeros(1, np.int64), np.cumsum(numbers)]),
@@ -810,9 +816,11 @@ def _fill_prose(
         if num == "二" and rows:
             rows = [r for r in rows if not BLOCK_HEADER.search(squash(raws[r]))]
         if num in PROSE_SECTIONS and hi - lo >= 2 and ch.open_ends[hi - 1] != ch.open_ends[lo]:
-            got[num] = _unwrapped(ch, lo, hi, a)
-        else:
+            got[num] = _unwrapped(ch, lo, hi)
+        elif num == "二" and len(rows) < hi - lo:
             got[num] = ([r - a + 1 for r in rows], list(map(raws.__getitem__, rows)))
+        else:
+            got[num] = (ch.prose_no[lo:hi], ch.prose_raw[lo:hi])
     first = a + ordered[0][1][0]
     intro = [r for r in range(a, first) if raws[r].strip()]
     names = [s.number for s in SECTIONS if s.number in sections]
@@ -836,24 +844,23 @@ def _fill_prose(
     )
 
 
-def _unwrapped(ch: _Chunk, lo: int, hi: int, a: int) -> tuple[list[int], list[str]]:
-    """meta.unwrapped of the lines of text ``lo`` to ``hi - 1`` of the chunk (a section of a report
-    whose first line is line ``a`` of the chunk), from what the frame read of each: (line numbers,
-    texts); called when a line before the last does not end a sentence."""
-    prose, raws = ch.prose, ch.raws
+def _unwrapped(ch: _Chunk, lo: int, hi: int) -> tuple[list[int], list[str]]:
+    """meta.unwrapped of the lines of text ``lo`` to ``hi - 1`` of the chunk (a section of a
+    report), from what the frame read of each: (line numbers, texts); called when a line before
+    the last does not end a sentence."""
     width = max(ch.width[lo:hi])
     if width < WRAP_MIN_WIDTH:
-        rows = prose[lo:hi]
-        return [r - a + 1 for r in rows], [raws[r] for r in rows]
+        return ch.prose_no[lo:hi], ch.prose_raw[lo:hi]
     full = WRAP_FULL * width
-    nos = [prose[lo] - a + 1]
-    texts = [raws[prose[lo]].strip()]
+    prose_no, prose_raw, widths, block, ends = ch.prose_no, ch.prose_raw, ch.width, ch.block, ch.ends
+    nos = [prose_no[lo]]
+    texts = [prose_raw[lo].strip()]
     for p in range(lo + 1, hi):
-        t = raws[prose[p]].strip()
-        if ch.width[p - 1] >= full and not (ch.block[p] and ch.ends[p - 1]):
+        t = prose_raw[p].strip()
+        if widths[p - 1] >= full and not (block[p] and ends[p - 1]):
             texts[-1] += t
         else:
-            nos.append(prose[p] - a + 1)
+            nos.append(prose_no[p])
             texts.append(t)
     return nos, texts
 
