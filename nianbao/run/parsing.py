@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import logging
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
@@ -12,9 +13,12 @@ from concurrent.futures import ProcessPoolExecutor
 from nianbao.domain.model import ParsedReport, unreadable
 from nianbao.read.bulk import ReportBatch, load_files, polars_pool_running
 from nianbao.read.load import load_file
+from nianbao.rules.prose.chunks import ChunkProse, analyse, register
 from nianbao.run.hooks import checkpoint
 from nianbao.run.inputs import Submission
 from nianbao.run.interrupt import check_stop, quiet_worker
+
+log = logging.getLogger(__name__)
 
 PARALLEL_MIN_FILES = 400
 BULK_STEP = 250  # files read together (nianbao.read.bulk) between two stop checks, without a pool
@@ -26,9 +30,18 @@ def load_one(sub: Submission) -> ParsedReport:
     return load_file(sub.path, sub.name)
 
 
-def _load_chunk(subs: Sequence[Submission]) -> list[ParsedReport]:
+def _load_chunk(subs: Sequence[Submission]) -> tuple[ReportBatch, ChunkProse | None, bool]:
+    """A chunk read in a worker process, with the text rules' analysis of its prose (made here, on
+    the worker's core, instead of in the run's process: nianbao.rules.prose.chunks); the flag says
+    whether the analysis was made.  The ReportBatch travels back pickled column-wise; the analysis
+    is frames of numbers and a few parsed sentences."""
     checkpoint("parse-chunk")  # a test hook (nianbao.run.hooks), in the worker process
-    return _read_part(subs)  # a ReportBatch: it travels back to the run's process pickled column-wise
+    batch = _read_part(subs)
+    try:
+        return batch, analyse(batch), True
+    except Exception:  # the run's process analyses these texts itself (the same result)
+        log.exception("prose analysis of a parse chunk failed")
+        return batch, None, False
 
 
 def _read_part(subs: Sequence[Submission]) -> ReportBatch:
@@ -79,8 +92,10 @@ def load_all(
         else:
             ex = ProcessPoolExecutor(workers, ctx, initializer=_fresh_worker, initargs=(dict(os.environ),))
         try:
-            for part in ex.map(_load_chunk, chunks):
+            for part, analysis, analysed in ex.map(_load_chunk, chunks):
                 check_stop()
+                if analysed:
+                    register(part, analysis)
                 out.extend(part)
                 if progress:
                     progress(len(part))

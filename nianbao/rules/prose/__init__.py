@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import polars as pl
 
 from nianbao.domain.model import ParsedReport
@@ -29,19 +30,16 @@ from nianbao.domain.spec import Fmt
 from nianbao.outcome import Finding
 from nianbao.rules.base import failing_rows
 from nianbao.rules.frames import FmtArrays
-from nianbao.rules.prose.checks import claim_checks, fee_frame, fee_texts, paragraph_sums, table_targets
+from nianbao.rules.prose.checks import claim_checks, fee_frame, paragraph_sums, table_targets
+from nianbao.rules.prose.chunks import ChunkProse, analyse, joined, precomputed
 from nianbao.rules.prose.claims import CLAIM_RULES, CLAIMS, ClaimKind
 from nianbao.rules.prose.extract import (
-    PercentError,
-    PubSum,
     extract_claims,
     line_claims,
     parse_percentages,
     parse_publication_sum,
     percent_ok,
     publication_sums,
-    wrong_percentages,
-    wrong_publication_sums,
 )
 from nianbao.rules.prose.findings import (
     claim_findings,
@@ -51,7 +49,7 @@ from nianbao.rules.prose.findings import (
     sum_findings,
 )
 from nianbao.rules.prose.numerals import CN_NUMERALS, normalise_text
-from nianbao.rules.prose.text import clauses, distinct_texts, prose_lines, sentences
+from nianbao.rules.prose.text import clauses, prose_lines, sentences
 from schemas.prose import fee_schema, prose_schema, prose_sums_schema
 
 # The text rules are rules of each report on its own: a large batch is read in chunks of this many
@@ -68,41 +66,32 @@ def prose_findings(
 
     The texts are read chunk by chunk (each chunk's distinct texts analysed once: claims, H19 and
     H20 candidates, fee statements); what is kept of a chunk is its lines as numbers only (report,
-    section, line, text id) and what its texts state.  The checks then run once on the whole batch:
-    one frame per schema, one validation each."""
-    size = max(1, chunk or PROSE_CHUNK)
-    keyed: list[pl.DataFrame] = []  # (report, section, line, tid) of every chunk
-    stated: list[pl.DataFrame] = []  # the claims of every distinct text, by tid
-    fee_tids: list[pl.Series] = []
-    pub: dict[int, PubSum] = {}
-    pct: dict[int, list[tuple[int, PercentError]]] = {}
-    first = 0
-    for start in range(0, len(reports), size):
-        lines = prose_lines(reports, range(start, min(len(reports), start + size)))
-        if not lines.height:
-            continue
-        lines, texts = distinct_texts(lines)
-        if first:  # text ids unique over the batch
-            lines = lines.with_columns(pl.col("tid") + first)
-            texts = texts.with_columns(pl.col("tid") + first)
-        first += texts.height
-        sents = sentences(texts)
-        stated.append(extract_claims(clauses(sents)))
-        pub |= wrong_publication_sums(texts)
-        pct |= wrong_percentages(texts, sents)
-        fee_tids.append(fee_texts(texts))
-        keyed.append(lines.drop("text"))
-        del lines, texts, sents
-    lines = pl.concat(keyed) if keyed else _NO_LINES
-    claims = line_claims(lines, pl.concat(stated)) if stated else _NO_CLAIMS
+    section, line, text id) and what its texts state (:mod:`.chunks`).  When the parse workers
+    analysed the chunks ahead and every readable report of the batch has its analysis (and no
+    ``chunk`` is given), those are used instead, with the same result.  The checks then run once on
+    the whole batch: one frame per schema, one validation each."""
+    parts: list[tuple[ChunkProse, np.ndarray | None]] = []
+    ahead = precomputed(reports) if chunk is None else None
+    if ahead is not None:  # analysed by the parse workers
+        parts.extend(ahead)
+    else:
+        size = max(1, chunk or PROSE_CHUNK)
+        for start in range(0, len(reports), size):
+            a = analyse(reports, range(start, min(len(reports), start + size)))
+            if a is not None:
+                parts.append((a, None))
+    got = joined(parts)
+    del parts
+    lines = got.lines if got is not None else _NO_LINES
+    claims = line_claims(lines, got.stated) if got is not None else _NO_CLAIMS
     checked = claim_checks(claims, table_targets(arrays))
     out = claim_findings(reports, failing_rows(prose_schema(CLAIM_RULES), checked))
     del checked
     out += sum_findings(reports, failing_rows(prose_sums_schema(), paragraph_sums(claims)))
     del claims
-    out += publication_findings(reports, lines, pub)
-    out += percent_findings(reports, lines, pct)
-    fee_lines = lines.filter(pl.col("tid").is_in(pl.concat(fee_tids).implode())) if fee_tids else lines.clear()
+    out += publication_findings(reports, lines, got.pub if got is not None else {})
+    out += percent_findings(reports, lines, got.pct if got is not None else {})
+    fee_lines = lines.filter(pl.col("tid").is_in(got.fee.implode())) if got is not None else lines.clear()
     out += fee_findings(reports, failing_rows(fee_schema(), fee_frame(reports, fee_lines)))
     return out
 

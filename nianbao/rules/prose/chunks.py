@@ -1,0 +1,146 @@
+"""The per-chunk analysis of the texts, and the analyses the parse workers made ahead.
+
+A chunk's analysis (:func:`analyse`) is what the text rules keep of a chunk of reports: its lines
+as numbers only (report, section, line, text id) and what its distinct texts state (claims, wrong
+H19 sums, wrong H20 percentages, fee statements).  The parse workers (``nianbao.run.parsing``)
+analyse the chunk they have just read and ship the analysis back with it; the run's process
+registers it for those report objects (:func:`register`).  :func:`precomputed` gives the analyses
+of a batch when every readable report of it has one (else the family analyses the texts itself,
+with the same result).
+
+The registry holds the reports it knows (so an object id is never that of another report) and at
+most :data:`REGISTRY_CAP` of them: the oldest registrations are dropped first.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from nianbao.domain.model import ParsedReport
+from nianbao.rules.prose.checks import fee_texts
+from nianbao.rules.prose.extract import (
+    PercentError,
+    PubSum,
+    extract_claims,
+    wrong_percentages,
+    wrong_publication_sums,
+)
+from nianbao.rules.prose.text import clauses, distinct_texts, prose_lines, sentences
+
+# reports whose analyses are kept at most (this year's and last year's of a large run)
+REGISTRY_CAP = 400_000
+
+
+@dataclass
+class ChunkProse:
+    """The texts of a chunk of reports, analysed: ``lines`` (report, section, line, tid), ``stated``
+    (the claims of every distinct text, by tid), ``fee`` (the tids that may state the fee), ``pub``
+    and ``pct`` (the wrong H19 sums and H20 percentages, by tid), ``texts``: how many tids."""
+
+    lines: pl.DataFrame
+    stated: pl.DataFrame
+    fee: pl.Series
+    pub: dict[int, PubSum]
+    pct: dict[int, list[tuple[int, PercentError]]]
+    texts: int
+
+
+def analyse(reports: Sequence[ParsedReport], span: range | None = None) -> ChunkProse | None:
+    """The analysis of the reports at ``span`` (all by default; ``report`` is the position in
+    ``reports``); None when they have no prose line."""
+    lines = prose_lines(reports, span)
+    if not lines.height:
+        return None
+    lines, texts = distinct_texts(lines)
+    sents = sentences(texts)
+    return ChunkProse(
+        lines=lines.drop("text"),
+        stated=extract_claims(clauses(sents)),
+        fee=fee_texts(texts),
+        pub=wrong_publication_sums(texts),
+        pct=wrong_percentages(texts, sents),
+        texts=texts.height,
+    )
+
+
+# id(report) -> (report, its chunk's analysis, its position in that chunk); the registrations in order
+_known: OrderedDict[int, tuple[ParsedReport, ChunkProse | None, int]] = OrderedDict()
+_lock = threading.Lock()
+
+
+def register(reports: Sequence[ParsedReport], analysis: ChunkProse | None) -> None:
+    """Remember ``analysis`` (of :func:`analyse` over all ``reports``) for these report objects."""
+    with _lock:
+        for i, rep in enumerate(reports):
+            _known.pop(id(rep), None)
+            _known[id(rep)] = (rep, analysis, i)
+        while len(_known) > REGISTRY_CAP:
+            _known.popitem(last=False)
+
+
+def forget() -> None:
+    """Drop every registered analysis (tests; a long-lived process between runs)."""
+    with _lock:
+        _known.clear()
+
+
+def precomputed(reports: Sequence[ParsedReport]) -> list[tuple[ChunkProse, np.ndarray]] | None:
+    """The registered analyses that cover the batch, each with its map (chunk position → batch
+    position, -1 for a report not in the batch); None unless every readable report has one."""
+    chunks: dict[int, tuple[ChunkProse, dict[int, int]]] = {}
+    with _lock:
+        for pos, rep in enumerate(reports):
+            if not rep.readable:
+                continue
+            got = _known.get(id(rep))
+            if got is None or got[0] is not rep:
+                return None
+            if got[1] is not None:
+                chunks.setdefault(id(got[1]), (got[1], {}))[1][got[2]] = pos
+    out: list[tuple[ChunkProse, np.ndarray]] = []
+    for analysis, where in chunks.values():
+        size = int(analysis.lines.get_column("report").to_numpy().max(initial=0)) + 1
+        to = np.full(max(size, max(where) + 1), -1, dtype=np.int64)
+        to[list(where)] = list(where.values())
+        out.append((analysis, to))
+    return out
+
+
+def joined(parts: Sequence[tuple[ChunkProse, np.ndarray | None]]) -> ChunkProse | None:
+    """The analyses of a batch's chunks as one: lines of the batch's reports only (``report`` mapped
+    to the batch position when a map is given), text ids made unique over the batch, lines in
+    report order (each report's in its own order)."""
+    keyed: list[pl.DataFrame] = []
+    stated: list[pl.DataFrame] = []
+    fee: list[pl.Series] = []
+    pub: dict[int, PubSum] = {}
+    pct: dict[int, list[tuple[int, PercentError]]] = {}
+    first = 0
+    remapped = False
+    for a, to in parts:
+        lines = a.lines
+        if to is not None:
+            remapped = True
+            pos = to[lines.get_column("report").to_numpy()]
+            lines = lines.with_columns(pl.Series("report", pos, dtype=pl.Int64)).filter(pl.col("report") >= 0)
+            lines = lines.with_columns(pl.col("report").cast(pl.UInt32))
+        if not lines.height:
+            continue
+        keyed.append(lines.with_columns(pl.col("tid") + first) if first else lines)
+        stated.append(a.stated.with_columns(pl.col("tid") + first) if first else a.stated)
+        fee.append(a.fee + first if first else a.fee)
+        pub |= {t + first: v for t, v in a.pub.items()}
+        pct |= {t + first: v for t, v in a.pct.items()}
+        first += a.texts
+    if not keyed:
+        return None
+    lines = pl.concat(keyed)
+    if remapped:
+        lines = lines.sort("report", maintain_order=True)
+    return ChunkProse(lines, pl.concat(stated), pl.concat(fee), pub, pct, first)

@@ -1,0 +1,43 @@
+"""The parse workers analyse the prose of the chunk they read (nianbao.rules.prose.chunks): the
+run's process gets the analyses with the reports, and the text rules' findings are the ones the
+family finds analysing the texts itself."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from nianbao.rules.frames import batch_arrays
+from nianbao.rules.prose import prose_findings
+from nianbao.rules.prose.chunks import forget, precomputed
+from nianbao.run import parsing
+from nianbao.run.inputs import Submission
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def _clean() -> Iterator[None]:
+    forget()
+    yield
+    forget()
+
+
+def test_the_pool_ships_each_chunks_prose_analysis_and_the_findings_stay_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    files = sorted((ROOT / "data" / "submissions").rglob("*.txt"))
+    subs = [Submission(str(p), p.relative_to(ROOT).as_posix()) for p in files]
+    monkeypatch.setattr(parsing, "PARALLEL_MIN_FILES", 2)  # a pool of two workers for 25 files
+    reports = parsing.load_all(subs, 2)
+    assert [r.file for r in reports] == [s.name for s in subs]
+    assert precomputed(reports) is not None
+    ahead = prose_findings(reports, batch_arrays(reports))
+    forget()
+    assert precomputed(reports) is None
+    own = prose_findings(reports, batch_arrays(reports))
+    assert ahead == own and [f.rule for f in own].count("H01") >= 1
+    # one file read on its own (no pool): no analysis ahead, the family reads its text itself
+    assert precomputed(parsing.load_all(subs[:1], 1)) is None
