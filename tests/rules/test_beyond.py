@@ -391,6 +391,25 @@ def test_l01_copy_of_last_year_pass_and_fail() -> None:
     assert of(run({"a_2022.txt": last, "a_2023.txt": rewritten}), "L01") == []
 
 
+def test_l01_copy_among_unpaired_reports_and_hashes_of_some_reports() -> None:
+    from nianbao.rules.copies import figure_hashes
+    from nianbao.rules.frames import batch_arrays
+
+    last = last_year_of_busy()
+    copy = as_year(last.replace("2022", "2023"), 2023)
+    # reports without a last year around the pair: only the pair is hashed, the copy still found
+    texts = {"b_2023.txt": busy_seed(), "a_2022.txt": last, "c_2023.txt": busy_seed(), "a_2023.txt": copy}
+    fs = of(run(texts), "L01")
+    assert [(f.file, f.report, f.cells) for f in fs] == [("a_2023.txt", 3, [])]
+    reports = [parse(t, name) for name, t in texts.items()]
+    arrays = batch_arrays(reports)
+    full = figure_hashes(arrays, offset=2)
+    some = figure_hashes(arrays, offset=2, only=np.array([3, 5, 9]))
+    assert some["report"].to_list() == [3, 5]
+    assert some.rows() == [r for r in full.rows() if r[0] in (3, 5)]
+    assert figure_hashes(arrays, only=np.array([], dtype=np.int64)).height == 0
+
+
 # ------------------------------------------------------------------ the two-year sample
 
 
