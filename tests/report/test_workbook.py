@@ -169,3 +169,30 @@ def test_workbook_deflated_fast_holds_the_same_sheets(tmp_path: Path, monkeypatc
     assert books[1] == books[6]
     assert sizes[1] > sizes[6]  # level 1 compresses less: the level was applied
     assert xlsxwriter.workbook.ZipFile is zipfile.ZipFile
+
+
+def test_fast_rows_write_each_number_as_xlsxwriter_does(tmp_path: Path) -> None:
+    """_fast_rows' number texts (looked up once per value; zero by its sign) are xlsxwriter's own:
+    0 and -0, integers, fractions, large and small magnitudes, repeated."""
+    import zipfile
+
+    import xlsxwriter
+
+    from nianbao.report import excel
+
+    numbers = [0.0, -0.0, 0, 1.0, -0.0, 0.0, 12.5, 12.5, 1e20, -3, 1e-7, 2**53 + 1.0, 0.1 + 0.2, -0.0]
+    books = {}
+    for fast in (False, True):
+        path = tmp_path / f"{fast}.xlsx"
+        wb = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+        ws = wb.add_worksheet()
+        if fast:
+            excel._fast_rows(ws, len(numbers))
+        for r in range(3):
+            for c, v in enumerate(numbers):
+                ws.write_number(r, c, v)
+        wb.close()
+        with zipfile.ZipFile(path) as z:
+            books[fast] = z.read("xl/worksheets/sheet1.xml")
+    assert books[True] == books[False]
+    assert b"<v>-0</v>" in books[True] and b"<v>0</v>" in books[True]
