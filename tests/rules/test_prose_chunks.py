@@ -1,6 +1,6 @@
 """The text rules' analyses made ahead (by the parse workers, per chunk): the findings are the ones
-the family finds analysing the texts itself, for the whole batch, a subset in another order, and
-with unreadable reports; a report without an analysis makes the family analyse every text."""
+the family finds analysing the texts itself, for the whole batch, a subset in another order, a
+batch only partly analysed ahead, and with unreadable reports."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from nianbao.outcome import Finding
 from nianbao.read.load import load_bytes, load_file
 from nianbao.rules.frames import batch_arrays
 from nianbao.rules.prose import prose_findings
-from nianbao.rules.prose.chunks import analyse, forget, precomputed, register
+from nianbao.rules.prose.chunks import ahead, analyse, forget, precomputed, register
 from nianbao.testing.synth import SynthConfig, generate, render_text
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,9 +82,15 @@ def test_findings_from_the_analyses_made_ahead_are_the_familys_own(load: object)
     want = _own(subset)
     _ahead(reports, 7)
     assert prose_findings(subset, batch_arrays(subset)) == want
+    # some reports analysed ahead, the others (e.g. from the store) read by the family
+    forget()
+    _ahead(reports[len(reports) // 2 :], 7)
+    made, missing = ahead(reports)
+    assert made and missing == [i for i, r in enumerate(reports[: len(reports) // 2]) if r.readable]
+    assert prose_findings(reports, batch_arrays(reports)) == expected
 
 
-def test_one_report_without_an_analysis_makes_the_family_analyse_every_text() -> None:
+def test_a_report_has_an_analysis_only_when_that_object_was_registered() -> None:
     reports = _bundled()
     _ahead(reports[:-1], 5)
     assert precomputed(reports[:-1]) is not None

@@ -31,7 +31,7 @@ from nianbao.outcome import Finding
 from nianbao.rules.base import failing_rows
 from nianbao.rules.frames import FmtArrays
 from nianbao.rules.prose.checks import claim_checks, fee_frame, paragraph_sums, table_targets
-from nianbao.rules.prose.chunks import ChunkProse, analyse, joined, precomputed
+from nianbao.rules.prose.chunks import ChunkProse, ahead, analyse, joined
 from nianbao.rules.prose.claims import CLAIM_RULES, CLAIMS, ClaimKind
 from nianbao.rules.prose.extract import (
     extract_claims,
@@ -66,20 +66,22 @@ def prose_findings(
 
     The texts are read chunk by chunk (each chunk's distinct texts analysed once: claims, H19 and
     H20 candidates, fee statements); what is kept of a chunk is its lines as numbers only (report,
-    section, line, text id) and what its texts state (:mod:`.chunks`).  When the parse workers
-    analysed the chunks ahead and every readable report of the batch has its analysis (and no
-    ``chunk`` is given), those are used instead, with the same result.  The checks then run once on
+    section, line, text id) and what its texts state (:mod:`.chunks`).  The reports the parse
+    workers analysed ahead are not read again (unless ``chunk`` is given): only the others' texts
+    are, with the same result.  The checks then run once on
     the whole batch: one frame per schema, one validation each."""
     parts: list[tuple[ChunkProse, np.ndarray | None]] = []
-    ahead = precomputed(reports) if chunk is None else None
-    if ahead is not None:  # analysed by the parse workers
-        parts.extend(ahead)
-    else:
-        size = max(1, chunk or PROSE_CHUNK)
-        for start in range(0, len(reports), size):
-            a = analyse(reports, range(start, min(len(reports), start + size)))
-            if a is not None:
-                parts.append((a, None))
+    todo: Sequence[int] = range(len(reports))
+    if chunk is None:  # the analyses the parse workers made; the other reports' texts read here
+        made, missing = ahead(reports)
+        if made:
+            parts.extend(made)
+            todo = missing
+    size = max(1, chunk or PROSE_CHUNK)
+    for start in range(0, len(todo), size):
+        a = analyse(reports, todo[start : start + size])
+        if a is not None:
+            parts.append((a, None))
     got = joined(parts)
     del parts
     lines = got.lines if got is not None else _NO_LINES

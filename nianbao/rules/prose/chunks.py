@@ -4,9 +4,8 @@ A chunk's analysis (:func:`analyse`) is what the text rules keep of a chunk of r
 as numbers only (report, section, line, text id) and what its distinct texts state (claims, wrong
 H19 sums, wrong H20 percentages, fee statements).  The parse workers (``nianbao.run.parsing``)
 analyse the chunk they have just read and ship the analysis back with it; the run's process
-registers it for those report objects (:func:`register`).  :func:`precomputed` gives the analyses
-of a batch when every readable report of it has one (else the family analyses the texts itself,
-with the same result).
+registers it for those report objects (:func:`register`).  :func:`ahead` gives the analyses of a
+batch's reports and the ones without (the family analyses those texts itself: the same result).
 
 The registry holds the reports it knows (so an object id is never that of another report) and at
 most :data:`REGISTRY_CAP` of them: the oldest registrations are dropped first.
@@ -51,7 +50,7 @@ class ChunkProse:
     texts: int
 
 
-def analyse(reports: Sequence[ParsedReport], span: range | None = None) -> ChunkProse | None:
+def analyse(reports: Sequence[ParsedReport], span: Sequence[int] | None = None) -> ChunkProse | None:
     """The analysis of the reports at ``span`` (all by default; ``report`` is the position in
     ``reports``); None when they have no prose line."""
     lines = prose_lines(reports, span)
@@ -91,17 +90,26 @@ def forget() -> None:
 
 
 def precomputed(reports: Sequence[ParsedReport]) -> list[tuple[ChunkProse, np.ndarray]] | None:
-    """The registered analyses that cover the batch, each with its map (chunk position → batch
-    position, -1 for a report not in the batch); None unless every readable report has one."""
+    """The registered analyses that cover the batch (see :func:`ahead`); None unless every
+    readable report has one."""
+    parts, missing = ahead(reports)
+    return None if missing else parts
+
+
+def ahead(reports: Sequence[ParsedReport]) -> tuple[list[tuple[ChunkProse, np.ndarray]], list[int]]:
+    """The registered analyses of the batch's reports, each with its map (chunk position → batch
+    position, -1 for a report not in the batch); and the positions of the readable reports that
+    have none (e.g. reports from the store beside the parsed ones)."""
     chunks: dict[int, tuple[ChunkProse, dict[int, int]]] = {}
+    missing: list[int] = []
     with _lock:
         for pos, rep in enumerate(reports):
             if not rep.readable:
                 continue
             got = _known.get(id(rep))
             if got is None or got[0] is not rep:
-                return None
-            if got[1] is not None:
+                missing.append(pos)
+            elif got[1] is not None:
                 chunks.setdefault(id(got[1]), (got[1], {}))[1][got[2]] = pos
     out: list[tuple[ChunkProse, np.ndarray]] = []
     for analysis, where in chunks.values():
@@ -109,13 +117,13 @@ def precomputed(reports: Sequence[ParsedReport]) -> list[tuple[ChunkProse, np.nd
         to = np.full(max(size, max(where) + 1), -1, dtype=np.int64)
         to[list(where)] = list(where.values())
         out.append((analysis, to))
-    return out
+    return out, missing
 
 
 def joined(parts: Sequence[tuple[ChunkProse, np.ndarray | None]]) -> ChunkProse | None:
     """The analyses of a batch's chunks as one: lines of the batch's reports only (``report`` mapped
     to the batch position when a map is given), text ids made unique over the batch, lines in
-    report order (each report's in its own order)."""
+    report order (each report's in its own order) when any was mapped."""
     keyed: list[pl.DataFrame] = []
     stated: list[pl.DataFrame] = []
     fee: list[pl.Series] = []

@@ -29,7 +29,7 @@ CLAUSE_TRIGGER = r"\d|[零一二两三四五六七八九十](?:件|起|个)|未|
 FLAGS = ("ctx", "s_carry", "s_review", "s_suit")
 
 
-def prose_lines(reports: Sequence[ParsedReport], span: range | None = None) -> pl.DataFrame:
+def prose_lines(reports: Sequence[ParsedReport], span: Sequence[int] | None = None) -> pl.DataFrame:
     """One row per prose line of every readable report (the 引言 before section 一 is left out);
     with ``span``, of the reports at those positions only (``report`` stays the batch position).
 
