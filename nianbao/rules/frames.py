@@ -68,30 +68,36 @@ def _columns(fmt: Fmt) -> dict[str, int]:
 
 
 def batch_arrays(reports: Sequence[ParsedReport]) -> dict[Fmt, FmtArrays]:
-    """Stack the cells of all readable reports, per format (no per-cell Python work)."""
+    """Stack the cells of all readable reports, per format (no per-cell Python work: one pass over
+    the reports, each format's arrays joined, reshaped and cut to its cells once)."""
+    parts: dict[Fmt, tuple[list[int], list[object], list[object], list[object], list[object]]] = {
+        fmt: ([], [], [], [], []) for fmt in Fmt
+    }
+    for i, rep in enumerate(reports):
+        if rep.status != "validated" or rep.fmt is None:  # (ParsedReport.readable)
+            continue
+        rid, vals, sts, lns, pss = parts[rep.fmt]
+        v, s, ln, ps, _raw = rep.cells.arrays()
+        rid.append(i)
+        vals.append(v)
+        sts.append(s)
+        lns.append(ln)
+        pss.append(ps)
     out: dict[Fmt, FmtArrays] = {}
-    for fmt in Fmt:
+    for fmt, (rid, vals, sts, lns, pss) in parts.items():
         idx = _fmt_index(fmt)
-        rid: list[int] = []
-        vals: list[object] = []
-        sts: list[object] = []
-        lns: list[object] = []
-        pss: list[object] = []
-        for i, rep in enumerate(reports):
-            if not rep.readable or rep.fmt is not fmt:
-                continue
-            v, s, ln, ps, _raw = rep.cells.arrays()
-            rid.append(i)
-            vals.append(v)
-            sts.append(s)
-            lns.append(ln)
-            pss.append(ps)
         n = len(rid)
+        cut = _fmt_slice(fmt)
 
-        def stack(parts: Sequence[object], dtype: type[np.generic], n: int = n, idx: np.ndarray = idx) -> np.ndarray:
-            # every report's array has the same length: one join, one reshape, one gather
-            flat = np.frombuffer(b"".join(parts), dtype=dtype)  # type: ignore[arg-type]
-            return np.take(flat.reshape(n, -1), idx, axis=1) if n else np.empty((0, len(idx)), dtype=dtype)
+        def stack(
+            parts: Sequence[object], dtype: type[np.generic], n: int = n, idx: np.ndarray = idx, cut: slice | None = cut
+        ) -> np.ndarray:
+            # every report's array has the same length: one join, one reshape, one gather (a
+            # format whose cells are one run of the canonical ids: a copy of that slice)
+            if not n:
+                return np.empty((0, len(idx)), dtype=dtype)
+            flat = np.frombuffer(b"".join(parts), dtype=dtype).reshape(n, -1)  # type: ignore[arg-type]
+            return np.ascontiguousarray(flat[:, cut]) if cut is not None else np.take(flat, idx, axis=1)
 
         out[fmt] = FmtArrays(
             fmt,
@@ -103,6 +109,15 @@ def batch_arrays(reports: Sequence[ParsedReport]) -> dict[Fmt, FmtArrays]:
             stack(pss, np.uint16),
         )
     return out
+
+
+@cache
+def _fmt_slice(fmt: Fmt) -> slice | None:
+    """The format's cells as one slice of the canonical ids when they are a run of them, else None."""
+    idx = _fmt_index(fmt)
+    if len(idx) and bool((np.diff(idx) == 1).all()):
+        return slice(int(idx[0]), int(idx[-1]) + 1)
+    return None
 
 
 def cells_frame(

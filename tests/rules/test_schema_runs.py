@@ -97,3 +97,32 @@ def test_a_frame_not_of_the_schema_is_a_bug_not_a_finding() -> None:
     a_null_where_none_may_be = pl.DataFrame({"report": pl.Series([0], dtype=pl.UInt32), "a": [1.0], "b": [None]})
     with pytest.raises(base.SchemaBroken, match="test"):
         base.failures(SCHEMA, a_null_where_none_may_be.cast({"b": pl.Float64}))
+
+
+def test_batch_arrays_hold_every_report_cell_by_format() -> None:
+    import math
+
+    from nianbao.domain.spec import Fmt
+    from nianbao.rules.frames import STATE_NAMES, batch_arrays
+    from tests.helpers import busy_seed, parse
+    from tests.rules.test_rules import _to_2019_layout
+
+    files = sorted((DATA / "submissions").rglob("*.txt"))
+    read = [load_bytes(str(p.relative_to(ROOT)), p.read_bytes()) for p in files[:6]]
+    read[2:2] = [parse(_to_2019_layout(busy_seed()), "old_2023.txt")]  # a 2019-format report among them
+    read.append(parse("not a report", "x_2023.txt"))
+    arrays = batch_arrays(read)
+    assert list(arrays) == list(Fmt)
+    readable = {f: [i for i, r in enumerate(read) if r.readable and r.fmt is f] for f in Fmt}
+    assert readable[Fmt.F2019] == [2] and len(readable[Fmt.F2021]) == 6
+    for fmt, a in arrays.items():
+        assert a.report.tolist() == readable[fmt]
+        assert a.values.shape == (len(readable[fmt]), len(a.ids)) and a.values.flags["C_CONTIGUOUS"]
+        for j, ri in enumerate(a.report.tolist()):
+            for k, cid in enumerate(a.ids):
+                cell = read[ri].cells.get(cid)
+                assert cell is not None
+                v = a.values[j, k]
+                assert (math.isnan(v) and cell.value is None) or v == cell.value, (fmt, ri, cid)
+                assert STATE_NAMES[a.states[j, k]] == cell.state.value, (fmt, ri, cid)
+                assert (a.lines[j, k] or None) == cell.line, (fmt, ri, cid)
