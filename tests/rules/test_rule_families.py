@@ -191,3 +191,19 @@ def test_the_batch_builds_each_frame_once_and_frees_it_after_its_last_reader(
         ["batch_arrays", "batch_arrays", "cells_frame", "layout_frame", "meta_frame", "pair_years"]
     )
     assert set(vars(batch)) & FRAMES == {"year_pairs"}  # kept for the localisation; every frame freed
+
+
+def test_an_alias_printed_by_many_reports_is_one_summary_of_exactly_those_reports() -> None:
+    from nianbao.testing.synth import SynthConfig, generate, render_text
+    from nianbao.validate.batch import validate_summarised
+    from tests.helpers import parse
+
+    ds, _ = generate(SynthConfig(counties=1, townships=5, years=(2023,), defect_rate=0.0, seed=3))
+    texts = [render_text(d) for d in ds]
+    assert all("社会组织" in t for t in texts)
+    texts[2] = texts[2].replace("社会组织", "社会公益组织")  # the statutory label: no I06
+    _findings, summaries = validate_summarised([parse(t, d.file_name) for t, d in zip(texts, ds, strict=True)])
+    (i06,) = [s for s in summaries if s.rule == "I06"]
+    assert i06.reports == [0, 1, 3, 4] and len(i06.lines) == 4
+    assert (i06.cells, i06.expected, i06.actual) == (["3:*:social"], "社会公益组织", "社会组织")
+    assert i06.params["printed"] == "社会组织" and i06.params["col_label"] == "社会公益组织"
