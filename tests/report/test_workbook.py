@@ -196,3 +196,16 @@ def test_fast_rows_write_each_number_as_xlsxwriter_does(tmp_path: Path) -> None:
             books[fast] = z.read("xl/worksheets/sheet1.xml")
     assert books[True] == books[False]
     assert b"<v>-0</v>" in books[True] and b"<v>0</v>" in books[True]
+
+
+def test_plain_string_agrees_with_the_pattern() -> None:
+    """excel._plain_string (str methods first, the pattern for the rest) says of every string what
+    _ODD_STRING says: each character alone, at either end and inside text, and the escapes."""
+    from nianbao.report import excel
+
+    chars = [chr(c) for c in range(0x250)] + ["\u2028", "\u3000", "\xa0", "\ufeff", "\ufffd", "\ufffe", "\uffff"]
+    samples = ["", "办公室", "=1+1", "_x00A0_", "_x00a0", "_xZZZZ_", "a_x0041_b", "<r>a", "a<r>", "x\ny", "年 度"]
+    for ch in chars:
+        samples += [ch, f"{ch}年度", f"年度{ch}", f"年{ch}度", f"_x{ch}"]
+    for s in samples:
+        assert excel._plain_string(s) is (excel._ODD_STRING.search(s) is None), repr(s)
