@@ -53,8 +53,14 @@ def _expand(summaries: list[dict], submissions: list[dict]) -> list[dict]:
         by_file.setdefault(sub["file"], sub)
     out = []
     for s in summaries:
-        for file, line in zip(s["files"], s["lines"], strict=True):
-            sub = by_file.get(file, {})
+        # "submissions": positions in submissions.json; "files": file names (before, or a report
+        # with no record there)
+        named = (
+            [(submissions[i]["file"], submissions[i]) for i in s["submissions"]]
+            if "submissions" in s
+            else [(file, by_file.get(file, {})) for file in s["files"]]
+        )
+        for (file, sub), line in zip(named, s["lines"], strict=True):
             out.append(
                 {
                     "file": file,

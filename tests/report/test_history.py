@@ -92,7 +92,8 @@ def test_changes_since_previous_run(two_runs: dict[str, Path]) -> None:
     # the notes nearly every report carries (I06, E02) are summarised once per run (run.json
     # "summaries"), not followed from run to run: d's I06 is there, neither new nor resolved
     i06 = next(s for s in load(run2, "run.json")["summaries"] if s["rule"] == "I06")
-    assert str(inbox / "d.txt") in i06["files"]
+    subs = load(run2, "submissions.json")
+    assert str(inbox / "d.txt") in [subs[i]["file"] for i in i06["submissions"]]
     assert not {r for _f, r, _c in new | resolved} & {"I06", "E02"}
     # resolved: b's sum-rule errors (b was corrected); e's findings are not "resolved", e is gone
     assert resolved == {k for k in f1 if k[0] in ("a.txt", "b.txt", "c.txt")} - f2

@@ -89,16 +89,32 @@ def test_no_report_loses_a_summarised_info() -> None:
 def test_run_json_summaries_expand_to_findings_json_records() -> None:
     o = _outcome()
     summaries = o.summaries_json()
-    assert [(s["rule"], s["count"], s["files"], s["message"]) for s in summaries] == [
-        ("E02", 3, list(_texts()), E02_MESSAGE),
-        ("I06", 3, list(_texts()), I06_MESSAGE),
+    # each report by its position in submissions.json, not by its file's name
+    assert [(s["rule"], s["count"], s["submissions"], s["message"]) for s in summaries] == [
+        ("E02", 3, [0, 1, 2], E02_MESSAGE),
+        ("I06", 3, [0, 1, 2], I06_MESSAGE),
     ]
+    assert all("files" not in s for s in summaries)
     subs = [fo.to_json() for fo in o.files]
+    assert [sub["file"] for sub in subs] == list(_texts())
     want = [f.to_json() for f in o.all_findings() if f.rule in ("E02", "I06")]
     got = expand_summaries(summaries, subs)
     key = lambda d: (d["file"], d["rule"])  # noqa: E731
     assert sorted(got, key=key) == sorted(want, key=key)
+    # a run.json written before (the files by name) reads the same
+    named = [{k: v for k, v in s.items() if k != "submissions"} | {"files": list(_texts())} for s in summaries]
+    assert sorted(expand_summaries(named, subs), key=key) == sorted(want, key=key)
     assert expand_summaries("junk", subs) == [] and expand_summaries([{"rule": "E02"}], subs) == []
+    assert expand_summaries([summaries[0] | {"submissions": [0, 3]}], subs) == []  # out of range: skipped
+
+
+def test_a_report_without_its_own_record_is_found_by_its_record_or_named_by_file() -> None:
+    o = _outcome()
+    o.files.reverse()  # records not in the reports' order: each report found by its record's position
+    assert [s["submissions"] for s in o.summaries_json()] == [[2, 1, 0], [2, 1, 0]]
+    del o.files[0]  # the last report has no record: every summary naming it names its files
+    assert [s["files"] for s in o.summaries_json()] == [list(_texts()), list(_texts())]
+    assert all("submissions" not in s for s in o.summaries_json())
 
 
 def test_the_memo_round_trips_the_summaries(tmp_path: Path) -> None:
@@ -133,7 +149,10 @@ def test_the_views_tell_each_report_its_summarised_infos(run_dir: Path) -> None:
     finds = _load(run_dir, "findings.json")
     assert not [f for f in finds if f["rule"] in ("E02", "I06")]
     run = _load(run_dir, "run.json")
-    assert [(s["rule"], s["count"], len(s["files"])) for s in run["summaries"]] == [("E02", 3, 3), ("I06", 3, 3)]
+    assert [(s["rule"], s["count"], s["submissions"]) for s in run["summaries"]] == [
+        ("E02", 3, [0, 1, 2]),
+        ("I06", 3, [0, 1, 2]),
+    ]
     assert [s["infos"] for s in _load(run_dir, "submissions.json")] == [2, 2, 2]
     # every report page lists both, marked as shared by many reports
     pages = sorted((run_dir / "reports").glob("*.html"))
