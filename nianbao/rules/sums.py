@@ -49,27 +49,38 @@ def findings_of(
     lines read from the format's arrays)."""
     fmt = arrays.fmt
     by_name: dict[str, LinearRule] = {r.name: r for r in linear_rules(fmt) if r.table == table}
-    columns: dict[str, list[int]] = {}
+    failing = list(rows)
+    if not failing:
+        return []
+    # each failing row's cells gathered per rule at once (its row of the arrays found for all rows
+    # in one search): values, states and lines by row, in the order of the rule's cells
+    at = np.searchsorted(arrays.report, np.array([d["report"] for d in failing], dtype=np.int64))
+    of_rule: dict[str, list[int]] = {}
+    for j, d in enumerate(failing):
+        of_rule.setdefault(d["check"], []).append(j)
+    got: list[tuple[list[float], list[int], list[int]]] = [([], [], [])] * len(failing)
+    for name, js in of_rule.items():
+        cols = np.array([arrays.column(c) for c in by_name[name].cells], dtype=np.intp)
+        sel = np.ix_(at[js], cols)
+        rows_of = zip(arrays.values[sel].tolist(), arrays.states[sel].tolist(), arrays.lines[sel].tolist(), strict=True)
+        for j, row in zip(js, rows_of, strict=True):
+            got[j] = row
     out: list[Finding] = []
-    for d in rows:
+    for d, (vals, sts, lns) in zip(failing, got, strict=True):
         lr = by_name[d["check"]]
         ri = d["report"]
         rep = reports[ri]
         ids = lr.cells
         if involves_unreadable(rep, ids):
             continue  # a row/table that could not be read by columns (I07/I09) is not summed
-        cols = columns.get(lr.name)
-        if cols is None:
-            cols = columns[lr.name] = [arrays.column(c) for c in ids]
-        k = int(np.searchsorted(arrays.report, ri))
-        value = dict(zip(ids, arrays.values[k, cols].tolist(), strict=True))  # NaN: no value
-        state = dict(zip(ids, arrays.states[k, cols].tolist(), strict=True))
+        value = dict(zip(ids, vals, strict=True))  # NaN: no value
+        state = dict(zip(ids, sts, strict=True))
         lhs = sum(_number(value[c]) for c in lr.lhs)
         rhs = sum(_number(value[c]) for c in lr.rhs)
         # a blank printed total is not "报告填写为 0": it was left empty
         blank = all(state[c] == _BLANK for c in lr.lhs)
         params = dict(lr.params) | {"expected": format_number(rhs), "actual": BLANK if blank else format_number(lhs)}
-        lines = [ln for ln in arrays.lines[k, cols].tolist() if ln]
+        lines = [ln for ln in lns if ln]
         out.append(
             finding_for(
                 lr.code,

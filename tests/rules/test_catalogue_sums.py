@@ -100,3 +100,25 @@ def test_the_packaged_catalogue_is_back_after_a_temporary_one(with_new_rule: Non
     use_catalogue(None)
     assert "B02" not in {r.code for r in linear_rules(Fmt.F2021)}
     assert "B02" not in {c.name.split("|")[0] for c in table_schema(Fmt.F2021, "3").checks}
+
+
+def test_sum_findings_of_several_reports_and_rules_read_each_reports_own_cells() -> None:
+    from tests.helpers import busy_seed, set_cells, validate_texts
+
+    texts = {
+        "a_2023.txt": set_cells(busy_seed(), {"3:3.3.4:commercial": "2"}),
+        "b_2023.txt": busy_seed(),
+        "c_2023.txt": set_cells(busy_seed(), {"3:1:total": ""}),
+        "d_2023.txt": set_cells(busy_seed(), {"3:3.3.4:commercial": "5"}),
+    }
+    row = [f"3:3.3.4:{c}" for c in ("total", "natural", "commercial", "research", "social", "legal", "other")]
+    got = [
+        (f.file, f.cells, f.expected, f.actual)
+        for f in validate_texts(texts)
+        if f.rule == "A01" and f.cells[0] in ("3:3.3.4:total", "3:1:total")
+    ]
+    assert [(g[0], g[1] == row if g[1][0] == "3:3.3.4:total" else g[1][0], g[2], g[3]) for g in got] == [
+        ("a_2023.txt", True, 2, 1),
+        ("c_2023.txt", "3:1:total", 13, 0),  # a blank total: 0 in the sum
+        ("d_2023.txt", True, 5, 1),
+    ]
