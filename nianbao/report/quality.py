@@ -289,17 +289,23 @@ def worst_order(files: list[FileOutcome]) -> list[int]:
     )
 
 
-def county_of_files(outcome: RunOutcome) -> list[str]:
+def registry_keys(outcome: RunOutcome) -> list[str]:
+    """Each registered agency's matching key (:func:`normalise_agency`), in the registry's order:
+    worked out once per run by :func:`prepare` for its several uses (50,000 agencies, ~1 µs each)."""
+    return [a.key for a in outcome.registry or ()]
+
+
+def county_of_files(outcome: RunOutcome, keys: list[str] | None = None) -> list[str]:
     """The county of each file: the inbox's county folder (set by the flows), else the registry's
     county of its agency, else the folder the file is in (``<year>/<county>/<file>`` in the inbox
-    layout), else :data:`NO_COUNTY`."""
+    layout), else :data:`NO_COUNTY`.  ``keys``: :func:`registry_keys`, when already known."""
     by_agency: dict[str, str | None] = {}
-    for a in outcome.registry or []:
-        k = a.key
+    registry = outcome.registry or []
+    for a, k in zip(registry, registry_keys(outcome) if keys is None else keys, strict=True):
         by_agency[k] = a.county if by_agency.get(k, a.county) == a.county else None  # ambiguous: None
     out = []
     for fo in outcome.files:
-        c = fo.county or (by_agency.get(normalise_agency(fo.agency)) if fo.agency else None)
+        c = fo.county or (by_agency.get(normalise_agency(fo.agency)) if fo.agency and by_agency else None)
         if not c:
             c = folder_name(fo.file) or NO_COUNTY
         out.append(c)
@@ -340,12 +346,13 @@ def county_summary(q: Quality, prefix: str = "") -> list[dict[str, Any]]:
     return [{"name": g.name, "href": f"{prefix}{COUNTIES_DIR}/{g.page}", **group_counts(q, g)} for g in q.groups]
 
 
-def registry_status(outcome: RunOutcome) -> list[dict[str, Any]] | None:
+def registry_status(outcome: RunOutcome, akeys: list[str] | None = None) -> list[dict[str, Any]] | None:
     """Per report year of the run: how many registered agencies submitted, and who is missing.
 
     ``None`` when no registry is known.  When the run already worked out the missing agencies
     (``outcome.info.missing``: rows of county, year, agency — the nightly flow does, with the
-    rename table applied), that list is used; otherwise agencies are matched by normalised name."""
+    rename table applied), that list is used; otherwise agencies are matched by normalised name
+    (``akeys``: :func:`registry_keys`, when already known)."""
     if outcome.registry is None:
         return None
     expected = outcome.registry
@@ -363,17 +370,24 @@ def registry_status(outcome: RunOutcome) -> list[dict[str, Any]] | None:
             {"year": y, "submitted": len(expected) - len(per.get(y, [])), "missing": per.get(y, [])}
             for y in years or [None]
         ]
-    keys = {a.key for a in expected}
+    if akeys is None:
+        akeys = registry_keys(outcome)
+    keys = set(akeys)
     by_year: dict[int | None, set[str]] = defaultdict(set)
+    norm: dict[str, str] = {}  # an agency's files of several years: its name normalised once
     for f in outcome.files:
         if f.agency:
-            by_year[f.year].add(normalise_agency(f.agency))
+            k = norm.get(f.agency)
+            if k is None:
+                k = norm[f.agency] = normalise_agency(f.agency)
+            by_year[f.year].add(k)
     out = []
     run_years: list[int | None] = []
     run_years += sorted(y for y in by_year if y is not None)
     for y in run_years or [None]:
         got = by_year.get(y, set()) if y is not None else set().union(*by_year.values())
-        out.append({"year": y, "submitted": len(keys & got), "missing": [a for a in expected if a.key not in got]})
+        missing = [a for a, k in zip(expected, akeys, strict=True) if k not in got]
+        out.append({"year": y, "submitted": len(keys & got), "missing": missing})
     return out
 
 
@@ -404,7 +418,8 @@ def prepare(
     new = [0] * len(files)
     acked = [0] * len(files)
     status = rv.status
-    county_of_agency = {a.key: a.county for a in outcome.registry or []}
+    akeys = registry_keys(outcome)
+    county_of_agency = {k: a.county for a, k in zip(outcome.registry or [], akeys, strict=True)}
     new_elsewhere: Counter[str] = Counter()  # county -> new findings about no file (M01: did not submit)
     anchor = [0] * len(outcome.findings)
     for k, fnd in enumerate(outcome.findings):
@@ -423,8 +438,8 @@ def prepare(
         large = len(files) > LARGE_BATCH
     paged = [is_flagged(f) for f in files] if large else [True] * len(files)
     order = worst_order(files)
-    registry = registry_status(outcome)
-    groups, group_of = _groups(outcome, order, registry)
+    registry = registry_status(outcome, akeys)
+    groups, group_of = _groups(outcome, order, registry, akeys)
     return Quality(
         outcome,
         rv,
@@ -445,9 +460,9 @@ def prepare(
 
 
 def _groups(
-    outcome: RunOutcome, order: list[int], registry: list[dict[str, Any]] | None
+    outcome: RunOutcome, order: list[int], registry: list[dict[str, Any]] | None, akeys: list[str] | None = None
 ) -> tuple[list[Group], list[int]]:
-    counties = county_of_files(outcome)
+    counties = county_of_files(outcome, akeys)
     by_name: dict[str, list[int]] = defaultdict(list)
     for i in order:  # worst first within each county
         by_name[counties[i]].append(i)
