@@ -538,7 +538,7 @@ def run_direct(cfg: RunSettings, views: Views) -> RunResult:
 
 def files_found(inv: Inventory) -> list[tuple[str, str | None]]:
     """(name as in the outputs, county) of every file found: what an incomplete run lists."""
-    return [(f.rel, f.county) for f in inv.files]
+    return [(f.sub.name, f.county) for f in inv.files]  # (``sub.name`` is ``rel``: no property call per file)
 
 
 def incomplete_writer(st: rundirs.Staging, views: Views) -> Callable[[RunOutcome], Path]:
