@@ -29,6 +29,7 @@ from nianbao.domain.registry import Agency
 from nianbao.localise import localisation_counts
 from nianbao.outcome import CrossYear, FileOutcome, Finding, InfoSummary, RunInfo, RunOutcome, Summaries
 from nianbao.read.grid import reading_confidence
+from nianbao.rules.prose.chunks import release as release_prose
 from nianbao.validate.batch import sort_findings, validate_summarised
 
 if TYPE_CHECKING:
@@ -87,9 +88,12 @@ def check_rules(
     t0 = time.perf_counter()
     previous = last_year.load()
     stages: dict[str, float] = {"last_year": time.perf_counter() - t0}  # (not validation time)
-    findings, summaries = validate_summarised(
-        reports, previous=previous, renames=renames, registry=registry, timings=stages
-    )
+    try:
+        findings, summaries = validate_summarised(
+            reports, previous=previous, renames=renames, registry=registry, timings=stages
+        )
+    finally:
+        release_prose(reports)  # the texts' analyses the parse workers made are used once
     e02 = sum(1 for f in findings if f.rule == "E02") + sum(len(s.reports) for s in summaries if s.rule == "E02")
     cross = CrossYear(e02, len(previous))
     reading = [reading_confidence(r) if r.status == "validated" else None for r in reports]

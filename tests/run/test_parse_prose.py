@@ -11,7 +11,7 @@ import pytest
 
 from nianbao.rules.frames import batch_arrays
 from nianbao.rules.prose import prose_findings
-from nianbao.rules.prose.chunks import forget, precomputed
+from nianbao.rules.prose.chunks import ahead, forget, precomputed
 from nianbao.run import parsing
 from nianbao.run.inputs import Submission
 
@@ -41,3 +41,15 @@ def test_the_pool_ships_each_chunks_prose_analysis_and_the_findings_stay_the_sam
     assert ahead == own and [f.rule for f in own].count("H01") >= 1
     # one file read on its own (no pool): no analysis ahead, the family reads its text itself
     assert precomputed(parsing.load_all(subs[:1], 1)) is None
+
+
+def test_the_run_releases_the_analyses_of_the_reports_it_has_validated(monkeypatch: pytest.MonkeyPatch) -> None:
+    from nianbao.run.validation import validate_reports
+
+    files = sorted((ROOT / "data" / "submissions").rglob("*.txt"))
+    subs = [Submission(str(p), p.relative_to(ROOT).as_posix()) for p in files]
+    monkeypatch.setattr(parsing, "PARALLEL_MIN_FILES", 2)
+    reports = parsing.load_all(subs, 2)
+    assert precomputed(reports) is not None
+    validate_reports(reports, [str(ROOT / "data" / "submissions")])
+    assert ahead(reports) == ([], [i for i, r in enumerate(reports) if r.readable])  # none kept

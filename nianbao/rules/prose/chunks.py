@@ -7,8 +7,9 @@ analyse the chunk they have just read and ship the analysis back with it; the ru
 registers it for those report objects (:func:`register`).  :func:`ahead` gives the analyses of a
 batch's reports and the ones without (the family analyses those texts itself: the same result).
 
-The registry holds the reports it knows (so an object id is never that of another report) and at
-most :data:`REGISTRY_CAP` of them: the oldest registrations are dropped first.
+The registry holds the reports it knows (so an object id is never that of another report) until
+the run has validated them (:func:`release`), and at most :data:`REGISTRY_CAP` of them: the oldest
+registrations are dropped first.
 """
 
 from __future__ import annotations
@@ -81,6 +82,16 @@ def register(reports: Sequence[ParsedReport], analysis: ChunkProse | None) -> No
             _known[id(rep)] = (rep, analysis, i)
         while len(_known) > REGISTRY_CAP:
             _known.popitem(last=False)
+
+
+def release(reports: Sequence[ParsedReport]) -> None:
+    """Drop the analyses of these reports (the run calls it once they are validated: the registry
+    then holds only reports parsed and not yet validated)."""
+    with _lock:
+        for rep in reports:
+            got = _known.get(id(rep))
+            if got is not None and got[0] is rep:
+                del _known[id(rep)]
 
 
 def forget() -> None:
