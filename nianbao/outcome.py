@@ -615,19 +615,17 @@ class RunOutcome:
     def summaries_json(self) -> list[dict[str, Any]]:
         """run.json ``summaries``: each summary's words once, with the files it applies to."""
         out = []
-        at: dict[int, int] | None = None  # report -> its position in files, when not its own
+        n = len(self.files)
+        aligned = all(f.report == i for i, f in enumerate(self.files)) if self.summaries else False
+        at: dict[int, int] | None = None  # report -> its position in files (when not aligned)
         for s in self.summaries:
-            subs: list[int] = []
-            for r in s.reports:
-                if 0 <= r < len(self.files) and self.files[r].report == r:
-                    subs.append(r)
-                    continue
+            subs: list[int]
+            if aligned and all(0 <= r < n for r in (min(s.reports, default=0), max(s.reports, default=0))):
+                subs = list(s.reports)  # every report is its own record's position
+            else:
                 if at is None:
                     at = {f.report: i for i, f in enumerate(self.files) if f.report >= 0}
-                i = at.get(r, -1)
-                if i < 0:
-                    break
-                subs.append(i)
+                subs = [i for r in s.reports if (i := at.get(r, -1)) >= 0]
             if len(subs) < len(s.reports):  # a report with no record in submissions.json: its file
                 files = []
                 for r in s.reports:

@@ -26,7 +26,6 @@ import math
 import os
 import re
 import tempfile
-import zipfile
 from collections.abc import Callable
 from datetime import datetime
 from math import copysign
@@ -34,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 import xlsxwriter
-import xlsxwriter.workbook
 from xlsxwriter.format import Format
 from xlsxwriter.url import Url
 from xlsxwriter.utility import xl_col_to_name
@@ -823,37 +821,8 @@ def _plain_string(s: str) -> bool:
     return _ODD_STRING.search(s) is None
 
 
-# zlib level of the archive's members: 1 (fastest) instead of zipfile's default 6 — the same
-# sheets (the unzipped members are identical), ~0.1 CPU s less per 18 MB of XML (20,000 reports),
-# the file ~35 % larger (1.5 -> 2.0 MB).  The workbook is the longest single unit of the views.
-ZIP_LEVEL = 1
-
-
-class _ZipFile(zipfile.ZipFile):
-    """xlsxwriter's archive, deflated at :data:`ZIP_LEVEL` unless a level is asked for."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("compresslevel", ZIP_LEVEL)
-        super().__init__(*args, **kwargs)
-
-
-class _Workbook(Workbook):
-    """xlsxwriter's workbook, its archive written by :class:`_ZipFile`: xlsxwriter takes no
-    compression level, so its module's ``ZipFile`` is swapped while this workbook is stored (the
-    views write workbooks from one thread; another workbook stored meanwhile is only deflated
-    faster)."""
-
-    def _store_workbook(self) -> None:
-        saved = xlsxwriter.workbook.ZipFile
-        xlsxwriter.workbook.ZipFile = _ZipFile
-        try:
-            super()._store_workbook()
-        finally:
-            xlsxwriter.workbook.ZipFile = saved
-
-
 def _new_workbook(path: Path) -> Workbook:
-    wb = _Workbook(
+    wb = xlsxwriter.Workbook(
         str(path),
         {
             "constant_memory": True,
@@ -940,6 +909,8 @@ def reuse_workbook(q: Quality, out: Path, reuse: Reuse) -> bool:
     anew and put in place of the old one, every other part of the archive copied as stored.  False
     (nothing written: build the whole workbook) when the key differs or the old workbook's styles
     are not the ones this code writes."""
+    import zipfile
+
     prev = reuse.match(WORKBOOK, reuse.known(WORKBOOK) or workbook_key(q, reuse))
     if prev is None or not prev.is_file() or prev.is_symlink():
         return False

@@ -146,31 +146,6 @@ def test_values_sheet_fast_rows_write_xlsxwriters_own_bytes(tmp_path: Path, monk
     assert b"<v>" in books[True]["xl/worksheets/sheet5.xml"]  # 数值 holds numbers
 
 
-def test_workbook_deflated_fast_holds_the_same_sheets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The archive is deflated at excel.ZIP_LEVEL (1: the fastest): its members are the bytes the
-    default level gives, only the archive differs; and xlsxwriter's own ZipFile is back after."""
-    import zipfile
-
-    import xlsxwriter.workbook
-
-    from nianbao.report import excel
-    from nianbao.report.quality import prepare
-    from nianbao.run.steps import validate_paths
-
-    q = prepare(validate_paths([SAMPLE], 1), tmp_path, None, None)
-    books, sizes = {}, {}
-    for level in (6, 1):
-        monkeypatch.setattr(excel, "ZIP_LEVEL", level)
-        path = tmp_path / f"{level}.xlsx"
-        excel.build_workbook(q, path)
-        with zipfile.ZipFile(path) as z:
-            books[level] = {n: z.read(n) for n in z.namelist() if n != "docProps/core.xml"}  # core: the time
-            sizes[level] = sum(i.compress_size for i in z.infolist())
-    assert books[1] == books[6]
-    assert sizes[1] > sizes[6]  # level 1 compresses less: the level was applied
-    assert xlsxwriter.workbook.ZipFile is zipfile.ZipFile
-
-
 def test_fast_rows_write_each_number_as_xlsxwriter_does(tmp_path: Path) -> None:
     """_fast_rows' number texts (looked up once per value; zero by its sign) are xlsxwriter's own:
     0 and -0, integers, fractions, large and small magnitudes, repeated."""

@@ -115,6 +115,9 @@ def test_a_report_without_its_own_record_is_found_by_its_record_or_named_by_file
     del o.files[0]  # the last report has no record: every summary naming it names its files
     assert [s["files"] for s in o.summaries_json()] == [list(_texts()), list(_texts())]
     assert all("submissions" not in s for s in o.summaries_json())
+    o = _outcome()
+    del o.files[2]  # the records in the reports' order, the last report without one
+    assert [s["files"] for s in o.summaries_json()] == [list(_texts()), list(_texts())]
 
 
 def test_the_memo_round_trips_the_summaries(tmp_path: Path) -> None:
