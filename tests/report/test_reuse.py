@@ -117,18 +117,24 @@ def test_one_changed_report_rerenders_its_page_and_the_pages_that_list_it(
     assert f"{p['b']}#f-" in news and f"{p['b']}#f-{len(load(run4, 'findings.json'))}" not in news
 
 
-def test_a_change_of_review_state_rerenders_that_reports_page(
-    three_runs: tuple[Path, list[Path]], tmp_path: Path
-) -> None:
-    inbox, (run1, _run2, run3) = three_runs
-    p = pages(run1)
+def acknowledge_one_g04(run_dir: Path, tmp_path: Path) -> Path:
+    """An acknowledgement file that accepts the first G04 finding of ``run_dir``."""
     acks = tmp_path / "acks.csv"
-    g04 = next(f for f in load(run3, "findings.json") if f["rule"] == "G04")
+    g04 = next(f for f in load(run_dir, "findings.json") if f["rule"] == "G04")
     code, output = ack(
         "--acks", str(acks), "--file", g04["file"], "--rule", "G04", "--cell", g04["cells"][0],
         "--reviewer", "张三", "--note", "该格确无数据",
     )  # fmt: skip
     assert code == 0, output
+    return acks
+
+
+def test_a_change_of_review_state_rerenders_that_reports_page(
+    three_runs: tuple[Path, list[Path]], tmp_path: Path
+) -> None:
+    inbox, (run1, _run2, run3) = three_runs
+    p = pages(run1)
+    acks = acknowledge_one_g04(run3, tmp_path)
     run4 = tmp_path / "run4"
     got = run(inbox, run4, run3, "--acks", str(acks))
     # the county page shows no acknowledgement (its key is what it shows): reused with the others
@@ -230,13 +236,7 @@ def test_the_whole_run_is_taken_only_when_the_review_is_the_same(
     """One finding acknowledged (the contract files are the same): the views key changes, the
     pages are keyed one by one, and only those that show the acknowledgement are rendered."""
     inbox, (run1, _run2, run3) = three_runs
-    acks = tmp_path / "acks.csv"
-    g04 = next(f for f in load(run3, "findings.json") if f["rule"] == "G04")
-    code, output = ack(
-        "--acks", str(acks), "--file", g04["file"], "--rule", "G04", "--cell", g04["cells"][0],
-        "--reviewer", "张三", "--note", "该格确无数据",
-    )  # fmt: skip
-    assert code == 0, output
+    acks = acknowledge_one_g04(run3, tmp_path)
     run4 = tmp_path / "run4"
     got = run(inbox, run4, run3, "--acks", str(acks))
     assert got["contract"] == manifest(run3)["contract"]  # the same reports and findings …

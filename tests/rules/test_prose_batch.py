@@ -8,19 +8,9 @@ import sys
 import polars as pl
 
 from nianbao.rules.frames import batch_arrays
-from nianbao.rules.prose import prose_lines
+from nianbao.rules.prose import CLAIM_SCHEMA, prose_lines
 from nianbao.rules.prose.checks import claim_checks, paragraph_sums, table_targets
 from tests.helpers import busy_seed, parse
-
-CLAIM_SCHEMA = {
-    "report": pl.UInt32,
-    "section": pl.String,
-    "line": pl.UInt32,
-    "sent": pl.Int64,
-    "pos": pl.Int64,
-    "kind": pl.String,
-    "value": pl.Int64,
-}
 
 
 def test_claim_checks_gathers_the_table_values_of_each_claims_report_and_kind() -> None:

@@ -99,21 +99,22 @@ def prose_findings(
 
 
 _NO_LINES = pl.DataFrame(schema={"report": pl.UInt32, "section": pl.String, "line": pl.UInt32, "tid": pl.UInt32})
-_NO_CLAIMS = pl.DataFrame(
-    schema={
-        "report": pl.UInt32,
-        "section": pl.String,
-        "line": pl.UInt32,
-        "sent": pl.Int64,
-        "pos": pl.Int64,
-        "kind": pl.String,
-        "value": pl.Int64,
-    }
-)
+# the columns of the claims frame (line_claims): one row per number a sentence states
+CLAIM_SCHEMA = {
+    "report": pl.UInt32,
+    "section": pl.String,
+    "line": pl.UInt32,
+    "sent": pl.Int64,
+    "pos": pl.Int64,
+    "kind": pl.String,
+    "value": pl.Int64,
+}
+_NO_CLAIMS = pl.DataFrame(schema=CLAIM_SCHEMA)
 
 
 __all__ = [
     "CLAIMS",
+    "CLAIM_SCHEMA",
     "CN_NUMERALS",
     "PROSE_CHUNK",
     "ClaimKind",
