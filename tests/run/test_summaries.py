@@ -172,3 +172,34 @@ def test_the_views_tell_each_report_its_summarised_infos(run_dir: Path) -> None:
     rows = [r for r in wb["汇总"].iter_rows(values_only=True) if r and r[0] in ("E02", "I06", "提示（条）")]
     counts = {r[0]: (r[1] if r[0] == "提示（条）" else (r[3], r[4])) for r in rows}
     assert counts["E02"] == (3, 3) and counts["I06"] == (3, 3) and counts["提示（条）"] == 6
+
+
+def test_validation_pauses_the_cyclic_gc_and_restores_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    from nianbao.run import validation
+
+    seen: list[bool] = []
+    real_check, real_summarise = validation.check_rules, validation.summarise
+
+    def check(*a: Any) -> Any:
+        seen.append(gc.isenabled())
+        return real_check(*a)
+
+    def summarise(*a: Any) -> Any:
+        seen.append(gc.isenabled())
+        return real_summarise(*a)
+
+    monkeypatch.setattr(validation, "check_rules", check)
+    monkeypatch.setattr(validation, "summarise", summarise)
+    reports = [parse(seed_text(), "a_2023.txt")]
+    assert gc.isenabled()
+    out = validate_reports(reports)
+    assert seen == [False, False] and gc.isenabled()
+    assert [f.errors for f in out.files] == [0]
+    gc.disable()
+    try:
+        validate_reports(reports)
+        assert not gc.isenabled()  # left off when it was off
+    finally:
+        gc.enable()
