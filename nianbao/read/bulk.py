@@ -564,7 +564,7 @@ def _frame(texts: Sequence[str], lim: Limits) -> _Chunk:
     open_ends = (~text_lines["ends"]).cum_sum().shift(1, fill_value=0)
     # format_of_label_text's text, line by line: the label line without spaces and tabs
     label = raw.str.replace_all("\t", "", literal=True).str.replace_all(" ", "", literal=True)
-    # meta.label_text_of_raw's lines (a row of cells, or a short paragraph not a sentence) that may
+    # meta.detect_format's label lines (a row of cells, or a short paragraph not a sentence) that may
     # print a format's mark (spaces and tabs between its characters allowed)
     marked = (
         lines.filter(tab | ((raw.str.len_chars() <= LABEL_LINE_MAX) & ~raw.str.ends_with("。")))

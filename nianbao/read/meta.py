@@ -453,15 +453,6 @@ def detect_format(lines: Iterable[LineLike], year: int | None) -> FormatEvidence
     return format_of_label_text("\n".join(parts), year)
 
 
-def label_text_of_raw(raws: Iterable[str]) -> str:
-    """``detect_format``'s label text of plain-text lines (cells separated by tabs), from their raw text."""
-    # a line with a tab is a row of cells (kept, without its tabs); a paragraph is kept when short
-    # and not a sentence: tabs removed from the joined text at once (paragraphs have none)
-    return "\n".join([r for r in raws if "\t" in r or (len(r) <= _LABEL_LINE_MAX and not r.endswith("。"))]).replace(
-        "\t", ""
-    )
-
-
 def format_of_label_text(label_text: str, year: int | None) -> FormatEvidence:
     """``detect_format`` from the label lines already joined by newlines."""
     # without spaces (labels wrapped or spaced: 本年新 制作数量); no NFKC (slow on CJK): the marks are
