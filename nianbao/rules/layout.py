@@ -42,6 +42,10 @@ def _table_element_words(fmt: Fmt, el: str) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
+# a summarised finding's words: cells, expected, actual, params
+_Words = tuple[list[str], object, object, dict[str, object]]
+
+
 def findings_of(reports: Sequence[ParsedReport], rows: Iterator[dict[str, Any]]) -> list[Finding | InfoSummary]:
     """The findings of the failing rows of the layout frame (a summarised rule's: its summaries)."""
     out: list[Finding | InfoSummary] = []
@@ -49,8 +53,8 @@ def findings_of(reports: Sequence[ParsedReport], rows: Iterator[dict[str, Any]])
     # a summarised info of a layout fact (I06: every report printing the same alias) has its words
     # from (code, format, element, printed, statutory, previous) alone: made once per such key, the
     # other reports of the key gathered and added at once (100,000 rows of I06 at 100,000 reports)
-    same: dict[tuple[Any, ...], tuple[list[int], list[int | None]]] = {}
-    firsts: dict[tuple[Any, ...], tuple[str, list[str], object, object, dict[str, object]]] = {}
+    # key -> the first report's words (cells, expected, actual, params), the key's other reports and lines
+    same: dict[tuple[Any, ...], tuple[_Words, list[int], list[int | None]]] = {}
     for ri, rep, code, d in with_reports(reports, rows):
         fmt = rep.fmt or Fmt.F2021
         el: str = d["element"]
@@ -65,8 +69,8 @@ def findings_of(reports: Sequence[ParsedReport], rows: Iterator[dict[str, Any]])
                 memo = (code, fmt, el, printed, statutory, previous)
                 got = same.get(memo)
                 if got is not None:
-                    got[0].append(ri)
-                    got[1].append(line)
+                    got[1].append(ri)
+                    got[2].append(line)
                     continue
         else:
             ri_ = rep.row_issues[pos - n_facts]
@@ -115,8 +119,7 @@ def findings_of(reports: Sequence[ParsedReport], rows: Iterator[dict[str, Any]])
         if summaries.takes(code):  # (I06: one summary for the reports printing the same alias)
             summaries.add(code, ri, line, cells=cells, expected=expected, actual=actual, params=params)
             if memo is not None:
-                same[memo] = ([], [])
-                firsts[memo] = (code, cells, expected, actual, params)
+                same[memo] = ((cells, expected, actual, params), [], [])
             continue
         out.append(
             finding_for(
@@ -130,10 +133,9 @@ def findings_of(reports: Sequence[ParsedReport], rows: Iterator[dict[str, Any]])
                 line=line,
             )
         )
-    for memo, (more, lines) in same.items():
+    for memo, ((cells, expected, actual, params), more, lines) in same.items():
         if more:
-            code, cells, expected, actual, params = firsts[memo]
-            summaries.add_many(code, more, lines, cells=cells, expected=expected, actual=actual, params=params)
+            summaries.add_many(memo[0], more, lines, cells=cells, expected=expected, actual=actual, params=params)
     return out + summaries.done()
 
 
