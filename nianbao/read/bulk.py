@@ -123,6 +123,9 @@ _REJECT = (
 # printed cell of its line
 _HEADING = "^[ \t]*[一二三四五六七八九十#*][^\t]*[ \t]*$"
 _HEADING_START = "^[ \t]*[一二三四五六七八九十#*]"  # what _HEADING asks first (anchored: quick to refuse)
+# a cell that is a number alone (what fast._skeleton masks: the skeleton's count of masked cells is
+# the count of these, which the plans' ranks index)
+_NUMBER_CELL = r"^[0-9]+(?:\.[0-9]+)?$"
 
 ENV = "NIANBAO_BULK_READ"
 
@@ -509,13 +512,13 @@ def _frame(texts: Sequence[str], lim: Limits) -> _Chunk:
     tab = pl.col("tab")
     lines = lines.with_columns(
         # the skeleton is made of the rows with a digit and of the paragraphs that are a number alone
-        digit=tab & raw.str.contains("[0-9]") | ~tab & raw.str.contains(r"^[0-9]+(?:\.[0-9]+)?$"),
+        digit=tab & raw.str.contains("[0-9]") | ~tab & raw.str.contains(_NUMBER_CELL),
         head=raw.str.contains(_HEADING_START),  # then _HEADING on those lines (below)
     )
     # the skeleton of the lines with a digit: each cell that is a number alone masked (fast._skeleton's
     # three masks: a decimal, five digits or more, up to four), and how many there are
     el = pl.element()
-    number = el.str.contains(r"^[0-9]+(?:\.[0-9]+)?$")
+    number = el.str.contains(_NUMBER_CELL)
     masked = (
         pl.col("cells")
         .list.eval(
@@ -549,9 +552,7 @@ def _frame(texts: Sequence[str], lim: Limits) -> _Chunk:
     numbers = np.zeros(len(raws), np.int64)
     numbers[digits["row"].to_numpy()] = digits["numbers"].to_numpy()
     # every number cell of the chunk, in order (line, cell): what fast.read_code reads of each
-    nums = (
-        cells.select(cell="cells").explode("cell").filter(pl.col("cell").str.contains(r"^[0-9]+(?:\.[0-9]+)?$"))["cell"]
-    )
+    nums = cells.select(cell="cells").explode("cell").filter(pl.col("cell").str.contains(_NUMBER_CELL))["cell"]
     values, states, texts_at = _numbers(nums)
     # the lines of text (no tab, not blank) and what meta.unwrapped reads of each
     text_lines = lines.filter(~tab & raw.str.contains("[^ \t]")).select(
