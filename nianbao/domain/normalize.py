@@ -29,7 +29,6 @@ _PLACEHOLDERS = frozenset({"-", "—", "——", "–", "―", "/", "\\", "无",
 _THOUSANDS = re.compile(r"^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 _NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
 _UNIT = re.compile(r"^(-?[\d.,]+)\s*(万元|元|件|条|个|次|项|宗|起|家)$")
-_SPACES = re.compile(r"\s+")
 _LEAD_NUM = re.compile(r"^(?:[一二三四五六七八九十]+[、.]|\(\s*[一二三四五六七八九十]+\s*\)|\d+(?:\.\d+)*[.、](?!\d))+")
 _PUNCT = re.compile(r"[\s\"'“”‘’()\[\]【】〔〕<>《》、,.。:;·\-_/|!?~]+")
 
@@ -41,7 +40,7 @@ def nfkc(s: str) -> str:
 @lru_cache(maxsize=1 << 16)  # labels repeat from report to report: normalise each printed text once
 def norm_label(s: str) -> str:
     """Label normalised for matching: NFKC, no spaces, no leading numbering, no punctuation."""
-    t = _SPACES.sub("", nfkc(s))
+    t = squash(s)
     t = _LEAD_NUM.sub("", t)
     return _PUNCT.sub("", t)
 
@@ -50,7 +49,7 @@ def squash(s: str) -> str:
     """NFKC without any whitespace (for phrase search in prose).
 
     ``str.split()`` cuts at exactly the characters ``\\s`` matches (tests/read/test_bulk_read.py checks
-    every code point): joined, it is ``_SPACES.sub("", …)`` at a quarter of the cost on CJK prose."""
+    every code point): joined, it is ``re.sub(r"\\s+", "", …)`` at a quarter of the cost on CJK prose."""
     return "".join(nfkc(s).split())
 
 
@@ -61,7 +60,7 @@ def parse_number(raw: str, kind: Kind = Kind.COUNT) -> tuple[float | None, State
     if not s:
         return None, State.BLANK
     s = _FOOTNOTE.sub("", s)  # before NFKC: it would turn a superscript ¹ into a digit 1
-    s = _SPACES.sub("", nfkc(s))
+    s = squash(s)
     if not s:
         return None, State.BLANK
     if s in _PLACEHOLDERS:
