@@ -60,7 +60,8 @@ def views_parts(q: Quality) -> tuple[Any, ...]:
     registry, the scale path."""
     rv = q.review
     acks = sorted(rv.acks.items())
-    review = (rv.status, acks, rv.report_change, rv.resolved, rv.withdrawn, rv.problems, rv.has_previous)
+    common_acks = sorted(rv.common_acks.items())  # a summarised info's acknowledgement shows on its report's page
+    review = (rv.status, acks, common_acks, rv.report_change, rv.resolved, rv.withdrawn, rv.problems, rv.has_previous)
     registry = [(a.county, a.agency, a.level) for a in q.outcome.registry or ()]
     return review, registry, q.large
 

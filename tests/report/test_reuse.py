@@ -242,3 +242,26 @@ def test_the_whole_run_is_taken_only_when_the_review_is_the_same(
     assert got["contract"] == manifest(run3)["contract"]  # the same reports and findings …
     assert got["views"] != manifest(run3)["views"]  # … reviewed otherwise
     assert pages(run1)["c"] in got["rendered_pages"] and got["reused"] >= 3
+
+
+def test_a_summarised_info_acknowledged_is_not_taken_with_the_whole_run(
+    three_runs: tuple[Path, list[Path]], tmp_path: Path
+) -> None:
+    """A summarised info (run.json ``summaries``) acknowledged on one report in the same
+    acknowledgements file: the contract files and run.json are the same, but that report's page
+    shows the acknowledgement, so the whole run is not taken."""
+    inbox, (_run1, _run2, run3) = three_runs
+    acks = acknowledge_one_g04(run3, tmp_path)
+    run4 = tmp_path / "run4"
+    run(inbox, run4, run3, "--acks", str(acks))
+    summary = load(run4, "run.json")["summaries"][0]
+    file = load(run4, "submissions.json")[summary["submissions"][0]]["file"]
+    code, output = ack(
+        "--acks", str(acks), "--file", file, "--rule", summary["rule"], "--reviewer", "张三", "--note", "已知",
+    )  # fmt: skip
+    assert code == 0, output
+    run5 = tmp_path / "run5"
+    got = run(inbox, run5, run4, "--acks", str(acks))
+    assert got["contract"] == manifest(run4)["contract"]
+    assert got["views"] != manifest(run4)["views"]
+    assert pages(run4)[Path(file).stem] in got["rendered_pages"]
