@@ -296,8 +296,8 @@ class _Lines(Sequence[Line]):
 
 @dataclass(frozen=True, slots=True)
 class _Compiled:
-    """A plan as arrays: per value its window (0 二, 1 三, 2 四), line in the window, cell (-1: a
-    blank cell not printed), position in the cell arrays and kind; the tables' layout facts.
+    """A plan as arrays: per value its window (0 二, 1 三, 2 四), position in the cell arrays, line
+    in the window (1-based) and cell (1-based, 0: a blank cell not printed); the tables' layout facts.
 
     Per value also where it is read: a number cell (masked in the skeleton) by its rank among the
     number cells of its window (``rank``; -1 for the others), any other cell (blank, a placeholder:
@@ -305,10 +305,7 @@ class _Compiled:
     ``text``)."""
 
     win: np.ndarray
-    li: np.ndarray
-    ci: np.ndarray
     pos: np.ndarray
-    kind: np.ndarray
     layout: dict[str, Any]  # LayoutList state of the table facts (lines 0)
     fact_win: np.ndarray  # per fact: its window, -1 for a fact without a line
     fact_li: np.ndarray
@@ -318,10 +315,6 @@ class _Compiled:
     text: dict[int, str]  # position -> printed text (not plain) of the cells read here
     line: np.ndarray  # li + 1 (the value's line in its window, 1-based)
     col: np.ndarray  # uint16: ci + 1, 0 for a blank cell not printed
-
-
-_KINDS: tuple[Kind, ...] = tuple(Kind)
-_KIND_NO = {k: i for i, k in enumerate(_KINDS)}
 
 
 _COMPILED: dict[tuple[object, ...], _Compiled | None] = {}
@@ -345,7 +338,7 @@ def _compiled(key: tuple[object, ...], plan: fast.Plan) -> _Compiled | None:
     li: list[int] = []
     ci: list[int] = []
     pos: list[int] = []
-    kind: list[int] = []
+    kind: list[Kind] = []
 
     def add(w: int, line: int, cell: int, cid: str) -> bool:
         p = INDEX.get(cid)
@@ -355,7 +348,7 @@ def _compiled(key: tuple[object, ...], plan: fast.Plan) -> _Compiled | None:
         li.append(line)
         ci.append(cell)
         pos.append(p)
-        kind.append(_KIND_NO[cell_kind(fmt, cid)])
+        kind.append(cell_kind(fmt, cid))
         return True
 
     facts: list[tuple[LayoutFact, int, int]] = []
@@ -412,17 +405,14 @@ def _compiled(key: tuple[object, ...], plan: fast.Plan) -> _Compiled | None:
             value.append(math.nan)
             state.append(0)
             continue
-        v, code, t = fast.read_code(skeletons[w][w_line][w_cell] if w_cell >= 0 else "", _KINDS[kn])
+        v, code, t = fast.read_code(skeletons[w][w_line][w_cell] if w_cell >= 0 else "", kn)
         value.append(v)
         state.append(code)
         if t is not None:
             text[p] = t
     return _Compiled(
         np.array(win, np.int64),
-        np.array(li, np.int64),
-        np.array(ci, np.int64),
         np.array(pos, np.int64),
-        np.array(kind, np.int64),
         ll.__getstate__(),
         np.array([w for _f, w, _l in facts], np.int64),
         np.array([ln for _f, _w, ln in facts], np.int64),
