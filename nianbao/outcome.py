@@ -567,12 +567,7 @@ class RunOutcome:
         hits = self._summary_index.get(report)
         if not hits:
             return []
-        fo = self.file_of_report(report)
-        if fo is not None:
-            file, agency, year = fo.file, fo.agency, fo.year
-        else:
-            rep = self.reports[report]
-            file, agency, year = rep.file, rep.agency, rep.year
+        file, agency, year = self._named(report)
         return [s.finding(k, file, agency, year) for s, k in hits]
 
     def file_of_report(self, report: int) -> FileOutcome | None:
@@ -580,9 +575,17 @@ class RunOutcome:
             return self.files[report]
         return next((f for f in self.files if f.report == report), None)
 
+    def _named(self, report: int) -> tuple[str, str | None, int | None]:
+        """(file, agency, year) of ``report``: its FileOutcome's, else the parsed report's."""
+        fo = self.file_of_report(report)
+        if fo is not None:
+            return fo.file, fo.agency, fo.year
+        rep = self.reports[report]
+        return rep.file, rep.agency, rep.year
+
     def findings_of(self, report: int) -> list[Finding]:
         """Every finding of ``report``, the summarised infos included (sorted as the run sorts)."""
-        return sort_key_order([f for f in self.findings if f.report == report] + self.summarised_of(report))
+        return sort_findings([f for f in self.findings if f.report == report] + self.summarised_of(report))
 
     def rule_counts(self) -> dict[str, int]:
         """How many findings of each rule, a summary counting once per report it applies to."""
@@ -604,13 +607,8 @@ class RunOutcome:
         out = list(self.findings)
         for s in self.summaries:
             for k, r in enumerate(s.reports):
-                fo = self.file_of_report(r)
-                if fo is not None:
-                    out.append(s.finding(k, fo.file, fo.agency, fo.year))
-                else:
-                    rep = self.reports[r]
-                    out.append(s.finding(k, rep.file, rep.agency, rep.year))
-        return sort_key_order(out)
+                out.append(s.finding(k, *self._named(r)))
+        return sort_findings(out)
 
     def summaries_json(self) -> list[dict[str, Any]]:
         """run.json ``summaries``: each summary's words once, with the files it applies to."""
@@ -627,10 +625,7 @@ class RunOutcome:
                     at = {f.report: i for i, f in enumerate(self.files) if f.report >= 0}
                 subs = [i for r in s.reports if (i := at.get(r, -1)) >= 0]
             if len(subs) < len(s.reports):  # a report with no record in submissions.json: its file
-                files = []
-                for r in s.reports:
-                    fo = self.file_of_report(r)
-                    files.append(fo.file if fo is not None else self.reports[r].file)
+                files = [self._named(r)[0] for r in s.reports]
                 out.append(s.to_json(None, files))
             else:
                 out.append(s.to_json(subs))
@@ -645,7 +640,8 @@ def sort_key(f: Finding) -> tuple[int, int, str, list[str]]:
     return (f.report, _SEV.get(f.severity, 3), f.rule, f.cells)
 
 
-def sort_key_order(findings: list[Finding]) -> list[Finding]:
+def sort_findings(findings: list[Finding]) -> list[Finding]:
+    """By report, severity, rule, cells (:func:`sort_key`)."""
     return sorted(findings, key=sort_key)
 
 

@@ -29,10 +29,19 @@ from nianbao.domain.clock import now_iso
 from nianbao.domain.model import ParsedReport
 from nianbao.domain.registry import Agency
 from nianbao.localise import localisation_counts
-from nianbao.outcome import CrossYear, FileOutcome, Finding, InfoSummary, RunInfo, RunOutcome, Summaries
+from nianbao.outcome import (
+    CrossYear,
+    FileOutcome,
+    Finding,
+    InfoSummary,
+    RunInfo,
+    RunOutcome,
+    Summaries,
+    sort_findings,
+)
 from nianbao.read.grid import reading_confidence
 from nianbao.rules.prose.chunks import release as release_prose
-from nianbao.validate.batch import sort_findings, validate_summarised
+from nianbao.validate.batch import validate_summarised
 
 if TYPE_CHECKING:
     from nianbao.rules.expectations import BatchResult

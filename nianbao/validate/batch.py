@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from nianbao.domain.model import ParsedReport
 from nianbao.domain.registry import Agency
 from nianbao.localise import localise_findings
-from nianbao.outcome import Finding, InfoSummary, Summaries, sort_key
+from nianbao.outcome import Finding, InfoSummary, Summaries, sort_findings
 from nianbao.read.meta import agencies_from_registry
 from nianbao.rules.base import SCHEMA_SECONDS
 from nianbao.rules.families import families
@@ -138,8 +138,3 @@ def localise_all(
     localise_findings(findings, reports, prev_values(reports, previous, renames, pairs))
     if timings is not None:
         timings["localise"] = timings.get("localise", 0.0) + time.perf_counter() - t
-
-
-def sort_findings(findings: list[Finding]) -> list[Finding]:
-    """By report, severity, rule, cells (:func:`nianbao.outcome.sort_key`)."""
-    return sorted(findings, key=sort_key)
