@@ -15,7 +15,6 @@ from its path): it is read and listed like any other, never dropped.
 
 from __future__ import annotations
 
-import gc
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -25,6 +24,7 @@ from stat import S_ISREG
 
 from nianbao.domain.normalize import nfkc
 from nianbao.domain.registry import Agency, load_registry, load_renames, normalise_agency
+from nianbao.run.collector import gc_paused
 
 STATE_DIR = ".nianbao"  # nianbao's own state (the Parquet store of an inbox), never a submission
 # files at the root that are not submissions: the registry, the rename table, the reviews, and the
@@ -182,9 +182,7 @@ def discover(paths: Iterable[Path], *, inbox: Path | None = None) -> list[InboxF
 
     # no cyclic GC while the listing is built (no cycles are made; at 100,000 files the collections
     # walking the run's imported modules took ~45 % of the listing)
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         for root in paths:
             if root.is_dir() and not root.is_symlink():
                 rel_root = None
@@ -194,9 +192,6 @@ def discover(paths: Iterable[Path], *, inbox: Path | None = None) -> list[InboxF
                 walk(str(root), rel_root)
             else:
                 add_path(root)
-    finally:
-        if was_enabled:
-            gc.enable()
     return out
 
 

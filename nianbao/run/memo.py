@@ -26,7 +26,6 @@ each kind are kept.  A memo that cannot be read is a miss, never an error.
 from __future__ import annotations
 
 import contextlib
-import gc
 import hashlib
 import logging
 import os
@@ -42,6 +41,7 @@ from nianbao.catalogue import ruleset_version
 from nianbao.domain.model import ParsedReport
 from nianbao.domain.registry import Agency
 from nianbao.outcome import CrossYear, Finding, InfoSummary, Suspect
+from nianbao.run.collector import gc_paused
 from nianbao.run.validation import LastYear, RuleResult
 
 if TYPE_CHECKING:
@@ -214,20 +214,16 @@ class Memo:
     # the rules
     def get_validation(self, key: str) -> RuleResult | None:
         p = self.root / f"validate-{key}.json"
-        was_enabled = gc.isenabled()
-        gc.disable()  # thousands of findings, no cycles: a collection would walk every report
         try:
-            data = orjson.loads(p.read_bytes())
-            findings = [finding_from_json(d) for d in data["findings"]]
-            summaries = [InfoSummary.from_memo(d) for d in data["summaries"]]
-            result = RuleResult(
-                findings, CrossYear(**data["cross_year"]), data["localisation"], None, data["reading"], summaries
-            )
+            with gc_paused():  # thousands of findings, no cycles: a collection would walk every report
+                data = orjson.loads(p.read_bytes())
+                findings = [finding_from_json(d) for d in data["findings"]]
+                summaries = [InfoSummary.from_memo(d) for d in data["summaries"]]
+                result = RuleResult(
+                    findings, CrossYear(**data["cross_year"]), data["localisation"], None, data["reading"], summaries
+                )
         except (OSError, ValueError, TypeError, KeyError):  # orjson.JSONDecodeError is a ValueError
             return None
-        finally:
-            if was_enabled:
-                gc.enable()
         self._touch(p)
         return result
 

@@ -14,6 +14,7 @@ from nianbao.domain.model import ParsedReport, unreadable
 from nianbao.read.bulk import ReportBatch, load_files, polars_pool_running
 from nianbao.read.load import load_file
 from nianbao.rules.prose.chunks import ChunkProse, analyse, register
+from nianbao.run.collector import gc_paused
 from nianbao.run.hooks import checkpoint
 from nianbao.run.inputs import Submission
 from nianbao.run.interrupt import check_stop, quiet_worker
@@ -49,14 +50,9 @@ def _read_part(subs: Sequence[Submission]) -> ReportBatch:
 
     The cyclic GC is paused meanwhile: reading makes many short-lived containers (lines, cells)
     and no cycles worth a collection; its passes cost a tenth of the reading."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         read = iter(load_files([(s.path, s.name) for s in subs if s.problem is None]))
         return ReportBatch(load_one(s) if s.problem is not None else next(read) for s in subs)
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def load_all(
@@ -83,29 +79,26 @@ def load_all(
     out: list[ParsedReport] = []
     # The parsed reports are long-lived: the cyclic GC rescanning them on every generation-2 pass
     # costs seconds at 100,000 reports and frees nothing, so it is paused while they arrive.
-    was_enabled = gc.isenabled()
-    gc.disable()
     try:
-        ctx = _pool_context()
-        if ctx is None:
-            ex = ProcessPoolExecutor(max_workers=workers, initializer=quiet_worker)
-        else:
-            ex = ProcessPoolExecutor(workers, ctx, initializer=_fresh_worker, initargs=(dict(os.environ),))
-        try:
-            for part, analysis, analysed in ex.map(_load_chunk, chunks):
-                check_stop()
-                if analysed:
-                    register(part, analysis)
-                out.extend(part)
-                if progress:
-                    progress(len(part))
-        except BaseException:  # Ctrl-C, SIGTERM, a broken pool: the run stops now, not after the queue
-            _stop_pool(ex)
-            raise
-        ex.shutdown()
+        with gc_paused():
+            ctx = _pool_context()
+            if ctx is None:
+                ex = ProcessPoolExecutor(max_workers=workers, initializer=quiet_worker)
+            else:
+                ex = ProcessPoolExecutor(workers, ctx, initializer=_fresh_worker, initargs=(dict(os.environ),))
+            try:
+                for part, analysis, analysed in ex.map(_load_chunk, chunks):
+                    check_stop()
+                    if analysed:
+                        register(part, analysis)
+                    out.extend(part)
+                    if progress:
+                        progress(len(part))
+            except BaseException:  # Ctrl-C, SIGTERM, a broken pool: the run stops now, not after the queue
+                _stop_pool(ex)
+                raise
+            ex.shutdown()
     finally:
-        if was_enabled:
-            gc.enable()
         gc.freeze()
     return out
 

@@ -33,6 +33,7 @@ from nianbao.outcome import STATE_ZH, RunOutcome, Views, report_state
 from nianbao.run import folders as rundirs
 from nianbao.run import interrupt
 from nianbao.run import status as runstatus
+from nianbao.run.collector import gc_paused
 from nianbao.run.inputs import (
     InboxFile,
     Scope,
@@ -246,13 +247,8 @@ def plan_stage(inv: Inventory, store: Path, scope: Scope, by_county: bool = Fals
     if take:
         # no cyclic GC while thousands of reports are built (no cycles are made; ~35 % faster);
         # their cells, layout and prose are rebuilt from the store only when a step reads them
-        was_enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with gc_paused():
             rebuilt = stored_reports(Store(store), rows[take])
-        finally:
-            if was_enabled:
-                gc.enable()
         gc.freeze()  # as load_all does: later collections need not walk the reports again
         for i, rep in zip(take_for, rebuilt, strict=True):
             rep.file = inv.files[i].rel

@@ -15,11 +15,9 @@ reuses the last identical result.  The parts themselves live here only.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
@@ -41,6 +39,7 @@ from nianbao.outcome import (
 )
 from nianbao.read.grid import reading_confidence
 from nianbao.rules.prose.chunks import release as release_prose
+from nianbao.run.collector import gc_paused
 from nianbao.validate.batch import validate_summarised
 
 if TYPE_CHECKING:
@@ -230,23 +229,6 @@ def validate_reports(
         info=info,
         summaries=summaries,
     )
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """The cyclic garbage collector paused while the rules run and the files are summarised.
-
-    Both make many objects that live on (findings, summaries, a FileOutcome per report) and few
-    cycles; the collector's periodic full passes walked them again and again for nothing: 0.15-0.3
-    CPU s of ~8 at 100,000 reports (parse freezes the reports themselves: ``load_all``).  Restored
-    as it was afterwards (left off when it was off)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _summarised(findings: list[Finding], summaries: list[InfoSummary]) -> tuple[list[Finding], list[InfoSummary]]:
