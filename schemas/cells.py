@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from functools import cache
 
+import numpy as np
 import pandera.polars as pa
 import polars as pl
 
-from nianbao.rules.frames import CELL_DTYPE, FMT_DTYPE, KIND_DTYPE, STATE_DTYPE
+from nianbao.rules.frames import CELL_DTYPE, FMT_DTYPE, KIND_DTYPE, STATE_DTYPE, STATE_NAMES, FmtArrays
 from schemas._compile import rule_schema
 
 value = pl.col("value")
@@ -22,6 +23,26 @@ CELL_RULES: dict[str, pl.Expr] = {
     "G04": state != "blank",
     "G05": state != "too_large",
 }
+
+
+# the states a rule above forbids: with a negative value and a value with a fraction, what a cell
+# that breaks a rule must have (whatever its kind); every other cell passes every rule
+# (tests/rules/test_cell_suspects.py tries each state x kind x sort of value against CELL_RULES)
+SUSPECT_STATES = ("non_numeric", "blank", "too_large")
+_SUSPECT_CODE = np.isin(np.arange(256), [STATE_NAMES.index(s) for s in SUSPECT_STATES])
+_BLOCK = 8192  # rows at a time: the temporaries stay small (a format's values are ~170 MB at 100,000 reports)
+
+
+def suspects(a: FmtArrays) -> np.ndarray:
+    """The report x cell mask of ``a``'s cells that may break a rule of :data:`CELL_RULES` (a
+    superset of those that do): the family validates the frame of these cells only."""
+    out = np.empty(a.states.shape, dtype=bool)
+    for lo in range(0, len(out), _BLOCK):
+        v = a.values[lo : lo + _BLOCK]
+        with np.errstate(invalid="ignore"):
+            frac = (np.floor(v) != v) & ~np.isnan(v)
+        out[lo : lo + _BLOCK] = _SUSPECT_CODE[a.states[lo : lo + _BLOCK]] | (v < 0) | frac
+    return out
 
 
 @cache

@@ -1,7 +1,9 @@
-"""Rules G on every cell of every report at once (one pandera validation of the long cells frame).
+"""Rules G on every cell of every report at once (one pandera validation of the cells frame).
 
-The expressions are :data:`schemas.cells.CELL_RULES`; here each failing cell becomes a finding, and
-the blank cells of one table (G04) become one finding per table.
+The expressions are :data:`schemas.cells.CELL_RULES`; the frame validated holds the cells that may
+break one (:func:`schemas.cells.suspects`: every other cell passes them all), not every cell of the
+batch.  Here each failing cell becomes a finding, and the blank cells of one table (G04) become one
+finding per table.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ EXPECTED = {"G01": "数字", "G02": "≥ 0", "G03": "整数", "G05": "不超过 
 
 
 def cell_findings(batch: Batch) -> list[Finding]:
-    return findings_of(batch.reports, failing_rows(cells_schema(), batch.cells))
+    return findings_of(batch.reports, failing_rows(cells_schema(), batch.suspect_cells))
 
 
 def findings_of(reports: Sequence[ParsedReport], rows: Iterator[dict[str, Any]]) -> list[Finding]:
@@ -74,4 +76,4 @@ def findings_of(reports: Sequence[ParsedReport], rows: Iterator[dict[str, Any]])
     return out
 
 
-FAMILY = Family("cells", lambda: frozenset(CELL_RULES), cell_findings, reads=frozenset({"cells"}))
+FAMILY = Family("cells", lambda: frozenset(CELL_RULES), cell_findings, reads=frozenset({"suspect_cells"}))

@@ -11,7 +11,7 @@ The :class:`Batch` holds what the families read — the reports, last year's rep
 table, the registry's agencies — and the frames built from them, each built on its first use and
 kept (``functools.cached_property``) until :meth:`Batch.release` drops it: a family names the frames
 it reads (``Family.reads``) so that the run frees a frame after its last reader (at 100,000
-reports the long cells frame is 1.1 GB); a frame another one is built from is kept until that one
+reports the cell arrays are ~0.4 GB); a frame another one is built from is kept until that one
 is built (``SOURCES``).
 """
 
@@ -29,6 +29,7 @@ from nianbao.domain.spec import Fmt
 from nianbao.outcome import Finding, InfoSummary
 from nianbao.rules.frames import FmtArrays, batch_arrays, cells_frame, layout_frame, meta_frame
 from nianbao.rules.years import YearPairs, pair_years
+from schemas.cells import suspects
 
 # When a family runs.
 READ = "read"  # while a file is read (nianbao.io): a file that cannot be read at all
@@ -52,9 +53,11 @@ class Batch:
         return batch_arrays(self.reports)
 
     @cached_property
-    def cells(self) -> pl.DataFrame:
-        """One row per (report, cell) of the batch."""
-        return cells_frame(self.arrays)
+    def suspect_cells(self) -> pl.DataFrame:
+        """One row per (report, cell) of the batch that may break a cell rule
+        (:func:`schemas.cells.suspects`: a forbidden state, a negative value, a fraction): the long
+        frame of every cell (20 million rows at 100,000 reports) cut to the few the rules can fail."""
+        return cells_frame(self.arrays, where=suspects)
 
     @cached_property
     def layout(self) -> pl.DataFrame:
@@ -102,7 +105,7 @@ class Batch:
 
 # a frame built from others: the frames it is built from
 SOURCES: dict[str, tuple[str, ...]] = {
-    "cells": ("arrays",),
+    "suspect_cells": ("arrays",),
     "arrays_with_last_year": ("arrays", "last_year_arrays"),
 }
 # the Batch's cached frames (the names a Family may list in ``reads``)

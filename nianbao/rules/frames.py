@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -121,9 +121,13 @@ def _fmt_slice(fmt: Fmt) -> slice | None:
 
 
 def cells_frame(
-    reports: Sequence[ParsedReport] | dict[Fmt, FmtArrays], idx: Sequence[int] | None = None
+    reports: Sequence[ParsedReport] | dict[Fmt, FmtArrays],
+    idx: Sequence[int] | None = None,
+    where: Callable[[FmtArrays], np.ndarray] | None = None,
 ) -> pl.DataFrame:
-    """Long frame of every canonical cell of the readable reports (one row per report x cell)."""
+    """Long frame of every canonical cell of the readable reports (one row per report x cell);
+    ``where`` (given a format's arrays: a report x cell mask) keeps the cells it marks only, in the
+    same order (the frame of a few suspect cells without the long frame's 20 million rows)."""
     if not isinstance(reports, dict):
         chosen = reports if idx is None else [reports[i] for i in idx]
         arrays = batch_arrays(chosen)
@@ -140,17 +144,27 @@ def cells_frame(
             continue
         ids = pl.Series(list(a.ids), dtype=CELL_DTYPE)
         kinds = pl.Series([cell_kind(fmt, c).value for c in a.ids], dtype=KIND_DTYPE)
-        tile = pl.Series(np.tile(np.arange(k, dtype=np.uint32), n))
-        lines, pos = a.lines.ravel(), a.pos.ravel().astype(np.uint32)
+        if where is None:  # every cell: the arrays' rows one after another
+            rows: np.ndarray = np.repeat(a.report, k)
+            col = pl.Series(np.tile(np.arange(k, dtype=np.uint32), n))
+            values, states, lines, pos = a.values.ravel(), a.states.ravel(), a.lines.ravel(), a.pos.ravel()
+        else:
+            r, c = np.nonzero(where(a))  # (row-major: the order of the whole frame)
+            if not len(r):
+                continue
+            rows, col = a.report[r], pl.Series(c.astype(np.uint32))
+            values, states, lines, pos = a.values[r, c], a.states[r, c], a.lines[r, c], a.pos[r, c]
+        m = len(rows)
+        pos = pos.astype(np.uint32)
         parts.append(
             pl.DataFrame(
                 {
-                    "report": np.repeat(a.report, k),
-                    "cell": ids.gather(tile),
-                    "fmt": pl.Series([fmt.value], dtype=FMT_DTYPE).gather(np.zeros(n * k, dtype=np.uint32)),
-                    "kind": kinds.gather(tile),
-                    "value": pl.Series(a.values.ravel(), nan_to_null=True),
-                    "state": state_names.gather(pl.Series(a.states.ravel())),
+                    "report": rows,
+                    "cell": ids.gather(col),
+                    "fmt": pl.Series([fmt.value], dtype=FMT_DTYPE).gather(np.zeros(m, dtype=np.uint32)),
+                    "kind": kinds.gather(col),
+                    "value": pl.Series(values, nan_to_null=True),
+                    "state": state_names.gather(pl.Series(states)),
                     # 0 encodes "no location" in the arrays
                     "line": pl.Series(lines, dtype=pl.UInt32).scatter(np.flatnonzero(lines == 0), None),
                     "pos": pl.Series(pos, dtype=pl.UInt32).scatter(np.flatnonzero(pos == 0), None),
