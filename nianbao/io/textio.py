@@ -19,6 +19,10 @@ class DecodeError(ValueError):
 
 # C0 controls except TAB, LF, VT, FF, CR (FF/VT are page breaks in extractions), plus DEL
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+_CONTROL_BYTES = bytes([*range(0x00, 0x09), *range(0x0E, 0x20), 0x7F])  # the same, as bytes
+# encodings in which those characters come only from their own single byte (never a byte of a
+# longer sequence, nor of a replaced bad one): bytes without them decode to a text without them
+_ASCII_SAFE = frozenset({"utf-8", "utf-8-sig", "gb18030"})
 BINARY_SHARE = 0.02  # more control characters than this share of the text: binary, not text
 NEAR_UTF8_SHARE = 0.002  # at most this share of bad bytes (and at least 3 allowed) still counts as UTF-8
 
@@ -95,7 +99,8 @@ def decode_text(data: bytes) -> Decoded:
         out = Decoded(text, enc)
     except UnicodeDecodeError as utf_err:
         out = _fallback(data, utf_err)
-    _strip_controls(out)
+    if out.encoding not in _ASCII_SAFE or len(data.translate(None, _CONTROL_BYTES)) != len(data):
+        _strip_controls(out)  # (the bytes' check costs a third of the text's search)
     return out
 
 

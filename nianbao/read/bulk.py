@@ -52,7 +52,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from itertools import accumulate
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -181,7 +180,7 @@ os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
 # ------------------------------------------------------------------ files
 
 
-def load_files(files: Sequence[tuple[Path, str]], limits: Limits | None = None) -> ReportBatch:
+def load_files(files: Sequence[tuple[str | os.PathLike[str], str]], limits: Limits | None = None) -> ReportBatch:
     """Parse files ``(path, name shown)`` as :func:`nianbao.read.load.load_file` parses each, in order;
     the plain-text reports in bulk (:func:`read_texts`), every other file and every report the bulk
     reader leaves by :func:`~nianbao.read.load.load_file` / :func:`~nianbao.read.load.load_bytes`."""

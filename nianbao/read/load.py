@@ -13,7 +13,7 @@ libraries are imported only there, when such a file is met.
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 from nianbao.domain.model import ParsedReport
 from nianbao.io.deadline import ParseTimeout, deadline
@@ -61,7 +61,7 @@ def load_bytes(name: str, data: bytes, limits: Limits | None = None) -> ParsedRe
         return failed(name, data, "U01", st, detail=f"文件已损坏或格式异常（{type(e).__name__}）")
 
 
-def load_file(path: Path, name: str | None = None, limits: Limits | None = None) -> ParsedReport:
+def load_file(path: str | os.PathLike[str], name: str | None = None, limits: Limits | None = None) -> ParsedReport:
     """Parse one file; heavy formats in the guarded worker process (time limit, crash containment)."""
     display = name if name is not None else str(path)
     lim = limits or current_limits()

@@ -51,7 +51,7 @@ def _read_part(subs: Sequence[Submission]) -> ReportBatch:
     The cyclic GC is paused meanwhile: reading makes many short-lived containers (lines, cells)
     and no cycles worth a collection; its passes cost a tenth of the reading."""
     with gc_paused():
-        read = iter(load_files([(s.path, s.name) for s in subs if s.problem is None]))
+        read = iter(load_files([(s.location, s.name) for s in subs if s.problem is None]))
         return ReportBatch(load_one(s) if s.problem is not None else next(read) for s in subs)
 
 

@@ -145,3 +145,19 @@ def test_unreadable_inputs(data: bytes, reason: str) -> None:
     rep = load_bytes("bad.txt", data)
     assert rep.status == "unreadable"
     assert rep.reason is not None and reason in rep.reason
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030", "utf-16"])
+def test_every_control_character_is_removed_in_each_encoding(encoding: str) -> None:
+    """decode_text looks for control characters in the bytes first (utf-8, gb18030): each one,
+    next to a Chinese character or alone, is still found, counted and removed."""
+    from nianbao.io.textio import decode_text
+
+    text = "2023年度政府信息公开工作年度报告\n一、总体情况\n"
+    controls = [chr(c) for c in (*range(0x00, 0x09), *range(0x0E, 0x20), 0x7F)]
+    for ch in controls:
+        for damaged in (text[:5] + ch + text[5:], text[:6] + ch + text[6:], text + ch):
+            dec = decode_text(damaged.encode(encoding))
+            assert (dec.encoding, dec.text, dec.control_chars) == (encoding, text, 1), repr(ch)
+    clean = decode_text(text.encode(encoding))
+    assert (clean.text, clean.control_chars) == (text, 0)
