@@ -521,6 +521,9 @@ class RunOutcome:
     _summary_index: dict[int, list[tuple[InfoSummary, int]]] | None = field(
         default=None, init=False, repr=False, compare=False
     )
+    # what the contract files are a function of, when the run knows it (nianbao.run.memo.contract_key):
+    # the contract writer links the previous run's files made under the same key, not serialised again
+    contract_key: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def n_files(self) -> int:

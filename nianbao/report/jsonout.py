@@ -11,14 +11,18 @@ from pathlib import Path
 
 from nianbao.io.atomic import dumps, write_json
 from nianbao.outcome import RunOutcome
-from nianbao.report.reuse import write_or_link
+from nianbao.report.reuse import contract_key, link_contract, record_contract, write_or_link
 
 
 def write_json_outputs(outcome: RunOutcome, out: Path) -> None:
     # the same bytes as the previous run's: its file is linked (nianbao.report.reuse.write_or_link)
     prev = Path(outcome.info.previous_run) if outcome.info.previous_run else None
-    write_or_link(out / "submissions.json", dumps([f.to_json() for f in outcome.files]), prev)
-    write_or_link(out / "findings.json", dumps([f.to_json() for f in outcome.findings]), prev)
+    # or, when the previous run wrote them under this run's contract key, linked without serialising
+    key = contract_key(outcome.contract_key)
+    if not link_contract(out, prev, key):
+        write_or_link(out / "submissions.json", dumps([f.to_json() for f in outcome.files]), prev)
+        write_or_link(out / "findings.json", dumps([f.to_json() for f in outcome.findings]), prev)
+        record_contract(out, key)
     write_json(
         out / "run.json",
         {

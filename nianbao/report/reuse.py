@@ -248,6 +248,43 @@ def write_or_link(target: Path, body: bytes, previous: Path | None) -> bool:
     return False
 
 
+CONTRACT_KEY = ".contract-key"  # the key a run folder's contract files were written under
+
+
+def contract_key(run_key: str | None) -> str | None:
+    """The key of a run's contract files: what the run says they are a function of
+    (:attr:`nianbao.outcome.RunOutcome.contract_key`) salted as the pages are (the code that
+    serialises them, the rule-set version, the loader limits); None when the run does not know."""
+    if run_key is None:
+        return None
+    return hashlib.sha256(f"{_salt()}|{run_key}".encode()).hexdigest()
+
+
+def link_contract(out: Path, previous: Path | None, key: str | None) -> bool:
+    """When the previous run wrote its contract files (:data:`CONTRACT`) under ``key``: link them,
+    and the key, into ``out`` (True) — an unchanged rerun neither serialises 100,000 files' rows
+    nor reads the previous run's bytes to compare.  False (nothing linked): write them, then
+    :func:`record_contract`."""
+    if key is None or previous is None or previous.resolve() == out.resolve():
+        return False
+    try:
+        if (previous / CONTRACT_KEY).read_text(encoding="ascii").strip() != key:
+            return False
+    except (OSError, ValueError):
+        return False
+    return all(_link(previous / name, out / name) for name in (*CONTRACT, CONTRACT_KEY))
+
+
+def record_contract(out: Path, key: str | None) -> None:
+    """Record the key the contract files in ``out`` were just written under (after them: a key
+    never names files not yet written); none when the run does not know it."""
+    target = out / CONTRACT_KEY
+    if key is None:
+        target.unlink(missing_ok=True)
+        return
+    write_bytes(target, key.encode("ascii") + b"\n", durable=False)
+
+
 def same_file(a: Path, b: Path) -> bool:
     """``a`` and ``b`` are one file (a link :func:`write_or_link` made); False when either is missing."""
     try:

@@ -171,6 +171,7 @@ class Memo:
     def __init__(self, store: Path) -> None:
         self.root = store / "memo"
         self.hits: list[str] = []  # the parts reused, in order
+        self.keys: dict[str, str] = {}  # each part's key, once computed (by the part's name)
         self._batch: tuple[Sequence[ParsedReport], str] | None = None
 
     def batch(self, reports: Sequence[ParsedReport]) -> str:
@@ -303,6 +304,18 @@ def _link_or_copy(src: str, dst: str) -> None:
         shutil.copy2(src, dst)
 
 
+def contract_key(memo: Memo, counties: Sequence[str | None]) -> str | None:
+    """What the contract files (``submissions.json``, ``findings.json``) of a run are a function
+    of, once both parts of its validation step were keyed: both parts' keys (the batch, last
+    year's reports, the registry, the renames, the code …) and every file's county (from its
+    path, in batch order); None when a part was not keyed (no batch expectations)."""
+    if not all(name in memo.keys for name in _PARTS):
+        return None
+    h = hashlib.sha256("\0".join(memo.keys[name] for name in _PARTS).encode())
+    h.update("\0".join("\1" if c is None else c for c in counties).encode())
+    return h.hexdigest()
+
+
 # ------------------------------------------------------------------ the keys of each part
 
 
@@ -313,7 +326,7 @@ def _rules_entry(
     registry: Sequence[Agency] | None,
     renames: Mapping[str, str] | None,
 ) -> tuple[Callable[[], object], Callable[[Any], None]]:
-    key = validation_key(memo.batch(reports), last_year.identity, registry, renames)
+    key = memo.keys["validate"] = validation_key(memo.batch(reports), last_year.identity, registry, renames)
     return lambda: memo.get_validation(key), lambda value: memo.put_validation(key, value)
 
 
@@ -327,6 +340,7 @@ def _expectations_entry(
     expected_years: Sequence[int] | None,
 ) -> tuple[Callable[[], object], Callable[[Any], None]]:
     key = gx_key(memo.batch(reports), registry, registry_file, renames, expected_years)
+    memo.keys["batch_expectations"] = key
     return lambda: memo.get_gx(key, gx_dir), lambda value: memo.put_gx(key, gx_dir, value)
 
 

@@ -43,7 +43,7 @@ from nianbao.run.inputs import (
     load_expected,
     missing_agencies,
 )
-from nianbao.run.memo import Memo
+from nianbao.run.memo import Memo, contract_key
 from nianbao.run.parsing import load_all
 from nianbao.run.store import SCALAR_COLUMNS, Entry, Store, load_year, reusable, stored_reports
 from nianbao.run.validation import LastYear, validate_reports
@@ -348,6 +348,7 @@ def validate_stage(
     """
     reports = merge(plan, parsed)
     years = sorted({f.year for f in inv.files if f.year is not None})
+    memo = Memo(store)  # an unchanged batch reuses the last identical run's findings
     outcome = validate_reports(
         reports,
         [inv.root],
@@ -358,8 +359,9 @@ def validate_stage(
         renames=inv.renames,
         gx_dir=gx_dir,
         expected_years=years or None,
-        cache=Memo(store),  # an unchanged batch reuses the last identical run's findings
+        cache=memo,
     )
+    outcome.contract_key = contract_key(memo, [f.county for f in inv.files])
     for fo, f in zip(outcome.files, inv.files, strict=True):
         fo.county = f.county
     outcome.registry = inv.registry

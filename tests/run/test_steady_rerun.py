@@ -8,6 +8,10 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
+from nianbao import outcome
+from nianbao.report import reuse
 from nianbao.report.names import page_name
 from nianbao.report.views import REPORT_VIEWS
 from nianbao.run import steps as stages
@@ -75,3 +79,48 @@ def test_a_changed_report_renews_its_own_page_and_what_lists_it(tmp_path: Path) 
     # the earlier runs' stored reports whose rows the changed file's replaced are not rebuilt before
     # a fork of this process (the views' helper): that would fail, not hang or mislead
     store.load_pending()
+
+
+def contract(run: Path) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    subs = json.loads((run / "submissions.json").read_text(encoding="utf-8"))
+    finds = json.loads((run / "findings.json").read_text(encoding="utf-8"))
+    return subs, finds
+
+
+def test_an_unchanged_rerun_links_the_contract_files_without_serialising_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox = copy_sample_inbox(tmp_path)
+    runs = [nightly(inbox, tmp_path) for _ in range(2)]
+    key = (runs[1] / reuse.CONTRACT_KEY).read_text(encoding="ascii").strip()
+    assert len(key) == 64 and (runs[0] / reuse.CONTRACT_KEY).read_text(encoding="ascii").strip() == key
+
+    def never(*_: object) -> dict[str, object]:
+        raise AssertionError("a contract row serialised on an unchanged rerun")
+
+    monkeypatch.setattr(outcome.FileOutcome, "to_json", never)
+    monkeypatch.setattr(outcome.Finding, "to_json", never)
+    third = nightly(inbox, tmp_path)
+    for name in (*reuse.CONTRACT, reuse.CONTRACT_KEY):
+        assert reuse.same_file(runs[1] / name, third / name)
+    assert renewed(runs[1], third) == OWN
+
+
+def test_a_removed_or_added_report_renews_the_contract_files(tmp_path: Path) -> None:
+    inbox = copy_sample_inbox(tmp_path)
+    runs = [nightly(inbox, tmp_path) for _ in range(2)]
+    subs, finds = contract(runs[-1])
+    gone = next(s for s in subs if s["errors"])
+    body = (inbox / str(gone["file"])).read_bytes()
+    (inbox / str(gone["file"])).unlink()
+    removed = nightly(inbox, tmp_path)
+    assert {"submissions.json", "findings.json", reuse.CONTRACT_KEY} <= renewed(runs[-1], removed)
+    subs2, finds2 = contract(removed)
+    assert [s["file"] for s in subs2] == [s["file"] for s in subs if s["file"] != gone["file"]]
+    assert [f for f in finds2 if f["file"] == gone["file"]] == []
+    assert len(finds2) < len(finds)
+    # the file back (a copy: other modification time, the same bytes): listed again, as it was
+    (inbox / str(gone["file"])).write_bytes(body)
+    back = nightly(inbox, tmp_path)
+    assert {"submissions.json", "findings.json", reuse.CONTRACT_KEY} <= renewed(removed, back)
+    assert contract(back) == (subs, finds)
