@@ -27,7 +27,7 @@ CELL_RULES: dict[str, pl.Expr] = {
 
 # the states a rule above forbids: with a negative value and a value with a fraction, what a cell
 # that breaks a rule must have (whatever its kind); every other cell passes every rule
-# (tests/rules/test_cell_suspects.py tries each state x kind x sort of value against CELL_RULES)
+# (tests/rules/test_suspect_frames.py tries each state x kind x sort of value against CELL_RULES)
 SUSPECT_STATES = ("non_numeric", "blank", "too_large")
 _SUSPECT_CODE = np.isin(np.arange(256), [STATE_NAMES.index(s) for s in SUSPECT_STATES])
 _BLOCK = 8192  # rows at a time: the temporaries stay small (a format's values are ~170 MB at 100,000 reports)

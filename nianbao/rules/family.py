@@ -60,9 +60,10 @@ class Batch:
         return cells_frame(self.arrays, where=suspects)
 
     @cached_property
-    def layout(self) -> pl.DataFrame:
-        """One row per structural element of each report."""
-        return layout_frame(self.reports)
+    def suspect_layout(self) -> pl.DataFrame:
+        """One row per structural element of each report that may break a layout rule (not found,
+        out of order, words of its own, a row issue: :func:`nianbao.rules.frames.layout_frame`)."""
+        return layout_frame(self.reports, suspects=True)
 
     @cached_property
     def meta(self) -> pl.DataFrame:

@@ -1,7 +1,7 @@
 """Rules I (layout) on the structural elements of every report at once: sections, tables, rows and
 columns found or not, in order or not, readable or not (one pandera validation of the layout frame,
-:data:`schemas.layout.LAYOUT_RULES`).  ``pos`` of a row leads back to the report's layout fact or,
-past them, to its reading issue (I07–I13).
+:data:`schemas.layout.LAYOUT_RULES`, of the rows that may break one: ``layout_frame(suspects=True)``).
+``pos`` of a row leads back to the report's layout fact or, past them, to its reading issue (I07–I13).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from schemas.layout import LAYOUT_RULES, layout_schema
 
 
 def layout_findings(batch: Batch) -> list[Finding | InfoSummary]:
-    return findings_of(batch.reports, failing_rows(layout_schema(), batch.layout, ["report", "pos", "element"]))
+    return findings_of(batch.reports, failing_rows(layout_schema(), batch.suspect_layout, ["report", "pos", "element"]))
 
 
 _SECTION = {s.number: s for s in SECTIONS}
@@ -143,4 +143,4 @@ def findings_of(reports: Sequence[ParsedReport], rows: Iterator[dict[str, Any]])
 _ROW_CODES = frozenset({"I07", "I08", "I09", "I10", "I11", "I12", "I13"})
 
 
-FAMILY = Family("layout", lambda: frozenset(LAYOUT_RULES), layout_findings, reads=frozenset({"layout"}))
+FAMILY = Family("layout", lambda: frozenset(LAYOUT_RULES), layout_findings, reads=frozenset({"suspect_layout"}))
