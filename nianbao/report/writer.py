@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +19,22 @@ from nianbao.run.hooks import checkpoint
 
 
 def write_quality_report(
-    outcome: RunOutcome, out: Path, previous: Path | None = None, acks: Path | None = None
+    outcome: RunOutcome,
+    out: Path,
+    previous: Path | None = None,
+    acks: Path | None = None,
+    *,
+    shared: Sequence[Callable[[], object]] = (),
 ) -> Quality:
-    """Write the HTML report, the Excel workbook and ``changes.json`` into ``out``."""
+    """Write the HTML report, the Excel workbook and ``changes.json`` into ``out``.  ``shared``:
+    further work (a first run's contract files, :func:`write_all`) done as units shared with the
+    pages' helper, before ``index.html``."""
     q = prepare(outcome, out, previous, acks)
     out.mkdir(parents=True, exist_ok=True)
-    write_json(inside(out, "changes.json"), changes_json(outcome, q.review), durable=False)
+
+    def changes() -> None:
+        write_json(inside(out, "changes.json"), changes_json(outcome, q.review), durable=False)
+
     # pages and the workbook unchanged since the run the review compares with are taken from
     # its folder (nianbao.report.reuse); the workbook is otherwise one more unit of work the HTML
     # pages share with a helper process (when there are many); index.html comes last: it only
@@ -33,6 +43,8 @@ def write_quality_report(
     if reuse.adopt(q.review.unchanged, views_parts(q), keep=(WORKBOOK,)):
         # nothing a page or the workbook's other sheets show changed: every page is linked from
         # the previous run (no page keyed, none rendered), the workbook gets this run's 汇总
+        for unit in (*shared, changes):
+            unit()
         if not reuse_workbook(q, out, reuse):
             reuse.rendered(WORKBOOK)
             write_excel(outcome, out, quality=q)
@@ -41,7 +53,8 @@ def write_quality_report(
         reuse.save()
         q.page_stats = reuse.stats
         return q
-    extra: list[Callable[[], object]] = []
+    # changes.json (and the shared work) overlap the pages: units of work like the workbook
+    extra: list[Callable[[], object]] = [*shared, changes]
     later: list[Callable[[], object]] = []
     if not reuse.can_take:  # a first run: the workbook is built, its key recorded after the fork
         reuse.rendered(WORKBOOK)
@@ -83,6 +96,17 @@ def write_all(outcome: RunOutcome, out: Path) -> None:
     checkpoint("views")  # a test hook (nianbao.run.hooks): the views writer failing or interrupted
     mark_idle()  # whether a second core is free is measured over the first views (no sleep for it)
     out.mkdir(parents=True, exist_ok=True)
+    # a first run (nothing to compare with: the review reads none of this run's contract files)
+    # writes them as units of work shared with the pages' helper: their serialisation and fsync
+    # overlap the pages instead of coming before everything
+    first = outcome.info.previous_run is None and quality_view in VIEWS
+    shared = [lambda: write_json_outputs(outcome, out)] if first and write_json_outputs in VIEWS else []
     with frozen_gc():  # the views only read the outcome: keep the collector off its objects
         for view in VIEWS:
-            view(outcome, out)
+            if shared and view is write_json_outputs:
+                continue
+            if shared and view is quality_view:
+                acks = outcome.info.acks_file
+                write_quality_report(outcome, out, None, Path(acks) if acks else None, shared=shared)
+            else:
+                view(outcome, out)
