@@ -7,13 +7,14 @@ import gc
 import logging
 import multiprocessing
 import os
+import pickle
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 
 from nianbao.domain.model import ParsedReport, unreadable
 from nianbao.read.bulk import ReportBatch, load_files, polars_pool_running
 from nianbao.read.load import load_file
-from nianbao.rules.prose.chunks import ChunkProse, analyse, register
+from nianbao.rules.prose.chunks import analyse, register
 from nianbao.run.collector import gc_paused
 from nianbao.run.hooks import checkpoint
 from nianbao.run.inputs import Submission
@@ -31,18 +32,24 @@ def load_one(sub: Submission) -> ParsedReport:
     return load_file(sub.path, sub.name)
 
 
-def _load_chunk(subs: Sequence[Submission]) -> tuple[ReportBatch, ChunkProse | None, bool]:
+def _load_chunk(subs: Sequence[Submission]) -> bytes:
     """A chunk read in a worker process, with the text rules' analysis of its prose (made here, on
-    the worker's core, instead of in the run's process: nianbao.rules.prose.chunks); the flag says
-    whether the analysis was made.  The ReportBatch travels back pickled column-wise; the analysis
-    is frames of numbers and a few parsed sentences."""
+    the worker's core, instead of in the run's process: nianbao.rules.prose.chunks), pickled:
+    ``(ReportBatch, ChunkProse | None, whether the analysis was made)``.  The ReportBatch travels
+    column-wise; the analysis is frames of numbers and a few parsed sentences.
+
+    The cyclic GC is paused throughout, the pickling included (made here for that: the pool would
+    pickle the result after this returns, with the GC on): its passes over the chunk's young
+    objects found nothing to free and cost more than the pickling itself."""
     checkpoint("parse-chunk")  # a test hook (nianbao.run.hooks), in the worker process
-    batch = _read_part(subs)
-    try:
-        return batch, analyse(batch), True
-    except Exception:  # the run's process analyses these texts itself (the same result)
-        log.exception("prose analysis of a parse chunk failed")
-        return batch, None, False
+    with gc_paused():
+        batch = _read_part(subs)
+        try:
+            analysis, analysed = analyse(batch), True
+        except Exception:  # the run's process analyses these texts itself (the same result)
+            log.exception("prose analysis of a parse chunk failed")
+            analysis, analysed = None, False
+        return pickle.dumps((batch, analysis, analysed), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _read_part(subs: Sequence[Submission]) -> ReportBatch:
@@ -87,8 +94,9 @@ def load_all(
             else:
                 ex = ProcessPoolExecutor(workers, ctx, initializer=_fresh_worker, initargs=(dict(os.environ),))
             try:
-                for part, analysis, analysed in ex.map(_load_chunk, chunks):
+                for blob in ex.map(_load_chunk, chunks):
                     check_stop()
+                    part, analysis, analysed = pickle.loads(blob)
                     if analysed:
                         register(part, analysis)
                     out.extend(part)
