@@ -265,6 +265,8 @@ def _confidence(rep: ParsedReport, absent: frozenset[str]) -> dict[str, float | 
 
 
 _ABSENT: dict[tuple[tuple[int, int, str | None], ...], frozenset[str]] = {}
+_TABLES_AT: dict[bytes, list[int]] = {}
+_NO_CODE = 0xFFFF  # (LayoutList: an element outside the statutory ones, its kind its own)
 
 
 def _absent_tables(rep: ParsedReport) -> frozenset[str]:
@@ -273,7 +275,14 @@ def _absent_tables(rep: ParsedReport) -> frozenset[str]:
     built only the first time a combination is seen."""
     lay = rep.layout
     codes, flags, kinds, sparse = lay.arrays()
-    at = [p for p, k in enumerate(kinds) if k == "table"]
+    # the table facts' positions: kept per sequence of statutory elements (each has one kind), the
+    # same for most reports, instead of a pass over every fact's kind per report
+    seq = codes.tobytes()
+    at = _TABLES_AT.get(seq)
+    if at is None:
+        at = [p for p, k in enumerate(kinds) if k == "table"]
+        if _NO_CODE not in codes and len(_TABLES_AT) < 4096:
+            _TABLES_AT[seq] = at
     key = tuple((codes[p], flags[p], (sparse.get(p) or (None, None, None))[2]) for p in at)
     got = _ABSENT.get(key)
     if got is None:
