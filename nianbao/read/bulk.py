@@ -446,7 +446,7 @@ class _Chunk:
     prose_no: list[int]  # per line of ``prose``: its line number in its report (1-based)
     prose_raw: list[str]  # per line of ``prose``: its text (a section's lines are slices of these)
     mark_rows: list[int]  # label lines that print a format's mark, ascending
-    marks: list[tuple[list[str], bool, bool]]  # per line of mark_rows: (marks, 规范性文件 row, 其他处理 row)
+    marks: list[tuple[tuple[str, ...], bool, bool]]  # per line of mark_rows: (marks, 规范性文件 row, 其他处理 row)
     first_number: np.ndarray  # per line (and one past the last): number cells of the lines before it
     values: np.ndarray  # per number cell of the chunk, in order: its value (fast.read_code)
     states: np.ndarray  # … its state code
@@ -552,19 +552,13 @@ def _frame(texts: Sequence[str], lim: Limits) -> _Chunk:
         width=raw.str.strip_chars().str.len_bytes(),
     )
     open_ends = (~text_lines["ends"]).cum_sum().shift(1, fill_value=0)
-    # format_of_label_text's text, line by line: the label line without spaces and tabs
-    label = raw.str.replace_all("\t", "", literal=True).str.replace_all(" ", "", literal=True)
     # meta.detect_format's label lines (a row of cells, or a short paragraph not a sentence) that may
-    # print a format's mark (spaces and tabs between its characters allowed)
+    # print a format's mark (spaces and tabs between its characters allowed), each read by
+    # _marks_of (the same few lines in most reports: table headings)
     marked = (
         lines.filter(tab | ((raw.str.len_chars() <= LABEL_LINE_MAX) & ~raw.str.ends_with("。")))
         .filter(raw.str.contains(_SPACED_MARKS))
-        .select(
-            "row",
-            marks=label.str.extract_all(MARKS_PATTERN),
-            row19=label.str.contains(ROW_2019_PATTERN),
-            other=label.str.contains(OTHER_ROW_PATTERN),
-        )
+        .select("row", "raw")
     )
     prose = text_lines["row"].to_list()
     return _Chunk(
@@ -591,12 +585,26 @@ def _frame(texts: Sequence[str], lim: Limits) -> _Chunk:
         text_lines["no"].to_list(),
         list(map(raws.__getitem__, prose)),
         marked["row"].to_list(),
-        list(zip(marked["marks"].to_list(), marked["row19"].to_list(), marked["other"].to_list(), strict=True)),
+        list(map(_marks_of, marked["raw"].to_list())),
         np.concatenate([np.zeros(1, np.int64), np.cumsum(numbers)]),
         values,
         states,
         texts_at,
     )
+
+
+_MARKS = re.compile(MARKS_PATTERN)
+_ROW_2019 = re.compile(ROW_2019_PATTERN)
+_OTHER_ROW = re.compile(OTHER_ROW_PATTERN)
+
+
+@lru_cache(maxsize=1 << 14)
+def _marks_of(raw: str) -> tuple[tuple[str, ...], bool, bool]:
+    """What meta.format_of_label_text finds on one label line (a mark never spans a line), read
+    without its spaces and tabs: its marks in order, whether it starts the 2019 row 规范性文件,
+    whether it prints the row 其他处理."""
+    label = raw.replace("\t", "").replace(" ", "")
+    return tuple(_MARKS.findall(label)), _ROW_2019.search(label) is not None, _OTHER_ROW.search(label) is not None
 
 
 _PLAIN_INTEGER = f"^(?:0|[1-9][0-9]{{0,{MAX_DIGITS - 1}}})$"  # read as its value, printed as it is read

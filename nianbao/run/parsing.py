@@ -49,7 +49,9 @@ def _load_chunk(subs: Sequence[Submission]) -> bytes:
         except Exception:  # the run's process analyses these texts itself (the same result)
             log.exception("prose analysis of a parse chunk failed")
             analysis, analysed = None, False
-        return pickle.dumps((batch, analysis, analysed), protocol=pickle.HIGHEST_PROTOCOL)
+        blob = pickle.dumps((batch, analysis, analysed), protocol=pickle.HIGHEST_PROTOCOL)
+        del batch, analysis  # freed before the GC is back on: else its next pass walks them
+    return blob
 
 
 def _read_part(subs: Sequence[Submission]) -> ReportBatch:
