@@ -222,6 +222,24 @@ def test_squash_removes_the_whitespace_a_regex_would() -> None:
     assert squash(" 本年\u3000新收\t申请 \n") == "本年新收申请"
 
 
+def test_heading_lines_picked_in_two_steps_as_by_the_whole_pattern() -> None:
+    """The frame picks the lines that may print a heading by _HEADING_START, then by no tab left once
+    the line is stripped of spaces and tabs: exactly the lines _HEADING matches."""
+    import itertools
+
+    import polars as pl
+
+    parts = ["", " ", "\t", "一", "#", "*", "、总体情况", "甲", "\t5", " \t", "二", "（一）"]
+    lines = ["".join(p) for n in range(1, 5) for p in itertools.product(parts, repeat=n)]
+    raw = pl.col("raw")
+    got = pl.DataFrame({"raw": lines}).select(
+        whole=raw.str.contains(bulk._HEADING),
+        steps=raw.str.contains(bulk._HEADING_START) & ~raw.str.strip_chars(" \t").str.contains("\t", literal=True),
+    )
+    assert got["whole"].sum() > 1000
+    assert got["whole"].to_list() == got["steps"].to_list()
+
+
 def test_sections_chosen_by_rank_as_by_line() -> None:
     """The bulk reader caches meta.choose_sections by the headings' texts in order (bulk._chosen):
     the same sections as from their lines, with a sub-item of 一 numbered 二, a section left out
