@@ -158,11 +158,18 @@ def failing_rows(
     """Every row of ``frame`` that fails a check of ``schema``, as a dict of its columns (only
     ``columns`` when given) plus ``index`` (its row number) and ``check`` (the failing check's
     name: the rule code).  A row failing two checks comes twice; nothing when the frame is valid."""
+    fails = failing_frame(schema, frame, columns)
+    return fails.iter_rows(named=True) if fails.height else iter(())
+
+
+def failing_frame(
+    schema: pa.DataFrameSchema, frame: pl.DataFrame, columns: Sequence[str] | None = None
+) -> pl.DataFrame:
+    """The rows of :func:`failing_rows` as a frame (a family with many failing rows reads its
+    columns as lists: no dict per row)."""
     fails = failures(schema, frame)
-    if fails.height == 0:
-        return iter(())
     rows = frame if columns is None else frame.select(columns)
-    return rows[fails["index"]].with_columns(fails["index"], fails["check"]).iter_rows(named=True)
+    return rows[fails["index"]].with_columns(fails["index"], fails["check"])
 
 
 def with_reports(

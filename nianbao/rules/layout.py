@@ -6,7 +6,7 @@ columns found or not, in order or not, readable or not (one pandera validation o
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from functools import cache
 from typing import Any
 
@@ -14,13 +14,17 @@ from nianbao.domain.model import ParsedReport
 from nianbao.domain.spec import SECTIONS, Fmt, table_name, tables
 from nianbao.outcome import Finding, InfoSummary, Summaries, finding_for
 from nianbao.read.labels import edits
-from nianbao.rules.base import failing_rows, with_reports
+from nianbao.rules.base import failing_frame
 from nianbao.rules.family import Batch, Family
 from schemas.layout import LAYOUT_RULES, layout_schema
 
 
 def layout_findings(batch: Batch) -> list[Finding | InfoSummary]:
-    return findings_of(batch.reports, failing_rows(layout_schema(), batch.suspect_layout, ["report", "pos", "element"]))
+    fails = failing_frame(layout_schema(), batch.suspect_layout, ["report", "pos", "element"])
+    return findings_of(batch.reports, zip(*(fails.get_column(c).to_list() for c in _COLUMNS), strict=True))
+
+
+_COLUMNS = ("report", "check", "element", "pos")  # a failing row as findings_of reads it
 
 
 _SECTION = {s.number: s for s in SECTIONS}
@@ -46,8 +50,11 @@ def _table_element_words(fmt: Fmt, el: str) -> tuple[tuple[str, str], ...]:
 _Words = tuple[list[str], object, object, dict[str, object]]
 
 
-def findings_of(reports: Sequence[ParsedReport], rows: Iterator[dict[str, Any]]) -> list[Finding | InfoSummary]:
-    """The findings of the failing rows of the layout frame (a summarised rule's: its summaries)."""
+def findings_of(
+    reports: Sequence[ParsedReport], rows: Iterable[tuple[int, str, str, int]]
+) -> list[Finding | InfoSummary]:
+    """The findings of the failing rows of the layout frame — (report, rule code, element, pos)
+    each — (a summarised rule's: its summaries)."""
     out: list[Finding | InfoSummary] = []
     summaries = Summaries()
     # a summarised info of a layout fact (I06: every report printing the same alias) has its words
@@ -55,10 +62,9 @@ def findings_of(reports: Sequence[ParsedReport], rows: Iterator[dict[str, Any]])
     # other reports of the key gathered and added at once (100,000 rows of I06 at 100,000 reports)
     # key -> the first report's words (cells, expected, actual, params), the key's other reports and lines
     same: dict[tuple[Any, ...], tuple[_Words, list[int], list[int | None]]] = {}
-    for ri, rep, code, d in with_reports(reports, rows):
+    for ri, code, el, pos in rows:
+        rep = reports[ri]
         fmt = rep.fmt or Fmt.F2021
-        el: str = d["element"]
-        pos: int = d["pos"]
         facts = rep.layout
         n_facts = len(facts)
         memo: tuple[Any, ...] | None = None
