@@ -26,6 +26,7 @@ each kind are kept.  A memo that cannot be read is a miss, never an error.
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import logging
 import os
@@ -223,6 +224,9 @@ class Memo:
                 result = RuleResult(
                     findings, CrossYear(**data["cross_year"]), data["localisation"], None, data["reading"], summaries
                 )
+                # the findings live as long as the run: frozen before the collector is back on (a hit
+                # comes after the listing and the store's reports, which made no cyclic garbage either)
+                gc.freeze()
         except (OSError, ValueError, TypeError, KeyError):  # orjson.JSONDecodeError is a ValueError
             return None
         self._touch(p)

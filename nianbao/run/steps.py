@@ -249,7 +249,9 @@ def plan_stage(inv: Inventory, store: Path, scope: Scope, by_county: bool = Fals
         # their cells, layout and prose are rebuilt from the store only when a step reads them
         with gc_paused():
             rebuilt = stored_reports(Store(store), rows[take])
-        gc.freeze()  # as load_all does: later collections need not walk the reports again
+            # as load_all does: later collections need not walk the reports again (frozen before
+            # the collector is back on: not even the collection their allocations would set off)
+            gc.freeze()
         for i, rep in zip(take_for, rebuilt, strict=True):
             rep.file = inv.files[i].rel
             reports[i] = rep
