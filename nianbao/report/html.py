@@ -21,11 +21,13 @@ from __future__ import annotations
 import math
 import re
 import shlex
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from itertools import islice
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -405,7 +407,12 @@ def cell_views(rep: ParsedReport, fmt: Fmt, flags: dict[str, Flag], findings: di
     ~220 cells per page, and a macro call per cell dominated the rendering time).  Every text is
     escaped with markupsafe; only cell ids (from the spec), digits and our own class names go in
     unescaped.  A cell is read straight from the report's column arrays (no :class:`Cell` built);
-    an unflagged cell's tooltip only says where it was read (the labels are on screen)."""
+    an unflagged cell's tooltip only says where it was read (the labels are on screen).
+
+    Most cells of most reports are a small whole number read at a line and position, with no
+    printed text of its own and no source location: those are made in one tight loop over the
+    format's cells gathered at once (:func:`_gather`), every other cell and every flagged one by
+    :func:`_cell_td` (the same markup)."""
     out: dict[str, str] = {}
     titles = _cell_titles(fmt)
     memo = _FlagMemo()
@@ -416,70 +423,148 @@ def cell_views(rep: ParsedReport, fmt: Fmt, flags: dict[str, Flag], findings: di
             fl = flags.get(cid)
             out[cid] = _plain_td(cid, c) if fl is None else _flagged_td(cid, label, c, fl, findings)
         return out
-    values, states, lines, cols, _raws = cells.arrays()
+    arrays = cells.arrays()
+    values, states, lines, cols, _raws = arrays
     # the texts that are not the plain ones and the source locations, by position: most reports
     # have neither, and a plain text is made here from the state and the value (model.plain_raw)
-    raw_map, where_map, _extra = cells.sparse()
-    raw_map = raw_map or None
-    where_map = where_map or None
+    sparse = cells.sparse()
+    raw_map, where_map, _extra = sparse
+    heads = _heads(fmt)
+    gather = _gather(fmt)
+    if gather is None:
+        for cid, i, head in heads:
+            fl = flags.get(cid) if flags else None
+            out[cid] = _cell_td(arrays, sparse, cells, cid, i, head, fl, titles, findings, memo)
+        return out
     numbers = _NUMBER_TEXT
-    text: str | None
-    for cid, i, head in _heads(fmt):
-        fl = flags.get(cid) if flags else None
-        if i < 0:  # a cell the arrays do not hold
-            c = cells.get(cid)
-            out[cid] = _plain_td(cid, c) if fl is None else _flagged_td(cid, titles[cid], c, fl, findings, memo)
-            continue
-        code = states[i]
-        if code >= _N_STATES:  # not in the report
-            if fl is None:
-                out[cid] = f'{head}missing">缺</td>'
+    number_codes = _NUMBER_CODES
+    at = _AT_TEXT
+    for (cid, i, head), code, v, line, col in zip(
+        heads, gather(states), gather(values), gather(lines), gather(cols), strict=True
+    ):
+        if code in number_codes and (text := numbers.get(v)) is not None:  # digits: nothing to escape
+            if not line:
+                out[cid] = f'{head}v">{text}</td>'
+            elif col:
+                where = at.get((line << 16) | col)
+                if where is None:
+                    where = _at_text(line, col)
+                out[cid] = f"{head}v{where}{text}</td>"
             else:
-                out[cid] = _flagged_cell(cid, titles[cid], _MISSING_TEXT, "missing", "", fl, findings, memo)
-            continue
-        if code == _MISSING:
-            text, cls = _MISSING_TEXT, "missing"
+                out[cid] = f'{head}v" title="源文件第 {line} 行">{text}</td>'
         else:
-            text = raw_map.get(i) if raw_map is not None else None
-            if text is None:
-                if code in _NUMBER_CODES:
-                    v = values[i]
-                    # v != v: NaN; the texts of small whole numbers looked up (model.number_text)
-                    text = "" if v != v else numbers.get(v) or number_text(v)
-                else:
-                    text = ""
-            if not text:
-                if code == _BLANK:
-                    text, cls = "", "blank"
-                else:
-                    v = values[i]
-                    text, cls = fmt_value(None if math.isnan(v) else v), "v"
-            else:
-                cls = "v"
-            if not text.isdigit():  # digits (the common case) carry nothing to escape or clean
-                text = escape(clean_text(text))
-        w = where_map.get(i) if where_map is not None else None
-        line = lines[i]
-        if fl is not None:
-            where: str
-            if w:
-                where = escape(clean_text(w))
-            elif not line:
-                where = ""
-            elif cols[i]:
-                where = f"源文件第 {line} 行第 {cols[i]} 格"
-            else:
-                where = f"源文件第 {line} 行"
-            out[cid] = _flagged_cell(cid, titles[cid], text, cls, where, fl, findings, memo)
-        elif w:
-            out[cid] = f'{head}{cls}" title="{escape(clean_text(w))}">{text}</td>'
-        elif not line:
-            out[cid] = f'{head}{cls}">{text}</td>'
-        elif cols[i]:
-            out[cid] = f'{head}{cls}" title="源文件第 {line} 行第 {cols[i]} 格">{text}</td>'
-        else:
-            out[cid] = f'{head}{cls}" title="源文件第 {line} 行">{text}</td>'
+            out[cid] = _cell_td(arrays, sparse, cells, cid, i, head, None, titles, findings, memo)
+    # the cells with a printed text or a source location of their own, and the flagged ones, again
+    if raw_map or where_map:
+        place = _places(fmt)
+        for i in {*(raw_map or ()), *(where_map or ())}:
+            if (ch := place.get(i)) is not None:
+                cid, head = ch
+                fl = flags.get(cid) if flags else None
+                out[cid] = _cell_td(arrays, sparse, cells, cid, i, head, fl, titles, findings, memo)
+    if flags:
+        for cid, fl in flags.items():
+            if cid in out:
+                out[cid] = _cell_td(arrays, sparse, cells, cid, INDEX.get(cid, -1), "", fl, titles, findings, memo)
     return out
+
+
+@cache
+def _places(fmt: Fmt) -> dict[int, tuple[str, str]]:
+    """position in the report's cell arrays -> (cell id, its ``<td`` head) of the format's cells."""
+    return {i: (cid, head) for cid, i, head in _heads(fmt) if i >= 0}
+
+
+@cache
+def _gather(fmt: Fmt) -> Callable[[Any], tuple[Any, ...]] | None:
+    """The format's cells taken from a report's column array at once, in :func:`_heads` order
+    (None when one of them is not in the arrays)."""
+    positions = [i for _cid, i, _head in _heads(fmt)]
+    if len(positions) < 2 or min(positions) < 0:
+        return None
+    return itemgetter(*positions)
+
+
+# the tooltip of a cell read at (line, position), ``line << 16 | position``: a page's cells are at
+# a few hundred places, the same in most reports of a format (kept for the first lines only)
+_AT_TEXT: dict[int, str] = {}
+_AT_LINES = 4096
+
+
+def _at_text(line: int, col: int) -> str:
+    text = f'" title="源文件第 {line} 行第 {col} 格">'
+    if line < _AT_LINES and col < 1 << 16:
+        _AT_TEXT[(line << 16) | col] = text
+    return text
+
+
+def _cell_td(
+    arrays: tuple[array[float], bytearray, array[int], array[int], Any],
+    sparse: tuple[dict[int, str] | None, dict[int, str] | None, Any],
+    cells: CellMap,
+    cid: str,
+    i: int,
+    head: str,
+    fl: Flag | None,
+    titles: dict[str, Markup],
+    findings: dict[int, Finding],
+    memo: _FlagMemo,
+) -> str:
+    """One cell's ``<td>`` (:func:`cell_views`) from the report's arrays and sparse maps
+    (:meth:`CellMap.arrays`, :meth:`CellMap.sparse`); ``head``: its ``<td`` up to the class value
+    (:func:`_heads`; only needed when ``fl`` is None)."""
+    if i < 0:  # a cell the arrays do not hold
+        c = cells.get(cid)
+        return _plain_td(cid, c) if fl is None else _flagged_td(cid, titles[cid], c, fl, findings, memo)
+    values, states, lines, cols, _raws = arrays
+    raw_map, where_map, _extra = sparse
+    code = states[i]
+    if code >= _N_STATES:  # not in the report
+        if fl is None:
+            return f'{head}missing">缺</td>'
+        return _flagged_cell(cid, titles[cid], _MISSING_TEXT, "missing", "", fl, findings, memo)
+    text: str | None
+    if code == _MISSING:
+        text, cls = _MISSING_TEXT, "missing"
+    else:
+        text = raw_map.get(i) if raw_map else None
+        if text is None:
+            if code in _NUMBER_CODES:
+                v = values[i]
+                # v != v: NaN; the texts of small whole numbers looked up (model.number_text)
+                text = "" if v != v else _NUMBER_TEXT.get(v) or number_text(v)
+            else:
+                text = ""
+        if not text:
+            if code == _BLANK:
+                text, cls = "", "blank"
+            else:
+                v = values[i]
+                text, cls = fmt_value(None if math.isnan(v) else v), "v"
+        else:
+            cls = "v"
+        if not text.isdigit():  # digits (the common case) carry nothing to escape or clean
+            text = escape(clean_text(text))
+    w = where_map.get(i) if where_map else None
+    line = lines[i]
+    if fl is not None:
+        where: str
+        if w:
+            where = escape(clean_text(w))
+        elif not line:
+            where = ""
+        elif cols[i]:
+            where = f"源文件第 {line} 行第 {cols[i]} 格"
+        else:
+            where = f"源文件第 {line} 行"
+        return _flagged_cell(cid, titles[cid], text, cls, where, fl, findings, memo)
+    if w:
+        return f'{head}{cls}" title="{escape(clean_text(w))}">{text}</td>'
+    if not line:
+        return f'{head}{cls}">{text}</td>'
+    if cols[i]:
+        return f'{head}{cls}" title="源文件第 {line} 行第 {cols[i]} 格">{text}</td>'
+    return f'{head}{cls}" title="源文件第 {line} 行">{text}</td>'
 
 
 class _Slots:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-from nianbao.domain.model import CellMap
+from nianbao.domain.model import Cell, CellMap
+from nianbao.domain.normalize import State
 from nianbao.report import html
 from nianbao.report.quality import flags_of, prepare
 from nianbao.run.steps import validate_paths
@@ -32,3 +33,49 @@ def test_cell_views_from_arrays_equal_cell_views_from_cells(tmp_path: Path) -> N
         compared += len(fast)
         flagged += len(flags)
     assert compared >= 5000 and flagged > 0  # every cell of every readable sample, some flagged
+
+
+def test_cell_views_of_odd_cells_equal_the_general_path(tmp_path: Path) -> None:
+    """The cells cell_views' common-case loop does not make (a printed text of their own, a source
+    location, a number with no short text, no line or no position, a blank, a missing cell, one
+    not in the report), some of them flagged, give the general path's ``<td>``, in the same order."""
+    outcome = validate_paths([ROOT / "data" / "submissions"], 1)
+    q = prepare(outcome, tmp_path, None, None)
+    findings = dict(enumerate(outcome.findings))
+    readable = [f for f in outcome.files if f.report >= 0 and outcome.reports[f.report].fmt is not None]
+    f = max(readable, key=lambda f: len(flags_of(q.file_findings(f))))  # the most cells flagged
+    rep = copy.copy(outcome.reports[f.report])
+    assert isinstance(rep.cells, CellMap) and rep.fmt is not None
+    flags = flags_of(q.file_findings(f))
+    ids = list(html.cell_views(rep, rep.fmt, {}, findings))  # the format's cells, in order
+    cells = CellMap()
+    for cid, c in rep.cells.items():
+        cells[cid] = c
+    rep.cells = cells
+    odd = [
+        Cell(12.0, "１２", State.VALUE, 7, 2),  # a printed text that is not the plain one
+        Cell(3.0, "3", State.VALUE, 8, 1, "表格2 第3行第4格"),  # a richer source location
+        Cell(123456.0, "123456", State.VALUE, 9, 3),  # no short text kept for it
+        Cell(-4.0, "-4", State.VALUE, 10, 3),
+        Cell(2.5, "2.5", State.VALUE, 11, 4),
+        Cell(5.0, "5", State.VALUE, None, None),  # no line
+        Cell(6.0, "6", State.VALUE, 12, None),  # a line, no position
+        Cell(None, "", State.BLANK, 13, 2),
+        Cell(None, "", State.MISSING, None, None),
+        Cell(None, "<b>&", State.NON_NUMERIC, 14, 5),
+        Cell(0.0, "0", State.ZERO, 70000, 2),  # beyond the tooltips kept for the first lines
+    ]
+    flagged = [cid for cid in ids if cid in flags][:3]
+    unflagged = [cid for cid in ids if cid not in flags][: len(odd)]
+    assert len(flagged) == 3 and len(unflagged) == len(odd)
+    for cid, c in zip(flagged + unflagged, odd[:3] + odd, strict=True):
+        cells[cid] = c
+    gone = next(cid for cid in reversed(ids) if cid not in flags and cid not in unflagged)
+    del cells[gone]  # not in the report
+    plain = copy.copy(rep)
+    plain.cells = dict(cells.items())  # type: ignore[assignment]
+    fast = html.cell_views(rep, rep.fmt, flags, findings)
+    assert list(fast.items()) == list(html.cell_views(plain, rep.fmt, flags, findings).items())
+    assert fast[unflagged[0]] == f'<td data-cell="{unflagged[0]}" class="v" title="源文件第 7 行第 2 格">１２</td>'
+    assert fast[unflagged[1]] == f'<td data-cell="{unflagged[1]}" class="v" title="表格2 第3行第4格">3</td>'
+    assert fast[gone] == f'<td data-cell="{gone}" class="missing">缺</td>'
