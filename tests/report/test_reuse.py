@@ -265,3 +265,21 @@ def test_a_summarised_info_acknowledged_is_not_taken_with_the_whole_run(
     assert got["contract"] == manifest(run4)["contract"]
     assert got["views"] != manifest(run4)["views"]
     assert pages(run4)[Path(file).stem] in got["rendered_pages"]
+
+
+def test_link_all_links_every_page_and_refuses_what_is_not_a_plain_regular_file(tmp_path: Path) -> None:
+    prev, out = tmp_path / "prev", tmp_path / "out"
+    for rel in ("index.html", "reports/a.html", "reports/b.html", "counties/c.html"):
+        (prev / rel).parent.mkdir(parents=True, exist_ok=True)
+        (prev / rel).write_text(rel, encoding="utf-8")
+    (out / "reports").mkdir(parents=True)
+    (out / "reports" / "b.html").write_text("stale", encoding="utf-8")  # replaced by the previous run's
+    rels = ["reports/a.html", "reports/b.html", "counties/c.html", "index.html"]
+    assert reuse._link_all(prev, out, rels) == rels
+    for rel in rels:
+        assert reuse.same_file(prev / rel, out / rel) and (out / rel).read_text(encoding="utf-8") == rel
+    (prev / "reports" / "x.html").symlink_to(prev / "reports" / "a.html")  # planted: never linked
+    assert reuse._link_all(prev, tmp_path / "out2", ["reports/x.html"]) is None
+    assert reuse._link_all(prev, tmp_path / "out3", ["reports/missing.html"]) is None
+    assert reuse._link_all(prev, tmp_path / "out4", ["../index.html"]) is None
+    assert not (tmp_path / "out2" / "reports" / "x.html").exists()
