@@ -93,11 +93,12 @@ def batch_arrays(reports: Sequence[ParsedReport]) -> dict[Fmt, FmtArrays]:
             parts: Sequence[object], dtype: type[np.generic], n: int = n, idx: np.ndarray = idx, cut: slice | None = cut
         ) -> np.ndarray:
             # every report's array has the same length: one join, one reshape, one gather (a
-            # format whose cells are one run of the canonical ids: a copy of that slice)
+            # format whose cells are one run of the canonical ids: a view of that slice of the
+            # joined buffer, read-only, not a second copy of it)
             if not n:
                 return np.empty((0, len(idx)), dtype=dtype)
             flat = np.frombuffer(b"".join(parts), dtype=dtype).reshape(n, -1)  # type: ignore[arg-type]
-            return np.ascontiguousarray(flat[:, cut]) if cut is not None else np.take(flat, idx, axis=1)
+            return flat[:, cut] if cut is not None else np.take(flat, idx, axis=1)
 
         out[fmt] = FmtArrays(
             fmt,

@@ -117,7 +117,8 @@ def test_batch_arrays_hold_every_report_cell_by_format() -> None:
     assert readable[Fmt.F2019] == [2] and len(readable[Fmt.F2021]) == 6
     for fmt, a in arrays.items():
         assert a.report.tolist() == readable[fmt]
-        assert a.values.shape == (len(readable[fmt]), len(a.ids)) and a.values.flags["C_CONTIGUOUS"]
+        # row-major (a format that is one run of the canonical ids: a view of the joined buffer)
+        assert a.values.shape == (len(readable[fmt]), len(a.ids)) and a.values.strides[1] == a.values.itemsize
         for j, ri in enumerate(a.report.tolist()):
             for k, cid in enumerate(a.ids):
                 cell = read[ri].cells.get(cid)
