@@ -259,33 +259,36 @@ def summarise(
         k = col.get(s.severity, 2)
         for ri in s.reports:
             counts.setdefault(ri, [0, 0, 0])[k] += 1
-    files = []
+    files: list[FileOutcome] = []
+    add = files.append
     first_by_hash: dict[str, str] = {}
+    zero = (0, 0, 0)
+    row = FileOutcome  # by position, ~2x faster than by keyword (tests/run/test_memo.py holds the order)
     for i, r in enumerate(reports):
-        e, w, n = counts.get(i, [0, 0, 0])
-        files.append(
-            FileOutcome(
-                file=r.file,
-                sha256=r.sha256,
-                status=r.status,
-                reason=r.reason,
-                agency=r.agency,
-                year=r.year,
-                format=r.fmt.value if r.fmt else None,
-                errors=e,
-                warnings=w,
-                infos=n,
-                size=r.size,
-                source_type=r.source_type,
-                encoding=r.encoding,
-                duplicate_of=first_by_hash.get(r.sha256) if r.sha256 else None,
-                reason_code=r.reason_code,
-                report=i,
-                reading=(
-                    reading[i] if reading is not None else reading_confidence(r) if r.status == "validated" else None
-                ),
+        e, w, n = counts.get(i, zero)
+        sha, fmt = r.sha256, r.fmt
+        add(
+            row(
+                r.file,
+                sha,
+                r.status,
+                r.reason,
+                r.agency,
+                r.year,
+                fmt.value if fmt else None,
+                e,
+                w,
+                n,
+                r.size,
+                r.source_type,
+                r.encoding,
+                None,  # county: the inbox's (run.steps)
+                first_by_hash.get(sha) if sha else None,  # duplicate_of
+                r.reason_code,
+                i,  # report
+                reading[i] if reading is not None else reading_confidence(r) if r.status == "validated" else None,
             )
         )
-        if r.sha256:
-            first_by_hash.setdefault(r.sha256, r.file)
+        if sha:
+            first_by_hash.setdefault(sha, r.file)
     return files

@@ -201,3 +201,46 @@ def test_memo_storage_is_bounded_and_round_trips(tmp_path: Path) -> None:
     assert got is not None and got.findings == [f] and got.findings[0].report == 7
     assert (got.cross_year, got.localisation, got.timings) == (CrossYear(1, 2), {"located": 1}, None)
     assert memo.get_validation("k0") is None
+
+
+def test_summarise_gives_each_field_of_a_file_row_by_position() -> None:
+    """summarise builds FileOutcome by position: the fields in the order it gives them, and the
+    rows of two copies of one report (the second a duplicate) field by field."""
+    from dataclasses import fields
+
+    from nianbao.outcome import FileOutcome
+    from nianbao.run.inputs import Submission
+    from nianbao.run.parsing import load_all
+    from nianbao.run.validation import summarise
+    from tests.helpers import SEED
+
+    assert [f.name for f in fields(FileOutcome)] == [
+        *("file", "sha256", "status", "reason", "agency", "year", "format", "errors", "warnings", "infos"),
+        *("size", "source_type", "encoding", "county", "duplicate_of", "reason_code", "report", "reading"),
+    ]
+    a, b = load_all([Submission(str(SEED), "a.txt"), Submission(str(SEED), "b.txt")], 1)
+    finding = Finding("b.txt", b.agency, b.year, "A01", "error", ["x"], 1, 2, "m", report=1)
+    rows = summarise([a, b], [finding], [{"1": 1.0}, None])
+    want = [
+        FileOutcome(
+            file=r.file,
+            sha256=r.sha256,
+            status=r.status,
+            reason=r.reason,
+            agency=r.agency,
+            year=r.year,
+            format=r.fmt.value if r.fmt else None,
+            errors=k,
+            warnings=0,
+            infos=0,
+            size=r.size,
+            source_type=r.source_type,
+            encoding=r.encoding,
+            duplicate_of="a.txt" if k else None,
+            reason_code=r.reason_code,
+            report=k,
+            reading=read,
+        )
+        for k, (r, read) in enumerate(zip((a, b), ({"1": 1.0}, None), strict=True))
+    ]
+    assert rows == want and rows[1].duplicate_of == "a.txt" and rows[0].format is not None
