@@ -19,6 +19,7 @@ a rename but no fsync (:mod:`nianbao.io.atomic`).
 from __future__ import annotations
 
 import math
+import os
 import re
 import shlex
 from array import array
@@ -1415,7 +1416,14 @@ def write_html(
         ]
     if todo or extra:
         warm()
-    units: list[Callable[[], object]] = [*extra, *page_units(q, out, todo=todo)]
+    # index.html is rendered as one more unit (while the pages are: it shows nothing they make) into
+    # a temporary file, and put in place last, when every page it may link to exists
+    index = inside(out, f".index.html.{os.getpid()}.rendered.tmp")
+
+    def render_index_unit() -> None:
+        write_text(index, render_index(q, out), durable=False)
+
+    units: list[Callable[[], object]] = [render_index_unit, *extra, *page_units(q, out, todo=todo)]
 
     def own() -> None:
         write_rules(outcome, out, reuse)
@@ -1426,8 +1434,11 @@ def write_html(
             for i in todo:
                 reuse.take(f"{REPORTS_DIR}/{q.pages[i]}", report_key(q, i, reuse), reports.file(q.pages[i]))
 
-    run_shared(units, own, helper=use_helper(len(todo), PARALLEL_MIN_PAGES))
-    write_index(q, out)
+    try:
+        run_shared(units, own, helper=use_helper(len(todo), PARALLEL_MIN_PAGES))
+        os.replace(index, inside(out, "index.html"))
+    finally:
+        index.unlink(missing_ok=True)
     if reuse is not None:
         reuse.rendered("index.html")  # this run's own page: its time, its stages, its news
         reuse.save()
