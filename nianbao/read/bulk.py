@@ -52,6 +52,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from itertools import accumulate
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -952,6 +953,7 @@ class ReportBatch(list[ParsedReport]):
 
 
 _FIELDS = tuple(f.name for f in fields(ParsedReport) if f.name not in ("cells", "layout", "sections"))
+_SCALARS = attrgetter(*_FIELDS)  # a report's fields of _FIELDS as a tuple, in one call
 
 
 def _joined(parts: list[bytes]) -> tuple[bytes, bytes]:
@@ -961,7 +963,7 @@ def _joined(parts: list[bytes]) -> tuple[bytes, bytes]:
 
 
 def _pack(reps: Sequence[ParsedReport]) -> tuple[Any, ...]:
-    scalars = [tuple(getattr(r, n) for n in _FIELDS) for r in reps]
+    scalars = list(map(_SCALARS, reps))
     cells = [r.cells.__getstate__() for r in reps]
     layouts = [r.layout.__getstate__() for r in reps]
     prose = [r.sections.__getstate__() for r in reps]
