@@ -209,18 +209,20 @@ def plan_stage(inv: Inventory, store: Path, scope: Scope, by_county: bool = Fals
     # the index columns only: the rows to rebuild are read afterwards, a row group at a time
     everything = Store(store).read(columns=(*PLAN_COLUMNS, *SCALAR_COLUMNS))
     rows = reusable(everything)
-    by_rel = dict(zip(rows.get_column("rel").to_list(), range(rows.height), strict=True))
+    rels = rows.get_column("rel").to_list()
+    by_rel = dict(zip(rels, range(rows.height), strict=True))
     shas = rows.get_column("sha256").to_list()
     sizes = rows.get_column("size").to_list()
     mtimes = rows.get_column("mtime_ns").to_list()
     trust_stat = os.environ.get(VERIFY_ENV, "").strip().lower() not in ("hash", "1", "yes")
-    agencies = rows.get_column("agency").to_list()
-    years = rows.get_column("year").to_list()
+    everything_in_scope = scope.everything
+    # what a file outside the rerun's scope is checked by (a rerun of the whole inbox needs neither)
+    agencies = [] if everything_in_scope else rows.get_column("agency").to_list()
+    years = [] if everything_in_scope else rows.get_column("year").to_list()
     take: list[int] = []  # store rows to rebuild
     take_for: list[int] = []  # ... for these inventory indices
     todo: list[int] = []
     kept = 0
-    everything_in_scope = scope.everything
     for i, f in enumerate(inv.files):
         sub = f.sub
         row = by_rel.get(sub.name)
@@ -234,7 +236,12 @@ def plan_stage(inv: Inventory, store: Path, scope: Scope, by_county: bool = Fals
             continue
         if row is not None and shas[row]:
             mtime = mtimes[row]
-            if trust_stat and mtime is not None and _same_stat(f, sizes[row], mtime):
+            stat = f.stat  # (the listing's, compared here: no call per file)
+            if (
+                trust_stat
+                and mtime is not None
+                and (stat == (sizes[row], mtime) if stat is not None else _same_stat(f, sizes[row], mtime))
+            ):
                 take.append(row)  # same size and modification time as when it was read: unchanged
                 take_for.append(i)
                 continue
@@ -262,9 +269,9 @@ def plan_stage(inv: Inventory, store: Path, scope: Scope, by_county: bool = Fals
         partitions = bundle(groups)
     else:
         partitions = [todo] if todo else []
-    stored = list(
-        zip(everything.get_column("rel").to_list(), everything.get_column("path_year").to_list(), strict=True)
-    )
+    # (every row reusable, as on most runs: the same rows in the same order, their names converted once)
+    all_rels = rels if rows.height == everything.height else everything.get_column("rel").to_list()
+    stored = list(zip(all_rels, everything.get_column("path_year").to_list(), strict=True))
     return Plan(reports, partitions, len(take) - kept, kept, stored, time.perf_counter() - t0)
 
 
