@@ -856,6 +856,8 @@ def _unwrapped(ch: _Chunk, lo: int, hi: int) -> tuple[list[int], list[str]]:
         return ch.prose_no[lo:hi], ch.prose_raw[lo:hi]
     full = WRAP_FULL * width
     prose_no, prose_raw, widths, block, ends = ch.prose_no, ch.prose_raw, ch.width, ch.block, ch.ends
+    if max(widths[lo : hi - 1]) < full:  # no line ran to the margin: none joined (half the sections)
+        return prose_no[lo:hi], [t.strip() for t in prose_raw[lo:hi]]
     nos = [prose_no[lo]]
     texts = [prose_raw[lo].strip()]
     for p in range(lo + 1, hi):
