@@ -285,19 +285,25 @@ def layout_frame(reports: Sequence[ParsedReport], suspects: bool = False) -> pl.
         for j, ri in enumerate(rep.row_issues):
             issue_rows.append((i, n + j, ri.element, ri.code != "I07", ri.code == "I08", ri.code))
     if rid:
-        code_arr = np.frombuffer(b"".join(codes), dtype=np.uint16).astype(np.uint32)
-        code_arr[code_arr == 0xFFFF] = len(ELEMENTS)
+        code16 = np.frombuffer(b"".join(codes), dtype=np.uint16)
         flag_arr = np.frombuffer(b"".join(flags), dtype=np.uint8)
         n_facts = np.array(counts, dtype=np.int64)
-        rep_arr = np.repeat(np.array(rid, dtype=np.uint32), n_facts)
-        starts = np.repeat(np.cumsum(n_facts) - n_facts, n_facts)  # each fact's report's first row
-        pos_arr = (np.arange(len(flag_arr), dtype=np.int64) - starts).astype(np.uint32)
         if suspects:  # the facts not found or out of order, and those with words of their own
             keep = (flag_arr & 3) != 3
             keep[sparse_pos] = True
             kept = np.flatnonzero(keep)
-            code_arr, flag_arr, rep_arr, pos_arr = code_arr[kept], flag_arr[kept], rep_arr[kept], pos_arr[kept]
+            ends = np.cumsum(n_facts)
+            of = np.searchsorted(ends, kept, side="right")  # each kept fact's report (its place in rid)
+            rep_arr = np.array(rid, dtype=np.uint32)[of]
+            pos_arr = (kept - (ends - n_facts)[of]).astype(np.uint32)
+            code16, flag_arr = code16[kept], flag_arr[kept]
             sparse_pos = np.searchsorted(kept, sparse_pos).tolist()  # (every one kept)
+        else:
+            rep_arr = np.repeat(np.array(rid, dtype=np.uint32), n_facts)
+            starts = np.repeat(np.cumsum(n_facts) - n_facts, n_facts)  # each fact's report's first row
+            pos_arr = (np.arange(len(flag_arr), dtype=np.int64) - starts).astype(np.uint32)
+        code_arr = code16.astype(np.uint32)
+        code_arr[code_arr == 0xFFFF] = len(ELEMENTS)
         element = _ELEMENTS.gather(pl.Series(code_arr))
         kind = _ELEMENT_KINDS.gather(pl.Series(code_arr))  # each statutory element has one kind
         total = len(flag_arr)
