@@ -5,7 +5,7 @@ findings of the few sentences parsed in Python.  Each finding quotes the sentenc
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import polars as pl
@@ -91,8 +91,14 @@ def _cell_order() -> dict[str, int]:
 
 
 def _sort_cells(cells: list[str]) -> list[str]:
+    """The distinct cells in the order of the canonical ids (a fresh list: a finding's own)."""
+    return list(_sorted_cells(tuple(cells)))
+
+
+@lru_cache(maxsize=4096)  # a claim's cells are a kind's target cells: the same few lists, finding after finding
+def _sorted_cells(cells: tuple[str, ...]) -> tuple[str, ...]:
     order = _cell_order()
-    return sorted(set(cells), key=lambda c: order.get(c, 10**6))
+    return tuple(sorted(set(cells), key=lambda c: order.get(c, 10**6)))
 
 
 def claim_findings(reports: Sequence[ParsedReport], rows: Iterator[dict[str, Any]]) -> list[Finding]:
