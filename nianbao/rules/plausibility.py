@@ -125,7 +125,9 @@ def plausibility_frame(
         .join(floors.lazy(), on="figure", how="left")
         .join(peers.lazy(), on=["report", "figure"], how="left")
         .join(last.lazy(), on=["report", "figure"], how="left")
-        .sort("report", "figure")  # (the categories' order is the figures' sorted order)
+        # by report, then figure (the categories' order is the figures' sorted order), as one
+        # number: a sort on two columns encodes each row first (twice the time at 500,000 rows)
+        .sort(pl.col("report").cast(pl.UInt64) * len(KEY_FIGURES) + pl.col("figure").to_physical().cast(pl.UInt64))
         .select(
             "report",
             pl.col("figure").cast(pl.String),
