@@ -508,10 +508,15 @@ def run_steps(cfg: RunSettings, views: Views, runner: Runner = DIRECT) -> RunRes
         rundirs.Staging(cfg.out, rundirs.run_date()) as st,
         interrupt.incomplete_run(track, incomplete_writer(st, views)),
     ):
-        inv = runner.call(discover_stage, cfg.root, cfg.registry)
-        track.found(files_found(inv))
-        track.at("plan")
-        plan = runner.call(plan_stage, inv, cfg.store, cfg.scope, cfg.by_county)
+        # no cyclic collection from the listing to the store's reports (no cycles are made): the plan
+        # freezes the files and the reports together when it takes any from the store; else one
+        # collection at the end, not a full one set off by the files' own rows (100,000 files:
+        # ~0.5 s of collections walking them between the listing and the plan)
+        with gc_paused():
+            inv = runner.call(discover_stage, cfg.root, cfg.registry)
+            track.found(files_found(inv))
+            track.at("plan")
+            plan = runner.call(plan_stage, inv, cfg.store, cfg.scope, cfg.by_county)
         track.at("parse")
         workers = 1 if cfg.by_county else cfg.workers
         parsed = runner.map(parse_stage, [(subs, idx, workers) for subs, idx in partition_inputs(inv, plan)])

@@ -15,6 +15,7 @@ reuses the last identical result.  The parts themselves live here only.
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -217,6 +218,11 @@ def validate_reports(
     )
     with gc_paused():
         files = summarise(reports, findings, rules.reading, summaries)
+        if cache.hits is not None and len(cache.hits) == (2 if gx_dir is not None else 1):
+            # every part reused (an unchanged rerun: no rule made cyclic garbage): the file rows,
+            # which live as long as the run, frozen before the collector is back on — else the
+            # collections their allocations set off walk 100,000 rows twice (~0.14 s)
+            gc.freeze()
     return RunOutcome(
         files=files,
         findings=findings,
