@@ -250,6 +250,10 @@ def plan_stage(inv: Inventory, store: Path, scope: Scope, by_county: bool = Fals
                 take_for.append(i)
                 continue
         todo.append(i)
+    # (every row reusable, as on most runs: the same rows in the same order, their names converted
+    # once; made before the reports are frozen, with them)
+    all_rels = rels if rows.height == everything.height else everything.get_column("rel").to_list()
+    stored = list(zip(all_rels, everything.get_column("path_year").to_list(), strict=True))
     reports: list[ParsedReport | None] = [None] * len(inv.files)
     if take:
         # no cyclic GC while thousands of reports are built (no cycles are made; ~35 % faster);
@@ -269,9 +273,6 @@ def plan_stage(inv: Inventory, store: Path, scope: Scope, by_county: bool = Fals
         partitions = bundle(groups)
     else:
         partitions = [todo] if todo else []
-    # (every row reusable, as on most runs: the same rows in the same order, their names converted once)
-    all_rels = rels if rows.height == everything.height else everything.get_column("rel").to_list()
-    stored = list(zip(all_rels, everything.get_column("path_year").to_list(), strict=True))
     return Plan(reports, partitions, len(take) - kept, kept, stored, time.perf_counter() - t0)
 
 
