@@ -244,3 +244,18 @@ def test_summarise_gives_each_field_of_a_file_row_by_position() -> None:
         for k, (r, read) in enumerate(zip((a, b), ({"1": 1.0}, None), strict=True))
     ]
     assert rows == want and rows[1].duplicate_of == "a.txt" and rows[0].format is not None
+
+
+def test_the_contract_key_is_both_parts_keys_and_every_files_county(tmp_path: Path) -> None:
+    from nianbao.run.memo import contract_key
+
+    memo = Memo(tmp_path)
+    assert contract_key(memo, ["甲县"]) is None  # no part keyed yet
+    memo.keys["validate"] = "v"
+    assert contract_key(memo, ["甲县"]) is None  # the batch expectations not keyed (not run)
+    memo.keys["batch_expectations"] = "g"
+    key = contract_key(memo, ["甲县", None])
+    assert key is not None and key == contract_key(memo, ["甲县", None])
+    assert len({key, contract_key(memo, ["甲县", ""]), contract_key(memo, ["乙县", None])}) == 3
+    memo.keys["validate"] = "v2"
+    assert contract_key(memo, ["甲县", None]) != key
