@@ -1304,7 +1304,15 @@ def render_rules(outcome: RunOutcome | None = None) -> str:
 
 
 PAGE_CHUNK = 64  # report pages per unit of work shared with the helper process
-PARALLEL_MIN_PAGES = 1000  # below this, pages are rendered in this process only
+PARALLEL_MIN_PAGES = 1000  # below this much work (in pages, _shared_work), everything is done in this process
+FILE_WORK = 10  # files whose share of the workbook, the contract files and index.html is about a page's work
+
+
+def _shared_work(pages: int, files: int, extra: Sequence[Callable[[], object]]) -> int:
+    """The work the views' helper could share, in report pages: the pages, and with further units
+    (the workbook, a first run's contract files) about a page's work per :data:`FILE_WORK` files
+    (10,000 reports: ~950 pages and ~0.5 CPU s of workbook and JSON, ~1,000 pages' worth)."""
+    return pages + (files // FILE_WORK if extra else 0)
 
 
 def write_rules(outcome: RunOutcome, out: Path, reuse: Reuse | None = None) -> None:
@@ -1435,7 +1443,9 @@ def write_html(
                 reuse.take(f"{REPORTS_DIR}/{q.pages[i]}", report_key(q, i, reuse), reports.file(q.pages[i]))
 
     try:
-        run_shared(units, own, helper=use_helper(len(todo), PARALLEL_MIN_PAGES))
+        run_shared(
+            units, own, helper=use_helper(_shared_work(len(todo), len(outcome.files), extra), PARALLEL_MIN_PAGES)
+        )
         os.replace(index, inside(out, "index.html"))
     finally:
         index.unlink(missing_ok=True)
