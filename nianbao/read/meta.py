@@ -52,6 +52,9 @@ _TITLE_PATTERNS = (
     re.compile(rf"^(?P<pre>.*?)政府信息公开(?:工作)?{_YEAR}年度?{_REPORT}$"),
 )
 _TRAILER = re.compile(r"(?:[（(][^（()）]{0,20}[)）]|\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?|[。.》”\"])+$")
+# the last character of any _TRAILER match, or a digit (\d: any decimal digit, str.isdecimal); and
+# the line break its $ may stand before
+_TRAILER_ENDS = frozenset('()）日。.》”"\n')
 _AGENCY_PREFIX = re.compile(r"^(?:关于|《|“|\"|标题[:：]|题目[:：])+")
 _AGENCY_SUFFIX = re.compile(r"(?:关于|的|》)+$")
 # page chrome printed above a title on web pages
@@ -92,7 +95,8 @@ def _clean_agency(a: str) -> str | None:
 
 def _match_title(s: str) -> tuple[str | None, int] | None:
     """(agency or None, year) when ``s`` (squashed) is a whole title."""
-    s = _TRAILER.sub("", s)
+    if s[-1:] in _TRAILER_ENDS or s[-1:].isdecimal():  # else _TRAILER cannot match: most titles
+        s = _TRAILER.sub("", s)
     if "政府信息公开" not in s:
         return None
     for pat in _TITLE_PATTERNS:

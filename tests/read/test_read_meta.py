@@ -483,3 +483,22 @@ def test_a_header_label_printed_two_different_ways_is_not_guessed() -> None:
     fs = validate_texts({"a.txt": text})
     assert [f.cells for f in fs if f.rule == "I05"] == [["4:*:upheld"]]
     assert [f for f in fs if f.rule == "I12"] == []
+
+
+def test_the_title_trailer_is_looked_for_only_where_it_can_end() -> None:
+    """_match_title strips a trailer (a bracketed note, a date, closing punctuation) only from a
+    text whose last character may end one: for every code point as the last character, after any
+    of a few beginnings, the trailer pattern finds nothing where that guard says no."""
+    import sys
+
+    from nianbao.read import meta
+
+    missed = []
+    for c in (chr(i) for i in range(sys.maxunicode + 1) if not 0xD800 <= i <= 0xDFFF):
+        if c in meta._TRAILER_ENDS or c.isdecimal():
+            continue
+        for before in ("", "报告（甲", "2023-1-", "2023年1月1", "报告。"):
+            if meta._TRAILER.search(before + c):
+                missed.append(hex(ord(c)))
+    assert missed == []
+    assert meta._match_title("示例镇2023年政府信息公开工作年度报告（2024-1-20）") == ("示例镇", 2023)
