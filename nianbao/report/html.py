@@ -12,8 +12,11 @@ checked to stay inside the output folder.
 
 Speed (see README "质量报告"): the statutory tables' markup is rendered once per format from
 ``_tables.html.j2`` with placeholders (:func:`skeleton`) and each report page fills in its cells
-and highlight classes; the cells are read from the report's column arrays; pages are written with
-a rename but no fsync (:mod:`nianbao.io.atomic`).
+and highlight classes; the cells are read from the report's column arrays; a report page's own
+markup is built in Python (:func:`report_page`, every value through :func:`h`, the same escaping)
+inside the frame ``_base.html.j2`` renders once; pages are written with a rename but no fsync
+(:mod:`nianbao.io.atomic`).  The views' helper process (:mod:`nianbao.report.parallel`) shares the
+pages, the workbook, ``index.html`` and a first run's contract files as units of work.
 """
 
 from __future__ import annotations
@@ -1292,7 +1295,123 @@ def render_index(q: Quality, out: Path) -> str:
 
 
 def render_report(q: Quality, i: int) -> str:
-    return _render("report.html.j2", report_context(q, i))
+    return report_page(report_context(q, i))
+
+
+@cache
+def _page_frame() -> tuple[str, ...]:
+    """``_base.html.j2`` (the head, the style sheet, the frame every page shares) rendered once
+    around its three blocks: (before the title, between the title and the header, between the
+    header and the content, after the content)."""
+    child = '{% extends "_base.html.j2" %}{% block title %}\x00{% endblock %}'
+    child += "{% block header %}\x00{% endblock %}{% block content %}\x00{% endblock %}"
+    frame = tuple(_env().from_string(child).render().split("\x00"))
+    assert len(frame) == 4
+    return frame
+
+
+_LEGEND = (
+    '  <div class="legend"><span><i style="background:#f8c7c1;outline:3px solid #b42318;outline-offset:-3px"></i>'
+    "最可能填错的单元格（建议值写在格内）</span>"
+    '<span><i style="background:#f8c7c1"></i>有错误的单元格</span>'
+    '<span><i style="background:#fdeab0"></i>有警告的单元格（如空白）</span>\n'
+    '    <span><i style="background:#fff6f5"></i>错误涉及的其他单元格（一般不必改）</span>'
+    '<span><i style="background:#fffbeb"></i>警告涉及的其他单元格</span>\n'
+    '    <span><i style="background:repeating-linear-gradient(45deg,#f3f4f6,#f3f4f6 3px,#fff 3px,#fff 6px)"></i>'
+    "报告中缺少</span></div>\n"
+)
+_TABLE_HEADS = (
+    ("2", "二、主动公开政府信息情况"),
+    ("3", "三、收到和处理政府信息公开申请情况"),
+    ("4", "四、政府信息公开行政复议、行政诉讼情况"),
+)
+
+
+def report_page(ctx: dict[str, Any]) -> str:
+    """A report page from its :func:`report_context`, in the frame of ``_base.html.j2``
+    (:func:`_page_frame`): built here rather than by a template — a large run writes thousands of
+    these, and the template's per-value finalize, escape and generator steps took twice as long.
+    Every value goes through :func:`h` (what ``{{ value }}`` prints); the markup is what the
+    former ``report.html.j2`` rendered (``tests/report/report_page.html.j2``, which
+    ``tests/report/test_report_page.py`` renders on every kind of page and compares)."""
+    row, fo, county, rep = ctx["row"], ctx["fo"], ctx["county"], ctx["rep"]
+    agency, year, change = h(row.agency), h(row.year), ctx["change"]
+    state = f'  <p><span class="st st-{h(row.state_cls)}">{h(row.state)}</span>\n'
+    tag = f' <span class="tag">{h(change)}</span>' if change else ""
+    frame = _page_frame()
+    out = [
+        frame[0],
+        f"{agency} {year} 年度报告 · 数据质量",
+        frame[1],
+        '<nav class="crumbs"><a href="../index.html">← 返回总览</a> ｜ '
+        f'<a href="{h(county["href"])}" id="county-link">{h(county["name"])}的全部报告</a> ｜ '
+        '<a href="../rules.html">校验规则说明</a></nav>\n'
+        f'<h1 id="report-title">{agency}{f" {year} 年" if row.year else ""} 政府信息公开工作年度报告</h1>\n'
+        f'<div class="sub">文件 <span class="mono" id="report-file">{h(fo.file)}</span></div>\n',
+        frame[2],
+        '<section id="summary">\n  <h2>校验结果</h2>\n',
+        state,
+    ]
+    if ctx["readable"]:
+        new = f"，其中新发现 <b>{h(row.new)}</b> 条" if row.new else ""
+        acked = f"，已复核 <b>{h(row.acked)}</b> 条" if row.acked else ""
+        source = f" ｜ 文件类型：{h(ctx['source_zh'])}" if ctx["source_zh"] else ""
+        title = ""
+        if rep and rep.title:
+            at = f"（第 {h(rep.title_line)} 行）" if rep.title_line else ""
+            title = f"<br>标题：{h(rep.title)}{at}"
+        out.append(
+            f"    错误 <b>{h(fo.errors)}</b> 条，警告 <b>{h(fo.warnings)}</b> 条，提示 <b>{h(fo.infos)}</b> 条"
+            f"{new}{acked}{tag}</p>\n"
+            f'  <p class="muted">格式：{h(ctx["fmt_name"])}{source} ｜ 大小：{h(fo.size)} 字节{title}</p>\n'
+        )
+    else:
+        fix = ctx["reason_fix"]
+        out.append(
+            f"    这个文件不能作为年度报告读取，因此没有校验其中的数字和文字{tag}。</p>\n"
+            f'  <div class="note" id="unreadable-reason"><b>原因：</b>{h(fo.reason)}</div>\n'
+            + (f'<div class="f-fix" id="unreadable-fix">请报送单位：{h(fix)}</div>' if fix else "")
+            + f'  <p class="muted">大小：{h(fo.size)} 字节{"" if fo.agency else " ｜ 机关和年度按文件名推断"}</p>\n'
+        )
+    out.append("</section>\n\n")
+    if ctx["readable"]:
+        suspects, lists, tables = ctx["suspects"], ctx["lists"], ctx["tables"]
+        if suspects:
+            several = ctx["alternatives"] > 1
+            out.append(
+                '<section id="suspects">\n  <h2>疑似错误单元格</h2>\n'
+                '  <p class="muted">根据各项勾稽关系同时推断：'
+                "改正下列单元格即可使有关合计全部成立（表中以粗框标出）。</p>\n"
+            )
+            if several:
+                out.append(
+                    f'<p class="muted">有 {h(ctx["alternatives"])} 种改法同样能使合计成立，请对照原始台账确定。</p>'
+                )
+            if ctx["likely_fix"]:
+                out.append(f'<div class="f-fix" id="likely-fix">{h(ctx["likely_fix"])}</div>')
+            out.append(
+                '  <table class="list suspects">\n'
+                f"    <tr>{'<th>改法</th>' if several else ''}<th>单元格</th><th>报告填写</th><th>建议改为</th>"
+                "<th>可能的原因</th><th>涉及规则</th></tr>\n"
+            )
+            for sp in suspects:
+                way = f"<td>改法 {h(sp['alternative'])}</td>" if several else ""
+                rules = " ".join(f'<a href="#{h(anchor)}">{h(rule)}</a>' for rule, anchor in sp["rules"])
+                out.append(
+                    f'    <tr data-cell="{h(sp["cell"])}">{way}<td>{h(sp["label"])}</td>'
+                    f'<td class="n">{h(sp["reported"])}</td><td class="n"><b>{h(sp["suggested"])}</b></td>\n'
+                    f"      <td>{h(sp['cause'])}</td><td>{rules}</td></tr>\n"
+                )
+            out.append("  </table>\n</section>\n")
+        structural = lists["structural"] if ctx["structural"] else '<p class="empty">没有结构或文字方面的问题。</p>'
+        out.append(f'\n<section id="structural">\n  <h2>结构与文字问题</h2>\n{structural}</section>\n\n')
+        out.append('<section id="tables">\n  <h2>统计表（按规定格式重绘，有问题的单元格已标出）</h2>\n')
+        out.append(_LEGEND)
+        for t, name in _TABLE_HEADS:
+            out.append(f"\n  <h3>{name}</h3>\n  {h(tables[t])}\n  {h(lists[t])}\n")
+        out.append("</section>\n")
+    out.append(frame[3])
+    return "".join(out)
 
 
 def render_county(q: Quality, g: Group) -> str:
@@ -1375,8 +1494,9 @@ def write_index(q: Quality, out: Path) -> None:
 
 def warm() -> None:
     """Compile the templates and the table skeletons (before forking a helper: once, not twice)."""
-    for name in ("index.html.j2", "report.html.j2", "county.html.j2", "rules.html.j2", "_tables.html.j2"):
+    for name in ("index.html.j2", "county.html.j2", "rules.html.j2", "_tables.html.j2"):
         _template(name)
+    _page_frame()
     for fmt in Fmt:
         for t in ("2", "3", "4"):
             skeleton(fmt, t)
