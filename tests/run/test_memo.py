@@ -259,3 +259,28 @@ def test_the_contract_key_is_both_parts_keys_and_every_files_county(tmp_path: Pa
     assert len({key, contract_key(memo, ["甲县", ""]), contract_key(memo, ["乙县", None])}) == 3
     memo.keys["validate"] = "v2"
     assert contract_key(memo, ["甲县", None]) != key
+
+
+def test_a_finding_round_trips_the_memo_field_by_field() -> None:
+    """finding_from_json builds a Finding and its suspects by position: their fields in the order it
+    reads them, and a finding with every field set (and one with the optional ones unset) back
+    equal from the memo's JSON."""
+    from dataclasses import fields
+
+    import orjson
+
+    from nianbao.run.memo import finding_from_json, finding_to_json
+
+    assert [f.name for f in fields(Finding)] == [
+        *("file", "agency", "year", "rule", "severity", "cells", "expected", "actual", "message", "line"),
+        *("fix", "quote", "suspects", "where", "report", "localisation"),
+    ]
+    assert [f.name for f in fields(Suspect)] == ["cell", "reported", "suggested", "cause", "alternative"]
+    full = Finding(
+        "a.txt", "甲", 2023, "A01", "error", ["3:1:total"], 5, 4.5, "合计不符", 3, "改", "原句",
+        [Suspect("3:1:natural", 1.0, 2.0, "digit_typo", 1), Suspect("3:1:legal", 3, None, "swap", None)],
+        "表格3 第4行第5格", 7, "located",
+    )  # fmt: skip
+    bare = Finding("b.txt", None, None, "P01", "info", [], None, None, "m")
+    for f in (full, bare):
+        assert finding_from_json(orjson.loads(orjson.dumps(finding_to_json(f)))) == f
