@@ -3,7 +3,8 @@
 The views of 100,000 reports are ~16 CPU-seconds of pure Python (Jinja pages, the workbook), all
 of it reading one in-memory outcome.  :func:`run_shared` forks one helper process, which inherits
 that outcome (copy-on-write: nothing is pickled), and the two claim *units* of work — the
-workbook, chunks of report pages — from a shared counter until none is left.  This process first
+workbook, ``index.html``, a first run's contract files, chunks of report pages — from a shared
+counter until none is left.  This process first
 does its own work (what must not run twice or must come last stays here), then claims units too.
 
 The helper is used only when a second core is free (:func:`cores`): two processes do ~15 % more
