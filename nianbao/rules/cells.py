@@ -12,10 +12,12 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import polars as pl
+
 from nianbao.domain.model import ParsedReport
 from nianbao.domain.spec import Fmt, cell_label, table_name
 from nianbao.outcome import Finding, finding_for, plain_number
-from nianbao.rules.base import failing_rows, with_reports
+from nianbao.rules.base import failing_frame, with_reports
 from nianbao.rules.family import Batch, Family
 from schemas.cells import CELL_RULES, cells_schema
 
@@ -24,7 +26,20 @@ EXPECTED = {"G01": "数字", "G02": "≥ 0", "G03": "整数", "G05": "不超过 
 
 
 def cell_findings(batch: Batch) -> list[Finding]:
-    return findings_of(batch.reports, failing_rows(cells_schema(), batch.suspect_cells))
+    fails = failing_frame(cells_schema(), batch.suspect_cells, ["report", "cell", "value", "line"])
+    blank = fails.get_column("check") == "G04"
+    out = findings_of(batch.reports, fails.filter(~blank).iter_rows(named=True))
+    # the blank cells (most failing rows: ~60,000 at 100,000 reports) gathered per report and table
+    # at once, in the order of the rows (as findings_of gathers them one by one)
+    tables = (
+        fails.filter(blank)
+        .with_columns(pl.col("cell").cast(pl.String))
+        .group_by("report", pl.col("cell").str.split(":").list.first().alias("table"), maintain_order=True)
+        .agg("cell", "line")
+    )
+    for ri, table, ids, lines in tables.iter_rows():
+        out.append(blank_finding(batch.reports, ri, table, ids, lines))
+    return out
 
 
 def findings_of(reports: Sequence[ParsedReport], rows: Iterator[dict[str, Any]]) -> list[Finding]:
@@ -55,25 +70,29 @@ def findings_of(reports: Sequence[ParsedReport], rows: Iterator[dict[str, Any]])
             )
         )
     for (ri, table), cl in blanks.items():
-        rep = reports[ri]
-        fmt = rep.fmt or Fmt.F2021
-        ids = [c for c, _l in cl]
-        shown = "、".join(f"“{cell_label(fmt, c)}”" for c in ids[:5]) + ("等" if len(ids) > 5 else "")
-        params = {"table_name": table_name(table), "count": len(ids), "cell_list": shown}
-        lines = [ln for _c, ln in cl if ln]
-        out.append(
-            finding_for(
-                "G04",
-                rep,
-                ri,
-                cells=ids,
-                expected="数字（没有发生的填 0）",
-                actual="空白",
-                params=params,
-                line=min(lines) if lines else None,
-            )
-        )
+        out.append(blank_finding(reports, ri, table, [c for c, _l in cl], [ln for _c, ln in cl]))
     return out
+
+
+def blank_finding(
+    reports: Sequence[ParsedReport], ri: int, table: str, ids: list[str], lines: Sequence[int | None]
+) -> Finding:
+    """The one G04 of a report's table: its blank cells ``ids`` (on ``lines``), in order."""
+    rep = reports[ri]
+    fmt = rep.fmt or Fmt.F2021
+    shown = "、".join(f"“{cell_label(fmt, c)}”" for c in ids[:5]) + ("等" if len(ids) > 5 else "")
+    params = {"table_name": table_name(table), "count": len(ids), "cell_list": shown}
+    found = [ln for ln in lines if ln]
+    return finding_for(
+        "G04",
+        rep,
+        ri,
+        cells=ids,
+        expected="数字（没有发生的填 0）",
+        actual="空白",
+        params=params,
+        line=min(found) if found else None,
+    )
 
 
 FAMILY = Family("cells", lambda: frozenset(CELL_RULES), cell_findings, reads=frozenset({"suspect_cells"}))
