@@ -91,13 +91,19 @@ def findings_of(
                 actual=plain_number(lhs),
                 params=params,
                 line=min(lines) if lines else None,
-                where=next((w for c in ids if (w := rep.cells.where_at(INDEX[c]))), None),
+                where=_where(rep, ids),
             )
         )
     return out
 
 
 _BLANK = STATE_CODE[State.BLANK]
+
+
+def _where(rep: ParsedReport, ids: Sequence[str]) -> str | None:
+    """The source location of the first of ``ids`` that has one (a text report's cells have none)."""
+    where = rep.cells.sparse()[1]
+    return next((w for c in ids if (w := where.get(INDEX[c]))), None) if where else None
 
 
 def _number(v: float) -> float:
