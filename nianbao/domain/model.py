@@ -273,6 +273,34 @@ class CellMap(MutableMapping[str, Cell]):
         self._extra = st["x"]
 
 
+def cellmap_of(
+    values: Any,
+    states: Any,
+    lines: Any,
+    cols: Any,
+    raw: dict[int, str] | None,
+    where: dict[int, str] | None,
+    extra: dict[str, Cell] | None,
+) -> CellMap:
+    """A CellMap from its arrays' bytes (any buffer; copied) and sparse parts (kept), as
+    :meth:`CellMap.__setstate__` without its dict: how a parse worker's chunk is rebuilt."""
+    cm = _new(CellMap)
+    cm._values = vs = array("d")
+    vs.frombytes(values)
+    cm._states = bytearray(states)
+    cm._lines = ls = array("I")
+    ls.frombytes(lines)
+    cm._cols = cs = array("H")
+    cs.frombytes(cols)
+    cm._raw = raw
+    cm._where = where
+    cm._extra = extra
+    return cm
+
+
+_new = object.__new__
+
+
 @dataclass(slots=True)
 class LayoutFact:
     """A structural element of the statutory format, and what the report has of it.
@@ -399,6 +427,28 @@ class LayoutList:
         self._kinds = st["k"]
         self._statutory = st["s"]
         self._sparse = st["x"]
+
+
+def layout_of(
+    codes: Any,
+    flags: Any,
+    lines: Any,
+    kinds: list[str],
+    statutory: list[str],
+    sparse: dict[int, tuple[str | None, str | None, str | None]],
+) -> LayoutList:
+    """A LayoutList from its arrays' bytes (copied) and lists (kept: give it its own), as
+    :meth:`LayoutList.__setstate__` without its dict."""
+    lay = _new(LayoutList)
+    lay._codes = a = array("H")
+    a.frombytes(codes)
+    lay._flags = bytearray(flags)
+    lay._lines = a = array("I")
+    a.frombytes(lines)
+    lay._kinds = kinds
+    lay._statutory = statutory
+    lay._sparse = sparse
+    return lay
 
 
 SectionLines = list[tuple[int, str]]
@@ -531,6 +581,22 @@ class Sections(MutableMapping[str, SectionLines]):
         self._lens.frombytes(st["z"])
         self._text = st["t"]
         self._open = None
+
+
+def sections_of(names: list[str], counts: Any, lines: Any, lens: Any, text: str) -> Sections:
+    """Sections from their packed parts (arrays' bytes copied, the rest kept), as
+    :meth:`Sections.__setstate__` without its dict (nothing checked: see :meth:`Sections.from_packed`)."""
+    sec = _new(Sections)
+    sec._names = names
+    sec._counts = a = array("I")
+    a.frombytes(counts)
+    sec._lines = a = array("I")
+    a.frombytes(lines)
+    sec._lens = a = array("I")
+    a.frombytes(lens)
+    sec._text = text
+    sec._open = None
+    return sec
 
 
 @dataclass(slots=True)

@@ -7,14 +7,14 @@ import gc
 import logging
 import multiprocessing
 import os
-import pickle
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from typing import Any
 
 from nianbao.domain.model import ParsedReport, unreadable
-from nianbao.read.bulk import ReportBatch, load_files, polars_pool_running
+from nianbao.read.bulk import ReportBatch, load_files, pack_batch, polars_pool_running, unpack_batch
 from nianbao.read.load import load_file
-from nianbao.rules.prose.chunks import analyse, register
+from nianbao.rules.prose.chunks import ChunkProse, analyse, register
 from nianbao.run.collector import gc_paused
 from nianbao.run.hooks import checkpoint
 from nianbao.run.inputs import Submission
@@ -32,15 +32,17 @@ def load_one(sub: Submission) -> ParsedReport:
     return load_file(sub.path, sub.name)
 
 
-def _load_chunk(subs: Sequence[Submission]) -> bytes:
+def _load_chunk(subs: Sequence[Submission]) -> tuple[tuple[Any, ...], ChunkProse | None, bool]:
     """A chunk read in a worker process, with the text rules' analysis of its prose (made here, on
-    the worker's core, instead of in the run's process: nianbao.rules.prose.chunks), pickled:
-    ``(ReportBatch, ChunkProse | None, whether the analysis was made)``.  The ReportBatch travels
-    column-wise; the analysis is frames of numbers and a few parsed sentences.
+    the worker's core, instead of in the run's process: nianbao.rules.prose.chunks):
+    ``(the reports packed by nianbao.read.bulk.pack_batch, ChunkProse | None, whether the analysis
+    was made)``.  The pool pickles it: a few flat buffers and lists (no object per report but a
+    tuple of its scalar fields), taken as they are by the run's process (no second pickling of a
+    pickled blob on either side: a copy of every byte and its fresh pages).
 
-    The cyclic GC is paused throughout, the pickling included (made here for that: the pool would
-    pickle the result after this returns, with the GC on): its passes over the chunk's young
-    objects found nothing to free and cost more than the pickling itself."""
+    The cyclic GC is paused throughout, the packing included: its passes over the chunk's young
+    objects found nothing to free and cost more than the pickling itself.  The reports are freed
+    before it is back on, so its next pass walks only the packed state."""
     checkpoint("parse-chunk")  # a test hook (nianbao.run.hooks), in the worker process
     with gc_paused():
         batch = _read_part(subs)
@@ -49,9 +51,9 @@ def _load_chunk(subs: Sequence[Submission]) -> bytes:
         except Exception:  # the run's process analyses these texts itself (the same result)
             log.exception("prose analysis of a parse chunk failed")
             analysis, analysed = None, False
-        blob = pickle.dumps((batch, analysis, analysed), protocol=pickle.HIGHEST_PROTOCOL)
-        del batch, analysis  # freed before the GC is back on: else its next pass walks them
-    return blob
+        packed = pack_batch(batch)
+        del batch  # freed before the GC is back on: else its next pass walks them
+    return packed, analysis, analysed
 
 
 def _read_part(subs: Sequence[Submission]) -> ReportBatch:
@@ -96,9 +98,10 @@ def load_all(
             else:
                 ex = ProcessPoolExecutor(workers, ctx, initializer=_fresh_worker, initargs=(dict(os.environ),))
             try:
-                for blob in ex.map(_load_chunk, chunks):
+                for packed, analysis, analysed in ex.map(_load_chunk, chunks):
                     check_stop()
-                    part, analysis, analysed = pickle.loads(blob)
+                    part = unpack_batch(packed)
+                    del packed
                     if analysed:
                         register(part, analysis)
                     out.extend(part)

@@ -295,6 +295,22 @@ def test_a_batch_travels_between_processes_unchanged(tmp_path: Path) -> None:
     assert (sum(bool(r.row_issues) for r in back), sum(not r.readable for r in back)) == (4, 2)
 
 
+def test_a_batch_carries_any_prose_text_exactly() -> None:
+    """The prose travels as UTF-16: a lone surrogate (which UTF-16 cannot carry) comes back as it
+    was, beside characters of two code units and empty texts; the section names are shared."""
+    import pickle
+
+    texts = ["引言：本年度", "a\ud800b", "𠀀字\U0001f600", ""]
+    reps = [
+        ParsedReport(file=f"{i}.txt", sha256="0", size=1, sections={"一": [(i + 2, t)]}) for i, t in enumerate(texts)
+    ]
+    reps.append(ParsedReport(file="none.txt", sha256="0", size=1))
+    back = pickle.loads(pickle.dumps(bulk.ReportBatch(reps)))
+    assert [dict(r.sections) for r in back] == [{"一": [(i + 2, t)]} for i, t in enumerate(texts)] + [{}]
+    assert [r.sections.joined() for r in back] == [*texts, ""]
+    assert back[0].sections.packed()[0] is back[3].sections.packed()[0]
+
+
 def _child_reads(path: str) -> tuple[bool, str | None]:
     rep = bulk.load_files([(Path(path), "seed.txt")])[0]
     return bulk.enabled(), rep.title
