@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import gc
 import logging
 import multiprocessing
@@ -24,6 +25,10 @@ log = logging.getLogger(__name__)
 
 PARALLEL_MIN_FILES = 400
 BULK_STEP = 250  # files read together (nianbao.read.bulk) between two stop checks, without a pool
+# files a parse worker reads together at most: its memory (and the run's, for its result) reused
+# chunk after chunk rather than fresh pages (at 20,000 reports, chunks of 6,250 rather than 1,250:
+# ~20 µs a report more kernel time between the two)
+CHUNK_MAX = 2000
 
 
 def load_one(sub: Submission) -> ParsedReport:
@@ -85,16 +90,19 @@ def load_all(
             if progress:
                 progress(len(few))
         return reports
-    size = max(50, len(subs) // (workers * 8))
+    size = _chunk_size(len(subs), workers)
     chunks = [subs[i : i + size] for i in range(0, len(subs), size)]
     out: list[ParsedReport] = []
+    # The chunks' results arrive one after the other, alike: their memory reused, not mapped anew
+    # (at 20,000 reports: 7.6 -> 3.8 page faults, ~7 µs of kernel time a report in this process).
+    _reuse_memory(64 << 20)
     # The parsed reports are long-lived: the cyclic GC rescanning them on every generation-2 pass
     # costs seconds at 100,000 reports and frees nothing, so it is paused while they arrive.
     try:
         with gc_paused():
             ctx = _pool_context()
             if ctx is None:
-                ex = ProcessPoolExecutor(max_workers=workers, initializer=quiet_worker)
+                ex = ProcessPoolExecutor(max_workers=workers, initializer=_worker_init)
             else:
                 ex = ProcessPoolExecutor(workers, ctx, initializer=_fresh_worker, initargs=(dict(os.environ),))
             try:
@@ -116,6 +124,12 @@ def load_all(
     return out
 
 
+def _chunk_size(n: int, workers: int) -> int:
+    """Files a worker reads together: eight chunks a worker (the last ones even out the workers'
+    ends), at least 50."""
+    return min(CHUNK_MAX, max(50, n // (workers * 8)))
+
+
 def _pool_context() -> multiprocessing.context.ForkServerContext | None:
     """How the workers start: forked from this process (None, the default), unless polars' thread
     pool runs here (e.g. the nightly job read its store with polars first): a worker forked from it
@@ -133,7 +147,32 @@ def _fresh_worker(environ: dict[str, str]) -> None:
     hooks; the server keeps the one it started with), then as any worker."""
     os.environ.clear()
     os.environ.update(environ)
+    _worker_init()
+
+
+def _worker_init() -> None:
+    """A parse worker's start: quiet (nianbao.run.interrupt), its allocator told to keep what a
+    chunk freed for the next one (the heap's top kept up to 256 MB: see :func:`_reuse_memory`; the
+    worker ends with the parse, so nothing else runs with it).  At 20,000 reports: 13 -> 9 page
+    faults and ~6 µs of kernel time a report."""
     quiet_worker()
+    _reuse_memory(256 << 20)
+
+
+def _reuse_memory(keep: int) -> None:
+    """The C allocator (glibc) told to serve blocks of up to 32 MB from its heap rather than map and
+    unmap each (a parse chunk's result, a worker's buffers: fresh pages faulted in every time), and
+    to keep up to ``keep`` bytes freed at the heap's top.  glibc raises its own thresholds towards
+    these (at most 32 MB / 64 MB) as it frees large mapped blocks; set, they stay for the process
+    (the run's: 64 MB, the bound glibc would reach itself).  Another C library (no ``mallopt``, or
+    one that ignores these) is left as it is."""
+    with contextlib.suppress(OSError, AttributeError):
+        mallopt = ctypes.CDLL(None).mallopt  # the process's own C library
+        mallopt(_M_MMAP_THRESHOLD, 32 << 20)
+        mallopt(_M_TRIM_THRESHOLD, keep)
+
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
 
 
 def _stop_pool(ex: ProcessPoolExecutor) -> None:
