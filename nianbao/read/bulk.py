@@ -982,9 +982,9 @@ def _setter() -> Any:
 _PUT = _setter()
 
 
-def _joined(parts: list[bytes]) -> tuple[bytes, bytes]:
-    """The parts joined, and where each ends."""
-    ends = array("Q", accumulate(map(len, parts)))
+def _joined(parts: Sequence[Any]) -> tuple[bytes, bytes]:
+    """The parts (bytes, arrays: any buffer) joined, and where each ends."""
+    ends = array("Q", accumulate(memoryview(p).nbytes for p in parts))
     return b"".join(parts), ends.tobytes()
 
 
@@ -1007,34 +1007,34 @@ def _texts(texts: list[str]) -> tuple[bytes, bytes, dict[int, str]]:
 def pack_batch(reps: Sequence[ParsedReport]) -> tuple[Any, ...]:
     """These reports as a few flat buffers and lists (what a parse worker ships; see :func:`unpack_batch`)."""
     scalars = list(map(_SCALARS, reps))
-    cells = [r.cells.__getstate__() for r in reps]
-    layouts = [r.layout.__getstate__() for r in reps]
-    prose = [r.sections.__getstate__() for r in reps]
+    cells = [r.cells.arrays()[:4] for r in reps]  # values, states, lines, columns
+    layouts = [(*r.layout.arrays(), r.layout.lines(), r.layout.statutory()) for r in reps]
+    prose = [r.sections.packed() for r in reps]  # names, counts, line numbers, lengths, text
     # the kinds and statutory labels of the layout facts, and the section names: the same list for
     # most reports (pickled once; the layout's lists copied back per report, as a LayoutList extends
     # its own; section names are only ever replaced, so shared)
     rest: list[tuple[list[str], list[str], dict[int, Any]]] = []
     kinds: list[str] = []
     labels: list[str] = []
-    for g in layouts:
-        kinds = kinds if g["k"] == kinds else g["k"]
-        labels = labels if g["s"] == labels else g["s"]
-        rest.append((kinds, labels, g["x"]))
+    for _codes, _flags, k, sparse, _lines, st in layouts:
+        kinds = kinds if k == kinds else k
+        labels = labels if st == labels else st
+        rest.append((kinds, labels, sparse))
     names: list[str] = []
     sec_names: list[list[str]] = []
     for t in prose:
-        names = names if t["n"] == names else t["n"]
+        names = names if t[0] == names else t[0]
         sec_names.append(names)
     return (
         _FIELDS,
         scalars,
-        [_joined([c[k] for c in cells]) for k in "vslc"],
-        [(c["r"], c["w"], c["x"]) for c in cells],
-        [_joined([g[k] for g in layouts]) for k in "cfl"],
+        [_joined([c[k] for c in cells]) for k in range(4)],
+        [r.cells.sparse() for r in reps],  # printed texts, locations, cells of other ids
+        [_joined([g[k] for g in layouts]) for k in (0, 1, 4)],  # codes, flags, lines
         rest,
-        [_joined([t[k] for t in prose]) for k in "klz"],
+        [_joined([t[k] for t in prose]) for k in (1, 2, 3)],
         sec_names,
-        _texts([t["t"] for t in prose]),
+        _texts([t[4] for t in prose]),
     )
 
 
