@@ -74,6 +74,7 @@ from nianbao.report.quality import (
     year_label,
 )
 from nianbao.report.reuse import Reuse
+from nianbao.run.collector import gc_paused
 
 # a summarised info (nianbao.outcome.InfoSummary) on a report page: the same note on many reports of
 # the batch, kept once per run, so not followed from run to run as new / still
@@ -1489,7 +1490,10 @@ def write_counties(q: Quality, out: Path, reuse: Reuse | None = None) -> None:
 
 
 def write_index(q: Quality, out: Path) -> None:
-    write_text(inside(out, "index.html"), render_index(q, out), durable=False)
+    # no cyclic collection while the overview is built (bounded: the worst reports, the counties;
+    # its rows make no cycles, and a collection would walk every object the run keeps)
+    with gc_paused():
+        write_text(inside(out, "index.html"), render_index(q, out), durable=False)
 
 
 def warm() -> None:

@@ -15,6 +15,7 @@ from nianbao.report.jsonout import write_json_outputs
 from nianbao.report.parallel import frozen_gc, mark_idle
 from nianbao.report.quality import Quality, prepare
 from nianbao.report.reuse import Reuse
+from nianbao.run.collector import gc_paused
 from nianbao.run.hooks import checkpoint
 
 
@@ -29,7 +30,10 @@ def write_quality_report(
     """Write the HTML report, the Excel workbook and ``changes.json`` into ``out``.  ``shared``:
     further work (a first run's contract files, :func:`write_all`) done as units shared with the
     pages' helper, before ``index.html``."""
-    q = prepare(outcome, out, previous, acks)
+    # no cyclic collection while the review and the pages' names are made (many objects that
+    # live on, no cycles: the collector's passes over them were most of the views' own collections)
+    with gc_paused():
+        q = prepare(outcome, out, previous, acks)
     out.mkdir(parents=True, exist_ok=True)
 
     def changes() -> None:
@@ -40,18 +44,7 @@ def write_quality_report(
     # pages share with a helper process (when there are many); index.html comes last: it only
     # links to what exists
     reuse = Reuse(out, q.review.previous)
-    if reuse.adopt(q.review.unchanged, views_parts(q), keep=(WORKBOOK,)):
-        # nothing a page or the workbook's other sheets show changed: every page is linked from
-        # the previous run (no page keyed, none rendered), the workbook gets this run's 汇总
-        for unit in (*shared, changes):
-            unit()
-        if not reuse_workbook(q, out, reuse):
-            reuse.rendered(WORKBOOK)
-            write_excel(outcome, out, quality=q)
-        write_index(q, out)
-        reuse.rendered("index.html")
-        reuse.save()
-        q.page_stats = reuse.stats
+    if _adopted(q, out, reuse, outcome, [*shared, changes]):
         return q
     # changes.json (and the shared work) overlap the pages: units of work like the workbook
     extra: list[Callable[[], object]] = [*shared, changes]
@@ -65,6 +58,27 @@ def write_quality_report(
         extra.append(lambda: write_excel(outcome, out, quality=q))
     write_html(outcome, out, quality=q, extra=extra, reuse=reuse, later=later)
     return q
+
+
+def _adopted(q: Quality, out: Path, reuse: Reuse, outcome: RunOutcome, units: list[Callable[[], object]]) -> bool:
+    """The steady rerun's views: when nothing a page or the workbook's other sheets show changed,
+    every page is linked from the previous run (no page keyed, none rendered), the workbook gets
+    this run's 汇总, ``index.html`` is rendered; False (nothing done) otherwise.  No cyclic
+    collection meanwhile: the work is bounded (no report page is rendered) and makes no cycles
+    worth collecting, and a collection would walk every object the run keeps."""
+    with gc_paused():
+        if not reuse.adopt(q.review.unchanged, views_parts(q), keep=(WORKBOOK,)):
+            return False
+        for unit in units:
+            unit()
+        if not reuse_workbook(q, out, reuse):
+            reuse.rendered(WORKBOOK)
+            write_excel(outcome, out, quality=q)
+        write_index(q, out)
+        reuse.rendered("index.html")
+        reuse.save()
+        q.page_stats = reuse.stats
+    return True
 
 
 def views_parts(q: Quality) -> tuple[Any, ...]:

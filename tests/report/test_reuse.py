@@ -283,3 +283,38 @@ def test_link_all_links_every_page_and_refuses_what_is_not_a_plain_regular_file(
     assert reuse._link_all(prev, tmp_path / "out3", ["reports/missing.html"]) is None
     assert reuse._link_all(prev, tmp_path / "out4", ["../index.html"]) is None
     assert not (tmp_path / "out2" / "reports" / "x.html").exists()
+
+
+def test_the_views_pause_the_collector_for_the_review_and_the_steady_rerun_and_restore_it(
+    three_runs: tuple[Path, list[Path]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The review (prepare), index.html and a steady rerun's whole views run with no cyclic
+    collection (they make many objects that live on and no cycles); the collector is on again
+    afterwards, and the outputs are those of a run with it on."""
+    import gc
+
+    from nianbao.report import html, writer
+
+    inbox, (_run1, _run2, run3) = three_runs
+    seen: dict[str, bool] = {}
+    prepare, render_index, reuse_workbook = writer.prepare, html.render_index, writer.reuse_workbook
+
+    def watch(name: str, fn):  # type: ignore[no-untyped-def]
+        def wrapped(*args, **kwargs):  # type: ignore[no-untyped-def]
+            seen[name] = gc.isenabled()
+            return fn(*args, **kwargs)
+
+        return wrapped
+
+    monkeypatch.setattr(writer, "prepare", watch("prepare", prepare))
+    monkeypatch.setattr(html, "render_index", watch("index", render_index))
+    monkeypatch.setattr(writer, "reuse_workbook", watch("workbook", reuse_workbook))
+    assert gc.isenabled()
+    run4 = tmp_path / "run4"
+    got = run(inbox, run4, run3)
+    assert seen == {"prepare": False, "index": False, "workbook": False}
+    assert gc.isenabled()
+    assert got["rendered_pages"] == ["index.html"] and got["pages"] == manifest(run3)["pages"]
+    index3 = (run3 / "index.html").read_text(encoding="utf-8")
+    index4 = (run4 / "index.html").read_text(encoding="utf-8")
+    assert index4.count("<tr") == index3.count("<tr") and len(index4.splitlines()) == len(index3.splitlines())
