@@ -309,6 +309,12 @@ def test_the_views_pause_the_collector_for_the_review_and_the_steady_rerun_and_r
     monkeypatch.setattr(writer, "prepare", watch("prepare", prepare))
     monkeypatch.setattr(html, "render_index", watch("index", render_index))
     monkeypatch.setattr(writer, "reuse_workbook", watch("workbook", reuse_workbook))
+
+    def walks(*args: object) -> None:
+        raise AssertionError("gc.get_freeze_count walks every frozen object; gc.unfreeze hands them back")
+
+    monkeypatch.setattr(gc, "get_freeze_count", walks)
+    monkeypatch.setattr(gc, "unfreeze", walks)
     assert gc.isenabled()
     run4 = tmp_path / "run4"
     got = run(inbox, run4, run3)
