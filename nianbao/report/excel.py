@@ -28,6 +28,7 @@ import re
 import tempfile
 from collections.abc import Callable
 from datetime import datetime
+from itertools import islice
 from math import copysign
 from pathlib import Path
 from typing import Any
@@ -323,7 +324,8 @@ def _valued_files(q: Quality) -> list[int]:
     files = q.outcome.files
     if not q.large:
         return [i for i in range(len(files)) if _readable(q, i)]
-    return [i for i in q.order if _readable(q, i) and is_flagged(files[i])][:VALUES_MAX_REPORTS]
+    # (worst first: the flagged reports lead the order, so the walk stops long before its end)
+    return list(islice((i for i in q.order if _readable(q, i) and is_flagged(files[i])), VALUES_MAX_REPORTS))
 
 
 def _readable(q: Quality, i: int) -> bool:
@@ -338,9 +340,15 @@ def _summary_sheet(w: _Writer, q: Quality, listed: tuple[int, int, int]) -> None
     ws.set_column(1, 1, 60)
     ws.set_column(2, 4, 12)
     ws.write_string(0, 0, "政府信息公开工作年度报告 数据质量报告", w.title_fmt)
-    ok = sum(1 for f in o.files if f.status == "validated" and not f.errors and not f.warnings)
-    with_err = sum(1 for f in o.files if f.status == "validated" and f.errors)
-    with_warn = sum(1 for f in o.files if f.status == "validated" and not f.errors and f.warnings)
+    ok = with_err = with_warn = 0
+    for fo in o.files:  # (one walk of the files for the three counts)
+        if fo.status == "validated":
+            if fo.errors:
+                with_err += 1
+            elif fo.warnings:
+                with_warn += 1
+            else:
+                ok += 1
     n_infos = o.n_infos  # (the summarised infos counted on every report they apply to)
     counts = rv.counts()
     facts: list[tuple[str, Any]] = [

@@ -324,18 +324,34 @@ def folder_name(file: str) -> str:
 
 def group_counts(q: Quality, g: Group) -> dict[str, Any]:
     """The counts of one county's reports (``missing``/``expected``: None without a registry)."""
-    files = q.outcome.files
-    c = Counter(state_of(files[i])[1] for i in g.files)
+    files, new_of = q.outcome.files, q.new
+    # one walk of the county's files (every file of the run once per overview); the states as
+    # report_state gives them
+    ok = error = warning = unreadable = errors = warnings = infos = new = 0
+    for i in g.files:
+        f = files[i]
+        errors += f.errors
+        warnings += f.warnings
+        infos += f.infos
+        new += new_of[i]
+        if f.status != "validated":
+            unreadable += 1
+        elif f.errors:
+            error += 1
+        elif f.warnings:
+            warning += 1
+        else:
+            ok += 1
     return {
         "files": len(g.files),
-        "ok": c["ok"],
-        "error": c["error"],
-        "warning": c["warning"],
-        "unreadable": c["unreadable"],
-        "errors": sum(files[i].errors for i in g.files),
-        "warnings": sum(files[i].warnings for i in g.files),
-        "infos": sum(files[i].infos for i in g.files),
-        "new": sum(q.new[i] for i in g.files) + q.new_elsewhere.get(g.name, 0),
+        "ok": ok,
+        "error": error,
+        "warning": warning,
+        "unreadable": unreadable,
+        "errors": errors,
+        "warnings": warnings,
+        "infos": infos,
+        "new": new + q.new_elsewhere.get(g.name, 0),
         "expected": g.expected,
         "missing": len(g.missing) if g.expected is not None else None,
     }
