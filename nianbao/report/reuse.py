@@ -330,24 +330,26 @@ def _link_all(previous: Path, out: Path, rels: Sequence[str]) -> list[str] | Non
     """Every page of ``rels`` linked from ``previous`` into ``out`` (a hard link, else a copy;
     a page already in ``out`` is replaced); None when one of them cannot be (a name that is not a
     plain page name, a page missing or not a regular file in ``previous``)."""
-    folders: dict[str, Path] = {}
+    # (paths joined as strings: two pathlib joins a page were a third of the linking)
+    folders: dict[str, str] = {"": str(out)}
     for rel in rels:
         parts = _plain(rel)
         if parts is None:
             return None
         if len(parts) == 2 and parts[0] not in folders:
-            folders[parts[0]] = PageDir(out, parts[0]).path  # checked once: inside ``out``
+            folders[parts[0]] = str(PageDir(out, parts[0]).path)  # checked once: inside ``out``
+    prev = str(previous)
     for rel in rels:
         head, _, name = rel.rpartition("/")
-        src = previous / rel
-        target = (folders[head] if head else out) / name
+        src = f"{prev}/{rel}"
+        target = f"{folders[head]}/{name}"
         try:
             if not S_ISREG(os.lstat(src).st_mode):
                 return None
             try:
                 os.link(src, target, follow_symlinks=False)
             except FileExistsError:
-                if not _link(src, target):
+                if not _link(Path(src), Path(target)):
                     return None
             except OSError:  # another file system, too many links …
                 shutil.copyfile(src, target, follow_symlinks=False)
