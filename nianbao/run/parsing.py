@@ -166,7 +166,7 @@ def _reuse_memory(keep: int) -> None:
     these (at most 32 MB / 64 MB) as it frees large mapped blocks; set, they stay for the process
     (the run's: 64 MB, the bound glibc would reach itself).  Another C library (no ``mallopt``, or
     one that ignores these) is left as it is."""
-    with contextlib.suppress(OSError, AttributeError):
+    with contextlib.suppress(OSError, AttributeError, TypeError):  # TypeError: no CDLL(None) (Windows)
         mallopt = ctypes.CDLL(None).mallopt  # the process's own C library
         mallopt(_M_MMAP_THRESHOLD, 32 << 20)
         mallopt(_M_TRIM_THRESHOLD, keep)
