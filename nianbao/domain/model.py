@@ -285,13 +285,10 @@ def cellmap_of(
     """A CellMap from its arrays' bytes (any buffer; copied) and sparse parts (kept), as
     :meth:`CellMap.__setstate__` without its dict: how a parse worker's chunk is rebuilt."""
     cm = _new(CellMap)
-    cm._values = vs = array("d")
-    vs.frombytes(values)
+    cm._values = _array("d", values)
     cm._states = bytearray(states)
-    cm._lines = ls = array("I")
-    ls.frombytes(lines)
-    cm._cols = cs = array("H")
-    cs.frombytes(cols)
+    cm._lines = _array("I", lines)
+    cm._cols = _array("H", cols)
     cm._raw = raw
     cm._where = where
     cm._extra = extra
@@ -299,6 +296,13 @@ def cellmap_of(
 
 
 _new = object.__new__
+
+
+def _array(typecode: str, buf: Any) -> array[Any]:
+    """An array of ``typecode`` holding a copy of ``buf``'s bytes."""
+    a = array(typecode)
+    a.frombytes(buf)
+    return a
 
 
 @dataclass(slots=True)
@@ -440,11 +444,9 @@ def layout_of(
     """A LayoutList from its arrays' bytes (copied) and lists (kept: give it its own), as
     :meth:`LayoutList.__setstate__` without its dict."""
     lay = _new(LayoutList)
-    lay._codes = a = array("H")
-    a.frombytes(codes)
+    lay._codes = _array("H", codes)
     lay._flags = bytearray(flags)
-    lay._lines = a = array("I")
-    a.frombytes(lines)
+    lay._lines = _array("I", lines)
     lay._kinds = kinds
     lay._statutory = statutory
     lay._sparse = sparse
