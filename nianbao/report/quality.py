@@ -325,29 +325,23 @@ def folder_name(file: str) -> str:
 def group_counts(q: Quality, g: Group) -> dict[str, Any]:
     """The counts of one county's reports (``missing``/``expected``: None without a registry)."""
     files, new_of = q.outcome.files, q.new
-    # one walk of the county's files (every file of the run once per overview); the states as
-    # report_state gives them
-    ok = error = warning = unreadable = errors = warnings = infos = new = 0
+    # one walk of the county's files (every file of the run once per overview); each state by
+    # report_state, the one definition every view shares
+    states = dict.fromkeys(STATE_ZH, 0)
+    errors = warnings = infos = new = 0
     for i in g.files:
         f = files[i]
         errors += f.errors
         warnings += f.warnings
         infos += f.infos
         new += new_of[i]
-        if f.status != "validated":
-            unreadable += 1
-        elif f.errors:
-            error += 1
-        elif f.warnings:
-            warning += 1
-        else:
-            ok += 1
+        states[report_state(f)] += 1
     return {
         "files": len(g.files),
-        "ok": ok,
-        "error": error,
-        "warning": warning,
-        "unreadable": unreadable,
+        "ok": states["ok"],
+        "error": states["error"],
+        "warning": states["warning"],
+        "unreadable": states["unreadable"],
         "errors": errors,
         "warnings": warnings,
         "infos": infos,
