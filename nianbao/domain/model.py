@@ -261,16 +261,26 @@ class CellMap(MutableMapping[str, Cell]):
         }
 
     def __setstate__(self, st: dict[str, Any]) -> None:
-        self._values = array("d")
-        self._values.frombytes(st["v"])
-        self._states = bytearray(st["s"])
-        self._lines = array("I")
-        self._lines.frombytes(st["l"])
-        self._cols = array("H")
-        self._cols.frombytes(st["c"])
-        self._raw = st["r"]
-        self._where = st["w"]
-        self._extra = st["x"]
+        self._load(st["v"], st["s"], st["l"], st["c"], st["r"], st["w"], st["x"])
+
+    def _load(
+        self,
+        values: Any,
+        states: Any,
+        lines: Any,
+        cols: Any,
+        raw: dict[int, str] | None,
+        where: dict[int, str] | None,
+        extra: dict[str, Cell] | None,
+    ) -> None:
+        """Its arrays from their bytes (any buffer; copied) and its sparse parts (kept)."""
+        self._values = _array("d", values)
+        self._states = bytearray(states)
+        self._lines = _array("I", lines)
+        self._cols = _array("H", cols)
+        self._raw = raw
+        self._where = where
+        self._extra = extra
 
 
 def cellmap_of(
@@ -285,13 +295,7 @@ def cellmap_of(
     """A CellMap from its arrays' bytes (any buffer; copied) and sparse parts (kept), as
     :meth:`CellMap.__setstate__` without its dict: how a parse worker's chunk is rebuilt."""
     cm = _new(CellMap)
-    cm._values = _array("d", values)
-    cm._states = bytearray(states)
-    cm._lines = _array("I", lines)
-    cm._cols = _array("H", cols)
-    cm._raw = raw
-    cm._where = where
-    cm._extra = extra
+    cm._load(values, states, lines, cols, raw, where, extra)
     return cm
 
 
@@ -423,14 +427,24 @@ class LayoutList:
         }
 
     def __setstate__(self, st: dict[str, Any]) -> None:
-        self._codes = array("H")
-        self._codes.frombytes(st["c"])
-        self._flags = bytearray(st["f"])
-        self._lines = array("I")
-        self._lines.frombytes(st["l"])
-        self._kinds = st["k"]
-        self._statutory = st["s"]
-        self._sparse = st["x"]
+        self._load(st["c"], st["f"], st["l"], st["k"], st["s"], st["x"])
+
+    def _load(
+        self,
+        codes: Any,
+        flags: Any,
+        lines: Any,
+        kinds: list[str],
+        statutory: list[str],
+        sparse: dict[int, tuple[str | None, str | None, str | None]],
+    ) -> None:
+        """Its arrays from their bytes (any buffer; copied) and its lists and sparse part (kept)."""
+        self._codes = _array("H", codes)
+        self._flags = bytearray(flags)
+        self._lines = _array("I", lines)
+        self._kinds = kinds
+        self._statutory = statutory
+        self._sparse = sparse
 
 
 def layout_of(
@@ -444,12 +458,7 @@ def layout_of(
     """A LayoutList from its arrays' bytes (copied) and lists (kept: give it its own), as
     :meth:`LayoutList.__setstate__` without its dict."""
     lay = _new(LayoutList)
-    lay._codes = _array("H", codes)
-    lay._flags = bytearray(flags)
-    lay._lines = _array("I", lines)
-    lay._kinds = kinds
-    lay._statutory = statutory
-    lay._sparse = sparse
+    lay._load(codes, flags, lines, kinds, statutory, sparse)
     return lay
 
 
@@ -574,14 +583,15 @@ class Sections(MutableMapping[str, SectionLines]):
         }
 
     def __setstate__(self, st: dict[str, Any]) -> None:
-        self._names = st["n"]
-        self._counts = array("I")
-        self._counts.frombytes(st["k"])
-        self._lines = array("I")
-        self._lines.frombytes(st["l"])
-        self._lens = array("I")
-        self._lens.frombytes(st["z"])
-        self._text = st["t"]
+        self._load(st["n"], st["k"], st["l"], st["z"], st["t"])
+
+    def _load(self, names: list[str], counts: Any, lines: Any, lens: Any, text: str) -> None:
+        """Its packed parts: the arrays from their bytes (copied), the names and text kept."""
+        self._names = names
+        self._counts = _array("I", counts)
+        self._lines = _array("I", lines)
+        self._lens = _array("I", lens)
+        self._text = text
         self._open = None
 
 
@@ -589,15 +599,7 @@ def sections_of(names: list[str], counts: Any, lines: Any, lens: Any, text: str)
     """Sections from their packed parts (arrays' bytes copied, the rest kept), as
     :meth:`Sections.__setstate__` without its dict (nothing checked: see :meth:`Sections.from_packed`)."""
     sec = _new(Sections)
-    sec._names = names
-    sec._counts = a = array("I")
-    a.frombytes(counts)
-    sec._lines = a = array("I")
-    a.frombytes(lines)
-    sec._lens = a = array("I")
-    a.frombytes(lens)
-    sec._text = text
-    sec._open = None
+    sec._load(names, counts, lines, lens, text)
     return sec
 
 
