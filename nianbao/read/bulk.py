@@ -35,7 +35,8 @@ messages; straight to the tolerant reader when its tables have no plan).
 ``tests/read/test_bulk_read.py`` compares both paths over the synthetic and real-shape corpus and
 over variants of the seed for each decision made line by line.
 
-A chunk's reports go back to the run's process as a :class:`ReportBatch` (pickled column-wise).
+A chunk's reports go back to the run's process column-wise: packed by :func:`pack_batch` (a parse
+worker returns that state; a :class:`ReportBatch` pickles itself so), rebuilt by :func:`unpack_batch`.
 
 ``NIANBAO_BULK_READ=0`` turns it off (every report read one by one, by the fast path or the
 tolerant reader); ``NIANBAO_FAST_READ=0`` turns it off with the fast path (the tolerant reader alone).

@@ -473,7 +473,7 @@ def format_of_label_text(label_text: str, year: int | None) -> FormatEvidence:
 # What format_of_label_text searches, line by line (a mark never spans a line): the marks, the 2019
 # row 规范性文件 (at a line's start, after at most 3 characters of numbering) and the row （六）其他处理
 # (at a line's start or after a closing parenthesis) — in the label text of one line without its
-# spaces and tabs, as regular expressions that polars runs (nianbao.read.bulk).
+# spaces and tabs, as regular expressions nianbao.read.bulk runs on each such line (bulk._marks_of).
 MARKS_PATTERN = _MARKS.pattern
 MARK_TEXTS = tuple({**_F2019_MARKS, **_F2021_MARKS})
 ROW_2019_PATTERN = "^(?:[0-9]{0,3}|[0-9]{0,2}[.、．])规范性文件"
