@@ -27,6 +27,11 @@ this run's byte for byte (the review's ``unchanged``: then their digest is the p
 computed again) and its views key is this run's, no page key is computed: every page the previous
 run recorded is linked at once, the workbook takes its previous key, and only ``index.html`` (and
 the workbook's 汇总) is rendered — an unchanged nightly rerun.
+
+**The contract files by key** (:func:`link_contract`): a run that knows what its contract files
+are a function of (:attr:`nianbao.outcome.RunOutcome.contract_key`) records that key, salted,
+in ``.contract-key`` after writing them; the next run under the same key links the previous
+run's files without serialising them, unless one was changed after its key was written.
 """
 
 from __future__ import annotations
@@ -263,12 +268,18 @@ def contract_key(run_key: str | None) -> str | None:
 def link_contract(out: Path, previous: Path | None, key: str | None) -> bool:
     """When the previous run wrote its contract files (:data:`CONTRACT`) under ``key``: link them,
     and the key, into ``out`` (True) — an unchanged rerun neither serialises 100,000 files' rows
-    nor reads the previous run's bytes to compare.  False (nothing linked): write them, then
+    nor reads the previous run's bytes to compare.  Not when a contract file there was changed after
+    its key was written (a newer modification time: edited by hand), as :func:`write_or_link`,
+    which compares the bytes, would not link it either.  False (nothing linked): write them, then
     :func:`record_contract`."""
     if key is None or previous is None or previous.resolve() == out.resolve():
         return False
     try:
         if (previous / CONTRACT_KEY).read_text(encoding="ascii").strip() != key:
+            return False
+        # (a link keeps the times, a copy's come in the order linked: the key's is the latest)
+        written = os.lstat(previous / CONTRACT_KEY).st_mtime_ns
+        if any(os.lstat(previous / name).st_mtime_ns > written for name in CONTRACT):
             return False
     except (OSError, ValueError):
         return False

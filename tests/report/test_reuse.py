@@ -324,3 +324,26 @@ def test_the_views_pause_the_collector_for_the_review_and_the_steady_rerun_and_r
     index3 = (run3 / "index.html").read_text(encoding="utf-8")
     index4 = (run4 / "index.html").read_text(encoding="utf-8")
     assert index4.count("<tr") == index3.count("<tr") and len(index4.splitlines()) == len(index3.splitlines())
+
+
+def test_the_contract_files_are_linked_by_key_unless_changed_after_it(tmp_path: Path) -> None:
+    import os
+
+    prev, out, later = tmp_path / "prev", tmp_path / "out", tmp_path / "later"
+    for d in (prev, out, later):
+        d.mkdir()
+    for name in reuse.CONTRACT:
+        (prev / name).write_bytes(b"[]\n")
+    reuse.record_contract(prev, "k" * 64)
+    written = os.lstat(prev / reuse.CONTRACT_KEY).st_mtime_ns
+    assert not reuse.link_contract(out, prev, "x" * 64)  # another key
+    assert not reuse.link_contract(out, None, "k" * 64) and not reuse.link_contract(out, prev, None)
+    assert sorted(p.name for p in out.iterdir()) == []
+    assert reuse.link_contract(out, prev, "k" * 64)
+    for name in (*reuse.CONTRACT, reuse.CONTRACT_KEY):
+        assert reuse.same_file(prev / name, out / name)
+    # a contract file edited by hand after its key was written: not linked on (written again)
+    (prev / "findings.json").write_bytes(b'[{"rule": "A01"}]\n')
+    os.utime(prev / "findings.json", ns=(written + 10**9, written + 10**9))
+    assert not reuse.link_contract(later, prev, "k" * 64)
+    assert sorted(p.name for p in later.iterdir()) == []
