@@ -491,14 +491,16 @@ def _gather(fmt: Fmt) -> Callable[[Any], tuple[Any, ...]] | None:
 
 
 # the tooltip of a cell read at (line, position), ``line << 16 | position``: a page's cells are at
-# a few hundred places, the same in most reports of a format (kept for the first lines only)
+# a few hundred places, the same in most reports of a format (kept for the first lines only, and
+# at most _AT_MAX of them: odd reports' places would otherwise pile up for the process's life)
 _AT_TEXT: dict[int, str] = {}
 _AT_LINES = 4096
+_AT_MAX = 1 << 15
 
 
 def _at_text(line: int, col: int) -> str:
     text = f'" title="源文件第 {line} 行第 {col} 格">'
-    if line < _AT_LINES and col < 1 << 16:
+    if line < _AT_LINES and col < 1 << 16 and len(_AT_TEXT) < _AT_MAX:
         _AT_TEXT[(line << 16) | col] = text
     return text
 

@@ -79,3 +79,15 @@ def test_cell_views_of_odd_cells_equal_the_general_path(tmp_path: Path) -> None:
     assert fast[unflagged[0]] == f'<td data-cell="{unflagged[0]}" class="v" title="源文件第 7 行第 2 格">１２</td>'
     assert fast[unflagged[1]] == f'<td data-cell="{unflagged[1]}" class="v" title="表格2 第3行第4格">3</td>'
     assert fast[gone] == f'<td data-cell="{gone}" class="missing">缺</td>'
+
+
+def test_the_tooltips_kept_by_place_are_bounded() -> None:
+    html._AT_TEXT.clear()
+    for line in range(1, html._AT_LINES):
+        for col in range(1, 12):
+            assert html._at_text(line, col) == f'" title="源文件第 {line} 行第 {col} 格">'
+    assert len(html._AT_TEXT) == html._AT_MAX
+    assert html._AT_TEXT[(1 << 16) | 1] == '" title="源文件第 1 行第 1 格">'
+    assert html._at_text(5000, 3) == '" title="源文件第 5000 行第 3 格">'  # past the lines kept: made, not kept
+    assert len(html._AT_TEXT) == html._AT_MAX
+    html._AT_TEXT.clear()
