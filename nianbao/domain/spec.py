@@ -286,7 +286,6 @@ def all_cells(fmt: Fmt) -> tuple[str, ...]:
 
 
 @cache
-@cache
 def cell_kind(fmt: Fmt, cell: str) -> Kind:
     table, _row, col = cell.split(":")
     return tables(fmt)[table].column(col).kind

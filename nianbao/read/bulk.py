@@ -331,7 +331,6 @@ class _Compiled:
 
 
 _COMPILED: dict[tuple[object, ...], _Compiled | None] = {}
-_cell_kind = lru_cache(maxsize=1 << 12)(cell_kind)  # per value of every plan compiled: the same few hundred cells
 
 
 def _compile(key: tuple[object, ...], plan: fast.Plan) -> _Compiled | None:
@@ -362,7 +361,7 @@ def _compiled(key: tuple[object, ...], plan: fast.Plan) -> _Compiled | None:
         li.append(line)
         ci.append(cell)
         pos.append(p)
-        kind.append(_cell_kind(fmt, cid))
+        kind.append(cell_kind(fmt, cid))  # (memoised by spec)
         return True
 
     facts: list[tuple[LayoutFact, int, int]] = []
