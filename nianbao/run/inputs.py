@@ -87,6 +87,26 @@ def layout_of(rel: PurePosixPath) -> tuple[str | None, int | None]:
     return None, None
 
 
+def shown_name(name: str) -> str:
+    """``name`` (a file's name or path) as the outputs show it: itself, unless the file system gave
+    bytes that are not UTF-8 (Python keeps them as lone surrogates, which no JSON, workbook or
+    store can hold): then each such part of the path read as GB18030 (a folder made on a Chinese
+    Windows machine), else with U+FFFD for what neither reads.  The file is still opened by its
+    own path."""
+    if _utf8(name):
+        return name
+    return "/".join(_shown_part(part) for part in os.fsencode(name).split(b"/"))
+
+
+def _shown_part(raw: bytes) -> str:
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("utf-8", errors="replace")
+
+
 def discover(paths: Iterable[Path], *, inbox: Path | None = None) -> list[InboxFile]:
     """Every file under the given files/folders, sorted; symlinks and special files are listed
     (with the reason), never read.  The only folder skipped is nianbao's state folder ``.nianbao/``.
@@ -109,8 +129,9 @@ def discover(paths: Iterable[Path], *, inbox: Path | None = None) -> list[InboxF
             return
         seen.add(name)
         if inbox is None or rel is None:
-            out.append(InboxFile(Submission(p, name, problem), stat=stat))
+            out.append(InboxFile(Submission(p, shown_name(name), problem), stat=stat))
             return
+        rel = shown_name(rel)
         sep = "/" in rel
         if not sep and rel in CONTROL_FILES:
             return
@@ -161,6 +182,9 @@ def discover(paths: Iterable[Path], *, inbox: Path | None = None) -> list[InboxF
         for e in sorted(links, key=_name):
             rel = None if rel_dir is None else rel_dir + e.name
             add(prefix + e.name, prefix + e.name, rel, SYMLINK, None)
+        # a name the outputs cannot hold as it is (not UTF-8): shown as shown_name gives it (one
+        # check a folder: its names joined)
+        plain = _utf8("\0".join([e.name for e in files]))
         # the files, written out (the loop of a listing: ~1 µs a file above the stat itself): what
         # ``add`` does, with the folder's layout worked out once (a file's county and year are its
         # folder's) and the control files looked for at the inbox's top only
@@ -189,11 +213,12 @@ def discover(paths: Iterable[Path], *, inbox: Path | None = None) -> list[InboxF
                 else:
                     stat = (st.st_size, st.st_mtime_ns)
             if rel_dir is None:
-                out.append(InboxFile(Submission(p, p, problem), stat=stat))
+                out.append(InboxFile(Submission(p, shown_name(p), problem), stat=stat))  # (its folders' names too)
             else:
-                out.append(InboxFile(Submission(p, rel_dir + name, problem), county, year, stat))
+                shown = rel_dir + (name if plain else shown_name(name))
+                out.append(InboxFile(Submission(p, shown, problem), county, year, stat))
         for e in sorted(dirs, key=_name):
-            walk(prefix + e.name, None if rel_dir is None else rel_dir + e.name + "/")
+            walk(prefix + e.name, None if rel_dir is None else rel_dir + shown_name(e.name) + "/")
 
     # no cyclic GC while the listing is built (no cycles are made; at 100,000 files the collections
     # walking the run's imported modules took ~45 % of the listing)
@@ -212,6 +237,14 @@ def discover(paths: Iterable[Path], *, inbox: Path | None = None) -> list[InboxF
 
 def _name(e: os.DirEntry[str]) -> str:
     return e.name
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def find_registry(root: Path) -> Path | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path, PurePosixPath
 
 from nianbao.domain.registry import Agency
@@ -89,3 +91,48 @@ def test_missing_agencies() -> None:
         ("甲县", 2023): ["甲县二镇"],
         ("乙县", 2022): ["乙县三乡"],
     }
+
+
+def _plant_non_utf8(root: Path) -> bytes:
+    """A county folder named in GB18030 (as a Chinese Windows machine writes it) holding a bundled
+    report under its UTF-8 name, a copy under a GB18030 name and a file whose name neither reads."""
+    county = os.fsencode(root) + b"/2023/" + "示例县".encode("gb18030")
+    os.makedirs(county)
+    text = (ROOT / "data" / "submissions" / "2023" / "示例县" / "示例县南川镇_2023.txt").read_bytes()
+    for name in ("示例县南川镇_2023.txt".encode(), "示例县南川镇_2023副本.txt".encode("gb18030"), b"\xff\xfe_2023.txt"):
+        with open(county + b"/" + name, "wb") as fh:
+            fh.write(text if name[0] != 0xFF else b"\x00junk")
+    return county
+
+
+def test_discover_shows_names_that_are_not_utf8(tmp_path: Path) -> None:
+    root = tmp_path / "inbox"
+    _plant_non_utf8(root)
+    files = discover([root], inbox=root)
+    assert sorted((f.rel, f.county, f.year) for f in files) == [
+        ("2023/示例县/示例县南川镇_2023.txt", "示例县", 2023),
+        ("2023/示例县/示例县南川镇_2023副本.txt", "示例县", 2023),
+        ("2023/示例县/\ufffd\ufffd_2023.txt", "示例县", 2023),
+    ]
+    # each still opened by its own path (the bytes the file system has)
+    assert all(os.path.isfile(f.sub.location) for f in files)
+    # outside an inbox the whole path is shown, each part read on its own
+    shown = sorted(f.rel for f in discover([root / "2023"]))
+    assert shown[0] == f"{root}/2023/示例县/示例县南川镇_2023.txt"
+    assert shown[-1] == f"{root}/2023/示例县/\ufffd\ufffd_2023.txt"
+
+
+def test_a_run_over_names_that_are_not_utf8_writes_every_file(tmp_path: Path) -> None:
+    from nianbao.report.views import REPORT_VIEWS
+    from nianbao.run import steps
+
+    root = tmp_path / "inbox"
+    _plant_non_utf8(root)
+    for _ in range(2):  # the first run, then a rerun taking every report from the store
+        r = steps.run_direct(steps.RunSettings(root, tmp_path / "out", tmp_path / "store", workers=1), REPORT_VIEWS)
+        rows = json.loads((r.run_dir / "submissions.json").read_text(encoding="utf-8"))
+        assert sorted((x["file"], x["county"], x["status"]) for x in rows) == [
+            ("2023/示例县/示例县南川镇_2023.txt", "示例县", "validated"),
+            ("2023/示例县/示例县南川镇_2023副本.txt", "示例县", "validated"),
+            ("2023/示例县/\ufffd\ufffd_2023.txt", "示例县", "unreadable"),
+        ]
