@@ -11,19 +11,63 @@ from nianbao.io.limits import Limits
 from nianbao.io.unreadable import failed, too_large
 
 SETTLED_NS = 2_000_000_000  # a file unmodified this long before it was read is not being written
+_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
 def read_bytes(path: str | os.PathLike[str], name: str, limits: Limits) -> tuple[bytes, os.stat_result] | ParsedReport:
     """The bytes of the file at ``path`` and its status taken before they were read, or the
-    unreadable report of the file ``name`` (too large, or the system refused to read it).  A
-    string path makes no ``Path`` (~5 µs a file of a run's listing)."""
+    unreadable report of the file ``name`` (too large, or the system refused to read it).
+
+    One open, one ``fstat`` of the open file and its reads, by the file descriptor (no Python file
+    object, no second look-up of the path: ~6 µs a file less than ``stat`` + ``open``).  A file
+    that cannot be opened so is read by its path (:func:`_by_path`: too large before unreadable)."""
+    try:
+        fd = os.open(path, _FLAGS)
+    except OSError:
+        return _by_path(path, name, limits)
+    try:
+        st = os.fstat(fd)
+        if st.st_size > limits.max_file_bytes:
+            return too_large(name, st.st_size, limits)
+        # as much as the status says and one byte more, then on to the limit if the file grew since
+        # (no buffer of the limit's size made for every file)
+        want = st.st_size + 1
+        data = _read(fd, want)
+        if len(data) == want and want <= limits.max_file_bytes:
+            data += _read(fd, limits.max_file_bytes + 1 - want)
+    except OSError as e:
+        return failed(name, None, "U01", detail=f"无法读取文件：{os_reason(e)}")
+    finally:
+        os.close(fd)
+    if len(data) > limits.max_file_bytes:
+        return too_large(name, len(data), limits)
+    return data, st
+
+
+def _read(fd: int, n: int) -> bytes:
+    """Up to ``n`` bytes of ``fd``: fewer only at its end (as a buffered file's ``read(n)``)."""
+    data = os.read(fd, n)
+    if len(data) in (0, n):
+        return data
+    parts = [data]
+    got = len(data)
+    while got < n:
+        more = os.read(fd, n - got)
+        if not more:
+            break
+        parts.append(more)
+        got += len(more)
+    return b"".join(parts)
+
+
+def _by_path(path: str | os.PathLike[str], name: str, limits: Limits) -> tuple[bytes, os.stat_result] | ParsedReport:
+    """:func:`read_bytes` by the path, for a file that could not be opened by its descriptor: its
+    status first (too large before unreadable), then a buffered read."""
     try:
         st = os.stat(path)
         if st.st_size > limits.max_file_bytes:
             return too_large(name, st.st_size, limits)
         with open(path, "rb") as fh:
-            # as read(max_file_bytes + 1), without a buffer of that size made for every file (two
-            # thirds of the reading's CPU): as much as the status says, then on if the file grew since
             want = st.st_size + 1
             data = fh.read(want)
             if len(data) == want and want <= limits.max_file_bytes:

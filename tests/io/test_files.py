@@ -13,17 +13,24 @@ from nianbao.io.limits import Limits
 
 
 def _stat_saying(file: Path, size: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """os.stat reports ``size`` for ``file`` (read_bytes takes a file's status by it): the file
-    grew (or shrank) between its status and its reading."""
-    real = os.stat
+    """os.fstat (and os.stat) report ``size`` for ``file`` (read_bytes takes an open file's status
+    by fstat): the file grew (or shrank) between its status and its reading."""
+    real_stat, real_fstat = os.stat, os.fstat
+    ident = (real_stat(file).st_dev, real_stat(file).st_ino)
 
-    def stat(path: str | os.PathLike[str], *a: object, **k: object) -> os.stat_result:
-        st = real(path, *a, **k)  # type: ignore[arg-type]
-        if os.fspath(path) != str(file):
+    def sized(st: os.stat_result) -> os.stat_result:
+        if (st.st_dev, st.st_ino) != ident:
             return st
         return os.stat_result((*st[:6], size, *st[7:10]))
 
+    def stat(path: str | os.PathLike[str], *a: object, **k: object) -> os.stat_result:
+        return sized(real_stat(path, *a, **k))  # type: ignore[arg-type]
+
+    def fstat(fd: int) -> os.stat_result:
+        return sized(real_fstat(fd))
+
     monkeypatch.setattr(os, "stat", stat)
+    monkeypatch.setattr(os, "fstat", fstat)
 
 
 def test_the_whole_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -43,3 +50,26 @@ def test_a_file_grown_over_the_limit_is_too_large(tmp_path: Path, monkeypatch: p
     _stat_saying(p, 10, monkeypatch)
     got = read_bytes(p, "a.txt", lim)
     assert isinstance(got, ParsedReport) and (got.reason_code, got.size) == ("U02", lim.max_file_bytes + 1)
+
+
+def test_short_reads_are_read_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a read may give fewer bytes than asked before the end (a pipe, a network file system)
+    p = tmp_path / "a.txt"
+    p.write_bytes(bytes(range(256)) * 40)
+    real = os.read
+    monkeypatch.setattr(os, "read", lambda fd, n: real(fd, min(n, 1000)))
+    got = read_bytes(p, "a.txt", Limits())
+    assert not isinstance(got, ParsedReport) and got[0] == bytes(range(256)) * 40
+    _stat_saying(p, 10, monkeypatch)  # and grown since its status
+    got = read_bytes(p, "a.txt", Limits())
+    assert not isinstance(got, ParsedReport) and got[0] == bytes(range(256)) * 40
+
+
+def test_a_file_that_cannot_be_read(tmp_path: Path) -> None:
+    got = read_bytes(tmp_path / "gone.txt", "gone.txt", Limits())
+    assert isinstance(got, ParsedReport) and (got.reason_code, got.file) == ("U01", "gone.txt")
+    assert got.reason.endswith("文件或文件夹不存在。")
+    (tmp_path / "d.txt").mkdir()
+    got = read_bytes(tmp_path / "d.txt", "d.txt", Limits())
+    assert isinstance(got, ParsedReport) and got.reason_code == "U01"
+    assert got.reason.endswith("这是一个文件夹，不是文件。")
