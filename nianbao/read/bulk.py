@@ -52,7 +52,7 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
-from functools import lru_cache
+from functools import cache, lru_cache
 from itertools import accumulate
 from operator import attrgetter
 from typing import Any
@@ -105,6 +105,11 @@ from nianbao.read.meta import (
     section_layout,
 )
 
+try:  # the line scan in C (nianbao/read/scan.c), built by the install when a C compiler is there
+    from nianbao.read import scan as cscan
+except ImportError:  # pragma: no cover - an install without a C compiler
+    cscan = None  # type: ignore[assignment]
+
 MAX_CHARS = 200_000  # a longer text is read by the per-report path (the frame's work stays bounded)
 CHUNK = 1_000  # reports in one frame
 
@@ -121,12 +126,14 @@ NFKC_RISKY = (
 # other than 0-9 (the masks below read ASCII digits), whitespace other than space, tab and LF
 # (U+3000 aligns columns; the bulk reader strips spaces and tabs only), a Markdown heading or bold
 # line, C0 controls left after decoding.
-_REJECT = (
+_REJECT_CHARS = (
     "[\x00-\x08\r\x0b\x0c\x0e-\x1f\x85\u2028\u2029|"
     + TRADITIONAL_CLASS
     + NFKC_RISKY
-    + r"]|[\p{Nd}--[0-9]]|[\s--[ \t\n]]|(?m:^ *(?:#|\*\*))"
-)
+    + r"]|[\p{Nd}--[0-9]]|[\s--[ \t\n]]"
+)  # single characters
+_REJECT_LINES = r"(?m:^ *(?:#|\*\*))"
+_REJECT = _REJECT_CHARS + "|" + _REJECT_LINES
 
 
 # a line that may print a section heading (meta.section_candidates reads those lines): its first
@@ -136,15 +143,18 @@ _REJECT = (
 # _HEADING's class of every character but the tab cost ~0.3 µs a line)
 _HEADING = "^[ \t]*[一二三四五六七八九十#*][^\t]*[ \t]*$"
 _HEADING_START = "^[ \t]*[一二三四五六七八九十#*]"
+_HEADING_MAX = 80  # characters of a heading line once stripped (meta.section_candidates reads no longer)
 # a cell that is a number alone (what fast._skeleton masks: the skeleton's count of masked cells is
 # the count of these, which the plans' ranks index)
 _NUMBER_CELL = r"^[0-9]+(?:\.[0-9]+)?$"
 
 ENV = "NIANBAO_BULK_READ"
+CSCAN_ENV = "NIANBAO_CSCAN"  # "0": the lines scanned by polars even when the compiled scan is built
 
 # a mark of meta.format_of_label_text (MARKS_PATTERN, 规范性文件, 其他处理), spaces and tabs allowed
 # between its characters (format_of_label_text reads the text without them)
-_SPACED_MARKS = "|".join("[ \t]*".join(re.escape(c) for c in mark) for mark in (*MARK_TEXTS, "规范性文件", "其他处理"))
+_MARK_WORDS = (*MARK_TEXTS, "规范性文件", "其他处理")
+_SPACED_MARKS = "|".join("[ \t]*".join(re.escape(c) for c in mark) for mark in _MARK_WORDS)
 _ENDS = "[" + "".join(SENTENCE_END) + "][ \t]*$"  # a line that ends a sentence (meta.unwrapped) once stripped
 
 
@@ -468,6 +478,89 @@ class _Chunk:
 
 
 def _frame(texts: Sequence[str], lim: Limits) -> _Chunk:
+    """The lines of the texts that may be read in bulk, with their flags: by the compiled scan when
+    it is built and not turned off (``NIANBAO_CSCAN=0``), else (or when it fails) by polars alone —
+    the same chunk either way (``tests/read/test_scan.py``)."""
+    if cscan is not None and os.environ.get(CSCAN_ENV, "1") != "0":
+        try:
+            return _frame_c(texts, lim)
+        except Exception:  # any failure of the scan: the polars path gives the same chunk
+            pass
+    return _frame_polars(texts, lim)
+
+
+def _frame_c(texts: Sequence[str], lim: Limits) -> _Chunk:
+    """:func:`_frame_polars`'s chunk by the compiled scan (:mod:`nianbao.read.scan`, see ``scan.c``):
+    each text's rejection (``_REJECT``) through a table of characters that polars' regex wrote (a text
+    with a character beyond it by polars), then every line of the texts accepted in one pass; only
+    the odd number cells (``fast.read_code``) and the label lines' marks (:func:`_marks_of`) in Python."""
+    assert cscan is not None
+    texts = list(texts)
+    classes = np.frombuffer(cscan.classify(texts, _char_classes(), MAX_CHARS), np.uint8)
+    ok = classes == 0
+    unsure = np.flatnonzero(classes == 2)
+    if len(unsure):  # a character beyond the table (rare): _REJECT by polars
+        try:
+            series = pl.Series([texts[i] for i in unsure.tolist()], dtype=pl.String)
+        except UnicodeEncodeError:
+            return _frame_polars(texts, lim)  # a lone surrogate: as polars gives it (it cannot hold one)
+        ok[unsure] = ~series.str.contains(_REJECT).to_numpy()
+    (acc, rids, raws, skel, numbers, heads, periods, prose, open_ends, ends, block, width, prose_no, mark_rows, first,
+     values_b, states_b, odd) = cscan.scan(
+        texts, ok.tobytes(), lim.max_lines, lim.max_line_chars, lim.max_cells_per_row, PERIOD_LINES, LABEL_LINE_MAX,
+        _HEADING_MAX, MAX_DIGITS, _ZERO_CODE, _VALUE_CODE, _MARK_WORDS, "".join(SENTENCE_END),
+    )  # fmt: skip
+    values = np.frombuffer(values_b, np.float64)
+    states = np.frombuffer(states_b, np.uint8)
+    texts_at: dict[int, str] = {}
+    for k, cell in odd:  # a decimal, a leading zero, a long number: fast.read_code
+        v, code, text = fast.read_code(cell, Kind.COUNT)
+        values[k] = v
+        states[k] = code
+        if text is not None:
+            texts_at[k] = text
+    prose_l = array("q", prose).tolist()
+    mark_l = array("q", mark_rows).tolist()
+    return _Chunk(
+        np.frombuffer(acc, np.bool_),
+        np.frombuffer(rids, np.int64),
+        raws,
+        skel,
+        np.frombuffer(numbers, np.int64),
+        np.frombuffer(heads, np.uint32),
+        np.frombuffer(periods, np.uint32),
+        prose_l,
+        array("q", open_ends).tolist(),
+        np.frombuffer(ends, np.bool_).tolist(),
+        np.frombuffer(block, np.bool_).tolist(),
+        array("q", width).tolist(),
+        array("q", prose_no).tolist(),
+        list(map(raws.__getitem__, prose_l)),
+        mark_l,
+        [_marks_of(raws[r]) for r in mark_l],
+        np.frombuffer(first, np.int64),
+        values,
+        states,
+        texts_at,
+    )
+
+
+@cache
+def _char_classes() -> bytes:
+    """Per character of the Basic Multilingual Plane, how :func:`nianbao.read.scan.classify` reads it
+    (see ``scan.c``): bit 0 rejected (polars' own regex matches ``_REJECT_CHARS`` on the character
+    alone), bit 1 to be read by polars (a lone surrogate), bit 2 ``#`` or ``*`` (``_REJECT_LINES``
+    may match).  ~10 ms, once per process."""
+    codes = np.array([c for c in range(0x10000) if not 0xD800 <= c < 0xE000], np.int64)
+    rejected = pl.Series(list(map(chr, codes.tolist())), dtype=pl.String).str.contains(_REJECT_CHARS).to_numpy()
+    table = np.zeros(0x10000, np.uint8)
+    table[codes[rejected]] = 1
+    table[0xD800:0xE000] = 2
+    table[[ord("#"), ord("*")]] |= 4
+    return table.tobytes()
+
+
+def _frame_polars(texts: Sequence[str], lim: Limits) -> _Chunk:
     """The lines of the texts that may be read in bulk, with their flags, in one frame."""
     # a text over MAX_CHARS never enters the frame (the work per chunk stays bounded)
     t = pl.DataFrame(
@@ -583,7 +676,8 @@ def _frame(texts: Sequence[str], lim: Limits) -> _Chunk:
         numbers,
         lines.filter("head")
         .filter(
-            ~raw.str.strip_chars(" \t").str.contains("\t", literal=True) & (raw.str.strip_chars().str.len_chars() <= 80)
+            ~raw.str.strip_chars(" \t").str.contains("\t", literal=True)
+            & (raw.str.strip_chars().str.len_chars() <= _HEADING_MAX)
         )["row"]
         .to_numpy(),
         lines.filter(pl.col("idx") < PERIOD_LINES)

@@ -1,0 +1,742 @@
+/* The bulk reader's line scan (nianbao.read.bulk._frame_c), compiled.
+ *
+ * One call reads a chunk of decoded report texts line by line, straight from the str objects
+ * (each text widened once to UCS-4; char counts are indices, UTF-8 widths computed per code
+ * point), and gives what bulk._frame_polars finds of the lines by ~30 polars passes: the bad lines
+ * that leave a text to the per-report path, each line as a str, its skeleton (number cells
+ * masked) and count of number cells, the heading / period / text / label-mark lines, what
+ * meta.unwrapped reads of each line of text, and every number cell's value (the odd ones named,
+ * read by fast.read_code in Python).
+ *
+ * classify() reads each text's rejection (bulk._REJECT) through a table polars' regex wrote (see
+ * below); scan() reads only the texts accepted.  Such a text holds no whitespace but space, tab
+ * and LF, and no decimal digit but 0-9, so the patterns' Unicode classes are read here as ASCII
+ * ones: regex \s and polars' strip_chars() (Unicode White_Space) are space and tab within a line,
+ * \d (Unicode Nd) is 0-9.  Every pattern mirrored here is anchored at the line's start (after
+ * spaces and tabs) or end, or is a literal: the alternatives of STARTS_BLOCK_PATTERN start with
+ * disjoint characters and each class run is followed by a character outside the class, so the
+ * greedy reading below is the regex's (no backtracking changes a match); a mark with spaces and
+ * tabs between its characters (bulk._SPACED_MARKS) is the mark in the line without its spaces and
+ * tabs (no mark holds one: checked when the marks are read).
+ * tests/read/test_scan.py compares the whole chunk with the polars path's.
+ *
+ * Linear work in the chunk's characters (a mark search from a position walks at most the mark's
+ * characters and the spaces and tabs between them; a text with a bad line is read up to it, then
+ * taken back); any failure raises (the caller then takes the polars path for the chunk).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+#include <wchar.h>
+
+typedef struct {
+    char *p;
+    Py_ssize_t n, cap;
+} Buf;
+
+static int
+buf_add(Buf *b, const void *src, Py_ssize_t len)
+{
+    if (b->n + len > b->cap) {
+        Py_ssize_t cap = b->cap ? b->cap : 256;
+        while (cap < b->n + len) {
+            if (cap > PY_SSIZE_T_MAX / 2) {
+                PyErr_NoMemory();
+                return -1;
+            }
+            cap *= 2;
+        }
+        char *p = PyMem_Realloc(b->p, (size_t)cap);
+        if (p == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, src, (size_t)len);
+    b->n += len;
+    return 0;
+}
+
+static int put_i64(Buf *b, int64_t v) { return buf_add(b, &v, sizeof v); }
+static int put_u32(Buf *b, uint32_t v) { return buf_add(b, &v, sizeof v); }
+static int put_u8(Buf *b, uint8_t v) { return buf_add(b, &v, sizeof v); }
+static int put_f64(Buf *b, double v) { return buf_add(b, &v, sizeof v); }
+
+static PyObject *
+buf_take(Buf *b)
+{
+    PyObject *out = PyByteArray_FromStringAndSize(b->p ? b->p : "", b->n);
+    return out;
+}
+
+#define MAX_TEXT (1 << 28) /* characters: a line's UTF-8 width fits 32 bits (bulk.MAX_CHARS is far less) */
+#define MAX_MARKS 64
+#define FIRST_BITS 7
+#define FIRST_SLOTS (1 << FIRST_BITS) /* more than twice MAX_MARKS: a probe ends at an empty slot */
+#define MAX_ENDS 64
+
+typedef struct {
+    Py_ssize_t max_lines, max_line_chars, max_cells, period_lines, label_max, head_max, plain_digits;
+    uint8_t zero_code, value_code;
+    int n_marks;
+    Py_UCS4 *marks[MAX_MARKS];
+    Py_ssize_t mark_len[MAX_MARKS];
+    int n_ends;
+    Py_UCS4 ends[MAX_ENDS];
+    /* the marks by first character: open addressing over FIRST_SLOTS (a few characters) */
+    Py_UCS4 first[FIRST_SLOTS];
+    uint64_t first_marks[FIRST_SLOTS]; /* a bit per mark starting with the character; 0: an empty slot */
+} Conf;
+
+static inline unsigned
+first_slot(Py_UCS4 c)
+{
+    return (unsigned)((c * 2654435761u) >> (32 - FIRST_BITS));
+}
+
+/* the marks starting with c, a bit each */
+static inline uint64_t
+marks_from(const Conf *cf, Py_UCS4 c)
+{
+    for (unsigned h = first_slot(c);; h = (h + 1) & (FIRST_SLOTS - 1)) {
+        uint64_t m = cf->first_marks[h];
+        if (m == 0 || cf->first[h] == c)
+            return m;
+    }
+}
+
+enum { B_RIDS, B_NUMBERS, B_HEADS, B_PERIODS, B_PROSE, B_OPEN, B_ENDS, B_BLOCK, B_WIDTH, B_NO,
+       B_MARKROWS, B_FIRST, B_VALUES, B_STATES, N_BUFS };
+
+static inline int
+is_ws(Py_UCS4 c)
+{
+    return c == ' ' || c == '\t';
+}
+
+static inline int
+is_digit(Py_UCS4 c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* 一二三四五六七八九十: the heading numbers of _HEADING_START and STARTS_BLOCK_PATTERN */
+static inline int
+is_cn_num(Py_UCS4 c)
+{
+    switch (c) {
+    case 0x4e00: case 0x4e8c: case 0x4e09: case 0x56db: case 0x4e94:
+    case 0x516d: case 0x4e03: case 0x516b: case 0x4e5d: case 0x5341:
+        return 1;
+    }
+    return 0;
+}
+
+/* STARTS_BLOCK_PATTERN at the line's first character that is not a space or tab (p < e):
+ *   [一..十]+[、.] | [（(][一..十]+[)）] | \d+[、.](?:[^\d]|$) | 第[一..十]+[章节条] */
+static int
+starts_block(const Py_UCS4 *u, Py_ssize_t p, Py_ssize_t e)
+{
+    Py_UCS4 c = u[p];
+    Py_ssize_t q;
+    if (is_cn_num(c)) {
+        for (q = p; q < e && is_cn_num(u[q]); q++)
+            ;
+        return q < e && (u[q] == 0x3001 || u[q] == '.');
+    }
+    if (c == 0xff08 || c == '(') {
+        for (q = p + 1; q < e && is_cn_num(u[q]); q++)
+            ;
+        return q > p + 1 && q < e && (u[q] == ')' || u[q] == 0xff09);
+    }
+    if (is_digit(c)) {
+        for (q = p; q < e && is_digit(u[q]); q++)
+            ;
+        if (!(q < e && (u[q] == 0x3001 || u[q] == '.')))
+            return 0;
+        return q + 1 == e || !is_digit(u[q + 1]);
+    }
+    if (c == 0x7b2c) { /* 第 */
+        for (q = p + 1; q < e && is_cn_num(u[q]); q++)
+            ;
+        return q > p + 1 && q < e && (u[q] == 0x7ae0 || u[q] == 0x8282 || u[q] == 0x6761); /* 章节条 */
+    }
+    return 0;
+}
+
+/* a mark, spaces and tabs allowed between its characters (bulk._SPACED_MARKS), in [s, e) */
+static int
+has_mark(const Conf *cf, const Py_UCS4 *u, Py_ssize_t s, Py_ssize_t e)
+{
+    for (Py_ssize_t i = s; i < e; i++) {
+        uint64_t from = marks_from(cf, u[i]);
+        for (int m = 0; from; m++, from >>= 1) {
+            if (!(from & 1))
+                continue;
+            const Py_UCS4 *mk = cf->marks[m];
+            Py_ssize_t j = i + 1, k = 1, len = cf->mark_len[m];
+            while (k < len) {
+                while (j < e && is_ws(u[j]))
+                    j++;
+                if (j >= e || u[j] != mk[k])
+                    break;
+                j++;
+                k++;
+            }
+            if (k == len)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* ^[0-9]+(?:\.[0-9]+)?$ over [s, e); *dot set when it has the decimal point */
+static int
+is_number_cell(const Py_UCS4 *u, Py_ssize_t s, Py_ssize_t e, int *dot)
+{
+    Py_ssize_t q = s;
+    *dot = 0;
+    while (q < e && is_digit(u[q]))
+        q++;
+    if (q == s)
+        return 0;
+    if (q == e)
+        return 1;
+    if (u[q] != '.')
+        return 0;
+    Py_ssize_t r = ++q;
+    while (q < e && is_digit(u[q]))
+        q++;
+    if (q == r || q != e)
+        return 0;
+    *dot = 1;
+    return 1;
+}
+
+typedef struct {
+    Buf b[N_BUFS];
+    Py_UCS4 *u;
+    Py_ssize_t ucap;
+    Py_UCS4 *sk; /* a skeleton being built */
+    Py_ssize_t skcap;
+    PyObject *raws, *skel, *odd;
+    int64_t row, cells, open;
+} State;
+
+static int
+grow_ucs4(Py_UCS4 **p, Py_ssize_t *cap, Py_ssize_t need)
+{
+    if (need <= *cap)
+        return 0;
+    Py_ssize_t cap2 = *cap ? *cap : 1024;
+    while (cap2 < need)
+        cap2 *= 2;
+    Py_UCS4 *q = PyMem_Realloc(*p, (size_t)cap2 * sizeof(Py_UCS4));
+    if (q == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    *p = q;
+    *cap = cap2;
+    return 0;
+}
+
+/* one line [s, e) of the text, index idx in it, row st->row of the chunk: 1 read, 0 a bad line
+ * (the text is left to the per-report path: a line over max_line_chars, one with max_cells tabs or
+ * more, a double space on a line without a tab), -1 an error */
+static int
+scan_line(const Conf *cf, State *st, PyObject *text, const Py_UCS4 *u, Py_ssize_t s, Py_ssize_t e,
+          int64_t idx, int64_t rid)
+{
+    Buf *b = st->b;
+    if (e - s > cf->max_line_chars)
+        return 0;
+    /* one branch-free pass over the line's characters (vectorised by the compiler: no dependency
+     * between iterations but the sums) */
+    uint32_t tabs = 0, digit = 0, year = 0, month = 0, day = 0, dbl = 0;
+    uint32_t bytes = 0; /* UTF-8 (a text is at most MAX_TEXT characters) */
+    for (Py_ssize_t i = s; i < e; i++) {
+        Py_UCS4 c = u[i];
+        bytes += 1 + (c >= 0x80) + (c >= 0x800) + (c >= 0x10000);
+        tabs += c == '\t';
+        digit |= (c - '0') <= 9u;
+        year |= c == 0x5e74; /* 年 */
+        month |= c == 0x6708; /* 月 */
+        day |= c == 0x65e5; /* 日 */
+    }
+    if (!tabs)
+        for (Py_ssize_t i = s + 1; i < e; i++)
+            dbl |= (u[i] == ' ') & (u[i - 1] == ' ');
+    if ((tabs && tabs >= cf->max_cells) || (!tabs && dbl))
+        return 0;
+    int tab = tabs > 0;
+    /* the first and last characters that are not a space or tab (fs > ls: a blank line) */
+    Py_ssize_t fs = s, ls = e - 1;
+    while (fs < e && is_ws(u[fs]))
+        fs++;
+    while (ls >= fs && is_ws(u[ls]))
+        ls--;
+    int64_t row = st->row++;
+    int64_t masked = 0;
+    PyObject *raw = PyUnicode_Substring(text, s, e);
+    if (raw == NULL)
+        return -1;
+    if (PyList_Append(st->raws, raw) < 0 || put_i64(&b[B_RIDS], rid) < 0 || put_i64(&b[B_FIRST], st->cells) < 0)
+        goto fail;
+    if (s == e) {
+        if (PyList_Append(st->skel, raw) < 0 || put_i64(&b[B_NUMBERS], 0) < 0)
+            goto fail;
+        Py_DECREF(raw);
+        return 1;
+    }
+    if (fs > ls)
+        fs = ls = -1;
+    /* a heading line: _HEADING_START, no tab once stripped, at most head_max characters stripped */
+    if (fs >= 0 && (is_cn_num(u[fs]) || u[fs] == '#' || u[fs] == '*') && ls - fs + 1 <= cf->head_max) {
+        int inner_tab = 0;
+        for (Py_ssize_t i = fs; i <= ls; i++)
+            if (u[i] == '\t') {
+                inner_tab = 1;
+                break;
+            }
+        if (!inner_tab && put_u32(&b[B_HEADS], (uint32_t)row) < 0)
+            goto fail;
+    }
+    if (idx < cf->period_lines && year && month && day && put_u32(&b[B_PERIODS], (uint32_t)row) < 0)
+        goto fail;
+    /* a line of text: no tab, not blank */
+    if (!tab && fs >= 0) {
+        int ends = 0;
+        for (int k = 0; k < cf->n_ends; k++)
+            if (u[ls] == cf->ends[k]) {
+                ends = 1;
+                break;
+            }
+        int64_t width = bytes - (fs - s) - (e - 1 - ls); /* spaces and tabs are one byte each */
+        if (put_i64(&b[B_PROSE], row) < 0 || put_i64(&b[B_OPEN], st->open) < 0 || put_u8(&b[B_ENDS], (uint8_t)ends) < 0
+            || put_u8(&b[B_BLOCK], (uint8_t)starts_block(u, fs, e)) < 0 || put_i64(&b[B_WIDTH], width) < 0
+            || put_i64(&b[B_NO], idx + 1) < 0)
+            goto fail;
+        st->open += !ends;
+    }
+    /* a label line that may print a format's mark */
+    if ((tab || (e - s <= cf->label_max && u[e - 1] != 0x3002)) && has_mark(cf, u, s, e)
+        && put_i64(&b[B_MARKROWS], row) < 0)
+        goto fail;
+    /* the number cells, and the skeleton with each masked */
+    PyObject *sk = raw;
+    if (digit) {
+        Py_ssize_t out = 0;
+        if (grow_ucs4(&st->sk, &st->skcap, e - s + 1) < 0)
+            goto fail;
+        Py_ssize_t cs = s;
+        for (Py_ssize_t i = s; i <= e; i++) {
+            if (i < e && u[i] != '\t')
+                continue;
+            int dot;
+            if (is_number_cell(u, cs, i, &dot)) {
+                Py_ssize_t len = i - cs;
+                st->sk[out++] = 0;
+                st->sk[out++] = dot ? 'D' : len >= 5 ? 'L' : 'S';
+                masked++;
+                if (!dot && len <= cf->plain_digits && (len == 1 || u[cs] != '0')) {
+                    int64_t v = 0;
+                    for (Py_ssize_t q = cs; q < i; q++)
+                        v = v * 10 + (int64_t)(u[q] - '0');
+                    if (put_f64(&b[B_VALUES], (double)v) < 0
+                        || put_u8(&b[B_STATES], v == 0 ? cf->zero_code : cf->value_code) < 0)
+                        goto fail;
+                }
+                else {
+                    /* read by fast.read_code in Python */
+                    PyObject *cell = PyUnicode_Substring(text, cs, i);
+                    if (cell == NULL)
+                        goto fail;
+                    PyObject *pair = Py_BuildValue("(LN)", (long long)st->cells, cell);
+                    if (pair == NULL)
+                        goto fail;
+                    int r = PyList_Append(st->odd, pair);
+                    Py_DECREF(pair);
+                    if (r < 0 || put_f64(&b[B_VALUES], Py_NAN) < 0 || put_u8(&b[B_STATES], cf->value_code) < 0)
+                        goto fail;
+                }
+                st->cells++;
+            }
+            else {
+                memcpy(st->sk + out, u + cs, (size_t)(i - cs) * sizeof(Py_UCS4));
+                out += i - cs;
+            }
+            if (i < e)
+                st->sk[out++] = '\t';
+            cs = i + 1;
+        }
+        if (masked) {
+            /* of raw's kind: a masked cell is ASCII digits, so every other character of raw is kept */
+            sk = PyUnicode_New(out, PyUnicode_MAX_CHAR_VALUE(raw));
+            if (sk == NULL)
+                goto fail;
+            void *d = PyUnicode_DATA(sk);
+            switch (PyUnicode_KIND(sk)) {
+            case PyUnicode_1BYTE_KIND:
+                for (Py_ssize_t k = 0; k < out; k++)
+                    ((Py_UCS1 *)d)[k] = (Py_UCS1)st->sk[k];
+                break;
+            case PyUnicode_2BYTE_KIND:
+                for (Py_ssize_t k = 0; k < out; k++)
+                    ((Py_UCS2 *)d)[k] = (Py_UCS2)st->sk[k];
+                break;
+            default:
+                memcpy(d, st->sk, (size_t)out * sizeof(Py_UCS4));
+            }
+        }
+    }
+    if (put_i64(&b[B_NUMBERS], masked) < 0) {
+        if (sk != raw)
+            Py_DECREF(sk);
+        goto fail;
+    }
+    int r = PyList_Append(st->skel, sk);
+    if (sk != raw)
+        Py_DECREF(sk);
+    Py_DECREF(raw);
+    return r < 0 ? -1 : 1;
+fail:
+    Py_DECREF(raw);
+    return -1;
+}
+
+static void
+conf_free(Conf *cf)
+{
+    for (int m = 0; m < cf->n_marks; m++)
+        PyMem_Free(cf->marks[m]);
+    cf->n_marks = 0;
+}
+
+static int
+conf_marks(Conf *cf, PyObject *marks, PyObject *ends)
+{
+    PyObject *seq = PySequence_Fast(marks, "marks must be a sequence of str");
+    if (seq == NULL)
+        return -1;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    if (n > MAX_MARKS) {
+        Py_DECREF(seq);
+        PyErr_SetString(PyExc_ValueError, "too many marks");
+        return -1;
+    }
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *m = PySequence_Fast_GET_ITEM(seq, k);
+        if (!PyUnicode_Check(m) || PyUnicode_GET_LENGTH(m) == 0) {
+            Py_DECREF(seq);
+            PyErr_SetString(PyExc_ValueError, "a mark must be a non-empty str");
+            return -1;
+        }
+        Py_UCS4 *buf = PyUnicode_AsUCS4Copy(m);
+        if (buf == NULL) {
+            Py_DECREF(seq);
+            return -1;
+        }
+        cf->marks[cf->n_marks] = buf;
+        unsigned h = first_slot(buf[0]);
+        while (cf->first_marks[h] && cf->first[h] != buf[0])
+            h = (h + 1) & (FIRST_SLOTS - 1);
+        cf->first[h] = buf[0];
+        cf->first_marks[h] |= (uint64_t)1 << k;
+        cf->mark_len[cf->n_marks++] = PyUnicode_GET_LENGTH(m);
+        for (Py_ssize_t i = 0; i < PyUnicode_GET_LENGTH(m); i++)
+            if (is_ws(buf[i]) || buf[i] == '\n') {
+                Py_DECREF(seq);
+                PyErr_SetString(PyExc_ValueError, "a mark holds a space, tab or LF");
+                return -1;
+            }
+    }
+    Py_DECREF(seq);
+    if (!PyUnicode_Check(ends) || PyUnicode_GET_LENGTH(ends) > MAX_ENDS) {
+        PyErr_SetString(PyExc_ValueError, "ends must be a str of at most 64 characters");
+        return -1;
+    }
+    cf->n_ends = (int)PyUnicode_GET_LENGTH(ends);
+    for (int k = 0; k < cf->n_ends; k++)
+        cf->ends[k] = PyUnicode_READ_CHAR(ends, k);
+    return 0;
+}
+
+static const Py_UCS4 *
+find_lf(const Py_UCS4 *p, Py_ssize_t n)
+{
+    if (sizeof(wchar_t) == sizeof(Py_UCS4))
+        return (const Py_UCS4 *)wmemchr((const wchar_t *)p, L'\n', (size_t)n);
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (p[i] == '\n')
+            return p + i;
+    return NULL;
+}
+
+/* the lines of one text (st->u[0..len)), one after the other: 1 read, 0 left to the per-report
+ * path (fewer than max_lines line breaks, and no bad line: what was added of it taken back), -1 an
+ * error */
+static int
+scan_text(const Conf *cf, State *st, PyObject *text, Py_ssize_t len, int64_t rid)
+{
+    Py_ssize_t saved[N_BUFS];
+    for (int k = 0; k < N_BUFS; k++)
+        saved[k] = st->b[k].n;
+    Py_ssize_t n_raws = PyList_GET_SIZE(st->raws), n_odd = PyList_GET_SIZE(st->odd);
+    int64_t row = st->row, cells = st->cells, open = st->open;
+    const Py_UCS4 *u = st->u;
+    Py_ssize_t s = 0;
+    int r = 1;
+    for (int64_t idx = 0;; idx++) {
+        if (idx >= cf->max_lines) { /* max_lines line breaks or more */
+            r = 0;
+            break;
+        }
+        const Py_UCS4 *lf = find_lf(u + s, len - s);
+        Py_ssize_t e = lf ? lf - u : len;
+        r = scan_line(cf, st, text, u, s, e, idx, rid);
+        if (r <= 0 || lf == NULL)
+            break;
+        s = e + 1;
+    }
+    if (r != 0)
+        return r;
+    for (int k = 0; k < N_BUFS; k++)
+        st->b[k].n = saved[k];
+    st->row = row;
+    st->cells = cells;
+    st->open = open;
+    if (PyList_SetSlice(st->raws, n_raws, PY_SSIZE_T_MAX, NULL) < 0
+        || PyList_SetSlice(st->skel, n_raws, PY_SSIZE_T_MAX, NULL) < 0
+        || PyList_SetSlice(st->odd, n_odd, PY_SSIZE_T_MAX, NULL) < 0)
+        return -1;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- the texts' rejection
+ *
+ * bulk._REJECT is a class of single characters (bulk._REJECT_CHARS: C0 controls, line breaks
+ * other than LF, a pipe, the traditional and NFKC-risky characters, a decimal digit other than
+ * 0-9, whitespace other than space, tab and LF) or a Markdown line start (bulk._REJECT_LINES:
+ * spaces, then # or **).  The class is read through a table of the Basic Multilingual Plane that
+ * polars' own regex wrote (bulk._char_classes: each character matched alone against
+ * _REJECT_CHARS): bit 0 a rejected character, bit 1 one polars must read (a lone surrogate: polars
+ * cannot hold it), bit 2 # or * (the line starts are looked at only in a text with one).  A
+ * character beyond the BMP is one polars must read too.
+ */
+
+static int
+markdown_line(const void *data, int kind, Py_ssize_t n)
+{
+    int start = 1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c == '\n') {
+            start = 1;
+            continue;
+        }
+        if (!start)
+            continue;
+        if (c == ' ')
+            continue;
+        start = 0;
+        if (c == '#' || (c == '*' && i + 1 < n && PyUnicode_READ(kind, data, i + 1) == '*'))
+            return 1;
+    }
+    return 0;
+}
+
+PyDoc_STRVAR(classify_doc,
+"classify(texts, table, max_chars)\n"
+"--\n\n"
+"Per text a byte: 0 read on, 1 rejected (over max_chars characters, or bulk._REJECT matches),\n"
+"2 to be read by polars (a character beyond the table).");
+
+static PyObject *
+classify(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *texts;
+    Py_buffer tb;
+    Py_ssize_t max_chars;
+    if (!PyArg_ParseTuple(args, "O!y*n", &PyList_Type, &texts, &tb, &max_chars))
+        return NULL;
+    PyObject *out = NULL;
+    if (tb.len != 0x10000) {
+        PyErr_SetString(PyExc_ValueError, "the table must have 65536 bytes");
+        goto done;
+    }
+    const uint8_t *table = tb.buf;
+    Py_ssize_t n = PyList_GET_SIZE(texts);
+    out = PyBytes_FromStringAndSize(NULL, n);
+    if (out == NULL)
+        goto done;
+    char *res = PyBytes_AS_STRING(out);
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *text = PyList_GET_ITEM(texts, k);
+        if (!PyUnicode_Check(text)) {
+            Py_CLEAR(out);
+            PyErr_SetString(PyExc_TypeError, "texts must be str");
+            goto done;
+        }
+        Py_ssize_t len = PyUnicode_GET_LENGTH(text);
+        if (len > max_chars) {
+            res[k] = 1;
+            continue;
+        }
+        int kind = PyUnicode_KIND(text);
+        const void *data = PyUnicode_DATA(text);
+        unsigned f = 0;
+        if (kind == PyUnicode_1BYTE_KIND) {
+            const Py_UCS1 *p = data;
+            for (Py_ssize_t i = 0; i < len; i++)
+                f |= table[p[i]];
+        }
+        else if (kind == PyUnicode_2BYTE_KIND) {
+            const Py_UCS2 *p = data;
+            for (Py_ssize_t i = 0; i < len; i++)
+                f |= table[p[i]];
+        }
+        else {
+            const Py_UCS4 *p = data;
+            for (Py_ssize_t i = 0; i < len; i++)
+                f |= p[i] < 0x10000 ? table[p[i]] : 2u;
+        }
+        res[k] = (f & 2) ? 2 : (f & 1) ? 1 : ((f & 4) && markdown_line(data, kind, len)) ? 1 : 0;
+    }
+done:
+    PyBuffer_Release(&tb);
+    return out;
+}
+
+PyDoc_STRVAR(scan_doc,
+"scan(texts, ok, max_lines, max_line_chars, max_cells_per_row, period_lines, label_line_max,\n"
+"     heading_max, plain_digits, zero_code, value_code, marks, ends)\n"
+"--\n\n"
+"The lines of the texts flagged in ``ok`` (bytes, one per text) that may be read in bulk; see\n"
+"nianbao.read.bulk._frame_c for the tuple it returns.");
+
+static PyObject *
+scan(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *texts, *marks, *ends;
+    Py_buffer ok;
+    Conf cf;
+    memset(&cf, 0, sizeof cf);
+    int zero_code, value_code;
+    if (!PyArg_ParseTuple(args, "O!y*nnnnnnniiOU", &PyList_Type, &texts, &ok, &cf.max_lines, &cf.max_line_chars,
+                          &cf.max_cells, &cf.period_lines, &cf.label_max, &cf.head_max, &cf.plain_digits, &zero_code,
+                          &value_code, &marks, &ends))
+        return NULL;
+    cf.zero_code = (uint8_t)zero_code;
+    cf.value_code = (uint8_t)value_code;
+    State st;
+    memset(&st, 0, sizeof st);
+    PyObject *result = NULL, *accepted = NULL;
+    Py_ssize_t n = PyList_GET_SIZE(texts);
+    if (cf.plain_digits > 18) {
+        PyErr_SetString(PyExc_ValueError, "plain_digits over 18");
+        goto done;
+    }
+    if (ok.len != n) {
+        PyErr_SetString(PyExc_ValueError, "ok must have one byte per text");
+        goto done;
+    }
+    if (conf_marks(&cf, marks, ends) < 0)
+        goto done;
+    accepted = PyByteArray_FromStringAndSize(NULL, n);
+    st.raws = PyList_New(0);
+    st.skel = PyList_New(0);
+    st.odd = PyList_New(0);
+    if (accepted == NULL || st.raws == NULL || st.skel == NULL || st.odd == NULL)
+        goto done;
+    char *acc = PyByteArray_AS_STRING(accepted);
+    const char *okp = ok.buf;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        acc[k] = 0;
+        if (!okp[k])
+            continue;
+        PyObject *text = PyList_GET_ITEM(texts, k);
+        if (!PyUnicode_Check(text)) {
+            PyErr_SetString(PyExc_TypeError, "texts must be str");
+            goto done;
+        }
+        Py_INCREF(text); /* the list may change under a callback (none here, but cheap) */
+        Py_ssize_t len = PyUnicode_GET_LENGTH(text);
+        if (len > MAX_TEXT) {
+            Py_DECREF(text);
+            PyErr_SetString(PyExc_ValueError, "a text too long for the scan");
+            goto done;
+        }
+        if (grow_ucs4(&st.u, &st.ucap, len + 1) < 0 || PyUnicode_AsUCS4(text, st.u, st.ucap, 0) == NULL) {
+            Py_DECREF(text);
+            goto done;
+        }
+        int r = scan_text(&cf, &st, text, len, (int64_t)k);
+        Py_DECREF(text);
+        if (r < 0)
+            goto done;
+        acc[k] = (char)r;
+    }
+    if (put_i64(&st.b[B_FIRST], st.cells) < 0)
+        goto done;
+    /* accepted, rids, raws, skel, numbers, heads, periods, prose, open_ends, ends, block, width,
+     * prose_no, mark_rows, first_number, values, states, odd */
+    static const int order[] = {-1, B_RIDS, -2, -3, B_NUMBERS, B_HEADS, B_PERIODS, B_PROSE, B_OPEN, B_ENDS, B_BLOCK,
+                                B_WIDTH, B_NO, B_MARKROWS, B_FIRST, B_VALUES, B_STATES, -4};
+    PyObject *out = PyTuple_New(18);
+    if (out == NULL)
+        goto done;
+    for (int k = 0; k < 18; k++) {
+        PyObject *it;
+        switch (order[k]) {
+        case -1: it = accepted; Py_INCREF(it); break;
+        case -2: it = st.raws; Py_INCREF(it); break;
+        case -3: it = st.skel; Py_INCREF(it); break;
+        case -4: it = st.odd; Py_INCREF(it); break;
+        default: it = buf_take(&st.b[order[k]]);
+        }
+        if (it == NULL) {
+            Py_DECREF(out);
+            goto done;
+        }
+        PyTuple_SET_ITEM(out, k, it);
+    }
+    result = out;
+done:
+    PyBuffer_Release(&ok);
+    conf_free(&cf);
+    for (int k = 0; k < N_BUFS; k++)
+        PyMem_Free(st.b[k].p);
+    PyMem_Free(st.u);
+    PyMem_Free(st.sk);
+    Py_XDECREF(st.raws);
+    Py_XDECREF(st.skel);
+    Py_XDECREF(st.odd);
+    Py_XDECREF(accepted);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"classify", classify, METH_VARARGS, classify_doc},
+    {"scan", scan, METH_VARARGS, scan_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "nianbao.read.scan",
+    .m_doc = "The bulk reader's line scan, compiled (see scan.c).",
+    .m_size = -1,
+    .m_methods = methods,
+};
+
+PyMODINIT_FUNC
+PyInit_scan(void)
+{
+    return PyModule_Create(&module);
+}

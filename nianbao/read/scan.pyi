@@ -1,0 +1,38 @@
+"""The bulk reader's line scan, compiled (``scan.c``; built by the install when a C compiler is there)."""
+
+def classify(texts: list[str], table: bytes, max_chars: int, /) -> bytes: ...
+def scan(
+    texts: list[str],
+    ok: bytes,
+    max_lines: int,
+    max_line_chars: int,
+    max_cells_per_row: int,
+    period_lines: int,
+    label_line_max: int,
+    heading_max: int,
+    plain_digits: int,
+    zero_code: int,
+    value_code: int,
+    marks: tuple[str, ...],
+    ends: str,
+    /,
+) -> tuple[
+    bytearray,
+    bytearray,
+    list[str],
+    list[str],
+    bytearray,
+    bytearray,
+    bytearray,
+    bytearray,
+    bytearray,
+    bytearray,
+    bytearray,
+    bytearray,
+    bytearray,
+    bytearray,
+    bytearray,
+    bytearray,
+    bytearray,
+    list[tuple[int, str]],
+]: ...

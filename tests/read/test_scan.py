@@ -1,0 +1,259 @@
+"""The compiled line scan (nianbao/read/scan.c) gives exactly the polars path's chunk.
+
+``bulk._frame_c`` (the texts classified by ``scan.classify``, their lines read by ``scan.scan``)
+and ``bulk._frame_polars`` are compared field by field (arrays: dtype and values, NaN-aware) over
+the synthetic and real-shape corpus, the bundled data and seed, hand-made edge cases of every
+decision the scan makes, and hypothesis texts over the characters that matter; ``load_files``
+gives the same reports with the scan on and off.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nianbao.io.limits import Limits, current_limits
+from nianbao.io.textio import decode_text
+from nianbao.read import bulk, meta
+from tests.helpers import seed_text
+from tests.read.test_fast_read import _corpus, differences
+
+ROOT = Path(__file__).resolve().parents[2]
+needs_scan = pytest.mark.skipif(bulk.cscan is None, reason="the compiled scan is not built")
+
+SMALL = dataclasses.replace(current_limits(), max_line_chars=40, max_cells_per_row=5, max_lines=12)
+
+
+def _differences(a: bulk._Chunk, b: bulk._Chunk) -> list[str]:
+    out = []
+    for f in dataclasses.fields(bulk._Chunk):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
+            assert isinstance(x, np.ndarray) and isinstance(y, np.ndarray), f.name
+            if x.dtype != y.dtype or not np.array_equal(x, y, equal_nan=x.dtype.kind == "f"):
+                out.append(f"{f.name}: {x.dtype} {x.tolist()[:20]} != {y.dtype} {y.tolist()[:20]}")
+        elif x != y or type(x) is not type(y):
+            out.append(f"{f.name}: {str(x)[:300]} != {str(y)[:300]}")
+    return out
+
+
+def _same_chunk(texts: list[str], lim: Limits) -> bulk._Chunk:
+    got = bulk._frame_c(texts, lim)
+    assert _differences(got, bulk._frame_polars(texts, lim)) == []
+    return got
+
+
+def _synthetic() -> list[str]:
+    return [bulk._text(decode_text(data).text) for _name, data in _corpus()]
+
+
+def _bundled() -> list[str]:
+    files = sorted((ROOT / "data" / "submissions").rglob("*.txt"))
+    return [bulk._text(decode_text(p.read_bytes()).text) for p in files] + [seed_text(), bulk._text(seed_text())]
+
+
+# hand-made: every shape a line decision of the scan turns on
+_SEED = bulk._text(seed_text())
+_LINES = _SEED.split("\n")
+_EDGES = [
+    # each reject class, and near misses
+    *(f"ab{c}cd\n一、x" for c in "\x00\x01\r\x0b\x0c\x1f\x85\u2028\u2029|開報\u32c0\u2f00１٣\u3000\xa0\u2003"),
+    "# 标题\n正文",
+    "正文\n  ## 标题",
+    "正文\n**加粗**",
+    "正文\n *单星*",
+    "正文\n\t# 制表符后",
+    "a#b\nc**d",
+    "",
+    "\n",
+    "\n\n\n",
+    "a\r\nb",
+    "a\nb\n",
+    "甲乙  \n丙",  # trailing double space without a tab
+    "甲乙 \t\n丙",
+    "甲\t乙  \t",  # double spaces with a tab
+    "甲  乙",
+    "甲 乙 丙",
+    " 甲",
+    "甲" * 40 + "\n乙",
+    "甲" * 41 + "\n乙",
+    "a\tb\tc\td\te",  # 4 tabs (SMALL: at most 4)
+    "a\tb\tc\td\te\tf",  # 5 tabs
+    "\n".join(["行"] * 12),
+    "\n".join(["行"] * 13),
+    # number cells
+    "项目\t0\t00\t012\t123456789012\t1234567890123\t1.5\t0.0\t12.\t.5\t1.2.3\t99999\t1234\t12345",
+    "42",
+    "0.50",
+    "007",
+    " 12",
+    "1 2",
+    "项目\t\t1\t\t",
+    "\t3\t",
+    "12\t",
+    "第1项\t2",
+    "999999999999\t000000000000000\t0000\t100000000000.25",
+    # heading lines
+    "一、概述\n  二、 主动公开\n三、a\tb\n三、甲\t\n\t四、乙 \t",
+    "四、" + "甲" * 78,
+    "四、" + "甲" * 79,
+    "  四、" + "甲" * 78 + "  \t",
+    "#标题\n*注\n十\n十一二",
+    "五 \t六",
+    # the period at lines 80 and 81
+    "\n".join([*(["正文"] * 79), "2023年1月1日至2023年12月31日", "2024年1月1日"]),
+    "\n".join([*(["正文"] * 78), "2023年1月1日至2023年12月31日", "2024年1月1日"]),
+    "年\n年月\n年月日\n日月年\t\n月日",
+    # block starts and sentence ends
+    "一、甲\n十二.乙\n（三）丙\n(一)丁\n1、戊\n2.己\n3.5庚\n12.\n第三章 辛\n第十条",
+    "第章\n（）\n1、2\n一二三\n（一\n第三\n1.\n12、3",
+    "甲。\n乙：\n丙:\n丁；\n戊！\n己？\n庚”\n辛）\n壬)\n癸。 \n子。\t\n丑 。",
+    "  一、 缩进\n ①甲",
+    # marks, spaces and tabs between their characters
+    "新制作数量\n新 制\t作数量\n新 制作数 量。\n规 范 性 文 件\t1\n1.规范性文件\n（一）其他处理\t2",
+    "本年增/减\t本年增／减\n其他对外管理服务事项\n政府集中采购\t采购项目数量\t采购总金额",
+    "甲" * 119 + "新制作数量"[:1] + "\n" + "甲" * 116 + "新制作数量",
+    "新制作数量" + "甲" * 116 + "\n" + "新制作数量" + "甲" * 115,
+    "新\t新\t制 作\t数量",
+    # characters beyond the BMP (polars reads their texts' rejection), latin-1 and ASCII lines
+    "𠀀一、甲\n😀\t1\t2\n第𠀀章",
+    "café\t1\nabc\t12345",
+    "ascii only\t1.5\n2",
+    # the seed and variants
+    _SEED,
+    _SEED.replace("\t", "\t ", 3),
+    "\n".join(line + "  " if k % 7 == 0 else line for k, line in enumerate(_LINES)),
+    "\n".join(_LINES[:60]),
+]
+
+
+def _chunks() -> dict[str, Callable[[], list[str]]]:
+    return {"synthetic": _synthetic, "bundled": _bundled, "edges": lambda: _EDGES}
+
+
+@needs_scan
+@pytest.mark.parametrize("lim", [current_limits(), SMALL], ids=["limits", "small"])
+@pytest.mark.parametrize("corpus", ["synthetic", "bundled", "edges"])
+def test_the_compiled_scan_gives_the_polars_chunk(corpus: str, lim: Limits) -> None:
+    texts = _chunks()[corpus]()
+    got = _same_chunk(texts, lim)
+    # not vacuous: texts accepted and rejected, lines of every kind, odd number cells
+    if lim is not SMALL:
+        assert 0 < got.accepted.sum() < len(texts) or corpus == "bundled"
+        assert len(got.heads) and len(got.prose) and len(got.mark_rows) and len(got.values)
+    for text in texts if corpus == "edges" else ():
+        _same_chunk([text], lim)  # each alone too
+
+
+def test_the_edges_decide_as_expected() -> None:
+    """A few exact answers of the polars path (which the scan must match)."""
+    got = bulk._frame_polars(_EDGES[:30], SMALL)
+    # every reject class and Markdown line start; not a single star, a # after a tab or inside a line
+    assert got.accepted.tolist()[:25] == [False] * 22 + [True] * 3
+    number_line = next(i for i, t in enumerate(_EDGES) if t.startswith("项目\t0\t00"))
+    one = bulk._frame_polars([_EDGES[number_line]], current_limits())
+    assert one.skel == ["项目\t\x00S\t\x00S\t\x00S\t\x00L\t\x00L\t\x00D\t\x00D\t12.\t.5\t1.2.3\t\x00L\t\x00S\t\x00L"]
+    assert np.array_equal(
+        one.values, [0, 0, 12, 123456789012, np.nan, 1.5, 0, 99999, 1234, 12345], equal_nan=True
+    )  # 13 digits: not a count (fast.read_code)
+    assert one.states.tolist() == [1, 1, 0, 0, 4, 0, 1, 0, 0, 0]
+    assert one.texts == {1: "00", 2: "012", 4: "1234567890123", 6: "0.0"}
+
+
+_ALPHABET = "0123456789. \t\n\n\n。：；）”一二三十年月日第章节条、（）()#*|新制作数量规范性文件其他处理開\u3000𠀀a"
+
+
+@needs_scan
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=_ALPHABET, max_size=120), min_size=1, max_size=6))
+def test_the_compiled_scan_gives_the_polars_chunk_on_any_text(texts: list[str]) -> None:
+    _same_chunk(texts, SMALL)
+    _same_chunk(texts, current_limits())
+
+
+@needs_scan
+def test_a_lone_surrogate_is_read_as_polars_reads_it() -> None:
+    from nianbao.read import scan
+
+    text = "一、甲\ud800\n2023年1月1日\t1"
+    assert scan.classify([text, "甲"], bulk._char_classes(), bulk.MAX_CHARS) == b"\x02\x00"
+    got = scan.scan([text], b"\x01", 100, 100, 10, 80, 120, 80, 12, 1, 0, bulk._MARK_WORDS, "。")
+    assert got[2] == ["一、甲\ud800", "2023年1月1日\t1"]  # no crash: the lines as they are
+    for frame in (bulk._frame_c, bulk._frame_polars):
+        with pytest.raises(UnicodeEncodeError):  # polars cannot hold it: the same error both ways
+            frame([text], current_limits())
+
+
+def test_the_scan_mirrors_these_patterns() -> None:
+    """scan.c reads these patterns by hand: a change here needs the same change there."""
+    assert meta.STARTS_BLOCK_PATTERN == (
+        r"^\s*(?:[一二三四五六七八九十]+[、.]|[（(][一二三四五六七八九十]+[)）]|\d+[、.](?:[^\d]|$)"
+        r"|第[一二三四五六七八九十]+[章节条])"
+    )
+    assert bulk._HEADING_START == "^[ \t]*[一二三四五六七八九十#*]"
+    assert bulk._NUMBER_CELL == r"^[0-9]+(?:\.[0-9]+)?$"
+    assert bulk._PLAIN_INTEGER == "^(?:0|[1-9][0-9]{0,11})$"
+    assert bulk._REJECT_LINES == r"(?m:^ *(?:#|\*\*))"
+    assert bulk._REJECT == bulk._REJECT_CHARS + "|" + bulk._REJECT_LINES
+    assert meta.PERIOD_LINES == 80
+    for mark in bulk._MARK_WORDS:  # a mark with spaces or tabs between its characters: the mark in
+        assert mark and not set(mark) & {" ", "\t", "\n"}  # the line without its spaces and tabs
+
+
+def test_the_scan_is_built_in_ci() -> None:
+    if os.environ.get("CI", "").lower() != "true":
+        pytest.skip("only CI must have the compiled scan")
+    assert bulk.cscan is not None  # CI never tests the polars fallback alone
+
+
+def _write(tmp: Path, named: list[tuple[str, bytes]]) -> list[tuple[Path, str]]:
+    out = []
+    for k, (name, data) in enumerate(named):
+        p = tmp / f"{k:04d}.txt"
+        p.write_bytes(data)
+        out.append((p, name))
+    return out
+
+
+@needs_scan
+def test_load_files_gives_the_same_reports_with_the_scan_on_and_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    named = list(_corpus())
+    named += [(f"edge{k}.txt", t.encode("utf-8")) for k, t in enumerate(_EDGES)]
+    files = _write(tmp_path, named)
+    monkeypatch.setenv(bulk.CSCAN_ENV, "1")
+    on = bulk.load_files(files)
+    monkeypatch.setenv(bulk.CSCAN_ENV, "0")
+    off = bulk.load_files(files)
+    assert len(on) == len(off) == len(named)
+    for (name, _d), a, b in zip(named, on, off, strict=True):
+        assert [d for d in differences(a, b) if not d.startswith("mtime_ns")] == [], name
+
+
+def test_the_switch_turns_the_scan_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    monkeypatch.setattr(bulk, "_frame_c", lambda texts, lim: calls.append(1))
+    monkeypatch.setenv(bulk.CSCAN_ENV, "0")
+    got = bulk._frame([_SEED], current_limits())
+    assert calls == [] and got.accepted.tolist() == [True]
+    monkeypatch.setenv(bulk.CSCAN_ENV, "1")
+    bulk._frame([_SEED], current_limits())
+    assert calls == ([1] if bulk.cscan is not None else [])
+
+
+def test_a_failing_scan_falls_back_to_polars(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(texts: list[str], lim: Limits) -> bulk._Chunk:
+        raise MemoryError
+
+    monkeypatch.setattr(bulk, "_frame_c", broken)
+    monkeypatch.setattr(bulk, "cscan", object())
+    got = bulk._frame([_SEED, "|"], current_limits())
+    assert _differences(got, bulk._frame_polars([_SEED, "|"], current_limits())) == []
