@@ -36,10 +36,10 @@ typedef struct {
 } Buf;
 
 static int
-buf_add(Buf *b, const void *src, Py_ssize_t len)
+buf_grow(Buf *b, Py_ssize_t len)
 {
-    if (b->n + len > b->cap) {
-        Py_ssize_t cap = b->cap ? b->cap : 256;
+    {
+        Py_ssize_t cap = b->cap ? b->cap : 1 << 16;
         while (cap < b->n + len) {
             if (cap > PY_SSIZE_T_MAX / 2) {
                 PyErr_NoMemory();
@@ -55,15 +55,22 @@ buf_add(Buf *b, const void *src, Py_ssize_t len)
         b->p = p;
         b->cap = cap;
     }
-    memcpy(b->p + b->n, src, (size_t)len);
-    b->n += len;
     return 0;
 }
 
-static int put_i64(Buf *b, int64_t v) { return buf_add(b, &v, sizeof v); }
-static int put_u32(Buf *b, uint32_t v) { return buf_add(b, &v, sizeof v); }
-static int put_u8(Buf *b, uint8_t v) { return buf_add(b, &v, sizeof v); }
-static int put_f64(Buf *b, double v) { return buf_add(b, &v, sizeof v); }
+/* a value at the end of the buffer (the copy of a constant size is a store) */
+#define PUT(b, v)                                                                                  \
+    do {                                                                                           \
+        if ((b)->n + (Py_ssize_t)sizeof(v) > (b)->cap && buf_grow((b), (Py_ssize_t)sizeof(v)) < 0) \
+            return -1;                                                                             \
+        memcpy((b)->p + (b)->n, &(v), sizeof(v));                                                  \
+        (b)->n += (Py_ssize_t)sizeof(v);                                                           \
+    } while (0)
+
+static inline int put_i64(Buf *b, int64_t v) { PUT(b, v); return 0; }
+static inline int put_u32(Buf *b, uint32_t v) { PUT(b, v); return 0; }
+static inline int put_u8(Buf *b, uint8_t v) { PUT(b, v); return 0; }
+static inline int put_f64(Buf *b, double v) { PUT(b, v); return 0; }
 
 static PyObject *
 buf_take(Buf *b)
@@ -244,6 +251,44 @@ grow_ucs4(Py_UCS4 **p, Py_ssize_t *cap, Py_ssize_t need)
     return 0;
 }
 
+typedef struct {
+    uint32_t bytes, tabs, digit, year, month, day, dbl;
+} Flags;
+
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+#define VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define VECTOR_CLONES
+#endif
+
+/* what one branch-free pass over a line's characters finds (vectorised by the compiler: no
+ * dependency between iterations but the sums; AVX2 where the processor has it) */
+VECTOR_CLONES static void
+line_flags(const Py_UCS4 *u, Py_ssize_t n, Flags *out)
+{
+    uint32_t tabs = 0, digit = 0, year = 0, month = 0, day = 0, dbl = 0;
+    uint32_t bytes = 0; /* UTF-8 (a text is at most MAX_TEXT characters) */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = u[i];
+        bytes += 1 + (c >= 0x80) + (c >= 0x800) + (c >= 0x10000);
+        tabs += c == '\t';
+        digit |= (c - '0') <= 9u;
+        year |= c == 0x5e74; /* 年 */
+        month |= c == 0x6708; /* 月 */
+        day |= c == 0x65e5; /* 日 */
+    }
+    if (!tabs)
+        for (Py_ssize_t i = 1; i < n; i++)
+            dbl |= (u[i] == ' ') & (u[i - 1] == ' ');
+    out->bytes = bytes;
+    out->tabs = tabs;
+    out->digit = digit;
+    out->year = year;
+    out->month = month;
+    out->day = day;
+    out->dbl = dbl;
+}
+
 /* one line [s, e) of the text, index idx in it, row st->row of the chunk: 1 read, 0 a bad line
  * (the text is left to the per-report path: a line over max_line_chars, one with max_cells tabs or
  * more, a double space on a line without a tab), -1 an error */
@@ -254,22 +299,10 @@ scan_line(const Conf *cf, State *st, PyObject *text, const Py_UCS4 *u, Py_ssize_
     Buf *b = st->b;
     if (e - s > cf->max_line_chars)
         return 0;
-    /* one branch-free pass over the line's characters (vectorised by the compiler: no dependency
-     * between iterations but the sums) */
-    uint32_t tabs = 0, digit = 0, year = 0, month = 0, day = 0, dbl = 0;
-    uint32_t bytes = 0; /* UTF-8 (a text is at most MAX_TEXT characters) */
-    for (Py_ssize_t i = s; i < e; i++) {
-        Py_UCS4 c = u[i];
-        bytes += 1 + (c >= 0x80) + (c >= 0x800) + (c >= 0x10000);
-        tabs += c == '\t';
-        digit |= (c - '0') <= 9u;
-        year |= c == 0x5e74; /* 年 */
-        month |= c == 0x6708; /* 月 */
-        day |= c == 0x65e5; /* 日 */
-    }
-    if (!tabs)
-        for (Py_ssize_t i = s + 1; i < e; i++)
-            dbl |= (u[i] == ' ') & (u[i - 1] == ' ');
+    Flags fl;
+    line_flags(u + s, e - s, &fl);
+    uint32_t tabs = fl.tabs, digit = fl.digit, year = fl.year, month = fl.month, day = fl.day, dbl = fl.dbl;
+    uint32_t bytes = fl.bytes;
     if ((tabs && tabs >= cf->max_cells) || (!tabs && dbl))
         return 0;
     int tab = tabs > 0;
