@@ -6,7 +6,8 @@
     python3 dev.py setup   only (re)create the environment
 
 The environment is .venv/, installed from requirements.lock (every package pinned) plus this
-project in editable mode; it is reinstalled only when pyproject.toml or the lock file change.
+project in editable mode; it is reinstalled only when pyproject.toml, the lock file or the C
+source of the compiled scan (nianbao/read/scan.c) change.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ STAMP = VENV / ".nianbao-installed"
 
 def _digest() -> str:
     h = hashlib.sha256()
-    for name in ("pyproject.toml", "requirements.lock"):
+    for name in ("pyproject.toml", "requirements.lock", "nianbao/read/scan.c"):  # scan.c: the compiled scan
         h.update((ROOT / name).read_bytes())
     return h.hexdigest()
 
