@@ -506,7 +506,7 @@ def _frame_c(texts: Sequence[str], lim: Limits) -> _Chunk:
             return _frame_polars(texts, lim)  # a lone surrogate: as polars gives it (it cannot hold one)
         ok[unsure] = ~series.str.contains(_REJECT).to_numpy()
     (acc, rids, raws, skel, numbers, heads, periods, prose, open_ends, ends, block, width, prose_no, mark_rows, first,
-     values_b, states_b, odd) = cscan.scan(
+     values_b, states_b, odd, prose_raw) = cscan.scan(
         texts, ok.tobytes(), lim.max_lines, lim.max_line_chars, lim.max_cells_per_row, PERIOD_LINES, LABEL_LINE_MAX,
         _HEADING_MAX, MAX_DIGITS, _ZERO_CODE, _VALUE_CODE, _MARK_WORDS, "".join(SENTENCE_END),
     )  # fmt: skip
@@ -535,7 +535,7 @@ def _frame_c(texts: Sequence[str], lim: Limits) -> _Chunk:
         np.frombuffer(block, np.bool_).tolist(),
         array("q", width).tolist(),
         array("q", prose_no).tolist(),
-        list(map(raws.__getitem__, prose_l)),
+        prose_raw,
         mark_l,
         [_marks_of(raws[r]) for r in mark_l],
         np.frombuffer(first, np.int64),

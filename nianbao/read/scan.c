@@ -227,11 +227,55 @@ typedef struct {
     Buf b[N_BUFS];
     Py_UCS4 *u;
     Py_ssize_t ucap;
-    Py_UCS4 *sk; /* a skeleton being built */
-    Py_ssize_t skcap;
-    PyObject *raws, *skel, *odd;
+    Py_ssize_t *cell; /* a line's cells: where each ends (a tab or the line's end) */
+    char *mask; /* … and its mask (0: kept as printed) */
+    Py_ssize_t cellcap;
+    PyObject *raws, *skel, *odd, *prose_raw;
     int64_t row, cells, open;
 } State;
+
+static int
+grow_cells(State *st, Py_ssize_t need)
+{
+    if (need <= st->cellcap)
+        return 0;
+    Py_ssize_t cap = st->cellcap ? st->cellcap : 256;
+    while (cap < need)
+        cap *= 2;
+    Py_ssize_t *cell = PyMem_Realloc(st->cell, (size_t)cap * sizeof(Py_ssize_t));
+    if (cell == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    st->cell = cell;
+    char *mask = PyMem_Realloc(st->mask, (size_t)cap);
+    if (mask == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    st->mask = mask;
+    st->cellcap = cap;
+    return 0;
+}
+
+/* the skeleton of the line [s, e) written into d (of type T): each cell masked or copied */
+#define WRITE_SKELETON(T)                                                                          \
+    do {                                                                                           \
+        T *w = (T *)d;                                                                             \
+        Py_ssize_t from = s;                                                                       \
+        for (Py_ssize_t c = 0; c < n_cells; c++) {                                                 \
+            if (st->mask[c]) {                                                                     \
+                *w++ = 0;                                                                          \
+                *w++ = (T)st->mask[c];                                                             \
+            }                                                                                      \
+            else                                                                                   \
+                for (Py_ssize_t q = from; q < st->cell[c]; q++)                                    \
+                    *w++ = (T)u[q];                                                                \
+            if (st->cell[c] < e)                                                                   \
+                *w++ = '\t';                                                                       \
+            from = st->cell[c] + 1;                                                                \
+        }                                                                                          \
+    } while (0)
 
 static int
 grow_ucs4(Py_UCS4 **p, Py_ssize_t *cap, Py_ssize_t need)
@@ -351,7 +395,7 @@ scan_line(const Conf *cf, State *st, PyObject *text, const Py_UCS4 *u, Py_ssize_
         int64_t width = bytes - (fs - s) - (e - 1 - ls); /* spaces and tabs are one byte each */
         if (put_i64(&b[B_PROSE], row) < 0 || put_i64(&b[B_OPEN], st->open) < 0 || put_u8(&b[B_ENDS], (uint8_t)ends) < 0
             || put_u8(&b[B_BLOCK], (uint8_t)starts_block(u, fs, e)) < 0 || put_i64(&b[B_WIDTH], width) < 0
-            || put_i64(&b[B_NO], idx + 1) < 0)
+            || put_i64(&b[B_NO], idx + 1) < 0 || PyList_Append(st->prose_raw, raw) < 0)
             goto fail;
         st->open += !ends;
     }
@@ -362,18 +406,19 @@ scan_line(const Conf *cf, State *st, PyObject *text, const Py_UCS4 *u, Py_ssize_
     /* the number cells, and the skeleton with each masked */
     PyObject *sk = raw;
     if (digit) {
-        Py_ssize_t out = 0;
-        if (grow_ucs4(&st->sk, &st->skcap, e - s + 1) < 0)
+        /* the cells (split at tabs), each a number masked or kept: their ends in st->cell, their
+         * masks in st->mask (0: kept) */
+        Py_ssize_t n_cells = 0, out = 0, cs = s;
+        if (grow_cells(st, e - s + 1) < 0)
             goto fail;
-        Py_ssize_t cs = s;
         for (Py_ssize_t i = s; i <= e; i++) {
             if (i < e && u[i] != '\t')
                 continue;
             int dot;
+            char mask = 0;
             if (is_number_cell(u, cs, i, &dot)) {
                 Py_ssize_t len = i - cs;
-                st->sk[out++] = 0;
-                st->sk[out++] = dot ? 'D' : len >= 5 ? 'L' : 'S';
+                mask = dot ? 'D' : len >= 5 ? 'L' : 'S';
                 masked++;
                 if (!dot && len <= cf->plain_digits && (len == 1 || u[cs] != '0')) {
                     int64_t v = 0;
@@ -398,12 +443,9 @@ scan_line(const Conf *cf, State *st, PyObject *text, const Py_UCS4 *u, Py_ssize_
                 }
                 st->cells++;
             }
-            else {
-                memcpy(st->sk + out, u + cs, (size_t)(i - cs) * sizeof(Py_UCS4));
-                out += i - cs;
-            }
-            if (i < e)
-                st->sk[out++] = '\t';
+            st->cell[n_cells] = i;
+            st->mask[n_cells++] = mask;
+            out += (mask ? 2 : i - cs) + (i < e);
             cs = i + 1;
         }
         if (masked) {
@@ -414,15 +456,13 @@ scan_line(const Conf *cf, State *st, PyObject *text, const Py_UCS4 *u, Py_ssize_
             void *d = PyUnicode_DATA(sk);
             switch (PyUnicode_KIND(sk)) {
             case PyUnicode_1BYTE_KIND:
-                for (Py_ssize_t k = 0; k < out; k++)
-                    ((Py_UCS1 *)d)[k] = (Py_UCS1)st->sk[k];
+                WRITE_SKELETON(Py_UCS1);
                 break;
             case PyUnicode_2BYTE_KIND:
-                for (Py_ssize_t k = 0; k < out; k++)
-                    ((Py_UCS2 *)d)[k] = (Py_UCS2)st->sk[k];
+                WRITE_SKELETON(Py_UCS2);
                 break;
             default:
-                memcpy(d, st->sk, (size_t)out * sizeof(Py_UCS4));
+                WRITE_SKELETON(Py_UCS4);
             }
         }
     }
@@ -519,6 +559,7 @@ scan_text(const Conf *cf, State *st, PyObject *text, Py_ssize_t len, int64_t rid
     for (int k = 0; k < N_BUFS; k++)
         saved[k] = st->b[k].n;
     Py_ssize_t n_raws = PyList_GET_SIZE(st->raws), n_odd = PyList_GET_SIZE(st->odd);
+    Py_ssize_t n_prose = PyList_GET_SIZE(st->prose_raw);
     int64_t row = st->row, cells = st->cells, open = st->open;
     const Py_UCS4 *u = st->u;
     Py_ssize_t s = 0;
@@ -544,7 +585,8 @@ scan_text(const Conf *cf, State *st, PyObject *text, Py_ssize_t len, int64_t rid
     st->open = open;
     if (PyList_SetSlice(st->raws, n_raws, PY_SSIZE_T_MAX, NULL) < 0
         || PyList_SetSlice(st->skel, n_raws, PY_SSIZE_T_MAX, NULL) < 0
-        || PyList_SetSlice(st->odd, n_odd, PY_SSIZE_T_MAX, NULL) < 0)
+        || PyList_SetSlice(st->odd, n_odd, PY_SSIZE_T_MAX, NULL) < 0
+        || PyList_SetSlice(st->prose_raw, n_prose, PY_SSIZE_T_MAX, NULL) < 0)
         return -1;
     return 0;
 }
@@ -685,7 +727,8 @@ scan(PyObject *self, PyObject *args)
     st.raws = PyList_New(0);
     st.skel = PyList_New(0);
     st.odd = PyList_New(0);
-    if (accepted == NULL || st.raws == NULL || st.skel == NULL || st.odd == NULL)
+    st.prose_raw = PyList_New(0);
+    if (accepted == NULL || st.raws == NULL || st.skel == NULL || st.odd == NULL || st.prose_raw == NULL)
         goto done;
     char *acc = PyByteArray_AS_STRING(accepted);
     const char *okp = ok.buf;
@@ -718,19 +761,20 @@ scan(PyObject *self, PyObject *args)
     if (put_i64(&st.b[B_FIRST], st.cells) < 0)
         goto done;
     /* accepted, rids, raws, skel, numbers, heads, periods, prose, open_ends, ends, block, width,
-     * prose_no, mark_rows, first_number, values, states, odd */
+     * prose_no, mark_rows, first_number, values, states, odd, prose_raw */
     static const int order[] = {-1, B_RIDS, -2, -3, B_NUMBERS, B_HEADS, B_PERIODS, B_PROSE, B_OPEN, B_ENDS, B_BLOCK,
-                                B_WIDTH, B_NO, B_MARKROWS, B_FIRST, B_VALUES, B_STATES, -4};
-    PyObject *out = PyTuple_New(18);
+                                B_WIDTH, B_NO, B_MARKROWS, B_FIRST, B_VALUES, B_STATES, -4, -5};
+    PyObject *out = PyTuple_New(19);
     if (out == NULL)
         goto done;
-    for (int k = 0; k < 18; k++) {
+    for (int k = 0; k < 19; k++) {
         PyObject *it;
         switch (order[k]) {
         case -1: it = accepted; Py_INCREF(it); break;
         case -2: it = st.raws; Py_INCREF(it); break;
         case -3: it = st.skel; Py_INCREF(it); break;
         case -4: it = st.odd; Py_INCREF(it); break;
+        case -5: it = st.prose_raw; Py_INCREF(it); break;
         default: it = buf_take(&st.b[order[k]]);
         }
         if (it == NULL) {
@@ -746,10 +790,12 @@ done:
     for (int k = 0; k < N_BUFS; k++)
         PyMem_Free(st.b[k].p);
     PyMem_Free(st.u);
-    PyMem_Free(st.sk);
+    PyMem_Free(st.cell);
+    PyMem_Free(st.mask);
     Py_XDECREF(st.raws);
     Py_XDECREF(st.skel);
     Py_XDECREF(st.odd);
+    Py_XDECREF(st.prose_raw);
     Py_XDECREF(accepted);
     return result;
 }

@@ -35,4 +35,5 @@ def scan(
     bytearray,
     bytearray,
     list[tuple[int, str]],
+    list[str],
 ]: ...
