@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path, PurePath
@@ -201,7 +202,7 @@ class Group:
 class Quality:
     outcome: RunOutcome
     review: Review
-    pages: list[str]  # per file: page name under reports/ (written only where paged[i])
+    pages: list[str]  # per file: page name under reports/ where paged[i] (else "")
     by_report: dict[int, list[tuple[int, Finding]]]  # report index -> (finding index, finding)
     file_index: dict[int, int]  # report index -> file index
     large: bool = False  # the scale path (more than LARGE_BATCH files)
@@ -413,16 +414,10 @@ def prepare(
     default: more than :data:`LARGE_BATCH` files)."""
     files = outcome.files
     rv = review(outcome, previous, acks, out=out)
-    pages: list[str] = []
-    seen: set[str] = set()
-    for f in files:
-        name = page_name(f.file, f.agency, f.year)
-        k = 2
-        while name in seen:  # the same file listed twice: keep pages distinct
-            name = page_name(f"{f.file}#{k}", f.agency, f.year)
-            k += 1
-        seen.add(name)
-        pages.append(name)
+    if large is None:
+        large = len(files) > LARGE_BATCH
+    paged = [is_flagged(f) for f in files] if large else [True] * len(files)
+    pages = page_names(files, paged)
     file_index = {fo.report: i for i, fo in enumerate(files) if fo.report >= 0}
     by_report: dict[int, list[tuple[int, Finding]]] = defaultdict(list)
     new = [0] * len(files)
@@ -444,9 +439,6 @@ def prepare(
                 acked[i] += 1
         elif status[k] == NEW and fnd.agency and (c := county_of_agency.get(normalise_agency(fnd.agency))):
             new_elsewhere[c] += 1
-    if large is None:
-        large = len(files) > LARGE_BATCH
-    paged = [is_flagged(f) for f in files] if large else [True] * len(files)
     order = worst_order(files)
     registry = registry_status(outcome, akeys)
     groups, group_of = _groups(outcome, order, registry, akeys)
@@ -467,6 +459,26 @@ def prepare(
         new_elsewhere=dict(new_elsewhere),
         anchor=anchor,
     )
+
+
+def page_names(files: Sequence[FileOutcome], paged: Sequence[bool]) -> list[str]:
+    """Each file's page name under ``reports/`` (:func:`page_name`), distinct among the pages
+    written; ``""`` for a file without a page of its own (a passing report of a large run: no
+    name made for it — 100,000 names were ~0.09 s of an unchanged rerun, for ~11,000 pages)."""
+    pages: list[str] = []
+    seen: set[str] = set()
+    for f, has_page in zip(files, paged, strict=True):
+        if not has_page:
+            pages.append("")
+            continue
+        name = page_name(f.file, f.agency, f.year)
+        k = 2
+        while name in seen:  # the same file listed twice: keep pages distinct
+            name = page_name(f"{f.file}#{k}", f.agency, f.year)
+            k += 1
+        seen.add(name)
+        pages.append(name)
+    return pages
 
 
 def _groups(

