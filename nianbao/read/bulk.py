@@ -98,11 +98,11 @@ from nianbao.read.meta import (
     choose_sections,
     fill_agency,
     format_of_marks,
-    period_on_a_line,
+    period_in_texts,
     read_period,
-    read_title,
     section_candidates,
     section_layout,
+    title_of_texts,
 )
 
 try:  # the line scan in C (nianbao/read/scan.c), built by the install when a C compiler is there
@@ -292,26 +292,56 @@ def _chosen(
     return tuple((num, i) for num, (i, _no, _p) in found.items()), skey
 
 
-class _Lines(Sequence[Line]):
-    """The lines of a report as the text loader gives them, each made when it is read."""
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What a report's heading candidates make, by index into its candidate lines (``heads``): the
+    sections found (number, candidate, printed heading) as :func:`_chosen` orders them, the same in
+    line order, and the sections in statutory order with the 引言 last (the prose's names); per
+    table section (二, 三, 四) its candidate and the next section's (-1: none, the text's end);
+    the layout key (:func:`_layout`)."""
 
-    __slots__ = ("_raws",)
+    secs: tuple[tuple[str, int, str], ...]
+    ordered: tuple[tuple[str, int], ...]
+    names: list[str]
+    tables: tuple[tuple[int, int], ...] | None  # None: 二, 三 or 四 not found
+    skey: tuple[tuple[str, str, int], ...]
 
-    def __init__(self, raws: list[str]) -> None:
-        self._raws = raws
 
-    def __len__(self) -> int:
-        return len(self._raws)
+@lru_cache(maxsize=1 << 12)  # the same heading lines in most reports
+def _shape(texts: tuple[str, ...]) -> _Shape:
+    """The :class:`_Shape` of a report whose heading candidates print ``texts`` (in line order)."""
+    kept: list[int] = []
+    printed: list[tuple[str, str, str]] = []
+    for k, raw in enumerate(texts):
+        got = _heading(raw)
+        if got is not None:
+            kept.append(k)
+            printed.append(got)
+    chosen, skey = _chosen(tuple(printed))
+    secs = tuple((num, kept[k], printed[k][0]) for num, k in chosen)
+    ordered = tuple(sorted(((num, j) for num, j, _p in secs), key=lambda nj: nj[1]))
+    at = {num: j for num, j, _p in secs}
+    names = [s.number for s in SECTIONS if s.number in at]
+    names.append("引言")
+    tables = None
+    if {"二", "三", "四"} <= at.keys():
+        js = sorted(at.values())
+        tables = tuple((at[n], next((j for j in js if j > at[n]), -1)) for n in ("二", "三", "四"))
+    return _Shape(secs, ordered, names, tables, skey)
 
-    def __getitem__(self, i: Any) -> Any:
-        if isinstance(i, slice):
-            return [_line(self._raws, j) for j in range(*i.indices(len(self._raws)))]
-        return _line(self._raws, i if i >= 0 else i + len(self._raws))
 
-    def __iter__(self) -> Iterator[Line]:
-        raws = self._raws
-        for i in range(len(raws)):
-            yield _line(raws, i)
+def _printed_text(raw: str) -> str:
+    """What the readers of meta print of a line (meta._plain of its Line): its cells stripped, the
+    non-blank ones joined by a space."""
+    if "\t" in raw:
+        return " ".join(c.strip() for c in raw.split("\t") if c.strip())
+    return raw.strip()
+
+
+def _printed(raws: list[str]) -> Iterator[tuple[int, str]]:
+    """(line number, :func:`_printed_text`) of each line, as far as they are read."""
+    for i, raw in enumerate(raws):
+        yield i + 1, _printed_text(raw)
 
 
 # ------------------------------------------------------------------ compiled plans
@@ -825,25 +855,13 @@ def _read_one(
     """Everything of one report (lines ``a`` to ``b - 1`` of the chunk) but its cells (the plan and
     its windows), or None (untouched), or ``_NO_PLAN`` (untouched: its tables have no plan)."""
     raws = ch.raws[a:b]
-    head_lines: list[int] = []
-    printed: list[tuple[str, str, str]] = []
-    for i in heads:
-        got = _heading(raws[i])
-        if got is not None:
-            head_lines.append(i)
-            printed.append(got)
-    chosen, skey = _chosen(tuple(printed))
-    sections = {num: (head_lines[k], head_lines[k] + 1, printed[k][0]) for num, k in chosen}
-    if not {"二", "三", "四"} <= sections.keys():
+    shape = _shape(tuple([raws[i] for i in heads]))
+    if shape.tables is None:
         return None
-    idx = sorted(i for i, _no, _p in sections.values())
-    bounds: list[tuple[int, int]] = []
-    for num in ("二", "三", "四"):
-        at = sections[num][0]
-        later = [i for i in idx if i > at]
-        bounds.append((at + 1, later[0] if later else len(raws)))
-    title = read_title(_Lines(raws))
-    detected = _format(ch, a + sections["二"][0], b, title.year)
+    n = len(raws)
+    bounds = [(heads[j] + 1, heads[k] if k >= 0 else n) for j, k in shape.tables]
+    title = title_of_texts(_printed(raws))
+    detected = _format(ch, a + bounds[0][0] - 1, b, title.year)
     fmt = detected.fmt
     skel = ch.skel
     key = (fmt, *("\n".join(skel[a + s : a + e]) for s, e in bounds))
@@ -861,13 +879,14 @@ def _read_one(
 
     # ---- certain: fill the report (the fast path's order of facts)
     rep.agency, rep.year, rep.title, rep.title_line = title.agency, title.year, title.text, title.line
-    if not period_on_a_line(rep, (_line(raws, i) for i in periods)):
+    if not period_in_texts(rep, ((i + 1, _printed_text(raws[i])) for i in periods)):
         read_period(rep, [_line(raws, i) for i in range(min(PERIOD_LINES, len(raws)))])
     fill_agency(rep)
-    _fill_prose(rep, detected, sections, ch, a, len(raws))
+    _fill_prose(rep, detected, shape, heads, ch, a, n)
     # the layout facts (set with the cells, by _fill_cells): the template, the sections' lines
-    tpl = _layout(skey, compiled)
-    lines = array("I", [sections[s.number][1] if s.number in sections else 0 for s in SECTIONS]).tobytes()
+    tpl = _layout(shape.skey, compiled)
+    at = {num: heads[j] + 1 for num, j, _p in shape.secs}
+    lines = array("I", [at.get(s.number, 0) for s in SECTIONS]).tobytes()
     return compiled, (bounds[0][0], bounds[1][0], bounds[2][0]), (tpl, lines)
 
 
@@ -907,49 +926,54 @@ def _layout(skey: tuple[tuple[str, str, int], ...], compiled: _Compiled) -> dict
 def _fill_prose(
     rep: ParsedReport,
     detected: FormatEvidence,
-    sections: dict[str, tuple[int, int, str]],
+    shape: _Shape,
+    heads: list[int],
     ch: _Chunk,
     a: int,
     n_lines: int,
 ) -> None:
     """meta.fill_sections' format and prose of a report (lines ``a`` to ``a + n_lines - 1`` of the
-    chunk), from the frame's lines of text, without the layout facts."""
-    ordered = sorted(sections.items(), key=lambda kv: kv[1][0])
+    chunk; its sections by ``shape``, their heading lines in ``heads``), from the frame's lines of
+    text, without the layout facts."""
     prose, raws = ch.prose, ch.raws
     got: dict[str, tuple[list[int], list[str]]] = {}
-    for k, (num, (idx, _l, _h)) in enumerate(ordered):
-        end = ordered[k + 1][1][0] if k + 1 < len(ordered) else n_lines
-        lo, hi = bisect_left(prose, a + idx + 1), bisect_left(prose, a + end)
-        rows = prose[lo:hi]
-        if num == "二" and rows:
-            rows = [r for r in rows if not BLOCK_HEADER.search(squash(raws[r]))]
-        if num in PROSE_SECTIONS and hi - lo >= 2 and ch.open_ends[hi - 1] != ch.open_ends[lo]:
+    ordered = shape.ordered
+    last = len(ordered) - 1
+    hi = bisect_left(prose, a)  # (each section's lines of text come after the last one's)
+    for k, (num, j) in enumerate(ordered):
+        lo = bisect_left(prose, a + heads[j] + 1, hi)
+        hi = bisect_left(prose, a + heads[ordered[k + 1][1]] if k < last else a + n_lines, lo)
+        if num == "二":
+            rows = [r for r in prose[lo:hi] if not _block_header(raws[r])]
+            if len(rows) < hi - lo:
+                got[num] = ([r - a + 1 for r in rows], [raws[r] for r in rows])
+                continue
+        elif num in PROSE_SECTIONS and hi - lo >= 2 and ch.open_ends[hi - 1] != ch.open_ends[lo]:
             got[num] = _unwrapped(ch, lo, hi)
-        elif num == "二" and len(rows) < hi - lo:
-            got[num] = ([r - a + 1 for r in rows], list(map(raws.__getitem__, rows)))
-        else:
-            got[num] = (ch.prose_no[lo:hi], ch.prose_raw[lo:hi])
-    first = a + ordered[0][1][0]
-    intro = [r for r in range(a, first) if raws[r].strip()]
-    names = [s.number for s in SECTIONS if s.number in sections]
-    got["引言"] = ([r - a + 1 for r in intro], list(map(raws.__getitem__, intro)))
-    names.append("引言")
+            continue
+        got[num] = (ch.prose_no[lo:hi], ch.prose_raw[lo:hi])
+    intro = [r for r in range(a, a + heads[ordered[0][1]]) if raws[r].strip()]
+    got["引言"] = ([r - a + 1 for r in intro], [raws[r] for r in intro])
+    names = shape.names
     nos: list[int] = []
     texts: list[str] = []
+    counts = array("I")
     for n in names:
-        nos += got[n][0]
-        texts += got[n][1]
+        nos_n, texts_n = got[n]
+        counts.append(len(nos_n))
+        nos += nos_n
+        texts += texts_n
     rep.fmt = detected.fmt
     rep.fmt_evidence_2019 = list(detected.evidence_2019)
-    rep.sections.__setstate__(
-        {
-            "n": names,
-            "k": array("I", [len(got[n][0]) for n in names]).tobytes(),
-            "l": array("I", nos).tobytes(),
-            "z": array("I", map(len, texts)).tobytes(),
-            "t": "".join(texts),
-        }
-    )
+    # (the names shared by every report of the shape: a Sections' names are only ever replaced)
+    lens = array("I", map(len, texts)).tobytes()
+    rep.sections = sections_of(names, counts.tobytes(), array("I", nos).tobytes(), lens, "".join(texts))
+
+
+@lru_cache(maxsize=1 << 14)  # the same block headers in most reports
+def _block_header(raw: str) -> bool:
+    """A line of section 二 that is a block header of its table (meta.fill_sections: not prose)."""
+    return BLOCK_HEADER.search(squash(raw)) is not None
 
 
 def _unwrapped(ch: _Chunk, lo: int, hi: int) -> tuple[list[int], list[str]]:
@@ -1022,28 +1046,25 @@ def _fill_cells(items: Sequence[tuple[ParsedReport, str]], chosen: list[_Chosen]
         facts = np.where(comp.fact_win >= 0, offs[:, np.maximum(comp.fact_win, 0)] + comp.fact_li + 1, 0)
         for r, fact_lines in zip(rows_l, facts.astype(np.uint32), strict=True):
             rid, _comp, _offs, _first, (tpl, section_lines) = chosen[r]
-            items[rid][0].layout.__setstate__(
-                {
-                    "c": tpl["c"],
-                    "f": tpl["f"],
-                    "l": section_lines + fact_lines.tobytes(),
-                    "k": list(tpl["k"]),
-                    "s": list(tpl["s"]),
-                    "x": dict(tpl["x"]),
-                }
+            items[rid][0].layout = layout_of(
+                tpl["c"],
+                tpl["f"],
+                section_lines + fact_lines.tobytes(),
+                list(tpl["k"]),
+                list(tpl["s"]),
+                dict(tpl["x"]),
             )
+    # each report's row of the arrays, by a view of their bytes (copied once, by the CellMap)
+    v, st, ln, co = (_rows(x) for x in (values, states, line_no, cols))
     for row, (rid, *_rest) in enumerate(chosen):
-        items[rid][0].cells.__setstate__(
-            {
-                "v": values[row].tobytes(),
-                "s": states[row].tobytes(),
-                "l": line_no[row].tobytes(),
-                "c": cols[row].tobytes(),
-                "r": texts.get(row),
-                "w": None,
-                "x": None,
-            }
-        )
+        items[rid][0].cells = cellmap_of(v[row], st[row], ln[row], co[row], texts.get(row), None, None)
+
+
+def _rows(x: np.ndarray) -> list[memoryview]:
+    """The rows of a 2-D array (C order) as views of their bytes."""
+    mv = memoryview(x.data).cast("B")
+    step = x.shape[1] * x.itemsize
+    return [mv[i : i + step] for i in range(0, len(mv), step)]
 
 
 # ------------------------------------------------------------------ the reports back to the run's process

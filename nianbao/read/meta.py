@@ -111,7 +111,7 @@ def _match_title(s: str) -> tuple[str | None, int] | None:
 _QUOTED = re.compile(r"《([^《》]{6,60}?报告)》")
 
 
-def _title_ending_at(top: list[tuple[LineLike, str, str]], j: int) -> Title | None:
+def _title_ending_at(top: list[tuple[int, str, str]], j: int) -> Title | None:
     """The title whose last line is ``top[j]`` (it starts there, or up to TITLE_WRAP - 1 lines above)."""
     text = top[j][1]
     for k in range(TITLE_WRAP):
@@ -128,41 +128,46 @@ def _title_ending_at(top: list[tuple[LineLike, str, str]], j: int) -> Title | No
         printed = "".join(p[1] for p in part) if k else text
         if agency is None and i > 0:
             # the agency on a line of its own above the title
-            above_ln, above_text, above = top[i - 1]
+            above_no, above_text, above = top[i - 1]
             if _AGENCY_LIKE.match(above) and not _is_chrome(above) and not _SITE.search(above):
-                return Title(above, year, f"{above_text} {printed}", above_ln.no)
-        return Title(agency, year, printed, part[0][0].no)
+                return Title(above, year, f"{above_text} {printed}", above_no)
+        return Title(agency, year, printed, part[0][0])
     return None
 
 
 def read_title(lines: Sequence[LineLike]) -> Title:
     """Agency, year, printed title and its first line, from the lines at the top of a report."""
-    top: list[tuple[LineLike, str, str]] = []  # (line, printed text, squashed text)
+    return title_of_texts((ln.no, _plain(ln)) for ln in lines)
+
+
+def title_of_texts(texts: Iterable[tuple[int, str]]) -> Title:
+    """:func:`read_title` of the lines given as (line number, printed text: its cells stripped, the
+    non-blank ones joined by a space), read as far as needed."""
+    top: list[tuple[int, str, str]] = []  # (line no, printed text, squashed text)
     fallback: Title | None = None
-    for ln in lines:
-        text = _plain(ln)
+    for no, text in texts:
         if not text:
             continue
         s = squash(text) if len(text) <= 100 else text  # a long line is prose, never (part of) a title
-        top.append((ln, text, s))
+        top.append((no, text, s))
         if "报" in text and len(s) <= 80 and ("报告" in s or s.endswith("年报")) and not _is_chrome(s):
             got = _title_ending_at(top, len(top) - 1)
             if got is not None:
                 return got
             if fallback is None and "政府信息公开" in s:
-                fallback = Title(None, None, text, ln.no)
+                fallback = Title(None, None, text, no)
         if len(top) >= TITLE_LINES:
             break
     if fallback is not None:
         return fallback  # a title without year or agency (P03), not made up from the text below
     # no title line: a first paragraph that names the report (现发布《××镇2023年……年度报告》)
-    for ln, text, _s in top[:10]:
+    for no, text, _s in top[:10]:
         if "《" not in text:
             continue
         for q in _QUOTED.findall(squash(text)):
             named = _match_title(q)
             if named is not None and named[0] is not None:
-                return Title(named[0], named[1], q, ln.no)
+                return Title(named[0], named[1], q, no)
     return Title(None, None, None, None)
 
 
@@ -256,10 +261,15 @@ def period_on_a_line(rep: ParsedReport, lines: Iterable[LineLike]) -> bool:
 
     Only a line whose text has 年, 月 and 日 (or a character NFKC may turn into one) can print it:
     the bulk reader (:mod:`nianbao.read.bulk`) passes only those lines of the head."""
-    for ln in lines:
-        m = _PERIOD.search(squash(_plain(ln)))
+    return period_in_texts(rep, ((ln.no, _plain(ln)) for ln in lines))
+
+
+def period_in_texts(rep: ParsedReport, texts: Iterable[tuple[int, str]]) -> bool:
+    """:func:`period_on_a_line` of lines given as (line number, printed text, as :func:`title_of_texts`)."""
+    for no, text in texts:
+        m = _PERIOD.search(squash(text))
         if m:
-            _set_period(rep, m, ln.no)
+            _set_period(rep, m, no)
             return True
     return False
 
