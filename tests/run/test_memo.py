@@ -269,7 +269,7 @@ def test_a_finding_round_trips_the_memo_field_by_field() -> None:
 
     import orjson
 
-    from nianbao.run.memo import finding_from_json, finding_to_json
+    from nianbao.run.memo import finding_from_json, finding_from_row, finding_row, finding_to_json
 
     assert [f.name for f in fields(Finding)] == [
         *("file", "agency", "year", "rule", "severity", "cells", "expected", "actual", "message", "line"),
@@ -284,3 +284,21 @@ def test_a_finding_round_trips_the_memo_field_by_field() -> None:
     bare = Finding("b.txt", None, None, "P01", "info", [], None, None, "m")
     for f in (full, bare):
         assert finding_from_json(orjson.loads(orjson.dumps(finding_to_json(f)))) == f
+        assert finding_from_row(orjson.loads(orjson.dumps(finding_row(f)))) == f  # the validation entry's rows
+
+
+def test_the_reading_confidences_are_kept_as_distinct_values_and_come_back_each_its_own() -> None:
+    """The validation entry keeps every report's reading confidence as the distinct values and an
+    index; they come back equal, in order, each dict a new one (as reading_confidence gives)."""
+    import orjson
+
+    from nianbao.run.memo import _distinct, _undistinct
+
+    whole = {"2": 1.0, "3": 1.0, "4": 1.0}
+    reading = [whole, None, {"2": 0.5, "3": None}, dict(whole), {}, whole]
+    kept = orjson.loads(orjson.dumps(_distinct(reading)))
+    assert kept == {"values": [whole, None, {"2": 0.5, "3": None}, {}], "index": [0, 1, 2, 0, 3, 0]}
+    back = _undistinct(kept)
+    assert back == reading and back is not None
+    assert len({id(v) for v in back if v is not None}) == 5
+    assert _undistinct(None) is None
