@@ -204,11 +204,9 @@ def finding_from_row(d: list[Any]) -> Finding:
     of ``Finding`` and ``Suspect`` to the order written there)."""
     sus = d[12]
     return Finding(
-        *d[:12],
+        *(d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11]),
         None if sus is None else [Suspect(*s) for s in sus],
-        d[13],
-        d[14],
-        d[15],
+        *(d[13], d[14], d[15]),
     )
 
 
