@@ -225,7 +225,7 @@ def load_files(files: Sequence[tuple[str | os.PathLike[str], str]], limits: Limi
             out[k] = load_file(path, name, lim)
             continue
         try:
-            dec = decode_text(data)
+            dec = decode_text(data, keep_c0=True)  # a text with C0 controls: rejected by _frame, read again
         except DecodeError:
             out[k] = _bytes(name, data, lim, settled_mtime(st))
             continue

@@ -154,6 +154,34 @@ def test_format_marks_and_wrapped_prose_as_the_tolerant_reader(tmp_path: Path, m
     ]
 
 
+def test_control_characters_as_the_per_file_reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """load_files decodes keeping C0 controls (the frame rejects such a text; it is read again, one
+    file by one, controls removed and counted): the same reports as the per-file reader, in UTF-8,
+    GB18030 and UTF-16, with a DEL (then removed at once), and a file of mostly controls."""
+    seed = seed_text()
+    six = "六、其他需要报告的事项"
+    variants = {
+        "nul": seed.replace(six, six + "\x00").encode("utf-8"),
+        "bell and escape": seed.replace(six, "\x07" + six + "\x1b").encode("utf-8"),
+        "del": seed.replace(six, six + "\x7f").encode("utf-8"),
+        "del and nul": seed.replace(six, six + "\x7f\x00").encode("utf-8"),
+        "gb18030 nul": seed.replace(six, six + "\x00").encode("gb18030"),
+        "utf-16 nul": seed.replace(six, six + "\x00").encode("utf-16"),
+        "binary": b"\x01\x02\x03" * 400 + seed.encode("utf-8")[:100],
+        "clean": seed.encode("utf-8"),
+    }
+    named = [(f"{k}.txt", d) for k, d in variants.items()]
+    reps = dict(zip(variants, bulk.load_files(_write(tmp_path, named)), strict=True))
+    for name, data in named:
+        assert _same(load_bytes(name, data), reps[name[:-4]]) == [], name
+    monkeypatch.setenv(fast.ENV, "0")
+    for name, data in named:
+        assert _same(load_bytes(name, data), reps[name[:-4]]) == [], name
+    # what the variants are about: the controls removed and counted (U09), the binary file unreadable
+    assert [reps[k].bad_bytes for k in ("nul", "bell and escape", "del", "del and nul", "clean")] == [1, 2, 1, 2, 0]
+    assert reps["binary"].status == "unreadable"
+
+
 def test_limits_and_unreadable_files_as_the_per_file_reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A file over a limit, empty, binary or not a report gets the per-file reader's status and
     message; the well-formed files of the same batch are still read in bulk."""
