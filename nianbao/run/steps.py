@@ -45,7 +45,7 @@ from nianbao.run.inputs import (
 )
 from nianbao.run.memo import Memo, contract_key
 from nianbao.run.parsing import load_all
-from nianbao.run.store import SCALAR_COLUMNS, Entry, Store, load_year, reusable, stored_reports
+from nianbao.run.store import SCALAR_COLUMNS, Entry, Store, column_values, load_year, reusable, stored_reports
 from nianbao.run.validation import LastYear, validate_reports
 
 log = logging.getLogger("nianbao.run.steps")
@@ -212,7 +212,7 @@ def plan_stage(inv: Inventory, store: Path, scope: Scope, by_county: bool = Fals
     rels = rows.get_column("rel").to_list()
     by_rel = dict(zip(rels, range(rows.height), strict=True))
     shas = rows.get_column("sha256").to_list()
-    sizes = rows.get_column("size").to_list()
+    sizes = column_values(rows.get_column("size"))
     mtimes = rows.get_column("mtime_ns").to_list()
     trust_stat = os.environ.get(VERIFY_ENV, "").strip().lower() not in ("hash", "1", "yes")
     everything_in_scope = scope.everything
@@ -253,13 +253,16 @@ def plan_stage(inv: Inventory, store: Path, scope: Scope, by_county: bool = Fals
     # (every row reusable, as on most runs: the same rows in the same order, their names converted
     # once; made before the reports are frozen, with them)
     all_rels = rels if rows.height == everything.height else everything.get_column("rel").to_list()
-    stored = list(zip(all_rels, everything.get_column("path_year").to_list(), strict=True))
+    stored = list(zip(all_rels, column_values(everything.get_column("path_year")), strict=True))
     reports: list[ParsedReport | None] = [None] * len(inv.files)
     if take:
         # no cyclic GC while thousands of reports are built (no cycles are made; ~35 % faster);
         # their cells, layout and prose are rebuilt from the store only when a step reads them
         with gc_paused():
-            rebuilt = stored_reports(Store(store), rows[take])
+            # (every row, in the store's order, as on an unchanged rerun: the rows as they are, no
+            # gather of a copy: ~0.03 s at 100,000 reports)
+            same = len(take) == rows.height and take == list(range(rows.height))
+            rebuilt = stored_reports(Store(store), rows if same else rows[take])
             # as load_all does: later collections need not walk the reports again (frozen before
             # the collector is back on: not even the collection their allocations would set off)
             gc.freeze()

@@ -256,23 +256,30 @@ def summarise(
     """Every report's status and counts of findings (the summarised infos counted on each report
     they apply to), in batch order; ``reading``: the reports' reading confidence when known
     (:attr:`RuleResult.reading`)."""
-    counts: dict[int, list[int]] = {}
+    # errors, warnings, notes of each report, a list each (a summarised info applies to every
+    # report of a run: 100,000 counts each, no dict entry a report)
+    size = len(reports)
+    per: tuple[list[int], list[int], list[int]] = ([0] * size, [0] * size, [0] * size)
     col = {"error": 0, "warning": 1}
     for f in findings:
-        c = counts.setdefault(f.report, [0, 0, 0])
-        c[col.get(f.severity, 2)] += 1
+        ri = f.report
+        if 0 <= ri < size:  # (a finding about no report of the batch counts on none)
+            per[col.get(f.severity, 2)][ri] += 1
     for s in summaries:
-        k = col.get(s.severity, 2)
+        target = per[col.get(s.severity, 2)]
         for ri in s.reports:
-            counts.setdefault(ri, [0, 0, 0])[k] += 1
+            if 0 <= ri < size:
+                target[ri] += 1
     files: list[FileOutcome] = []
     add = files.append
     first_by_hash: dict[str, str] = {}
-    zero = (0, 0, 0)
+    fmt_value: dict[Any, str | None] = {None: None}  # (an enum's value looked up, not its property)
     row = FileOutcome  # by position, ~2x faster than by keyword (tests/run/test_memo.py holds the order)
-    for i, r in enumerate(reports):
-        e, w, n = counts.get(i, zero)
+    for i, r, e, w, n in zip(range(size), reports, *per, strict=True):
         sha, fmt = r.sha256, r.fmt
+        fv = fmt_value.get(fmt, "")
+        if fv == "":
+            fv = fmt_value[fmt] = fmt.value if fmt else None
         add(
             row(
                 r.file,
@@ -281,7 +288,7 @@ def summarise(
                 r.reason,
                 r.agency,
                 r.year,
-                fmt.value if fmt else None,
+                fv,
                 e,
                 w,
                 n,

@@ -245,3 +245,30 @@ def test_rebuild_reads_only_the_row_groups_that_hold_the_rows_asked_for(
     by_file = {r.file: r for r in reports}
     assert [canonical(r) for r in back] == [canonical(by_file[r.file]) for r in back]
     assert read == [(0, 4), (4, 4)]  # the row groups holding them, and no other
+
+
+def test_column_values_are_to_list_and_a_one_value_column_repeats_that_value() -> None:
+    """column_values gives what to_list gives; a column of one value (or all null) is that value
+    repeated, the same object in every row; a list column is never shared."""
+    import polars as pl
+
+    from nianbao.run.store import column_values
+
+    cases = [
+        pl.Series(["a", "a", "a"]),
+        pl.Series(["a", "b", "a"]),
+        pl.Series(["a", None, "a"]),
+        pl.Series([None, None], dtype=pl.String),
+        pl.Series([7, 7, 7]),
+        pl.Series([True, True]),
+        pl.Series([True, False]),
+        pl.Series(["x"]),
+        pl.Series([], dtype=pl.String),
+        pl.Series([["p"], ["p"]]),
+    ]
+    for s in cases:
+        assert column_values(s) == s.to_list(), s
+    same = column_values(pl.Series(["甲县", "甲县", "甲县"]))
+    assert len({id(v) for v in same}) == 1
+    lists = column_values(pl.Series([["p"], ["p"]]))
+    assert lists[0] is not lists[1]
