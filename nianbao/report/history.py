@@ -272,7 +272,10 @@ class Review:
         return [i for i, s in enumerate(self.status) if s == NEW]
 
     def files_with(self, change: str) -> list[int]:
-        return [i for i, c in enumerate(self.report_change) if c == change]
+        changes = self.report_change
+        if change not in changes:  # (none, as on an unchanged rerun: one look in C, no Python loop)
+            return []
+        return [i for i, c in enumerate(changes) if c == change]
 
     def counts(self) -> dict[str, int]:
         c = Counter(self.status)
@@ -281,8 +284,8 @@ class Review:
             "still": c[STILL],
             "acked": c[ACKED],
             "resolved": len(self.resolved),
-            "submitted": len(self.files_with(SUBMITTED)),
-            "corrected": len(self.files_with(CORRECTED)),
+            "submitted": self.report_change.count(SUBMITTED),
+            "corrected": self.report_change.count(CORRECTED),
             "withdrawn": len(self.withdrawn),
         }
 

@@ -350,23 +350,52 @@ def _link_all(previous: Path, out: Path, rels: Sequence[str]) -> list[str] | Non
         if len(parts) == 2 and parts[0] not in folders:
             folders[parts[0]] = str(PageDir(out, parts[0]).path)  # checked once: inside ``out``
     prev = str(previous)
-    for rel in rels:
-        head, _, name = rel.rpartition("/")
-        src = f"{prev}/{rel}"
-        target = f"{folders[head]}/{name}"
-        try:
-            if not S_ISREG(os.lstat(src).st_mode):
-                return None
+    # each folder's pages linked through descriptors of the two folders (``linkat`` of a name: not
+    # two whole paths walked a page), the previous run's regular files known from one listing of
+    # its folder (not an ``lstat`` a page): 11,000 pages of an unchanged rerun, ~0.03 s less
+    fds: dict[str, tuple[int, int, frozenset[str]]] = {}
+    try:
+        for rel in rels:
+            head, _, name = rel.rpartition("/")
+            src = f"{prev}/{rel}"
+            target = f"{folders[head]}/{name}"
             try:
-                os.link(src, target, follow_symlinks=False)
-            except FileExistsError:
-                if not _link(Path(src), Path(target)):
-                    return None
-            except OSError:  # another file system, too many links …
-                shutil.copyfile(src, target, follow_symlinks=False)
-        except OSError:
-            return None
+                at = fds.get(head)
+                if at is None:
+                    at = fds[head] = _folder_fds(f"{prev}/{head}" if head else prev, folders[head])
+                if name not in at[2]:
+                    return None  # missing, or not a regular file (a symlink planted in its place …)
+                try:
+                    os.link(name, name, src_dir_fd=at[0], dst_dir_fd=at[1], follow_symlinks=False)
+                except FileExistsError:
+                    if not _link(Path(src), Path(target)):
+                        return None
+                except OSError:  # another file system, too many links …
+                    shutil.copyfile(src, target, follow_symlinks=False)
+            except OSError:
+                return None
+    finally:
+        for sfd, dfd, _names in fds.values():
+            os.close(sfd)
+            os.close(dfd)
     return list(rels)
+
+
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def _folder_fds(src: str, target: str) -> tuple[int, int, frozenset[str]]:
+    """Descriptors of a previous run's folder and of this run's, and the names of the regular
+    files in the previous one (by the listing's file types: no stat of each)."""
+    sfd = os.open(src, _DIR_FLAGS)
+    try:
+        with os.scandir(sfd) as it:
+            names = frozenset(e.name for e in it if e.is_file(follow_symlinks=False))
+        dfd = os.open(target, _DIR_FLAGS)
+    except OSError:
+        os.close(sfd)
+        raise
+    return sfd, dfd, names
 
 
 def _link(src: Path, target: Path) -> bool:
