@@ -384,20 +384,67 @@ def _compile(key: tuple[object, ...], plan: fast.Plan) -> _Compiled | None:
 
 
 def _compiled(key: tuple[object, ...], plan: fast.Plan) -> _Compiled | None:
+    """The plan as arrays: each table's part (:func:`_table_part`, remembered by its window's
+    skeleton and its part of the plan) joined in the tables' order."""
     fmt = key[0]
     assert isinstance(fmt, Fmt)
+    parts = [
+        _table_part(fmt, 0, str(key[1]), plan.t2, ()),
+        _table_part(fmt, 1, str(key[2]), plan.t3, plan.aliases),
+        _table_part(fmt, 2, str(key[3]), plan.t4, ()),
+    ]
+    if any(part is None for part in parts):
+        return None
+    p2, p3, p4 = (part for part in parts if part is not None)
+    text = {**p2.text, **p3.text, **p4.text}
+    return _Compiled(
+        np.concatenate([p2.win, p3.win, p4.win]),
+        np.concatenate([p2.pos, p3.pos, p4.pos]),
+        _merged(_merged(p2.layout, p3.layout), p4.layout),
+        np.concatenate([p2.fact_win, p3.fact_win, p4.fact_win]),
+        np.concatenate([p2.fact_li, p3.fact_li, p4.fact_li]),
+        np.concatenate([p2.rank, p3.rank, p4.rank]),
+        np.concatenate([p2.value, p3.value, p4.value]),
+        np.concatenate([p2.state, p3.state, p4.state]),
+        text,
+        np.concatenate([p2.line, p3.line, p4.line]),
+        np.concatenate([p2.col, p3.col, p4.col]),
+    )
+
+
+_PARTS: dict[tuple[object, ...], _Compiled | None] = {}
+
+
+def _table_part(fmt: Fmt, w: int, skeleton: str, part: Any, aliases: tuple[LayoutFact, ...]) -> _Compiled | None:
+    """One table's :class:`_Compiled` (its window ``w``: 0 表二, 1 表三, 2 表四), made from its part of
+    the plan and its window's skeleton (both decide it whole), remembered by them."""
+    key = (fmt, w, skeleton, part, tuple((f.element, f.printed) for f in aliases))
+    if key in _PARTS:
+        return _PARTS[key]
+    got = _table_compiled(fmt, w, skeleton, part, aliases)
+    if len(_PARTS) >= 3 * fast.MAX_PLANS:
+        _PARTS.clear()
+    _PARTS[key] = got
+    return got
+
+
+@lru_cache(maxsize=1 << 12)  # the same rows at the same places in most reports' tables
+def _table_layout(fmt: Fmt, w: int, part: Any, alias_key: tuple[tuple[str, str | None], ...]) -> _TableLayout | None:
+    """What a table's part of a plan alone decides (whatever the window's text): per value its line
+    in the window, cell, position and kind; the table's layout facts, their windows and lines."""
+    aliases = tuple(
+        LayoutFact(element, "column", True, _T3_LABELS[fmt][element], printed=printed) for element, printed in alias_key
+    )
     spec = tables(fmt)
-    win: list[int] = []
     li: list[int] = []
     ci: list[int] = []
     pos: list[int] = []
     kind: list[Kind] = []
 
-    def add(w: int, line: int, cell: int, cid: str) -> bool:
+    def add(line: int, cell: int, cid: str) -> bool:
         p = INDEX.get(cid)
         if p is None:
             return False
-        win.append(w)
         li.append(line)
         ci.append(cell)
         pos.append(p)
@@ -405,70 +452,104 @@ def _compiled(key: tuple[object, ...], plan: fast.Plan) -> _Compiled | None:
         return True
 
     facts: list[tuple[LayoutFact, int, int]] = []
-    t2 = {rid: (line, cols) for rid, line, cols in plan.t2}
-    table = spec["2"]
-    facts.append((LayoutFact("2:*:*", "table", True, table.title), -1, 0))
-    for r in table.rows:
-        line, cols = t2[r.id]
-        facts.append((LayoutFact(f"2:{r.id}:*", "row", True, r.label), 0, line))
-        got = dict(cols)
-        for c in table.row_columns[r.id]:
-            cell = got[c]
-            if not add(0, line, -1 if cell is None else cell, f"2:{r.id}:{c}"):
-                return None
-    table = spec["3"]
-    facts.append((LayoutFact("3:*:*", "table", True, table.title), -1, 0))
-    facts.extend((f, -1, 0) for f in plan.aliases)
-    t3 = {rid: (line, k) for rid, line, k in plan.t3}
-    cols3 = [c.id for c in table.columns]
-    for r in table.rows:
-        line, k = t3[r.id]
-        facts.append((LayoutFact(f"3:{r.id}:*", "row", True, r.label), 1, line))
-        for j, c in enumerate(cols3):
-            if not add(1, line, k + j, f"3:{r.id}:{c}"):
-                return None
-    table = spec["4"]
-    facts.append((LayoutFact("4:*:*", "table", True, table.title), -1, 0))
-    cols4 = [c.id for c in table.columns]
-    line, k = plan.t4
-    for g, r in enumerate(T4_ROWS):
-        for j, c in enumerate(cols4):
-            if not add(2, line, k + g * len(cols4) + j, f"4:{r.id}:{c}"):
-                return None
+    if w == 0:
+        t2 = {rid: (line, cols) for rid, line, cols in part}
+        table = spec["2"]
+        facts.append((LayoutFact("2:*:*", "table", True, table.title), -1, 0))
+        for r in table.rows:
+            line, cols = t2[r.id]
+            facts.append((LayoutFact(f"2:{r.id}:*", "row", True, r.label), 0, line))
+            got = dict(cols)
+            for c in table.row_columns[r.id]:
+                cell = got[c]
+                if not add(line, -1 if cell is None else cell, f"2:{r.id}:{c}"):
+                    return None
+    elif w == 1:
+        table = spec["3"]
+        facts.append((LayoutFact("3:*:*", "table", True, table.title), -1, 0))
+        facts.extend((f, -1, 0) for f in aliases)
+        t3 = {rid: (line, k) for rid, line, k in part}
+        cols3 = [c.id for c in table.columns]
+        for r in table.rows:
+            line, k = t3[r.id]
+            facts.append((LayoutFact(f"3:{r.id}:*", "row", True, r.label), 1, line))
+            for j, c in enumerate(cols3):
+                if not add(line, k + j, f"3:{r.id}:{c}"):
+                    return None
+    else:
+        table = spec["4"]
+        facts.append((LayoutFact("4:*:*", "table", True, table.title), -1, 0))
+        cols4 = [c.id for c in table.columns]
+        line, k = part
+        for g, r in enumerate(T4_ROWS):
+            for j, c in enumerate(cols4):
+                if not add(line, k + g * len(cols4) + j, f"4:{r.id}:{c}"):
+                    return None
     ll = LayoutList()
     ll.extend(f for f, _w, _l in facts)
+    return _TableLayout(
+        tuple(li),
+        tuple(ci),
+        tuple(pos),
+        tuple(kind),
+        ll.__getstate__(),
+        np.array([fw for _f, fw, _l in facts], np.int64),
+        np.array([ln for _f, _w, ln in facts], np.int64),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _TableLayout:
+    """What :func:`_table_layout` gives (per value, then per layout fact)."""
+
+    li: tuple[int, ...]
+    ci: tuple[int, ...]
+    pos: tuple[int, ...]
+    kind: tuple[Kind, ...]
+    layout: dict[str, Any]
+    fact_win: np.ndarray
+    fact_li: np.ndarray
+
+
+_T3_LABELS = {fmt: {f"3:*:{c.id}": c.label for c in tables(fmt)["3"].columns} for fmt in Fmt}
+
+
+def _table_compiled(fmt: Fmt, w: int, skeleton: str, part: Any, aliases: tuple[LayoutFact, ...]) -> _Compiled | None:
+    """A table's :class:`_Compiled`: its layout (:func:`_table_layout`), and where each value is read
+    (a number cell of the window by its rank, any other cell as its skeleton prints it)."""
+    tl = _table_layout(fmt, w, part, tuple((f.element, f.printed) for f in aliases))
+    if tl is None:
+        return None
+    li, ci, pos = tl.li, tl.ci, tl.pos
     # each value's cell in the skeleton: a number (masked: its rank in the window) or printed as is
-    skeletons = [[sk.split("\t") for sk in str(window).split("\n")] for window in key[1:]]
-    ranks: list[dict[tuple[int, int], int]] = []
-    for sk_lines in skeletons:
-        at: dict[tuple[int, int], int] = {}
-        for ln, sk_cells in enumerate(sk_lines):
-            for cx, sk_cell in enumerate(sk_cells):
-                if sk_cell.startswith("\x00"):
-                    at[(ln, cx)] = len(at)
-        ranks.append(at)
+    sk_lines = [sk.split("\t") for sk in skeleton.split("\n")]
+    ranks: dict[tuple[int, int], int] = {}
+    for ln, sk_cells in enumerate(sk_lines):
+        for cx, sk_cell in enumerate(sk_cells):
+            if sk_cell.startswith("\x00"):
+                ranks[(ln, cx)] = len(ranks)
     rank: list[int] = []
     value: list[float] = []
     state: list[int] = []
     text: dict[int, str] = {}
-    for w, w_line, w_cell, p, kn in zip(win, li, ci, pos, kind, strict=True):
-        rk = ranks[w].get((w_line, w_cell), -1) if w_cell >= 0 else -1
+    for w_line, w_cell, p, kn in zip(li, ci, pos, tl.kind, strict=True):
+        rk = ranks.get((w_line, w_cell), -1) if w_cell >= 0 else -1
         rank.append(rk)
         if rk >= 0:
             value.append(math.nan)
             state.append(0)
             continue
-        v, code, t = fast.read_code(skeletons[w][w_line][w_cell] if w_cell >= 0 else "", kn)
+        v, code, t = fast.read_code(sk_lines[w_line][w_cell] if w_cell >= 0 else "", kn)
         value.append(v)
         state.append(code)
         if t is not None:
             text[p] = t
     return _Compiled(
-        np.array(win, np.int64),
+        np.full(len(pos), w, np.int64),
         np.array(pos, np.int64),
-        ll.__getstate__(),
-        np.array([w for _f, w, _l in facts], np.int64),
-        np.array([ln for _f, _w, ln in facts], np.int64),
+        tl.layout,
+        tl.fact_win,
+        tl.fact_li,
         np.array(rank, np.int64),
         np.array(value, np.float64),
         np.array(state, np.uint8),
@@ -870,7 +951,8 @@ def _read_one(
         plan = fast.cached_plan(key)
         if plan is None:
             windows = tuple([_line(raws, i) for i in range(s, e)] for s, e in bounds)
-            plan = fast.plan_of(key, windows, int(sum(int(ch.numbers[a + s : a + e].sum()) for s, e in bounds)))  # type: ignore[arg-type]
+            n2, n3, n4 = (int(ch.numbers[a + s : a + e].sum()) for s, e in bounds)
+            plan = fast.plan_of(key, windows, (n2, n3, n4))  # type: ignore[arg-type]
             if plan is None:
                 return _NO_PLAN
         compiled = _compile(key, plan)

@@ -24,12 +24,13 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 from operator import attrgetter
+from typing import Any, TypeVar
 
 from nianbao.domain.model import INDEX, STATE_CODE, LayoutFact, ParsedReport, plain_raw
 from nianbao.domain.normalize import Kind, is_value_like, norm_label, parse_number, squash
@@ -353,63 +354,125 @@ class Plan:
     cacheable: bool
 
 
-def _analyse(
-    fmt: Fmt, w2: Sequence[LineLike], w3: Sequence[LineLike], w4: Sequence[LineLike], numbers: int
-) -> Plan | None:
-    """The plan of a report's tables, or None when the fast path cannot read them for certain.
+# A table's part of a plan and how many of its values read are number cells: 表二's rows, 表三's
+# rows and aliases, 表四's line and cell
+_Part2 = tuple[tuple[tuple[str, int, tuple[tuple[str, int | None], ...]], ...], int]
+_Part3 = tuple[tuple[tuple[str, int, int], ...], tuple[LayoutFact, ...], int]
+_Part4 = tuple[tuple[int, int], int]
 
-    表三 first: of a skeleton not seen before, it is the table the fast path most often cannot read
-    (its many rows and seven columns; 128 of 290 such skeletons of a synthetic run), and then 表二
-    is not read for nothing."""
-    got3 = _table3(w3)
-    if got3 is None:
-        return None
+
+def _numbered(values: Iterable[_V]) -> int:
+    return sum(1 for v in values if _NUMBER_CELL.fullmatch(v.raw))
+
+
+def _part2(fmt: Fmt, w2: Sequence[LineLike]) -> _Part2 | None:
+    """表二's part of the plan: every row of the format once with every one of its columns, its
+    label lines free of near labels; None when the fast path cannot read it for certain."""
     t2 = _table2(w2)
     if not t2:
         return None
-    t3, t3_header = got3
-    t4 = _table4(w4)
-    if t4 is None:
-        return None
     spec = tables(fmt)
-    # every row of the format once, with every one of its columns; nothing else
-    if set(t2) != {r.id for r in spec["2"].rows} or set(t3) != _T3_ROWS[fmt]:
+    if set(t2) != {r.id for r in spec["2"].rows}:
         return None
     for rid, (got, _line) in t2.items():
         if set(got) != set(spec["2"].row_columns[rid]):
             return None
+    if not all(_near_free("2", fmt, _label_key(ln.cells)) for ln in w2 if len(ln.cells) > 1):
+        return None
+    at2 = {ln.no: i for i, ln in enumerate(w2)}
+    rows = tuple(
+        (rid, at2[line], tuple((c, None if v.pos is None else v.pos - 1) for c, v in got.items()))
+        for rid, (got, line) in t2.items()
+    )
+    return rows, _numbered(v for got, _l in t2.values() for v in got.values())
+
+
+def _part3(fmt: Fmt, w3: Sequence[LineLike]) -> _Part3 | None:
+    """表三's part of the plan: every row of the format once, every column under its label or an
+    accepted alias, its label lines free of near labels; None when not for certain."""
+    got3 = _table3(w3)
+    if got3 is None:
+        return None
+    t3, t3_header = got3
+    if set(t3) != _T3_ROWS[fmt]:
+        return None
     aliases: list[LayoutFact] = []  # a column printed under an accepted alias (I06)
-    for col in spec["3"].columns:
+    for col in tables(fmt)["3"].columns:
         printed = find_column(t3_header, col.id, (col.label, *col.aliases))
         if printed in col.aliases:
             aliases.append(LayoutFact(f"3:*:{col.id}", "column", True, col.label, printed=printed))
         elif printed != col.label:
             return None  # missing, or printed under a near label
+    if not all(_near_free("3", fmt, _label_key(ln.cells)) for ln in w3 if len(ln.cells) > 1):
+        return None
+    at3 = {ln.no: i for i, ln in enumerate(w3)}
+    rows = tuple((rid, at3[line], (vals[0].pos or 0) - 1) for rid, (vals, line) in t3.items())
+    return rows, tuple(aliases), _numbered(v for vals, _l in t3.values() for v in vals)
+
+
+def _part4(w4: Sequence[LineLike]) -> _Part4 | None:
+    """表四's part of the plan: its one line of 15 values under every row's and column's label."""
+    t4 = _table4(w4)
+    if t4 is None:
+        return None
     t4_values, t4_line, t4_header = t4
     if any(norm_label(r.keys[0]) not in t4_header for r in T4_ROWS) or any(
         norm_label(c.label) not in t4_header for c in T4_COLUMNS
     ):
         return None
-    if not all(_near_free("2", fmt, _label_key(ln.cells)) for ln in w2 if len(ln.cells) > 1):
-        return None
-    if not all(_near_free("3", fmt, _label_key(ln.cells)) for ln in w3 if len(ln.cells) > 1):
-        return None
-    at2 = {ln.no: i for i, ln in enumerate(w2)}
-    at3 = {ln.no: i for i, ln in enumerate(w3)}
     at4 = {ln.no: i for i, ln in enumerate(w4)}
-    values = [v for got, _l in t2.values() for v in got.values()]
-    values += [v for vals, _l in t3.values() for v in vals]
-    values += t4_values
-    return Plan(
-        tuple(
-            (rid, at2[line], tuple((c, None if v.pos is None else v.pos - 1) for c, v in got.items()))
-            for rid, (got, line) in t2.items()
-        ),
-        tuple((rid, at3[line], (vals[0].pos or 0) - 1) for rid, (vals, line) in t3.items()),
-        (at4[t4_line], (t4_values[0].pos or 0) - 1),
-        tuple(aliases),
-        sum(1 for v in values if _NUMBER_CELL.fullmatch(v.raw)) == numbers,
-    )
+    return (at4[t4_line], (t4_values[0].pos or 0) - 1), _numbered(t4_values)
+
+
+def _joined(
+    fmt: Fmt,
+    windows: tuple[Sequence[LineLike], Sequence[LineLike], Sequence[LineLike]],
+    skeletons: tuple[str | None, str | None, str | None],
+    numbers: tuple[int, int, int],
+) -> Plan | None:
+    """The plan of the three tables from their parts, each taken from :data:`_PARTS` by its
+    skeleton when given and remembered there, or made.  表三 first: of a skeleton not seen before,
+    it is the table the fast path most often cannot read (its many rows and seven columns; 128 of
+    290 such skeletons of a synthetic run), and then the others are not read for nothing.
+
+    A part is remembered only when every number cell of its window is a value it reads (its count
+    of such values is the window's count of number cells: then another window of this skeleton
+    gives the same part whatever its numbers); the plan is cacheable when that holds over the
+    three windows together."""
+    p3 = _part(3, fmt, windows[1], skeletons[1], numbers[1], _part3)
+    if p3 is None:
+        return None
+    p2 = _part(2, fmt, windows[0], skeletons[0], numbers[0], _part2)
+    if p2 is None:
+        return None
+    p4 = _part(4, fmt, windows[2], skeletons[2], numbers[2], lambda _f, w: _part4(w))
+    if p4 is None:
+        return None
+    return Plan(p2[0], p3[0], p4[0], p3[1], p2[-1] + p3[-1] + p4[-1] == sum(numbers))
+
+
+_PARTS: dict[tuple[object, ...], Any] = {}  # (table, format, skeleton) -> its part
+_P = TypeVar("_P", _Part2, _Part3, _Part4)
+
+
+def _part(
+    table: int,
+    fmt: Fmt,
+    window: Sequence[LineLike],
+    skeleton: str | None,
+    numbers: int,
+    make: Callable[[Fmt, Sequence[LineLike]], _P | None],
+) -> _P | None:
+    """A table's part of a plan (``make``), remembered by its window's skeleton (see :func:`_joined`)."""
+    key = (table, fmt, skeleton)
+    got: _P | None = _PARTS.get(key) if skeleton is not None else None
+    if got is None:
+        got = make(fmt, window)
+        if got is not None and skeleton is not None and got[-1] == numbers:
+            if len(_PARTS) >= 3 * MAX_PLANS:
+                _PARTS.clear()
+            _PARTS[key] = got
+    return got
 
 
 def _apply(
@@ -441,15 +504,19 @@ def cached_plan(key: tuple[object, ...]) -> Plan | None:
 
 
 def plan_of(
-    key: tuple[object, ...], windows: tuple[Sequence[LineLike], Sequence[LineLike], Sequence[LineLike]], numbers: int
+    key: tuple[object, ...],
+    windows: tuple[Sequence[LineLike], Sequence[LineLike], Sequence[LineLike]],
+    numbers: tuple[int, int, int],
 ) -> Plan | None:
-    """The plan of a report's table windows (二, 三, 四) whose skeleton key is ``key`` (format first)
-    and whose regions hold ``numbers`` number cells; None when the fast path cannot read them."""
+    """The plan of a report's table windows (二, 三, 四) whose skeleton key is ``key`` (format, then
+    each window's skeleton) and whose windows hold ``numbers`` number cells each; None when the fast
+    path cannot read them."""
     plan = _PLANS.get(key)
     if plan is None:
         fmt = key[0]
         assert isinstance(fmt, Fmt)
-        plan = _analyse(fmt, *windows, numbers)
+        skeletons = (str(key[1]), str(key[2]), str(key[3]))
+        plan = _joined(fmt, windows, skeletons, numbers)
         if plan is None:
             return None
         if plan.cacheable:
@@ -486,7 +553,7 @@ def read(lines: Sequence[LineLike], report: ParsedReport) -> ParsedReport | None
     fmt = detected.fmt
     skeletons = [_skeleton(w) for w in (w2, w3, w4)]
     key = (fmt, *(text for text, _n in skeletons))
-    plan = plan_of(key, (w2, w3, w4), sum(n for _t, n in skeletons))
+    plan = plan_of(key, (w2, w3, w4), (skeletons[0][1], skeletons[1][1], skeletons[2][1]))
     if plan is None:
         return None
     t2, t3, t4_values = _apply(plan, w2, w3, w4)
