@@ -297,6 +297,7 @@ grow_ucs4(Py_UCS4 **p, Py_ssize_t *cap, Py_ssize_t need)
 
 typedef struct {
     uint32_t bytes, tabs, digit, year, month, day, dbl;
+    Py_UCS4 max; /* the largest character (the line's str kind) */
 } Flags;
 
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
@@ -312,8 +313,10 @@ line_flags(const Py_UCS4 *u, Py_ssize_t n, Flags *out)
 {
     uint32_t tabs = 0, digit = 0, year = 0, month = 0, day = 0, dbl = 0;
     uint32_t bytes = 0; /* UTF-8 (a text is at most MAX_TEXT characters) */
+    Py_UCS4 max = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         Py_UCS4 c = u[i];
+        max = c > max ? c : max;
         bytes += 1 + (c >= 0x80) + (c >= 0x800) + (c >= 0x10000);
         tabs += c == '\t';
         digit |= (c - '0') <= 9u;
@@ -331,6 +334,32 @@ line_flags(const Py_UCS4 *u, Py_ssize_t n, Flags *out)
     out->month = month;
     out->day = day;
     out->dbl = dbl;
+    out->max = max;
+}
+
+/* the line [s, e) of the text as a str: made of its largest character's kind (as
+ * PyUnicode_Substring makes it, without looking for that character again) */
+static PyObject *
+line_str(PyObject *text, const Py_UCS4 *u, Py_ssize_t s, Py_ssize_t e, Py_UCS4 max)
+{
+    if (e - s <= 1)
+        return PyUnicode_Substring(text, s, e); /* the empty and one-character singletons */
+    PyObject *r = PyUnicode_New(e - s, max);
+    if (r == NULL)
+        return NULL;
+    int kind = PyUnicode_KIND(r);
+    void *d = PyUnicode_DATA(r);
+    if (kind == PyUnicode_KIND(text))
+        memcpy(d, (const char *)PyUnicode_DATA(text) + s * kind, (size_t)((e - s) * kind));
+    else if (kind == PyUnicode_1BYTE_KIND)
+        for (Py_ssize_t i = s; i < e; i++)
+            ((Py_UCS1 *)d)[i - s] = (Py_UCS1)u[i];
+    else if (kind == PyUnicode_2BYTE_KIND)
+        for (Py_ssize_t i = s; i < e; i++)
+            ((Py_UCS2 *)d)[i - s] = (Py_UCS2)u[i];
+    else
+        memcpy(d, u + s, (size_t)(e - s) * sizeof(Py_UCS4));
+    return r;
 }
 
 /* one line [s, e) of the text, index idx in it, row st->row of the chunk: 1 read, 0 a bad line
@@ -358,7 +387,7 @@ scan_line(const Conf *cf, State *st, PyObject *text, const Py_UCS4 *u, Py_ssize_
         ls--;
     int64_t row = st->row++;
     int64_t masked = 0;
-    PyObject *raw = PyUnicode_Substring(text, s, e);
+    PyObject *raw = line_str(text, u, s, e, fl.max);
     if (raw == NULL)
         return -1;
     if (PyList_Append(st->raws, raw) < 0 || put_i64(&b[B_RIDS], rid) < 0 || put_i64(&b[B_FIRST], st->cells) < 0)
