@@ -182,6 +182,36 @@ def test_control_characters_as_the_per_file_reader(tmp_path: Path, monkeypatch: 
     assert reps["binary"].status == "unreadable"
 
 
+def test_plans_made_from_the_tables_parts_of_other_skeletons(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A skeleton new in one table takes the other tables' parts from the skeletons seen before
+    (fast._PARTS, bulk._PARTS): every report as the tolerant reader reads it, whatever the order."""
+    seed = seed_text()
+    new3 = "一、本年新收政府信息公开申请数量\t\t0\t0\t0\t0\t0\t0\t0\t"
+    long3 = new3.replace("\t0\t0\t0\t0\t0\t0\t0", "\t12345\t0\t0\t0\t0\t0\t12345")
+    variants = {
+        "seed": seed,
+        "long in 表三": seed.replace(new3, long3),
+        "long in 表二": seed.replace("行政处罚\t106", "行政处罚\t123456"),
+        "decimal in 表四": seed.replace("\n0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0", "\n0\t1.5" + "\t0" * 13),
+        "long in 表二 and 表三": seed.replace("行政处罚\t106", "行政处罚\t123456").replace(new3, long3),
+    }
+    assert len(set(variants.values())) == len(variants)
+    named = [(f"{k}.txt", t.encode("utf-8")) for k, t in variants.items()]
+    for order in (named, named[::-1]):
+        fast._PLANS.clear()
+        fast._PARTS.clear()
+        bulk._COMPILED.clear()
+        bulk._PARTS.clear()
+        got = bulk.load_files(_write(tmp_path, order))
+        assert _bulk_reads(order) == [True] * len(order)
+        # five plans of six parts: two skeletons of each table
+        assert (len(fast._PLANS), len(fast._PARTS), len(bulk._COMPILED), len(bulk._PARTS)) == (5, 6, 5, 6)
+        with monkeypatch.context() as m:
+            m.setenv(fast.ENV, "0")
+            for (name, data), rep in zip(order, got, strict=True):
+                assert _same(load_bytes(name, data), rep) == [], name
+
+
 def test_limits_and_unreadable_files_as_the_per_file_reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A file over a limit, empty, binary or not a report gets the per-file reader's status and
     message; the well-formed files of the same batch are still read in bulk."""
