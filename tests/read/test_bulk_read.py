@@ -223,6 +223,7 @@ def test_limits_and_unreadable_files_as_the_per_file_reader(tmp_path: Path, monk
         ("many-lines.txt", seed + b"\n" * 400),
         ("long-line.txt", seed + b"\n" + "。".join(["很长"] * 3000).encode("utf-8")),
         ("empty.txt", b"  \n"),
+        ("nothing.txt", b""),
         ("binary.txt", bytes(range(256)) * 8),
         ("not-a-report.txt", "今天天气很好。\n".encode()),
         ("gb.txt", seed.decode("utf-8").encode("gb18030")),
@@ -231,7 +232,7 @@ def test_limits_and_unreadable_files_as_the_per_file_reader(tmp_path: Path, monk
     got = bulk.load_files(files)
     for (path, name), rep in zip(files, got, strict=True):
         assert _same(load_file(path, name), rep) == [], name
-    assert [r.reason_code for r in got] == [None, "U05", "U05", "U01", "U07", "U08", None]
+    assert [r.reason_code for r in got] == [None, "U05", "U05", "U01", "U01", "U07", "U08", None]
     assert _bulk_reads([named[0], named[-1]]) == [True, True]
 
 
