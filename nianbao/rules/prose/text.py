@@ -40,9 +40,11 @@ def prose_lines(reports: Sequence[ParsedReport], span: Sequence[int] | None = No
     code_of: dict[str, int] = {}  # section name → a small code (names repeat: 一 … 六)
     sec_codes: array[int] = array("I")
     sec_counts: array[int] = array("I")
-    lines: list[bytes] = []
-    lens: list[bytes] = []
+    lines: list[array[int]] = []  # (joined as they are: any buffer)
+    lens: list[array[int]] = []
     n_secs: list[int] = []
+    # the codes of a list of names, by the list (reports read alike share theirs; all alive meanwhile)
+    codes_of: dict[int, list[int]] = {}
     for i in span if span is not None else range(len(reports)):
         rep = reports[i]
         if not rep.readable:
@@ -52,11 +54,14 @@ def prose_lines(reports: Sequence[ParsedReport], span: Sequence[int] | None = No
             continue
         rep_ids.append(i)
         docs.append(text)
-        sec_codes.extend([code_of.setdefault(n, len(code_of)) for n in names])
+        codes = codes_of.get(id(names))
+        if codes is None:
+            codes = codes_of[id(names)] = [code_of.setdefault(n, len(code_of)) for n in names]
+        sec_codes.extend(codes)
         sec_counts.extend(counts)
         n_secs.append(len(names))
-        lines.append(nos.tobytes())
-        lens.append(ls.tobytes())
+        lines.append(nos)
+        lens.append(ls)
     line_no = np.frombuffer(b"".join(lines), dtype=np.uint32)
     length = np.frombuffer(b"".join(lens), dtype=np.uint32).astype(np.int64)
     counts64 = np.frombuffer(sec_counts, dtype=np.uint32).astype(np.int64)
