@@ -960,7 +960,8 @@ def _news(q: Quality) -> dict[str, Any]:
             }
         )
     n_info = sum(1 for k in new_ids if o.findings[k].severity == "info")
-    by_file = {fo.file: i for i, fo in enumerate(o.files)}
+    # (each file's index by name only when a finding was resolved: not 100,000 entries a rerun)
+    by_file = {fo.file: i for i, fo in enumerate(o.files)} if rv.resolved else {}
     resolved = []
     for pf in rv.resolved[:NEWS_LIMIT]:
         i = by_file.get(pf.get("now_file", ""))

@@ -395,9 +395,25 @@ def validate_stage(
     return outcome
 
 
+def report_years(reports: Sequence[ParsedReport]) -> set[int]:
+    """The years of the readable reports: the years named, each kept once a readable report of it
+    is found (one pass at most; on most runs the first report settles it, not 100,000 property
+    calls)."""
+    named = {r.year for r in reports}
+    named.discard(None)
+    found: set[int] = set()
+    for r in reports:
+        y = r.year
+        if y is not None and y not in found and r.readable:
+            found.add(y)
+            if len(found) == len(named):
+                break
+    return found
+
+
 def previous_years(store: Path, reports: Sequence[ParsedReport]) -> list[ParsedReport]:
     """The stored reports of each year before a year of the batch that the batch itself lacks."""
-    years = {r.year for r in reports if r.readable and r.year is not None}
+    years = report_years(reports)
     out: list[ParsedReport] = []
     for y in sorted({y - 1 for y in years} - years):
         out += [r for r in load_year(store, y) if r.readable]
@@ -411,7 +427,7 @@ def previous_identity(store: Path, reports: Sequence[ParsedReport]) -> list[list
 
     from nianbao.run.store import MODEL
 
-    years = {r.year for r in reports if r.readable and r.year is not None}
+    years = report_years(reports)
     out: list[list[Any]] = []
     for y in sorted({y - 1 for y in years} - years):
         df = Store(store).read([str(y)]).filter(pl.col("model").str.starts_with(MODEL))

@@ -272,3 +272,17 @@ def test_column_values_are_to_list_and_a_one_value_column_repeats_that_value() -
     assert len({id(v) for v in same}) == 1
     lists = column_values(pl.Series([["p"], ["p"]]))
     assert lists[0] is not lists[1]
+
+
+def test_report_years_are_the_years_of_the_readable_reports() -> None:
+    from types import SimpleNamespace
+
+    from nianbao.run.steps import report_years
+
+    def rep(year: int | None, ok: bool) -> SimpleNamespace:
+        return SimpleNamespace(year=year, readable=ok)
+
+    reports = [rep(2023, True), rep(2022, False), rep(None, True), rep(2021, False), rep(2021, True), rep(2023, False)]
+    assert report_years(reports) == {2023, 2021}  # type: ignore[arg-type]
+    assert report_years([rep(2022, False)]) == set()  # type: ignore[list-item]
+    assert report_years([]) == set()
