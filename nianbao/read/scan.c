@@ -311,7 +311,7 @@ typedef struct {
 VECTOR_CLONES static void
 line_flags(const Py_UCS4 *u, Py_ssize_t n, Flags *out)
 {
-    uint32_t tabs = 0, digit = 0, year = 0, month = 0, day = 0, dbl = 0;
+    uint32_t tabs = 0, has_digit = 0, year = 0, month = 0, day = 0, dbl = 0;
     uint32_t bytes = 0; /* UTF-8 (a text is at most MAX_TEXT characters) */
     Py_UCS4 max = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
@@ -319,7 +319,7 @@ line_flags(const Py_UCS4 *u, Py_ssize_t n, Flags *out)
         max = c > max ? c : max;
         bytes += 1 + (c >= 0x80) + (c >= 0x800) + (c >= 0x10000);
         tabs += c == '\t';
-        digit |= (c - '0') <= 9u;
+        has_digit |= (c - '0') <= 9u;
         year |= c == 0x5e74; /* 年 */
         month |= c == 0x6708; /* 月 */
         day |= c == 0x65e5; /* 日 */
@@ -329,7 +329,7 @@ line_flags(const Py_UCS4 *u, Py_ssize_t n, Flags *out)
             dbl |= (u[i] == ' ') & (u[i - 1] == ' ');
     out->bytes = bytes;
     out->tabs = tabs;
-    out->digit = digit;
+    out->digit = has_digit;
     out->year = year;
     out->month = month;
     out->day = day;
@@ -374,7 +374,7 @@ scan_line(const Conf *cf, State *st, PyObject *text, const Py_UCS4 *u, Py_ssize_
         return 0;
     Flags fl;
     line_flags(u + s, e - s, &fl);
-    uint32_t tabs = fl.tabs, digit = fl.digit, year = fl.year, month = fl.month, day = fl.day, dbl = fl.dbl;
+    uint32_t tabs = fl.tabs, has_digit = fl.digit, year = fl.year, month = fl.month, day = fl.day, dbl = fl.dbl;
     uint32_t bytes = fl.bytes;
     if ((tabs && tabs >= cf->max_cells) || (!tabs && dbl))
         return 0;
@@ -434,7 +434,7 @@ scan_line(const Conf *cf, State *st, PyObject *text, const Py_UCS4 *u, Py_ssize_
         goto fail;
     /* the number cells, and the skeleton with each masked */
     PyObject *sk = raw;
-    if (digit) {
+    if (has_digit) {
         /* the cells (split at tabs), each a number masked or kept: their ends in st->cell, their
          * masks in st->mask (0: kept) */
         Py_ssize_t n_cells = 0, out = 0, cs = s;
