@@ -294,13 +294,17 @@ def _chosen(
 @dataclass(frozen=True, slots=True)
 class _Shape:
     """What a report's heading candidates make, by index into its candidate lines (``heads``): the
-    sections found (number, candidate, printed heading) as :func:`_chosen` orders them, the same in
-    line order, and the sections in statutory order with the 引言 last (the prose's names); per
-    table section (二, 三, 四) its candidate and the next section's (-1: none, the text's end);
-    the layout key (:func:`_layout`)."""
+    sections found (number, candidate, printed heading) as :func:`_chosen` orders them; in line
+    order each section's number, candidate, the next section's (-1: none, the text's end) and how
+    its prose is read (0 as it is, 1 section 二 without its block headers, 2 a prose section that
+    may be unwrapped), the first candidate; the sections in statutory order (their places in line
+    order, and their names with the 引言 last: the prose's names); per table section (二, 三, 四)
+    its candidate and the next section's (-1: none); the layout key (:func:`_layout`)."""
 
     secs: tuple[tuple[str, int, str], ...]
-    ordered: tuple[tuple[str, int], ...]
+    spans: tuple[tuple[str, int, int, int], ...]
+    first: int
+    statutory: tuple[int, ...]
     names: list[str]
     tables: tuple[tuple[int, int], ...] | None  # None: 二, 三 or 四 not found
     skey: tuple[tuple[str, str, int], ...]
@@ -318,15 +322,26 @@ def _shape(texts: tuple[str, ...]) -> _Shape:
             printed.append(got)
     chosen, skey = _chosen(tuple(printed))
     secs = tuple((num, kept[k], printed[k][0]) for num, k in chosen)
-    ordered = tuple(sorted(((num, j) for num, j, _p in secs), key=lambda nj: nj[1]))
-    at = {num: j for num, j, _p in secs}
-    names = [s.number for s in SECTIONS if s.number in at]
+    ordered = sorted(((num, j) for num, j, _p in secs), key=lambda nj: nj[1])
+    spans = tuple(
+        (
+            num,
+            j,
+            ordered[k + 1][1] if k + 1 < len(ordered) else -1,
+            1 if num == "二" else 2 if num in PROSE_SECTIONS else 0,
+        )
+        for k, (num, j) in enumerate(ordered)
+    )
+    place = {num: k for k, (num, _j) in enumerate(ordered)}
+    statutory = tuple(place[s.number] for s in SECTIONS if s.number in place)
+    names = [s.number for s in SECTIONS if s.number in place]
     names.append("引言")
+    at = {num: j for num, j, _p in secs}
     tables = None
     if {"二", "三", "四"} <= at.keys():
         js = sorted(at.values())
         tables = tuple((at[n], next((j for j in js if j > at[n]), -1)) for n in ("二", "三", "四"))
-    return _Shape(secs, ordered, names, tables, skey)
+    return _Shape(secs, spans, ordered[0][1] if ordered else -1, statutory, names, tables, skey)
 
 
 def _printed_text(raw: str) -> str:
@@ -875,17 +890,26 @@ def read_texts(
     head_at = np.searchsorted(ch.heads, starts).tolist(), np.searchsorted(ch.heads, ends).tolist()
     period_at = np.searchsorted(ch.periods, starts).tolist(), np.searchsorted(ch.periods, ends).tolist()
     heads, periods = ch.heads.tolist(), ch.periods.tolist()
+    # where each heading line and each report's end fall among the lines of text (what bisection
+    # over ch.prose gives, for the whole chunk at once): the first line of text after the heading
+    # line, the heading line's own place, the report's end
+    prose = np.asarray(ch.prose, np.int64)
+    after = np.searchsorted(prose, ch.heads.astype(np.int64) + 1).tolist()
+    at = np.searchsorted(prose, ch.heads.astype(np.int64)).tolist()
+    end_at = np.searchsorted(prose, ends).tolist()
     done = [False] * len(items)
     chosen: list[_Chosen] = []
     for k, rid in enumerate(order.tolist()):
         a, b = starts[k], ends[k]
+        h = head_at[0][k]
         got = _read_one(
             items[rid][0],
             ch,
             a,
             b,
-            [i - a for i in heads[head_at[0][k] : head_at[1][k]]],
+            [i - a for i in heads[h : head_at[1][k]]],
             [i - a for i in periods[period_at[0][k] : period_at[1][k]]],
+            (after[h : head_at[1][k]], at[h : head_at[1][k]], end_at[k]),
         )
         if got is None:
             continue
@@ -931,6 +955,7 @@ def _read_one(
     b: int,
     heads: list[int],
     periods: list[int],
+    places: tuple[list[int], list[int], int],
 ) -> _Read | None:
     """Everything of one report (lines ``a`` to ``b - 1`` of the chunk) but its cells (the plan and
     its windows), or None (untouched), or ``_NO_PLAN`` (untouched: its tables have no plan)."""
@@ -963,7 +988,7 @@ def _read_one(
     if not period_in_texts(rep, ((i + 1, _printed_text(raws[i])) for i in periods)):
         read_period(rep, [_line(raws, i) for i in range(min(PERIOD_LINES, len(raws)))])
     fill_agency(rep)
-    _fill_prose(rep, detected, shape, heads, ch, a, n)
+    _fill_prose(rep, detected, shape, heads, ch, a, places)
     # the layout facts (set with the cells, by _fill_cells): the template, the sections' lines
     tpl = _layout(shape.skey, compiled)
     at = {num: heads[j] + 1 for num, j, _p in shape.secs}
@@ -1011,44 +1036,44 @@ def _fill_prose(
     heads: list[int],
     ch: _Chunk,
     a: int,
-    n_lines: int,
+    places: tuple[list[int], list[int], int],
 ) -> None:
-    """meta.fill_sections' format and prose of a report (lines ``a`` to ``a + n_lines - 1`` of the
-    chunk; its sections by ``shape``, their heading lines in ``heads``), from the frame's lines of
-    text, without the layout facts."""
-    prose, raws = ch.prose, ch.raws
-    got: dict[str, tuple[list[int], list[str]]] = {}
-    ordered = shape.ordered
-    last = len(ordered) - 1
-    hi = bisect_left(prose, a)  # (each section's lines of text come after the last one's)
-    for k, (num, j) in enumerate(ordered):
-        lo = bisect_left(prose, a + heads[j] + 1, hi)
-        hi = bisect_left(prose, a + heads[ordered[k + 1][1]] if k < last else a + n_lines, lo)
-        if num == "二":
-            rows = [r for r in prose[lo:hi] if not _block_header(raws[r])]
-            if len(rows) < hi - lo:
-                got[num] = ([r - a + 1 for r in rows], [raws[r] for r in rows])
-                continue
-        elif num in PROSE_SECTIONS and hi - lo >= 2 and ch.open_ends[hi - 1] != ch.open_ends[lo]:
-            got[num] = _unwrapped(ch, lo, hi)
+    """meta.fill_sections' format and prose of a report (from line ``a`` of the chunk; its sections
+    by ``shape``, their heading lines in ``heads``, where each falls among the chunk's lines of
+    text in ``places``: :func:`read_texts`), from the frame's lines of text, without the layout
+    facts."""
+    after, at, end = places
+    raws, prose_no, prose_raw = ch.raws, ch.prose_no, ch.prose_raw
+    parts: list[tuple[list[int], list[str]]] = []
+    for _num, j, nj, how in shape.spans:
+        lo = after[j]
+        hi = at[nj] if nj >= 0 else end
+        if how == 2 and hi - lo >= 2 and ch.open_ends[hi - 1] != ch.open_ends[lo]:
+            parts.append(_unwrapped(ch, lo, hi))
             continue
-        got[num] = (ch.prose_no[lo:hi], ch.prose_raw[lo:hi])
-    intro = [r for r in range(a, a + heads[ordered[0][1]]) if raws[r].strip()]
-    got["引言"] = ([r - a + 1 for r in intro], [raws[r] for r in intro])
-    names = shape.names
+        if how == 1 and hi > lo:
+            rows = [r for r in ch.prose[lo:hi] if not _block_header(raws[r])]
+            if len(rows) < hi - lo:
+                parts.append(([r - a + 1 for r in rows], [raws[r] for r in rows]))
+                continue
+        parts.append((prose_no[lo:hi], prose_raw[lo:hi]))
     nos: list[int] = []
     texts: list[str] = []
     counts = array("I")
-    for n in names:
-        nos_n, texts_n = got[n]
-        counts.append(len(nos_n))
-        nos += nos_n
-        texts += texts_n
+    for k in shape.statutory:
+        nos_k, texts_k = parts[k]
+        counts.append(len(nos_k))
+        nos += nos_k
+        texts += texts_k
+    intro = [r for r in range(a, a + heads[shape.first]) if raws[r].strip()]
+    counts.append(len(intro))
+    nos += [r - a + 1 for r in intro]
+    texts += [raws[r] for r in intro]
     rep.fmt = detected.fmt
     rep.fmt_evidence_2019 = list(detected.evidence_2019)
     # (the names shared by every report of the shape: a Sections' names are only ever replaced)
     lens = array("I", map(len, texts)).tobytes()
-    rep.sections = sections_of(names, counts.tobytes(), array("I", nos).tobytes(), lens, "".join(texts))
+    rep.sections = sections_of(shape.names, counts.tobytes(), array("I", nos).tobytes(), lens, "".join(texts))
 
 
 @lru_cache(maxsize=1 << 14)  # the same block headers in most reports
