@@ -136,3 +136,22 @@ def test_a_run_over_names_that_are_not_utf8_writes_every_file(tmp_path: Path) ->
             ("2023/示例县/示例县南川镇_2023副本.txt", "示例县", "validated"),
             ("2023/示例县/\ufffd\ufffd_2023.txt", "示例县", "unreadable"),
         ]
+
+
+def test_inbox_file_is_the_dataclasses_built_field_by_field() -> None:
+    """inbox_file sets the slots of Submission and InboxFile as they are: equal to the dataclasses'
+    own construction (every field; a field added to either must be set there too)."""
+    from dataclasses import fields
+
+    from nianbao.run.inputs import InboxFile, Submission, inbox_file
+
+    assert [f.name for f in fields(Submission)] == ["location", "name", "problem"]
+    assert [f.name for f in fields(InboxFile)] == ["sub", "county", "year", "stat"]
+    for args in [
+        ("/in/2023/甲县/a.txt", "2023/甲县/a.txt", None, "甲县", 2023, (12, 34)),
+        ("x", "x", "SPECIAL", None, None, None),
+    ]:
+        got = inbox_file(*args)
+        want = InboxFile(Submission(*args[:3]), *args[3:5], stat=args[5])
+        assert got == want and hash(got) == hash(want)
+        assert (got.sub.location, got.sub.name, got.sub.problem, got.county, got.year, got.stat) == args
