@@ -1230,10 +1230,16 @@ def _blank_maker() -> Any:
 _BLANK = _blank_maker()
 
 
-def _joined(parts: Sequence[Any]) -> tuple[bytes, bytes]:
-    """The parts (bytes, arrays: any buffer) joined, and where each ends."""
-    ends = array("Q", accumulate(memoryview(p).nbytes for p in parts))
-    return b"".join(parts), ends.tobytes()
+# bytes per item of the model's arrays (cells: values d, states bytearray, lines I, columns H; layout:
+# codes H, flags bytearray, lines I; prose: counts, lines, lengths I)
+_D, _I, _H = array("d").itemsize, array("I").itemsize, array("H").itemsize
+
+
+def _joined(parts: Sequence[Any], itemsize: int = 0) -> tuple[bytes, bytes]:
+    """The parts (bytes, arrays: any buffer) joined, and where each ends; ``itemsize``: every part's
+    bytes per item (its length in bytes by ``len``, without a memoryview of each), 0 not known."""
+    sizes = (len(p) * itemsize for p in parts) if itemsize else (memoryview(p).nbytes for p in parts)
+    return b"".join(parts), array("Q", accumulate(sizes)).tobytes()
 
 
 def _texts(texts: list[str]) -> tuple[bytes, bytes, dict[int, str]]:
@@ -1248,7 +1254,7 @@ def _texts(texts: list[str]) -> tuple[bytes, bytes, dict[int, str]]:
         except UnicodeEncodeError:
             parts.append(b"")
             odd[i] = t
-    data, ends = _joined(parts)
+    data, ends = _joined(parts, 1)
     return data, ends, odd
 
 
@@ -1276,11 +1282,11 @@ def pack_batch(reps: Sequence[ParsedReport]) -> tuple[Any, ...]:
     return (
         _FIELDS,
         scalars,
-        [_joined([c[k] for c in cells]) for k in range(4)],
+        [_joined([c[k] for c in cells], size) for k, size in enumerate((_D, 1, _I, _H))],
         [r.cells.sparse() for r in reps],  # printed texts, locations, cells of other ids
-        [_joined([g[k] for g in layouts]) for k in (0, 1, 4)],  # codes, flags, lines
+        [_joined([g[k] for g in layouts], size) for k, size in ((0, _H), (1, 1), (4, _I))],
         rest,
-        [_joined([t[k] for t in prose]) for k in (1, 2, 3)],
+        [_joined([t[k] for t in prose], _I) for k in (1, 2, 3)],
         sec_names,
         _texts([t[4] for t in prose]),
     )
