@@ -45,7 +45,7 @@ from nianbao.domain.normalize import State
 from nianbao.domain.registry import normalise_agency
 from nianbao.domain.spec import T3_COLUMNS, T4_COLUMNS, T4_ROWS, Fmt, cell_words, table_name, tables
 from nianbao.io.atomic import inside, write_text
-from nianbao.outcome import PASS_MEANS, FileOutcome, Finding, RunOutcome, Suspect, report_state
+from nianbao.outcome import PASS_MEANS, FileOutcome, Finding, RunOutcome, Suspect
 from nianbao.report.history import ACKABLE, ACKED, CORRECTED, NEW, STILL, SUBMITTED, UNCHANGED
 from nianbao.report.names import PageDir, clean_text
 from nianbao.report.parallel import run_shared, use_helper
@@ -1033,7 +1033,7 @@ def _rules_rows(outcome: RunOutcome) -> list[dict[str, Any]]:
 def index_context(q: Quality, out: Path) -> dict[str, Any]:
     o = q.outcome
     files = o.files
-    states = Counter(map(report_state, files))  # (state_of's CSS class, without the Chinese name)
+    states = q.state_counts()  # (state_of's CSS class, without the Chinese name; shared with the workbook)
     worst = [_file_row(q, i, files[i], "") for i in q.order[:WORST_LIMIT]]
     chart_rows = (_file_row(q, i, files[i], "") for i in q.order if files[i].errors or files[i].warnings)
     return {

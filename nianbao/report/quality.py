@@ -217,6 +217,14 @@ class Quality:
     registry: list[dict[str, Any]] | None = None  # registry_status(outcome)
     anchor: list[int] = field(default_factory=list)  # per finding: its number on its report's page (f-<n>)
     page_stats: Any = None  # nianbao.report.reuse.PageStats of the pages written (write_html)
+    _states: Counter[str] | None = field(default=None, repr=False, compare=False)
+
+    def state_counts(self) -> Counter[str]:
+        """How many reports are in each state (:func:`report_state`): counted once for the views
+        that show them (the overview, the workbook's 汇总), not a walk of the files each."""
+        if self._states is None:
+            self._states = Counter(map(report_state, self.outcome.files))
+        return self._states
 
     def file_findings(self, fo: FileOutcome) -> list[tuple[int, Finding]]:
         return self.by_report.get(fo.report, []) if fo.report >= 0 else []

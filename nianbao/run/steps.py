@@ -267,7 +267,7 @@ def plan_stage(inv: Inventory, store: Path, scope: Scope, by_county: bool = Fals
             # the collector is back on: not even the collection their allocations would set off)
             gc.freeze()
         for i, rep in zip(take_for, rebuilt, strict=True):
-            rep.file = inv.files[i].rel
+            rep.file = inv.files[i].sub.name  # (``rel``, without a property call per file)
             reports[i] = rep
     if by_county:
         groups: dict[str, list[int]] = {}
@@ -334,7 +334,7 @@ def save_stage(store: Path, inv: Inventory, plan: Plan, parsed: Sequence[Parsed]
             f = inv.files[i]
             if f.sub.problem is None:
                 entries.append(Entry(f.rel, rep, f.county, f.year))
-    present = {f.rel for f in inv.files}
+    present = {f.sub.name for f in inv.files}  # (``rel``)
     years = {f.year for f in inv.files if f.year is not None}
     gone = [r for r, y in plan.stored if r not in present and (y is None or y in years)]
     written = Store(store).save(entries, gone, checkpoint=rundirs.checkpoint) if entries or gone else 0
@@ -384,7 +384,8 @@ def validate_stage(
         discovered=len(inv.files),
         scope=scope.describe(),
         incremental=plan_counts(plan, parsed),
-        outside_layout=tuple(f.rel for f in inv.files if not f.in_layout),
+        # (``rel`` of each file not ``in_layout``, without two property calls a file)
+        outside_layout=tuple(f.sub.name for f in inv.files if f.county is None or f.year is None),
         registry_file=inv.registry_file,
         counties=tuple(rows),
         missing=tuple(missing),
