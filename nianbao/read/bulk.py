@@ -1129,11 +1129,13 @@ def _fill_cells(items: Sequence[tuple[ParsedReport, str]], chosen: list[_Chosen]
         rows = np.array(rows_l, np.int64)
         offs = offs_all[rows]  # (r, 3)
         pos = comp.pos
-        # lines (1-based in the report) of every value, and their cells
+        # lines (1-based in the report) of every value; their cells, values and states as the plan
+        # has them (one row for the group, copied to each report's: no scatter a report)
         line_no[rows[:, None], pos] = (offs[:, comp.win] + comp.line).astype(np.uint32)
-        cols[rows[:, None], pos] = comp.col
-        values[rows[:, None], pos] = comp.value
-        states[rows[:, None], pos] = comp.state
+        for out, part in ((cols, comp.col), (values, comp.value), (states, comp.state)):
+            row = out[rows[0]].copy()
+            row[pos] = part
+            out[rows] = row
         num = comp.rank >= 0
         if num.any():
             # the first number cell of each window of each report, then each value's by its rank
@@ -1150,12 +1152,12 @@ def _fill_cells(items: Sequence[tuple[ParsedReport, str]], chosen: list[_Chosen]
                 texts.setdefault(r, {}).update(comp.text)
         # the layout facts: the template, the sections' lines (from _read_one), the tables' lines
         facts = np.where(comp.fact_win >= 0, offs[:, np.maximum(comp.fact_win, 0)] + comp.fact_li + 1, 0)
-        for r, fact_lines in zip(rows_l, facts.astype(np.uint32), strict=True):
+        for r, fact_lines in zip(rows_l, _rows(np.ascontiguousarray(facts, np.uint32)), strict=True):
             rid, _comp, _offs, _first, (tpl, section_lines) = chosen[r]
             items[rid][0].layout = layout_of(
                 tpl["c"],
                 tpl["f"],
-                section_lines + fact_lines.tobytes(),
+                section_lines + fact_lines,
                 list(tpl["k"]),
                 list(tpl["s"]),
                 dict(tpl["x"]),
