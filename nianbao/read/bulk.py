@@ -293,15 +293,15 @@ def _chosen(
 
 @dataclass(frozen=True, slots=True)
 class _Shape:
-    """What a report's heading candidates make, by index into its candidate lines (``heads``): the
-    sections found (number, candidate, printed heading) as :func:`_chosen` orders them; in line
-    order each section's number, candidate, the next section's (-1: none, the text's end) and how
-    its prose is read (0 as it is, 1 section 二 without its block headers, 2 a prose section that
-    may be unwrapped), the first candidate; the sections in statutory order (their places in line
-    order, and their names with the 引言 last: the prose's names); per table section (二, 三, 四)
-    its candidate and the next section's (-1: none); the layout key (:func:`_layout`)."""
+    """What a report's heading candidates make, by index into its candidate lines (``heads``): per
+    statutory section its candidate; in line order each section's number, candidate, the next
+    section's (-1: none, the text's end) and how its prose is read (0 as it is, 1 section 二 without
+    its block headers, 2 a prose section that may be unwrapped), the first candidate; the sections in
+    statutory order (their places in line order, and their names with the 引言 last: the prose's
+    names); per table section (二, 三, 四) its candidate and the next section's (-1: none); the
+    layout key (:func:`_layout`)."""
 
-    secs: tuple[tuple[str, int, str], ...]
+    heading_of: tuple[int, ...]  # per statutory section (spec.SECTIONS): its candidate, -1 not found
     spans: tuple[tuple[str, int, int, int], ...]
     first: int
     statutory: tuple[int, ...]
@@ -341,7 +341,8 @@ def _shape(texts: tuple[str, ...]) -> _Shape:
     if {"二", "三", "四"} <= at.keys():
         js = sorted(at.values())
         tables = tuple((at[n], next((j for j in js if j > at[n]), -1)) for n in ("二", "三", "四"))
-    return _Shape(secs, spans, ordered[0][1] if ordered else -1, statutory, names, tables, skey)
+    heading_of = tuple(at.get(s.number, -1) for s in SECTIONS)
+    return _Shape(heading_of, spans, ordered[0][1] if ordered else -1, statutory, names, tables, skey)
 
 
 def _printed_text(raw: str) -> str:
@@ -352,10 +353,11 @@ def _printed_text(raw: str) -> str:
     return raw.strip()
 
 
-def _printed(raws: list[str]) -> Iterator[tuple[int, str]]:
-    """(line number, :func:`_printed_text`) of each line, as far as they are read."""
-    for i, raw in enumerate(raws):
-        yield i + 1, _printed_text(raw)
+def _printed(raws: list[str], a: int, b: int) -> Iterator[tuple[int, str]]:
+    """(line number, :func:`_printed_text`) of lines ``a`` to ``b - 1`` (numbered from 1), as far as
+    they are read."""
+    for i in range(a, b):
+        yield i - a + 1, _printed_text(raws[i])
 
 
 # ------------------------------------------------------------------ compiled plans
@@ -959,13 +961,13 @@ def _read_one(
 ) -> _Read | None:
     """Everything of one report (lines ``a`` to ``b - 1`` of the chunk) but its cells (the plan and
     its windows), or None (untouched), or ``_NO_PLAN`` (untouched: its tables have no plan)."""
-    raws = ch.raws[a:b]
-    shape = _shape(tuple([raws[i] for i in heads]))
+    raws = ch.raws  # (the report's lines from a: no copy of them)
+    shape = _shape(tuple([raws[a + i] for i in heads]))
     if shape.tables is None:
         return None
-    n = len(raws)
+    n = b - a
     bounds = [(heads[j] + 1, heads[k] if k >= 0 else n) for j, k in shape.tables]
-    title = title_of_texts(_printed(raws))
+    title = title_of_texts(_printed(raws, a, b))
     detected = _format(ch, a + bounds[0][0] - 1, b, title.year)
     fmt = detected.fmt
     skel = ch.skel
@@ -974,7 +976,8 @@ def _read_one(
     if compiled is None:
         plan = fast.cached_plan(key)
         if plan is None:
-            windows = tuple([_line(raws, i) for i in range(s, e)] for s, e in bounds)
+            own = raws[a:b]
+            windows = tuple([_line(own, i) for i in range(s, e)] for s, e in bounds)
             n2, n3, n4 = (int(ch.numbers[a + s : a + e].sum()) for s, e in bounds)
             plan = fast.plan_of(key, windows, (n2, n3, n4))  # type: ignore[arg-type]
             if plan is None:
@@ -985,14 +988,14 @@ def _read_one(
 
     # ---- certain: fill the report (the fast path's order of facts)
     rep.agency, rep.year, rep.title, rep.title_line = title.agency, title.year, title.text, title.line
-    if not period_in_texts(rep, ((i + 1, _printed_text(raws[i])) for i in periods)):
-        read_period(rep, [_line(raws, i) for i in range(min(PERIOD_LINES, len(raws)))])
+    if not period_in_texts(rep, ((i + 1, _printed_text(raws[a + i])) for i in periods)):
+        own = raws[a:b]
+        read_period(rep, [_line(own, i) for i in range(min(PERIOD_LINES, n))])
     fill_agency(rep)
     _fill_prose(rep, detected, shape, heads, ch, a, places)
     # the layout facts (set with the cells, by _fill_cells): the template, the sections' lines
     tpl = _layout(shape.skey, compiled)
-    at = {num: heads[j] + 1 for num, j, _p in shape.secs}
-    lines = array("I", [at.get(s.number, 0) for s in SECTIONS]).tobytes()
+    lines = array("I", [heads[j] + 1 if j >= 0 else 0 for j in shape.heading_of]).tobytes()
     return compiled, (bounds[0][0], bounds[1][0], bounds[2][0]), (tpl, lines)
 
 
