@@ -262,12 +262,13 @@ def plan_stage(inv: Inventory, store: Path, scope: Scope, by_county: bool = Fals
             # (every row, in the store's order, as on an unchanged rerun: the rows as they are, no
             # gather of a copy: ~0.03 s at 100,000 reports)
             same = len(take) == rows.height and take == list(range(rows.height))
-            rebuilt = stored_reports(Store(store), rows if same else rows[take])
+            # (each report's name in this run given: no stored name converted, then replaced)
+            names = [inv.files[i].sub.name for i in take_for]  # (``rel``)
+            rebuilt = stored_reports(Store(store), rows if same else rows[take], names)
             # as load_all does: later collections need not walk the reports again (frozen before
             # the collector is back on: not even the collection their allocations would set off)
             gc.freeze()
         for i, rep in zip(take_for, rebuilt, strict=True):
-            rep.file = inv.files[i].sub.name  # (``rel``, without a property call per file)
             reports[i] = rep
     if by_county:
         groups: dict[str, list[int]] = {}
@@ -446,14 +447,18 @@ def county_table(inv: Inventory, outcome: RunOutcome) -> tuple[list[dict[str, An
     stats: dict[tuple[str, int | None], list[int]] = {}
     submitted = []
     years: set[int] = set()
+    key: tuple[str, int | None] | None = None
+    s: list[int] = []
     for fo, f in zip(outcome.files, inv.files, strict=True):
         year = f.year if f.year is not None else fo.year
         county = f.county or "（目录结构之外）"
-        s = stats.setdefault((county, year), [0] * _N_COUNTS)
+        if key is None or county != key[0] or year != key[1]:  # (a folder's files come together)
+            key = (county, year)
+            s = stats.setdefault(key, [0] * _N_COUNTS)
+            if year is not None:
+                years.add(year)
         s[-1] += 1
         s[_STATE_COL[report_state(fo)]] += 1
-        if year is not None:
-            years.add(year)
         if inv.registry is not None:  # (what the file may stand for: only to find the missing agencies)
             submitted.append((f.county, year, [normalise_agency(fo.agency), f.agency_hint]))
     missing_rows: list[dict[str, Any]] = []

@@ -315,9 +315,11 @@ def column_values(s: pl.Series) -> list[Any]:
     return s.to_list()
 
 
-def _scalar_columns(df: pl.DataFrame) -> dict[str, list[Any]]:
-    """The report's scalar fields of every row, decoded (enums rebuilt)."""
-    scal = {name: column_values(df.get_column(name)) for name in _SCALARS}
+def _scalar_columns(df: pl.DataFrame, given: dict[str, list[Any]] | None = None) -> dict[str, list[Any]]:
+    """The report's scalar fields of every row, decoded (enums rebuilt); ``given``: fields whose
+    values the caller has already (not read from the frame)."""
+    given = given or {}
+    scal = {name: given[name] if name in given else column_values(df.get_column(name)) for name in _SCALARS}
     for name, e in _ENUMS.items():
         members: dict[Any, Any] = {m.value: m for m in e}  # (a dict look-up, not an Enum call, per row)
         scal[name] = [None if v is None else members[v] if v in members else e(v) for v in scal[name]]
@@ -420,13 +422,16 @@ class StoredReport(ParsedReport):
     __hash__ = None  # type: ignore[assignment]  # as the dataclass: mutable, not hashable
 
 
-def stored_reports(store: Store, rows: pl.DataFrame) -> list[ParsedReport]:
+def stored_reports(store: Store, rows: pl.DataFrame, files: list[str] | None = None) -> list[ParsedReport]:
     """The reports of the given index rows (``rel``, ``written_ns``, ``_part`` and
-    :data:`SCALAR_COLUMNS`), in their order, as :class:`StoredReport` (heavy fields on demand)."""
+    :data:`SCALAR_COLUMNS`), in their order, as :class:`StoredReport` (heavy fields on demand);
+    ``files``: each report's ``file`` (its name in this run), in place of the stored one."""
     if rows.height == 0:
         return []
+    if files is not None and len(files) != rows.height:
+        raise ValueError(f"{len(files)} file names for {rows.height} stored reports")
     pending = _Pending(store, rows.select("_part", "rel", "written_ns"))
-    scal = _scalar_columns(rows)
+    scal = _scalar_columns(rows, None if files is None else {"file": files})
     out = _build_stored(StoredReport.__new__, StoredReport, pending, *scal.values())
     pending.reports = out
     return out

@@ -143,3 +143,24 @@ def test_a_forked_views_helper_reads_stored_reports_without_hanging(tmp_path: Pa
     pids = {m.read_text(encoding="utf-8").split()[0] for m in marks}
     assert str(os.getpid()) not in pids and len(pids) == 1  # the helper did both units
     assert [int(m.read_text(encoding="utf-8").split()[1]) for m in marks] == [len(r.cells) for r in lazy[:2]]
+
+
+def test_stored_reports_take_the_names_given_and_every_other_field_stored(tmp_path: Path) -> None:
+    """stored_reports(…, files): each report's ``file`` the name given (the plan's: the file's name
+    in this run), every other field the stored one; as many names as rows, or none."""
+    import pytest
+
+    inbox = copy_sample_inbox(tmp_path)
+    run(inbox, tmp_path, "out")
+    store = st.Store(tmp_path / "store")
+    rows = store.read(columns=("sha256", *st.SCALAR_COLUMNS))
+    names = [f"moved/{k}.txt" for k in range(rows.height)]
+    named = st.stored_reports(store, rows, names)
+    plain = st.stored_reports(store, rows)
+    assert [r.file for r in named] == names and [r.file for r in plain] != names
+    at = [f.name for f in dataclasses.fields(ParsedReport)].index("file")
+    assert [fields_of(r)[:at] + fields_of(r)[at + 1 :] for r in named] == [
+        fields_of(r)[:at] + fields_of(r)[at + 1 :] for r in plain
+    ]
+    with pytest.raises(ValueError):
+        st.stored_reports(store, rows, names[:-1])

@@ -286,3 +286,43 @@ def test_report_years_are_the_years_of_the_readable_reports() -> None:
     assert report_years(reports) == {2023, 2021}  # type: ignore[arg-type]
     assert report_years([rep(2022, False)]) == set()  # type: ignore[list-item]
     assert report_years([]) == set()
+
+
+def test_county_table_counts_each_county_and_year_with_the_files_in_any_order() -> None:
+    """county_table's counts per (county, year): the files of a county need not come together
+    (a county folder met again counts on the same row), a file outside the layout has the report's
+    year, the rows sorted by county and year."""
+    from types import SimpleNamespace
+
+    from nianbao.outcome import FileOutcome
+    from nianbao.run.inputs import inbox_file
+    from nianbao.run.steps import COUNTY_COLUMNS, county_table
+
+    def row(status: str, errors: int, warnings: int, year: int | None) -> FileOutcome:
+        return FileOutcome("f", "", status, None, "a", year, None, errors, warnings)
+
+    files = [
+        (inbox_file("p", "2023/甲县/a.txt", None, "甲县", 2023, None), row("validated", 1, 0, 2023)),
+        (inbox_file("p", "2023/乙县/b.txt", None, "乙县", 2023, None), row("validated", 0, 0, 2023)),
+        (inbox_file("p", "2023/甲县/c.txt", None, "甲县", 2023, None), row("unreadable", 0, 0, None)),
+        (inbox_file("p", "x.txt", None, None, None, None), row("validated", 0, 2, 2022)),
+        (inbox_file("p", "2022/甲县/d.txt", None, "甲县", 2022, None), row("validated", 0, 0, 2022)),
+    ]
+    inv = SimpleNamespace(files=[f for f, _ in files], registry=None, renames={})
+    outcome = SimpleNamespace(files=[o for _, o in files])
+    rows, missing = county_table(inv, outcome)  # type: ignore[arg-type]
+    got = [tuple(r[c] for c in COUNTY_COLUMNS) for r in rows]
+    # (county, year, then the states in STATE_ZH's order: ok, warning, error, unreadable; 未提交, 文件数)
+    want_of = {
+        ("甲县", 2022): {"ok": 1},
+        ("甲县", 2023): {"error": 1, "unreadable": 1},
+        ("乙县", 2023): {"ok": 1},
+        ("（目录结构之外）", 2022): {"warning": 1},
+    }
+    from nianbao.outcome import STATE_ZH
+
+    want = sorted(
+        ((c, y, *(n.get(k, 0) for k in STATE_ZH), 0, sum(n.values())) for (c, y), n in want_of.items()),
+        key=lambda t: (t[0], t[1]),
+    )
+    assert got == want and missing == []
