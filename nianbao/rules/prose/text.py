@@ -24,6 +24,8 @@ TRIGGER = r"\d\s*(?:件|条|起|宗|期|篇|个)|[零一二两三四五六七八
 
 # a line is looked at only when it has one of these (a cheap literal scan before the patterns)
 TRIGGER_WORDS = ("件", "条", "起", "宗", "期", "篇", "个", "未", "没有", "无", "均", "全部", "皆", "%", "％")
+# the same test as one regular expression of literals (polars' contains_any was slower)
+_TRIGGER_ANY = "|".join(re.escape(w) for w in TRIGGER_WORDS)
 CLAUSE_TRIGGER = r"\d|[零一二两三四五六七八九十](?:件|起|个)|未|没有|无|均|全部|皆"
 # the facts of a clause's sentence that the claim patterns read (set by :func:`clauses`)
 FLAGS = ("ctx", "s_carry", "s_review", "s_suit")
@@ -140,7 +142,7 @@ def split_sentences(text: str) -> list[str]:
 def sentences(lines: pl.DataFrame) -> pl.DataFrame:
     """Sentences (cut after each 。) of the lines that may state a figure; ``sent`` is the sentence's
     position in its line, ``norm`` its normalised text (computed once per distinct sentence)."""
-    cand = lines.filter(pl.col("text").str.contains_any(list(TRIGGER_WORDS)))
+    cand = lines.filter(pl.col("text").str.contains(_TRIGGER_ANY))
     s = (
         cand.with_columns(pl.col("text").str.split("。", inclusive=True).alias("sentence"))
         .with_columns(pl.int_ranges(0, pl.col("sentence").list.len()).alias("sent"))
