@@ -341,7 +341,10 @@ def section_candidates(indexed: Iterable[tuple[int, LineLike]]) -> list[Candidat
             printed = next((c for c in cells if c and not c.isspace()), "")
         cell = printed.lstrip()
         start = cell[:1]
-        if not start or (start not in _HEAD_NUMS and start not in "#*" and _nfkc_stable(start)):
+        # (_nfkc_stable inline: a call a line was most of this loop)
+        if not start or (
+            start not in _HEAD_NUMS and start not in "#*" and (start.isascii() or "\u4e00" <= start <= "\u9fff")
+        ):
             continue  # a heading starts with its number: most lines stop here
         if len(cells) > 1 and sum(1 for c in cells if c and not c.isspace()) != 1:
             continue  # a heading is alone on its line (or in its table row)

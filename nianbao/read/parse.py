@@ -237,8 +237,9 @@ class _Reader:
                 if pending is not None:
                     row_id, printed = pending
                     last_label = texts[-1] if texts else -1
-            after = [(i + 1, c) for i, c in enumerate(ln.cells) if i > last_label]
-            has_values = any(c.strip() for _p, c in after)
+            after = list(enumerate(ln.cells[last_label + 1 :], last_label + 2))  # (position, cell) after the label
+            filled = sum(1 for _p, c in after if c.strip())  # the printed ones
+            has_values = filled > 0
             if row_id is not None and not has_values and len(after) >= n:
                 has_values = True  # a row printed with every cell blank
             if row_id is None or not has_values:
@@ -257,17 +258,17 @@ class _Reader:
             if row_id in rows:
                 self.rep.row_issues.append(RowIssue("I08", f"3:{row_id}:*", ln.text, ln.no))
                 continue
-            lone = lone_digits(after, n)
+            lone = lone_digits(after, n) if filled == 1 else None
             if lone is not None:
                 cells = tuple(f"3:{row_id}:{c}" for c in T3_COLS)
                 vals = self._run_together(ln, lone[0], lone[1], cells, f"3:{row_id}:*", printed)
                 rows[row_id] = RowRead(vals or [], ln.no, printed, recovered=vals is not None)
                 continue
-            if ln.spans is not None and sum(1 for _p, c in after if c.strip()) < n:
+            if ln.spans is not None and filled < n:
                 aligned.append((row_id, ln, after))  # placed by column position once all rows are read
                 rows[row_id] = RowRead([], ln.no, printed)
                 continue
-            if ln.loose and (k := sum(1 for _p, c in after if c.strip())) != n:
+            if ln.loose and (k := filled) != n:
                 # split at single spaces: a blank cell left no trace, the values cannot be placed
                 why = f"该行以空格分隔，印有 {k} 个数字，应为 {n} 个，无法确定每个数字属于哪一列"
                 self.rep.row_issues.append(RowIssue("I11", f"3:{row_id}:*", ln.text, ln.no, detail=why))
@@ -453,7 +454,8 @@ class _Reader:
 
 def _simplified(lines: Sequence[Line]) -> Sequence[Line] | None:
     """The lines in simplified characters for matching, when the report prints traditional ones."""
-    if not any(has_traditional(ln.cells[0] if len(ln.cells) == 1 else "".join(ln.cells)) for ln in lines):
+    # one scan of every cell's text (a character class: a line has one iff their concatenation has one)
+    if not has_traditional("".join(itertools.chain.from_iterable(ln.cells for ln in lines))):
         return None
     return [
         Line([to_simplified(c) for c in ln.cells], ln.no, ln.where, ln.table, ln.spans, ln.cell_where, ln.loose)

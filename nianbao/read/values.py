@@ -27,11 +27,11 @@ def fit_values(
     r: list[tuple[int | None, str]] = [(pos, raw.strip()) for pos, raw in cells]
     while len(r) < n:
         r.append((None, ""))
-    candidates: list[list[tuple[int | None, str]]] = []
-    for s in range(len(r) - n + 1):
-        outside = r[:s] + r[s + n :]
-        if all(not raw for _p, raw in outside):
-            candidates.append(r[s : s + n])
+    # a window fits when every non-empty cell is inside it: it starts at or before the first one and
+    # ends at or after the last one (the windows' starts in order, as trying each start gives them)
+    full = [k for k, (_p, raw) in enumerate(r) if raw]
+    lo, hi = (full[-1] - n + 1, full[0]) if full else (0, len(r) - n)
+    candidates = [r[s : s + n] for s in range(max(lo, 0), min(hi, len(r) - n) + 1)]
     if not candidates:
         return None
     if len(candidates) == 1:
@@ -82,6 +82,9 @@ def location(ln: Line, pos: int | None) -> str | None:
 
 
 def values_of(ln: Line, fitted: Sequence[tuple[int | None, str]]) -> list[Value]:
+    if ln.cell_where is None:  # every value is where its line is (text): location's answer, without its call
+        no, where = ln.no, ln.where
+        return [Value(raw, no, pos, where) for pos, raw in fitted]
     return [Value(raw, ln.no, pos, location(ln, pos)) for pos, raw in fitted]
 
 
