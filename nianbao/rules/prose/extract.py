@@ -27,31 +27,47 @@ _ANY_CLAIM = "|".join([*(f"(?:{p})" for c in CLAIMS for p in c.patterns), f"(?:{
 
 
 @cache
-def claim_exprs() -> tuple[tuple[pl.Expr, ...], tuple[str, ...]]:
-    """Every claim kind's expression over a clause and its sentence's facts, and the kinds (made
-    once: building them costs ~0.9 ms, a chunk's analysis runs them once; callers do not change them)."""
+def claim_exprs() -> tuple[tuple[pl.Expr, ...], tuple[pl.Expr, ...], tuple[str, ...]]:
+    """(the facts of a clause that several kinds read, every claim kind's expression, the kinds):
+    the facts are columns (``_f…``) added first, each evaluated once (seven kinds share one block
+    pattern, and the statements about table 四 read the same few tests twice each); the kinds'
+    expressions read them.  Made once (building them costs ~0.9 ms; callers do not change them)."""
     context = pl.col("ctx")
-    blocks: dict[str, pl.Expr] = {}
+    named: dict[str, str] = {}  # a fact's key → its column
+    facts: list[pl.Expr] = []
+
+    def fact(expr: pl.Expr, key: str) -> pl.Expr:
+        """The column of this fact (added once per distinct ``key``)."""
+        if key not in named:
+            named[key] = f"_f{len(facts)}"
+            facts.append(expr.alias(named[key]))
+        return pl.col(named[key])
+
     exprs: list[pl.Expr] = []
     for c in CLAIMS:
         if c.check == "equal":
             caps = [pl.col("clause").str.extract(p, 1) for p in c.patterns]
-            val = number(pl.coalesce(caps) if len(caps) > 1 else caps[0])
+            # a column: number() reads the captured text three times
+            val = number(fact(pl.coalesce(caps) if len(caps) > 1 else caps[0], f"number {c.kind}"))
         else:
             hit = pl.any_horizontal([pl.col("clause").str.contains(p) for p in c.patterns])
             val = pl.when(hit).then(pl.lit(0, dtype=pl.Int64))
-        blocked = blocks.setdefault(c.block, pl.col("clause").str.contains(c.block))
-        ok = ~blocked
+        ok = ~fact(pl.col("clause").str.contains(c.block), f"block {c.block}")
         if c.needs_context:
             ok = ok & context
         if c.sentence_block:
             ok = ok & ~pl.col("s_carry")
         exprs.append(pl.when(ok).then(val).otherwise(None).cast(pl.Int64).alias(c.kind))
     # statements about table 四 without numbers, one claim per group they name
-    in_clause = {"review": pl.col("clause").str.contains("复议"), "suits": pl.col("clause").str.contains("诉讼")}
+    in_clause = {
+        "review": fact(pl.col("clause").str.contains("复议"), "review"),
+        "suits": fact(pl.col("clause").str.contains("诉讼"), "suits"),
+    }
     either = in_clause["review"] | in_clause["suits"]
-    upheld = pl.col("clause").str.contains(UPHELD) & (pl.col("s_review") | pl.col("s_suit"))
-    none = pl.col("clause").str.contains(NO_CASES) & ~pl.col("clause").str.contains(NEGATIVE_BLOCK) & context
+    upheld = fact(pl.col("clause").str.contains(UPHELD) & (pl.col("s_review") | pl.col("s_suit")), "upheld")
+    none = fact(
+        pl.col("clause").str.contains(NO_CASES) & ~pl.col("clause").str.contains(NEGATIVE_BLOCK) & context, "none"
+    )
     zero = pl.lit(0, dtype=pl.Int64)
     for group, sentence_flag in (("review", "s_review"), ("suits", "s_suit")):
         # "均获维持" names its groups in its own clause, else in its sentence
@@ -59,7 +75,7 @@ def claim_exprs() -> tuple[tuple[pl.Expr, ...], tuple[str, ...]]:
         exprs.append(pl.when(upheld & scope).then(zero).otherwise(None).alias(f"upheld_{group}"))
         exprs.append(pl.when(none & in_clause[group]).then(zero).otherwise(None).alias(f"no_{group}"))
     kinds = [c.kind for c in CLAIMS] + [f"{p}_{g}" for g in ("review", "suits") for p in ("upheld", "no")]
-    return tuple(exprs), tuple(kinds)
+    return tuple(facts), tuple(exprs), tuple(kinds)
 
 
 def extract_claims(cl: pl.DataFrame) -> pl.DataFrame:
@@ -69,14 +85,15 @@ def extract_claims(cl: pl.DataFrame) -> pl.DataFrame:
     The patterns run once per distinct clause (with its sentence's facts): report texts share much
     wording.  Every kind's expression is evaluated in one ``select`` (polars runs them in parallel),
     then the claims are unpivoted to one row each."""
-    exprs, kinds = claim_exprs()
+    facts, exprs, kinds = claim_exprs()
     keys = [c for c in cl.columns if c not in _TEXT_COLUMNS]
     # a clause states something only with a number, a negation or an "all"
     cand = cl.filter(pl.col("clause").str.contains(CLAUSE_TRIGGER))
     # only the distinct clauses that match some claim's pattern can state a claim (~1 in 8)
     distinct = cand.select("clause", *FLAGS).unique().filter(pl.col("clause").str.contains(_ANY_CLAIM))
     found = (
-        distinct.with_columns(*exprs)
+        distinct.with_columns(*facts)
+        .with_columns(*exprs)
         .unpivot(index=["clause", *FLAGS], on=list(kinds), variable_name="kind", value_name="value")
         .filter(pl.col("value").is_not_null())
     )
