@@ -112,26 +112,24 @@ def distinct_texts(lines: pl.DataFrame, key: pl.Expr | None = None) -> tuple[pl.
     """(lines with ``tid``, the distinct texts): one row per distinct (section, text) pair of the
     lines, numbered ``tid`` (its first occurrence first), and each line with the ``tid`` of its text.
 
-    Texts are matched by a 64-bit hash (one pass, no string hashing in the join); a hash collision
-    (two texts, one hash) is detected by comparing every line's text with its pair's, and then the
-    texts are matched as strings.  ``key``: the hash expression (tests pass a constant: every text
-    collides)."""
-    hashed = lines.with_columns((pl.col("text").hash() if key is None else key).alias("_h"))
-    texts = (
-        hashed.unique(subset=["section", "_h"], keep="first", maintain_order=True)
-        .select("section", "text", "_h")
-        .with_row_index("tid")
-    )
+    Pairs are matched by a 64-bit key (the text's hash xor the section's: one column to find the
+    first of each and to join on); a collision (two pairs, one key) is detected by comparing every
+    line's section and text with its pair's, and then the pairs are matched as strings.  ``key``:
+    the text's hash expression (tests pass a constant: every text of a section collides)."""
+    text_key = pl.col("text").hash() if key is None else key
+    hashed = lines.with_columns((text_key ^ pl.col("section").hash()).alias("_h"))
+    texts = hashed.filter(pl.col("_h").is_first_distinct()).select("section", "text", "_h").with_row_index("tid")
     joined = hashed.join(
-        texts.select("section", "_h", "tid", pl.col("text").alias("_t")),
-        on=["section", "_h"],
+        texts.select("_h", "tid", pl.col("section").alias("_s"), pl.col("text").alias("_t")),
+        on="_h",
         how="left",
         maintain_order="left",
     )
-    if joined.height and (joined.get_column("_t") != joined.get_column("text")).any():
+    col = joined.get_column
+    if joined.height and ((col("_t") != col("text")) | (col("_s") != col("section"))).any():
         texts = lines.select("section", "text").unique(keep="first", maintain_order=True).with_row_index("tid")
         return lines.join(texts, on=["section", "text"], how="left", maintain_order="left"), texts
-    return joined.drop("_h", "_t"), texts.drop("_h")
+    return joined.drop("_h", "_s", "_t"), texts.drop("_h")
 
 
 def split_sentences(text: str) -> list[str]:
