@@ -161,10 +161,11 @@ def clauses(sents: pl.DataFrame) -> pl.DataFrame:
         pl.col("norm").str.contains("诉讼").alias("s_suit"),
     )
     return (
-        # the maximal runs without , ; 。 ! ? (as extract_all(r"[^,;。!?]+"), without a regex)
+        # the maximal runs without , ; 。 ! ? (as extract_all(r"[^,;。!?]+"), by a split; the four
+        # marks made commas by one character class: replace_many's automaton was ~3× slower)
         flags.with_columns(
             pl.col("norm")
-            .str.replace_many([";", "。", "!", "?"], [",", ",", ",", ","])
+            .str.replace_all("[;。!?]", ",")
             .str.split(",")
             .list.filter(pl.element() != "")
             .alias("clause")
