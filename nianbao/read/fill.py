@@ -8,7 +8,7 @@ from functools import cache, lru_cache
 
 from nianbao.domain.model import INDEX, LayoutFact, ParsedReport, RowIssue
 from nianbao.domain.normalize import State, nfkc, norm_label, parse_number
-from nianbao.domain.spec import Fmt, Kind, Table, cell_kind
+from nianbao.domain.spec import Fmt, Kind, Table, cell_kind, tables
 from nianbao.read import fast, grid
 from nianbao.read.labels import find_column, record_near_header
 from nianbao.read.values import RowRead, Value
@@ -30,24 +30,46 @@ def _cell(rep: ParsedReport, fmt: Fmt, cid: str, v: Value | None, recovered: boo
     rep.cells.put(cid, value, raw, state, v.line, v.pos, v.where)
 
 
-@cache
-def _row_slots(fmt: Fmt, table: str, row: str, cols: tuple[str, ...]) -> tuple[tuple[str, Kind], ...]:
-    """(cell id, kind) of each column of one row: the ids are built once per process, not per report."""
-    return tuple((cid, cell_kind(fmt, cid)) for cid in (f"{table}:{row}:{c}" for c in cols))
+_RowSlots = tuple[tuple[tuple[str, Kind], ...], tuple[Kind, ...], tuple[int, ...] | None]
 
 
-@cache
-def _row_positions(slots: tuple[tuple[str, Kind], ...]) -> tuple[int, ...] | None:
-    """The array positions of a row's cells (None if one is not a canonical id)."""
+def _row_slots(fmt: Fmt, table: str, row: str, cols: tuple[str, ...]) -> _RowSlots:
+    """(cell id, kind) of each column of one row, their kinds and their array positions (None if one
+    is not a canonical id): built once per process, not per report (:func:`_table_slots`)."""
+    slots = tuple((cid, cell_kind(fmt, cid)) for cid in (f"{table}:{row}:{c}" for c in cols))
     pos = tuple(INDEX.get(cid, -1) for cid, _k in slots)
-    return None if -1 in pos else pos
+    return slots, tuple(k for _c, k in slots), None if -1 in pos else pos
 
 
-def _put_row(rep: ParsedReport, slots: tuple[tuple[str, Kind], ...], values: Sequence[Value], recovered: bool) -> None:
-    positions = _row_positions(slots)
+def _slots_of(fmt: Fmt, table: Table) -> dict[str, _RowSlots]:
+    cols = tuple(c.id for c in table.columns)
+    return {r.id: _row_slots(fmt, table.id, r.id, cols) for r in table.rows}
+
+
+@cache
+def _statutory_slots(fmt: Fmt, table_id: str) -> dict[str, _RowSlots]:
+    return _slots_of(fmt, tables(fmt)[table_id])
+
+
+def _table_slots(fmt: Fmt, table: Table) -> dict[str, _RowSlots]:
+    """:func:`_row_slots` of every row of a table, by row id: once per process for the statutory
+    tables (a row's were two cached calls a report, hashing its ids and kinds)."""
+    if tables(fmt).get(table.id) is table:
+        return _statutory_slots(fmt, table.id)
+    return _slots_of(fmt, table)
+
+
+@lru_cache(maxsize=1 << 14)  # rows print the same texts again and again (a row of 0s): read once
+def _row_reads(kinds: tuple[Kind, ...], raws: tuple[str, ...]) -> tuple[tuple[float, int, str | None], ...]:
+    """fast.read_code of each printed text of a row with its cell's kind."""
+    read = fast.read_code
+    return tuple([read(raw, kind) for raw, kind in zip(raws, kinds, strict=True)])
+
+
+def _put_row(rep: ParsedReport, row: _RowSlots, values: Sequence[Value], recovered: bool) -> None:
+    slots, kinds, positions = row
     if positions is not None and not recovered:
-        reads = [fast.read_code(v.raw, kind) for (_c, kind), v in zip(slots, values, strict=True)]
-        rep.cells.put_row(positions, reads, values)
+        rep.cells.put_row(positions, _row_reads(kinds, tuple([v.raw for v in values])), values)
         return
     assert rep.fmt is not None
     for (cid, _kind), v in zip(slots, values, strict=True):
@@ -120,6 +142,7 @@ def fill_t3(
         elif got in col.aliases:  # an accepted alias (I06); a near label is I12
             rep.layout.append(LayoutFact(f"3:*:{col.id}", "column", True, col.label, printed=got))
     cols = tuple(c.id for c in table.columns)
+    plan = _table_slots(rep.fmt, table)
     merged = rep.fmt is Fmt.F2021 and "3.6" in rows and not any(rid.startswith("3.6.") for rid in rows)
     if merged:
         # （六）其他处理 printed as one row without its sub-rows: the group's printed total, kept in
@@ -144,7 +167,7 @@ def fill_t3(
             for c in cols:
                 rep.cells.put(f"3:{r.id}:{c}", None, "", State.MISSING, rr.line)
             continue
-        _put_row(rep, _row_slots(rep.fmt, "3", r.id, cols), rr.values, rr.recovered)
+        _put_row(rep, plan[r.id], rr.values, rr.recovered)
     # rows of the other format's table 三 (e.g. 3.6.x in a 2019 report) are extra rows: note them
     known = {r.id for r in table.rows}
     for rid, rr in rows.items():
@@ -175,10 +198,11 @@ def fill_t4(
         ):
             rep.layout.append(LayoutFact(f"4:*:{col.id}", "column", False, col.label))
     cols = tuple(c.id for c in table.columns)
+    plan = _table_slots(rep.fmt, table)
     for r in table.rows:
         rr = rows.get(r.id)
         if rr is None or not rr.values:
             for c in cols:
                 rep.cells.put(f"4:{r.id}:{c}", None, "", State.MISSING)
             continue
-        _put_row(rep, _row_slots(rep.fmt, "4", r.id, cols), rr.values, rr.recovered)
+        _put_row(rep, plan[r.id], rr.values, rr.recovered)

@@ -213,9 +213,7 @@ class _Reader:
             row_id: str | None = None
             printed = ""
             for i, c in enumerate(ln.cells):
-                if not c.strip():
-                    continue
-                m = match_t3(c)
+                m = match_t3(c)  # None for a blank cell (read as value-like), as for a number
                 if m is None:
                     continue
                 kind, ident = m
@@ -237,8 +235,9 @@ class _Reader:
                 if pending is not None:
                     row_id, printed = pending
                     last_label = texts[-1] if texts else -1
-            after = list(enumerate(ln.cells[last_label + 1 :], last_label + 2))  # (position, cell) after the label
-            filled = sum(1 for _p, c in after if c.strip())  # the printed ones
+            rest = ln.cells[last_label + 1 :]
+            after = list(enumerate(rest, last_label + 2))  # (position, cell) of each cell after the label
+            filled = sum(map(bool, map(str.strip, rest)))  # how many are printed
             has_values = filled > 0
             if row_id is not None and not has_values and len(after) >= n:
                 has_values = True  # a row printed with every cell blank
@@ -529,14 +528,28 @@ def _parse_lines(lines: Sequence[Line], report: ParsedReport) -> ParsedReport:
         detected,
         sections,
         len(lines),
-        lambda start, end: [(ln.no, ln.text) for ln in lines[start:end] if not ln.table and ln.text.strip()],
-        lambda end: [(ln.no, ln.text) for ln in lines[:end] if ln.text.strip()],
+        lambda start, end: _texts(lines[start:end], skip_table=True),
+        lambda end: _texts(lines[:end], skip_table=False),
     )
     fill_t2(rep, spec["2"], t2)
     fill_t3(rep, spec["3"], t3, t3_header, g3.header)
     fill_t4(rep, spec["4"], t4, t4_header, g4.header)
     record_near_labels(rep, {"2": g2.lines, "3": g3.lines})  # the rows as the grid rebuilt them
     return rep
+
+
+def _texts(lines: Sequence[Line], skip_table: bool) -> list[tuple[int, str]]:
+    """(line number, text) of the non-blank lines (and not table rows, if ``skip_table``): each
+    line's text joined once (``Line.text`` joins its cells at each call), a one-cell line's text its cell."""
+    out: list[tuple[int, str]] = []
+    for ln in lines:
+        if skip_table and ln.table:
+            continue
+        cells = ln.cells
+        text = cells[0] if len(cells) == 1 else "\t".join(cells)
+        if text and not text.isspace():  # text.strip() not empty, without its copy
+            out.append((ln.no, text))
+    return out
 
 
 def _uncertain(rep: ParsedReport, table: str, g: TableRows, rows: dict[str, Any]) -> None:
