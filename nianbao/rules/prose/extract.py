@@ -140,22 +140,21 @@ def publication_sums(lines: pl.DataFrame) -> pl.DataFrame:
         _PUB_TOTAL_RX.replace("(\\d+)", "(?<stated>\\d+)") + r".{0,4}?其中(?<tail>[^。]*)"
     )
     body = pl.col("m").struct.field("tail").str.replace_all(r"\([^()]*\)", "")
-    # each part is digits and a one-character unit: the unit cut off, the digits cast
-    parts = body.str.extract_all(r"\d+(?:条|期|篇|则)").list.eval(
-        pl.element().str.head(-1).cast(pl.Int64, strict=False)
+    # each part is digits and a one-character unit: the unit cut off, the digits cast (read only
+    # for the candidates that pass the other tests)
+    parts = (
+        pl.col("body")
+        .str.extract_all(r"\d+(?:条|期|篇|则)")
+        .list.eval(pl.element().str.head(-1).cast(pl.Int64, strict=False))
     )
     return (
         cand.with_columns(got.alias("m"))
         .with_columns(
-            pl.col("m").struct.field("stated").cast(pl.Int64, strict=False).alias("stated"),
-            body.alias("body"),
-            parts.alias("parts"),
+            pl.col("m").struct.field("stated").cast(pl.Int64, strict=False).alias("stated"), body.alias("body")
         )
-        .filter(
-            pl.col("stated").is_not_null()
-            & ~pl.col("body").str.contains("其中|另|此外")
-            & (pl.col("parts").list.len() >= 2)
-        )
+        .filter(pl.col("stated").is_not_null() & ~pl.col("body").str.contains("其中|另|此外"))
+        .with_columns(parts.alias("parts"))
+        .filter(pl.col("parts").list.len() >= 2)
         .with_columns(pl.col("parts").list.sum().alias("sum"))
         .select(*keys, "text", "stated", "sum")
     )
