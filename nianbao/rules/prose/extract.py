@@ -87,10 +87,15 @@ def extract_claims(cl: pl.DataFrame) -> pl.DataFrame:
     then the claims are unpivoted to one row each."""
     facts, exprs, kinds = claim_exprs()
     keys = [c for c in cl.columns if c not in _TEXT_COLUMNS]
-    # a clause states something only with a number, a negation or an "all"
-    cand = cl.filter(pl.col("clause").str.contains(CLAUSE_TRIGGER))
-    # only the distinct clauses that match some claim's pattern can state a claim (~1 in 8)
-    distinct = cand.select("clause", *FLAGS).unique().filter(pl.col("clause").str.contains(_ANY_CLAIM))
+    # a clause states something only with a number, a negation or an "all"; and only the distinct
+    # clauses that match some claim's pattern can state a claim (~1 in 8): both tested once per
+    # distinct clause (with its sentence's facts)
+    distinct = (
+        cl.select("clause", *FLAGS)
+        .unique()
+        .filter(pl.col("clause").str.contains(CLAUSE_TRIGGER))
+        .filter(pl.col("clause").str.contains(_ANY_CLAIM))
+    )
     found = (
         distinct.with_columns(*facts)
         .with_columns(*exprs)
@@ -98,7 +103,7 @@ def extract_claims(cl: pl.DataFrame) -> pl.DataFrame:
         .filter(pl.col("value").is_not_null())
     )
     return (
-        cand.select(*keys, "clause", *FLAGS)
+        cl.select(*keys, "clause", *FLAGS)
         .join(found, on=["clause", *FLAGS], how="inner")
         .select(*keys, "kind", "value")
         .sort(*(k for k in _ORDER if k in keys), "kind")
