@@ -55,13 +55,20 @@ CASE_UNIT = r"(?:件|起|宗|个)"
 WHITESPACE = (
     "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(chr(c) for c in range(0x2000, 0x200B)) + "\u2028\u2029\u202f\u205f\u3000"
 )
-_ONE_PASS = ([*WHITESPACE, *_FULLWIDTH], [""] * len(WHITESPACE) + list(_FULLWIDTH.values()))
+# the ASCII space (most of the whitespace) removed first by a literal scan, the other characters
+# then in one pass: every pattern is one character and no replacement is one, so the order does
+# not matter (~0.25 us a report less than all of them in replace_many's one pass)
+_ONE_PASS = (
+    [c for c in (*WHITESPACE, *_FULLWIDTH) if c != " "],
+    [""] * (len(WHITESPACE) - 1) + list(_FULLWIDTH.values()),
+)
 
 
 def normalise(expr: pl.Expr) -> pl.Expr:
     """The normalised text (see the module's docstring) of a string expression."""
     return (
-        expr.str.replace_many(*_ONE_PASS)
+        expr.str.replace_all(" ", "", literal=True)
+        .str.replace_many(*_ONE_PASS)
         .str.replace_all(r"(\d),(\d{3})", "${1}${2}")
         .str.replace_all(r"公民、法人(?:和|或者|或|及|以及|与)其他组织", "公民法人其他组织")
     )
