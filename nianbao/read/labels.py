@@ -27,7 +27,7 @@ from typing import Protocol
 from rapidfuzz.distance import Levenshtein
 
 from nianbao.domain.model import ParsedReport, RowIssue
-from nianbao.domain.normalize import nfkc, norm_label
+from nianbao.domain.normalize import nfkc, norm_label, squash
 from nianbao.domain.spec import T3_COLUMNS, T3_GROUPS, Fmt, tables
 
 MIN_NEAR_LEN = 4  # a shorter label (规章, 其他, 总计, 自然人) is matched exactly or not at all
@@ -36,6 +36,13 @@ LONG_LABEL = 8  # labels of this many characters or more may be two edits away; 
 
 _VALUE_LIKE = re.compile(r"^[\s\d.,，\-—–/／\\%％]*$")
 _NOTE = re.compile(r"[（(][^（()）]*[)）]")  # an explanatory note in brackets
+
+
+@lru_cache(maxsize=1 << 14)
+def squashed(text: str) -> str:
+    """``squash`` of a text that recurs from report to report (a label, a heading, a table's line):
+    normalised once per process, not once a report."""
+    return squash(text)
 
 
 class LineLike(Protocol):

@@ -35,7 +35,7 @@ from nianbao.domain.model import LayoutFact, ParsedReport
 from nianbao.domain.normalize import norm_label, squash
 from nianbao.domain.registry import Agency, normalise_agency
 from nianbao.domain.spec import SECTIONS, Fmt
-from nianbao.read.labels import LineLike
+from nianbao.read.labels import LineLike, squashed
 
 TITLE_LINES = 25  # non-empty lines at the top searched for the title
 TITLE_WRAP = 3  # a title is printed over at most this many lines
@@ -352,10 +352,10 @@ def section_candidates(indexed: Iterable[tuple[int, LineLike]]) -> list[Candidat
             cell = _MARKUP.sub("", cell)  # Markdown: "## 一、总体情况", "**一、总体情况**"
         if len(cell) > 80:
             continue  # a paragraph ("一是……"), not a heading (40 characters at most without spaces)
-        head = squash(cell[:6])
+        head = squashed(cell[:6])
         if head and head[0] not in _HEAD_NUMS:
             continue
-        s = squash(cell)
+        s = squashed(cell)
         if len(s) > 40:
             continue
         m = HEADING.match(s)
@@ -590,7 +590,7 @@ def fill_sections(
         end = ordered[k + 1][1][0] if k + 1 < len(ordered) else n_lines
         texts = prose(idx + 1, end)
         if num == "二":
-            texts = [(no, t) for no, t in texts if not BLOCK_HEADER.search(squash(t))]
+            texts = [(no, t) for no, t in texts if not BLOCK_HEADER.search(squashed(t))]
         rep.sections[num] = section_prose(num, texts)
     if ordered:
         rep.sections["引言"] = intro(ordered[0][1][0])

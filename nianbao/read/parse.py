@@ -20,7 +20,7 @@ from nianbao.io.lines import Line  # the loaders' contract (also nianbao.read.pa
 from nianbao.read import fast
 from nianbao.read.chars import has_traditional, to_simplified
 from nianbao.read.fill import fill_t2, fill_t3, fill_t4
-from nianbao.read.labels import match_t2_col, match_t2_row, match_t3, record_near_labels
+from nianbao.read.labels import match_t2_col, match_t2_row, match_t3, record_near_labels, squashed
 from nianbao.read.meta import (
     BLOCK_HEADER,
     detect_format,
@@ -114,13 +114,13 @@ class _Reader:
                     # a row label alone (its cells left blank, and dropped by a space-aligned extraction)
                     rows[rid] = ({c: Value("", ln.no, None, ln.where) for c in header if c != "?"}, ln.no)
                     continue
-            if len(ln.cells) < 2 and not BLOCK_HEADER.search(squash(ln.text)):
+            if len(ln.cells) < 2 and not BLOCK_HEADER.search(squashed(ln.text)):
                 continue
             first_idx = next((i for i, c in enumerate(ln.cells) if c.strip()), None)
             if first_idx is None:
                 continue
             first = ln.cells[first_idx]
-            sq = squash(first)
+            sq = squashed(first)
             if BLOCK_HEADER.search(sq):
                 header = None
                 continue

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from nianbao.domain.model import ParsedReport, RowIssue
-from nianbao.domain.normalize import is_value_like, nfkc, squash
+from nianbao.domain.normalize import is_value_like, nfkc
 from nianbao.domain.spec import Fmt, tables
 from nianbao.io.lines import Line
 from nianbao.read import grid
-from nianbao.read.labels import match_t2_row, match_t3, near_t3
+from nianbao.read.labels import match_t2_row, match_t3, near_t3, squashed
 
 _HEADER_WORDS = frozenset({"总计", "其他", "合计"})  # a column header word, unnumbered
 
@@ -159,7 +159,7 @@ def rebuild(
     seen_row = False
     for p in pieces:
         hit = label_of(p.text) if p.text else None
-        if hit is not None and not p.values and not seen_row and squash(p.text) in _HEADER_WORDS:
+        if hit is not None and not p.values and not seen_row and squashed(p.text) in _HEADER_WORDS:
             hit = None  # “总计” above the rows: the column header, not the row （七）总计
         lab = None
         if hit is not None:

@@ -25,6 +25,8 @@ def fit_values(
     printed values cannot be placed (more than ``n`` non-empty cells).
     """
     r: list[tuple[int | None, str]] = [(pos, raw.strip()) for pos, raw in cells]
+    if len(r) == n:
+        return r  # the one window (the common row: as many cells as columns)
     while len(r) < n:
         r.append((None, ""))
     # a window fits when every non-empty cell is inside it: it starts at or before the first one and
