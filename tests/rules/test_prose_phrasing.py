@@ -119,6 +119,17 @@ def test_normalise_removes_exactly_regex_whitespace() -> None:
     ]
 
 
+def test_normalise_text_removes_python_whitespace_and_groups() -> None:
+    """normalise_text() (the Python side) removes what Python's ``\\s`` matches (str.isspace: the
+    separators \\x1c-\\x1f too), digits' thousands separators and the 公民、法人…其他组织 list."""
+    from nianbao.rules.prose.numerals import normalise_text
+
+    text = "共 1, 234\u3000件（２）\x1c\u2009公民、法人 或者其他组织，1,2345"
+    assert normalise_text(text) == "共1234件(2)公民法人其他组织,12345"
+    assert normalise_text("公民、法人和个人 1,23") == "公民、法人和个人1,23"
+    assert normalise_text("") == ""
+
+
 def test_distinct_texts_one_id_per_section_and_text_even_when_hashes_collide() -> None:
     import polars as pl
 

@@ -79,10 +79,14 @@ _TRANSLATE = {ord(k): v for k, v in _FULLWIDTH.items()}
 
 def normalise_text(s: str) -> str:
     """The same normalisation for one string (tests, Python-side parsing)."""
-    s = re.sub(r"\s+", "", s)
+    s = "".join(s.split())  # str.split's whitespace is regex \s's (both str.isspace)
     s = s.translate(_TRANSLATE)
-    s = re.sub(r"(\d),(\d{3})", r"\1\2", s)
-    return re.sub(r"公民、法人(?:和|或者|或|及|以及|与)其他组织", "公民法人其他组织", s)
+    s = _GROUPED.sub(r"\1\2", s)
+    return _PARTIES.sub("公民法人其他组织", s) if "公民、法人" in s else s
+
+
+_GROUPED = re.compile(r"(\d),(\d{3})")
+_PARTIES = re.compile(r"公民、法人(?:和|或者|或|及|以及|与)其他组织")
 
 
 def number(expr: pl.Expr) -> pl.Expr:
