@@ -352,16 +352,34 @@ def _label_cells(cells: Sequence[str]) -> list[str]:
     separated by single spaces (a header or row that an extraction printed as one cell)."""
     out: list[str] = []
     for c in cells:
-        if not c or c.isspace():
-            continue
-        if c[0].isdigit() and _VALUE_LIKE.match(c):
+        got = _cell_labels(c)
+        if got is None:
             break
-        if len(c) > MAX_NEAR_LEN * 2:
-            continue
-        out.append(c)
-        if " " in c.strip():
-            out.extend(w for w in c.split()[:MAX_WORDS] if not _VALUE_LIKE.match(w))
+        out.extend(got)
     return out
+
+
+def _cell_labels(c: str) -> tuple[str, ...] | None:
+    """:func:`_label_cells` of one cell: its label texts, or None for a value (the labels end there)."""
+    if not c or c.isspace():
+        return ()
+    if c[0].isdigit() and _VALUE_LIKE.match(c):
+        return None
+    if len(c) > MAX_NEAR_LEN * 2:
+        return ()
+    if " " in c.strip():
+        return (c, *(w for w in c.split()[:MAX_WORDS] if not _VALUE_LIKE.match(w)))
+    return (c,)
+
+
+@lru_cache(maxsize=1 << 15)  # the same cells (labels, numbers) in every report
+def _cell_hits(table: str, c: str) -> tuple[tuple[str, str, Near], ...] | None:
+    """The near labels (element, printed, match) of one cell of a line of table ``table``, as
+    :func:`record_near_labels` reads each label text of :func:`_label_cells`; None for a value."""
+    labels = _cell_labels(c)
+    if labels is None:
+        return None
+    return tuple((element, lab.strip(), near) for lab in labels for element, near in _near_elements(table, lab))
 
 
 MAX_WORDS = 12  # words of one cell tried as labels
@@ -387,9 +405,12 @@ def record_near_labels(rep: ParsedReport, windows: dict[str, Sequence[LineLike]]
     hits: list[tuple[str, str, Near, int]] = []
     for table, window in windows.items():
         for ln in window:
-            for c in _label_cells(ln.cells):
-                for element, near in _near_elements(table, c):
-                    hits.append((element, c.strip(), near, ln.no))
+            for c in ln.cells:  # _label_cells' texts, each cell's near labels read once per process
+                got = _cell_hits(table, c)
+                if got is None:
+                    break
+                for element, printed, near in got:
+                    hits.append((element, printed, near, ln.no))
     if not hits:
         return
     known = _known_elements(rep.fmt)

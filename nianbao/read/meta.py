@@ -611,21 +611,20 @@ def unwrapped(items: list[tuple[int, str]]) -> list[tuple[int, str]]:
     if len(items) < 2 or all(t.rstrip().endswith(_SENTENCE_END) for _no, t in items[:-1]):
         return items  # every line ends a sentence: nothing was wrapped
     # the printed width of a line: its UTF-8 length (a Chinese character 3, a digit or space 1)
-    width = max(len(t.strip().encode()) for _no, t in items)
+    stripped = [t.strip() for _no, t in items]
+    widths = [len(t.encode()) for t in stripped]  # each line's, encoded once
+    width = max(widths)
     if width < WRAP_MIN_WIDTH:
         return items
     full = WRAP_FULL * width
     out: list[tuple[int, str]] = []
-    prev_line = ""
-    for no, text in items:
-        t = text.strip()
+    for k, (no, _text) in enumerate(items):
+        t = stripped[k]
         if out:
             pno, prev = out[-1]
             heading = bool(_STARTS_BLOCK.match(t)) and prev.endswith(_SENTENCE_END)
-            if len(prev_line.encode()) >= full and not heading:
+            if widths[k - 1] >= full and not heading:  # the line before ran to the margin
                 out[-1] = (pno, prev + t)
-                prev_line = t
                 continue
         out.append((no, t))
-        prev_line = t
     return out
