@@ -130,6 +130,40 @@ def test_normalise_text_removes_python_whitespace_and_groups() -> None:
     assert normalise_text("") == ""
 
 
+def test_sentences_normalised_from_their_lines_normalised_text() -> None:
+    """sentences() cuts a line's normalised text as it cuts the line: each sentence's ``norm`` is
+    the sentence normalised on its own (whitespace around and after the last 。, full-width digits,
+    grouped thousands, the 公民、法人…其他组织 list)."""
+    import polars as pl
+
+    lines = pl.DataFrame(
+        {
+            "tid": pl.Series([0, 1, 2, 3, 4, 5, 6], dtype=pl.UInt32),
+            "section": ["一"] * 7,
+            "text": [
+                "共 1, 234 件。 ",
+                "未收到。\u3000",
+                "无 。 。 ",
+                "收到 1,234件，公民、法人 和其他组织。结转 3 件",
+                "。。未",
+                "５件。 \t",
+                "本年度工作情况。",
+            ],
+        }
+    )
+    got = prose.sentences(lines)
+    assert got.columns == ["tid", "section", "sentence", "sent", "norm"]
+    assert got.sort("tid", "sent").select("tid", "sent", "norm").rows() == [
+        (0, 0, "共1234件。"),
+        (1, 0, "未收到。"),
+        (2, 0, "无。"),
+        (3, 0, "收到1234件,公民法人其他组织。"),
+        (3, 1, "结转3件"),
+        (4, 2, "未"),
+        (5, 0, "5件。"),
+    ]
+
+
 def test_distinct_texts_one_id_per_section_and_text_even_when_hashes_collide() -> None:
     import polars as pl
 

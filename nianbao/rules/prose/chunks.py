@@ -31,7 +31,7 @@ from nianbao.rules.prose.extract import (
     wrong_percentages,
     wrong_publication_sums,
 )
-from nianbao.rules.prose.text import clauses, distinct_texts, prose_lines, sentences
+from nianbao.rules.prose.text import clauses, distinct_texts, prose_lines, text_sentences, trigger_texts
 
 # reports whose analyses are kept at most (this year's and last year's of a large run)
 REGISTRY_CAP = 400_000
@@ -58,12 +58,13 @@ def analyse(reports: Sequence[ParsedReport], span: Sequence[int] | None = None) 
     if not lines.height:
         return None
     lines, texts = distinct_texts(lines)
-    sents = sentences(texts)
+    cand = trigger_texts(texts)  # normalised once, for their sentences and the H19 candidates
+    sents = text_sentences(cand)
     return ChunkProse(
         lines=lines.drop("text"),
         stated=extract_claims(clauses(sents)),
         fee=fee_texts(texts),
-        pub=wrong_publication_sums(texts),
+        pub=wrong_publication_sums(cand),
         pct=wrong_percentages(texts, sents),
         texts=texts.height,
     )

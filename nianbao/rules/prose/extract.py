@@ -130,7 +130,8 @@ _PUB_TOTAL_RX = (
 
 def publication_sums(lines: pl.DataFrame) -> pl.DataFrame:
     """H19 candidates, vectorised: lines stating 主动公开 … 共 N 条 followed by 其中 and its parts;
-    (keys…, text, stated, sum) with the frame's own keys.
+    (keys…, text, stated, sum) with the frame's own keys (``norm``, the normalised ``text``, is
+    read when the frame has it).
 
     The same reading as :func:`parse_publication_sum` (which builds the quote of a finding)."""
     keys = [c for c in lines.columns if c not in _TEXT_COLUMNS]
@@ -139,8 +140,9 @@ def publication_sums(lines: pl.DataFrame) -> pl.DataFrame:
         lines.filter(pl.col("text").str.contains("其中", literal=True))
         .filter(pl.col("text").str.contains("条", literal=True))
         .filter(pl.col("text").str.contains("共|合计|累计|总计"))
-        .with_columns(normalise(pl.col("text")).alias("norm"))
     )
+    if "norm" not in cand.columns:  # (the frame of text.trigger_texts has it)
+        cand = cand.with_columns(normalise(pl.col("text")).alias("norm"))
     got = pl.col("norm").str.extract_groups(
         _PUB_TOTAL_RX.replace("(\\d+)", "(?<stated>\\d+)") + r".{0,4}?其中(?<tail>[^。]*)"
     )
@@ -285,7 +287,8 @@ def percent_errors(norm_sentence: str, norm_line: str) -> list[PercentError]:
 
 
 def wrong_publication_sums(texts: pl.DataFrame) -> dict[int, PubSum]:
-    """H19 over the distinct texts (``tid``, ``text``): the candidates found vectorised, each one
+    """H19 over the distinct texts (``tid``, ``text``; or those of them that have a trigger word,
+    with ``norm``: text.trigger_texts, as every candidate has 条): the candidates found vectorised, each one
     whose parts do not add up parsed once in Python; text id → its sum."""
     bad = publication_sums(texts).filter(pl.col("stated") != pl.col("sum"))
     wrong: dict[int, PubSum] = {}

@@ -137,19 +137,37 @@ def split_sentences(text: str) -> list[str]:
     return re.split(r"(?<=。)", text)
 
 
+def trigger_texts(lines: pl.DataFrame) -> pl.DataFrame:
+    """The lines (or distinct texts) that may state a figure (one of :data:`TRIGGER_WORDS`), with
+    their normalised text ``norm``: what :func:`text_sentences` cuts, and a superset of the H19
+    candidates (they have 条), which read the same ``norm``."""
+    return lines.filter(pl.col("text").str.contains(_TRIGGER_ANY)).with_columns(normalise(pl.col("text")).alias("norm"))
+
+
 def sentences(lines: pl.DataFrame) -> pl.DataFrame:
     """Sentences (cut after each 。) of the lines that may state a figure; ``sent`` is the sentence's
-    position in its line, ``norm`` its normalised text (computed once per distinct sentence)."""
-    cand = lines.filter(pl.col("text").str.contains(_TRIGGER_ANY))
-    s = (
-        cand.with_columns(pl.col("text").str.split("。", inclusive=True).alias("sentence"))
+    position in its line, ``norm`` its normalised text."""
+    return text_sentences(trigger_texts(lines))
+
+
+def text_sentences(cand: pl.DataFrame) -> pl.DataFrame:
+    """:func:`sentences` of the lines of :func:`trigger_texts`.
+
+    A sentence's normalised text is the sentence at the same place in its line's normalised text:
+    normalising keeps every 。 and none of its patterns spans one, so it normalises each sentence
+    on its own (the sentence's surrounding whitespace it removes anyway); only a last part after
+    the final 。 that is whitespace alone is missing there (its normalised text is "")."""
+    raw = pl.col("text").str.split("。", inclusive=True)
+    norm = pl.concat_list(pl.col("norm").str.split("。", inclusive=True), pl.lit("")).list.head(raw.list.len())
+    return (
+        cand.with_columns(raw.alias("sentence"), norm.alias("_norm"))
         .with_columns(pl.int_ranges(0, pl.col("sentence").list.len()).alias("sent"))
-        .explode("sentence", "sent")
+        .explode("sentence", "sent", "_norm")
         .filter(pl.col("sentence").str.contains(TRIGGER))
-        .drop("text")
+        .drop("text", "norm")
+        .rename({"_norm": "norm"})
+        .select(pl.exclude("norm"), "norm")
     )
-    distinct = s.select("sentence").unique().with_columns(normalise(pl.col("sentence").str.strip_chars()).alias("norm"))
-    return s.join(distinct, on="sentence", how="left")
 
 
 def clauses(sents: pl.DataFrame) -> pl.DataFrame:
