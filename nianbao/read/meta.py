@@ -434,7 +434,7 @@ class FormatEvidence:
     merged_other: bool  # 表三（六）其他处理 printed as one row (no sub-row labels)
 
 
-_NOT_NEWLINE_SPACE = re.compile(r"[ \t\u3000\xa0\r\f\v]+")
+_SPACES = " \t\u3000\xa0\r\f\v"  # the spaces a label text is read without (not its newlines)
 _NUMBERING = re.compile(r"(?:^|\n)[\d０-９]*[.、．]?$")  # what may precede a row label on its line
 _GROUP_NUMBER = re.compile(r"(?:^|\n|[)）])$")  # （六）其他处理 / 其他处理 at the start of a line
 
@@ -474,7 +474,10 @@ def format_of_label_text(label_text: str, year: int | None) -> FormatEvidence:
     """``detect_format`` from the label lines already joined by newlines."""
     # without spaces (labels wrapped or spaced: 本年新 制作数量); no NFKC (slow on CJK): the marks are
     # plain ideographs, their full-width variants are spelled out below
-    joined = _NOT_NEWLINE_SPACE.sub("", label_text)
+    joined = label_text
+    for ch in _SPACES:  # str.replace a character (a C scan): a sixth of a regex sub of their class
+        if ch in joined:
+            joined = joined.replace(ch, "")
     return format_of_marks(
         _MARKS.findall(joined),
         _starts_label(joined, "规范性文件", _NUMBERING),
