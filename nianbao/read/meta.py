@@ -623,10 +623,9 @@ def unwrapped(items: list[tuple[int, str]]) -> list[tuple[int, str]]:
     out: list[tuple[int, str]] = []
     for k, (no, _text) in enumerate(items):
         t = stripped[k]
-        if out:
+        if out and widths[k - 1] >= full:  # the line before ran to the margin: continued, unless a heading
             pno, prev = out[-1]
-            heading = bool(_STARTS_BLOCK.match(t)) and prev.endswith(_SENTENCE_END)
-            if widths[k - 1] >= full and not heading:  # the line before ran to the margin
+            if not (prev.endswith(_SENTENCE_END) and _STARTS_BLOCK.match(t)):
                 out[-1] = (pno, prev + t)
                 continue
         out.append((no, t))
