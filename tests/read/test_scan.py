@@ -23,6 +23,7 @@ from nianbao.io.limits import Limits, current_limits
 from nianbao.io.textio import decode_text
 from nianbao.read import bulk, meta
 from tests.helpers import seed_text
+from tests.read.test_bulk_read import _write
 from tests.read.test_fast_read import _corpus, differences
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -211,15 +212,6 @@ def test_the_scan_is_built_in_ci() -> None:
     if os.environ.get("CI", "").lower() != "true":
         pytest.skip("only CI must have the compiled scan")
     assert bulk.cscan is not None  # CI never tests the polars fallback alone
-
-
-def _write(tmp: Path, named: list[tuple[str, bytes]]) -> list[tuple[Path, str]]:
-    out = []
-    for k, (name, data) in enumerate(named):
-        p = tmp / f"{k:04d}.txt"
-        p.write_bytes(data)
-        out.append((p, name))
-    return out
 
 
 @needs_scan
