@@ -164,3 +164,34 @@ def test_stored_reports_take_the_names_given_and_every_other_field_stored(tmp_pa
     ]
     with pytest.raises(ValueError):
         st.stored_reports(store, rows, names[:-1])
+
+
+def test_a_stored_reports_later_scalars_are_decoded_together_on_first_use(tmp_path: Path) -> None:
+    inbox = copy_sample_inbox(tmp_path)
+    first, _ = run(inbox, tmp_path, "out")
+    store = st.Store(tmp_path / "store")
+    rows = store.read(columns=st.SCALAR_COLUMNS)
+    lazy = st.stored_reports(store, rows)
+    whole = store.rebuild(rows)
+    assert "title" in st.LATER and "file" not in st.LATER and set(st.LATER) <= set(st.SCALAR_COLUMNS)
+    slot = ParsedReport.__dict__["title"]
+    assert not any(_is_set(slot, r) for r in lazy)  # none decoded yet
+    # one report's title decodes the look-up's LATER fields of every report, none of the heavy ones
+    before = st.rebuilt["reports"]
+    assert lazy[4].title == whole[4].title and lazy[4].title
+    assert all(_is_set(slot, r) for r in lazy) and st.rebuilt["reports"] == before
+    later = [[getattr(r, n) for n in st.LATER] for r in lazy]
+    assert later == [[getattr(r, n) for n in st.LATER] for r in whole]
+    assert [r.period_start_year for r in lazy] == [r.period_start_year for r in first.outcome.reports]
+    # before a fork every look-up's columns are decoded (polars is not used in the child)
+    again = st.stored_reports(store, rows)
+    st.load_pending()
+    assert all(_is_set(slot, r) for r in again)
+
+
+def _is_set(slot: object, r: ParsedReport) -> bool:
+    try:
+        slot.__get__(r, type(r))  # type: ignore[attr-defined]
+    except AttributeError:
+        return False
+    return True
