@@ -264,7 +264,8 @@ def plan_stage(inv: Inventory, store: Path, scope: Scope, by_county: bool = Fals
             same = len(take) == rows.height and take == list(range(rows.height))
             # (each report's name in this run given: no stored name converted, then replaced)
             names = [inv.files[i].sub.name for i in take_for]  # (``rel``)
-            rebuilt = stored_reports(Store(store), rows if same else rows[take], names)
+            # (the rows' SHA-256 list, read above, given when they are all taken as they are)
+            rebuilt = stored_reports(Store(store), rows if same else rows[take], names, shas if same else None)
             # as load_all does: later collections need not walk the reports again (frozen before
             # the collector is back on: not even the collection their allocations would set off)
             gc.freeze()

@@ -485,16 +485,24 @@ for _name in LATER:  # the LATER scalar fields: decoded on first use
     setattr(StoredReport, _name, _later(_name))
 
 
-def stored_reports(store: Store, rows: pl.DataFrame, files: list[str] | None = None) -> list[ParsedReport]:
+def stored_reports(
+    store: Store, rows: pl.DataFrame, files: list[str] | None = None, sha256: list[str] | None = None
+) -> list[ParsedReport]:
     """The reports of the given index rows (``rel``, ``written_ns``, ``_part`` and
     :data:`SCALAR_COLUMNS`), in their order, as :class:`StoredReport` (heavy fields on demand);
-    ``files``: each report's ``file`` (its name in this run), in place of the stored one."""
+    ``files``: each report's ``file`` (its name in this run), in place of the stored one;
+    ``sha256``: the rows' ``sha256`` column as a list when the caller has it (not read again)."""
     if rows.height == 0:
         return []
     if files is not None and len(files) != rows.height:
         raise ValueError(f"{len(files)} file names for {rows.height} stored reports")
+    if sha256 is not None and len(sha256) != rows.height:
+        raise ValueError(f"{len(sha256)} SHA-256 values for {rows.height} stored reports")
+    given = {} if files is None else {"file": files}
+    if sha256 is not None:
+        given["sha256"] = sha256
     pending = _Pending(store, rows.select("_part", "rel", "written_ns"), rows.select(LATER) if LATER else None)
-    scal = _scalar_columns(rows, None if files is None else {"file": files}, _EAGER)
+    scal = _scalar_columns(rows, given, _EAGER)
     out = _build_stored(StoredReport.__new__, StoredReport, pending, *scal.values())
     pending.reports = out
     return out
