@@ -426,36 +426,31 @@ def load_pending() -> int:
 os.register_at_fork(before=load_pending)
 
 
-def _lazy(name: str) -> property:
+def _deferred(name: str, load: Callable[[_Pending], None]) -> property:
+    """The field ``name`` of a stored report, its slot filled by ``load`` (of the report's look-up) on first read."""
     slot = _SLOTS[name]
 
     def get(self: StoredReport) -> Any:
         try:
             return slot.__get__(self, StoredReport)
         except AttributeError:
-            self._pending.load()
+            load(self._pending)
             return slot.__get__(self, StoredReport)
 
     def put(self: StoredReport, value: Any) -> None:
         slot.__set__(self, value)
 
     return property(get, put)
+
+
+def _lazy(name: str) -> property:
+    """A heavy field (cells, layout …): the report's own row rebuilt on first read."""
+    return _deferred(name, _Pending.load)
 
 
 def _later(name: str) -> property:
-    slot = _SLOTS[name]
-
-    def get(self: StoredReport) -> Any:
-        try:
-            return slot.__get__(self, StoredReport)
-        except AttributeError:
-            self._pending.load_scalars()
-            return slot.__get__(self, StoredReport)
-
-    def put(self: StoredReport, value: Any) -> None:
-        slot.__set__(self, value)
-
-    return property(get, put)
+    """A scalar field an unchanged rerun does not read: decoded for the whole look-up on first read."""
+    return _deferred(name, _Pending.load_scalars)
 
 
 class StoredReport(ParsedReport):
