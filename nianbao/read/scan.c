@@ -35,26 +35,38 @@ typedef struct {
     Py_ssize_t n, cap;
 } Buf;
 
+/* *p (of *cap items of item bytes) made room for need items: its capacity doubled from first (or its
+ * own) until it holds them; -1 (MemoryError set) when it cannot */
 static int
-buf_grow(Buf *b, Py_ssize_t len)
+grow(void **p, Py_ssize_t *cap, Py_ssize_t need, Py_ssize_t first, size_t item)
 {
-    {
-        Py_ssize_t cap = b->cap ? b->cap : 1 << 16;
-        while (cap < b->n + len) {
-            if (cap > PY_SSIZE_T_MAX / 2) {
-                PyErr_NoMemory();
-                return -1;
-            }
-            cap *= 2;
-        }
-        char *p = PyMem_Realloc(b->p, (size_t)cap);
-        if (p == NULL) {
+    if (need <= *cap)
+        return 0;
+    Py_ssize_t c = *cap ? *cap : first;
+    while (c < need) {
+        if (c > PY_SSIZE_T_MAX / 2 / (Py_ssize_t)item) {
             PyErr_NoMemory();
             return -1;
         }
-        b->p = p;
-        b->cap = cap;
+        c *= 2;
     }
+    void *q = PyMem_Realloc(*p, (size_t)c * item);
+    if (q == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    *p = q;
+    *cap = c;
+    return 0;
+}
+
+static int
+buf_grow(Buf *b, Py_ssize_t len)
+{
+    void *p = b->p;
+    if (grow(&p, &b->cap, b->n + len, 1 << 16, 1) < 0)
+        return -1;
+    b->p = p;
     return 0;
 }
 
@@ -237,22 +249,13 @@ typedef struct {
 static int
 grow_cells(State *st, Py_ssize_t need)
 {
-    if (need <= st->cellcap)
-        return 0;
-    Py_ssize_t cap = st->cellcap ? st->cellcap : 256;
-    while (cap < need)
-        cap *= 2;
-    Py_ssize_t *cell = PyMem_Realloc(st->cell, (size_t)cap * sizeof(Py_ssize_t));
-    if (cell == NULL) {
-        PyErr_NoMemory();
-        return -1;
-    }
+    /* the cells' ends and their masks: the same capacity */
+    Py_ssize_t cap = st->cellcap, mcap = st->cellcap;
+    void *cell = st->cell, *mask = st->mask;
+    int r = grow(&cell, &cap, need, 256, sizeof(Py_ssize_t));
     st->cell = cell;
-    char *mask = PyMem_Realloc(st->mask, (size_t)cap);
-    if (mask == NULL) {
-        PyErr_NoMemory();
+    if (r < 0 || grow(&mask, &mcap, need, 256, 1) < 0)
         return -1;
-    }
     st->mask = mask;
     st->cellcap = cap;
     return 0;
@@ -280,19 +283,10 @@ grow_cells(State *st, Py_ssize_t need)
 static int
 grow_ucs4(Py_UCS4 **p, Py_ssize_t *cap, Py_ssize_t need)
 {
-    if (need <= *cap)
-        return 0;
-    Py_ssize_t cap2 = *cap ? *cap : 1024;
-    while (cap2 < need)
-        cap2 *= 2;
-    Py_UCS4 *q = PyMem_Realloc(*p, (size_t)cap2 * sizeof(Py_UCS4));
-    if (q == NULL) {
-        PyErr_NoMemory();
-        return -1;
-    }
+    void *q = *p;
+    int r = grow(&q, cap, need, 1024, sizeof(Py_UCS4));
     *p = q;
-    *cap = cap2;
-    return 0;
+    return r;
 }
 
 typedef struct {
