@@ -50,7 +50,7 @@ import os
 import re
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import MISSING, dataclass, fields
 from functools import cache, lru_cache
 from itertools import accumulate
@@ -639,13 +639,7 @@ def _frame_c(texts: Sequence[str], lim: Limits) -> _Chunk:
     )  # fmt: skip
     values = np.frombuffer(values_b, np.float64)
     states = np.frombuffer(states_b, np.uint8)
-    texts_at: dict[int, str] = {}
-    for k, cell in odd:  # a decimal, a leading zero, a long number: fast.read_code
-        v, code, text = fast.read_code(cell, Kind.COUNT)
-        values[k] = v
-        states[k] = code
-        if text is not None:
-            texts_at[k] = text
+    texts_at = _read_odd(odd, values, states)  # a decimal, a leading zero, a long number
     prose_l = array("q", prose).tolist()
     mark_l = array("q", mark_rows).tolist()
     return _Chunk(
@@ -857,15 +851,21 @@ def _numbers(nums: pl.Series) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
     odd = ~nums.str.contains(_PLAIN_INTEGER)
     values = nums.cast(pl.Float64, strict=False).fill_null(math.nan).to_numpy().copy()
     states = np.where(values == 0, _ZERO_CODE, _VALUE_CODE).astype(np.uint8)
-    texts: dict[int, str] = {}
     at = np.flatnonzero(odd.to_numpy())
-    for k, cell in zip(at.tolist(), nums.gather(at).to_list(), strict=True):
+    return values, states, _read_odd(zip(at.tolist(), nums.gather(at).to_list(), strict=True), values, states)
+
+
+def _read_odd(cells: Iterable[tuple[int, str]], values: np.ndarray, states: np.ndarray) -> dict[int, str]:
+    """fast.read_code of the number cells not read as plain integers, ``(index, printed text)``: each
+    one's value and state put at its index; their printed texts that are not plain, by index."""
+    texts: dict[int, str] = {}
+    for k, cell in cells:
         v, code, text = fast.read_code(cell, Kind.COUNT)
         values[k] = v
         states[k] = code
         if text is not None:
             texts[k] = text
-    return values, states, texts
+    return texts
 
 
 def _text(text: str) -> str:
