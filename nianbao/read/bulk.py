@@ -389,8 +389,19 @@ class _Compiled:
 _COMPILED: dict[tuple[object, ...], _Compiled | None] = {}
 
 
+_CHOSEN: dict[tuple[object, ...], _Compiled | None] = {}
+
+
 def _compile(key: tuple[object, ...], plan: fast.Plan) -> _Compiled | None:
-    """The plan of a skeleton key compiled, remembered when the plan is (fast.Plan.cacheable)."""
+    """The plan of a skeleton key compiled, remembered when the plan is (fast.Plan.cacheable), or
+    with its 表三 rows when their numbers chose some of their windows (fast.Plan.chosen)."""
+    if plan.chosen:
+        ck = (key, plan.t3)
+        if ck not in _CHOSEN:
+            if len(_CHOSEN) >= fast.MAX_PLANS:
+                _CHOSEN.clear()
+            _CHOSEN[ck] = _compiled(key, plan)
+        return _CHOSEN[ck]
     compiled = _compiled(key, plan)
     if plan.cacheable:
         if len(_COMPILED) >= fast.MAX_PLANS:

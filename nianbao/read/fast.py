@@ -47,6 +47,7 @@ from nianbao.read.meta import (
     read_period,
     read_title,
 )
+from nianbao.read.values import fit_values, fitting_windows, sum_rule
 
 ENV = "NIANBAO_FAST_READ"
 
@@ -55,6 +56,7 @@ ENV = "NIANBAO_FAST_READ"
 _VALUE_END = frozenset("0123456789０１２３４５６７８９—-－/／无")
 _VALUE_LIKE = re.compile(r"^[\s\d.,，\-—–/／\\%％]*$")  # where a line's label cells end (labels.py)
 _T3_N = 7  # values of a row of 表三
+_T3_SUM = sum_rule(_T3_N - 1)  # a row's sum rule (the tolerant reader's choice among windows)
 _T4_N = len(T4_COLUMNS)
 _T4_ROW_KEYS = frozenset(norm_label(k) for r in T4_ROWS for k in r.keys)
 _T3_ROWS = {fmt: frozenset(r.id for r in tables(fmt)["3"].rows) for fmt in Fmt}
@@ -243,11 +245,17 @@ def _table2(window: Sequence[LineLike]) -> dict[str, tuple[dict[str, _V], int]] 
     return rows
 
 
-def _table3(window: Sequence[LineLike]) -> tuple[dict[str, tuple[list[_V], int]], list[str]] | None:
+def _table3(
+    window: Sequence[LineLike],
+) -> tuple[dict[str, tuple[list[_V], int]], list[str], list[tuple[str, int]]] | None:
+    """表三's rows (row id -> (values, line)), its header texts, and the rows whose window of seven
+    cells their numbers chose (several fit: :func:`nianbao.read.values.fit_values`), each with the
+    index of its label cell."""
     rows: dict[str, tuple[list[_V], int]] = {}
     header_text: list[str] = []
     fragment = ""
     started = False
+    by_numbers: list[tuple[str, int]] = []
     labelled = _labelled_lines(window)
     if labelled is None:
         return None
@@ -285,11 +293,22 @@ def _table3(window: Sequence[LineLike]) -> tuple[dict[str, tuple[list[_V], int]]
         if row_id in rows:
             return None
         k = _contiguous(after, _T3_N)
-        if k is None:
-            return None  # blank cells, a count that is not 7, run-together digits: the tolerant reader
-        base = last_label + 2 + k  # 1-based position of the first value in the line
-        rows[row_id] = ([_V(after[k + j].strip(), ln.no, base + j) for j in range(_T3_N)], ln.no)
-    return rows, header_text
+        if k is not None:
+            base = last_label + 2 + k  # 1-based position of the first value in the line
+            rows[row_id] = ([_V(after[k + j].strip(), ln.no, base + j) for j in range(_T3_N)], ln.no)
+            continue
+        # blank cells among or around the values (e.g. 总计 left blank): the tolerant reader's window,
+        # when every value is a printed cell; one number alone (perhaps run together) or a blank
+        # cell not printed (fewer cells than columns): the tolerant reader
+        if len(after) < _T3_N or sum(1 for c in after if c.strip()) < 2:
+            return None
+        fitted = fit_values(list(enumerate(after, last_label + 2)), _T3_N, _T3_SUM)
+        if fitted is None:
+            return None  # more numbers than columns
+        if fitting_windows(after, _T3_N) > 1:
+            by_numbers.append((row_id, last_label))
+        rows[row_id] = ([_V(raw, ln.no, pos) for pos, raw in fitted], ln.no)
+    return rows, header_text, by_numbers
 
 
 def _table4(window: Sequence[LineLike]) -> tuple[list[_V], int, str] | None:
@@ -352,12 +371,16 @@ class Plan:
     # every number cell of the regions is a value of a row read (then another report with this
     # skeleton reads the same whatever its numbers); else the plan is used for this report only
     cacheable: bool
+    # cacheable but that some of 表三's rows have their windows chosen by their numbers: the plan of
+    # every report of the skeleton whose numbers choose the same windows (the same ``t3``)
+    chosen: bool = False
 
 
 # A table's part of a plan and how many of its values read are number cells: 表二's rows, 表三's
-# rows and aliases, 表四's line and cell
+# rows, aliases and the rows whose window their numbers choose (index among the rows, label cell),
+# 表四's line and cell
 _Part2 = tuple[tuple[tuple[str, int, tuple[tuple[str, int | None], ...]], ...], int]
-_Part3 = tuple[tuple[tuple[str, int, int], ...], tuple[LayoutFact, ...], int]
+_Part3 = tuple[tuple[tuple[str, int, int], ...], tuple[LayoutFact, ...], tuple[tuple[int, int], ...], int]
 _Part4 = tuple[tuple[int, int], int]
 
 
@@ -393,7 +416,7 @@ def _part3(fmt: Fmt, w3: Sequence[LineLike]) -> _Part3 | None:
     got3 = _table3(w3)
     if got3 is None:
         return None
-    t3, t3_header = got3
+    t3, t3_header, by_numbers = got3
     if set(t3) != _T3_ROWS[fmt]:
         return None
     aliases: list[LayoutFact] = []  # a column printed under an accepted alias (I06)
@@ -407,7 +430,24 @@ def _part3(fmt: Fmt, w3: Sequence[LineLike]) -> _Part3 | None:
         return None
     at3 = {ln.no: i for i, ln in enumerate(w3)}
     rows = tuple((rid, at3[line], (vals[0].pos or 0) - 1) for rid, (vals, line) in t3.items())
-    return rows, tuple(aliases), _numbered(v for vals, _l in t3.values() for v in vals)
+    order = list(t3)
+    chosen = tuple((order.index(rid), label) for rid, label in by_numbers)
+    return rows, tuple(aliases), chosen, _numbered(v for vals, _l in t3.values() for v in vals)
+
+
+def _rechosen(part: _Part3, w3: Sequence[LineLike]) -> _Part3:
+    """表三's part with the window of each row its numbers choose chosen from this window's cells,
+    as :func:`_table3` chooses it (the part may come from :data:`_PARTS`, made from another report
+    of the skeleton: the same cells printed or blank, other numbers)."""
+    rows, aliases, chosen, count = part
+    out = list(rows)
+    for idx, label in chosen:
+        rid, li, _k = out[idx]
+        cells = w3[li].cells
+        fitted = fit_values(list(enumerate(cells[label + 1 :], label + 2)), _T3_N, _T3_SUM)
+        assert fitted is not None and fitted[0][0] is not None  # (the skeleton's cells: as when made)
+        out[idx] = (rid, li, fitted[0][0] - 1)
+    return tuple(out), aliases, chosen, count
 
 
 def _part4(w4: Sequence[LineLike]) -> _Part4 | None:
@@ -437,18 +477,22 @@ def _joined(
 
     A part is remembered only when every number cell of its window is a value it reads (its count
     of such values is the window's count of number cells: then another window of this skeleton
-    gives the same part whatever its numbers); the plan is cacheable when that holds over the
-    three windows together."""
+    gives the same part whatever its numbers, but for the windows of 表三's rows that its numbers
+    choose, chosen again for each report); the plan is cacheable when that holds over the three
+    windows together and no row's window depends on the numbers."""
     p3 = _part(3, fmt, windows[1], skeletons[1], numbers[1], _part3)
     if p3 is None:
         return None
+    if p3[2]:
+        p3 = _rechosen(p3, windows[1])
     p2 = _part(2, fmt, windows[0], skeletons[0], numbers[0], _part2)
     if p2 is None:
         return None
     p4 = _part(4, fmt, windows[2], skeletons[2], numbers[2], lambda _f, w: _part4(w))
     if p4 is None:
         return None
-    return Plan(p2[0], p3[0], p4[0], p3[1], p2[-1] + p3[-1] + p4[-1] == sum(numbers))
+    whole = p2[-1] + p3[-1] + p4[-1] == sum(numbers)
+    return Plan(p2[0], p3[0], p4[0], p3[1], whole and not p3[2], whole and bool(p3[2]))
 
 
 _PARTS: dict[tuple[object, ...], Any] = {}  # (table, format, skeleton) -> its part

@@ -29,11 +29,7 @@ def fit_values(
         return r  # the one window (the common row: as many cells as columns)
     while len(r) < n:
         r.append((None, ""))
-    # a window fits when every non-empty cell is inside it: it starts at or before the first one and
-    # ends at or after the last one (the windows' starts in order, as trying each start gives them)
-    full = [k for k, (_p, raw) in enumerate(r) if raw]
-    lo, hi = (full[-1] - n + 1, full[0]) if full else (0, len(r) - n)
-    candidates = [r[s : s + n] for s in range(max(lo, 0), min(hi, len(r) - n) + 1)]
+    candidates = [r[s : s + n] for s in _starts([raw for _p, raw in r], n)]
     if not candidates:
         return None
     if len(candidates) == 1:
@@ -43,6 +39,21 @@ def fit_values(
         if good:
             return good[-1]
     return candidates[-1]
+
+
+def _starts(stripped: Sequence[str], n: int) -> range:
+    """Where the windows of ``n`` cells that fit start (``stripped``: the cells' texts, at least
+    ``n``): a window fits when every non-empty cell is inside it, so it starts at or before the
+    first one and ends at or after the last one (in order, as trying each start gives them)."""
+    full = [k for k, raw in enumerate(stripped) if raw]
+    lo, hi = (full[-1] - n + 1, full[0]) if full else (0, len(stripped) - n)
+    return range(max(lo, 0), min(hi, len(stripped) - n) + 1)
+
+
+def fitting_windows(cells: Sequence[str], n: int) -> int:
+    """How many windows :func:`fit_values` chooses among for these printed cells (at least ``n``):
+    one, the window is the cells' shape alone; several, the row's numbers choose (its sum rule)."""
+    return 1 if len(cells) == n else len(_starts([c.strip() for c in cells], n))
 
 
 def sum_rule(parts: int) -> Callable[[list[str]], bool]:

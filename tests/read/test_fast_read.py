@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from nianbao.domain.model import ParsedReport
+from nianbao.domain.normalize import State
 from nianbao.io.text import text_lines
 from nianbao.io.textio import decode_text
 from nianbao.read import fast
@@ -140,22 +141,71 @@ def test_other_shapes_go_to_the_tolerant_reader(shape: str) -> None:
 
 
 def test_doubtful_rows_go_to_the_tolerant_reader() -> None:
-    """A blank cell, a missing row, a row printed twice, a non-text source: never read fast."""
+    """A row with a blank cell not printed or one number alone, a missing row, a row printed twice,
+    a non-text source: never read fast."""
     seed = seed_text()
     lines = seed.split("\n")
     row = next(i for i, ln in enumerate(lines) if ln.startswith("(七) 总计\t"))
-    blank = lines.copy()
-    cells = blank[row].split("\t")
-    cells[3] = ""
-    blank[row] = "\t".join(cells)
+    short = [*lines[:row], "(七) 总计\t0\t0\t0\t0\t0\t0", *lines[row + 1 :]]  # six cells for seven columns
+    lone = [*lines[:row], "(七) 总计\t\t0\t\t\t\t\t\t\t", *lines[row + 1 :]]  # perhaps digits run together
     twice = [*lines[: row + 1], lines[row], *lines[row + 1 :]]
     missing = [*lines[:row], *lines[row + 1 :]]
-    for text in ("\n".join(blank), "\n".join(twice), "\n".join(missing)):
+    for text in ("\n".join(short), "\n".join(lone), "\n".join(twice), "\n".join(missing)):
         assert not _fast_reads("x.txt", text.encode("utf-8"))
     assert _fast_reads("seed.txt", seed.encode("utf-8"))
     rep = ParsedReport(file="x.csv", sha256="", size=0, source_type="csv")
     assert fast.read(text_lines(seed), rep) is None
     assert not rep.layout and not rep.cells.keys() and rep.title is None  # untouched
+
+
+def _blank_totals(text: str, other: str) -> str:
+    """``text`` (the seed's layout) with the 总计 column of 表三's outcome rows left blank (the synthetic
+    total_blank defect, a shape of real reports) and the row 3.其他 printing ``other`` (six numbers)."""
+    out = []
+    for ln in text.split("\n"):
+        cells = ln.split("\t")
+        if ln.startswith("3.其他\t"):
+            ln = "\t".join(["3.其他", "", *other.split(), "", ""])
+        elif len(cells) >= 8 and any(
+            c.startswith(("(一)", "(二)", "1.", "2.", "3.", "4.", "5.", "6.", "7.", "8.")) for c in cells
+        ):
+            ln = "\t".join([*cells[:-1], ""]) if cells[-1] else "\t".join([*cells[:-2], "", ""])
+        out.append(ln)
+    return "\n".join(out)
+
+
+BLANK_TOTALS = {  # the row 3.其他 in three windows: its numbers choose (fit_values' sum rule), not its cells
+    "under 自然人": "1 0 0 0 0 0",  # neither window adds up: the blanks at the end
+    "shifted": "1 0 0 0 0 1",  # five numbers adding up to the sixth: the blank under 自然人
+    "zeros": "0 0 0 0 0 0",  # both add up: the blanks at the end
+}
+
+
+def test_blank_cells_read_fast_as_the_tolerant_reader(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows with blank cells printed (a 总计 left blank) are read fast, each value in the window the
+    tolerant reader fits; a row whose window its numbers choose is chosen again for every report of
+    the skeleton (its plan is not kept by skeleton alone)."""
+    seed = busy_seed()
+    texts = {k: _blank_totals(seed, v) for k, v in BLANK_TOTALS.items()}
+    fast._PLANS.clear()
+    fast._PARTS.clear()
+    for name in [*texts, *texts]:  # a second round reads the parts made by the first
+        data = texts[name].encode("utf-8")
+        assert _fast_reads(name, data), name
+        tolerant, quick = _both(name, data, monkeypatch)
+        assert differences(tolerant, quick) == [], name
+    got = {k: load_bytes(k, t.encode("utf-8")).cells for k, t in texts.items()}
+    row = [f"3:3.6.3:{c}" for c in ("natural", "commercial", "other", "total")]
+    assert [(got["under 自然人"][c].raw, got["under 自然人"][c].col) for c in row] == [
+        ("1", 3),
+        ("0", 4),
+        ("0", 8),
+        ("", 9),
+    ]
+    assert [(got["shifted"][c].raw, got["shifted"][c].col) for c in row] == [("", 2), ("1", 3), ("0", 7), ("1", 8)]
+    assert [(got["zeros"][c].raw, got["zeros"][c].col) for c in row] == [("0", 3), ("0", 4), ("0", 8), ("", 9)]
+    assert (got["zeros"]["3:3.1:total"].raw, got["zeros"]["3:3.1:total"].state) == ("", State.BLANK)
+    assert not any(p.chosen or p.cacheable for k, p in fast._PLANS.items())  # no plan kept for these skeletons
 
 
 def test_the_switch_turns_the_fast_path_off(monkeypatch: pytest.MonkeyPatch) -> None:
