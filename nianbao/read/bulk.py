@@ -299,7 +299,8 @@ class _Shape:
     its block headers, 2 a prose section that may be unwrapped), the first candidate; the sections in
     statutory order (their places in line order, and their names with the 引言 last: the prose's
     names); per table section (二, 三, 四) its candidate and the next section's (-1: none); the
-    layout key (:func:`_layout`)."""
+    layout key (:func:`_layout`); the prose's parts as the compiled scan's ``sections`` reads them
+    (their count, then per part in statutory order its candidate, the next one's, how it is read)."""
 
     heading_of: tuple[int, ...]  # per statutory section (spec.SECTIONS): its candidate, -1 not found
     spans: tuple[tuple[str, int, int, int], ...]
@@ -308,6 +309,7 @@ class _Shape:
     names: list[str]
     tables: tuple[tuple[int, int], ...] | None  # None: 二, 三 or 四 not found
     skey: tuple[tuple[str, str, int], ...]
+    parts: tuple[int, ...]
 
 
 @lru_cache(maxsize=1 << 12)  # the same heading lines in most reports
@@ -342,7 +344,8 @@ def _shape(texts: tuple[str, ...]) -> _Shape:
         js = sorted(at.values())
         tables = tuple((at[n], next((j for j in js if j > at[n]), -1)) for n in ("二", "三", "四"))
     heading_of = tuple(at.get(s.number, -1) for s in SECTIONS)
-    return _Shape(heading_of, spans, ordered[0][1] if ordered else -1, statutory, names, tables, skey)
+    parts = (len(statutory), *(x for k in statutory for x in spans[k][1:]))
+    return _Shape(heading_of, spans, ordered[0][1] if ordered else -1, statutory, names, tables, skey, parts)
 
 
 def _printed_text(raw: str) -> str:
@@ -600,12 +603,12 @@ class _Chunk:
     numbers: np.ndarray  # number cells of the line
     heads: np.ndarray  # lines that may print a section heading
     periods: np.ndarray  # lines of the head that may print the period
-    prose: list[int]  # lines of text (no tab, not blank), ascending
-    open_ends: list[int]  # per line of ``prose``: how many before it do not end a sentence
-    ends: list[bool]  # per line of ``prose``: it ends a sentence (stripped)
-    block: list[bool]  # per line of ``prose``: it starts a heading or a numbered item
-    width: list[int]  # per line of ``prose``: its printed width (UTF-8 bytes, stripped)
-    prose_no: list[int]  # per line of ``prose``: its line number in its report (1-based)
+    prose: np.ndarray  # lines of text (no tab, not blank), ascending (int64)
+    open_ends: np.ndarray  # per line of ``prose``: how many before it do not end a sentence (int64)
+    ends: np.ndarray  # per line of ``prose``: it ends a sentence (stripped) (bool)
+    block: np.ndarray  # per line of ``prose``: it starts a heading or a numbered item (bool)
+    width: np.ndarray  # per line of ``prose``: its printed width (UTF-8 bytes, stripped) (int64)
+    prose_no: np.ndarray  # per line of ``prose``: its line number in its report (1-based) (int64)
     prose_raw: list[str]  # per line of ``prose``: its text (a section's lines are slices of these)
     mark_rows: list[int]  # label lines that print a format's mark, ascending
     marks: list[tuple[tuple[str, ...], bool, bool]]  # per line of mark_rows: (marks, 规范性文件 row, 其他处理 row)
@@ -651,7 +654,6 @@ def _frame_c(texts: Sequence[str], lim: Limits) -> _Chunk:
     values = np.frombuffer(values_b, np.float64)
     states = np.frombuffer(states_b, np.uint8)
     texts_at = _read_odd(odd, values, states)  # a decimal, a leading zero, a long number
-    prose_l = array("q", prose).tolist()
     mark_l = array("q", mark_rows).tolist()
     return _Chunk(
         np.frombuffer(acc, np.bool_),
@@ -661,12 +663,12 @@ def _frame_c(texts: Sequence[str], lim: Limits) -> _Chunk:
         np.frombuffer(numbers, np.int64),
         np.frombuffer(heads, np.uint32),
         np.frombuffer(periods, np.uint32),
-        prose_l,
-        array("q", open_ends).tolist(),
-        np.frombuffer(ends, np.bool_).tolist(),
-        np.frombuffer(block, np.bool_).tolist(),
-        array("q", width).tolist(),
-        array("q", prose_no).tolist(),
+        np.frombuffer(prose, np.int64),
+        np.frombuffer(open_ends, np.int64),
+        np.frombuffer(ends, np.bool_),
+        np.frombuffer(block, np.bool_),
+        np.frombuffer(width, np.int64),
+        np.frombuffer(prose_no, np.int64),
         prose_raw,
         mark_l,
         [_marks_of(raws[r]) for r in mark_l],
@@ -819,12 +821,12 @@ def _frame_polars(texts: Sequence[str], lim: Limits) -> _Chunk:
             & raw.str.contains("日", literal=True)
         )["row"]
         .to_numpy(),
-        prose,
-        open_ends.to_list(),
-        text_lines["ends"].to_list(),
-        text_lines["block"].to_list(),
-        text_lines["width"].to_list(),
-        text_lines["no"].to_list(),
+        np.array(prose, np.int64),
+        open_ends.to_numpy().astype(np.int64),
+        text_lines["ends"].to_numpy().astype(np.bool_),
+        text_lines["block"].to_numpy().astype(np.bool_),
+        text_lines["width"].to_numpy().astype(np.int64),
+        text_lines["no"].to_numpy().astype(np.int64),
         list(map(raws.__getitem__, prose)),
         marked["row"].to_list(),
         list(map(_marks_of, marked["raw"].to_list())),
@@ -892,11 +894,16 @@ def read_texts(
 ) -> list[bool]:
     """Fill each report (file, hash, encoding set; plain text) from its decoded text when the bulk
     path reads it for certain; True for those, False for the ones left untouched (``no_plan``, when
-    given, receives the index of those whose tables have no plan: the fast path cannot read them)."""
+    given, receives the index of those whose tables have no plan: the fast path cannot read them).
+
+    The sections' prose of every report read is made by the compiled scan's ``sections`` for the
+    whole chunk at once when the scan is built and on (``NIANBAO_CSCAN``), else by
+    :func:`_fill_prose` report by report (the same sections: ``tests/read/test_scan.py``)."""
     lim = limits or current_limits()
     if not items:
         return []
     ch = _frame([_text(t) for _r, t in items], lim)
+    lists = None if cscan is not None and os.environ.get(CSCAN_ENV, "1") != "0" else _ProseLists.of(ch)
     order = np.flatnonzero(ch.accepted)
     starts = np.searchsorted(ch.rids, order, "left").tolist()
     ends = np.searchsorted(ch.rids, order, "right").tolist()
@@ -906,34 +913,45 @@ def read_texts(
     # where each heading line and each report's end fall among the lines of text (what bisection
     # over ch.prose gives, for the whole chunk at once): the first line of text after the heading
     # line, the heading line's own place, the report's end
-    prose = np.asarray(ch.prose, np.int64)
-    after = np.searchsorted(prose, ch.heads.astype(np.int64) + 1).tolist()
-    at = np.searchsorted(prose, ch.heads.astype(np.int64)).tolist()
-    end_at = np.searchsorted(prose, ends).tolist()
+    after = np.searchsorted(ch.prose, ch.heads.astype(np.int64) + 1)
+    at = np.searchsorted(ch.prose, ch.heads.astype(np.int64))
+    end_at = np.searchsorted(ch.prose, ends).tolist()
+    after_l, at_l = (after.tolist(), at.tolist()) if lists is not None else ([], [])
     done = [False] * len(items)
     chosen: list[_Chosen] = []
+    plan: list[int] = []  # the compiled prose's plan (scan.sections), report after report
+    named: list[tuple[ParsedReport, list[str]]] = []  # … its reports and their sections' names
     for k, rid in enumerate(order.tolist()):
         a, b = starts[k], ends[k]
-        h = head_at[0][k]
-        got = _read_one(
-            items[rid][0],
-            ch,
-            a,
-            b,
-            [i - a for i in heads[h : head_at[1][k]]],
-            [i - a for i in periods[period_at[0][k] : period_at[1][k]]],
-            (after[h : head_at[1][k]], at[h : head_at[1][k]], end_at[k]),
-        )
+        h, h_end = head_at[0][k], head_at[1][k]
+        rel = [i - a for i in heads[h:h_end]]
+        rep = items[rid][0]
+        got = _read_one(rep, ch, a, b, rel, [i - a for i in periods[period_at[0][k] : period_at[1][k]]])
         if got is None:
             continue
         if got is _NO_PLAN:
             if no_plan is not None:
                 no_plan.append(rid)
             continue
-        comp, offs, layout = got
-        assert comp is not None
+        comp, offs, layout, shape = got
+        assert comp is not None and shape is not None
+        if lists is None:
+            plan += (a, a + rel[shape.first], h, end_at[k])
+            plan += shape.parts
+            named.append((rep, shape.names))
+        else:
+            _fill_prose(rep, shape, rel, ch, lists, a, (after_l[h:h_end], at_l[h:h_end], end_at[k]))
         chosen.append((rid, comp, offs, a, layout))
         done[rid] = True
+    if named:
+        assert cscan is not None
+        made = cscan.sections(
+            array("q", plan), ch.prose_raw, ch.raws, ch.prose_no, ch.width, ch.ends, ch.block, ch.open_ends,
+            after, at, _block_header, WRAP_MIN_WIDTH, WRAP_FULL,
+        )  # fmt: skip
+        for (rep, names), (counts, nos, lens, text) in zip(named, made, strict=True):
+            # (the names shared by every report of the shape: a Sections' names are only ever replaced)
+            rep.sections = sections_of(names, counts, nos, lens, text)
     if chosen:
         _fill_cells(items, chosen, ch)
     return done
@@ -956,9 +974,10 @@ def _format(ch: _Chunk, start: int, end: int, year: int | None) -> FormatEvidenc
 _format_of_marks = lru_cache(maxsize=1 << 12)(format_of_marks)
 
 
-# what _read_one gives: the plan, its windows' starts, (layout template, the sections' lines)
-_Read = tuple[_Compiled | None, tuple[int, int, int], tuple[dict[str, Any], bytes]]
-_NO_PLAN: _Read = (None, (0, 0, 0), ({}, b""))  # _read_one's answer for tables without a plan (the report untouched)
+# what _read_one gives: the plan, its windows' starts, (layout template, the sections' lines), the
+# report's shape
+_Read = tuple[_Compiled | None, tuple[int, int, int], tuple[dict[str, Any], bytes], "_Shape | None"]
+_NO_PLAN: _Read = (None, (0, 0, 0), ({}, b""), None)  # _read_one's answer for tables without a plan (untouched)
 
 
 def _read_one(
@@ -968,10 +987,10 @@ def _read_one(
     b: int,
     heads: list[int],
     periods: list[int],
-    places: tuple[list[int], list[int], int],
 ) -> _Read | None:
     """Everything of one report (lines ``a`` to ``b - 1`` of the chunk) but its cells (the plan and
-    its windows), or None (untouched), or ``_NO_PLAN`` (untouched: its tables have no plan)."""
+    its windows) and its sections' prose (made by :func:`read_texts`), or None (untouched), or
+    ``_NO_PLAN`` (untouched: its tables have no plan)."""
     raws = ch.raws  # (the report's lines from a: no copy of them)
     shape = _shape(tuple([raws[a + i] for i in heads]))
     if shape.tables is None:
@@ -1003,11 +1022,12 @@ def _read_one(
         own = raws[a:b]
         read_period(rep, [_line(own, i) for i in range(min(PERIOD_LINES, n))])
     fill_agency(rep)
-    _fill_prose(rep, detected, shape, heads, ch, a, places)
+    rep.fmt = fmt
+    rep.fmt_evidence_2019 = list(detected.evidence_2019)
     # the layout facts (set with the cells, by _fill_cells): the template, the sections' lines
     tpl = _layout(shape.skey, compiled)
     lines = array("I", [heads[j] + 1 if j >= 0 else 0 for j in shape.heading_of]).tobytes()
-    return compiled, (bounds[0][0], bounds[1][0], bounds[2][0]), (tpl, lines)
+    return compiled, (bounds[0][0], bounds[1][0], bounds[2][0]), (tpl, lines), shape
 
 
 def _merged(own: dict[str, Any], tpl: dict[str, Any]) -> dict[str, Any]:
@@ -1043,30 +1063,46 @@ def _layout(skey: tuple[tuple[str, str, int], ...], compiled: _Compiled) -> dict
     return tpl
 
 
+@dataclass(frozen=True, slots=True)
+class _ProseLists:
+    """A chunk's lines of text as lists (what :func:`_fill_prose` indexes, one at a time)."""
+
+    prose: list[int]
+    open_ends: list[int]
+    ends: list[bool]
+    block: list[bool]
+    width: list[int]
+    prose_no: list[int]
+
+    @staticmethod
+    def of(ch: _Chunk) -> _ProseLists:
+        return _ProseLists(*(x.tolist() for x in (ch.prose, ch.open_ends, ch.ends, ch.block, ch.width, ch.prose_no)))
+
+
 def _fill_prose(
     rep: ParsedReport,
-    detected: FormatEvidence,
     shape: _Shape,
     heads: list[int],
     ch: _Chunk,
+    lists: _ProseLists,
     a: int,
     places: tuple[list[int], list[int], int],
 ) -> None:
-    """meta.fill_sections' format and prose of a report (from line ``a`` of the chunk; its sections
-    by ``shape``, their heading lines in ``heads``, where each falls among the chunk's lines of
-    text in ``places``: :func:`read_texts`), from the frame's lines of text, without the layout
-    facts."""
+    """meta.fill_sections' prose of a report (from line ``a`` of the chunk; its sections by
+    ``shape``, their heading lines in ``heads``, where each falls among the chunk's lines of text in
+    ``places``: :func:`read_texts`), from the frame's lines of text, without the layout facts (the
+    compiled scan's ``sections`` makes the same for a whole chunk)."""
     after, at, end = places
-    raws, prose_no, prose_raw = ch.raws, ch.prose_no, ch.prose_raw
+    raws, prose_no, prose_raw = ch.raws, lists.prose_no, ch.prose_raw
     parts: list[tuple[list[int], list[str]]] = []
     for _num, j, nj, how in shape.spans:
         lo = after[j]
         hi = at[nj] if nj >= 0 else end
-        if how == 2 and hi - lo >= 2 and ch.open_ends[hi - 1] != ch.open_ends[lo]:
-            parts.append(_unwrapped(ch, lo, hi))
+        if how == 2 and hi - lo >= 2 and lists.open_ends[hi - 1] != lists.open_ends[lo]:
+            parts.append(_unwrapped(lists, ch.prose_raw, lo, hi))
             continue
         if how == 1 and hi > lo:
-            rows = [r for r in ch.prose[lo:hi] if not _block_header(raws[r])]
+            rows = [r for r in lists.prose[lo:hi] if not _block_header(raws[r])]
             if len(rows) < hi - lo:
                 parts.append(([r - a + 1 for r in rows], [raws[r] for r in rows]))
                 continue
@@ -1083,8 +1119,6 @@ def _fill_prose(
     counts.append(len(intro))
     nos += [r - a + 1 for r in intro]
     texts += [raws[r] for r in intro]
-    rep.fmt = detected.fmt
-    rep.fmt_evidence_2019 = list(detected.evidence_2019)
     # (the names shared by every report of the shape: a Sections' names are only ever replaced)
     lens = array("I", map(len, texts)).tobytes()
     rep.sections = sections_of(shape.names, counts.tobytes(), array("I", nos).tobytes(), lens, "".join(texts))
@@ -1096,15 +1130,15 @@ def _block_header(raw: str) -> bool:
     return BLOCK_HEADER.search(squash(raw)) is not None
 
 
-def _unwrapped(ch: _Chunk, lo: int, hi: int) -> tuple[list[int], list[str]]:
+def _unwrapped(lists: _ProseLists, prose_raw: list[str], lo: int, hi: int) -> tuple[list[int], list[str]]:
     """meta.unwrapped of the lines of text ``lo`` to ``hi - 1`` of the chunk (a section of a
     report), from what the frame read of each: (line numbers, texts); called when a line before
     the last does not end a sentence."""
-    width = max(ch.width[lo:hi])
+    prose_no, widths, block, ends = lists.prose_no, lists.width, lists.block, lists.ends
+    width = max(widths[lo:hi])
     if width < WRAP_MIN_WIDTH:
-        return ch.prose_no[lo:hi], ch.prose_raw[lo:hi]
+        return prose_no[lo:hi], prose_raw[lo:hi]
     full = WRAP_FULL * width
-    prose_no, prose_raw, widths, block, ends = ch.prose_no, ch.prose_raw, ch.width, ch.block, ch.ends
     if max(widths[lo : hi - 1]) < full:  # no line ran to the margin: none joined (half the sections)
         return prose_no[lo:hi], [t.strip() for t in prose_raw[lo:hi]]
     nos = [prose_no[lo]]

@@ -823,9 +823,259 @@ done:
     return result;
 }
 
+/* ---------------------------------------------------------------- the prose of the reports read
+ *
+ * sections() gives what bulk._fill_prose reads of each report's sections (meta.fill_sections'
+ * prose, meta.unwrapped of the prose sections) from the scan's lines of text, for a whole chunk at
+ * once: per report its parts in statutory order (each a range of the chunk's lines of text between
+ * two heading lines: as printed, without section 二's block headers, or unwrapped), then its 引言
+ * (the non-blank lines above its first heading, as printed).  A line is stripped of spaces and tabs
+ * only (an accepted text has no other whitespace: str.strip() strips those).  The output text is
+ * built as UCS-4 and made a str of its largest character's kind (canonical, as str.join makes it).
+ */
+
+typedef struct {
+    Py_UCS4 *u;
+    Py_ssize_t n, cap;
+    Buf nos, lens;
+} Out;
+
+/* the characters [s, e) of str t appended to o->u */
+static int
+out_chars(Out *o, PyObject *t, Py_ssize_t s, Py_ssize_t e)
+{
+    if (grow_ucs4(&o->u, &o->cap, o->n + (e - s)) < 0)
+        return -1;
+    int kind = PyUnicode_KIND(t);
+    const void *data = PyUnicode_DATA(t);
+    Py_UCS4 *w = o->u + o->n;
+    if (kind == PyUnicode_1BYTE_KIND)
+        for (Py_ssize_t i = s; i < e; i++)
+            *w++ = ((const Py_UCS1 *)data)[i];
+    else if (kind == PyUnicode_2BYTE_KIND)
+        for (Py_ssize_t i = s; i < e; i++)
+            *w++ = ((const Py_UCS2 *)data)[i];
+    else
+        memcpy(w, (const Py_UCS4 *)data + s, (size_t)(e - s) * sizeof(Py_UCS4));
+    o->n += e - s;
+    return 0;
+}
+
+/* [*s, *e) of t without the spaces and tabs at either end */
+static void
+stripped(PyObject *t, Py_ssize_t *s, Py_ssize_t *e)
+{
+    int kind = PyUnicode_KIND(t);
+    const void *data = PyUnicode_DATA(t);
+    Py_ssize_t a = 0, b = PyUnicode_GET_LENGTH(t);
+    while (a < b && is_ws(PyUnicode_READ(kind, data, a)))
+        a++;
+    while (b > a && is_ws(PyUnicode_READ(kind, data, b - 1)))
+        b--;
+    *s = a;
+    *e = b;
+}
+
+static int
+blank(PyObject *t)
+{
+    Py_ssize_t s, e;
+    stripped(t, &s, &e);
+    return s == e;
+}
+
+/* a line of the output: str t (whole or stripped), its line number */
+static int
+out_line(Out *o, PyObject *t, int strip, int64_t no)
+{
+    if (!PyUnicode_Check(t)) {
+        PyErr_SetString(PyExc_TypeError, "lines must be str");
+        return -1;
+    }
+    Py_ssize_t s = 0, e = PyUnicode_GET_LENGTH(t);
+    if (strip)
+        stripped(t, &s, &e);
+    if (out_chars(o, t, s, e) < 0 || put_u32(&o->nos, (uint32_t)no) < 0
+        || put_u32(&o->lens, (uint32_t)(e - s)) < 0)
+        return -1;
+    return 0;
+}
+
+/* the stripped text of t appended to the output's last line */
+static int
+out_join(Out *o, PyObject *t)
+{
+    Py_ssize_t s, e;
+    stripped(t, &s, &e);
+    if (out_chars(o, t, s, e) < 0)
+        return -1;
+    uint32_t last;
+    memcpy(&last, o->lens.p + o->lens.n - sizeof last, sizeof last);
+    last += (uint32_t)(e - s);
+    memcpy(o->lens.p + o->lens.n - sizeof last, &last, sizeof last);
+    return 0;
+}
+
+PyDoc_STRVAR(sections_doc,
+"sections(plan, prose_raw, raws, prose_no, width, ends, block, open_ends, after, at, block_header,\n"
+"         wrap_min_width, wrap_full)\n"
+"--\n\n"
+"Per report of ``plan`` (int64: its first line, its first heading's line, its first heading's\n"
+"index in after/at, its end among the lines of text, its count of parts, then per part the\n"
+"heading's index, the next one's (-1: none), how it is read: 0 as printed, 1 without the lines\n"
+"block_header(text) says are block headers, 2 unwrapped), (counts, line numbers, lengths: uint32\n"
+"bytes, text): bulk._fill_prose's sections.");
+
+static PyObject *
+sections(PyObject *self, PyObject *args)
+{
+    (void)self;
+    Py_buffer pb, nob, wb, eb, bb, ob, afb, atb;
+    PyObject *prose_raw, *raws, *block_header;
+    Py_ssize_t wrap_min;
+    double wrap_full;
+    if (!PyArg_ParseTuple(args, "y*O!O!y*y*y*y*y*y*y*Ond", &pb, &PyList_Type, &prose_raw, &PyList_Type, &raws, &nob,
+                          &wb, &eb, &bb, &ob, &afb, &atb, &block_header, &wrap_min, &wrap_full))
+        return NULL;
+    PyObject *result = NULL, *list = NULL;
+    Out o;
+    memset(&o, 0, sizeof o);
+    Buf counts;
+    memset(&counts, 0, sizeof counts);
+    const int64_t *plan = pb.buf, *no = nob.buf, *width = wb.buf, *open = ob.buf, *after = afb.buf, *at = atb.buf;
+    const uint8_t *ends = eb.buf, *block = bb.buf;
+    Py_ssize_t n_plan = pb.len / 8, n_prose = PyList_GET_SIZE(prose_raw), n_raws = PyList_GET_SIZE(raws);
+    Py_ssize_t n_heads = afb.len / 8;
+    if (nob.len / 8 != n_prose || wb.len / 8 != n_prose || eb.len != n_prose || bb.len != n_prose
+        || ob.len / 8 != n_prose || atb.len / 8 != n_heads) {
+        PyErr_SetString(PyExc_ValueError, "the lines of text's arrays differ in length");
+        goto done;
+    }
+#define BAD_PLAN                                                   \
+    do {                                                           \
+        PyErr_SetString(PyExc_ValueError, "a plan out of bounds"); \
+        goto done;                                                 \
+    } while (0)
+    list = PyList_New(0);
+    if (list == NULL)
+        goto done;
+    for (Py_ssize_t q = 0; q < n_plan;) {
+        if (q + 5 > n_plan)
+            BAD_PLAN;
+        int64_t a = plan[q], intro_end = plan[q + 1], h = plan[q + 2], end = plan[q + 3], n_parts = plan[q + 4];
+        q += 5;
+        if (a < 0 || intro_end < a || intro_end > n_raws || h < 0 || end < 0 || end > n_prose || n_parts < 0
+            || q + 3 * n_parts > n_plan)
+            BAD_PLAN;
+        o.n = o.nos.n = o.lens.n = counts.n = 0;
+        for (int64_t k = 0; k < n_parts; k++, q += 3) {
+            int64_t j = plan[q], nj = plan[q + 1], how = plan[q + 2];
+            if (h + j >= n_heads || (nj >= 0 && h + nj >= n_heads) || j < 0)
+                BAD_PLAN;
+            int64_t lo = after[h + j], hi = nj >= 0 ? at[h + nj] : end;
+            if (lo < 0 || hi > n_prose)
+                BAD_PLAN;
+            Py_ssize_t before = o.lens.n;
+            if (how == 2 && hi - lo >= 2 && open[hi - 1] != open[lo]) {
+                /* meta.unwrapped: the widest line, the margin, then each line joined to the one before
+                 * when that one ran to the margin (unless it ended a sentence and this one starts a block) */
+                int64_t widest = 0, wide_before_last = 0;
+                for (int64_t p = lo; p < hi; p++) {
+                    if (width[p] > widest)
+                        widest = width[p];
+                    if (p < hi - 1 && width[p] > wide_before_last)
+                        wide_before_last = width[p];
+                }
+                if (widest < wrap_min) {
+                    for (int64_t p = lo; p < hi; p++)
+                        if (out_line(&o, PyList_GET_ITEM(prose_raw, p), 0, no[p]) < 0)
+                            goto done;
+                }
+                else {
+                    double full = wrap_full * (double)widest;
+                    int join = (double)wide_before_last >= full;
+                    for (int64_t p = lo; p < hi; p++) {
+                        PyObject *t = PyList_GET_ITEM(prose_raw, p);
+                        if (join && p > lo && (double)width[p - 1] >= full && !(block[p] && ends[p - 1])) {
+                            if (out_join(&o, t) < 0)
+                                goto done;
+                        }
+                        else if (out_line(&o, t, 1, no[p]) < 0)
+                            goto done;
+                    }
+                }
+            }
+            else {
+                for (int64_t p = lo; p < hi; p++) {
+                    PyObject *t = PyList_GET_ITEM(prose_raw, p);
+                    if (how == 1) {
+                        PyObject *r = PyObject_CallOneArg(block_header, t);
+                        if (r == NULL)
+                            goto done;
+                        int skip = PyObject_IsTrue(r);
+                        Py_DECREF(r);
+                        if (skip < 0)
+                            goto done;
+                        if (skip)
+                            continue;
+                    }
+                    if (out_line(&o, t, 0, no[p]) < 0)
+                        goto done;
+                }
+            }
+            if (put_u32(&counts, (uint32_t)((o.lens.n - before) / 4)) < 0)
+                goto done;
+        }
+        /* the 引言: the non-blank lines above the first heading, as printed */
+        Py_ssize_t before = o.lens.n;
+        for (int64_t r = a; r < intro_end; r++) {
+            PyObject *t = PyList_GET_ITEM(raws, r);
+            if (!PyUnicode_Check(t)) {
+                PyErr_SetString(PyExc_TypeError, "lines must be str");
+                goto done;
+            }
+            if (!blank(t) && out_line(&o, t, 0, r - a + 1) < 0)
+                goto done;
+        }
+        if (put_u32(&counts, (uint32_t)((o.lens.n - before) / 4)) < 0)
+            goto done;
+        static const Py_UCS4 none = 0;
+        PyObject *text = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, o.u ? o.u : &none, o.n);
+        if (text == NULL)
+            goto done;
+        PyObject *item = Py_BuildValue("(y#y#y#N)", counts.p ? counts.p : "", counts.n, o.nos.p ? o.nos.p : "",
+                                       o.nos.n, o.lens.p ? o.lens.p : "", o.lens.n, text);
+        if (item == NULL)
+            goto done;
+        int r = PyList_Append(list, item);
+        Py_DECREF(item);
+        if (r < 0)
+            goto done;
+    }
+#undef BAD_PLAN
+    result = list;
+    list = NULL;
+done:
+    Py_XDECREF(list);
+    PyMem_Free(o.u);
+    PyMem_Free(o.nos.p);
+    PyMem_Free(o.lens.p);
+    PyMem_Free(counts.p);
+    PyBuffer_Release(&pb);
+    PyBuffer_Release(&nob);
+    PyBuffer_Release(&wb);
+    PyBuffer_Release(&eb);
+    PyBuffer_Release(&bb);
+    PyBuffer_Release(&ob);
+    PyBuffer_Release(&afb);
+    PyBuffer_Release(&atb);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"classify", classify, METH_VARARGS, classify_doc},
     {"scan", scan, METH_VARARGS, scan_doc},
+    {"sections", sections, METH_VARARGS, sections_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -1,5 +1,10 @@
 """The bulk reader's line scan, compiled (``scan.c``; built by the install when a C compiler is there)."""
 
+from collections.abc import Callable
+from typing import Any
+
+_Buffer = Any  # any C-contiguous buffer of the stated item type (bytes, bytearray, array, numpy array)
+
 def classify(texts: list[str], table: bytes, max_chars: int, /) -> bytes: ...
 def scan(
     texts: list[str],
@@ -37,3 +42,19 @@ def scan(
     list[tuple[int, str]],
     list[str],
 ]: ...
+def sections(
+    plan: _Buffer,
+    prose_raw: list[str],
+    raws: list[str],
+    prose_no: _Buffer,
+    width: _Buffer,
+    ends: _Buffer,
+    block: _Buffer,
+    open_ends: _Buffer,
+    after: _Buffer,
+    at: _Buffer,
+    block_header: Callable[[str], bool],
+    wrap_min_width: int,
+    wrap_full: float,
+    /,
+) -> list[tuple[bytes, bytes, bytes, str]]: ...

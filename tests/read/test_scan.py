@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from array import array
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from nianbao.domain.model import ParsedReport
 from nianbao.io.limits import Limits, current_limits
 from nianbao.io.textio import decode_text
 from nianbao.read import bulk, meta
@@ -249,3 +251,90 @@ def test_a_failing_scan_falls_back_to_polars(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(bulk, "cscan", object())
     got = bulk._frame([_SEED, "|"], current_limits())
     assert _differences(got, bulk._frame_polars([_SEED, "|"], current_limits())) == []
+
+
+_WIDE = "按照相关规定严格落实政务公开工作要点围绕高质量发展民生改善政府自身建设强化信息公开" * 4
+_ONE = "一、总体情况"
+_TWO = "二、主动公开政府信息情况"
+_SIX = "六、其他需要报告的事项"
+_PROSE_VARIANTS = [
+    _SEED,
+    # hard-wrapped prose, spaces around its lines, a block after a finished sentence, narrow lines
+    _SEED.replace(_SIX, f"{_SIX}\n\n {_WIDE} \n{_WIDE}\n 接上一行。 \n1.第一项\n{_WIDE}。\n2.第二项"),
+    _SEED.replace(_ONE, f"{_ONE}\n\n{_WIDE}。\n（一）一项\n {_WIDE}\n完。"),
+    _SEED.replace(_SIX, f"{_SIX}\n\n短的一行 \n 又一行\n完。"),
+    _SEED.replace(_SIX, f"{_SIX}\n\n{_WIDE}\n{_WIDE[:20]}\n{_WIDE}\n{_WIDE}"),
+    # section 二's lines of text: its tables' block headers printed as prose are not prose
+    # the 引言: blank lines, spaces, a line of cells, an accented and an astral character
+    " \n\t\n" + _SEED.replace(_ONE, f"前言\t甲\t\n café 𠀀\n\n{_ONE}", 1),
+    _SEED.replace(_ONE, f"前言 \n\n{_ONE}", 1),
+]
+
+
+@needs_scan
+def test_the_compiled_sections_are_the_python_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    """scan.sections (the whole chunk's prose at once) makes each report's sections as
+    bulk._fill_prose makes them one by one: the same lines, numbers and texts, every variant read."""
+
+    def read(flag: str) -> list[list[tuple[str, list[tuple[int, str]]]]]:
+        monkeypatch.setenv(bulk.CSCAN_ENV, flag)
+        reps = [ParsedReport(file=f"{k}.txt", sha256="", size=0) for k in range(len(_PROSE_VARIANTS))]
+        assert bulk.read_texts(list(zip(reps, _PROSE_VARIANTS, strict=True))) == [True] * len(reps)
+        return [[(name, rep.sections[name]) for name in rep.sections] for rep in reps]
+
+    on, off = read("1"), read("0")
+    assert on == off
+    # not vacuous: joined, stripped, filtered and 引言 lines
+    six = dict(on[1])["六"][:4]
+    assert six == [(96, _WIDE + _WIDE + "接上一行。"), (99, "1.第一项"), (100, _WIDE + "。"), (101, "2.第二项")]
+    intro = dict(on[5])["引言"]
+    assert [no for no, _t in intro] == [5, 7, 9, 10] and intro[2:] == [(9, "前言\t甲\t"), (10, " café 𠀀")]
+    assert dict(on[6])["引言"][2] == (7, "前言 ")
+
+
+@needs_scan
+def test_the_compiled_sections_read_each_kind_of_part() -> None:
+    """scan.sections on hand-made lines of text: a part as printed, one without the lines the block
+    header test names (section 二), one unwrapped, one whose heading has no next (to the end), the
+    引言 without its blank lines; a plan out of bounds raises."""
+    from nianbao.read import scan
+
+    raws = ["引言\t甲", " ", "一、甲", "a ", " b", "二、乙", "第二十条", "c", "三、丙", "x" * 60, "y"]
+    prose = [0, 2, 3, 4, 5, 6, 7, 8, 9, 10]  # every line of text (no tab, not blank)
+    prose_raw = [raws[r] for r in prose]
+    no = np.array([r + 1 for r in prose], np.int64)
+    width = np.array([len(raws[r].strip()) for r in prose], np.int64)
+    ends = np.zeros(len(prose), np.bool_)
+    block = np.zeros(len(prose), np.bool_)
+    open_ends = np.arange(len(prose), dtype=np.int64)  # no line ends a sentence
+    heads = [2, 5, 8]
+    after = np.searchsorted(prose, np.array(heads) + 1).astype(np.int64)
+    at = np.searchsorted(prose, np.array(heads)).astype(np.int64)
+    plan = array("q", [0, 2, 0, len(prose), 3, 0, 1, 0, 1, 2, 1, 2, -1, 2])
+
+    def header(text: str) -> bool:
+        return text.startswith("第二十条")
+
+    ((counts, nos, lens, text),) = scan.sections(
+        plan, prose_raw, raws, no, width, ends, block, open_ends, after, at, header, 48, 0.85
+    )
+    assert array("I", counts).tolist() == [2, 1, 1, 1]
+    assert array("I", nos).tolist() == [4, 5, 8, 10, 1]
+    assert array("I", lens).tolist() == [2, 2, 1, 61, 4]
+    assert text == "a  bc" + "x" * 60 + "y" + "引言\t甲"
+    with pytest.raises(ValueError, match="out of bounds"):
+        scan.sections(
+            array("q", [0, 2, 0, 99, 0]),
+            prose_raw,
+            raws,
+            no,
+            width,
+            ends,
+            block,
+            open_ends,
+            after,
+            at,
+            header,
+            48,
+            0.85,
+        )
