@@ -1308,8 +1308,12 @@ def _texts(texts: list[str]) -> tuple[bytes, bytes, dict[int, str]]:
     return data, ends, odd
 
 
-def pack_batch(reps: Sequence[ParsedReport]) -> tuple[Any, ...]:
-    """These reports as a few flat buffers and lists (what a parse worker ships; see :func:`unpack_batch`)."""
+def pack_batch(reps: Sequence[ParsedReport]) -> tuple[tuple[Any, ...], list[bytes]]:
+    """These reports as ``(meta, buffers)`` (what a parse worker ships; see :func:`unpack_batch`):
+    ``buffers`` are :data:`PACKED_BUFFERS` flat byte strings — each array of every report's cells,
+    layout and prose joined, then where each report's part ends; the prose texts as UTF-16 and
+    where each ends — and ``meta`` the few lists the rest takes.  The pool pickles both; the run's
+    shared result slots take the buffers as they are (nianbao.run.parsing)."""
     scalars = list(map(_SCALARS, reps))
     cells = [r.cells.arrays()[:4] for r in reps]  # values, states, lines, columns
     layouts = [(*r.layout.arrays(), r.layout.lines(), r.layout.statutory()) for r in reps]
@@ -1329,21 +1333,26 @@ def pack_batch(reps: Sequence[ParsedReport]) -> tuple[Any, ...]:
     for t in prose:
         names = names if t[0] == names else t[0]
         sec_names.append(names)
-    return (
-        _FIELDS,
-        scalars,
-        [_joined([c[k] for c in cells], size) for k, size in enumerate((_D, 1, _I, _H))],
-        [r.cells.sparse() for r in reps],  # printed texts, locations, cells of other ids
-        [_joined([g[k] for g in layouts], size) for k, size in ((0, _H), (1, 1), (4, _I))],
-        rest,
-        [_joined([t[k] for t in prose], _I) for k in (1, 2, 3)],
-        sec_names,
-        _texts([t[4] for t in prose]),
-    )
+    buffers: list[bytes] = []
+    for j, size in enumerate((_D, 1, _I, _H)):
+        buffers += _joined([c[j] for c in cells], size)
+    for j, size in ((0, _H), (1, 1), (4, _I)):
+        buffers += _joined([g[j] for g in layouts], size)
+    for j in (1, 2, 3):
+        buffers += _joined([t[j] for t in prose], _I)
+    data, ends, odd = _texts([t[4] for t in prose])
+    buffers += (data, ends)
+    cell_rest = [r.cells.sparse() for r in reps]  # printed texts, locations, cells of other ids
+    return (_FIELDS, scalars, cell_rest, rest, sec_names, odd), buffers
 
 
-def _slices(joined: tuple[bytes, bytes]) -> list[memoryview]:
-    data, ends_b = joined
+PACKED_BUFFERS = 2 * (
+    4 + 3 + 3 + 1
+)  # pack_batch's buffers: (joined, ends) of 4 cell, 3 layout, 3 prose arrays, the texts
+
+
+def _slices(data: Any, ends_b: Any) -> list[memoryview]:
+    """The parts of ``data`` (any buffer) that end at ``ends_b`` (8-byte offsets), as views."""
     ends = array("Q")
     ends.frombytes(ends_b)
     mv = memoryview(data)
@@ -1355,18 +1364,17 @@ def _slices(joined: tuple[bytes, bytes]) -> list[memoryview]:
     return out
 
 
-def unpack_batch(state: tuple[Any, ...]) -> ReportBatch:
-    """The reports of :func:`pack_batch`, each with its own arrays."""
-    names, scalars, cell_bufs, cell_rest, layout_bufs, layout_rest, prose_bufs, sec_names, texts = state
-    if names != _FIELDS:
+def unpack_batch(state: tuple[tuple[Any, ...], Sequence[Any]]) -> ReportBatch:
+    """The reports of :func:`pack_batch`, each with its own arrays and texts: nothing refers to the
+    buffers afterwards (they may be a shared slot's views, written over by the next chunk)."""
+    meta, buffers = state
+    names, scalars, cell_rest, layout_rest, sec_names, odd = meta
+    if names != _FIELDS or len(buffers) != PACKED_BUFFERS:
         raise ValueError("a parse chunk packed with other report fields")
-    v, st, ln, co = (_slices(b) for b in cell_bufs)
-    lc, lf, ll = (_slices(b) for b in layout_bufs)
-    pk, pl_, pz = (_slices(b) for b in prose_bufs)
-    data, ends_b, odd = texts
+    v, st, ln, co, lc, lf, ll, pk, pl_, pz = (_slices(buffers[k], buffers[k + 1]) for k in range(0, 20, 2))
     ends = array("Q")
-    ends.frombytes(ends_b)
-    text_mv = memoryview(data)
+    ends.frombytes(buffers[21])
+    text_mv = memoryview(buffers[20])
     decode = codecs.utf_16_le_decode
     new = object.__new__
     put = _PUT
@@ -1389,6 +1397,7 @@ def unpack_batch(state: tuple[Any, ...]) -> ReportBatch:
 __all__ = [
     "CHUNK",
     "MAX_CHARS",
+    "PACKED_BUFFERS",
     "ReportBatch",
     "enabled",
     "load_files",

@@ -6,10 +6,13 @@ import contextlib
 import ctypes
 import gc
 import logging
+import mmap
 import multiprocessing
 import os
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+import pickle
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
 from nianbao.domain.model import ParsedReport, unreadable
@@ -29,6 +32,16 @@ BULK_STEP = 250  # files read together (nianbao.read.bulk) between two stop chec
 # chunk after chunk rather than fresh pages (at 20,000 reports, chunks of 6,250 rather than 1,250:
 # ~20 µs a report more kernel time between the two)
 CHUNK_MAX = 2000
+# A chunk's result comes back through a slot of one shared anonymous mapping that the run's process
+# makes before the workers fork (see :func:`_results`): bytes a slot holds per file of its chunk
+# (a report of the benchmark's inbox takes ~9 KB), at least SLOT_MIN; a result that does not fit
+# comes back through the pool's pipe.
+SLOT_PER_FILE = 16 << 10
+SLOT_MIN = 4 << 20
+_slots: list[mmap.mmap | None] = [None]  # in a forked parse worker: the run's result slots
+
+# a worker's answer: (packed, analysis, analysed) through the pipe, or the sizes of its parts in its slot
+_Answer = tuple[Any, ChunkProse | None, bool] | list[int]
 
 
 def load_one(sub: Submission) -> ParsedReport:
@@ -37,13 +50,14 @@ def load_one(sub: Submission) -> ParsedReport:
     return load_file(sub.path, sub.name)
 
 
-def _load_chunk(subs: Sequence[Submission]) -> tuple[tuple[Any, ...], ChunkProse | None, bool]:
+def _load_chunk(subs: Sequence[Submission], slot: tuple[int, int] | None = None) -> _Answer:
     """A chunk read in a worker process, with the text rules' analysis of its prose (made here, on
     the worker's core, instead of in the run's process: nianbao.rules.prose.chunks):
     ``(the reports packed by nianbao.read.bulk.pack_batch, ChunkProse | None, whether the analysis
-    was made)``.  The pool pickles it: a few flat buffers and lists (no object per report but a
-    tuple of its scalar fields), taken as they are by the run's process (no second pickling of a
-    pickled blob on either side: a copy of every byte and its fresh pages).
+    was made)``; or, given a ``slot`` of the run's shared mapping (offset, bytes) that it fits in,
+    all of that written there (:func:`_put`) and the sizes of its parts returned.  Else the pool
+    pickles it: a few flat buffers and lists (no object per report but a tuple of its scalar
+    fields), taken as they are by the run's process.
 
     The cyclic GC is paused throughout, the packing included: its passes over the chunk's young
     objects found nothing to free and cost more than the pickling itself.  The reports are freed
@@ -58,7 +72,29 @@ def _load_chunk(subs: Sequence[Submission]) -> tuple[tuple[Any, ...], ChunkProse
             analysis, analysed = None, False
         packed = pack_batch(batch)
         del batch  # freed before the GC is back on: else its next pass walks them
+        shared = _slots[0]
+        if slot is not None and shared is not None:
+            sizes = _put(shared, slot, packed, analysis, analysed)
+            if sizes is not None:
+                return sizes
     return packed, analysis, analysed
+
+
+def _put(
+    shared: mmap.mmap, slot: tuple[int, int], packed: tuple[Any, ...], analysis: ChunkProse | None, analysed: bool
+) -> list[int] | None:
+    """The chunk written into its slot of the shared mapping: its lists and the analysis pickled,
+    then pack_batch's buffers as they are; the sizes of these parts (None: they do not fit)."""
+    meta, buffers = packed
+    head = pickle.dumps((meta, analysis, analysed), protocol=pickle.HIGHEST_PROTOCOL)
+    sizes = [len(head), *map(len, buffers)]
+    at, room = slot
+    if sum(sizes) > room:
+        return None
+    for part in (head, *buffers):
+        shared[at : at + len(part)] = part
+        at += len(part)
+    return sizes
 
 
 def _read_part(subs: Sequence[Submission]) -> ReportBatch:
@@ -96,20 +132,24 @@ def load_all(
     # The chunks' results arrive one after the other, alike: their memory reused, not mapped anew
     # (at 20,000 reports: 7.6 -> 3.8 page faults, ~7 µs of kernel time a report in this process).
     _reuse_memory(64 << 20)
+    ctx = _pool_context()
+    window = min(len(chunks), workers + 2)  # chunks given out and not yet taken back
+    room = max(SLOT_MIN, size * SLOT_PER_FILE)
+    # the results' slots, shared with workers forked from this process (not from a fork server)
+    shared = mmap.mmap(-1, window * room) if ctx is None and multiprocessing.get_start_method() == "fork" else None
     # The parsed reports are long-lived: the cyclic GC rescanning them on every generation-2 pass
     # costs seconds at 100,000 reports and frees nothing, so it is paused while they arrive.
     try:
         with gc_paused():
-            ctx = _pool_context()
             if ctx is None:
-                ex = ProcessPoolExecutor(max_workers=workers, initializer=_worker_init)
+                ex = ProcessPoolExecutor(max_workers=workers, initializer=_worker_init, initargs=(shared,))
             else:
                 ex = ProcessPoolExecutor(workers, ctx, initializer=_fresh_worker, initargs=(dict(os.environ),))
             try:
-                for packed, analysis, analysed in ex.map(_load_chunk, chunks):
+                for packed, analysis, analysed in _results(ex, chunks, window, shared, room):
                     check_stop()
                     part = unpack_batch(packed)
-                    del packed
+                    del packed  # (a slot's views: the slot is given out again for the next chunk)
                     if analysed:
                         register(part, analysis)
                     out.extend(part)
@@ -121,7 +161,50 @@ def load_all(
             ex.shutdown()
     finally:
         gc.freeze()
+        if shared is not None:
+            with contextlib.suppress(BufferError):  # a view still held (an exception's frame): unmapped with it
+                shared.close()
     return out
+
+
+def _results(
+    ex: ProcessPoolExecutor, chunks: Sequence[Sequence[Submission]], window: int, shared: mmap.mmap | None, room: int
+) -> Iterator[tuple[Any, ChunkProse | None, bool]]:
+    """The chunks' ``(packed, analysis, analysed)`` in order, at most ``window`` chunks given out at
+    once.  With a ``shared`` mapping (``window`` slots of ``room`` bytes, made before the workers
+    forked), each chunk goes out with a slot of its own, and its result is read from there: the
+    pack's buffers as views of the slot (no pipe, no pickled copy of them on either side, and the
+    same pages chunk after chunk, none mapped anew); the slot is given out again when the caller
+    asks for the next result (it has rebuilt the reports by then: nianbao.read.bulk.unpack_batch
+    copies what it keeps).  Nothing is named, so nothing outlives the processes."""
+    view = memoryview(shared) if shared is not None else None
+    todo = iter(chunks)
+    given: deque[tuple[Future[_Answer], int]] = deque()
+
+    def give(slot: int) -> None:
+        chunk = next(todo, None)
+        if chunk is not None:
+            where = (slot * room, room) if view is not None else None
+            given.append((ex.submit(_load_chunk, chunk, where), slot))
+
+    for slot in range(window):
+        give(slot)
+    while given:
+        fut, slot = given.popleft()
+        got = fut.result()
+        if isinstance(got, list):
+            assert view is not None
+            at = slot * room
+            parts = []
+            for n in got:
+                parts.append(view[at : at + n])
+                at += n
+            meta, analysis, analysed = pickle.loads(parts[0])
+            yield (meta, parts[1:]), analysis, analysed
+            del parts
+        else:
+            yield got
+        give(slot)
 
 
 def _chunk_size(n: int, workers: int) -> int:
@@ -150,13 +233,15 @@ def _fresh_worker(environ: dict[str, str]) -> None:
     _worker_init()
 
 
-def _worker_init() -> None:
+def _worker_init(shared: mmap.mmap | None = None) -> None:
     """A parse worker's start: quiet (nianbao.run.interrupt), its allocator told to keep what a
     chunk freed for the next one (the heap's top kept up to 256 MB: see :func:`_reuse_memory`; the
     worker ends with the parse, so nothing else runs with it).  At 20,000 reports: 13 -> 9 page
-    faults and ~6 µs of kernel time a report."""
+    faults and ~6 µs of kernel time a report.  ``shared``: the run's result slots (inherited by
+    the fork, never pickled)."""
     quiet_worker()
     _reuse_memory(256 << 20)
+    _slots[0] = shared
 
 
 def _reuse_memory(keep: int) -> None:
