@@ -619,9 +619,10 @@ class _Chunk:
 
 
 def _frame(texts: Sequence[str], lim: Limits) -> _Chunk:
-    """The lines of the texts that may be read in bulk, with their flags: by the compiled scan when
-    it is built and not turned off (``NIANBAO_CSCAN=0``), else (or when it fails) by polars alone —
-    the same chunk either way (``tests/read/test_scan.py``)."""
+    """The lines of the texts (as decoded: each read as :func:`_text` reads it) that may be read in
+    bulk, with their flags: by the compiled scan when it is built and not turned off
+    (``NIANBAO_CSCAN=0``), else (or when it fails) by polars alone — the same chunk either way
+    (``tests/read/test_scan.py``)."""
     if cscan is not None and os.environ.get(CSCAN_ENV, "1") != "0":
         try:
             return _frame_c(texts, lim)
@@ -634,7 +635,8 @@ def _frame_c(texts: Sequence[str], lim: Limits) -> _Chunk:
     """:func:`_frame_polars`'s chunk by the compiled scan (:mod:`nianbao.read.scan`, see ``scan.c``):
     each text's rejection (``_REJECT``) through a table of characters that polars' regex wrote (a text
     with a character beyond it by polars), then every line of the texts accepted in one pass; only
-    the odd number cells (``fast.read_code``) and the label lines' marks (:func:`_marks_of`) in Python."""
+    the odd number cells (``fast.read_code``) and the label lines' marks (:func:`_marks_of`) in Python.
+    Both read each text as :func:`_text` reads it (the scan itself: no copy of a text with CRLFs)."""
     assert cscan is not None
     texts = list(texts)
     classes = np.frombuffer(cscan.classify(texts, _char_classes(), MAX_CHARS), np.uint8)
@@ -642,7 +644,7 @@ def _frame_c(texts: Sequence[str], lim: Limits) -> _Chunk:
     unsure = np.flatnonzero(classes == 2)
     if len(unsure):  # a character beyond the table (rare): _REJECT by polars
         try:
-            series = pl.Series([texts[i] for i in unsure.tolist()], dtype=pl.String)
+            series = pl.Series([_text(texts[i]) for i in unsure.tolist()], dtype=pl.String)
         except UnicodeEncodeError:
             return _frame_polars(texts, lim)  # a lone surrogate: as polars gives it (it cannot hold one)
         ok[unsure] = ~series.str.contains(_REJECT).to_numpy()
@@ -695,7 +697,9 @@ def _char_classes() -> bytes:
 
 
 def _frame_polars(texts: Sequence[str], lim: Limits) -> _Chunk:
-    """The lines of the texts that may be read in bulk, with their flags, in one frame."""
+    """The lines of the texts (each read as :func:`_text` reads it) that may be read in bulk, with
+    their flags, in one frame."""
+    texts = [_text(x) for x in texts]
     # a text over MAX_CHARS never enters the frame (the work per chunk stays bounded)
     t = pl.DataFrame(
         {"text": [x if len(x) <= MAX_CHARS else "" for x in texts], "short": [len(x) <= MAX_CHARS for x in texts]},
@@ -902,7 +906,7 @@ def read_texts(
     lim = limits or current_limits()
     if not items:
         return []
-    ch = _frame([_text(t) for _r, t in items], lim)
+    ch = _frame([t for _r, t in items], lim)
     lists = None if cscan is not None and os.environ.get(CSCAN_ENV, "1") != "0" else _ProseLists.of(ch)
     order = np.flatnonzero(ch.accepted)
     starts = np.searchsorted(ch.rids, order, "left").tolist()

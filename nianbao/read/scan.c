@@ -8,6 +8,8 @@
  * meta.unwrapped reads of each line of text, and every number cell's value (the odd ones named,
  * read by fast.read_code in Python).
  *
+ * Each text is read as bulk._text reads it (each CRLF an LF, the last LF dropped): classify() skips
+ * the CR of a CRLF, scan() drops it from its UCS-4 copy (then makes the lines' str from that copy).
  * classify() reads each text's rejection (bulk._REJECT) through a table polars' regex wrote (see
  * below); scan() reads only the texts accepted.  Such a text holds no whitespace but space, tab
  * and LF, and no decimal digit but 0-9, so the patterns' Unicode classes are read here as ASCII
@@ -244,6 +246,7 @@ typedef struct {
     Py_ssize_t cellcap;
     PyObject *raws, *skel, *odd, *prose_raw;
     int64_t row, cells, open;
+    int from_u; /* the text's lines are read from u, not from the str (its CRLFs were made LFs) */
 } State;
 
 static int
@@ -332,18 +335,22 @@ line_flags(const Py_UCS4 *u, Py_ssize_t n, Flags *out)
 }
 
 /* the line [s, e) of the text as a str: made of its largest character's kind (as
- * PyUnicode_Substring makes it, without looking for that character again) */
+ * PyUnicode_Substring makes it, without looking for that character again); from u when from_u
+ * (the text's characters moved: u is no longer a copy of the str at the same places) */
 static PyObject *
-line_str(PyObject *text, const Py_UCS4 *u, Py_ssize_t s, Py_ssize_t e, Py_UCS4 max)
+line_str(PyObject *text, const Py_UCS4 *u, Py_ssize_t s, Py_ssize_t e, Py_UCS4 max, int from_u)
 {
-    if (e - s <= 1)
-        return PyUnicode_Substring(text, s, e); /* the empty and one-character singletons */
+    if (e - s <= 1) { /* the empty and one-character singletons */
+        if (!from_u)
+            return PyUnicode_Substring(text, s, e);
+        return e == s ? PyUnicode_New(0, 0) : PyUnicode_FromOrdinal((int)u[s]);
+    }
     PyObject *r = PyUnicode_New(e - s, max);
     if (r == NULL)
         return NULL;
     int kind = PyUnicode_KIND(r);
     void *d = PyUnicode_DATA(r);
-    if (kind == PyUnicode_KIND(text))
+    if (!from_u && kind == PyUnicode_KIND(text))
         memcpy(d, (const char *)PyUnicode_DATA(text) + s * kind, (size_t)((e - s) * kind));
     else if (kind == PyUnicode_1BYTE_KIND)
         for (Py_ssize_t i = s; i < e; i++)
@@ -381,7 +388,7 @@ scan_line(const Conf *cf, State *st, PyObject *text, const Py_UCS4 *u, Py_ssize_
         ls--;
     int64_t row = st->row++;
     int64_t masked = 0;
-    PyObject *raw = line_str(text, u, s, e, fl.max);
+    PyObject *raw = line_str(text, u, s, e, fl.max, st->from_u);
     if (raw == NULL)
         return -1;
     if (PyList_Append(st->raws, raw) < 0 || put_i64(&b[B_RIDS], rid) < 0 || put_i64(&b[B_FIRST], st->cells) < 0)
@@ -453,7 +460,8 @@ scan_line(const Conf *cf, State *st, PyObject *text, const Py_UCS4 *u, Py_ssize_
                 }
                 else {
                     /* read by fast.read_code in Python */
-                    PyObject *cell = PyUnicode_Substring(text, cs, i);
+                    PyObject *cell = st->from_u ? PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, u + cs, i - cs)
+                                                : PyUnicode_Substring(text, cs, i);
                     if (cell == NULL)
                         goto fail;
                     PyObject *pair = Py_BuildValue("(LN)", (long long)st->cells, cell);
@@ -562,12 +570,12 @@ conf_marks(Conf *cf, PyObject *marks, PyObject *ends)
 }
 
 static const Py_UCS4 *
-find_lf(const Py_UCS4 *p, Py_ssize_t n)
+find_char(const Py_UCS4 *p, Py_ssize_t n, Py_UCS4 c)
 {
     if (sizeof(wchar_t) == sizeof(Py_UCS4))
-        return (const Py_UCS4 *)wmemchr((const wchar_t *)p, L'\n', (size_t)n);
+        return (const Py_UCS4 *)wmemchr((const wchar_t *)p, (wchar_t)c, (size_t)n);
     for (Py_ssize_t i = 0; i < n; i++)
-        if (p[i] == '\n')
+        if (p[i] == c)
             return p + i;
     return NULL;
 }
@@ -592,7 +600,7 @@ scan_text(const Conf *cf, State *st, PyObject *text, Py_ssize_t len, int64_t rid
             r = 0;
             break;
         }
-        const Py_UCS4 *lf = find_lf(u + s, len - s);
+        const Py_UCS4 *lf = find_char(u + s, len - s, '\n');
         Py_ssize_t e = lf ? lf - u : len;
         r = scan_line(cf, st, text, u, s, e, idx, rid);
         if (r <= 0 || lf == NULL)
@@ -647,11 +655,38 @@ markdown_line(const void *data, int kind, Py_ssize_t n)
     return 0;
 }
 
+/* the length of the text once read as bulk._text reads it (each CRLF an LF, the last LF dropped) */
+static Py_ssize_t
+lf_length(const void *data, int kind, Py_ssize_t n)
+{
+    Py_ssize_t out = n;
+    for (Py_ssize_t i = 0; i + 1 < n; i++)
+        if (PyUnicode_READ(kind, data, i) == '\r' && PyUnicode_READ(kind, data, i + 1) == '\n')
+            out--;
+    return out - (n > 0 && PyUnicode_READ(kind, data, n - 1) == '\n');
+}
+
+/* bit 0 of the table over the text's characters but the CR of each CRLF (read as an LF; every
+ * character within the table) */
+static unsigned
+rejected_but_crlf(const uint8_t *table, const void *data, int kind, Py_ssize_t n)
+{
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c == '\r' && i + 1 < n && PyUnicode_READ(kind, data, i + 1) == '\n')
+            continue;
+        if (table[c] & 1)
+            return 1;
+    }
+    return 0;
+}
+
 PyDoc_STRVAR(classify_doc,
 "classify(texts, table, max_chars)\n"
 "--\n\n"
-"Per text a byte: 0 read on, 1 rejected (over max_chars characters, or bulk._REJECT matches),\n"
-"2 to be read by polars (a character beyond the table).");
+"Per text (as decoded: read as bulk._text reads it, each CRLF an LF and the last LF dropped) a\n"
+"byte: 0 read on, 1 rejected (over max_chars characters, or bulk._REJECT matches), 2 to be read\n"
+"by polars (a character beyond the table).");
 
 static PyObject *
 classify(PyObject *self, PyObject *args)
@@ -681,12 +716,12 @@ classify(PyObject *self, PyObject *args)
             goto done;
         }
         Py_ssize_t len = PyUnicode_GET_LENGTH(text);
-        if (len > max_chars) {
+        int kind = PyUnicode_KIND(text);
+        const void *data = PyUnicode_DATA(text);
+        if (len > max_chars && lf_length(data, kind, len) > max_chars) {
             res[k] = 1;
             continue;
         }
-        int kind = PyUnicode_KIND(text);
-        const void *data = PyUnicode_DATA(text);
         unsigned f = 0;
         if (kind == PyUnicode_1BYTE_KIND) {
             const Py_UCS1 *p = data;
@@ -703,6 +738,9 @@ classify(PyObject *self, PyObject *args)
             for (Py_ssize_t i = 0; i < len; i++)
                 f |= p[i] < 0x10000 ? table[p[i]] : 2u;
         }
+        if ((f & 3) == 1) /* a rejected character: the CR of a CRLF is not one (read as an LF) */
+            f = (f & ~1u) | rejected_but_crlf(table, data, kind, len);
+        /* (a CR before an LF ends no line start: the line starts are the LF text's) */
         res[k] = (f & 2) ? 2 : (f & 1) ? 1 : ((f & 4) && markdown_line(data, kind, len)) ? 1 : 0;
     }
 done:
@@ -775,6 +813,19 @@ scan(PyObject *self, PyObject *args)
             Py_DECREF(text);
             goto done;
         }
+        /* as bulk._text reads it: each CRLF an LF (in place: then the lines are read from u), the last
+         * LF dropped */
+        st.from_u = 0;
+        if (find_char(st.u, len, '\r') != NULL) {
+            Py_ssize_t w = 0;
+            for (Py_ssize_t i = 0; i < len; i++)
+                if (!(st.u[i] == '\r' && i + 1 < len && st.u[i + 1] == '\n'))
+                    st.u[w++] = st.u[i];
+            st.from_u = w < len;
+            len = w;
+        }
+        if (len > 0 && st.u[len - 1] == '\n')
+            len--;
         int r = scan_text(&cf, &st, text, len, (int64_t)k);
         Py_DECREF(text);
         if (r < 0)

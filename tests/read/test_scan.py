@@ -54,12 +54,12 @@ def _same_chunk(texts: list[str], lim: Limits) -> bulk._Chunk:
 
 
 def _synthetic() -> list[str]:
-    return [bulk._text(decode_text(data).text) for _name, data in _corpus()]
+    return [decode_text(data).text for _name, data in _corpus()]  # as decoded (CRLF among them)
 
 
 def _bundled() -> list[str]:
     files = sorted((ROOT / "data" / "submissions").rglob("*.txt"))
-    return [bulk._text(decode_text(p.read_bytes()).text) for p in files] + [seed_text(), bulk._text(seed_text())]
+    return [decode_text(p.read_bytes()).text for p in files] + [seed_text(), bulk._text(seed_text())]
 
 
 # hand-made: every shape a line decision of the scan turns on
@@ -79,6 +79,27 @@ _EDGES = [
     "\n\n\n",
     "a\r\nb",
     "a\nb\n",
+    # CRLF read as LF (in the scan: the lines from its own copy), a CR alone not, the last LF dropped
+    "a\r\r\nb",
+    "a\r\n",
+    "a\r\n\r\n",
+    "\r\n",
+    "a\rb\n",
+    "ab\r",
+    "#x\r\n",
+    "x\r\n#y",
+    "x\r\n  **y\r\n",
+    "x\r\n\r#y",
+    "甲" * 40 + "\r\n乙\r\n",
+    "\r\n".join(["行"] * 12),
+    "\r\n".join(["行"] * 13) + "\r\n",
+    "项目\t0\t012\t1.50\t7\r\n2\t0.0\r\nx\t\r\n",
+    "é\r\n\t1\r\n",
+    "𠀀一、甲\r\n😀\t1\t012\r\n",
+    "甲\r\n" * 70_000,  # over MAX_CHARS as decoded, not once its CRLFs are LFs
+    "甲\r\n" * 100_001,
+    _SEED.replace("\n", "\r\n") + "\r\n",
+    "\n".join(line + "\r" if k % 3 == 0 else line for k, line in enumerate(_LINES)),
     "甲乙  \n丙",  # trailing double space without a tab
     "甲乙 \t\n丙",
     "甲\t乙  \t",  # double spaces with a tab
@@ -170,7 +191,7 @@ def test_the_edges_decide_as_expected() -> None:
     assert one.texts == {1: "00", 2: "012", 4: "1234567890123", 6: "0.0"}
 
 
-_ALPHABET = "0123456789. \t\n\n\n。：；）”一二三十年月日第章节条、（）()#*|新制作数量规范性文件其他处理開\u3000𠀀a"
+_ALPHABET = "0123456789. \t\r\n\n\n。：；）”一二三十年月日第章节条、（）()#*|新制作数量规范性文件其他处理開\u3000𠀀a"
 
 
 @needs_scan
