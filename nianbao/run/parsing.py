@@ -138,29 +138,33 @@ def load_all(
     # the results' slots, shared with workers forked from this process (not from a fork server)
     shared = mmap.mmap(-1, window * room) if ctx is None and multiprocessing.get_start_method() == "fork" else None
     # The parsed reports are long-lived: the cyclic GC rescanning them on every generation-2 pass
-    # costs seconds at 100,000 reports and frees nothing, so it is paused while they arrive.
+    # costs seconds at 100,000 reports and frees nothing, so it is paused while they arrive, and
+    # they are frozen (gc.freeze) before it is back on: else the first allocation after that
+    # collects the youngest generation — every object made since, ~3 µs a report.
     try:
         with gc_paused():
-            if ctx is None:
-                ex = ProcessPoolExecutor(max_workers=workers, initializer=_worker_init, initargs=(shared,))
-            else:
-                ex = ProcessPoolExecutor(workers, ctx, initializer=_fresh_worker, initargs=(dict(os.environ),))
             try:
-                for packed, analysis, analysed in _results(ex, chunks, window, shared, room):
-                    check_stop()
-                    part = unpack_batch(packed)
-                    del packed  # (a slot's views: the slot is given out again for the next chunk)
-                    if analysed:
-                        register(part, analysis)
-                    out.extend(part)
-                    if progress:
-                        progress(len(part))
-            except BaseException:  # Ctrl-C, SIGTERM, a broken pool: the run stops now, not after the queue
-                _stop_pool(ex)
-                raise
-            ex.shutdown()
+                if ctx is None:
+                    ex = ProcessPoolExecutor(max_workers=workers, initializer=_worker_init, initargs=(shared,))
+                else:
+                    ex = ProcessPoolExecutor(workers, ctx, initializer=_fresh_worker, initargs=(dict(os.environ),))
+                try:
+                    for packed, analysis, analysed in _results(ex, chunks, window, shared, room):
+                        check_stop()
+                        part = unpack_batch(packed)
+                        del packed  # (a slot's views: the slot is given out again for the next chunk)
+                        if analysed:
+                            register(part, analysis)
+                        out.extend(part)
+                        if progress:
+                            progress(len(part))
+                except BaseException:  # Ctrl-C, SIGTERM, a broken pool: the run stops now, not after the queue
+                    _stop_pool(ex)
+                    raise
+                ex.shutdown()
+            finally:
+                gc.freeze()
     finally:
-        gc.freeze()
         if shared is not None:
             with contextlib.suppress(BufferError):  # a view still held (an exception's frame): unmapped with it
                 shared.close()
