@@ -31,7 +31,7 @@ from nianbao.rules.prose.extract import (
     wrong_percentages,
     wrong_publication_sums,
 )
-from nianbao.rules.prose.text import clauses, distinct_texts, prose_lines, text_sentences, trigger_texts
+from nianbao.rules.prose.text import clauses, prose_texts, text_sentences, trigger_texts
 
 # reports whose analyses are kept at most (this year's and last year's of a large run)
 REGISTRY_CAP = 400_000
@@ -54,14 +54,13 @@ class ChunkProse:
 def analyse(reports: Sequence[ParsedReport], span: Sequence[int] | None = None) -> ChunkProse | None:
     """The analysis of the reports at ``span`` (all by default; ``report`` is the position in
     ``reports``); None when they have no prose line."""
-    lines = prose_lines(reports, span)
+    lines, texts = prose_texts(reports, span)
     if not lines.height:
         return None
-    lines, texts = distinct_texts(lines)
     cand = trigger_texts(texts)  # normalised once, for their sentences and the H19 candidates
     sents = text_sentences(cand)
     return ChunkProse(
-        lines=lines.drop("text"),
+        lines=lines,
         stated=extract_claims(clauses(sents)),
         fee=fee_texts(texts),
         pub=wrong_publication_sums(cand),

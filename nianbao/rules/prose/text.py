@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from array import array
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -31,42 +32,44 @@ CLAUSE_TRIGGER = r"\d|[零一二两三四五六七八九十](?:件|起|个)|未|
 FLAGS = ("ctx", "s_carry", "s_review", "s_suit")
 
 
-def prose_lines(reports: Sequence[ParsedReport], span: Sequence[int] | None = None) -> pl.DataFrame:
-    """One row per prose line of every readable report (the 引言 before section 一 is left out);
-    with ``span``, of the reports at those positions only (``report`` stays the batch position).
+@dataclass(frozen=True)
+class _Packed:
+    """The prose lines of a batch's reports as arrays (the 引言 left out): ``docs`` the texts of the
+    reports that have a section (all their lines joined), ``names`` the section names by code; per
+    line: its report's batch position, its section's code, its line number, its doc (an index in
+    ``docs``), its offset there and its length (characters)."""
 
-    Built from the packed sections (one string per report): the lines are cut by polars, so no
-    Python string is made per line."""
-    rep_ids: list[int] = []
-    docs: list[str] = []
-    code_of: dict[str, int] = {}  # section name → a small code (names repeat: 一 … 六)
-    sec_codes: array[int] = array("I")
-    sec_counts: array[int] = array("I")
-    lines: list[array[int]] = []  # (joined as they are: any buffer)
-    lens: list[array[int]] = []
-    n_secs: list[int] = []
-    # the codes of a list of names, by the list (reports read alike share theirs; all alive meanwhile)
-    codes_of: dict[int, list[int]] = {}
-    for i in span if span is not None else range(len(reports)):
-        rep = reports[i]
-        if not rep.readable:
-            continue
-        names, counts, nos, ls, text = rep.sections.packed()
-        if not names:
-            continue
-        rep_ids.append(i)
-        docs.append(text)
-        codes = codes_of.get(id(names))
-        if codes is None:
-            codes = codes_of[id(names)] = [code_of.setdefault(n, len(code_of)) for n in names]
-        sec_codes.extend(codes)
-        sec_counts.extend(counts)
-        n_secs.append(len(names))
-        lines.append(nos)
-        lens.append(ls)
-    line_no = np.frombuffer(b"".join(lines), dtype=np.uint32)
-    length = np.frombuffer(b"".join(lens), dtype=np.uint32).astype(np.int64)
-    counts64 = np.frombuffer(sec_counts, dtype=np.uint32).astype(np.int64)
+    docs: list[str]
+    names: list[str]
+    report: np.ndarray
+    section: np.ndarray
+    line: np.ndarray
+    doc: np.ndarray
+    offset: np.ndarray
+    length: np.ndarray
+
+
+def _packed(reports: Sequence[ParsedReport], span: Sequence[int] | None) -> _Packed:
+    """The :class:`_Packed` lines of the readable reports (at ``span``, all by default)."""
+    # (position, packed sections) of the readable reports that have a section; then per field
+    positions = span if span is not None else range(len(reports))
+    picked = [(i, rep.sections.packed()) for i in positions if (rep := reports[i]).readable]
+    picked = [ip for ip in picked if ip[1][0]]
+    packs = [p for _i, p in picked]
+    names_l = [p[0] for p in packs]
+    docs = [p[4] for p in packs]
+    # section name → a small code (names repeat: 一 … 六); the codes of a list of names by the list
+    # (reports read alike share theirs; all alive meanwhile), as the bytes of their array
+    code_of: dict[str, int] = {}
+    codes_of: dict[int, bytes] = {}
+    for names in names_l:
+        if id(names) not in codes_of:
+            codes_of[id(names)] = array("I", [code_of.setdefault(n, len(code_of)) for n in names]).tobytes()
+    # (the arrays joined as they are: any buffer)
+    line_no = np.frombuffer(b"".join([p[2] for p in packs]), dtype=np.uint32)
+    length = np.frombuffer(b"".join([p[3] for p in packs]), dtype=np.uint32).astype(np.int64)
+    counts64 = np.frombuffer(b"".join([p[1] for p in packs]), dtype=np.uint32).astype(np.int64)
+    n_secs = [len(names) for names in names_l]
     per_doc = np.add.reduceat(counts64, _starts(n_secs)) if n_secs else np.zeros(0, dtype=np.int64)
     doc_of_line = np.repeat(np.arange(len(docs), dtype=np.uint32), per_doc)
     # offset of each line in its report's text: a running sum that restarts at each report
@@ -74,21 +77,117 @@ def prose_lines(reports: Sequence[ParsedReport], span: Sequence[int] | None = No
     first_line = np.concatenate(([0], np.cumsum(per_doc)[:-1])).astype(np.int64) if len(per_doc) else per_doc
     doc_start = ends[first_line] - length[first_line] if len(first_line) else first_line
     offset = ends - length - np.repeat(doc_start, per_doc)
-    sec_of_line = np.repeat(np.frombuffer(sec_codes, dtype=np.uint32), counts64)
+    sec_codes = np.frombuffer(b"".join([codes_of[id(names)] for names in names_l]), dtype=np.uint32)
+    sec_of_line = np.repeat(sec_codes, counts64)
     keep = sec_of_line != code_of.get("引言", -1)  # the 引言 is not read
-    names_series = pl.Series("section", list(code_of), dtype=pl.String)
-    doc_series = _as_series(docs)
     doc_of_line = doc_of_line[keep]
+    return _Packed(
+        docs=docs,
+        names=list(code_of),
+        report=np.asarray([i for i, _p in picked], dtype=np.uint32)[doc_of_line],
+        section=sec_of_line[keep],
+        line=line_no[keep],
+        doc=doc_of_line,
+        offset=offset[keep],
+        length=length[keep],
+    )
+
+
+def prose_lines(reports: Sequence[ParsedReport], span: Sequence[int] | None = None) -> pl.DataFrame:
+    """One row per prose line of every readable report (the 引言 before section 一 is left out);
+    with ``span``, of the reports at those positions only (``report`` stays the batch position).
+
+    Built from the packed sections (one string per report): the lines are cut by polars, so no
+    Python string is made per line."""
+    return _with_text(_packed(reports, span))
+
+
+def _with_text(p: _Packed) -> pl.DataFrame:
+    """(report, section, line, text) of the packed lines: the texts cut from the reports' by polars."""
+    return _line_frame(p).with_columns(
+        _as_series(p.docs)
+        .gather(p.doc)
+        .str.slice(pl.Series(p.offset, dtype=pl.Int64), pl.Series(p.length, dtype=pl.Int64))
+        .alias("text")
+    )
+
+
+def _line_frame(p: _Packed) -> pl.DataFrame:
+    """(report, section, line) of the packed lines."""
     return pl.DataFrame(
         {
-            "report": pl.Series(np.asarray(rep_ids, dtype=np.uint32)[doc_of_line], dtype=pl.UInt32),
-            "section": names_series.gather(sec_of_line[keep]),
-            "line": pl.Series(line_no[keep], dtype=pl.UInt32),
-            "text": doc_series.gather(doc_of_line).str.slice(
-                pl.Series(offset[keep], dtype=pl.Int64), pl.Series(length[keep], dtype=pl.Int64)
-            ),
+            "report": pl.Series(p.report, dtype=pl.UInt32),
+            "section": pl.Series("section", p.names, dtype=pl.String).gather(p.section),
+            "line": pl.Series(p.line, dtype=pl.UInt32),
         }
     )
+
+
+def prose_texts(
+    reports: Sequence[ParsedReport], span: Sequence[int] | None = None, key: pl.Expr | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(lines, texts) as :func:`distinct_texts` numbers the :func:`prose_lines` (the lines without
+    their text: report, section, line, tid).
+
+    The lines are matched as the UTF-16 bytes of their texts (a report's text encodes to UTF-16 at
+    two bytes a character, so each line is a byte slice at a known place: no walk from the text's
+    start, no UTF-8 encoding of every line); the distinct texts alone then become strings, all
+    decoded at once (:func:`_decoded`).  A text with a character beyond U+FFFF (four bytes) or a lone surrogate is
+    read by the string path (the same result).  ``key``: the hash expression of a line's bytes
+    (``_b``; tests pass a constant: every text of a section collides)."""
+    p = _packed(reports, span)
+    try:
+        u16 = [d.encode("utf-16-le") for d in p.docs]
+    except UnicodeEncodeError:
+        u16 = None
+    if u16 is None or sum(map(len, u16)) != 2 * sum(map(len, p.docs)):
+        return _by_strings(p)
+    frame = _line_frame(p).with_columns(
+        pl.lit(pl.Series(u16, dtype=pl.Binary).gather(p.doc))
+        .bin.slice(pl.lit(pl.Series(2 * p.offset, dtype=pl.Int64)), pl.lit(pl.Series(2 * p.length, dtype=pl.Int64)))
+        .alias("_b")
+    )
+    text_key = pl.col("_b").hash() if key is None else key
+    hashed = frame.with_columns((text_key ^ pl.col("section").hash()).alias("_h"))
+    first = hashed.with_row_index("_i").filter(pl.col("_h").is_first_distinct())
+    joined = hashed.join(
+        first.select(
+            "_h",
+            pl.int_range(pl.len(), dtype=pl.UInt32).alias("tid"),
+            pl.col("section").alias("_s"),
+            pl.col("_b").alias("_t"),
+        ),
+        on="_h",
+        how="left",
+        maintain_order="left",
+    )
+    col = joined.get_column
+    if joined.height and ((col("_t") != col("_b")) | (col("_s") != col("section"))).any():
+        return _by_strings(p)  # two pairs, one key: matched as strings
+    texts = first.select(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("tid"), "section", _decoded(first, p).alias("text")
+    )
+    return joined.drop("_b", "_h", "_s", "_t"), texts
+
+
+def _decoded(first: pl.DataFrame, p: _Packed) -> pl.Series:
+    """The strings of the distinct texts (``_b``, UTF-16; ``_i``, their line): decoded at once,
+    joined by a newline and split there by polars (as UTF-8); one Python slice of its report's
+    text each when a text has a newline (the split then gives more parts than texts)."""
+    utf16 = first.get_column("_b")
+    joined = b"\n\x00".join(utf16.to_list()).decode("utf-16-le").encode()
+    split = pl.Series([joined], dtype=pl.Binary).cast(pl.String).str.split("\n").explode()
+    if len(split) == len(utf16):
+        return split
+    at = first.get_column("_i").to_numpy()
+    docs, doc, offset, length = p.docs, p.doc[at].tolist(), p.offset[at].tolist(), p.length[at].tolist()
+    return _as_series([docs[d][o : o + n] for d, o, n in zip(doc, offset, length, strict=True)])
+
+
+def _by_strings(p: _Packed) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """:func:`prose_texts` by the lines' strings."""
+    with_ids, texts = distinct_texts(_with_text(p))
+    return with_ids.drop("text"), texts
 
 
 def _as_series(docs: list[str]) -> pl.Series:

@@ -1,0 +1,104 @@
+"""The text rules' faster paths against their reference: the H19 groups found by Python's ``re``
+against polars' regex (hypothesis texts over the characters the pattern reads), and the distinct
+texts matched as UTF-16 bytes (``text.prose_texts``) against the lines' strings."""
+
+from __future__ import annotations
+
+import re
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nianbao.domain.model import ParsedReport, unreadable
+from nianbao.read.load import load_bytes
+from nianbao.rules.prose import extract
+from nianbao.rules.prose.text import distinct_texts, prose_lines, prose_texts
+from nianbao.testing.synth import SynthConfig, generate, render_text
+
+# what the H19 pattern tells apart: its words, its marks, digits (ASCII, full-width, other scripts'
+# below and beyond U+FFFF), a newline, other text
+_PIECES = [
+    "主动公开", "发布", "公开", "共", "共计", "合计", "累计", "总计", "条", "篇", "则", "期", "其中", "另",
+    "。", ";", ",", "!", "?", "、", "(", ")", "1", "23", "0", "٣", "５", "\U00011f53", "\n", "信息",
+    "政府网站", "x", "另有", "此外",
+]  # fmt: skip
+
+
+def _polars_groups(texts: list[str]) -> tuple[list[str | None], list[str | None]]:
+    got = pl.Series(texts, dtype=pl.String).str.extract_groups(extract._PUB_GROUPS_RX)
+    return got.struct.field("stated").to_list(), got.struct.field("tail").to_list()
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(_PIECES), max_size=40).map("".join), min_size=1, max_size=5))
+def test_publication_groups_by_re_are_polars_groups(texts: list[str]) -> None:
+    stated, tail = extract.publication_groups(pl.Series(texts, dtype=pl.String))
+    assert (stated.to_list(), tail.to_list()) == _polars_groups(texts)
+
+
+def test_publication_groups_cases() -> None:
+    texts = [
+        "主动公开信息共12条。其中网站5条,微信7条。",
+        "发布共计3篇,另有4条,合计5条其中1条",  # no 其中 within four characters of the first total
+        "公开共٣条。其中1条,2条",  # another script's digit: \d in both
+        "公开共1条\n其中2条",  # `.` is not a newline
+        "没有",
+    ]
+    stated, tail = extract.publication_groups(pl.Series(texts, dtype=pl.String))
+    assert stated.to_list() == ["12", "5", "٣", None, None]
+    assert tail.to_list() == ["网站5条,微信7条", "1条", "1条,2条", None, None]
+    assert (stated.to_list(), tail.to_list()) == _polars_groups(texts)
+    # a character beyond U+FFFF: the column read by polars, whose \d has this digit (re's has not)
+    stated, _tail = extract.publication_groups(pl.Series([*texts, "公开共\U00011f53条。其中1条,2条"]))
+    assert stated.to_list() == ["12", "5", "٣", None, None, "\U00011f53"]
+
+
+def _reports(extra: list[str]) -> list[ParsedReport]:
+    docs, _ = generate(SynthConfig(counties=1, townships=6, years=(2023,), seed=11))
+    out: list[ParsedReport] = []
+    for i, d in enumerate(docs):
+        t = render_text(d)
+        if i < len(extra):  # a line of section 一 with other characters
+            t = t.replace("一、总体情况\n", f"一、总体情况\n{extra[i]}\n", 1)
+        out.append(load_bytes(f"{d.year}/{d.file_name}", t.encode("utf-8")))
+    out.insert(2, unreadable("坏文件.txt", "", 0, "无法读取"))
+    return out
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [[], ["本年度主动公开信息共 5 条𠀀。"]],
+    ids=["plain", "astral"],
+)
+@pytest.mark.parametrize("span", [None, [0, 2, 3, 5]], ids=["all", "span"])
+def test_prose_texts_are_the_distinct_texts_of_the_lines(extra: list[str], span: list[int] | None) -> None:
+    reports = _reports(extra)
+    assert all(e in reports[0].sections.joined() for e in extra)
+    lines, texts = prose_texts(reports, span)
+    with_ids, expected = distinct_texts(prose_lines(reports, span))
+    assert lines.equals(with_ids.drop("text")) and lines.schema == with_ids.drop("text").schema
+    assert texts.equals(expected) and texts.schema == expected.schema
+    assert texts.height >= 10 and lines.height > texts.height
+
+
+def test_prose_texts_with_a_newline_inside_a_text() -> None:
+    """A text with a newline (split apart when the distinct texts are decoded at once): each
+    distinct text cut from its report's string instead, the same texts."""
+    reports = _reports([])
+    one = reports[0].sections
+    one["一"] = [(3, "甲\n乙共 3 件。"), *one["一"]]
+    lines, texts = prose_texts(reports)
+    with_ids, expected = distinct_texts(prose_lines(reports))
+    assert lines.equals(with_ids.drop("text")) and texts.equals(expected)
+    assert texts.get_column("text")[0] == "甲\n乙共 3 件。"
+
+
+def test_prose_texts_when_hashes_collide_match_the_strings() -> None:
+    """Every line's text given one key: the collision is seen and the strings are matched."""
+    reports = _reports([])
+    lines, texts = prose_texts(reports, key=pl.lit(0, dtype=pl.UInt64))
+    with_ids, expected = distinct_texts(prose_lines(reports))
+    assert lines.equals(with_ids.drop("text")) and texts.equals(expected)
+    assert re.search("主动公开", "".join(texts.get_column("text").to_list()))
