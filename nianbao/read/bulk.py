@@ -928,9 +928,9 @@ def read_texts(
     for k, rid in enumerate(order.tolist()):
         a, b = starts[k], ends[k]
         h, h_end = head_at[0][k], head_at[1][k]
-        rel = [i - a for i in heads[h:h_end]]
+        hs = heads[h:h_end]
         rep = items[rid][0]
-        got = _read_one(rep, ch, a, b, rel, [i - a for i in periods[period_at[0][k] : period_at[1][k]]])
+        got = _read_one(rep, ch, a, b, hs, periods[period_at[0][k] : period_at[1][k]])
         if got is None:
             continue
         if got is _NO_PLAN:
@@ -940,11 +940,11 @@ def read_texts(
         comp, offs, layout, shape = got
         assert comp is not None and shape is not None
         if lists is None:
-            plan += (a, a + rel[shape.first], h, end_at[k])
+            plan += (a, hs[shape.first], h, end_at[k])
             plan += shape.parts
             named.append((rep, shape.names))
         else:
-            _fill_prose(rep, shape, rel, ch, lists, a, (after_l[h:h_end], at_l[h:h_end], end_at[k]))
+            _fill_prose(rep, shape, hs, ch, lists, a, (after_l[h:h_end], at_l[h:h_end], end_at[k]))
         chosen.append((rid, comp, offs, a, layout))
         done[rid] = True
     if named:
@@ -992,25 +992,32 @@ def _read_one(
     heads: list[int],
     periods: list[int],
 ) -> _Read | None:
-    """Everything of one report (lines ``a`` to ``b - 1`` of the chunk) but its cells (the plan and
+    """Everything of one report (lines ``a`` to ``b - 1`` of the chunk; its heading candidates and
+    period lines ``heads`` and ``periods``, by their lines in the chunk) but its cells (the plan and
     its windows) and its sections' prose (made by :func:`read_texts`), or None (untouched), or
     ``_NO_PLAN`` (untouched: its tables have no plan)."""
     raws = ch.raws  # (the report's lines from a: no copy of them)
-    shape = _shape(tuple([raws[a + i] for i in heads]))
-    if shape.tables is None:
+    shape = _shape(tuple([raws[i] for i in heads]))
+    tabs = shape.tables
+    if tabs is None:
         return None
-    n = b - a
-    bounds = [(heads[j] + 1, heads[k] if k >= 0 else n) for j, k in shape.tables]
+    # the three tables' windows: from the line after the heading to the next heading (or the end)
+    (j2, k2), (j3, k3), (j4, k4) = tabs
+    s2, s3, s4 = heads[j2] + 1, heads[j3] + 1, heads[j4] + 1
+    e2 = heads[k2] if k2 >= 0 else b
+    e3 = heads[k3] if k3 >= 0 else b
+    e4 = heads[k4] if k4 >= 0 else b
     title = title_of_texts(_printed(raws, a, b))
-    detected = _format(ch, a + bounds[0][0] - 1, b, title.year)
+    detected = _format(ch, s2 - 1, b, title.year)
     fmt = detected.fmt
     skel = ch.skel
-    key = (fmt, *("\n".join(skel[a + s : a + e]) for s, e in bounds))
+    key = (fmt, "\n".join(skel[s2:e2]), "\n".join(skel[s3:e3]), "\n".join(skel[s4:e4]))
     compiled = _COMPILED.get(key)
     if compiled is None:
         plan = fast.cached_plan(key)
         if plan is None:
             own = raws[a:b]
+            bounds = ((s2 - a, e2 - a), (s3 - a, e3 - a), (s4 - a, e4 - a))
             windows = tuple([_line(own, i) for i in range(s, e)] for s, e in bounds)
             n2, n3, n4 = (int(ch.numbers[a + s : a + e].sum()) for s, e in bounds)
             plan = fast.plan_of(key, windows, (n2, n3, n4))  # type: ignore[arg-type]
@@ -1022,16 +1029,17 @@ def _read_one(
 
     # ---- certain: fill the report (the fast path's order of facts)
     rep.agency, rep.year, rep.title, rep.title_line = title.agency, title.year, title.text, title.line
-    if not period_in_texts(rep, ((i + 1, _printed_text(raws[a + i])) for i in periods)):
+    if not period_in_texts(rep, ((i - a + 1, _printed_text(raws[i])) for i in periods)):
         own = raws[a:b]
-        read_period(rep, [_line(own, i) for i in range(min(PERIOD_LINES, n))])
-    fill_agency(rep)
+        read_period(rep, [_line(own, i) for i in range(min(PERIOD_LINES, b - a))])
+    if rep.agency is None:
+        fill_agency(rep)
     rep.fmt = fmt
     rep.fmt_evidence_2019 = list(detected.evidence_2019)
     # the layout facts (set with the cells, by _fill_cells): the template, the sections' lines
     tpl = _layout(shape.skey, compiled)
-    lines = array("I", [heads[j] + 1 if j >= 0 else 0 for j in shape.heading_of]).tobytes()
-    return compiled, (bounds[0][0], bounds[1][0], bounds[2][0]), (tpl, lines), shape
+    lines = array("I", [heads[j] - a + 1 if j >= 0 else 0 for j in shape.heading_of]).tobytes()
+    return compiled, (s2 - a, s3 - a, s4 - a), (tpl, lines), shape
 
 
 def _merged(own: dict[str, Any], tpl: dict[str, Any]) -> dict[str, Any]:
@@ -1093,9 +1101,9 @@ def _fill_prose(
     places: tuple[list[int], list[int], int],
 ) -> None:
     """meta.fill_sections' prose of a report (from line ``a`` of the chunk; its sections by
-    ``shape``, their heading lines in ``heads``, where each falls among the chunk's lines of text in
-    ``places``: :func:`read_texts`), from the frame's lines of text, without the layout facts (the
-    compiled scan's ``sections`` makes the same for a whole chunk)."""
+    ``shape``, their heading lines in ``heads`` (lines of the chunk), where each falls among the
+    chunk's lines of text in ``places``: :func:`read_texts`), from the frame's lines of text,
+    without the layout facts (the compiled scan's ``sections`` makes the same for a whole chunk)."""
     after, at, end = places
     raws, prose_no, prose_raw = ch.raws, lists.prose_no, ch.prose_raw
     parts: list[tuple[list[int], list[str]]] = []
@@ -1119,7 +1127,7 @@ def _fill_prose(
         counts.append(len(nos_k))
         nos += nos_k
         texts += texts_k
-    intro = [r for r in range(a, a + heads[shape.first]) if raws[r].strip()]
+    intro = [r for r in range(a, heads[shape.first]) if raws[r].strip()]
     counts.append(len(intro))
     nos += [r - a + 1 for r in intro]
     texts += [raws[r] for r in intro]

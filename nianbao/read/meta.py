@@ -32,7 +32,7 @@ from functools import lru_cache
 from pathlib import PurePath
 
 from nianbao.domain.model import LayoutFact, ParsedReport
-from nianbao.domain.normalize import norm_label, squash
+from nianbao.domain.normalize import nfkc, norm_label, squash
 from nianbao.domain.registry import Agency, normalise_agency
 from nianbao.domain.spec import SECTIONS, Fmt
 from nianbao.read.labels import LineLike, squashed
@@ -78,6 +78,17 @@ class Title:
     line: int | None
 
 
+def _squash(text: str) -> str:
+    """:func:`~nianbao.domain.normalize.squash` (NFKC without any whitespace), cheaper on a text
+    whose only whitespace once normalised is the space (most printed lines): the spaces replaced,
+    then ``str.isprintable`` proves no other whitespace is left (every whitespace character but the
+    space is unprintable: tests/read/test_read_meta.py checks every code point); else split."""
+    n = nfkc(text)
+    if " " in n:
+        n = n.replace(" ", "")
+    return n if n.isprintable() else "".join(n.split())
+
+
 def _plain(ln: LineLike) -> str:
     return " ".join(c.strip() for c in ln.cells if c.strip())
 
@@ -87,9 +98,16 @@ def _is_chrome(s: str) -> bool:
     return bool(_CHROME.match(s)) or (bool(_BREADCRUMB.search(s)) and ("首页" in s or "位置" in s))
 
 
+_PREFIX_STARTS = frozenset('关《“"标题')  # the first characters of _AGENCY_PREFIX's alternatives
+_SUFFIX_ENDS = frozenset("于的》")  # the last characters of _AGENCY_SUFFIX's alternatives
+
+
 def _clean_agency(a: str) -> str | None:
-    a = _AGENCY_PREFIX.sub("", a)
-    a = _AGENCY_SUFFIX.sub("", a).strip("《》 ")
+    if a[:1] in _PREFIX_STARTS:  # (else _AGENCY_PREFIX cannot match)
+        a = _AGENCY_PREFIX.sub("", a)
+    if a[-1:] in _SUFFIX_ENDS:  # (else _AGENCY_SUFFIX cannot match)
+        a = _AGENCY_SUFFIX.sub("", a)
+    a = a.strip("《》 ")
     return a or None
 
 
@@ -148,7 +166,7 @@ def title_of_texts(texts: Iterable[tuple[int, str]]) -> Title:
     for no, text in texts:
         if not text:
             continue
-        s = squash(text) if len(text) <= 100 else text  # a long line is prose, never (part of) a title
+        s = _squash(text) if len(text) <= 100 else text  # a long line is prose, never (part of) a title
         top.append((no, text, s))
         if "报" in text and len(s) <= 80 and ("报告" in s or s.endswith("年报")) and not _is_chrome(s):
             got = _title_ending_at(top, len(top) - 1)
@@ -267,7 +285,7 @@ def period_on_a_line(rep: ParsedReport, lines: Iterable[LineLike]) -> bool:
 def period_in_texts(rep: ParsedReport, texts: Iterable[tuple[int, str]]) -> bool:
     """:func:`period_on_a_line` of lines given as (line number, printed text, as :func:`title_of_texts`)."""
     for no, text in texts:
-        m = _PERIOD.search(squash(text))
+        m = _PERIOD.search(_squash(text))
         if m:
             _set_period(rep, m, no)
             return True
@@ -275,13 +293,17 @@ def period_in_texts(rep: ParsedReport, texts: Iterable[tuple[int, str]]) -> bool
 
 
 def _set_period(rep: ParsedReport, m: re.Match[str], line: int | None) -> None:
-    y1, m1, d1, y2s, m2, d2 = m.groups()
+    rep.period_start_year, rep.period_end_year, rep.period_full_year, rep.period_text = _period_of(m.groups())
+    rep.period_line = line
+
+
+@lru_cache(maxsize=1 << 10)  # the same period in most reports of a year
+def _period_of(groups: tuple[str, ...]) -> tuple[int, int, bool, str]:
+    """(start year, end year, a full calendar year, the period as printed back) of _PERIOD's groups."""
+    y1, m1, d1, y2s, m2, d2 = groups
     start, end = int(y1), int(y2s) if y2s else int(y1)  # "2025年1月1日至12月31日": the same year
     a, b, c, d = int(m1), int(d1), int(m2), int(d2)
-    rep.period_start_year, rep.period_end_year = start, end
-    rep.period_full_year = (a, b, c, d) == (1, 1, 12, 31) and start == end
-    rep.period_text = f"{start}年{a}月{b}日至{end}年{c}月{d}日"
-    rep.period_line = line
+    return start, end, (a, b, c, d) == (1, 1, 12, 31) and start == end, f"{start}年{a}月{b}日至{end}年{c}月{d}日"
 
 
 # ------------------------------------------------------------------ sections

@@ -10,8 +10,9 @@ from collections.abc import Callable
 import pytest
 
 from nianbao.domain.model import ParsedReport
+from nianbao.domain.normalize import squash
 from nianbao.domain.spec import Fmt
-from nianbao.read import labels
+from nianbao.read import labels, meta
 from nianbao.read.meta import agency_from_file
 from nianbao.rules.copies import similarity
 from nianbao.testing.render import (
@@ -502,3 +503,48 @@ def test_the_title_trailer_is_looked_for_only_where_it_can_end() -> None:
                 missed.append(hex(ord(c)))
     assert missed == []
     assert meta._match_title("示例镇2023年政府信息公开工作年度报告（2024-1-20）") == ("示例镇", 2023)
+
+
+def test_squash_of_a_printed_line_is_normalize_squash() -> None:
+    """meta._squash proves by str.isprintable that no whitespace is left once the spaces are
+    replaced: every whitespace character but the space is unprintable (all of Unicode), and it gives
+    normalize.squash's text for lines with every kind of whitespace, compatibility characters
+    (NFKC makes a space of some) and unprintable characters that are not whitespace."""
+    for c in map(chr, range(0x110000)):
+        if c.isspace() and c != " ":
+            assert not c.isprintable(), hex(ord(c))
+    lines = [
+        "",
+        " ",
+        "示例县 2023 年政府信息公开工作年度报告",
+        "统计数据从 2023 年 1 月 1 日至 2023 年 12 月 31 日。",
+        "甲\t乙\u3000丙\xa0丁\u2003戊\n己\u200b庚\ufeff辛",
+        "¨´‾ ㈠（一）１２３",  # NFKC: a space and a combining mark, a parenthesised number, full width
+        "\x00a\x1fb\x85c\u2028d\u2029e",
+    ]
+    for line in lines:
+        assert meta._squash(line) == squash(line), repr(line)
+
+
+def test_the_agency_cleaned_as_by_its_patterns() -> None:
+    """meta._clean_agency skips a pattern whose alternatives cannot start (end) the text: the same
+    agency as both patterns applied."""
+
+    def reference(a: str) -> str | None:
+        a = meta._AGENCY_SUFFIX.sub("", meta._AGENCY_PREFIX.sub("", a)).strip("《》 ")
+        return a or None
+
+    texts = [
+        "关于示例县",
+        "《示例县的》",
+        "标题：示例县关于",
+        "题目:“示例县》",
+        "示例县",
+        "于示例县关",
+        "“的",
+        "《》",
+        "",
+        " 关于",
+    ]
+    assert [meta._clean_agency(t) for t in texts] == [reference(t) for t in texts]
+    assert meta._clean_agency("标题：示例县关于") == "示例县"
