@@ -1169,70 +1169,161 @@ def _unwrapped(lists: _ProseLists, prose_raw: list[str], lo: int, hi: int) -> tu
 _Chosen = tuple[int, _Compiled, tuple[int, int, int], int, tuple[dict[str, Any], bytes]]
 
 
-def _fill_cells(items: Sequence[tuple[ParsedReport, str]], chosen: list[_Chosen], ch: _Chunk) -> None:
-    """The cells of every report read, scattered into arrays: the reports of one plan together,
-    each value taken from the chunk's number cells (by its window's first number cell and its rank
-    in the window) or from the plan (a cell printed the same in every report of the plan)."""
-    n = len(chosen)
+@dataclass(frozen=True, slots=True)
+class _PlanRows:
+    """A compiled plan as whole rows of the cell arrays (``width`` = len(INDEX)): what every report
+    of the plan has the same (each value's cell, value and state as the plan reads it: NaN and 0 for
+    a number cell, read per report), each value's line in its window (0: not in the plan) and the
+    window; then its number cells (position, window, rank) and its layout facts (window, line)."""
+
+    col: np.ndarray  # uint16
+    value: np.ndarray  # float64
+    state: np.ndarray  # uint8, 255 not in the plan
+    line: np.ndarray  # int64
+    win: np.ndarray  # int64
+    npos: np.ndarray
+    nwin: np.ndarray
+    nrank: np.ndarray
+    fact_win: np.ndarray
+    fact_li: np.ndarray
+
+
+_PLAN_ROWS: dict[int, tuple[_Compiled, _PlanRows]] = {}
+_ROW_FIELDS = ("col", "value", "state", "line", "win")
+
+
+def _plan_rows(comp: _Compiled) -> _PlanRows:
+    """comp's :class:`_PlanRows`, made once per plan (kept per process, as the plans)."""
+    got = _PLAN_ROWS.get(id(comp))
+    if got is not None and got[0] is comp:
+        return got[1]
+    if len(_PLAN_ROWS) >= 4 * fast.MAX_PLANS:
+        _PLAN_ROWS.clear()
     width = len(INDEX)
-    values = np.full((n, width), math.nan)
-    states = np.full((n, width), 255, np.uint8)
-    line_no = np.zeros((n, width), np.uint32)
-    cols = np.zeros((n, width), np.uint16)
+    col = np.zeros(width, np.uint16)
+    value = np.full(width, math.nan)
+    state = np.full(width, 255, np.uint8)
+    line = np.zeros(width, np.int64)
+    win = np.zeros(width, np.int64)
+    pos = comp.pos
+    col[pos] = comp.col
+    value[pos] = comp.value
+    state[pos] = comp.state
+    line[pos] = comp.line
+    win[pos] = comp.win
+    num = comp.rank >= 0
+    rows = _PlanRows(col, value, state, line, win, pos[num], comp.win[num], comp.rank[num], comp.fact_win, comp.fact_li)
+    _PLAN_ROWS[id(comp)] = (comp, rows)
+    return rows
+
+
+def _padded(parts: list[np.ndarray], fill: int) -> np.ndarray:
+    """Arrays of different lengths as the rows of one 2-D array, each padded with ``fill``."""
+    out = np.full((len(parts), max((len(p) for p in parts), default=0)), fill, np.int64)
+    for g, p in enumerate(parts):
+        out[g, : len(p)] = p
+    return out
+
+
+def _fill_cells(items: Sequence[tuple[ParsedReport, str]], chosen: list[_Chosen], ch: _Chunk) -> None:
+    """The cells of every report read, made as arrays for all of them at once: each report's row
+    taken from its plan's (:class:`_PlanRows`: the cells printed the same in every report of the
+    plan), its values' lines moved by its windows' starts, its number cells taken from the chunk's
+    (by its window's first number cell and the cell's rank in the window); its layout facts' lines
+    likewise.  By the compiled scan's ``cells`` when it is built and on (``NIANBAO_CSCAN``), else by
+    numpy (:func:`_cell_rows`): the same rows (``tests/read/test_scan.py``)."""
+    group: dict[int, int] = {}
+    plans: list[_PlanRows] = []
+    gid_l: list[int] = []
+    for _rid, comp, _offs, _first, _lay in chosen:
+        g = group.get(id(comp))
+        if g is None:
+            g = group[id(comp)] = len(plans)
+            plans.append(_plan_rows(comp))
+        gid_l.append(g)
+    gid = np.array(gid_l, np.int64)
+    offs = np.array([c[2] for c in chosen], np.int64)  # (n, 3) window starts
+    first = np.array([c[3] for c in chosen], np.int64)
+    if cscan is not None and os.environ.get(CSCAN_ENV, "1") != "0":
+        odd = np.zeros(len(ch.values) if ch.texts else 0, np.uint8)
+        odd[list(ch.texts)] = 1
+        col, value, state, line, win = (np.stack([getattr(p, f) for p in plans]) for f in _ROW_FIELDS)
+        npos, nwin, nrank = (_padded([getattr(p, f) for p in plans], 0) for f in ("npos", "nwin", "nrank"))
+        made = cscan.cells(
+            len(INDEX), gid, offs, first, ch.first_number, ch.values, ch.states, odd,
+            col, value, state, line, win,
+            np.array([len(p.npos) for p in plans], np.int64), npos, nwin, nrank,
+            np.array([len(p.fact_win) for p in plans], np.int64),
+            _padded([p.fact_win for p in plans], -1), _padded([p.fact_li for p in plans], 0),
+        )  # fmt: skip
+        bufs: tuple[Any, ...] = made[:5]
+        hits = made[5]
+    else:
+        bufs, hits = _cell_rows(ch, plans, gid, offs, first)
     texts: dict[int, dict[int, str]] = {}
-    groups: dict[int, tuple[_Compiled, list[int]]] = {}
-    for row, (_rid, comp, _offs, _first, _lay) in enumerate(chosen):
-        groups.setdefault(id(comp), (comp, []))[1].append(row)
-    offs_all = np.array([c[2] for c in chosen], np.int64)  # (n, 3) window starts
-    first_all = np.array([c[3] for c in chosen], np.int64)
-    for comp, rows_l in groups.values():
-        rows = np.array(rows_l, np.int64)
-        offs = offs_all[rows]  # (r, 3)
-        pos = comp.pos
-        # lines (1-based in the report) of every value; their cells, values and states as the plan
-        # has them (one row for the group, copied to each report's: no scatter a report)
-        line_no[rows[:, None], pos] = (offs[:, comp.win] + comp.line).astype(np.uint32)
-        for out, part in ((cols, comp.col), (values, comp.value), (states, comp.state)):
-            row = out[rows[0]].copy()
-            row[pos] = part
-            out[rows] = row
-        num = comp.rank >= 0
-        if num.any():
-            # the first number cell of each window of each report, then each value's by its rank
-            base = ch.first_number[first_all[rows][:, None] + offs]  # (r, 3)
-            at = base[:, comp.win[num]] + comp.rank[num]  # (r, values)
-            npos = pos[num]
-            values[rows[:, None], npos] = ch.values[at]
-            states[rows[:, None], npos] = ch.states[at]
-            if ch.texts:
-                for k, j in zip(*np.nonzero(np.isin(at, list(ch.texts))), strict=True):
-                    texts.setdefault(int(rows[k]), {})[int(npos[j])] = ch.texts[int(at[k, j])]
-        if comp.text:
-            for r in rows_l:
-                texts.setdefault(r, {}).update(comp.text)
-        # the layout facts: the template, the sections' lines (from _read_one), the tables' lines
-        facts = np.where(comp.fact_win >= 0, offs[:, np.maximum(comp.fact_win, 0)] + comp.fact_li + 1, 0)
-        for r, fact_lines in zip(rows_l, _rows(np.ascontiguousarray(facts, np.uint32)), strict=True):
-            rid, _comp, _offs, _first, (tpl, section_lines) = chosen[r]
-            items[rid][0].layout = layout_of(
-                tpl["c"],
-                tpl["f"],
-                section_lines + fact_lines,
-                list(tpl["k"]),
-                list(tpl["s"]),
-                dict(tpl["x"]),
-            )
+    for r, p, a in hits:
+        texts.setdefault(r, {})[p] = ch.texts[a]
     # each report's row of the arrays, by a view of their bytes (copied once, by the CellMap)
-    v, st, ln, co = (_rows(x) for x in (values, states, line_no, cols))
-    for row, (rid, *_rest) in enumerate(chosen):
-        items[rid][0].cells = cellmap_of(v[row], st[row], ln[row], co[row], texts.get(row), None, None)
+    n = len(chosen)
+    v, st, ln, co, fact_rows = (_slices_of(memoryview(x).cast("B"), n) for x in bufs)
+    fact_bytes = [4 * len(p.fact_win) for p in plans]
+    for row, (rid, comp, _offs, _first, (tpl, section_lines)) in enumerate(chosen):
+        rep = items[rid][0]
+        rep.layout = layout_of(
+            tpl["c"],
+            tpl["f"],
+            section_lines + fact_rows[row][: fact_bytes[gid_l[row]]],
+            list(tpl["k"]),
+            list(tpl["s"]),
+            dict(tpl["x"]),
+        )
+        got = texts.get(row)
+        if comp.text:
+            got = {**got, **comp.text} if got else dict(comp.text)
+        rep.cells = cellmap_of(v[row], st[row], ln[row], co[row], got, None, None)
 
 
-def _rows(x: np.ndarray) -> list[memoryview]:
-    """The rows of a 2-D array (C order) as views of their bytes."""
-    mv = memoryview(x.data).cast("B")
-    step = x.shape[1] * x.itemsize
-    return [mv[i : i + step] for i in range(0, len(mv), step)]
+def _slices_of(mv: memoryview, n: int) -> list[memoryview]:
+    """A buffer of ``n`` rows of one size as a view of each row."""
+    step = len(mv) // n if n else 0
+    return [mv[i : i + step] for i in range(0, n * step, step)] if step else [mv[0:0]] * n
+
+
+def _cell_rows(
+    ch: _Chunk, plans: list[_PlanRows], gid: np.ndarray, offs: np.ndarray, first: np.ndarray
+) -> tuple[tuple[np.ndarray, ...], list[tuple[int, int, int]]]:
+    """What the compiled scan's ``cells`` gives, by numpy: (values, states, lines, cols: a row of
+    len(INDEX) a report; the facts' lines: a row as long as the most facts of a plan), and the
+    (report, position, number cell) of the number cells whose printed text is not plain."""
+    n = len(gid)
+    values = np.stack([p.value for p in plans])[gid]
+    states = np.stack([p.state for p in plans])[gid]
+    cols = np.stack([p.col for p in plans])[gid]
+    line = np.stack([p.line for p in plans])[gid]
+    line_no = np.where(line > 0, line + np.take_along_axis(offs, np.stack([p.win for p in plans])[gid], 1), 0)
+    hits: list[tuple[int, int, int]] = []
+    counts = np.array([len(p.npos) for p in plans], np.int64)[gid]
+    if counts.any():
+        m = int(counts.max())
+        have = np.arange(m) < counts[:, None]  # (n, m)
+        base = ch.first_number[first[:, None] + offs]  # (n, 3): each window's first number cell
+        npos = _padded([p.npos for p in plans], 0)[gid][have]
+        nwin = _padded([p.nwin for p in plans], 0)[gid]
+        at = (np.take_along_axis(base, nwin, 1) + _padded([p.nrank for p in plans], 0)[gid])[have]
+        rows = np.broadcast_to(np.arange(n)[:, None], (n, m))[have]
+        values[rows, npos] = ch.values[at]
+        states[rows, npos] = ch.states[at]
+        if ch.texts:
+            hit = np.flatnonzero(np.isin(at, np.fromiter(ch.texts, np.int64, len(ch.texts))))
+            hits = list(zip(rows[hit].tolist(), npos[hit].tolist(), at[hit].tolist(), strict=True))
+    fact_win = _padded([p.fact_win for p in plans], -1)[gid]
+    facts = np.where(
+        fact_win >= 0,
+        np.take_along_axis(offs, np.maximum(fact_win, 0), 1) + _padded([p.fact_li for p in plans], 0)[gid] + 1,
+        0,
+    )
+    out = (values, states, line_no.astype(np.uint32), cols, np.ascontiguousarray(facts, np.uint32))
+    return out, hits
 
 
 # ------------------------------------------------------------------ the reports back to the run's process

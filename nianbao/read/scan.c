@@ -1123,10 +1123,189 @@ done:
     return result;
 }
 
+/* ---------------------------------------------------------------- the cells of the reports read
+ *
+ * cells() gives what bulk._fill_cells_numpy makes of a chunk's reports read (each report's row of the
+ * cell arrays, its layout facts' lines), by plain loops instead of tens of numpy passes: each
+ * report's row copied from its plan's (the cells printed the same in every report of the plan), its
+ * values' lines moved by its windows' starts, its number cells read from the chunk's (its window's
+ * first number cell plus the cell's rank), its facts' lines.  Every index is checked.
+ */
+
+#define GET_BUF(b, type, count, what)                                                              \
+    do {                                                                                           \
+        if ((b).len % (Py_ssize_t)sizeof(type)) {                                                  \
+            PyErr_SetString(PyExc_ValueError, what " has a partial item");                         \
+            goto done;                                                                             \
+        }                                                                                          \
+        count = (b).len / (Py_ssize_t)sizeof(type);                                                \
+    } while (0)
+
+PyDoc_STRVAR(cells_doc,
+"cells(width, gid, offs, first, first_number, values, states, odd, col, value, state, line, win,\n"
+"      n_num, npos, nwin, nrank, n_fact, fact_win, fact_li)\n"
+"--\n\n"
+"Per report (its plan gid, its three windows' starts offs, its first line first) the rows of the\n"
+"cell arrays: (values f64, states u8, lines u32, cols u16: each width a report), the facts' lines\n"
+"(u32, as many a report as the widest plan has facts) and the (report, position, cell) of the number\n"
+"cells odd names; see bulk._fill_cells.");
+
+static PyObject *
+cells(PyObject *self, PyObject *args)
+{
+    (void)self;
+    Py_ssize_t width;
+    Py_buffer b[19];
+    memset(b, 0, sizeof b);
+    int got = 0;
+    PyObject *result = NULL, *hits = NULL;
+    PyObject *o_val = NULL, *o_st = NULL, *o_ln = NULL, *o_col = NULL, *o_fact = NULL;
+    if (!PyArg_ParseTuple(args, "ny*y*y*y*y*y*y*y*y*y*y*y*y*y*y*y*y*y*y*", &width, &b[0], &b[1], &b[2], &b[3], &b[4],
+                          &b[5], &b[6], &b[7], &b[8], &b[9], &b[10], &b[11], &b[12], &b[13], &b[14], &b[15], &b[16],
+                          &b[17], &b[18]))
+        return NULL;
+    got = 1;
+    Py_ssize_t n, n3, nf, L1, C, C2, C3, GW[5], G, G2, GM[3], G3, GF[2];
+    GET_BUF(b[0], int64_t, n, "gid");
+    GET_BUF(b[1], int64_t, n3, "offs");
+    GET_BUF(b[2], int64_t, nf, "first");
+    GET_BUF(b[3], int64_t, L1, "first_number");
+    GET_BUF(b[4], double, C, "values");
+    GET_BUF(b[5], uint8_t, C2, "states");
+    GET_BUF(b[6], uint8_t, C3, "odd");
+    GET_BUF(b[7], uint16_t, GW[0], "col");
+    GET_BUF(b[8], double, GW[1], "value");
+    GET_BUF(b[9], uint8_t, GW[2], "state");
+    GET_BUF(b[10], int64_t, GW[3], "line");
+    GET_BUF(b[11], int64_t, GW[4], "win");
+    GET_BUF(b[12], int64_t, G, "n_num");
+    GET_BUF(b[13], int64_t, GM[0], "npos");
+    GET_BUF(b[14], int64_t, GM[1], "nwin");
+    GET_BUF(b[15], int64_t, GM[2], "nrank");
+    GET_BUF(b[16], int64_t, G2, "n_fact");
+    GET_BUF(b[17], int64_t, GF[0], "fact_win");
+    GET_BUF(b[18], int64_t, GF[1], "fact_li");
+    (void)G3;
+    if (width <= 0 || n3 != 3 * n || nf != n || C2 != C || (C3 != C && C3 != 0) || G2 != G || G == 0) {
+        PyErr_SetString(PyExc_ValueError, "cells: arrays of unlike lengths");
+        goto done;
+    }
+    for (int k = 0; k < 5; k++)
+        if (GW[k] != G * width) {
+            PyErr_SetString(PyExc_ValueError, "cells: a plan row of another width");
+            goto done;
+        }
+    if (GM[0] % G || GM[1] != GM[0] || GM[2] != GM[0] || GF[0] % G || GF[1] != GF[0]) {
+        PyErr_SetString(PyExc_ValueError, "cells: plans' number cells or facts of unlike lengths");
+        goto done;
+    }
+    Py_ssize_t M = GM[0] / G, F = GF[0] / G;
+    if (n > PY_SSIZE_T_MAX / 8 / width || (F && n > PY_SSIZE_T_MAX / 4 / F)) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    const int64_t *gid = b[0].buf, *offs = b[1].buf, *first = b[2].buf, *first_number = b[3].buf;
+    const double *vin = b[4].buf;
+    const uint8_t *sin = b[5].buf, *odd = C3 ? b[6].buf : NULL;
+    const uint16_t *t_col = b[7].buf;
+    const double *t_val = b[8].buf;
+    const uint8_t *t_state = b[9].buf;
+    const int64_t *t_line = b[10].buf, *t_win = b[11].buf, *n_num = b[12].buf, *npos = b[13].buf, *nwin = b[14].buf;
+    const int64_t *nrank = b[15].buf, *n_fact = b[16].buf, *fwin = b[17].buf, *fli = b[18].buf;
+    o_val = PyByteArray_FromStringAndSize(NULL, n * width * 8);
+    o_st = PyByteArray_FromStringAndSize(NULL, n * width);
+    o_ln = PyByteArray_FromStringAndSize(NULL, n * width * 4);
+    o_col = PyByteArray_FromStringAndSize(NULL, n * width * 2);
+    o_fact = PyByteArray_FromStringAndSize(NULL, n * F * 4);
+    hits = PyList_New(0);
+    if (!o_val || !o_st || !o_ln || !o_col || !o_fact || !hits)
+        goto done;
+    double *val = (double *)PyByteArray_AS_STRING(o_val);
+    uint8_t *st = (uint8_t *)PyByteArray_AS_STRING(o_st);
+    uint32_t *ln = (uint32_t *)PyByteArray_AS_STRING(o_ln);
+    uint16_t *col = (uint16_t *)PyByteArray_AS_STRING(o_col);
+    uint32_t *fact = (uint32_t *)PyByteArray_AS_STRING(o_fact);
+#define BAD(msg)                                       \
+    do {                                               \
+        PyErr_SetString(PyExc_ValueError, "cells: " msg); \
+        goto done;                                     \
+    } while (0)
+    for (Py_ssize_t r = 0; r < n; r++) {
+        int64_t g = gid[r];
+        if (g < 0 || g >= G)
+            BAD("a plan out of range");
+        const int64_t *off = offs + 3 * r;
+        Py_ssize_t row = r * width, prow = g * width;
+        memcpy(val + row, t_val + prow, (size_t)width * sizeof(double));
+        memcpy(st + row, t_state + prow, (size_t)width);
+        memcpy(col + row, t_col + prow, (size_t)width * sizeof(uint16_t));
+        for (Py_ssize_t p = 0; p < width; p++) {
+            int64_t li = t_line[prow + p], w = t_win[prow + p];
+            if (w < 0 || w > 2)
+                BAD("a window out of range");
+            int64_t v = li > 0 ? li + off[w] : 0;
+            if (v < 0 || v > UINT32_MAX)
+                BAD("a line out of range");
+            ln[row + p] = (uint32_t)v;
+        }
+        int64_t nn = n_num[g];
+        if (nn < 0 || nn > M)
+            BAD("a count of number cells out of range");
+        for (int64_t i = 0; i < nn; i++) {
+            int64_t pos = npos[g * M + i], w = nwin[g * M + i];
+            if (pos < 0 || pos >= width || w < 0 || w > 2)
+                BAD("a number cell out of range");
+            int64_t line = first[r] + off[w];
+            if (line < 0 || line >= L1)
+                BAD("a window's line out of range");
+            int64_t at = first_number[line] + nrank[g * M + i];
+            if (at < 0 || at >= C)
+                BAD("a number cell's rank out of range");
+            val[row + pos] = vin[at];
+            st[row + pos] = sin[at];
+            if (odd && odd[at]) {
+                PyObject *t = Py_BuildValue("(nLL)", r, (long long)pos, (long long)at);
+                if (t == NULL || PyList_Append(hits, t) < 0) {
+                    Py_XDECREF(t);
+                    goto done;
+                }
+                Py_DECREF(t);
+            }
+        }
+        int64_t nfk = n_fact[g];
+        if (nfk < 0 || nfk > F)
+            BAD("a count of facts out of range");
+        for (Py_ssize_t f = 0; f < F; f++) {
+            int64_t w = f < nfk ? fwin[g * F + f] : -1, v = 0;
+            if (w > 2)
+                BAD("a fact's window out of range");
+            if (w >= 0)
+                v = off[w] + fli[g * F + f] + 1;
+            if (v < 0 || v > UINT32_MAX)
+                BAD("a fact's line out of range");
+            fact[r * F + f] = (uint32_t)v;
+        }
+    }
+#undef BAD
+    result = Py_BuildValue("(OOOOOO)", o_val, o_st, o_ln, o_col, o_fact, hits);
+done:
+    Py_XDECREF(o_val);
+    Py_XDECREF(o_st);
+    Py_XDECREF(o_ln);
+    Py_XDECREF(o_col);
+    Py_XDECREF(o_fact);
+    Py_XDECREF(hits);
+    if (got)
+        for (int k = 0; k < 19; k++)
+            PyBuffer_Release(&b[k]);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"classify", classify, METH_VARARGS, classify_doc},
     {"scan", scan, METH_VARARGS, scan_doc},
     {"sections", sections, METH_VARARGS, sections_doc},
+    {"cells", cells, METH_VARARGS, cells_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -359,3 +359,39 @@ def test_the_compiled_sections_read_each_kind_of_part() -> None:
             48,
             0.85,
         )
+
+
+@needs_scan
+def test_the_compiled_cells_are_the_numpy_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    """scan.cells gives bulk._cell_rows' rows over a chunk of several plans (the synthetic corpus,
+    odd number cells among them); an index out of range raises instead of reading past an array."""
+    from nianbao.read import scan
+
+    captured: list[tuple[object, ...]] = []
+    fill = bulk._fill_cells
+    monkeypatch.setattr(bulk, "_fill_cells", lambda items, chosen, ch: captured.append((chosen, ch)))
+    odd = _SEED.replace("行政处罚\t106", "行政处罚\t0106").replace("行政事业性收费\t0", "行政事业性收费\t1.50")
+    texts = [*_synthetic(), odd]
+    reps = [ParsedReport(file=f"{k}.txt", sha256="", size=0) for k in range(len(texts))]
+    bulk.read_texts(list(zip(reps, texts, strict=True)))
+    monkeypatch.setattr(bulk, "_fill_cells", fill)
+    got = []
+    for flag in ("1", "0"):
+        monkeypatch.setenv(bulk.CSCAN_ENV, flag)
+        for chosen, ch in captured:
+            out = [ParsedReport(file="", sha256="", size=0) for _c in chosen]
+            fill([(r, "") for r in out], [(k, *c[1:]) for k, c in enumerate(chosen)], ch)  # type: ignore[misc]
+            got.append([(r.cells.__getstate__(), r.layout.__getstate__()) for r in out])
+    half = len(got) // 2
+    assert got[:half] == got[half:]
+    plans = {id(c[1]) for chosen, _ch in captured for c in chosen}  # type: ignore[attr-defined]
+    assert len(plans) > 3 and any(ch.texts for _c, ch in captured)  # type: ignore[attr-defined]
+    z = np.zeros(1, np.int64)
+    row = np.zeros(4, np.int64)
+    args = [4, z, np.zeros(3, np.int64), z, z, np.zeros(1), np.zeros(1, np.uint8), b""]
+    plan = [np.zeros(4, np.uint16), np.zeros(4), np.zeros(4, np.uint8), row, row]
+    with pytest.raises(ValueError, match="number cell's rank"):
+        scan.cells(*args, *plan, np.ones(1, np.int64), z, z, np.array([5]), z, z, z)
+    with pytest.raises(ValueError, match="window out of range"):
+        scan.cells(*args, *plan[:4], np.full(4, 3, np.int64), z, z, z, z, z, z, z)
+    assert scan.cells(*args, *plan, np.ones(1, np.int64), z, z, z, z, z, z)[0] == bytearray(32)
