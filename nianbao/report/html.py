@@ -1509,7 +1509,7 @@ def page_units(
     def unit(chunk: list[int]) -> Callable[[], None]:
         def write() -> None:
             for i in chunk:
-                write_text(reports.file(q.pages[i]), render_report(q, i), durable=False)
+                reports.write(q.pages[i], render_report(q, i))
 
         return write
 
@@ -1519,11 +1519,12 @@ def page_units(
 def write_counties(q: Quality, out: Path, reuse: Reuse | None = None) -> None:
     counties = PageDir(out, COUNTIES_DIR)
     for g in q.groups:
-        target = counties.file(g.page)
         ctx = county_context(q, g)
-        if reuse is not None and reuse.take(f"{COUNTIES_DIR}/{g.page}", reuse.key("county", g.page, ctx), target):
+        if reuse is not None and reuse.take(
+            f"{COUNTIES_DIR}/{g.page}", reuse.key("county", g.page, ctx), counties.file(g.page)
+        ):
             continue
-        write_text(target, _render("county.html.j2", ctx), durable=False)
+        counties.write(g.page, _render("county.html.j2", ctx))
 
 
 def write_index(q: Quality, out: Path) -> None:

@@ -8,12 +8,14 @@ characters, no lone surrogates, which would corrupt the file or crash the encode
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import re
 import unicodedata
 from pathlib import Path
 
-from nianbao.io.atomic import UnsafePath, inside
+from nianbao.io.atomic import FILE_MODE, UnsafePath, inside, write_text
 
 MAX_STEM = 40  # characters of the readable part of a page name (a Chinese char is 3 bytes)
 
@@ -77,8 +79,45 @@ class PageDir:
     def __init__(self, root: Path, sub: str) -> None:
         self.path = inside(root, sub)
         self.path.mkdir(parents=True, exist_ok=True)
+        self.folder = str(self.path)
 
     def file(self, name: str) -> Path:
-        if not name or name in (".", "..") or "/" in name or "\\" in name or "\x00" in name:
-            raise UnsafePath(f"{name} 不是单纯的文件名")
-        return self.path / name
+        return self.path / _plain_name(name)
+
+    def write(self, name: str, text: str) -> None:
+        """Write page ``name`` as :func:`nianbao.io.atomic.write_text` does without ``durable``
+        (a temporary file of mode 0644 renamed over the page; removed on failure), in fewer steps
+        a page: a temporary name made of the page's name and the process id (``O_EXCL``, no symlink
+        followed), no ``mkdir``, file object or random name.  A temporary file of that name left by
+        a killed run: the page is written the usual way."""
+        target = f"{self.folder}/{_plain_name(name)}"
+        tmp = f"{self.folder}/.{name}.{os.getpid()}.tmp"
+        try:
+            fd = os.open(tmp, _TMP_FLAGS, FILE_MODE)
+        except FileExistsError:
+            write_text(Path(target), text, durable=False)
+            return
+        try:
+            os.fchmod(fd, FILE_MODE)  # as write_with: whatever the umask
+            data = memoryview(text.encode("utf-8"))
+            while data:
+                data = data[os.write(fd, data) :]
+            os.close(fd)
+            fd = -1
+            os.rename(tmp, target)
+        except BaseException:
+            if fd >= 0:
+                os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+
+def _plain_name(name: str) -> str:
+    """``name`` when it is a plain file name (else :class:`UnsafePath`)."""
+    if not name or name in (".", "..") or "/" in name or "\\" in name or "\x00" in name:
+        raise UnsafePath(f"{name} 不是单纯的文件名")
+    return name
+
+
+_TMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC

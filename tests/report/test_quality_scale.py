@@ -439,6 +439,40 @@ def test_page_dir_refuses_names_and_planted_folders(tmp_path: Path) -> None:
         PageDir(out, "counties")
 
 
+def test_page_dir_writes_pages_atomically_and_safely(tmp_path: Path) -> None:
+    """PageDir.write: the text as UTF-8, mode 0644 whatever the umask, an old page or a planted
+    symlink of that name replaced (never followed), a temporary file of its own name left by a
+    killed run no obstacle, no temporary file left, names checked as by file()."""
+    d = PageDir(tmp_path, "reports")
+    old = os.umask(0o077)
+    try:
+        d.write("a.html", "<p>甲</p>")
+    finally:
+        os.umask(old)
+    page = tmp_path / "reports" / "a.html"
+    assert page.read_bytes() == "<p>甲</p>".encode()
+    assert page.stat().st_mode & 0o777 == 0o644
+    d.write("a.html", "乙" * 100_000)  # replaced, and a text larger than one write
+    assert page.read_text(encoding="utf-8") == "乙" * 100_000
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep", encoding="utf-8")
+    (tmp_path / "reports" / "b.html").symlink_to(victim)
+    d.write("b.html", "b")
+    assert victim.read_text(encoding="utf-8") == "keep"
+    assert not (tmp_path / "reports" / "b.html").is_symlink()
+    assert (tmp_path / "reports" / "b.html").read_text(encoding="utf-8") == "b"
+    stale = tmp_path / "reports" / f".c.html.{os.getpid()}.tmp"
+    stale.symlink_to(victim)  # a leftover (or planted) temporary name: not written through
+    d.write("c.html", "c")
+    assert (tmp_path / "reports" / "c.html").read_text(encoding="utf-8") == "c"
+    assert victim.read_text(encoding="utf-8") == "keep"
+    stale.unlink()
+    for bad in ("", ".", "..", "../a.html", "a/b.html", "a\\b.html", "a\x00.html"):
+        with pytest.raises(UnsafePath):
+            d.write(bad, "x")
+    assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == ["a.html", "b.html", "c.html"]
+
+
 # ------------------------------------------------------------------ two processes
 
 
