@@ -139,7 +139,7 @@ def _title_ending_at(top: list[tuple[int, str, str]], j: int) -> Title | None:
         part = top[i : j + 1]
         if k and any(_is_chrome(p[2]) or len(p[2]) > 40 or "。" in p[2] for p in part[:-1]):
             break
-        got = _match_title("".join(p[2] for p in part))
+        got = _match_title("".join([p[2] for p in part]) if k else top[j][2])
         if got is None:
             continue
         agency, year = got
