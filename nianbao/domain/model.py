@@ -348,9 +348,12 @@ _F_FOUND, _F_ORDER = 1, 2
 
 
 class LayoutList:
-    """The layout facts of one report, stored column-wise; iterates as :class:`LayoutFact` objects."""
+    """The layout facts of one report, stored column-wise; iterates as :class:`LayoutFact` objects.
 
-    __slots__ = ("_codes", "_flags", "_kinds", "_lines", "_sparse", "_statutory")
+    Its kinds, statutory labels and sparse part may be shared with other reports' (``_shared``: the
+    same lists for most reports of a parse chunk, :func:`layout_of`): copied before it first changes."""
+
+    __slots__ = ("_codes", "_flags", "_kinds", "_lines", "_shared", "_sparse", "_statutory")
 
     def __init__(self) -> None:
         self._codes = array("H")
@@ -359,8 +362,12 @@ class LayoutList:
         self._kinds: list[str] = []
         self._statutory: list[str] = []
         self._sparse: dict[int, tuple[str | None, str | None, str | None]] = {}  # pos -> printed, previous, element
+        self._shared = False
 
     def append(self, f: LayoutFact) -> None:
+        if self._shared:  # its own lists from now on
+            self._kinds, self._statutory, self._sparse = list(self._kinds), list(self._statutory), dict(self._sparse)
+            self._shared = False
         pos = len(self._flags)
         code = ELEMENT_CODE.get(f.element)
         self._codes.append(code if code is not None else 0xFFFF)
@@ -427,7 +434,8 @@ class LayoutList:
         }
 
     def __setstate__(self, st: dict[str, Any]) -> None:
-        self._load(st["c"], st["f"], st["l"], st["k"], st["s"], st["x"])
+        # (its lists may be another report's: one pickle of both, its memo)
+        self._load(st["c"], st["f"], st["l"], st["k"], st["s"], st["x"], shared=True)
 
     def _load(
         self,
@@ -437,14 +445,17 @@ class LayoutList:
         kinds: list[str],
         statutory: list[str],
         sparse: dict[int, tuple[str | None, str | None, str | None]],
+        shared: bool = False,
     ) -> None:
-        """Its arrays from their bytes (any buffer; copied) and its lists and sparse part (kept)."""
+        """Its arrays from their bytes (any buffer; copied) and its lists and sparse part (kept;
+        ``shared``: others' too, copied before it first changes)."""
         self._codes = _array("H", codes)
         self._flags = bytearray(flags)
         self._lines = _array("I", lines)
         self._kinds = kinds
         self._statutory = statutory
         self._sparse = sparse
+        self._shared = shared
 
 
 def layout_of(
@@ -454,11 +465,12 @@ def layout_of(
     kinds: list[str],
     statutory: list[str],
     sparse: dict[int, tuple[str | None, str | None, str | None]],
+    shared: bool = False,
 ) -> LayoutList:
-    """A LayoutList from its arrays' bytes (copied) and lists (kept: give it its own), as
-    :meth:`LayoutList.__setstate__` without its dict."""
+    """A LayoutList from its arrays' bytes (copied) and lists (kept: give it its own, or say they
+    are ``shared`` with other reports), as :meth:`LayoutList.__setstate__` without its dict."""
     lay = _new(LayoutList)
-    lay._load(codes, flags, lines, kinds, statutory, sparse)
+    lay._load(codes, flags, lines, kinds, statutory, sparse, shared)
     return lay
 
 

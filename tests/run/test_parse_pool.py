@@ -4,8 +4,9 @@ reads, in the submissions' order."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -41,32 +42,72 @@ def test_chunks_are_bounded_and_the_pool_gives_the_reports_one_process_reads(
     assert sum(r.readable for r in pooled) == len(files)
 
 
-def test_results_come_back_through_the_shared_slots_and_the_pipe_alike(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_results_come_back_through_the_shared_slots_and_the_pipe_alike() -> None:
     """A chunk's result is read from its slot of the mapping the run's process shares with the
     workers (the packed buffers arrive as views of it); one that does not fit its slot comes
-    back through the pool's pipe (as bytes); both give the reports one process reads."""
-    files = sorted((ROOT / "data" / "submissions").rglob("*.txt"))
-    subs = [Submission(str(p), p.relative_to(ROOT).as_posix()) for p in files]
-    subs.append(Submission(str(ROOT / "nowhere.txt"), "nowhere.txt", problem="文件无法读取"))
-    alone = parsing.load_all(subs, 1)
-    monkeypatch.setattr(parsing, "PARALLEL_MIN_FILES", 2)
-    monkeypatch.setattr(parsing, "CHUNK_MAX", 4)
-    arrived: list[str] = []
-    unpack = parsing.unpack_batch
+    back through the pool's pipe (as bytes); both give the reports one process reads.  (In a
+    fresh process: once polars has run in this one, the pool starts from the fork server, and
+    its results come back through the pipe.)"""
+    got = subprocess.run(
+        [sys.executable, "-c", _SLOTS_SCRIPT], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert (got.returncode, got.stderr) == (0, "")
+    assert got.stdout.splitlines() == [
+        "memoryview " * 7 + "same",
+        # slots of 30,000 bytes: the six chunks of four seed reports (~42 KB each) do not fit,
+        # the last one (a report and an unreadable file, ~14 KB) does
+        "bytes " * 6 + "memoryview same",
+    ]
 
-    def seen(state: tuple[Any, ...]) -> Any:
-        arrived.append(type(state[1][0]).__name__)
-        return unpack(state)
 
-    monkeypatch.setattr(parsing, "unpack_batch", seen)
-    pooled = parsing.load_all(subs, 2)
-    assert arrived == ["memoryview"] * 7
-    assert [differences(a, b) for a, b in zip(alone, pooled, strict=True)] == [[]] * len(subs)
-    # slots of 30,000 bytes: the six chunks of four seed reports (~42 KB each) do not fit, the
-    # last one (a report and an unreadable file, ~14 KB) does
-    monkeypatch.setattr(parsing, "SLOT_MIN", 30_000)
-    monkeypatch.setattr(parsing, "SLOT_PER_FILE", 0)
+_SLOTS_SCRIPT = """
+from pathlib import Path
+from nianbao.run import parsing
+from nianbao.run.inputs import Submission
+from tests.read.test_fast_read import differences
+
+ROOT = Path.cwd()
+files = sorted((ROOT / "data" / "submissions").rglob("*.txt"))
+subs = [Submission(str(p), p.relative_to(ROOT).as_posix()) for p in files]
+subs.append(Submission(str(ROOT / "nowhere.txt"), "nowhere.txt", problem="文件无法读取"))
+alone = parsing.load_all(subs, 1)
+parsing.PARALLEL_MIN_FILES, parsing.CHUNK_MAX = 2, 4
+arrived = []
+unpack = parsing.unpack_batch
+
+
+def seen(state):
+    arrived.append(type(state[1][0]).__name__)
+    return unpack(state)
+
+
+parsing.unpack_batch = seen
+for room in (None, 30_000):
+    if room:
+        parsing.SLOT_MIN, parsing.SLOT_PER_FILE = room, 0
     arrived.clear()
-    mixed = parsing.load_all(subs, 2)
-    assert arrived == ["bytes"] * 6 + ["memoryview"]
-    assert [differences(a, b) for a, b in zip(alone, mixed, strict=True)] == [[]] * len(subs)
+    pooled = parsing.load_all(subs, 2)
+    same = all(differences(a, b) == [] for a, b in zip(alone, pooled, strict=True)) and len(pooled) == len(subs)
+    print(" ".join(arrived), "same" if same else "different")
+"""
+
+
+def test_rebuilt_reports_share_their_layout_lists_until_one_changes() -> None:
+    """The reports a chunk brings back share the layout facts' kinds and labels (and an empty
+    sparse part): a fact added to one report's layout is its own; a pickle of both alike."""
+    import pickle
+
+    from nianbao.domain.model import LayoutFact, ParsedReport
+    from nianbao.read.bulk import pack_batch, unpack_batch
+
+    facts = [LayoutFact("sec:一", "section", True, "一、总体情况", line=3), LayoutFact("2:*:*", "table", False, "表二")]
+    reps = [ParsedReport(file=f"{i}.txt", sha256="0", size=1, layout=list(facts)) for i in range(2)]
+    for back in (unpack_batch(pack_batch(reps)), pickle.loads(pickle.dumps(list(unpack_batch(pack_batch(reps)))))):
+        a, b = back
+        assert a.layout.arrays()[2] is b.layout.arrays()[2] and a.layout.statutory() is b.layout.statutory()
+        a.layout.append(LayoutFact("3:*:*", "table", True, "表三", printed="表 三", line=9))
+        assert (list(a.layout), list(b.layout)) == (
+            [*facts, LayoutFact("3:*:*", "table", True, "表三", printed="表 三", line=9)],
+            facts,
+        )
+        assert (len(a.layout.statutory()), len(b.layout.statutory()), b.layout.arrays()[3]) == (3, 2, {})
