@@ -1269,14 +1269,12 @@ def _fill_cells(items: Sequence[tuple[ParsedReport, str]], chosen: list[_Chosen]
     fact_bytes = [4 * len(p.fact_win) for p in plans]
     for row, (rid, comp, _offs, _first, (tpl, section_lines)) in enumerate(chosen):
         rep = items[rid][0]
+        # (the template's kinds, labels and sparse part shared: a LayoutList copies them before it
+        # first changes)
         rep.layout = layout_of(
-            tpl["c"],
-            tpl["f"],
-            section_lines + fact_rows[row][: fact_bytes[gid_l[row]]],
-            list(tpl["k"]),
-            list(tpl["s"]),
-            dict(tpl["x"]),
-        )
+            tpl["c"], tpl["f"], section_lines + fact_rows[row][: fact_bytes[gid_l[row]]], tpl["k"], tpl["s"],
+            tpl["x"], True,
+        )  # fmt: skip
         got = texts.get(row)
         if comp.text:
             got = {**got, **comp.text} if got else dict(comp.text)
