@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from nianbao.domain.model import ParsedReport, unreadable
 from nianbao.read.load import load_bytes
 from nianbao.rules.prose import extract
-from nianbao.rules.prose.text import clauses, distinct_texts, prose_lines, prose_texts, text_sentences, trigger_texts
+from nianbao.rules.prose.text import distinct_texts, prose_lines, prose_texts
 from nianbao.testing.synth import SynthConfig, generate, render_text
 
 # what the H19 pattern tells apart: its words, its marks, digits (ASCII, full-width, other scripts'
@@ -102,30 +102,3 @@ def test_prose_texts_when_hashes_collide_match_the_strings() -> None:
     with_ids, expected = distinct_texts(prose_lines(reports))
     assert lines.equals(with_ids.drop("text")) and texts.equals(expected)
     assert re.search("主动公开", "".join(texts.get_column("text").to_list()))
-
-
-def test_claims_of_clauses_read_before_are_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
-    """extract_claims with the clauses of earlier chunks remembered (and past the memo's cap,
-    started again) gives exactly the claims of reading every clause afresh."""
-    docs, _ = generate(SynthConfig(counties=1, townships=40, years=(2022, 2023), defect_rate=0.5, seed=7))
-    reports = [load_bytes(f"{d.year}/{d.file_name}", render_text(d).encode("utf-8")) for d in docs]
-    chunks = [reports[k : k + 9] for k in range(0, len(reports), 9)]
-
-    def claims_of(part: list[ParsedReport]) -> pl.DataFrame:
-        _lines, texts = prose_texts(part)
-        return extract.extract_claims(clauses(text_sentences(trigger_texts(texts))))
-
-    fresh = []
-    for part in chunks:
-        extract.forget_claims()
-        fresh.append(claims_of(part))
-    assert sum(f.height for f in fresh) > 100
-    for cap in (50_000, 40):
-        monkeypatch.setattr(extract, "CLAIM_MEMO_CAP", cap)
-        extract.forget_claims()
-        for part, expected in zip(chunks * 2, fresh * 2, strict=True):
-            got = claims_of(part)
-            assert got.equals(expected) and got.schema == expected.schema
-        memo = extract._claim_memo[0]
-        assert memo is not None and (memo.read.height <= 40 + 200 if cap == 40 else memo.read.height > 200)
-    extract.forget_claims()

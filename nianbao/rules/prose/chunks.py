@@ -28,7 +28,6 @@ from nianbao.rules.prose.extract import (
     PercentError,
     PubSum,
     extract_claims,
-    forget_claims,
     wrong_percentages,
     wrong_publication_sums,
 )
@@ -96,10 +95,9 @@ def release(reports: Sequence[ParsedReport]) -> None:
 
 
 def forget() -> None:
-    """Drop every registered analysis and the clauses read (tests; a long-lived process between runs)."""
+    """Drop every registered analysis (tests; a long-lived process between runs)."""
     with _lock:
         _known.clear()
-    forget_claims()
 
 
 def precomputed(reports: Sequence[ParsedReport]) -> list[tuple[ChunkProse, np.ndarray]] | None:

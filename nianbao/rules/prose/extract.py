@@ -78,62 +78,33 @@ def claim_exprs() -> tuple[tuple[pl.Expr, ...], tuple[pl.Expr, ...], tuple[str, 
     return tuple(facts), tuple(exprs), tuple(kinds)
 
 
-# the distinct clauses (with their sentence's facts) this process has read and the claims they
-# state: a claim is a function of the clause and its facts alone, and clauses recur from chunk to
-# chunk (a parse worker's: ~half of a chunk's distinct clauses, more as it goes), so each is read
-# once; past CLAIM_MEMO_CAP clauses it starts again
-CLAIM_MEMO_CAP = 50_000
-_CLAIM_KEYS = ["clause", *FLAGS]
-
-
-@dataclass(frozen=True)
-class _ClaimMemo:
-    read: pl.DataFrame  # the clauses read (clause, facts)
-    found: pl.DataFrame  # (clause, facts, kind, value): the claims they state
-
-
-_claim_memo: list[_ClaimMemo | None] = [None]
-
-
-def forget_claims() -> None:
-    """Drop the clauses read (tests; a long-lived process between runs)."""
-    _claim_memo[0] = None
-
-
 def extract_claims(cl: pl.DataFrame) -> pl.DataFrame:
     """(keys…, sent, pos, kind, value) — every claim the clauses state; the keys are the clause
     frame's own (``report, section, line`` of lines, or ``tid, section`` of distinct texts).
 
-    The patterns run once per distinct clause (with its sentence's facts) not read before in this
-    process: report texts share much wording.  Every kind's expression is evaluated in one
-    ``select`` (polars runs them in parallel), then the claims are unpivoted to one row each."""
+    The patterns run once per distinct clause (with its sentence's facts): report texts share much
+    wording.  Every kind's expression is evaluated in one ``select`` (polars runs them in parallel),
+    then the claims are unpivoted to one row each."""
     facts, exprs, kinds = claim_exprs()
     keys = [c for c in cl.columns if c not in _TEXT_COLUMNS]
-    memo = _claim_memo[0]
-    if memo is not None and memo.read.height > CLAIM_MEMO_CAP:
-        memo = None  # (started again)
-    distinct = cl.select(*_CLAIM_KEYS).unique()
-    if memo is not None:
-        distinct = distinct.join(memo.read, on=_CLAIM_KEYS, how="anti")
     # a clause states something only with a number, a negation or an "all"; and only the distinct
     # clauses that match some claim's pattern can state a claim (~1 in 8): both tested once per
     # distinct clause (with its sentence's facts)
-    found = (
-        distinct.filter(pl.col("clause").str.contains(CLAUSE_TRIGGER))
+    distinct = (
+        cl.select("clause", *FLAGS)
+        .unique()
+        .filter(pl.col("clause").str.contains(CLAUSE_TRIGGER))
         .filter(pl.col("clause").str.contains(_ANY_CLAIM))
-        .with_columns(*facts)
+    )
+    found = (
+        distinct.with_columns(*facts)
         .with_columns(*exprs)
-        .unpivot(index=_CLAIM_KEYS, on=list(kinds), variable_name="kind", value_name="value")
+        .unpivot(index=["clause", *FLAGS], on=list(kinds), variable_name="kind", value_name="value")
         .filter(pl.col("value").is_not_null())
     )
-    if memo is None:
-        _claim_memo[0] = _ClaimMemo(distinct, found)
-    else:
-        found = pl.concat([memo.found, found])
-        _claim_memo[0] = _ClaimMemo(pl.concat([memo.read, distinct]), found)
     return (
-        cl.select(*keys, *_CLAIM_KEYS)
-        .join(found, on=_CLAIM_KEYS, how="inner")
+        cl.select(*keys, "clause", *FLAGS)
+        .join(found, on=["clause", *FLAGS], how="inner")
         .select(*keys, "kind", "value")
         .sort(*(k for k in _ORDER if k in keys), "kind")
     )
