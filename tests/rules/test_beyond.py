@@ -378,6 +378,29 @@ def test_k02_jump_from_last_year_pass_and_fail() -> None:
     assert "2022 年为 30，变化到上年的 6.5 倍" in fs[0].message
 
 
+def test_k02_a_fall_below_the_floor_from_last_year_above_it_is_checked() -> None:
+    """The plausibility frame keeps a figure whose value or last year's is at or above the floor:
+    a fall from 200 to 3 (floor 20) is a K02; 10 -> 3 (both below) is in no row of the frame."""
+    from nianbao.rules.family import Batch
+    from nianbao.rules.plausibility import county_level, plausibility_frame
+
+    ds = _county(years=(2022, 2023), n=4)
+    this, last = ds[1], ds[0]
+    last.values["2:licensing:decisions"] = 200.0
+    this.values["2:licensing:decisions"] = 3.0
+    ds[3].values["2:licensing:decisions"] = 3.0  # township 1, 2023
+    ds[2].values["2:licensing:decisions"] = 10.0  # its 2022: both below the floor
+    reports = _parse_all(ds)
+    fs = of(validate_batch(reports), "K02")
+    assert [(f.file, f.cells, f.actual, f.expected) for f in fs] == [
+        (f"2023/{this.file_name}", ["2:licensing:decisions"], 3, "40–1004")
+    ]
+    yp = Batch(reports).year_pairs
+    frame = plausibility_frame(yp, Batch(reports).arrays_with_last_year, county_level(yp.keys, None))
+    kept = frame.filter(frame["figure"] == "2:licensing:decisions").select("report", "value", "previous").rows()
+    assert kept == [(0, 200.0, None), (1, 3.0, 200.0)]
+
+
 def test_l01_copy_of_last_year_pass_and_fail() -> None:
     last = last_year_of_busy()
     assert of(run({"a_2022.txt": last, "a_2023.txt": busy_seed()}), "L01") == []
