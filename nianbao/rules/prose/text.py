@@ -256,36 +256,32 @@ def text_sentences(cand: pl.DataFrame) -> pl.DataFrame:
     normalising keeps every 。 and none of its patterns spans one, so it normalises each sentence
     on its own (the sentence's surrounding whitespace it removes anyway); only a last part after
     the final 。 that is whitespace alone is missing there (its normalised text is "")."""
-    raw = pl.col("text").str.split("。", inclusive=True)
+    keys = [c for c in cand.columns if c not in ("text", "norm")]
+    raw = pl.col("sentence")  # (the text cut after each 。, added first)
     norm = pl.concat_list(pl.col("norm").str.split("。", inclusive=True), pl.lit("")).list.head(raw.list.len())
     return (
-        cand.with_columns(raw.alias("sentence"), norm.alias("_norm"))
-        .with_columns(pl.int_ranges(0, pl.col("sentence").list.len()).alias("sent"))
-        .explode("sentence", "sent", "_norm")
+        cand.with_columns(pl.col("text").str.split("。", inclusive=True).alias("sentence"))
+        .select(*keys, "sentence", pl.int_ranges(0, raw.list.len()).alias("sent"), norm.alias("norm"))
+        .explode("sentence", "sent", "norm")
         .filter(pl.col("sentence").str.contains(TRIGGER))
-        .drop("text", "norm")
-        .rename({"_norm": "norm"})
-        .select(pl.exclude("norm"), "norm")
     )
 
 
 def clauses(sents: pl.DataFrame) -> pl.DataFrame:
     """Clauses (split at , ; 。 ! ?) with the facts of their sentence the claim patterns need."""
-    flags = sents.with_columns(
-        (pl.col("norm").str.contains("信息公开|依申请") | (pl.col("section") == "四")).alias("ctx"),
-        pl.col("norm").str.contains("结转|除").alias("s_carry"),
-        pl.col("norm").str.contains("复议").alias("s_review"),
-        pl.col("norm").str.contains("诉讼").alias("s_suit"),
-    )
     return (
-        # the maximal runs without , ; 。 ! ? (as extract_all(r"[^,;。!?]+"), by a split; the four
-        # marks made commas by one character class: replace_many's automaton was ~3× slower)
-        flags.with_columns(
+        sents.with_columns(
+            (pl.col("norm").str.contains("信息公开|依申请") | (pl.col("section") == "四")).alias("ctx"),
+            pl.col("norm").str.contains("结转|除").alias("s_carry"),
+            pl.col("norm").str.contains("复议").alias("s_review"),
+            pl.col("norm").str.contains("诉讼").alias("s_suit"),
+            # the maximal runs without , ; 。 ! ? (as extract_all(r"[^,;。!?]+"), by a split; the four
+            # marks made commas by one character class: replace_many's automaton was ~3× slower)
             pl.col("norm")
             .str.replace_all("[;。!?]", ",")
             .str.split(",")
             .list.filter(pl.element() != "")
-            .alias("clause")
+            .alias("clause"),
         )
         .with_columns(pl.int_ranges(0, pl.col("clause").list.len()).alias("pos"))
         .explode("clause", "pos")
