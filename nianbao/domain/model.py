@@ -272,12 +272,16 @@ class CellMap(MutableMapping[str, Cell]):
         raw: dict[int, str] | None,
         where: dict[int, str] | None,
         extra: dict[str, Cell] | None,
+        copy: bool = True,
     ) -> None:
-        """Its arrays from their bytes (any buffer; copied) and its sparse parts (kept)."""
-        self._values = _array("d", values)
-        self._states = bytearray(states)
-        self._lines = _array("I", lines)
-        self._cols = _array("H", cols)
+        """Its arrays from their bytes (any buffer; copied) and its sparse parts (kept); ``copy``
+        False: the arrays given are its own (``array`` d, ``bytearray``, ``array`` I, ``array`` H)."""
+        if copy:
+            values, states, lines, cols = _array("d", values), bytearray(states), _array("I", lines), _array("H", cols)
+        self._values = values
+        self._states = states
+        self._lines = lines
+        self._cols = cols
         self._raw = raw
         self._where = where
         self._extra = extra
@@ -291,11 +295,13 @@ def cellmap_of(
     raw: dict[int, str] | None,
     where: dict[int, str] | None,
     extra: dict[str, Cell] | None,
+    copy: bool = True,
 ) -> CellMap:
     """A CellMap from its arrays' bytes (any buffer; copied) and sparse parts (kept), as
-    :meth:`CellMap.__setstate__` without its dict: how a parse worker's chunk is rebuilt."""
+    :meth:`CellMap.__setstate__` without its dict: how a parse worker's chunk is rebuilt
+    (``copy`` False: the arrays are given as its own, see :meth:`CellMap._load`)."""
     cm = _new(CellMap)
-    cm._load(values, states, lines, cols, raw, where, extra)
+    cm._load(values, states, lines, cols, raw, where, extra, copy)
     return cm
 
 
@@ -446,12 +452,15 @@ class LayoutList:
         statutory: list[str],
         sparse: dict[int, tuple[str | None, str | None, str | None]],
         shared: bool = False,
+        copy: bool = True,
     ) -> None:
-        """Its arrays from their bytes (any buffer; copied) and its lists and sparse part (kept;
-        ``shared``: others' too, copied before it first changes)."""
-        self._codes = _array("H", codes)
-        self._flags = bytearray(flags)
-        self._lines = _array("I", lines)
+        """Its arrays from their bytes (any buffer; copied; ``copy`` False: given as its own) and
+        its lists and sparse part (kept; ``shared``: others' too, copied before it first changes)."""
+        if copy:
+            codes, flags, lines = _array("H", codes), bytearray(flags), _array("I", lines)
+        self._codes = codes
+        self._flags = flags
+        self._lines = lines
         self._kinds = kinds
         self._statutory = statutory
         self._sparse = sparse
@@ -466,11 +475,13 @@ def layout_of(
     statutory: list[str],
     sparse: dict[int, tuple[str | None, str | None, str | None]],
     shared: bool = False,
+    copy: bool = True,
 ) -> LayoutList:
-    """A LayoutList from its arrays' bytes (copied) and lists (kept: give it its own, or say they
-    are ``shared`` with other reports), as :meth:`LayoutList.__setstate__` without its dict."""
+    """A LayoutList from its arrays' bytes (copied; ``copy`` False: given as its own) and lists
+    (kept: give it its own, or say they are ``shared`` with other reports), as
+    :meth:`LayoutList.__setstate__` without its dict."""
     lay = _new(LayoutList)
-    lay._load(codes, flags, lines, kinds, statutory, sparse, shared)
+    lay._load(codes, flags, lines, kinds, statutory, sparse, shared, copy)
     return lay
 
 
@@ -597,21 +608,25 @@ class Sections(MutableMapping[str, SectionLines]):
     def __setstate__(self, st: dict[str, Any]) -> None:
         self._load(st["n"], st["k"], st["l"], st["z"], st["t"])
 
-    def _load(self, names: list[str], counts: Any, lines: Any, lens: Any, text: str) -> None:
-        """Its packed parts: the arrays from their bytes (copied), the names and text kept."""
+    def _load(self, names: list[str], counts: Any, lines: Any, lens: Any, text: str, copy: bool = True) -> None:
+        """Its packed parts: the arrays from their bytes (copied; ``copy`` False: given as its own
+        ``array`` I), the names and text kept."""
         self._names = names
-        self._counts = _array("I", counts)
-        self._lines = _array("I", lines)
-        self._lens = _array("I", lens)
+        if copy:
+            counts, lines, lens = _array("I", counts), _array("I", lines), _array("I", lens)
+        self._counts = counts
+        self._lines = lines
+        self._lens = lens
         self._text = text
         self._open = None
 
 
-def sections_of(names: list[str], counts: Any, lines: Any, lens: Any, text: str) -> Sections:
-    """Sections from their packed parts (arrays' bytes copied, the rest kept), as
-    :meth:`Sections.__setstate__` without its dict (nothing checked: see :meth:`Sections.from_packed`)."""
+def sections_of(names: list[str], counts: Any, lines: Any, lens: Any, text: str, copy: bool = True) -> Sections:
+    """Sections from their packed parts (arrays' bytes copied, unless ``copy`` is False: given as
+    its own; the rest kept), as :meth:`Sections.__setstate__` without its dict (nothing checked:
+    see :meth:`Sections.from_packed`)."""
     sec = _new(Sections)
-    sec._load(names, counts, lines, lens, text)
+    sec._load(names, counts, lines, lens, text, copy)
     return sec
 
 

@@ -1463,46 +1463,64 @@ PACKED_BUFFERS = 2 * (
 )  # pack_batch's buffers: (joined, ends) of 4 cell, 3 layout, 3 prose arrays, the texts
 
 
-def _slices(data: Any, ends_b: Any) -> list[memoryview]:
-    """The parts of ``data`` (any buffer) that end at ``ends_b`` (8-byte offsets), as views."""
-    ends = array("Q")
-    ends.frombytes(ends_b)
-    mv = memoryview(data)
-    out = []
-    start = 0
-    for end in ends:
-        out.append(mv[start:end])
-        start = end
-    return out
+def _whole(buf: Any, typecode: str) -> array[Any]:
+    """One array of ``typecode`` holding a copy of ``buf``'s bytes (a packed buffer: every report's part)."""
+    a = array(typecode)
+    a.frombytes(buf)
+    return a
+
+
+def _ends(buffers: Sequence[Any], groups: Sequence[tuple[int, int]]) -> list[int]:
+    """Where each report's part ends, in items, in each of these packed buffers (``(index,
+    itemsize)``): the same for all of them (the arrays of one CellMap, LayoutList or Sections
+    have one length), else the chunk is refused."""
+    (k0, size0), *rest = groups
+    at = np.frombuffer(buffers[k0 + 1], np.uint64) // np.uint64(size0)
+    for k, size in rest:
+        if not np.array_equal(np.frombuffer(buffers[k + 1], np.uint64) // np.uint64(size), at):
+            raise ValueError("a parse chunk's arrays do not line up")
+    return at.tolist()
 
 
 def unpack_batch(state: tuple[tuple[Any, ...], Sequence[Any]]) -> ReportBatch:
     """The reports of :func:`pack_batch`, each with its own arrays and texts: nothing refers to the
-    buffers afterwards (they may be a shared slot's views, written over by the next chunk)."""
+    buffers afterwards (they may be a shared slot's views, written over by the next chunk).  Each
+    packed buffer is copied once into one array (``bytearray``) of the chunk, and each report's
+    arrays are slices of those (an exact copy each: no memoryview, no array grown by ``frombytes``;
+    ~11.5 -> ~8.7 µs a report kept, in one process)."""
     meta, buffers = state
     names, scalars, cell_rest, layout_rest, sec_names, odd = meta
     if names != _FIELDS or len(buffers) != PACKED_BUFFERS:
         raise ValueError("a parse chunk packed with other report fields")
-    v, st, ln, co, lc, lf, ll, pk, pl_, pz = (_slices(buffers[k], buffers[k + 1]) for k in range(0, 20, 2))
-    ends = array("Q")
-    ends.frombytes(buffers[21])
+    cells = _ends(buffers, ((0, _D), (2, 1), (4, _I), (6, _H)))
+    facts = _ends(buffers, ((8, _H), (10, 1), (12, _I)))
+    counts = _ends(buffers, ((14, _I),))
+    lines = _ends(buffers, ((16, _I), (18, _I)))
+    v, st, ln, co = _whole(buffers[0], "d"), bytearray(buffers[2]), _whole(buffers[4], "I"), _whole(buffers[6], "H")
+    lc, lf, ll = _whole(buffers[8], "H"), bytearray(buffers[10]), _whole(buffers[12], "I")
+    pk, pl_, pz = _whole(buffers[14], "I"), _whole(buffers[16], "I"), _whole(buffers[18], "I")
+    text_ends = array("Q")
+    text_ends.frombytes(buffers[21])
     text_mv = memoryview(buffers[20])
     decode = codecs.utf_16_le_decode
     new = object.__new__
     put = _PUT
     out = ReportBatch()
+    c0 = f0 = k0 = l0 = t0 = 0
     for i, row in enumerate(scalars):
         rep = new(ParsedReport)
         put(rep, row)
+        c1, f1, k1, l1, t1 = cells[i], facts[i], counts[i], lines[i], text_ends[i]
         r, w, x = cell_rest[i]
-        rep.cells = cellmap_of(v[i], st[i], ln[i], co[i], r, w, x)
+        rep.cells = cellmap_of(v[c0:c1], st[c0:c1], ln[c0:c1], co[c0:c1], r, w, x, False)
         k, s_, x_ = layout_rest[i]
-        rep.layout = layout_of(lc[i], lf[i], ll[i], k, s_, x_, True)
+        rep.layout = layout_of(lc[f0:f1], lf[f0:f1], ll[f0:f1], k, s_, x_, True, False)
         text = odd.get(i) if odd else None
         if text is None:
-            text = decode(text_mv[ends[i - 1] if i else 0 : ends[i]])[0]
-        rep.sections = sections_of(sec_names[i], pk[i], pl_[i], pz[i], text)
+            text = decode(text_mv[t0:t1])[0]
+        rep.sections = sections_of(sec_names[i], pk[k0:k1], pl_[l0:l1], pz[l0:l1], text, False)
         out.append(rep)
+        c0, f0, k0, l0, t0 = c1, f1, k1, l1, t1
     return out
 
 
