@@ -907,7 +907,9 @@ def read_texts(
     if not items:
         return []
     ch = _frame([t for _r, t in items], lim)
-    lists = None if cscan is not None and os.environ.get(CSCAN_ENV, "1") != "0" else _ProseLists.of(ch)
+    compiled = cscan is not None and os.environ.get(CSCAN_ENV, "1") != "0"
+    lists = None if compiled else _ProseLists.of(ch)
+    windows = cscan.windows if compiled and cscan is not None else _windows
     order = np.flatnonzero(ch.accepted)
     starts = np.searchsorted(ch.rids, order, "left").tolist()
     ends = np.searchsorted(ch.rids, order, "right").tolist()
@@ -930,7 +932,7 @@ def read_texts(
         h, h_end = head_at[0][k], head_at[1][k]
         hs = heads[h:h_end]
         rep = items[rid][0]
-        got = _read_one(rep, ch, a, b, hs, periods[period_at[0][k] : period_at[1][k]])
+        got = _read_one(rep, ch, a, b, hs, periods[period_at[0][k] : period_at[1][k]], windows)
         if got is None:
             continue
         if got is _NO_PLAN:
@@ -984,6 +986,12 @@ _Read = tuple[_Compiled | None, tuple[int, int, int], tuple[dict[str, Any], byte
 _NO_PLAN: _Read = (None, (0, 0, 0), ({}, b""), None)  # _read_one's answer for tables without a plan (untouched)
 
 
+def _windows(skel: list[str], s2: int, e2: int, s3: int, e3: int, s4: int, e4: int) -> tuple[str, str, str]:
+    """The skeleton key's three windows: each one's lines joined by LF (what the compiled scan's
+    ``windows`` gives, its str objects kept from report to report)."""
+    return "\n".join(skel[s2:e2]), "\n".join(skel[s3:e3]), "\n".join(skel[s4:e4])
+
+
 def _read_one(
     rep: ParsedReport,
     ch: _Chunk,
@@ -991,11 +999,13 @@ def _read_one(
     b: int,
     heads: list[int],
     periods: list[int],
+    windows: Any = _windows,
 ) -> _Read | None:
     """Everything of one report (lines ``a`` to ``b - 1`` of the chunk; its heading candidates and
     period lines ``heads`` and ``periods``, by their lines in the chunk) but its cells (the plan and
     its windows) and its sections' prose (made by :func:`read_texts`), or None (untouched), or
-    ``_NO_PLAN`` (untouched: its tables have no plan)."""
+    ``_NO_PLAN`` (untouched: its tables have no plan).  ``windows`` joins the skeleton key's
+    windows (:func:`_windows`, or the compiled scan's)."""
     raws = ch.raws  # (the report's lines from a: no copy of them)
     shape = _shape(tuple([raws[i] for i in heads]))
     tabs = shape.tables
@@ -1010,17 +1020,16 @@ def _read_one(
     title = title_of_texts(_printed(raws, a, b))
     detected = _format(ch, s2 - 1, b, title.year)
     fmt = detected.fmt
-    skel = ch.skel
-    key = (fmt, "\n".join(skel[s2:e2]), "\n".join(skel[s3:e3]), "\n".join(skel[s4:e4]))
+    key = (fmt, *windows(ch.skel, s2, e2, s3, e3, s4, e4))
     compiled = _COMPILED.get(key)
     if compiled is None:
         plan = fast.cached_plan(key)
         if plan is None:
             own = raws[a:b]
             bounds = ((s2 - a, e2 - a), (s3 - a, e3 - a), (s4 - a, e4 - a))
-            windows = tuple([_line(own, i) for i in range(s, e)] for s, e in bounds)
+            parts = tuple([_line(own, i) for i in range(s, e)] for s, e in bounds)
             n2, n3, n4 = (int(ch.numbers[a + s : a + e].sum()) for s, e in bounds)
-            plan = fast.plan_of(key, windows, (n2, n3, n4))  # type: ignore[arg-type]
+            plan = fast.plan_of(key, parts, (n2, n3, n4))  # type: ignore[arg-type]
             if plan is None:
                 return _NO_PLAN
         compiled = _compile(key, plan)

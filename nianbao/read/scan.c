@@ -1301,11 +1301,191 @@ done:
     return result;
 }
 
+/* ---------------------------------------------------------------- the skeleton key's windows
+ *
+ * windows() gives the three windows of a report's skeleton key (bulk._read_one: the skeleton lines of
+ * each table's window joined by LF) as str objects kept from an earlier report whose windows were the
+ * same: each window's lines are hashed (a mix of their code points, four lanes), the slot of that hash
+ * in a process-wide direct-mapped cache holds the last window joined there, and it is given only when
+ * the lines equal it exactly (compared character by character: a collision never gives another
+ * window); else the lines are joined (str.join) and kept in the slot.  The window's str is then the
+ * same object report after report: its hash is computed once, the plan look-up compares it by
+ * identity.  The cache holds at most WSLOTS strings (~1-2 KB each).
+ */
+
+#define WSLOTS 4096
+typedef struct {
+    uint64_t h;
+    PyObject *text;
+} WSlot;
+static WSlot wslots[WSLOTS];
+
+static inline uint64_t
+mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+/* the hash of the lines [s, e) of skel: each line's bytes (a str's kind is its content's: the same
+ * lines have the same bytes), length and kind, eight bytes a step; -1 when one is no str */
+static int
+window_hash(PyObject *skel, Py_ssize_t s, Py_ssize_t e, uint64_t *out)
+{
+    uint64_t h = mix64((uint64_t)(e - s) + 0x51ED27);
+    for (Py_ssize_t i = s; i < e; i++) {
+        PyObject *t = PyList_GET_ITEM(skel, i);
+        if (!PyUnicode_Check(t)) {
+            PyErr_SetString(PyExc_TypeError, "skeleton lines must be str");
+            return -1;
+        }
+        Py_ssize_t nb = PyUnicode_GET_LENGTH(t) * PyUnicode_KIND(t), j = 0;
+        const unsigned char *d = PyUnicode_DATA(t);
+        uint64_t l0 = (uint64_t)nb * 0x9E3779B97F4A7C15ULL + (uint64_t)PyUnicode_KIND(t), l1 = 0x2545F4914F6CDD1DULL;
+        for (; j + 16 <= nb; j += 16) {
+            uint64_t x, y;
+            memcpy(&x, d + j, 8);
+            memcpy(&y, d + j + 8, 8);
+            l0 = (l0 ^ x) * 0xC2B2AE3D27D4EB4FULL;
+            l1 = (l1 ^ y) * 0x165667B19E3779F9ULL;
+        }
+        if (j < nb) {
+            uint64_t x = 0, y = 0;
+            Py_ssize_t rest = nb - j;
+            memcpy(&x, d + j, (size_t)(rest < 8 ? rest : 8));
+            if (rest > 8)
+                memcpy(&y, d + j + 8, (size_t)(rest - 8));
+            l0 = (l0 ^ x) * 0xC2B2AE3D27D4EB4FULL;
+            l1 = (l1 ^ y) * 0x165667B19E3779F9ULL;
+        }
+        h = mix64(h ^ l0 ^ mix64(l1));
+    }
+    *out = h;
+    return 0;
+}
+
+#define SAME_CHARS(A, B)                                                                           \
+    do {                                                                                           \
+        const A *x = (const A *)d;                                                                 \
+        const B *y = (const B *)td + pos;                                                          \
+        Py_UCS4 diff = 0;                                                                          \
+        for (Py_ssize_t j = 0; j < n; j++)                                                         \
+            diff |= (Py_UCS4)x[j] ^ (Py_UCS4)y[j];                                                 \
+        if (diff)                                                                                  \
+            return 0;                                                                              \
+    } while (0)
+
+/* whether the lines [s, e) of skel joined by LF are exactly text */
+static int
+window_equals(PyObject *skel, Py_ssize_t s, Py_ssize_t e, PyObject *text)
+{
+    Py_ssize_t len = PyUnicode_GET_LENGTH(text), pos = 0;
+    int tk = PyUnicode_KIND(text);
+    const void *td = PyUnicode_DATA(text);
+    for (Py_ssize_t i = s; i < e; i++) {
+        PyObject *t = PyList_GET_ITEM(skel, i);
+        Py_ssize_t n = PyUnicode_GET_LENGTH(t);
+        if (i > s) {
+            if (pos >= len || PyUnicode_READ(tk, td, pos) != '\n')
+                return 0;
+            pos++;
+        }
+        if (n > len - pos)
+            return 0;
+        int k = PyUnicode_KIND(t);
+        const void *d = PyUnicode_DATA(t);
+        if (k == tk) {
+            if (memcmp((const char *)td + pos * tk, d, (size_t)(n * k)) != 0)
+                return 0;
+        }
+        else if (k > tk) /* a character of the line beyond the text's kind */
+            return 0;
+        else if (k == PyUnicode_1BYTE_KIND && tk == PyUnicode_2BYTE_KIND)
+            SAME_CHARS(Py_UCS1, Py_UCS2);
+        else if (k == PyUnicode_1BYTE_KIND)
+            SAME_CHARS(Py_UCS1, Py_UCS4);
+        else
+            SAME_CHARS(Py_UCS2, Py_UCS4);
+        pos += n;
+    }
+    return pos == len;
+}
+
+/* a new reference to the window's str: the slot's when the lines equal it, else the lines joined */
+static PyObject *
+window(PyObject *skel, Py_ssize_t s, Py_ssize_t e, uint64_t mask)
+{
+    Py_ssize_t n = PyList_GET_SIZE(skel);
+    if (s < 0 || e < s || e > n) {
+        PyErr_SetString(PyExc_IndexError, "a window out of the skeleton lines");
+        return NULL;
+    }
+    uint64_t h;
+    if (window_hash(skel, s, e, &h) < 0)
+        return NULL;
+    h &= mask;
+    WSlot *slot = &wslots[h & (WSLOTS - 1)];
+    if (slot->text != NULL && slot->h == h && window_equals(skel, s, e, slot->text)) {
+        Py_INCREF(slot->text);
+        return slot->text;
+    }
+    PyObject *lines = PyList_GetSlice(skel, s, e);
+    if (lines == NULL)
+        return NULL;
+    PyObject *sep = PyUnicode_FromOrdinal('\n');
+    PyObject *joined = sep ? PyUnicode_Join(sep, lines) : NULL;
+    Py_XDECREF(sep);
+    Py_DECREF(lines);
+    if (joined == NULL)
+        return NULL;
+    PyObject *old = slot->text;
+    Py_INCREF(joined);
+    slot->text = joined;
+    slot->h = h;
+    Py_XDECREF(old);
+    return joined;
+}
+
+PyDoc_STRVAR(windows_doc,
+"windows(skel, s2, e2, s3, e3, s4, e4, mask=-1)\n"
+"--\n\n"
+"The skeleton lines skel[s:e] of each of the three windows joined by LF ('\\n'.join, exactly), each\n"
+"the str kept from an earlier report when its lines are the same (mask: the hash's bits used, for\n"
+"the tests: 0 makes every window share one slot).");
+
+static PyObject *
+windows(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *skel;
+    Py_ssize_t b[6];
+    unsigned long long mask = ~0ULL;
+    if (!PyArg_ParseTuple(args, "O!nnnnnn|K", &PyList_Type, &skel, &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &mask))
+        return NULL;
+    PyObject *out = PyTuple_New(3);
+    if (out == NULL)
+        return NULL;
+    for (int k = 0; k < 3; k++) {
+        PyObject *w = window(skel, b[2 * k], b[2 * k + 1], (uint64_t)mask);
+        if (w == NULL) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(out, k, w);
+    }
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"classify", classify, METH_VARARGS, classify_doc},
     {"scan", scan, METH_VARARGS, scan_doc},
     {"sections", sections, METH_VARARGS, sections_doc},
     {"cells", cells, METH_VARARGS, cells_doc},
+    {"windows", windows, METH_VARARGS, windows_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -81,3 +81,6 @@ def cells(
     fact_li: _Buffer,
     /,
 ) -> tuple[bytearray, bytearray, bytearray, bytearray, bytearray, list[tuple[int, int, int]]]: ...
+def windows(
+    skel: list[str], s2: int, e2: int, s3: int, e3: int, s4: int, e4: int, mask: int = ..., /
+) -> tuple[str, str, str]: ...

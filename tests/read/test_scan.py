@@ -395,3 +395,32 @@ def test_the_compiled_cells_are_the_numpy_ones(monkeypatch: pytest.MonkeyPatch) 
     with pytest.raises(ValueError, match="window out of range"):
         scan.cells(*args, *plan[:4], np.full(4, 3, np.int64), z, z, z, z, z, z, z)
     assert scan.cells(*args, *plan, np.ones(1, np.int64), z, z, z, z, z, z)[0] == bytearray(32)
+
+
+@needs_scan
+def test_the_compiled_windows_are_the_joined_lines() -> None:
+    """scan.windows gives each window's skeleton lines joined by LF, exactly: over the windows of
+    the synthetic corpus' lines, the same window again (the kept str itself), every window in one
+    slot (mask 0: the lines compared with the kept str decide), lines of every kind, empty windows;
+    a window beyond the lines raises."""
+    from nianbao.read import scan
+
+    skel = bulk._frame_c(_synthetic(), current_limits()).skel
+    extra = ["a", "甲\x00S", "𠀀\t\x00L", "", "a", "甲\x00S", "𠀀\t\x00D", "a\tb"]
+    skel = [*skel, *extra]
+    n = len(skel)
+    spans = [(s, min(s + w, n)) for s in range(0, n, 37) for w in (0, 1, 5, 40)] + [(n - 8, n - 4), (n - 4, n)]
+    for mask in (-1, 0):
+        for s, e in spans:
+            got = scan.windows(skel, s, e, e, e, s, e, mask & (2**64 - 1))
+            assert got == ("\n".join(skel[s:e]), "", "\n".join(skel[s:e])), (s, e, mask)
+            if mask:  # (mask 0: the empty window between takes the one slot)
+                assert got[0] is got[2] and scan.windows(skel, s, e, 0, 0, 0, 0)[0] is got[0]
+    # the same characters in another kind, or one more line: not the kept window
+    assert scan.windows(skel, n - 8, n - 4, n - 4, n, 0, 0, 0) == (
+        "a\n甲\x00S\n𠀀\t\x00L\n",
+        "a\n甲\x00S\n𠀀\t\x00D\na\tb",
+        "",
+    )
+    with pytest.raises(IndexError):
+        scan.windows(skel, 0, n + 1, 0, 0, 0, 0)
