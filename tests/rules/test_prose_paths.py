@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from nianbao.domain.model import ParsedReport, unreadable
 from nianbao.read.load import load_bytes
 from nianbao.rules.prose import extract
-from nianbao.rules.prose.text import distinct_texts, prose_lines, prose_texts
+from nianbao.rules.prose.text import clauses, distinct_texts, prose_lines, prose_texts, text_sentences, trigger_texts
 from nianbao.testing.synth import SynthConfig, generate, render_text
 
 # what the H19 pattern tells apart: its words, its marks, digits (ASCII, full-width, other scripts'
@@ -102,3 +102,17 @@ def test_prose_texts_when_hashes_collide_match_the_strings() -> None:
     with_ids, expected = distinct_texts(prose_lines(reports))
     assert lines.equals(with_ids.drop("text")) and texts.equals(expected)
     assert re.search("主动公开", "".join(texts.get_column("text").to_list()))
+
+
+def test_claims_of_the_sentences_that_may_state_one_are_all_the_claims() -> None:
+    """extract_claims over the clauses of claim_sentences (the sentences matching some claim
+    pattern) is extract_claims over every clause, on a synthetic county with defects."""
+    docs, _ = generate(SynthConfig(counties=1, townships=40, years=(2022, 2023), defect_rate=0.5, seed=7))
+    reports = [load_bytes(f"{d.year}/{d.file_name}", render_text(d).encode("utf-8")) for d in docs]
+    _lines, texts = prose_texts(reports)
+    sents = text_sentences(trigger_texts(texts))
+    kept = extract.claim_sentences(sents)
+    assert 0 < kept.height < sents.height
+    expected = extract.extract_claims(clauses(sents))
+    got = extract.extract_claims(clauses(kept))
+    assert expected.height > 100 and got.equals(expected) and got.schema == expected.schema

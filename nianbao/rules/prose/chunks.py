@@ -27,6 +27,7 @@ from nianbao.rules.prose.checks import fee_texts
 from nianbao.rules.prose.extract import (
     PercentError,
     PubSum,
+    claim_sentences,
     extract_claims,
     wrong_percentages,
     wrong_publication_sums,
@@ -61,7 +62,7 @@ def analyse(reports: Sequence[ParsedReport], span: Sequence[int] | None = None) 
     sents = text_sentences(cand)
     return ChunkProse(
         lines=lines,
-        stated=extract_claims(clauses(sents)),
+        stated=extract_claims(clauses(claim_sentences(sents))),
         fee=fee_texts(texts),
         pub=wrong_publication_sums(cand),
         pct=wrong_percentages(texts, sents),

@@ -78,6 +78,14 @@ def claim_exprs() -> tuple[tuple[pl.Expr, ...], tuple[pl.Expr, ...], tuple[str, 
     return tuple(facts), tuple(exprs), tuple(kinds)
 
 
+def claim_sentences(sents: pl.DataFrame) -> pl.DataFrame:
+    """The sentences that may state a claim: a clause is a piece of its sentence's normalised text
+    and no claim pattern is anchored, so a sentence that matches none of them (``_ANY_CLAIM``) has
+    no clause that does (most of a chunk's sentences with a figure, e.g. each report's own 主动公开
+    counts: their clauses are not cut)."""
+    return sents.filter(pl.col("norm").str.contains(_ANY_CLAIM))
+
+
 def extract_claims(cl: pl.DataFrame) -> pl.DataFrame:
     """(keys…, sent, pos, kind, value) — every claim the clauses state; the keys are the clause
     frame's own (``report, section, line`` of lines, or ``tid, section`` of distinct texts).
