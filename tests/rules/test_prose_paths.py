@@ -106,9 +106,16 @@ def test_prose_texts_when_hashes_collide_match_the_strings() -> None:
 
 def test_claims_of_the_sentences_that_may_state_one_are_all_the_claims() -> None:
     """extract_claims over the clauses of claim_sentences (the sentences matching some claim
-    pattern) is extract_claims over every clause, on a synthetic county with defects."""
+    pattern), and of the sentences of stating_texts, is extract_claims over every clause (and H20
+    the same), on a synthetic county with defects."""
     docs, _ = generate(SynthConfig(counties=1, townships=40, years=(2022, 2023), defect_rate=0.5, seed=7))
-    reports = [load_bytes(f"{d.year}/{d.file_name}", render_text(d).encode("utf-8")) for d in docs]
+    texts_of = [render_text(d) for d in docs]
+    # some with a wrong percentage (H20)
+    texts_of = [
+        re.sub(r"(办结 \d+ 件，其中予以公开 \d+ 件)", r"\1，占比为 99%", t) if i % 7 == 2 else t
+        for i, t in enumerate(texts_of)
+    ]
+    reports = [load_bytes(f"{d.year}/{d.file_name}", t.encode("utf-8")) for d, t in zip(docs, texts_of, strict=True)]
     _lines, texts = prose_texts(reports)
     sents = text_sentences(trigger_texts(texts))
     kept = extract.claim_sentences(sents)
@@ -116,3 +123,12 @@ def test_claims_of_the_sentences_that_may_state_one_are_all_the_claims() -> None
     expected = extract.extract_claims(clauses(sents))
     got = extract.extract_claims(clauses(kept))
     assert expected.height > 100 and got.equals(expected) and got.schema == expected.schema
+    # and of the texts that may state a claim or a percentage: the same claims and H20 errors
+    cand = trigger_texts(texts)
+    stating = extract.stating_texts(cand)
+    assert 0 < stating.height < cand.height
+    fewer = text_sentences(stating)
+    got = extract.extract_claims(clauses(extract.claim_sentences(fewer)))
+    assert got.equals(expected) and got.schema == expected.schema
+    pct = extract.wrong_percentages(texts, fewer)
+    assert pct == extract.wrong_percentages(texts, sents) and len(pct) >= 2

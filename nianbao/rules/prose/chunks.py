@@ -29,6 +29,7 @@ from nianbao.rules.prose.extract import (
     PubSum,
     claim_sentences,
     extract_claims,
+    stating_texts,
     wrong_percentages,
     wrong_publication_sums,
 )
@@ -59,7 +60,7 @@ def analyse(reports: Sequence[ParsedReport], span: Sequence[int] | None = None) 
     if not lines.height:
         return None
     cand = trigger_texts(texts)  # normalised once, for their sentences and the H19 candidates
-    sents = text_sentences(cand)
+    sents = text_sentences(stating_texts(cand))  # (all the sentences the claims and H20 read)
     return ChunkProse(
         lines=lines,
         stated=extract_claims(clauses(claim_sentences(sents))),

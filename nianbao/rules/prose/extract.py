@@ -78,11 +78,18 @@ def claim_exprs() -> tuple[tuple[pl.Expr, ...], tuple[pl.Expr, ...], tuple[str, 
     return tuple(facts), tuple(exprs), tuple(kinds)
 
 
+def stating_texts(cand: pl.DataFrame) -> pl.DataFrame:
+    """The texts (with ``norm``: text.trigger_texts) whose sentences may state a claim or a
+    percentage (H20): a sentence's normalised text is a piece of its text's and no pattern is
+    anchored, so the sentences :func:`claim_sentences` and :func:`wrong_percentages` keep are all
+    cut from these (each report's own 主动公开 counts are not cut at all)."""
+    return cand.filter(pl.col("norm").str.contains(_ANY_CLAIM) | pl.col("norm").str.contains("%", literal=True))
+
+
 def claim_sentences(sents: pl.DataFrame) -> pl.DataFrame:
     """The sentences that may state a claim: a clause is a piece of its sentence's normalised text
     and no claim pattern is anchored, so a sentence that matches none of them (``_ANY_CLAIM``) has
-    no clause that does (most of a chunk's sentences with a figure, e.g. each report's own 主动公开
-    counts: their clauses are not cut)."""
+    no clause that does (most of a chunk's sentences with a figure: their clauses are not cut)."""
     return sents.filter(pl.col("norm").str.contains(_ANY_CLAIM))
 
 
