@@ -167,11 +167,15 @@ def failing_rows(
 
 
 def failing_frame(
-    schema: pa.DataFrameSchema, frame: pl.DataFrame, columns: Sequence[str] | None = None
+    schema: pa.DataFrameSchema,
+    frame: pl.DataFrame,
+    columns: Sequence[str] | None = None,
+    checked: Sequence[str] | None = None,
 ) -> pl.DataFrame:
     """The rows of :func:`failing_rows` as a frame (a family with many failing rows reads its
-    columns as lists: no dict per row)."""
-    fails = failures(schema, frame)
+    columns as lists: no dict per row); ``checked``: the schema's columns of a frame that carries
+    others for the findings (only those validated)."""
+    fails = failures(schema, frame if checked is None else frame.select(checked))
     rows = frame if columns is None else frame.select(columns)
     return rows[fails["index"]].with_columns(fails["index"], fails["check"])
 

@@ -62,8 +62,9 @@ class Batch:
     @cached_property
     def suspect_layout(self) -> pl.DataFrame:
         """One row per structural element of each report that may break a layout rule (not found,
-        out of order, words of its own, a row issue: :func:`nianbao.rules.frames.layout_frame`)."""
-        return layout_frame(self.reports, suspects=True)
+        out of order, words of its own, a row issue: :func:`nianbao.rules.frames.layout_frame`), with
+        the words of the facts with words of their own."""
+        return layout_frame(self.reports, suspects=True, words=True)
 
     @cached_property
     def meta(self) -> pl.DataFrame:

@@ -244,7 +244,11 @@ def element_kind(element: str) -> str:
 _ELEMENT_KINDS = pl.Series([*(element_kind(e) for e in ELEMENTS), "?"], dtype=pl.String)
 
 
-def layout_frame(reports: Sequence[ParsedReport], suspects: bool = False) -> pl.DataFrame:
+# the columns layout_frame adds with ``words``: the words of a fact with words of its own
+LAYOUT_WORDS = {"fmt": pl.String, "statutory": pl.String, "previous": pl.String, "line": pl.UInt32}
+
+
+def layout_frame(reports: Sequence[ParsedReport], suspects: bool = False, words: bool = False) -> pl.DataFrame:
     """One row per layout fact (and per row issue) of every readable report.
 
     ``pos`` is the fact's position in ``report.layout`` (row issues follow the facts), so a failing
@@ -254,6 +258,11 @@ def layout_frame(reports: Sequence[ParsedReport], suspects: bool = False) -> pl.
     element outside the statute), and every row issue; a fact found, in order and printed as the
     statute words it is readable, no duplicate and no issue, and passes every rule (at 100,000
     reports: ~200,000 rows instead of 4 million).
+    ``words``: the columns of :data:`LAYOUT_WORDS` after the schema's — for a fact with words of
+    its own, its report's format (null: none), statutory label, last year's words and source line
+    (null: none); all four null on every other row (``statutory`` null: not given) — so that the
+    layout family words the failing rows of such facts (every report's I06) without a report's
+    Python objects each.
     """
     # per report with facts: its index, its count of facts and its code/flag buffers (joined once)
     rid: list[int] = []
@@ -264,23 +273,28 @@ def layout_frame(reports: Sequence[ParsedReport], suspects: bool = False) -> pl.
     sparse_kind: list[str] = []  # the kind of an element outside the statutory ones (no code)
     sparse_printed: list[str | None] = []
     sparse_element: list[str] = []
+    sparse_words: list[tuple[str | None, str, str | None, int | None]] = []  # fmt, statutory, previous, line
     issue_rows: list[tuple[int, int, str, bool, bool, str]] = []  # report, pos, element, readable, dup, code
+    fmt_value: dict[Fmt | None, str | None] = {None: None, **{f: f.value for f in Fmt}}  # (not the enum's property)
     offset = 0
     for i, rep in enumerate(reports):
-        if not rep.readable:
+        if rep.status != "validated":  # (ParsedReport.readable)
             continue
-        c, f, k, sp = rep.layout.arrays()
+        lay = rep.layout
+        c, f, k, sp = lay.arrays()
         n = len(f)
         if n:
             rid.append(i)
             counts.append(n)
             codes.append(c)
             flags.append(f)
-            for pos, (alias, _prev, el_name) in sp.items():
+            for pos, (alias, prev, el_name) in sp.items():
                 sparse_pos.append(offset + pos)
                 sparse_printed.append(alias)
                 sparse_element.append(el_name or "")
                 sparse_kind.append(k[pos])
+                if words:
+                    sparse_words.append((fmt_value[rep.fmt], lay.statutory()[pos], prev, lay.lines()[pos] or None))
         offset += n
         for j, ri in enumerate(rep.row_issues):
             issue_rows.append((i, n + j, ri.element, ri.code != "I07", ri.code == "I08", ri.code))
@@ -330,6 +344,15 @@ def layout_frame(reports: Sequence[ParsedReport], suspects: bool = False) -> pl.
                 "issue": pl.Series("issue", [None], dtype=pl.String).gather(np.zeros(total, dtype=np.uint32)),
             }
         )
+        if words:  # null but at the facts with words of their own
+            cols = [
+                pl.Series(n, [None], dtype=d).gather(np.zeros(total, dtype=np.uint32)) for n, d in LAYOUT_WORDS.items()
+            ]
+            if sparse_pos:
+                at = pl.Series(sparse_pos, dtype=pl.UInt32)
+                given = zip(*sparse_words, strict=True)
+                cols = [c.scatter(at, pl.Series(v, dtype=c.dtype)) for c, v in zip(cols, given, strict=True)]
+            facts = facts.with_columns(cols)
     else:
         facts = None
     schema = {
@@ -359,6 +382,9 @@ def layout_frame(reports: Sequence[ParsedReport], suspects: bool = False) -> pl.
         },
         schema=schema,
     )
+    if words:
+        schema |= LAYOUT_WORDS
+        issues = issues.with_columns(pl.lit(None, dtype=d).alias(n) for n, d in LAYOUT_WORDS.items())
     if facts is None:
         return issues
     return pl.concat([facts.cast(schema), issues], how="vertical")  # type: ignore[arg-type]

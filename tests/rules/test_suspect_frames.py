@@ -12,10 +12,14 @@ import polars as pl
 
 from nianbao.domain.model import STATES
 from nianbao.domain.spec import Fmt, Kind, all_cells, cell_kind
+from nianbao.outcome import InfoSummary
 from nianbao.read.load import load_bytes
 from nianbao.rules.base import failing_rows, failures
 from nianbao.rules.cells import findings_of
-from nianbao.rules.frames import FmtArrays, batch_arrays, cells_frame, layout_frame
+from nianbao.rules.family import Batch
+from nianbao.rules.frames import LAYOUT_WORDS, FmtArrays, batch_arrays, cells_frame, layout_frame
+from nianbao.rules.layout import findings_of as findings_of_layout
+from nianbao.rules.layout import layout_findings
 from schemas.cells import cells_schema, suspects
 from schemas.layout import layout_schema
 
@@ -125,3 +129,18 @@ def test_the_bundled_inbox_and_a_synthetic_batch_fail_the_same_layout_rows_from_
     assert failing(cut) == failing(whole)
     assert {c for c, _r, _p in failing(whole)} >= {"I01", "I04", "I06", "I08", "I11"}
     assert cut.height < whole.height // 10
+    # the family gathers the facts with words of their own by their words (from the frame's
+    # LAYOUT_WORDS), the other rows one by one: the same findings and summaries as row by row
+    worded = layout_frame(reports, suspects=True, words=True)
+    assert worded.drop(list(LAYOUT_WORDS)).equals(cut)
+    assert worded.filter(pl.col("printed").is_not_null() & pl.col("statutory").is_null()).height == 0
+    rows = failures(layout_schema(), cut)
+    at = rows["index"]
+    one_by_one = findings_of_layout(
+        reports,
+        zip(cut["report"].gather(at), rows["check"], cut["element"].gather(at), cut["pos"].gather(at), strict=True),
+    )
+    gathered = layout_findings(Batch(reports))
+    assert [repr(x) for x in gathered] == [repr(x) for x in one_by_one]
+    assert {x.rule for x in gathered} >= {"I01", "I04", "I06", "I08", "I11"}
+    assert [len(x.reports) for x in gathered if isinstance(x, InfoSummary) and x.rule == "I06"]
