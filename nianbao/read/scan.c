@@ -1024,7 +1024,7 @@ sections(PyObject *self, PyObject *args)
             if (h + j >= n_heads || (nj >= 0 && h + nj >= n_heads) || j < 0)
                 BAD_PLAN;
             int64_t lo = after[h + j], hi = nj >= 0 ? at[h + nj] : end;
-            if (lo < 0 || hi > n_prose)
+            if (lo < 0 || hi > n_prose || hi > PyList_GET_SIZE(prose_raw))
                 BAD_PLAN;
             Py_ssize_t before = o.lens.n;
             if (how == 2 && hi - lo >= 2 && open[hi - 1] != open[lo]) {
@@ -1058,6 +1058,8 @@ sections(PyObject *self, PyObject *args)
             }
             else {
                 for (int64_t p = lo; p < hi; p++) {
+                    if (p >= PyList_GET_SIZE(prose_raw)) /* (a callback below could change the list) */
+                        BAD_PLAN;
                     PyObject *t = PyList_GET_ITEM(prose_raw, p);
                     if (how == 1) {
                         PyObject *r = PyObject_CallOneArg(block_header, t);
@@ -1078,6 +1080,8 @@ sections(PyObject *self, PyObject *args)
                 goto done;
         }
         /* the 引言: the non-blank lines above the first heading, as printed */
+        if (intro_end > PyList_GET_SIZE(raws))
+            BAD_PLAN;
         Py_ssize_t before = o.lens.n;
         for (int64_t r = a; r < intro_end; r++) {
             PyObject *t = PyList_GET_ITEM(raws, r);
