@@ -35,7 +35,8 @@ from typing import Any
 
 import xlsxwriter
 from xlsxwriter.format import Format
-from xlsxwriter.url import Url
+from xlsxwriter.relationships import PACKAGE_SCHEMA, Relationships
+from xlsxwriter.url import Url, UrlTypes
 from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import CellNumberTuple, CellStringTuple, Worksheet
@@ -109,6 +110,7 @@ REPORT_COLUMNS = (
 
 
 URL_MAX = 65_530  # Excel's limit of hyperlinks per worksheet: later rows keep the name as plain text
+LINK_TIP = "打开该报告的页面"
 DATETIME_FORMAT = 'yyyy"年"m"月"d"日" hh:mm'
 
 
@@ -203,7 +205,7 @@ class _Writer:
         if url is not None:
             ws._write_url(r, c, url, f)
             return
-        ws.write_url(r, c, f"external:{href}", f, string=s, tip="打开该报告的页面")
+        ws.write_url(r, c, f"external:{href}", f, string=s, tip=LINK_TIP)
         made = ws.hyperlinks.get(r, {}).get(c)
         if made is not None:
             self._urls[key] = made
@@ -478,6 +480,7 @@ def _list_sheet(w: _Writer, name: str, columns: tuple[tuple[str, int], ...]) -> 
     ws = w.wb.add_worksheet(name)
     if FAST_ROWS:
         _fast_rows(ws, len(columns))
+        _fast_hyperlinks(ws)
     _header(w, ws, 0, columns)
     return ws
 
@@ -515,6 +518,7 @@ def _counties_sheet(w: _Writer, q: Quality) -> None:
 def _reports_sheet(w: _Writer, q: Quality, listed: list[int]) -> None:
     o, rv = q.outcome, q.review
     ws = _list_sheet(w, "报告清单", REPORT_COLUMNS)
+    rows = _ListRows(w, ws, len(REPORT_COLUMNS))
     r = 0
     for r, i in enumerate(listed, 1):
         f = o.files[i]
@@ -534,8 +538,13 @@ def _reports_sheet(w: _Writer, q: Quality, listed: list[int]) -> None:
             q.new[i],
             CHANGE_ZH[rv.report_change[i]],
         )
+        href = _page_href(q, i)
+        # the state as put writes it: cleaned, with its fill (and quote prefix, were it needed)
+        shown = clean_text(state)[:XLSX_MAX_STR]
+        if rows.write(r, vals, link=(1, href), styled=(4, shown, w.fmt(fill, quote=shown.startswith(FORMULA_START)))):
+            continue
         w.row(ws, r, vals[:1])
-        w.link(ws, r, 1, _page_href(q, i), f.agency)
+        w.link(ws, r, 1, href, f.agency)
         w.row(ws, r, (None, None, *vals[2:]))
         w.put(ws, r, 4, state, fill=fill)
     _filtered(ws, r, len(REPORT_COLUMNS), 0)
@@ -545,6 +554,7 @@ def _reports_sheet(w: _Writer, q: Quality, listed: list[int]) -> None:
 def _findings_sheet(w: _Writer, q: Quality, listed: list[int]) -> None:
     o, rv = q.outcome, q.review
     ws = _list_sheet(w, "问题清单", FINDING_COLUMNS)
+    rows = _ListRows(w, ws, len(FINDING_COLUMNS))
     cat = catalogue()
     sev_fmt = {s: w.fmt(s) for s in SEVERITY_ZH}
     r = 0
@@ -588,10 +598,14 @@ def _findings_sheet(w: _Writer, q: Quality, listed: list[int]) -> None:
             ack.note if ack else None,
             _county_of(q, f, fi),
         )
+        href = _page_href(q, fi)
+        severity = SEVERITY_ZH.get(f.severity, f.severity)
+        if rows.write(r, vals, link=(1, href), styled=(5, severity, sev_fmt.get(f.severity))):
+            continue
         w.row(ws, r, vals[:1])
-        w.link(ws, r, 1, _page_href(q, fi), f.agency)
+        w.link(ws, r, 1, href, f.agency)
         w.row(ws, r, (None, None, *vals[2:]))
-        ws.write_string(r, 5, SEVERITY_ZH.get(f.severity, f.severity), sev_fmt.get(f.severity))
+        ws.write_string(r, 5, severity, sev_fmt.get(f.severity))
     _filtered(ws, r, len(FINDING_COLUMNS), 0)
     _print_setup(ws)
 
@@ -822,6 +836,240 @@ def _plain_string(s: str) -> bool:
     return _ODD_STRING.search(s) is None
 
 
+def _fast_hyperlinks(ws: Worksheet) -> None:
+    """The sheet's ``<hyperlinks>`` element (written when the workbook is closed) in fewer steps:
+    the same markup and relationship list as xlsxwriter's ``_write_hyperlinks`` — each external
+    link's ``<hyperlink ref=… r:id=…/>`` with its escaped attributes made once per ``Url`` object
+    (the findings of a report share theirs) — instead of an attribute list escaped per link.
+    A sheet with a pending row or with internal links is written by xlsxwriter."""
+    original = ws._write_hyperlinks
+    escape_attr = ws._escape_attributes
+    external = (UrlTypes.URL, UrlTypes.EXTERNAL)
+
+    def write_hyperlinks() -> None:
+        links = ws.hyperlinks
+        if ws.table or any(u._link_type not in external for cols in links.values() for u in cols.values()):
+            original()
+            return
+        if not links:
+            return
+        tails: dict[int, str] = {}
+        names: dict[int, str] = {}
+        parts = ["<hyperlinks>"]
+        rels = ws.external_hyper_links
+        for row in sorted(links):
+            ref = str(row + 1)
+            cols = links[row]
+            for col in sorted(cols):
+                url = cols[col]
+                tail = tails.get(id(url))
+                if tail is None:
+                    tail = ""
+                    if url._anchor:
+                        tail += f' location="{escape_attr(url._anchor)}"'
+                    if url._is_object_link:
+                        tail += f' display="{escape_attr(url._text)}"'
+                    if url._tip:
+                        tail += f' tooltip="{escape_attr(url._tip)}"'
+                    tails[id(url)] = tail
+                name = names.get(col)
+                if name is None:
+                    name = names[col] = xl_col_to_name(col)
+                ws.rel_count += 1
+                parts.append(f'<hyperlink ref="{name}{ref}" r:id="rId{ws.rel_count}"{tail}/>')
+                rels.append(["/hyperlink", url._target(), "External"])
+        parts.append("</hyperlinks>")
+        ws.fh.write("".join(parts))
+
+    ws._write_hyperlinks = write_hyperlinks
+
+
+def _fast_relationships(rels: Relationships) -> None:
+    """``Relationships._write_relationships`` (a sheet's .rels: one per link) in fewer steps: the
+    same markup, each attribute escaped as xlsxwriter escapes it (see :func:`_closed`)."""
+    escape_attr = rels._escape_attributes
+    parts = [f'<Relationships xmlns="{escape_attr(PACKAGE_SCHEMA)}">']
+    for rel_type, target, mode in rels.relationships:
+        extra = f' TargetMode="{escape_attr(mode)}"' if mode else ""
+        parts.append(
+            f'<Relationship Id="rId{rels.id}" Type="{escape_attr(rel_type)}" Target="{escape_attr(target)}"{extra}/>'
+        )
+        rels.id += 1
+    parts.append("</Relationships>")
+    rels.fh.write("".join(parts))
+
+
+def _closed(wb: Workbook) -> None:
+    """Close (write) the workbook; with ``FAST_ROWS``, its relationship files written by
+    :func:`_fast_relationships` meanwhile (xlsxwriter's packager makes them itself: the class's
+    method is swapped for the close and put back)."""
+    if not FAST_ROWS:
+        wb.close()
+        return
+    original = Relationships._write_relationships
+    Relationships._write_relationships = _fast_relationships
+    try:
+        wb.close()
+    finally:
+        Relationships._write_relationships = original
+
+
+class _ListRows:
+    """The rows of a list sheet (报告清单, 问题清单) written straight into the sheet's XML, a whole
+    row at a time: the markup xlsxwriter writes for them (``<row r="N">``, then each cell as
+    :func:`_fast_rows` writes a number or a plain string, or by xlsxwriter's own ``_write_cell``
+    for a string it would escape), without the per-cell tuples, dict, sort and checks of its
+    current-row path, and the row's link stored as :meth:`_Writer.link` stores it (the same
+    ``Url`` object per page and text, the sheet's link count).  :meth:`write` returns False, having
+    written nothing, for a row it leaves to the usual path (a value of another type, a string
+    that may need truncating, a link that is not a plain page address, a row with attributes):
+    ``FAST_ROWS = False`` writes every row that way (tests/report/test_workbook.py compares both)."""
+
+    __slots__ = ("names", "ok", "plain", "texts", "w", "ws")
+
+    def __init__(self, w: _Writer, ws: Worksheet, ncols: int) -> None:
+        self.w, self.ws = w, ws
+        self.names = [xl_col_to_name(c) for c in range(ncols)]
+        self.texts: dict[float, str] = {}  # a number's text as xlsxwriter writes it (%.16G)
+        # per string value: written as it is (printable, no markup, no quote prefix, short); the
+        # sheet's agencies, files, rules, titles and counties recur from row to row
+        self.plain: dict[str, bool] = {}
+        # rows written as xlsxwriter writes them: constant memory, rows of the default height,
+        # no column formats (a cell without a format of its own would take its column's)
+        self.ok = (
+            FAST_ROWS
+            and ws.constant_memory
+            and ws.default_row_height == ws.original_row_height
+            and all(ci is None or ci.column_format is None for ci in ws.col_info.values())
+        )
+
+    def write(
+        self,
+        r: int,
+        values: tuple[Any, ...],
+        link: tuple[int, str | None] | None = None,
+        styled: tuple[int, str, Format | None] | None = None,
+    ) -> bool:
+        """Row ``r``: ``values`` from column 0 as :meth:`_Writer.row` writes them (``None``: left
+        empty); ``link``: (column, page) — that column's value is the link's text, written as
+        :meth:`_Writer.link` does; ``styled``: (column, text, format) — that cell written as
+        ``write_string`` does (neither cleaned nor quote-prefixed)."""
+        ws, w = self.ws, self.w
+        if not self.ok or r <= ws.previous_row or r in ws.row_info or r in ws.comments or len(values) > len(self.names):
+            return False
+        names, texts, plain = self.names, self.texts, self.plain
+        ref = str(r + 1)
+        quote = w.fmt(quote=True)
+        # (column, its markup or, for a string it escapes, xlsxwriter's cell) in column order
+        cells: list[tuple[int, Any]] = []
+        url_cell: tuple[int, Any, str, str] | None = None  # (column, Url or None when new, text, href)
+        lc = link[0] if link is not None else -1
+        sc = styled[0] if styled is not None else -1
+        for c, v in enumerate(values):
+            f: Format | None
+            if c == lc and link is not None:
+                href = link[1]
+                count = w._links.get(ws.name, 0)
+                if href and v is not None and count < URL_MAX:
+                    if "#" in href or len(href) > 255:
+                        return False
+                    s = clean_text(str(v))[:XLSX_MAX_STR] or href
+                    if len(s) > _SHORT_STR:
+                        return False
+                    f = w.link_quote_fmt if s.startswith(FORMULA_START) else w.link_fmt
+                    url_cell = (c, w._urls.get((ws.name, href, s)), s, href)
+                    v = s
+                    style = f' s="{f._get_xf_index()}"'
+                    if _plain_string(s):
+                        cells.append((c, f'<c r="{names[c]}{ref}"{style} t="inlineStr"><is><t>{s}</t></is></c>'))
+                    else:
+                        cells.append((c, CellStringTuple(s, f)))
+                    continue
+            if c == sc and styled is not None:
+                s, f = styled[1], styled[2]
+                if len(s) > _SHORT_STR:
+                    return False
+                style = f' s="{f._get_xf_index()}"' if f else ""
+                if _plain_string(s):
+                    cells.append((c, f'<c r="{names[c]}{ref}"{style} t="inlineStr"><is><t>{s}</t></is></c>'))
+                else:
+                    cells.append((c, CellStringTuple(s, f)))
+                continue
+            if v is None:
+                continue
+            t = type(v)
+            if t is str:
+                bare = plain.get(v)
+                if bare is None:  # the common case: the string itself, no style, nothing escaped
+                    s = clean_text(v)[:XLSX_MAX_STR]
+                    bare = plain[v] = (
+                        s is v and len(s) <= _SHORT_STR and not s.startswith(FORMULA_START) and _plain_string(s)
+                    )
+                if bare:
+                    cells.append((c, f'<c r="{names[c]}{ref}" t="inlineStr"><is><t>{v}</t></is></c>'))
+                    continue
+                s = clean_text(v)[:XLSX_MAX_STR]
+                if len(s) > _SHORT_STR:
+                    return False
+                if s.startswith(FORMULA_START):
+                    f = quote
+                    style = f' s="{quote._get_xf_index()}"' if quote else ""
+                else:
+                    f, style = None, ""
+                if _plain_string(s):
+                    cells.append((c, f'<c r="{names[c]}{ref}"{style} t="inlineStr"><is><t>{s}</t></is></c>'))
+                else:
+                    cells.append((c, CellStringTuple(s, f)))
+            elif (t is int or t is float) and math.isfinite(v) and abs(v) < 1e15:
+                if v:
+                    text = texts.get(v)
+                    if text is None:
+                        text = texts[v] = f"{v:.16G}"
+                else:  # 0.0 or -0.0 (equal as keys, "0" and "-0" as text)
+                    text = "0" if copysign(1.0, v) > 0 else "-0"
+                cells.append((c, f'<c r="{names[c]}{ref}"><v>{text}</v></c>'))
+            else:
+                return False
+        if not cells:  # nothing to write (as the usual path writes nothing)
+            return False
+        # committed: the row before (if any is pending) written first, as xlsxwriter would
+        if ws.table:
+            ws._write_single_row(r)
+        ws.previous_row = r
+        if url_cell is not None:
+            c, url, s, href = url_cell
+            if url is None:  # as write_url makes it (the href checked above: no anchor, short)
+                url = Url(f"external:{href}")
+                url._text = s
+                url.tip = LINK_TIP
+                w._urls[(ws.name, href, s)] = url
+            w._links[ws.name] = w._links.get(ws.name, 0) + 1
+            ws.hlink_count += 1
+            ws.hyperlinks[r][c] = url
+        # the sheet's dimensions as xlsxwriter's check of each cell written leaves them
+        first, last = cells[0][0], cells[-1][0]
+        if ws.dim_rowmin is None or r < ws.dim_rowmin:
+            ws.dim_rowmin = r
+        if ws.dim_rowmax is None or r > ws.dim_rowmax:
+            ws.dim_rowmax = r
+        if ws.dim_colmin is None or first < ws.dim_colmin:
+            ws.dim_colmin = first
+        if ws.dim_colmax is None or last > ws.dim_colmax:
+            ws.dim_colmax = last
+        write = ws.fh.write
+        parts = [f'<row r="{ref}">']
+        for c, cell in cells:
+            if type(cell) is str:
+                parts.append(cell)
+            else:
+                write("".join(parts))
+                parts.clear()
+                ws._write_cell(r, c, cell)
+        parts.append("</row>")
+        write("".join(parts))
+        return True
+
+
 def _new_workbook(path: Path) -> Workbook:
     wb = xlsxwriter.Workbook(
         str(path),
@@ -846,7 +1094,7 @@ def build_workbook(q: Quality, path: Path) -> None:
     _reports_sheet(w, q, files)
     _findings_sheet(w, q, findings)
     _values_sheet(w, q, valued)
-    wb.close()
+    _closed(wb)
 
 
 def write_excel(

@@ -184,3 +184,54 @@ def test_plain_string_agrees_with_the_pattern() -> None:
         samples += [ch, f"{ch}年度", f"年度{ch}", f"年{ch}度", f"_x{ch}"]
     for s in samples:
         assert excel._plain_string(s) is (excel._ODD_STRING.search(s) is None), repr(s)
+
+
+def test_list_rows_write_what_the_cell_by_cell_path_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """excel._ListRows (a list sheet's rows written whole, its links, the fast <hyperlinks> and
+    .rels) gives the workbook the cell-by-cell path gives (FAST_ROWS False), byte for byte, on
+    hostile values: markup and control characters, formula starts, edge whitespace, _xHHHH_,
+    strings past half Excel's limit, -0.0, infinities, NaN, large numbers, booleans, empty cells,
+    links repeated, without a page or a text, with a text that starts a formula, rows that fall
+    back to the usual path between rows written whole."""
+    import zipfile
+
+    from nianbao.report import excel
+
+    texts = ["办公室", 'a"b', "a&b<c>", "x\x01y", "=SUM(A1)", "+1", "-2", "@x", " lead", "trail ", "_x0041_", "年 度"]
+    texts += ["长" * 20000, "", "\ufffe", "<r>rich</r>"]
+    numbers: list[Any] = [0, 0.0, -0.0, 1, 12.5, 1e16, -1e15, float("inf"), float("nan"), 2**53 + 1, True, None]
+    rows = []
+    for k in range(60):
+        vals = [k + 1, texts[k % len(texts)], numbers[k % len(numbers)], texts[(k * 5) % len(texts)]]
+        vals += [None, numbers[(k * 7) % len(numbers)], texts[(k * 3) % len(texts)]]
+        href = None if k % 9 == 4 else f"reports/p{k % 5}.html"
+        severity = ["错误", "警告", "=x", "a<b"][k % 4]
+        rows.append((tuple(vals), href, severity, ["error", "warning", None, "info"][k % 4]))
+    books = {}
+    for fast in (False, True):
+        monkeypatch.setattr(excel, "FAST_ROWS", fast)
+        path = tmp_path / f"{fast}.xlsx"
+        wb = excel._new_workbook(path)
+        w = excel._Writer(wb)
+        columns = tuple((f"c{c}", 8) for c in range(7))
+        ws = excel._list_sheet(w, "清单", columns)
+        lister = excel._ListRows(w, ws, len(columns))
+        assert lister.ok is fast
+        fallbacks = 0
+        for r, (vals, href, sev, fill) in enumerate(rows, 1):
+            if lister.write(r, vals, link=(1, href), styled=(4, sev, w.fmt(fill))):
+                continue
+            fallbacks += 1
+            w.row(ws, r, vals[:1])
+            w.link(ws, r, 1, href, vals[1])
+            w.row(ws, r, (None, None, *vals[2:]))
+            ws.write_string(r, 4, sev, w.fmt(fill))
+        excel._filtered(ws, len(rows), len(columns), 0)
+        excel._closed(wb)
+        if fast:
+            assert 0 < fallbacks < len(rows)  # both paths used, row after row
+        with zipfile.ZipFile(path) as z:
+            books[fast] = {n: z.read(n) for n in z.namelist() if n != "docProps/core.xml"}
+    assert books[True] == books[False]
+    assert b"<hyperlink " in books[True]["xl/worksheets/sheet1.xml"]
+    assert books[True]["xl/worksheets/_rels/sheet1.xml.rels"].count(b"<Relationship ") > 40
