@@ -53,23 +53,20 @@ def _packed(reports: Sequence[ParsedReport], span: Sequence[int] | None) -> _Pac
     """The :class:`_Packed` lines of the readable reports (at ``span``, all by default)."""
     # (position, packed sections) of the readable reports that have a section; then per field
     positions = span if span is not None else range(len(reports))
-    picked = [(i, rep.sections.packed()) for i in positions if (rep := reports[i]).readable]
-    picked = [ip for ip in picked if ip[1][0]]
-    packs = [p for _i, p in picked]
-    names_l = [p[0] for p in packs]
-    docs = [p[4] for p in packs]
+    picked = [(i, p) for i in positions if (rep := reports[i]).readable and (p := rep.sections.packed())[0]]
+    names_l, counts_l, nos_l, lens_l, docs_l = zip(*[p for _i, p in picked], strict=True) if picked else ([],) * 5
+    docs: list[str] = list(docs_l)
     # section name → a small code (names repeat: 一 … 六); the codes of a list of names by the list
     # (reports read alike share theirs; all alive meanwhile), as the bytes of their array
     code_of: dict[str, int] = {}
     codes_of: dict[int, bytes] = {}
-    for names in names_l:
-        if id(names) not in codes_of:
-            codes_of[id(names)] = array("I", [code_of.setdefault(n, len(code_of)) for n in names]).tobytes()
+    for names in {id(names): names for names in names_l}.values():
+        codes_of[id(names)] = array("I", [code_of.setdefault(n, len(code_of)) for n in names]).tobytes()
     # (the arrays joined as they are: any buffer)
-    line_no = np.frombuffer(b"".join([p[2] for p in packs]), dtype=np.uint32)
-    length = np.frombuffer(b"".join([p[3] for p in packs]), dtype=np.uint32).astype(np.int64)
-    counts64 = np.frombuffer(b"".join([p[1] for p in packs]), dtype=np.uint32).astype(np.int64)
-    n_secs = [len(names) for names in names_l]
+    line_no = np.frombuffer(b"".join(nos_l), dtype=np.uint32)
+    length = np.frombuffer(b"".join(lens_l), dtype=np.uint32).astype(np.int64)
+    counts64 = np.frombuffer(b"".join(counts_l), dtype=np.uint32).astype(np.int64)
+    n_secs = list(map(len, names_l))
     per_doc = np.add.reduceat(counts64, _starts(n_secs)) if n_secs else np.zeros(0, dtype=np.int64)
     doc_of_line = np.repeat(np.arange(len(docs), dtype=np.uint32), per_doc)
     # offset of each line in its report's text: a running sum that restarts at each report
@@ -77,7 +74,7 @@ def _packed(reports: Sequence[ParsedReport], span: Sequence[int] | None) -> _Pac
     first_line = np.concatenate(([0], np.cumsum(per_doc)[:-1])).astype(np.int64) if len(per_doc) else per_doc
     doc_start = ends[first_line] - length[first_line] if len(first_line) else first_line
     offset = ends - length - np.repeat(doc_start, per_doc)
-    sec_codes = np.frombuffer(b"".join([codes_of[id(names)] for names in names_l]), dtype=np.uint32)
+    sec_codes = np.frombuffer(b"".join(map(codes_of.__getitem__, map(id, names_l))), dtype=np.uint32)
     sec_of_line = np.repeat(sec_codes, counts64)
     keep = sec_of_line != code_of.get("引言", -1)  # the 引言 is not read
     doc_of_line = doc_of_line[keep]
