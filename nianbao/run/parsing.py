@@ -13,6 +13,7 @@ import pickle
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from multiprocessing import reduction
 from typing import Any
 
 from nianbao.domain.model import ParsedReport, unreadable
@@ -139,8 +140,10 @@ def load_all(
     ctx = _pool_context()
     window = min(len(chunks), workers + 2)  # chunks given out and not yet taken back
     room = max(SLOT_MIN, size * SLOT_PER_FILE)
-    # the results' slots, shared with workers forked from this process (not from a fork server)
-    shared = mmap.mmap(-1, window * room) if ctx is None and multiprocessing.get_start_method() == "fork" else None
+    # the results' slots: an anonymous mapping the workers forked from this process inherit, or a
+    # memory file's mapping a fork server's workers are given (its descriptor passed at their start)
+    forked = ctx is None and multiprocessing.get_start_method() == "fork"
+    shared, fd = _slots_for(window * room, forked, ctx is not None)
     # The parsed reports are long-lived: the cyclic GC rescanning them on every generation-2 pass
     # costs seconds at 100,000 reports and frees nothing, so it is paused while they arrive, and
     # they are frozen (gc.freeze) before it is back on: else the first allocation after that
@@ -150,14 +153,15 @@ def load_all(
             try:
                 if ctx is None:
                     ex = ProcessPoolExecutor(
-                        max_workers=workers,
-                        initializer=_worker_init,
-                        initargs=(shared, subs if shared is not None else ()),
+                        max_workers=workers, initializer=_worker_init, initargs=(shared, subs if forked else ())
                     )
                 else:
-                    ex = ProcessPoolExecutor(workers, ctx, initializer=_fresh_worker, initargs=(dict(os.environ),))
+                    given: Any = _SlotsFile(fd, window * room) if fd is not None else None  # (a mapping there)
+                    ex = ProcessPoolExecutor(
+                        workers, ctx, initializer=_fresh_worker, initargs=(dict(os.environ), given)
+                    )
                 try:
-                    for packed, analysis, analysed in _results(ex, subs, chunks, window, shared, room):
+                    for packed, analysis, analysed in _results(ex, subs, chunks, window, shared, room, forked):
                         check_stop()
                         part = unpack_batch(packed)
                         del packed  # (a slot's views: the slot is given out again for the next chunk)
@@ -173,6 +177,8 @@ def load_all(
             finally:
                 gc.freeze()
     finally:
+        if fd is not None:
+            os.close(fd)
         if shared is not None:
             with contextlib.suppress(BufferError):  # a view still held (an exception's frame): unmapped with it
                 shared.close()
@@ -186,15 +192,17 @@ def _results(
     window: int,
     shared: mmap.mmap | None,
     room: int,
+    forked: bool,
 ) -> Iterator[tuple[Any, ChunkProse | None, bool]]:
     """The chunks' ``(packed, analysis, analysed)`` in order, at most ``window`` chunks given out at
-    once.  With a ``shared`` mapping (``window`` slots of ``room`` bytes, made before the workers
-    forked, as ``subs`` was), each chunk goes out as its range of ``subs`` with a slot of its own,
-    and its result is read from there: the pack's buffers as views of the slot (no pipe, no
-    pickled copy of them on either side, and the same pages chunk after chunk, none mapped anew);
-    the slot is given out again when the caller asks for the next result (it has rebuilt the
-    reports by then: nianbao.read.bulk.unpack_batch copies what it keeps).  Nothing is named, so
-    nothing outlives the processes.  Without it, each chunk's submissions go out pickled."""
+    once.  With a ``shared`` mapping (``window`` slots of ``room`` bytes, the workers' too), each
+    chunk goes out with a slot of its own, and its result is read from there: the pack's buffers
+    as views of the slot (no pipe, no pickled copy of them on either side, and the same pages
+    chunk after chunk, none mapped anew); the slot is given out again when the caller asks for the
+    next result (it has rebuilt the reports by then: nianbao.read.bulk.unpack_batch copies what it
+    keeps).  Nothing is named in the file system, so nothing outlives the processes.  A chunk goes
+    out as its range of ``subs`` when the workers were ``forked`` after ``subs`` was made (they
+    have it), else as its submissions, pickled."""
     view = memoryview(shared) if shared is not None else None
     todo = iter(chunks)
     given: deque[tuple[Future[_Answer], int]] = deque()
@@ -202,10 +210,8 @@ def _results(
     def give(slot: int) -> None:
         chunk = next(todo, None)
         if chunk is not None:
-            if view is not None:
-                given.append((ex.submit(_load_chunk, chunk, (slot * room, room)), slot))
-            else:
-                given.append((ex.submit(_load_chunk, subs[chunk.start : chunk.stop]), slot))
+            where = (slot * room, room) if view is not None else None
+            given.append((ex.submit(_load_chunk, chunk if forked else subs[chunk.start : chunk.stop], where), slot))
 
     for slot in range(window):
         give(slot)
@@ -245,12 +251,53 @@ def _pool_context() -> multiprocessing.context.ForkServerContext | None:
     return ctx
 
 
-def _fresh_worker(environ: dict[str, str]) -> None:
+def _fresh_worker(environ: dict[str, str], shared: mmap.mmap | None = None) -> None:
     """Initializer of a worker forked from the fork server: this run's environment (limits, test
-    hooks; the server keeps the one it started with), then as any worker."""
+    hooks; the server keeps the one it started with), then as any worker (``shared``: the run's
+    result slots, mapped from the memory file it was given: :class:`_SlotsFile`)."""
     os.environ.clear()
     os.environ.update(environ)
-    _worker_init()
+    _worker_init(shared)
+
+
+def _slots_for(size: int, forked: bool, served: bool) -> tuple[mmap.mmap | None, int | None]:
+    """The result slots' mapping of ``size`` bytes and, for workers started from a fork server
+    (``served``), the memory file's descriptor it maps (Linux: ``os.memfd_create``); (None, None)
+    when neither can be made (the results come back through the pipe)."""
+    if forked:
+        return mmap.mmap(-1, size), None
+    if not served or not hasattr(os, "memfd_create"):
+        return None, None
+    fd = -1
+    try:
+        fd = os.memfd_create("nianbao-parse-results", os.MFD_CLOEXEC)
+        os.ftruncate(fd, size)
+        return mmap.mmap(fd, size), fd
+    except OSError:
+        if fd >= 0:
+            os.close(fd)
+        return None, None
+
+
+class _SlotsFile:
+    """The result slots' memory file as a worker's start argument: pickled for a fork server's
+    worker, the descriptor goes with the process (``multiprocessing.reduction.DupFd``, while the
+    pool starts it) and the worker maps the file while its arguments are unpickled."""
+
+    def __init__(self, fd: int, size: int) -> None:
+        self.fd, self.size = fd, size
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_mapped, (reduction.DupFd(self.fd), self.size))
+
+
+def _mapped(dup: Any, size: int) -> mmap.mmap:
+    """The memory file given to this worker (a :class:`_SlotsFile`), mapped; its descriptor closed."""
+    fd = dup.detach()
+    try:
+        return mmap.mmap(fd, size)
+    finally:
+        os.close(fd)
 
 
 def _worker_init(shared: mmap.mmap | None = None, subs: Sequence[Submission] = ()) -> None:

@@ -44,10 +44,10 @@ def test_chunks_are_bounded_and_the_pool_gives_the_reports_one_process_reads(
 
 def test_results_come_back_through_the_shared_slots_and_the_pipe_alike() -> None:
     """A chunk's result is read from its slot of the mapping the run's process shares with the
-    workers (the packed buffers arrive as views of it); one that does not fit its slot comes
-    back through the pool's pipe (as bytes); both give the reports one process reads.  (In a
-    fresh process: once polars has run in this one, the pool starts from the fork server, and
-    its results come back through the pipe.)"""
+    workers (the packed buffers arrive as views of it), forked from it or from the fork server
+    (once polars' thread pool runs in the run's process: the memory file's descriptor given to
+    them); one that does not fit its slot comes back through the pool's pipe (as bytes); all give
+    the reports one process reads.  (In a fresh process, where polars has not run yet.)"""
     got = subprocess.run(
         [sys.executable, "-c", _SLOTS_SCRIPT], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
     )
@@ -57,6 +57,7 @@ def test_results_come_back_through_the_shared_slots_and_the_pipe_alike() -> None
         # slots of 30,000 bytes: the six chunks of four seed reports (~42 KB each) do not fit,
         # the last one (a report and an unreadable file, ~14 KB) does
         "bytes " * 6 + "memoryview same",
+        "forkserver " + "memoryview " * 7 + "same",
     ]
 
 
@@ -82,9 +83,16 @@ def seen(state):
 
 
 parsing.unpack_batch = seen
-for room in (None, 30_000):
+for room in (None, 30_000, 4 << 20):
     if room:
         parsing.SLOT_MIN, parsing.SLOT_PER_FILE = room, 0
+    if room == 4 << 20:  # polars' thread pool started here: the workers start from the fork server
+        import polars as pl
+
+        df = pl.DataFrame({"a": list(range(100_000)), "b": ["x"] * 100_000})
+        df.group_by("b").agg(pl.col("a").sum())
+        assert parsing._pool_context() is not None
+        print("forkserver", end=" ")
     arrived.clear()
     pooled = parsing.load_all(subs, 2)
     same = all(differences(a, b) == [] for a, b in zip(alone, pooled, strict=True)) and len(pooled) == len(subs)
