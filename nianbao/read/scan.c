@@ -882,34 +882,81 @@ done:
  * two heading lines: as printed, without section 二's block headers, or unwrapped), then its 引言
  * (the non-blank lines above its first heading, as printed).  A line is stripped of spaces and tabs
  * only (an accepted text has no other whitespace: str.strip() strips those).  The output text is
- * built as UCS-4 and made a str of its largest character's kind (canonical, as str.join makes it).
+ * the pieces' characters copied into a str of the largest kind among the strs they are cut from:
+ * the canonical kind, as str.join makes it (a str holds a character of its kind's range, and a
+ * piece loses only spaces and tabs at its ends: that character stays in it).
  */
 
 typedef struct {
-    Py_UCS4 *u;
-    Py_ssize_t n, cap;
+    PyObject *t;
+    Py_ssize_t s, e;
+} Piece;
+
+typedef struct {
+    Piece *pieces;
+    Py_ssize_t n_pieces, cap;
+    Py_ssize_t n; /* characters */
+    Py_UCS4 max;
     Buf nos, lens;
 } Out;
 
-/* the characters [s, e) of str t appended to o->u */
+/* the output emptied (its pieces' strs released) */
+static void
+out_reset(Out *o)
+{
+    for (Py_ssize_t k = 0; k < o->n_pieces; k++)
+        Py_DECREF(o->pieces[k].t);
+    o->n = o->n_pieces = o->nos.n = o->lens.n = 0;
+    o->max = 0;
+}
+
+/* the characters [s, e) of str t appended to the output (a reference to t held until out_reset) */
 static int
 out_chars(Out *o, PyObject *t, Py_ssize_t s, Py_ssize_t e)
 {
-    if (grow_ucs4(&o->u, &o->cap, o->n + (e - s)) < 0)
+    if (e <= s)
+        return 0;
+    void *p = o->pieces;
+    if (grow(&p, &o->cap, o->n_pieces + 1, 64, sizeof(Piece)) < 0)
         return -1;
-    int kind = PyUnicode_KIND(t);
-    const void *data = PyUnicode_DATA(t);
-    Py_UCS4 *w = o->u + o->n;
-    if (kind == PyUnicode_1BYTE_KIND)
-        for (Py_ssize_t i = s; i < e; i++)
-            *w++ = ((const Py_UCS1 *)data)[i];
-    else if (kind == PyUnicode_2BYTE_KIND)
-        for (Py_ssize_t i = s; i < e; i++)
-            *w++ = ((const Py_UCS2 *)data)[i];
-    else
-        memcpy(w, (const Py_UCS4 *)data + s, (size_t)(e - s) * sizeof(Py_UCS4));
+    o->pieces = p;
+    Py_INCREF(t);
+    o->pieces[o->n_pieces++] = (Piece){t, s, e};
     o->n += e - s;
+    Py_UCS4 m = PyUnicode_MAX_CHAR_VALUE(t);
+    if (m > o->max)
+        o->max = m;
     return 0;
+}
+
+/* the output's text as a str */
+static PyObject *
+out_text(Out *o)
+{
+    PyObject *r = PyUnicode_New(o->n, o->max);
+    if (r == NULL)
+        return NULL;
+    int rk = PyUnicode_KIND(r);
+    char *w = PyUnicode_DATA(r);
+    for (Py_ssize_t k = 0; k < o->n_pieces; k++) {
+        Piece *pc = &o->pieces[k];
+        Py_ssize_t n = pc->e - pc->s;
+        int tk = PyUnicode_KIND(pc->t);
+        const char *d = (const char *)PyUnicode_DATA(pc->t) + pc->s * tk;
+        if (tk == rk)
+            memcpy(w, d, (size_t)(n * tk));
+        else if (tk == PyUnicode_1BYTE_KIND && rk == PyUnicode_2BYTE_KIND)
+            for (Py_ssize_t i = 0; i < n; i++)
+                ((Py_UCS2 *)w)[i] = ((const Py_UCS1 *)d)[i];
+        else if (tk == PyUnicode_1BYTE_KIND)
+            for (Py_ssize_t i = 0; i < n; i++)
+                ((Py_UCS4 *)w)[i] = ((const Py_UCS1 *)d)[i];
+        else
+            for (Py_ssize_t i = 0; i < n; i++)
+                ((Py_UCS4 *)w)[i] = ((const Py_UCS2 *)d)[i];
+        w += n * rk;
+    }
+    return r;
 }
 
 /* [*s, *e) of t without the spaces and tabs at either end */
@@ -1018,7 +1065,8 @@ sections(PyObject *self, PyObject *args)
         if (a < 0 || intro_end < a || intro_end > n_raws || h < 0 || end < 0 || end > n_prose || n_parts < 0
             || q + 3 * n_parts > n_plan)
             BAD_PLAN;
-        o.n = o.nos.n = o.lens.n = counts.n = 0;
+        out_reset(&o);
+        counts.n = 0;
         for (int64_t k = 0; k < n_parts; k++, q += 3) {
             int64_t j = plan[q], nj = plan[q + 1], how = plan[q + 2];
             if (h + j >= n_heads || (nj >= 0 && h + nj >= n_heads) || j < 0)
@@ -1094,8 +1142,7 @@ sections(PyObject *self, PyObject *args)
         }
         if (put_u32(&counts, (uint32_t)((o.lens.n - before) / 4)) < 0)
             goto done;
-        static const Py_UCS4 none = 0;
-        PyObject *text = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, o.u ? o.u : &none, o.n);
+        PyObject *text = out_text(&o);
         if (text == NULL)
             goto done;
         PyObject *item = Py_BuildValue("(y#y#y#N)", counts.p ? counts.p : "", counts.n, o.nos.p ? o.nos.p : "",
@@ -1112,7 +1159,8 @@ sections(PyObject *self, PyObject *args)
     list = NULL;
 done:
     Py_XDECREF(list);
-    PyMem_Free(o.u);
+    out_reset(&o);
+    PyMem_Free(o.pieces);
     PyMem_Free(o.nos.p);
     PyMem_Free(o.lens.p);
     PyMem_Free(counts.p);

@@ -343,6 +343,25 @@ def test_the_compiled_sections_read_each_kind_of_part() -> None:
     assert array("I", nos).tolist() == [4, 5, 8, 10, 1]
     assert array("I", lens).tolist() == [2, 2, 1, 61, 4]
     assert text == "a  bc" + "x" * 60 + "y" + "引言\t甲"
+    # the text of the kind its largest character needs, as str.join makes it (ASCII, Latin-1, UCS-2, UCS-4)
+    empty = np.zeros(0, np.int64)
+    for lines in (["ab", " c\t", "", "d"], ["é", "x"], ["a", "甲", "b"], ["a", "甲", "𠀀"], ["  ", "\t"]):
+        ((_c, _n, _l, got),) = scan.sections(
+            array("q", [0, len(lines), 0, 0, 0]),
+            [],
+            lines,
+            empty,
+            empty,
+            b"",
+            b"",
+            empty,
+            empty,
+            empty,
+            header,
+            48,
+            0.85,
+        )
+        assert got == "".join(t for t in lines if t.strip()) and got.isascii() == "".join(lines).isascii()
     with pytest.raises(ValueError, match="out of bounds"):
         scan.sections(
             array("q", [0, 2, 0, 99, 0]),
