@@ -115,3 +115,21 @@ def test_finding_html_equals_the_macro(tmp_path: Path) -> None:
                 assert html.finding_html(w) == macro.render(v=w), (v["rule"], w)
                 compared += 1
     assert len(rules) >= 10 and compared > 2000
+
+
+def test_ack_command_is_shlex_join_of_its_words() -> None:
+    """html._ack_command (fixed words and cell ids quoted once) is ``shlex.join`` of the command's
+    words, for hostile file names, rules and cells (spaces, quotes, $(...), Chinese, empty)."""
+    import shlex
+    from types import SimpleNamespace
+
+    files = ["a b.txt", "x'$(rm -rf ~)\"", "", "报告 2023.docx", "-n", "a\nb"]
+    rules = ["A01", "H19", "", "a b"]
+    cells = [[], ["3:1:2"], ["3:*:1", "a b", ""], ["2:一:1"] * 3]
+    for file, rule, cs in itertools.product(files, rules, cells):
+        words = ["nianbao", "ack", "--acks", "acknowledgements.csv", "--file", file, "--rule", rule]
+        for c in cs:
+            words += ["--cell", c]
+        words += ["--reviewer", "姓名", "--note", "复核说明"]
+        f = SimpleNamespace(file=file, rule=rule, cells=cs)
+        assert html._ack_command(f) == shlex.join(words)  # type: ignore[arg-type]
