@@ -33,11 +33,12 @@ BULK_STEP = 250  # files read together (nianbao.read.bulk) between two stop chec
 # chunk after chunk rather than fresh pages (at 20,000 reports, chunks of 6,250 rather than 1,250:
 # ~20 µs a report more kernel time between the two)
 CHUNK_MAX = 2000
-# A chunk's result comes back through a slot of one shared anonymous mapping that the run's process
-# makes before the workers fork (see :func:`_results`): bytes a slot holds per file of its chunk
-# (a report of the benchmark's inbox takes ~9 KB), at least SLOT_MIN; a result that does not fit
-# comes back through the pool's pipe.
-SLOT_PER_FILE = 16 << 10
+# A chunk's result comes back through a slot of one shared mapping that the run's process makes
+# before the workers start (see :func:`_results`): bytes a slot holds per file of its chunk (a
+# report of the benchmark's inbox takes ~9 KB, one of ~20,000 characters of prose ~45 KB; only the
+# pages a result writes are ever touched, the rest is address space), at least SLOT_MIN; a result
+# that does not fit comes back through the pool's pipe.
+SLOT_PER_FILE = 48 << 10
 SLOT_MIN = 4 << 20
 _slots: list[mmap.mmap | None] = [None]  # in a forked parse worker: the run's result slots
 _inherited: list[Sequence[Submission]] = [()]  # in a forked parse worker: the run's submissions
