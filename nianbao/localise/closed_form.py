@@ -44,28 +44,38 @@ def closed_form(group: list[tuple[Problem, Reduced]]) -> dict[int, list[Change] 
         inv = np.flatnonzero(np.abs(A[broken]).sum(axis=0)[used] > 0)
         c = C[k, used]
         x = X[k, used]
+        # every pair (a, b) at once for the conditions on cell a (its change di must make it a whole
+        # figure ≥ 0: few pairs pass), then the pairs left for the rest — each value computed by the
+        # same operations as over every pair, so the same pairs pass
         gi, gj = gu[inv][:, None], gu[None, :]
         Gij = Gu[inv]
         ci, cj = c[inv][:, None], c[None, :]
         det = gi * gj - Gij * Gij
         with np.errstate(divide="ignore", invalid="ignore"):
             di = -(gj * ci - Gij * cj) / det
+        ni = x[inv][:, None] + di
+        ok = (np.abs(det) > EPS) & (np.abs(di) > EPS) & (ni > -EPS) & (np.abs(ni - np.round(ni)) < EPS)
+        a_at, b_at = np.nonzero(ok)  # (row-major: the order of the pairs)
+        if not len(a_at):
+            out[p.report] = None
+            continue
+        di, ni, det, Gij = di[a_at, b_at], ni[a_at, b_at], det[a_at, b_at], Gij[a_at, b_at]
+        gi, gj, ci, cj = gi[a_at, 0], gj[0, b_at], ci[a_at, 0], cj[0, b_at]
+        with np.errstate(divide="ignore", invalid="ignore"):
             dj = -(gi * cj - Gij * ci) / det
         res = rr[k] + 2 * di * ci + 2 * dj * cj + di * di * gi + 2 * di * dj * Gij + dj * dj * gj
-        ni = x[inv][:, None] + di
-        nj = x[None, :] + dj
-        ok = (np.abs(det) > EPS) & (np.abs(res) < EPS) & (np.abs(di) > EPS) & (np.abs(dj) > EPS)
-        ok &= (ni > -EPS) & (nj > -EPS)
-        ok &= (np.abs(ni - np.round(ni)) < EPS) & (np.abs(nj - np.round(nj)) < EPS)
-        ok &= inv[:, None] != np.arange(len(used))[None, :]
+        nj = x[b_at] + dj
+        ok2 = (np.abs(res) < EPS) & (np.abs(dj) > EPS) & (nj > -EPS) & (np.abs(nj - np.round(nj)) < EPS)
+        ok2 &= inv[a_at] != b_at
+        a_at, b_at, ni, nj = a_at[ok2], b_at[ok2], ni[ok2], nj[ok2]
         seen: set[tuple[int, int]] = set()
         sets: list[Change] = []
-        for a, bb in zip(*np.nonzero(ok), strict=True):
+        for a, bb, vi, vj in zip(a_at.tolist(), b_at.tolist(), ni.tolist(), nj.tolist(), strict=True):
             ia, ib = int(used[inv[a]]), int(used[bb])
             key = (min(ia, ib), max(ia, ib))
             if key in seen:
                 continue
             seen.add(key)
-            sets.append([(int(rd.free[ia]), float(ni[a, bb])), (int(rd.free[ib]), float(nj[a, bb]))])
+            sets.append([(int(rd.free[ia]), vi), (int(rd.free[ib]), vj)])
         out[p.report] = sets or None
     return out

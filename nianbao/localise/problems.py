@@ -3,8 +3,9 @@ the cells every minimal set must change (:func:`reduce`), and the system over th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import overload
 
 import numpy as np
 
@@ -26,7 +27,7 @@ class Problem:
     fmt: Fmt
     x0: np.ndarray  # (n,)
     reported: list[float | None]
-    states: list[State | None]
+    states: Sequence[State | None]
     b: np.ndarray  # (m,) right-hand sides (0, or last year's value for E)
     active: np.ndarray  # (m,) bool: E rows only when last year is known; no rule over an unreadable row
     # cells every minimal set must change, with their new values (see ``reduce``)
@@ -43,11 +44,17 @@ def problem(ri: int, rep: ParsedReport, prev_values: Mapping[str, float | None] 
     sysm = system(rep.fmt)
     values, codes, _lines, _cols, _raw = rep.cells.arrays()
     pos = _positions(rep.fmt)
-    vals = np.frombuffer(values, dtype=np.float64)[pos]
+    vals = np.frombuffer(values, dtype=np.float64)[pos]  # (a copy: the problem's own x0)
     sts = np.frombuffer(codes, dtype=np.uint8)[pos]
-    reported: list[float | None] = [None if v != v else v for v in vals.tolist()]  # NaN: not printed
-    states: list[State | None] = [_STATE_OF[s] for s in sts.tolist()]
-    x0 = np.nan_to_num(vals, nan=0.0)
+    reported: list[float | None] = vals.tolist()
+    blank = np.flatnonzero(np.isnan(vals))
+    for j in blank.tolist():
+        reported[j] = None  # NaN: not printed
+    states = _States(sts.tobytes())
+    x0 = vals
+    x0[blank] = 0.0
+    if not np.isfinite(x0).all():
+        x0 = np.nan_to_num(x0)  # (±inf: the largest finite figure, as nan_to_num makes it)
     m = len(sysm.rules)
     b = np.zeros(m)
     active = np.zeros(m, dtype=bool)
@@ -75,6 +82,28 @@ def _positions(fmt: Fmt) -> np.ndarray:
 
 
 _STATE_OF: tuple[State | None, ...] = (*STATES, *([None] * (256 - len(STATES))))  # by state code
+
+
+class _States(Sequence[State | None]):
+    """A problem's cells' states read from their codes when asked (a few of them: the cells a
+    total is filled in or a suspect is classified by), not made into a list of 190 each."""
+
+    __slots__ = ("_codes",)
+
+    def __init__(self, codes: bytes) -> None:
+        self._codes = codes
+
+    def __len__(self) -> int:
+        return len(self._codes)
+
+    @overload
+    def __getitem__(self, j: int) -> State | None: ...
+    @overload
+    def __getitem__(self, j: slice) -> Sequence[State | None]: ...
+    def __getitem__(self, j: int | slice) -> State | Sequence[State | None] | None:
+        if isinstance(j, slice):
+            return [_STATE_OF[c] for c in self._codes[j]]
+        return _STATE_OF[self._codes[j]]
 
 
 @derived
@@ -106,8 +135,9 @@ def reduce(p: Problem) -> None:
     x = p.x0.copy()
     for j, v in p.fixed.items():
         x[j] = v
+    active = p.active.tolist()  # (read a rule at a time: as Python bools)
     for i, j in single:
-        if not p.active[i]:
+        if not active[i]:
             continue
         v = p.b[i] / A[i, j]
         if abs(x[j] - v) > EPS and v >= 0:
@@ -116,11 +146,11 @@ def reduce(p: Problem) -> None:
     # Whole figures (the common case) add up exactly in any order: every total rule's residual at
     # once, and only the broken ones looked at one by one until a total is filled in (after which
     # each residual is taken as before).  Other figures: each residual on its own, as always.
-    whole = bool(np.all(x == np.round(x))) and float(np.abs(x).max(initial=0.0)) < _EXACT
-    at_once = _total_rules(p.fmt) @ x - p.b[_total_rows(p.fmt)] if whole else None
+    whole = bool((x == x.round()).all()) and float(abs(x).max(initial=0.0)) < _EXACT  # (methods: no dispatch)
+    at_once = (_total_rules(p.fmt) @ x - p.b[_total_rows(p.fmt)]).tolist() if whole else None
     filled = False
     for k, (i, j) in enumerate(totals):
-        if not p.active[i]:
+        if not active[i]:
             continue
         if at_once is not None and not filled and abs(at_once[k]) < EPS:
             continue  # (the same residual as the one below: exact)

@@ -7,7 +7,9 @@ import json
 import random
 import time
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 
 from nianbao.catalogue import sum_rule_codes
@@ -401,3 +403,83 @@ def test_dependent_set_takes_the_exact_point_on_its_line() -> None:
     assert point_on_line(one_rule, np.array([1.0]), np.array([0.0, 0.0])) is None  # 1 + 0 or 0 + 1: one cell kept
     assert point_on_line(one_rule, np.array([0.5]), np.array([0.0, 0.0])) is None  # no integral point
     assert point_on_line(np.eye(2), np.array([1.0, 1.0]), np.array([0.0, 0.0])) is NotImplemented  # not dependent
+
+
+def _closed_form_every_pair(group: list[tuple[Any, Any]]) -> dict[int, list[list[tuple[int, float]]] | None]:
+    """The pairs of :func:`nianbao.localise.closed_form.closed_form` computed over every pair at
+    once (its earlier form): the reference of the pairs it keeps."""
+    from nianbao.localise.problems import EPS
+
+    out: dict[int, list[list[tuple[int, float]]] | None] = {}
+    A = group[0][1].A
+    g = (A * A).sum(axis=0)
+    X = np.vstack([rd.x0 for _p, rd in group])
+    B = np.vstack([rd.b for _p, rd in group])
+    R = X @ A.T - B
+    C = R @ A
+    rr = (R * R).sum(axis=1)
+    used = np.flatnonzero(g > 0)
+    Au = A[:, used]
+    Gu = Au.T @ Au
+    gu = g[used]
+    for k, (p, rd) in enumerate(group):
+        broken = np.abs(R[k]) > EPS
+        inv = np.flatnonzero(np.abs(A[broken]).sum(axis=0)[used] > 0)
+        c, x = C[k, used], X[k, used]
+        gi, gj = gu[inv][:, None], gu[None, :]
+        Gij = Gu[inv]
+        ci, cj = c[inv][:, None], c[None, :]
+        det = gi * gj - Gij * Gij
+        with np.errstate(divide="ignore", invalid="ignore"):
+            di = -(gj * ci - Gij * cj) / det
+            dj = -(gi * cj - Gij * ci) / det
+        res = rr[k] + 2 * di * ci + 2 * dj * cj + di * di * gi + 2 * di * dj * Gij + dj * dj * gj
+        ni = x[inv][:, None] + di
+        nj = x[None, :] + dj
+        ok = (np.abs(det) > EPS) & (np.abs(res) < EPS) & (np.abs(di) > EPS) & (np.abs(dj) > EPS)
+        ok &= (ni > -EPS) & (nj > -EPS)
+        ok &= (np.abs(ni - np.round(ni)) < EPS) & (np.abs(nj - np.round(nj)) < EPS)
+        ok &= inv[:, None] != np.arange(len(used))[None, :]
+        seen: set[tuple[int, int]] = set()
+        sets = []
+        for a, bb in zip(*np.nonzero(ok), strict=True):
+            ia, ib = int(used[inv[a]]), int(used[bb])
+            if (min(ia, ib), max(ia, ib)) not in seen:
+                seen.add((min(ia, ib), max(ia, ib)))
+                sets.append([(int(rd.free[ia]), float(ni[a, bb])), (int(rd.free[ib]), float(nj[a, bb]))])
+        out[p.report] = sets or None
+    return out
+
+
+def test_closed_form_pairs_are_those_of_every_pair_at_once() -> None:
+    """The closed form tests a pair's second cell only when its first can change (a whole figure
+    ≥ 0): the same pairs, with the same values, as every pair tested at once — for reports with 1–3
+    wrong cells, whole figures and fractions, small and huge ones."""
+    from nianbao.localise.closed_form import closed_form
+
+    rng = random.Random(11)
+    base = parse(busy_seed())
+    cells = [c for c in base.cells if c.startswith(("3:", "4:")) and base.cells[c].value is not None]
+    groups: dict[tuple[object, ...], list[tuple[Any, Any]]] = {}
+    for i in range(400):
+        edits = {}
+        for c in rng.sample(cells, rng.choice((1, 2, 2, 3))):
+            v = base.cells[c].value or 0
+            edits[c] = rng.choice(
+                (str(int(max(0, v + rng.choice((-3, -1, 1, 2, 7))))), f"{v + 0.5:g}", "1e13", "0", str(int(v) * 10))
+            )
+        p = problem(i, parse(set_cells(busy_seed(), edits)))
+        assert p is not None
+        reduce(p)
+        rd = reduced(p)
+        groups.setdefault(rd.key or (), []).append((p, rd))
+    pairs = compared = 0
+    for group in groups.values():
+        got, want = closed_form(group), _closed_form_every_pair(group)
+        for report, sets in got.items():
+            if sets == [[]] or (sets and len(sets[0]) == 1):
+                continue  # the fixed cells alone, or a single cell: no pair tested
+            assert sets == want[report], report
+            compared += 1
+            pairs += len(sets or [])
+    assert compared >= 60 and pairs >= 20
