@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from nianbao.domain.model import ParsedReport
 from nianbao.rules.prose.numerals import normalise
@@ -37,7 +38,9 @@ class _Packed:
     """The prose lines of a batch's reports as arrays (the 引言 left out): ``docs`` the texts of the
     reports that have a section (all their lines joined), ``names`` the section names by code; per
     line: its report's batch position, its section's code, its line number, its doc (an index in
-    ``docs``), its offset there and its length (characters)."""
+    ``docs``), its offset there and its length (characters); ``all_lengths`` and ``kept``: the
+    lengths of every line of the docs in order (the 引言's too: the docs are these lines joined)
+    and which are the lines above."""
 
     docs: list[str]
     names: list[str]
@@ -47,6 +50,8 @@ class _Packed:
     doc: np.ndarray
     offset: np.ndarray
     length: np.ndarray
+    all_lengths: np.ndarray
+    kept: np.ndarray
 
 
 def _packed(reports: Sequence[ParsedReport], span: Sequence[int] | None) -> _Packed:
@@ -87,6 +92,8 @@ def _packed(reports: Sequence[ParsedReport], span: Sequence[int] | None) -> _Pac
         doc=doc_of_line,
         offset=offset[keep],
         length=length[keep],
+        all_lengths=length,
+        kept=keep,
     )
 
 
@@ -139,11 +146,14 @@ def prose_texts(
         u16 = None
     if u16 is None or sum(map(len, u16)) != 2 * sum(map(len, p.docs)):
         return _by_strings(p)
-    frame = _line_frame(p).with_columns(
-        pl.lit(pl.Series(u16, dtype=pl.Binary).gather(p.doc))
-        .bin.slice(pl.lit(pl.Series(2 * p.offset, dtype=pl.Int64)), pl.lit(pl.Series(2 * p.length, dtype=pl.Int64)))
-        .alias("_b")
+    # every line's bytes, one after the other in the docs' (the 引言's lines then left out): one
+    # Arrow array over the joined bytes, no slice of each report's text
+    offsets = np.zeros(len(p.all_lengths) + 1, dtype=np.int64)
+    np.cumsum(2 * p.all_lengths, out=offsets[1:])
+    every = pa.LargeBinaryArray.from_buffers(
+        pa.large_binary(), len(p.all_lengths), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(u16))]
     )
+    frame = _line_frame(p).with_columns(pl.Series("_b", every).filter(pl.Series(p.kept)))
     text_key = pl.col("_b").hash() if key is None else key
     hashed = frame.with_columns((text_key ^ pl.col("section").hash()).alias("_h"))
     first = hashed.with_row_index("_i").filter(pl.col("_h").is_first_distinct())
