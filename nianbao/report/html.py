@@ -428,50 +428,89 @@ def cell_views(rep: ParsedReport, fmt: Fmt, flags: dict[str, Flag], findings: di
             fl = flags.get(cid)
             out[cid] = _plain_td(cid, c) if fl is None else _flagged_td(cid, label, c, fl, findings)
         return out
+    tds = _cell_list(rep, fmt, flags, findings, memo)
+    if tds is not None:
+        return dict(zip(_ids(fmt), tds, strict=True))
+    arrays = cells.arrays()
+    sparse = cells.sparse()
+    for cid, i, head in _heads(fmt):
+        fl = flags.get(cid) if flags else None
+        out[cid] = _cell_td(arrays, sparse, cells, cid, i, head, fl, titles, findings, memo)
+    return out
+
+
+def _cell_list(
+    rep: ParsedReport, fmt: Fmt, flags: dict[str, Flag], findings: dict[int, Finding], memo: _FlagMemo | None = None
+) -> list[str] | None:
+    """:func:`cell_views`' ``<td>``s as a list in :func:`_heads` order, for a report whose cells are
+    column arrays holding every cell of the format (None otherwise: :func:`cell_views` makes them)."""
+    cells = rep.cells
+    gather = _gather(fmt)
+    if gather is None or not isinstance(cells, CellMap):
+        return None
+    titles = _cell_titles(fmt)
+    if memo is None:
+        memo = _FlagMemo()
     arrays = cells.arrays()
     values, states, lines, cols, _raws = arrays
     # the texts that are not the plain ones and the source locations, by position: most reports
     # have neither, and a plain text is made here from the state and the value (model.plain_raw)
     sparse = cells.sparse()
     raw_map, where_map, _extra = sparse
-    heads = _heads(fmt)
-    gather = _gather(fmt)
-    if gather is None:
-        for cid, i, head in heads:
-            fl = flags.get(cid) if flags else None
-            out[cid] = _cell_td(arrays, sparse, cells, cid, i, head, fl, titles, findings, memo)
-        return out
+    out: list[str] = []
+    add = out.append
     numbers = _NUMBER_TEXT
     number_codes = _NUMBER_CODES
     at = _AT_TEXT
     for (cid, i, head), code, v, line, col in zip(
-        heads, gather(states), gather(values), gather(lines), gather(cols), strict=True
+        _heads(fmt), gather(states), gather(values), gather(lines), gather(cols), strict=True
     ):
         if code in number_codes and (text := numbers.get(v)) is not None:  # digits: nothing to escape
             if not line:
-                out[cid] = f'{head}v">{text}</td>'
+                add(f'{head}v">{text}</td>')
             elif col:
                 where = at.get((line << 16) | col)
                 if where is None:
                     where = _at_text(line, col)
-                out[cid] = f"{head}v{where}{text}</td>"
+                add(f"{head}v{where}{text}</td>")
             else:
-                out[cid] = f'{head}v" title="源文件第 {line} 行">{text}</td>'
+                add(f'{head}v" title="源文件第 {line} 行">{text}</td>')
         else:
-            out[cid] = _cell_td(arrays, sparse, cells, cid, i, head, None, titles, findings, memo)
+            add(_cell_td(arrays, sparse, cells, cid, i, head, None, titles, findings, memo))
     # the cells with a printed text or a source location of their own, and the flagged ones, again
     if raw_map or where_map:
-        place = _places(fmt)
+        place = _places_at(fmt)
         for i in {*(raw_map or ()), *(where_map or ())}:
             if (ch := place.get(i)) is not None:
-                cid, head = ch
+                k, cid, head = ch
                 fl = flags.get(cid) if flags else None
-                out[cid] = _cell_td(arrays, sparse, cells, cid, i, head, fl, titles, findings, memo)
+                out[k] = _cell_td(arrays, sparse, cells, cid, i, head, fl, titles, findings, memo)
     if flags:
+        k_of = _index_of(fmt)
         for cid, fl in flags.items():
-            if cid in out:
-                out[cid] = _cell_td(arrays, sparse, cells, cid, INDEX.get(cid, -1), "", fl, titles, findings, memo)
+            if (at_k := k_of.get(cid)) is not None:
+                out[at_k] = _cell_td(arrays, sparse, cells, cid, INDEX.get(cid, -1), "", fl, titles, findings, memo)
     return out
+
+
+@cache
+def _ids(fmt: Fmt) -> tuple[str, ...]:
+    """The format's cell ids in :func:`_heads` order."""
+    return tuple(cid for cid, _i, _head in _heads(fmt))
+
+
+@cache
+def _index_of(fmt: Fmt) -> dict[str, int]:
+    """cell id -> its place in :func:`_heads` order."""
+    return {cid: k for k, cid in enumerate(_ids(fmt))}
+
+
+@cache
+def _places_at(fmt: Fmt) -> dict[int, tuple[int, str, str]]:
+    """:func:`_places` with each cell's place in :func:`_heads` order: position in the report's
+    cell arrays -> (place, cell id, its ``<td`` head)."""
+    k_of = _index_of(fmt)
+    return {i: (k_of[cid], cid, head) for i, (cid, head) in _places(fmt).items()}
 
 
 @cache
@@ -621,6 +660,52 @@ def skeleton(fmt: Fmt, table: str) -> Skeleton:
     )
     parts = _SLOT.split(html)
     return Skeleton(tuple(parts[0::3]), tuple(k == "C" for k in parts[1::3]), tuple(parts[2::3]))
+
+
+def page_tables(rep: ParsedReport, fmt: Fmt, flags: dict[str, Flag], findings: dict[int, Finding]) -> dict[str, Markup]:
+    """The three statutory tables of a report page: each :func:`skeleton` filled with the cells'
+    ``<td>``s and the elements' highlight classes (``Skeleton.fill``).  When no element is
+    highlighted (most pages), the ``<td>``s are made as a list (:func:`_cell_list`) and each table
+    is joined from it and the skeletons' static parts in one gathered step (:func:`_fill_plan`):
+    the same markup, without the dict of cells and the per-slot look-ups."""
+    el = _element_flags(flags)
+    plan = None if el else _fill_plan(fmt)
+    tds = _cell_list(rep, fmt, flags, findings) if plan is not None else None
+    if plan is None or tds is None:
+        cells = cell_views(rep, fmt, flags, findings)
+        return {t: skeleton(fmt, t).fill(cells, el) for t in ("2", "3", "4")}
+    statics, getters = plan
+    tds.append("")  # an element's class when none is highlighted
+    tds += statics
+    return {t: Markup("".join(get(tds))) for t, get in getters}
+
+
+@cache
+def _fill_plan(fmt: Fmt) -> tuple[list[str], tuple[tuple[str, Callable[[list[str]], tuple[str, ...]]], ...]] | None:
+    """For :func:`page_tables`: the three skeletons' static parts (one list), and per table a
+    getter that takes its parts in order — static, slot, static … — from the list of
+    :func:`_cell_list`'s ``<td>``s, an empty string (every element's class) and those static parts.
+    None when a skeleton has a cell :func:`_heads` does not (``Skeleton.fill`` then says so)."""
+    k_of = _index_of(fmt)
+    blank = len(k_of)
+    statics: list[str] = []
+    getters = []
+    for t in ("2", "3", "4"):
+        sk = skeleton(fmt, t)
+        base = blank + 1 + len(statics)
+        statics += sk.static
+        order: list[int] = []
+        for j, (is_cell, sid) in enumerate(zip(sk.cells, sk.ids, strict=True)):
+            order.append(base + j)
+            if not is_cell:
+                order.append(blank)
+            elif (k := k_of.get(sid)) is not None:
+                order.append(k)
+            else:
+                return None
+        order.append(base + len(sk.static) - 1)
+        getters.append((t, itemgetter(*order)))
+    return statics, tuple(getters)
 
 
 def _element_flags(flags: dict[str, Flag]) -> dict[str, str]:
@@ -1231,9 +1316,7 @@ def report_context(q: Quality, i: int) -> dict[str, Any]:
     readable = rep is not None and rep.readable
     tables_html: dict[str, Markup] = {}
     if readable and rep is not None:
-        cells = cell_views(rep, fmt, flags, by_k)
-        el = _element_flags(flags)
-        tables_html = {t: skeleton(fmt, t).fill(cells, el) for t in ("2", "3", "4")}
+        tables_html = page_tables(rep, fmt, flags, by_k)
     return {
         "fo": fo,
         "rep": rep,
@@ -1575,6 +1658,8 @@ def warm() -> None:
         for t in ("2", "3", "4"):
             skeleton(fmt, t)
         _positions(fmt)
+        _fill_plan(fmt)
+        _places_at(fmt)
 
 
 def write_html(

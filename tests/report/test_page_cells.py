@@ -18,7 +18,7 @@ def test_cell_views_from_arrays_equal_cell_views_from_cells(tmp_path: Path) -> N
     outcome = validate_paths([ROOT / "data" / "submissions"], 1)
     q = prepare(outcome, tmp_path, None, None)
     findings = dict(enumerate(outcome.findings))
-    compared = flagged = 0
+    compared = flagged = joined = 0
     for f in outcome.files:
         rep = outcome.reports[f.report] if f.report is not None else None
         if rep is None or rep.fmt is None:
@@ -30,9 +30,16 @@ def test_cell_views_from_arrays_equal_cell_views_from_cells(tmp_path: Path) -> N
         plain.cells = dict(rep.cells.items())  # type: ignore[assignment]  # (the constructor would make a CellMap)
         general = html.cell_views(plain, rep.fmt, flags, findings)
         assert fast == general, f.file
+        # the tables joined from the list of cells (html.page_tables) are the skeletons filled from them
+        el = html._element_flags(flags)
+        filled = {t: html.skeleton(rep.fmt, t).fill(general, el) for t in ("2", "3", "4")}
+        assert html.page_tables(rep, rep.fmt, flags, findings) == filled, f.file
+        assert html.page_tables(plain, rep.fmt, flags, findings) == filled, f.file
+        joined += not el
         compared += len(fast)
         flagged += len(flags)
     assert compared >= 5000 and flagged > 0  # every cell of every readable sample, some flagged
+    assert joined > 0  # (a page with a highlighted row or column fills the skeletons as before)
 
 
 def test_cell_views_of_odd_cells_equal_the_general_path(tmp_path: Path) -> None:
@@ -76,6 +83,9 @@ def test_cell_views_of_odd_cells_equal_the_general_path(tmp_path: Path) -> None:
     plain.cells = dict(cells.items())  # type: ignore[assignment]
     fast = html.cell_views(rep, rep.fmt, flags, findings)
     assert list(fast.items()) == list(html.cell_views(plain, rep.fmt, flags, findings).items())
+    el = html._element_flags(flags)
+    filled = {t: html.skeleton(rep.fmt, t).fill(fast, el) for t in ("2", "3", "4")}
+    assert html.page_tables(rep, rep.fmt, flags, findings) == filled
     assert fast[unflagged[0]] == f'<td data-cell="{unflagged[0]}" class="v" title="源文件第 7 行第 2 格">１２</td>'
     assert fast[unflagged[1]] == f'<td data-cell="{unflagged[1]}" class="v" title="表格2 第3行第4格">3</td>'
     assert fast[gone] == f'<td data-cell="{gone}" class="missing">缺</td>'
