@@ -132,3 +132,13 @@ def test_claims_of_the_sentences_that_may_state_one_are_all_the_claims() -> None
     assert got.equals(expected) and got.schema == expected.schema
     pct = extract.wrong_percentages(texts, fewer)
     assert pct == extract.wrong_percentages(texts, sents) and len(pct) >= 2
+
+
+def test_no_claim_pattern_is_anchored() -> None:
+    """stating_texts and claim_sentences keep a text or sentence when some claim pattern matches
+    anywhere in it: right only while no pattern looks at where its match starts or ends."""
+    from nianbao.rules.prose.claims import CLAIMS, NO_CASES, UPHELD
+
+    patterns = [p for c in CLAIMS for p in c.patterns] + [UPHELD, NO_CASES]
+    assert len(patterns) >= 20
+    assert [p for p in patterns if re.search(r"(?<!\[)\^|\$|\\[bBAzZ]", p)] == []
