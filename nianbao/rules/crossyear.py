@@ -51,6 +51,8 @@ def pair_frame(yp: YearPairs, arrays: Sequence[FmtArrays], family: str, presence
     flag = "t3" if family == "E" else "t2"
     ok = presence.filter(pl.col(flag)).select("report")
     pairs = yp.pairs.join(ok, on="report", how="semi").join(ok.rename({"report": "prev"}), on="prev", how="semi")
+    if not pairs.height:  # (no pair: no cell read, e.g. a batch of one year without last year's reports)
+        return pl.DataFrame(schema={"report": pl.UInt32, "prev": pl.UInt32, **dict.fromkeys(cols, pl.Float64)})
     this = cell_values(arrays, own)
     last = cell_values(arrays, prev).rename({"report": "prev", **{c: PREV + c for c in prev}})
     return pairs.join(this, on="report", how="left").join(last, on="prev", how="left").select("report", "prev", *cols)
@@ -117,15 +119,28 @@ def missing_last_year(yp: YearPairs, presence: pl.DataFrame) -> list[Finding | I
             reasons.append((ri, f"上一年度报告 {yp.reports[pi].file} 中没有可读的表三"))
     summaries = Summaries()
     out: list[Finding | InfoSummary] = []
-    groups: dict[tuple[int, str], tuple[list[int], list[int | None]]] = {}  # (prev_year, reason) -> reports
+    if summaries.takes("E02"):  # the reports of each (last year, reason) gathered at once, in order
+        reports = yp.reports
+        frame = pl.DataFrame(
+            {
+                "report": pl.Series([ri for ri, _r in reasons], dtype=pl.Int64),
+                "reason": pl.Series([r for _ri, r in reasons], dtype=pl.String),
+                "prev_year": pl.Series([(reports[ri].year or 0) - 1 for ri, _r in reasons], dtype=pl.Int64),
+                "line": pl.Series([reports[ri].title_line for ri, _r in reasons], dtype=pl.Int64),
+            }
+        )
+        groups = (
+            frame.sort("report", "reason").group_by("prev_year", "reason", maintain_order=True).agg("report", "line")
+        )
+        for prev_year, reason, reps, lines in groups.iter_rows():
+            params = {"prev_year": prev_year, "reason": reason}
+            summaries.add_many(
+                "E02", reps, lines, cells=[], expected=f"{prev_year} 年度报告", actual=None, params=params
+            )
+        return summaries.done()
     for ri, reason in sorted(reasons):
         rep = yp.reports[ri]
         prev_year = (rep.year or 0) - 1
-        if summaries.takes("E02"):
-            reps, lines = groups.setdefault((prev_year, reason), ([], []))
-            reps.append(ri)
-            lines.append(rep.title_line)
-            continue
         params = {"prev_year": prev_year, "reason": reason}
         out.append(
             finding_for(
@@ -139,10 +154,7 @@ def missing_last_year(yp: YearPairs, presence: pl.DataFrame) -> list[Finding | I
                 line=rep.title_line,
             )
         )
-    for (prev_year, reason), (reps, lines) in groups.items():
-        params = {"prev_year": prev_year, "reason": reason}
-        summaries.add_many("E02", reps, lines, cells=[], expected=f"{prev_year} 年度报告", actual=None, params=params)
-    return out + summaries.done()
+    return out
 
 
 FAMILY = Family(
