@@ -13,13 +13,16 @@ from nianbao.localise.descriptions import describe
 from nianbao.localise.localisation import STATUSES, Localisation
 from nianbao.localise.locate import localise
 from nianbao.localise.problems import problem
-from nianbao.outcome import Finding
+from nianbao.outcome import Finding, Suspect
 
 
 def attach(findings: Sequence[Finding], reports: Sequence[ParsedReport], locs: Mapping[int, Localisation]) -> None:
     """Give every sum-rule finding its report's suspects ([] when there are none), the status of
     its localisation and the likely fix (or why there is none)."""
     sums = sum_rule_codes()
+    # a report's suspects, status and likely fix, made once for all its findings (each finding its
+    # own list of the same Suspects: they are read, never changed)
+    made: dict[int, tuple[list[Suspect], str, str]] = {}
     for f in findings:
         if f.rule not in sums:
             continue
@@ -31,10 +34,12 @@ def attach(findings: Sequence[Finding], reports: Sequence[ParsedReport], locs: M
             # this year's figures alone cannot be reconciled with last year's
             f.suspects, f.localisation = [], "no_solution"
             continue
-        f.suspects = loc.suspects()
-        f.localisation = loc.outcome
-        fmt = reports[f.report].fmt or Fmt.F2021
-        text = describe(loc, fmt)
+        got = made.get(f.report)
+        if got is None:
+            fmt = reports[f.report].fmt or Fmt.F2021
+            got = made[f.report] = (loc.suspects(), loc.outcome, describe(loc, fmt))
+        suspects, f.localisation, text = got
+        f.suspects = list(suspects)
         if text and not f.fix.startswith(text):
             f.fix = text + f.fix
 
