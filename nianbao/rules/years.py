@@ -52,12 +52,16 @@ def pair_years(
 ) -> YearPairs:
     renames = renames or {}
     everything = list(reports) + list(previous)
-    keys = [agency_key(r.agency, renames) if r.readable else "" for r in everything]
+    norm = normalise_agency  # (agency_key without the rename table's walk when there is none)
+    keys = [
+        (agency_key(r.agency, renames) if renames else norm(r.agency)) if r.status == "validated" else ""
+        for r in everything
+    ]
     meta = pl.DataFrame(
         {
             "idx": pl.Series(range(len(everything)), dtype=pl.UInt32),
             "key": pl.Series(keys, dtype=pl.String),
-            "year": pl.Series([r.year if r.readable else None for r in everything], dtype=pl.Int32),
+            "year": pl.Series([r.year if r.status == "validated" else None for r in everything], dtype=pl.Int32),
         }
     ).filter((pl.col("key") != "") & pl.col("year").is_not_null())
     this = meta.filter(pl.col("idx") < len(reports))
