@@ -218,6 +218,8 @@ class Quality:
     anchor: list[int] = field(default_factory=list)  # per finding: its number on its report's page (f-<n>)
     page_stats: Any = None  # nianbao.report.reuse.PageStats of the pages written (write_html)
     _states: Counter[str] | None = field(default=None, repr=False, compare=False)
+    # per county page: its counts (group_counts), made once per process for the views that show them
+    _counts: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
 
     def state_counts(self) -> Counter[str]:
         """How many reports are in each state (:func:`report_state`): counted once for the views
@@ -332,7 +334,16 @@ def folder_name(file: str) -> str:
 
 
 def group_counts(q: Quality, g: Group) -> dict[str, Any]:
-    """The counts of one county's reports (``missing``/``expected``: None without a registry)."""
+    """The counts of one county's reports (``missing``/``expected``: None without a registry).
+    Counted once per process (the county page, the overview's table, the workbook's 各县（区）
+    sheet and its key show them: a walk of every file of the run each); a copy is returned."""
+    counts = q._counts.get(g.page)
+    if counts is None:
+        counts = q._counts[g.page] = _group_counts(q, g)
+    return dict(counts)
+
+
+def _group_counts(q: Quality, g: Group) -> dict[str, Any]:
     files, new_of = q.outcome.files, q.new
     # one walk of the county's files (every file of the run once per overview); each state by
     # report_state, the one definition every view shares
