@@ -40,7 +40,7 @@ CHUNK_MAX = 2000
 # that does not fit comes back through the pool's pipe.
 SLOT_PER_FILE = 48 << 10
 SLOT_MIN = 4 << 20
-_slots: list[mmap.mmap | None] = [None]  # in a forked parse worker: the run's result slots
+_slots: list[mmap.mmap | None] = [None]  # in a parse worker: the run's result slots (inherited, or its memory file)
 _inherited: list[Sequence[Submission]] = [()]  # in a forked parse worker: the run's submissions
 
 # a worker's answer: (packed, analysis, analysed) through the pipe, or the sizes of its parts in its slot
