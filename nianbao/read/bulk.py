@@ -55,7 +55,7 @@ from dataclasses import MISSING, dataclass, fields
 from functools import cache, lru_cache
 from itertools import accumulate
 from operator import attrgetter
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import polars as pl
@@ -356,11 +356,31 @@ def _printed_text(raw: str) -> str:
     return raw.strip()
 
 
-def _printed(raws: list[str], a: int, b: int) -> Iterator[tuple[int, str]]:
-    """(line number, :func:`_printed_text`) of lines ``a`` to ``b - 1`` (numbered from 1), as far as
-    they are read."""
+def _printed(ch: _Chunk, a: int, b: int, text: str) -> Iterator[tuple[int, str]]:
+    """(line number, :func:`_printed_text`) of lines ``a`` to ``b - 1`` of the chunk (a report's, of
+    decoded ``text``; numbered from 1), as far as they are read."""
+    raws = ch.raws
     for i in range(a, b):
-        yield i - a + 1, _printed_text(raws[i])
+        raw = raws[i]
+        if raw is None:  # a row of number cells the scan left (rare: above a title)
+            raw = _own_lines(ch, a, b, text)[i - a]
+        yield i - a + 1, _printed_text(raw)
+
+
+def _own_lines(ch: _Chunk, a: int, b: int, text: str) -> list[str]:
+    """Lines ``a`` to ``b - 1`` of the chunk (a report's, of decoded ``text``), each a str: a row of
+    number cells the scan left None (no reader of a line's text picks it) made from the text, split
+    as :func:`_text` reads it, and kept in the chunk for the next reader."""
+    raws = ch.raws
+    own = raws[a:b]
+    if None not in own:
+        return own  # type: ignore[return-value]
+    lines = _text(text).split("\n")
+    assert len(lines) == b - a
+    for i, raw in enumerate(own):
+        if raw is None:
+            raws[a + i] = lines[i]
+    return lines
 
 
 # ------------------------------------------------------------------ compiled plans
@@ -598,7 +618,7 @@ class _Chunk:
 
     accepted: np.ndarray  # per text: read in bulk (else left to the per-report path)
     rids: np.ndarray  # per line: its text
-    raws: list[str]
+    raws: list[str | None]  # None: a row of number cells no reader of a line's text picks (_own_lines)
     skel: list[str]  # the line with its number cells masked
     numbers: np.ndarray  # number cells of the line
     heads: np.ndarray  # lines that may print a section heading
@@ -806,33 +826,49 @@ def _frame_polars(texts: Sequence[str], lim: Limits) -> _Chunk:
         .select("row", "raw")
     )
     prose = text_lines["row"].to_list()
-    return _Chunk(
-        accepted,
-        np.repeat(np.array(kept, np.int64), counts),
-        raws,
-        skel,
-        numbers,
+    prose_raw = list(map(raws.__getitem__, prose))
+    heads = (
         lines.filter("head")
         .filter(
             ~raw.str.strip_chars(" \t").str.contains("\t", literal=True)
             & (raw.str.strip_chars().str.len_chars() <= _HEADING_MAX)
         )["row"]
-        .to_numpy(),
+        .to_numpy()
+    )
+    periods = (
         lines.filter(pl.col("idx") < PERIOD_LINES)
         .filter(
             raw.str.contains("年", literal=True)
             & raw.str.contains("月", literal=True)
             & raw.str.contains("日", literal=True)
         )["row"]
-        .to_numpy(),
+        .to_numpy()
+    )
+    mark_rows = marked["row"].to_list()
+    # a row of number cells no reader of a line's text picks: None, as the compiled scan leaves it
+    # (_own_lines makes it from the text when a rare path reads it)
+    unread = numbers > 0
+    for picked in (heads, periods, np.array(prose, np.int64), np.array(mark_rows, np.int64)):
+        unread[picked] = False
+    some: list[str | None] = list(raws)
+    for r in np.flatnonzero(unread).tolist():
+        some[r] = None
+    return _Chunk(
+        accepted,
+        np.repeat(np.array(kept, np.int64), counts),
+        some,
+        skel,
+        numbers,
+        heads,
+        periods,
         np.array(prose, np.int64),
         open_ends.to_numpy().astype(np.int64),
         text_lines["ends"].to_numpy().astype(np.bool_),
         text_lines["block"].to_numpy().astype(np.bool_),
         text_lines["width"].to_numpy().astype(np.int64),
         text_lines["no"].to_numpy().astype(np.int64),
-        list(map(raws.__getitem__, prose)),
-        marked["row"].to_list(),
+        prose_raw,
+        mark_rows,
         list(map(_marks_of, marked["raw"].to_list())),
         np.concatenate([np.zeros(1, np.int64), np.cumsum(numbers)]),
         values,
@@ -932,7 +968,7 @@ def read_texts(
         h, h_end = head_at[0][k], head_at[1][k]
         hs = heads[h:h_end]
         rep = items[rid][0]
-        got = _read_one(rep, ch, a, b, hs, periods[period_at[0][k] : period_at[1][k]], windows)
+        got = _read_one(rep, items[rid][1], ch, a, b, hs, periods[period_at[0][k] : period_at[1][k]], windows)
         if got is None:
             continue
         if got is _NO_PLAN:
@@ -994,6 +1030,7 @@ def _windows(skel: list[str], s2: int, e2: int, s3: int, e3: int, s4: int, e4: i
 
 def _read_one(
     rep: ParsedReport,
+    text: str,
     ch: _Chunk,
     a: int,
     b: int,
@@ -1001,12 +1038,12 @@ def _read_one(
     periods: list[int],
     windows: Any = _windows,
 ) -> _Read | None:
-    """Everything of one report (lines ``a`` to ``b - 1`` of the chunk; its heading candidates and
-    period lines ``heads`` and ``periods``, by their lines in the chunk) but its cells (the plan and
-    its windows) and its sections' prose (made by :func:`read_texts`), or None (untouched), or
-    ``_NO_PLAN`` (untouched: its tables have no plan).  ``windows`` joins the skeleton key's
-    windows (:func:`_windows`, or the compiled scan's)."""
-    raws = ch.raws  # (the report's lines from a: no copy of them)
+    """Everything of one report (of decoded ``text``: lines ``a`` to ``b - 1`` of the chunk; its
+    heading candidates and period lines ``heads`` and ``periods``, by their lines in the chunk) but
+    its cells (the plan and its windows) and its sections' prose (made by :func:`read_texts`), or
+    None (untouched), or ``_NO_PLAN`` (untouched: its tables have no plan).  ``windows`` joins the
+    skeleton key's windows (:func:`_windows`, or the compiled scan's)."""
+    raws = ch.raws  # (the report's lines from a: no copy of them; heading lines are never None)
     shape = _shape(tuple([raws[i] for i in heads]))
     tabs = shape.tables
     if tabs is None:
@@ -1017,7 +1054,7 @@ def _read_one(
     e2 = heads[k2] if k2 >= 0 else b
     e3 = heads[k3] if k3 >= 0 else b
     e4 = heads[k4] if k4 >= 0 else b
-    title = title_of_texts(_printed(raws, a, b))
+    title = title_of_texts(_printed(ch, a, b, text))
     detected = _format(ch, s2 - 1, b, title.year)
     fmt = detected.fmt
     key = (fmt, *windows(ch.skel, s2, e2, s3, e3, s4, e4))
@@ -1025,7 +1062,7 @@ def _read_one(
     if compiled is None:
         plan = fast.cached_plan(key)
         if plan is None:
-            own = raws[a:b]
+            own = _own_lines(ch, a, b, text)
             bounds = ((s2 - a, e2 - a), (s3 - a, e3 - a), (s4 - a, e4 - a))
             parts = tuple([_line(own, i) for i in range(s, e)] for s, e in bounds)
             n2, n3, n4 = (int(ch.numbers[a + s : a + e].sum()) for s, e in bounds)
@@ -1038,8 +1075,8 @@ def _read_one(
 
     # ---- certain: fill the report (the fast path's order of facts)
     rep.agency, rep.year, rep.title, rep.title_line = title.agency, title.year, title.text, title.line
-    if not period_in_texts(rep, ((i - a + 1, _printed_text(raws[i])) for i in periods)):
-        own = raws[a:b]
+    if not period_in_texts(rep, ((i - a + 1, _printed_text(raws[i])) for i in periods)):  # type: ignore[arg-type]
+        own = _own_lines(ch, a, b, text)
         read_period(rep, [_line(own, i) for i in range(min(PERIOD_LINES, b - a))])
     if rep.agency is None:
         fill_agency(rep)
@@ -1048,6 +1085,8 @@ def _read_one(
     # the layout facts (set with the cells, by _fill_cells): the template, the sections' lines
     tpl = _layout(shape.skey, compiled)
     lines = array("I", [heads[j] - a + 1 if j >= 0 else 0 for j in shape.heading_of]).tobytes()
+    if None in raws[a : heads[shape.first]]:  # the 引言 (its lines read as they are) holds a row of numbers
+        _own_lines(ch, a, b, text)
     return compiled, (s2 - a, s3 - a, s4 - a), (tpl, lines), shape
 
 
@@ -1114,7 +1153,8 @@ def _fill_prose(
     chunk's lines of text in ``places``: :func:`read_texts`), from the frame's lines of text,
     without the layout facts (the compiled scan's ``sections`` makes the same for a whole chunk)."""
     after, at, end = places
-    raws, prose_no, prose_raw = ch.raws, lists.prose_no, ch.prose_raw
+    # (a report's 引言 and lines of text are never None: _read_one made them)
+    raws, prose_no, prose_raw = cast(list[str], ch.raws), lists.prose_no, ch.prose_raw
     parts: list[tuple[list[int], list[str]]] = []
     for _num, j, nj, how in shape.spans:
         lo = after[j]

@@ -3,10 +3,11 @@
  * One call reads a chunk of decoded report texts line by line, straight from the str objects
  * (each text widened once to UCS-4; char counts are indices, UTF-8 widths computed per code
  * point), and gives what bulk._frame_polars finds of the lines by ~30 polars passes: the bad lines
- * that leave a text to the per-report path, each line as a str, its skeleton (number cells
- * masked) and count of number cells, the heading / period / text / label-mark lines, what
- * meta.unwrapped reads of each line of text, and every number cell's value (the odd ones named,
- * read by fast.read_code in Python).
+ * that leave a text to the per-report path, each line as a str (None for a row of number cells
+ * that is no heading, period, text or mark line: bulk._own_lines makes it when a rare path reads
+ * it), its skeleton (number cells masked) and count of number cells, the heading / period / text /
+ * label-mark lines, what meta.unwrapped reads of each line of text, and every number cell's value
+ * (the odd ones named, read by fast.read_code in Python).
  *
  * Each text is read as bulk._text reads it (each CRLF an LF, the last LF dropped): classify() skips
  * the CR of a CRLF, scan() drops it from its UCS-4 copy (then makes the lines' str from that copy).
@@ -388,13 +389,18 @@ scan_line(const Conf *cf, State *st, PyObject *text, const Py_UCS4 *u, Py_ssize_
         ls--;
     int64_t row = st->row++;
     int64_t masked = 0;
-    PyObject *raw = line_str(text, u, s, e, fl.max, st->from_u);
-    if (raw == NULL)
+    /* the line's str: made for every line but a row of number cells that no reader of a line's text
+     * picks (not a heading, period, text or mark line): None for those (bulk._own_lines makes them
+     * from the text when a rare path reads one) */
+    PyObject *raw = NULL;
+    int keep = 0;
+    if (put_i64(&b[B_RIDS], rid) < 0 || put_i64(&b[B_FIRST], st->cells) < 0)
         return -1;
-    if (PyList_Append(st->raws, raw) < 0 || put_i64(&b[B_RIDS], rid) < 0 || put_i64(&b[B_FIRST], st->cells) < 0)
-        goto fail;
     if (s == e) {
-        if (PyList_Append(st->skel, raw) < 0 || put_i64(&b[B_NUMBERS], 0) < 0)
+        raw = line_str(text, u, s, e, fl.max, st->from_u);
+        if (raw == NULL)
+            return -1;
+        if (PyList_Append(st->raws, raw) < 0 || PyList_Append(st->skel, raw) < 0 || put_i64(&b[B_NUMBERS], 0) < 0)
             goto fail;
         Py_DECREF(raw);
         return 1;
@@ -409,13 +415,23 @@ scan_line(const Conf *cf, State *st, PyObject *text, const Py_UCS4 *u, Py_ssize_
                 inner_tab = 1;
                 break;
             }
-        if (!inner_tab && put_u32(&b[B_HEADS], (uint32_t)row) < 0)
+        if (!inner_tab) {
+            keep = 1;
+            if (put_u32(&b[B_HEADS], (uint32_t)row) < 0)
+                goto fail;
+        }
+    }
+    if (idx < cf->period_lines && year && month && day) {
+        keep = 1;
+        if (put_u32(&b[B_PERIODS], (uint32_t)row) < 0)
             goto fail;
     }
-    if (idx < cf->period_lines && year && month && day && put_u32(&b[B_PERIODS], (uint32_t)row) < 0)
-        goto fail;
     /* a line of text: no tab, not blank */
     if (!tab && fs >= 0) {
+        keep = 1;
+        raw = line_str(text, u, s, e, fl.max, st->from_u);
+        if (raw == NULL)
+            return -1;
         int ends = 0;
         for (int k = 0; k < cf->n_ends; k++)
             if (u[ls] == cf->ends[k]) {
@@ -430,11 +446,13 @@ scan_line(const Conf *cf, State *st, PyObject *text, const Py_UCS4 *u, Py_ssize_
         st->open += !ends;
     }
     /* a label line that may print a format's mark */
-    if ((tab || (e - s <= cf->label_max && u[e - 1] != 0x3002)) && has_mark(cf, u, s, e)
-        && put_i64(&b[B_MARKROWS], row) < 0)
-        goto fail;
+    if ((tab || (e - s <= cf->label_max && u[e - 1] != 0x3002)) && has_mark(cf, u, s, e)) {
+        keep = 1;
+        if (put_i64(&b[B_MARKROWS], row) < 0)
+            goto fail;
+    }
     /* the number cells, and the skeleton with each masked */
-    PyObject *sk = raw;
+    PyObject *sk = NULL;
     if (has_digit) {
         /* the cells (split at tabs), each a number masked or kept: their ends in st->cell, their
          * masks in st->mask (0: kept) */
@@ -480,8 +498,8 @@ scan_line(const Conf *cf, State *st, PyObject *text, const Py_UCS4 *u, Py_ssize_
             cs = i + 1;
         }
         if (masked) {
-            /* of raw's kind: a masked cell is ASCII digits, so every other character of raw is kept */
-            sk = PyUnicode_New(out, PyUnicode_MAX_CHAR_VALUE(raw));
+            /* of the line's kind: a masked cell is ASCII digits, so every other character is kept */
+            sk = PyUnicode_New(out, fl.max);
             if (sk == NULL)
                 goto fail;
             void *d = PyUnicode_DATA(sk);
@@ -497,18 +515,23 @@ scan_line(const Conf *cf, State *st, PyObject *text, const Py_UCS4 *u, Py_ssize_
             }
         }
     }
-    if (put_i64(&b[B_NUMBERS], masked) < 0) {
-        if (sk != raw)
-            Py_DECREF(sk);
+    if ((keep || !masked) && raw == NULL) {
+        raw = line_str(text, u, s, e, fl.max, st->from_u);
+        if (raw == NULL) {
+            Py_XDECREF(sk);
+            return -1;
+        }
+    }
+    if (put_i64(&b[B_NUMBERS], masked) < 0 || PyList_Append(st->raws, raw ? raw : Py_None) < 0
+        || PyList_Append(st->skel, sk ? sk : raw) < 0) {
+        Py_XDECREF(sk);
         goto fail;
     }
-    int r = PyList_Append(st->skel, sk);
-    if (sk != raw)
-        Py_DECREF(sk);
-    Py_DECREF(raw);
-    return r < 0 ? -1 : 1;
+    Py_XDECREF(sk);
+    Py_XDECREF(raw);
+    return 1;
 fail:
-    Py_DECREF(raw);
+    Py_XDECREF(raw);
     return -1;
 }
 

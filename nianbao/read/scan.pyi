@@ -24,7 +24,7 @@ def scan(
 ) -> tuple[
     bytearray,
     bytearray,
-    list[str],
+    list[str | None],
     list[str],
     bytearray,
     bytearray,
@@ -45,7 +45,7 @@ def scan(
 def sections(
     plan: _Buffer,
     prose_raw: list[str],
-    raws: list[str],
+    raws: list[str | None],
     prose_no: _Buffer,
     width: _Buffer,
     ends: _Buffer,

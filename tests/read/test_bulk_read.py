@@ -115,6 +115,10 @@ def test_format_marks_and_wrapped_prose_as_the_tolerant_reader(tmp_path: Path, m
         "wrapped": seed.replace(six, f"{six}\n\n{wide}\n{wide}\n接上一行。\n1.第一项\n{wide}。\n2.第二项"),
         "wrapped after a sentence": seed.replace(six, f"{six}\n\n{wide}。\n（一）一项\n{wide}\n完。"),
         "narrow": seed.replace(six, f"{six}\n\n短的一行\n又一行\n完。"),
+        # rows of number cells the scan leaves None (no reader of a line's text picks them) where a
+        # reader does read them: above the title, in the 引言
+        "numbers above the title": "2023\t1\n" + seed,
+        "numbers in the intro": seed.replace("一、总体情况", "统计\t1\t2\n一、总体情况", 1),
         # numbers read one by one (fast.read_code): a leading zero, too many digits, a decimal
         "odd numbers": seed.replace("行政处罚\t106", "行政处罚\t0106")
         .replace("行政强制\t10", "行政强制\t1234567890123")
