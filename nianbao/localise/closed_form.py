@@ -31,6 +31,8 @@ def closed_form(group: list[tuple[Problem, Reduced]]) -> dict[int, list[Change] 
     Au = A[:, used]
     Gu = Au.T @ Au  # (entries: sums of products of 0/±1 — the same whatever the order)
     gu = g[used]
+    by_inv: dict[bytes, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
+    inv_of: dict[bytes, np.ndarray] = {}  # the broken rules -> the cells in them (of ``used``)
     for k, (p, rd) in enumerate(group):
         if rr[k] < EPS:
             out[p.report] = [[]]  # the fixed cells alone make every rule hold
@@ -40,21 +42,28 @@ def closed_form(group: list[tuple[Problem, Reduced]]) -> dict[int, list[Change] 
             out[p.report] = [[(int(rd.free[j]), float(new1[k, j]))] for j in js]
             continue
         # pairs: one of the two cells must be in a broken rule (else the broken rules stay broken)
-        broken = np.abs(R[k]) > EPS
-        inv = np.flatnonzero(np.abs(A[broken]).sum(axis=0)[used] > 0)
+        broken = (np.abs(R[k]) > EPS).tobytes()
+        inv = inv_of.get(broken)
+        if inv is None:
+            inv = inv_of[broken] = np.flatnonzero(np.abs(A[np.abs(R[k]) > EPS]).sum(axis=0)[used] > 0)
         c = C[k, used]
         x = X[k, used]
         # every pair (a, b) at once for the conditions on cell a (its change di must make it a whole
         # figure ≥ 0: few pairs pass), then the pairs left for the rest — each value computed by the
         # same operations as over every pair, so the same pairs pass
-        gi, gj = gu[inv][:, None], gu[None, :]
-        Gij = Gu[inv]
+        # (what depends on the cells of the broken rules alone: made once for the problems sharing them)
+        got = by_inv.get(inv.tobytes())
+        if got is None:
+            gi, gj = gu[inv][:, None], gu[None, :]
+            Gij = Gu[inv]
+            det = gi * gj - Gij * Gij
+            got = by_inv[inv.tobytes()] = (gi, gj, Gij, det, np.abs(det) > EPS)
+        gi, gj, Gij, det, det_ok = got
         ci, cj = c[inv][:, None], c[None, :]
-        det = gi * gj - Gij * Gij
         with np.errstate(divide="ignore", invalid="ignore"):
             di = -(gj * ci - Gij * cj) / det
         ni = x[inv][:, None] + di
-        ok = (np.abs(det) > EPS) & (np.abs(di) > EPS) & (ni > -EPS) & (np.abs(ni - np.round(ni)) < EPS)
+        ok = det_ok & (np.abs(di) > EPS) & (ni > -EPS) & (np.abs(ni - np.round(ni)) < EPS)
         a_at, b_at = np.nonzero(ok)  # (row-major: the order of the pairs)
         if not len(a_at):
             out[p.report] = None
