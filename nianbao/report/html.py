@@ -112,6 +112,24 @@ def h(value: Any) -> str:
     return escape(_finalize(value))
 
 
+def hr(value: Any) -> str:
+    """:func:`h` of a string that recurs from page to page (our own words and classes, rule codes
+    and titles, finding numbers, cell labels, small values), kept once made: at most
+    :data:`_HR_MAX` of them; any other value goes to :func:`h`."""
+    if type(value) is not str:
+        return h(value)
+    e = _HR.get(value)
+    if e is None:
+        e = h(value)
+        if len(_HR) < _HR_MAX:
+            _HR[value] = e
+    return e
+
+
+_HR: dict[str, str] = {}
+_HR_MAX = 1 << 14
+
+
 def template_env(loader: BaseLoader) -> Environment:
     """The Jinja settings every page of the project is rendered with (the run's views and the review
     desk): autoescaped, strict, no ``None`` printed, submitted text cleaned, ``num`` for cell values."""
@@ -815,20 +833,20 @@ def finding_html(v: dict[str, Any], rules_href: str = "../rules.html") -> str:
     shows several, and the macro's per-value finalize and escape were most of the page's template
     time).  Every value goes through :func:`h`; ``tests/report/test_finding_html.py`` compares
     the markup with the macro's on every kind of finding."""
-    sev, rule, status = h(v["severity"]), h(v["rule"]), h(v["status"])
+    sev, rule, status = hr(v["severity"]), hr(v["rule"]), hr(v["status"])
     out = [
-        f'<li id="{h(v["id"])}" class="sev-l-{sev}" data-rule="{rule}" data-status="{status}">\n'
+        f'<li id="{hr(v["id"])}" class="sev-l-{sev}" data-rule="{rule}" data-status="{status}">\n'
         '  <div class="f-head">\n'
-        f'    <span class="sev sev-{sev}">{h(v["sev_zh"])}</span>\n'
-        f'    <a href="{h(rules_href)}#{rule}" class="rule-link">{rule}</a> {h(v["title"])}\n'
-        f'    <span class="st st-{status}">{h(v["status_zh"])}'
+        f'    <span class="sev sev-{sev}">{hr(v["sev_zh"])}</span>\n'
+        f'    <a href="{hr(rules_href)}#{rule}" class="rule-link">{rule}</a> {hr(v["title"])}\n'
+        f'    <span class="st st-{status}">{hr(v["status_zh"])}'
         f"{'（报告已更正，问题仍在）' if v['corrected'] else ''}</span>\n"
         "  </div>\n"
         f'  <div class="f-msg">{h(v["message"])}</div>\n'
     ]
     if v["quote"]:
         out.append(f"<blockquote>{h(v['quote'])}</blockquote>")
-    vals = "　".join(f"{h(lab)}：<b>{h(val)}</b>" for lab, val in v["values"])
+    vals = "　".join(f"{hr(lab)}：<b>{hr(val)}</b>" for lab, val in v["values"])
     out.append(f'  <div class="f-vals">{vals}</div>\n')
     fix_ref = v["fix_ref"]
     if v["table_wrong"]:
@@ -870,7 +888,7 @@ def finding_html(v: dict[str, Any], rules_href: str = "../rules.html") -> str:
     if not cells:
         involved = ""
     elif len(cells) <= 3:
-        involved = f"｜涉及：{h('；'.join(cells))}"
+        involved = f"｜涉及：{hr('；'.join(cells))}"
     else:
         involved = (
             f"｜涉及：{h(cells[0])} 等 {len(cells)} 处"

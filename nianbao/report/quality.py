@@ -288,16 +288,8 @@ def state_of(fo: FileOutcome) -> tuple[str, str]:
 
 def worst_order(files: list[FileOutcome]) -> list[int]:
     """File indices: unreadable first, then by errors, warnings, notes (descending), then by file."""
-    return sorted(
-        range(len(files)),
-        key=lambda i: (
-            files[i].status == "validated",
-            -files[i].errors,
-            -files[i].warnings,
-            -files[i].infos,
-            files[i].file,
-        ),
-    )
+    keys = [(f.status == "validated", -f.errors, -f.warnings, -f.infos, f.file) for f in files]
+    return sorted(range(len(files)), key=keys.__getitem__)
 
 
 def registry_keys(outcome: RunOutcome) -> list[str]:
@@ -315,10 +307,17 @@ def county_of_files(outcome: RunOutcome, keys: list[str] | None = None) -> list[
     for a, k in zip(registry, registry_keys(outcome) if keys is None else keys, strict=True):
         by_agency[k] = a.county if by_agency.get(k, a.county) == a.county else None  # ambiguous: None
     out = []
+    folders: dict[str, str] = {}  # a folder's path -> its name (the files of a folder share it)
     for fo in outcome.files:
         c = fo.county or (by_agency.get(normalise_agency(fo.agency)) if fo.agency and by_agency else None)
         if not c:
-            c = folder_name(fo.file) or NO_COUNTY
+            head, _, name = fo.file.replace("\\", "/").rpartition("/")
+            if name and name != "." and head:  # folder_name depends on the folder's path alone
+                c = folders.get(head)
+                if c is None:
+                    c = folders[head] = folder_name(fo.file) or NO_COUNTY
+            else:
+                c = folder_name(fo.file) or NO_COUNTY
         out.append(c)
     return out
 
