@@ -347,11 +347,14 @@ class _FlagMemo:
     rule flags have the same findings): the ``<td>``'s messages, finding ids, rules and badges, and
     the severity a cell is to look at with (:func:`key_severity`, by the set and the suspect)."""
 
-    __slots__ = ("keys", "parts")
+    __slots__ = ("keys", "parts", "tds")
 
     def __init__(self) -> None:
         self.parts: dict[tuple[tuple[int, ...], tuple[int, ...]], tuple[str, str, str, str]] = {}
         self.keys: dict[tuple[tuple[tuple[int, ...], tuple[int, ...]], str | None], str | None] = {}
+        # (the findings' set and the suspect, the cell's own class, the severity, the suggestion)
+        # -> the <td>'s pieces around the cell's id, title and text
+        self.tds: dict[Any, tuple[str, str, str]] = {}
 
 
 def _flagged_cell(
@@ -364,38 +367,44 @@ def _flagged_cell(
     findings: dict[int, Finding],
     memo: _FlagMemo | None,
 ) -> str:
-    """:func:`_flagged_td` from the cell's text and source location, both already escaped."""
+    """:func:`_flagged_td` from the cell's text and source location, both already escaped.  What
+    does not depend on the cell itself (its classes past its own, the messages, ids, rules, badges
+    and suggestion) is made once per page for the cells of the same findings (``memo.tds``)."""
     title = f"{label} ｜ {where}" if where else label
-    cls += f" hl hl-{fl.severity}"
-    mk = (tuple(fl.findings), tuple(fl.primary))
     if memo is None:
         memo = _FlagMemo()
-    sk = (mk, fl.suspect.cell if fl.suspect is not None else None)
-    if sk in memo.keys:
-        key = memo.keys[sk]
-    else:
-        key = memo.keys[sk] = key_severity(fl, findings)
-    if key is not None:
-        cls += f" key key-{key}"
-    if fl.suspect is not None:
-        cls += " suspect"
-    parts = memo.parts.get(mk)
-    if parts is None:
-        msgs = "".join(f"\n{findings[k].rule}：{findings[k].message}" for k in fl.findings[:3])
-        parts = memo.parts[mk] = (
-            escape(clean_text(msgs)),
-            " ".join(f"f-{k}" for k in fl.findings),
-            escape(" ".join(fl.rules)),
-            badges_html(fl, findings),
+    sus = fl.suspect
+    mk = (tuple(fl.findings), tuple(fl.primary))
+    sk = (mk, sus.cell if sus is not None else None)
+    tk = (sk, cls, fl.severity, sus.suggested if sus is not None else None)
+    made = memo.tds.get(tk)
+    if made is None:
+        full = f"{cls} hl hl-{fl.severity}"
+        if sk in memo.keys:
+            key = memo.keys[sk]
+        else:
+            key = memo.keys[sk] = key_severity(fl, findings)
+        if key is not None:
+            full += f" key key-{key}"
+        if sus is not None:
+            full += " suspect"
+        parts = memo.parts.get(mk)
+        if parts is None:
+            msgs = "".join(f"\n{findings[k].rule}：{findings[k].message}" for k in fl.findings[:3])
+            parts = memo.parts[mk] = (
+                escape(clean_text(msgs)),
+                " ".join(f"f-{k}" for k in fl.findings),
+                escape(" ".join(fl.rules)),
+                badges_html(fl, findings),
+            )
+        msgs_html, ids, rules_html, badges = parts
+        suggest = f'<span class="suggest">建议 {escape(fmt_value(sus.suggested))}</span>' if sus is not None else ""
+        made = memo.tds[tk] = (
+            f'" class="{full}" title="',
+            f'{msgs_html}" data-findings="{ids}" data-rules="{rules_html}">',
+            f"{badges}{suggest}</td>",
         )
-    msgs_html, ids, rules_html, badges = parts
-    suggest = (
-        f'<span class="suggest">建议 {escape(fmt_value(fl.suspect.suggested))}</span>' if fl.suspect is not None else ""
-    )
-    return (
-        f'<td data-cell="{cid}" class="{cls}" title="{title}{msgs_html}" data-findings="{ids}"'
-        f' data-rules="{rules_html}">{text}{badges}{suggest}</td>'
-    )
+    return f'<td data-cell="{cid}{made[0]}{title}{made[1]}{text}{made[2]}'
 
 
 def _plain_td(cid: str, c: Cell | None) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
+from typing import Any
 
 from nianbao.domain.model import Cell, CellMap
 from nianbao.domain.normalize import State
@@ -101,3 +102,50 @@ def test_the_tooltips_kept_by_place_are_bounded() -> None:
     assert html._at_text(5000, 3) == '" title="源文件第 5000 行第 3 格">'  # past the lines kept: made, not kept
     assert len(html._AT_TEXT) == html._AT_MAX
     html._AT_TEXT.clear()
+
+
+def _reference_flagged_cell(
+    cid: str, label: str, text: str, cls: str, where: str, fl: Any, findings: dict[int, Any]
+) -> str:
+    """A flagged cell's <td> as html._flagged_cell made it before its pieces were kept per page."""
+    from markupsafe import escape
+
+    from nianbao.report.names import clean_text
+
+    title = f"{label} ｜ {where}" if where else label
+    cls += f" hl hl-{fl.severity}"
+    key = html.key_severity(fl, findings)
+    if key is not None:
+        cls += f" key key-{key}"
+    if fl.suspect is not None:
+        cls += " suspect"
+    msgs = "".join(f"\n{findings[k].rule}：{findings[k].message}" for k in fl.findings[:3])
+    ids = " ".join(f"f-{k}" for k in fl.findings)
+    suggest = (
+        f'<span class="suggest">建议 {escape(html.fmt_value(fl.suspect.suggested))}</span>'
+        if fl.suspect is not None
+        else ""
+    )
+    return (
+        f'<td data-cell="{cid}" class="{cls}" title="{title}{escape(clean_text(msgs))}" data-findings="{ids}"'
+        f' data-rules="{escape(" ".join(fl.rules))}">{text}{html.badges_html(fl, findings)}{suggest}</td>'
+    )
+
+
+def test_flagged_cells_equal_the_reference_markup(tmp_path: Path) -> None:
+    """html._flagged_cell (the pieces shared by the cells of the same findings kept per page) makes
+    every flagged cell of the sample as it was made cell by cell, whatever order the cells come in."""
+    outcome = validate_paths([ROOT / "data" / "submissions"], 1)
+    q = prepare(outcome, tmp_path, None, None)
+    findings = dict(enumerate(outcome.findings))
+    compared = suspects = 0
+    for f in outcome.files:
+        flags = flags_of(q.file_findings(f))
+        memo = html._FlagMemo()
+        for n, (cid, fl) in enumerate([*flags.items(), *reversed(flags.items())]):
+            text, cls, where = (f"{n}", "v", "源文件第 3 行") if n % 2 else ("&lt;", "blank", "")
+            got = html._flagged_cell(cid, f"标签{cid}", text, cls, where, fl, findings, memo)
+            assert got == _reference_flagged_cell(cid, f"标签{cid}", text, cls, where, fl, findings), cid
+            compared += 1
+            suspects += fl.suspect is not None
+    assert compared > 100 and suspects > 0
