@@ -1555,12 +1555,261 @@ windows(PyObject *self, PyObject *args)
     return out;
 }
 
+/* ---------------------------------------------------------------- the distinct lines of prose
+ *
+ * distinct() numbers the distinct (section, text) pairs of a chunk's prose lines for the text
+ * rules (rules.prose.text.prose_texts), straight from the reports' packed texts: no str, bytes or
+ * Arrow value per line.  A line is hashed over its code points (a line of a 1-byte or 4-byte str
+ * whose characters all fit in 2 bytes is first copied as 2-byte units, so the same text hashes
+ * alike in strs of any kind); two lines are the same text only when their section codes, lengths
+ * and every character are equal (a hash match alone never merges two texts).  Pairs are numbered
+ * by their first line; each distinct text is written once as UTF-8 (a lone surrogate, which UTF-8
+ * cannot hold: None, the caller takes another path).  Linear in the chunk's characters (plus the
+ * comparisons of lines whose hashes collide).
+ */
+
+typedef struct {
+    int kind;
+    const char *data; /* its first character */
+    Py_ssize_t len;
+    uint32_t sec;
+    uint64_t h;
+} DText;
+
+static inline uint64_t
+dmix(uint64_t h, uint64_t w)
+{
+    h ^= w;
+    h *= 0x9E3779B97F4A7C15ULL;
+    return h ^ (h >> 29);
+}
+
+/* a hash of n bytes (their units' width mixed in by seed) */
+static uint64_t
+dhash(const char *p, Py_ssize_t n, uint64_t seed)
+{
+    uint64_t h = seed ^ ((uint64_t)n * 0xC2B2AE3D27D4EB4FULL), w;
+    Py_ssize_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&w, p + i, 8);
+        h = dmix(h, w);
+    }
+    if (i < n) {
+        w = 0;
+        memcpy(&w, p + i, (size_t)(n - i));
+        h = dmix(h, w);
+    }
+    return h ^ (h >> 32);
+}
+
+static int
+dsame(const DText *a, const DText *b)
+{
+    if (a->sec != b->sec || a->len != b->len)
+        return 0;
+    if (a->kind == b->kind)
+        return memcmp(a->data, b->data, (size_t)(a->len * a->kind)) == 0;
+    for (Py_ssize_t i = 0; i < a->len; i++)
+        if (PyUnicode_READ(a->kind, a->data, i) != PyUnicode_READ(b->kind, b->data, i))
+            return 0;
+    return 1;
+}
+
+/* the text's UTF-8 appended to b; 1 when it holds a surrogate (nothing usable written) */
+static int
+dutf8(Buf *b, const DText *t)
+{
+    void *p = b->p;
+    if (grow(&p, &b->cap, b->n + 4 * t->len + 1, 1 << 16, 1) < 0)
+        return -1;
+    b->p = p;
+    unsigned char *w = (unsigned char *)b->p + b->n;
+    for (Py_ssize_t i = 0; i < t->len; i++) {
+        Py_UCS4 c = PyUnicode_READ(t->kind, t->data, i);
+        if (c < 0x80)
+            *w++ = (unsigned char)c;
+        else if (c < 0x800) {
+            *w++ = (unsigned char)(0xC0 | (c >> 6));
+            *w++ = (unsigned char)(0x80 | (c & 0x3F));
+        }
+        else if (c >= 0xD800 && c <= 0xDFFF)
+            return 1;
+        else if (c < 0x10000) {
+            *w++ = (unsigned char)(0xE0 | (c >> 12));
+            *w++ = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+            *w++ = (unsigned char)(0x80 | (c & 0x3F));
+        }
+        else {
+            *w++ = (unsigned char)(0xF0 | (c >> 18));
+            *w++ = (unsigned char)(0x80 | ((c >> 12) & 0x3F));
+            *w++ = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+            *w++ = (unsigned char)(0x80 | (c & 0x3F));
+        }
+    }
+    b->n = (Py_ssize_t)((char *)w - b->p);
+    return 0;
+}
+
+PyDoc_STRVAR(distinct_doc,
+"distinct(docs, lengths, per_doc, kept, sections, mask=~0, /)\n"
+"--\n\n"
+"The distinct (section, text) pairs of the lines of ``docs`` (strs; each its lines joined: the\n"
+"lines' ``lengths`` int64, ``per_doc`` lines each, int64), of the lines ``kept`` (uint8) says, whose\n"
+"section codes are ``sections`` (uint32, one a kept line): (the pair's number of each kept line,\n"
+"uint32; the kept line each pair is first seen at, int64; the pairs' texts as UTF-8, joined; their\n"
+"offsets there, int64, one more than pairs), or None when a text holds a lone surrogate.  ``mask``\n"
+"is ANDed into every hash (tests pass 0: every line's hash collides).");
+
+static PyObject *
+distinct(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *docs;
+    Py_buffer lb, pb, kb, sb;
+    unsigned long long hmask = ~0ULL;
+    if (!PyArg_ParseTuple(args, "O!y*y*y*y*|K", &PyList_Type, &docs, &lb, &pb, &kb, &sb, &hmask))
+        return NULL;
+    PyObject *result = NULL;
+    DText *dt = NULL;
+    uint32_t *table = NULL, *tids = NULL;
+    int64_t *first = NULL, *offs = NULL;
+    char *tmp = NULL;
+    Py_ssize_t tmp_cap = 0, n_dt = 0, dt_cap = 0;
+    Buf utf;
+    memset(&utf, 0, sizeof utf);
+    const int64_t *lens = lb.buf, *per_doc = pb.buf;
+    const uint8_t *kept = kb.buf;
+    const uint32_t *secs = sb.buf;
+    Py_ssize_t n_lines = lb.len / 8, n_docs = PyList_GET_SIZE(docs), n_kept = sb.len / 4;
+    if (lb.len % 8 || pb.len % 8 || sb.len % 4 || pb.len / 8 != n_docs || kb.len != n_lines) {
+        PyErr_SetString(PyExc_ValueError, "the lines' arrays differ in length");
+        goto done;
+    }
+    Py_ssize_t size = 16;
+    while (size < 2 * n_kept)
+        size *= 2;
+    uint64_t mask = (uint64_t)size - 1;
+    table = PyMem_Calloc((size_t)size, sizeof *table);
+    tids = PyMem_Malloc((size_t)(n_kept ? n_kept : 1) * sizeof *tids);
+    first = PyMem_Malloc((size_t)(n_kept ? n_kept : 1) * sizeof *first);
+    if (table == NULL || tids == NULL || first == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t line = 0, k = 0;
+    for (Py_ssize_t d = 0; d < n_docs; d++) {
+        PyObject *doc = PyList_GET_ITEM(docs, d);
+        if (!PyUnicode_Check(doc)) {
+            PyErr_SetString(PyExc_TypeError, "docs must be str");
+            goto done;
+        }
+        int kind = PyUnicode_KIND(doc);
+        const char *data = PyUnicode_DATA(doc);
+        Py_ssize_t doc_len = PyUnicode_GET_LENGTH(doc), pos = 0;
+        if (per_doc[d] < 0 || per_doc[d] > n_lines - line) {
+            PyErr_SetString(PyExc_ValueError, "more lines than lengths");
+            goto done;
+        }
+        for (Py_ssize_t end = line + per_doc[d]; line < end; line++) {
+            Py_ssize_t n = lens[line];
+            if (n < 0 || n > doc_len - pos) {
+                PyErr_SetString(PyExc_ValueError, "a line beyond its doc");
+                goto done;
+            }
+            DText t = {kind, data + pos * kind, n, 0, 0};
+            pos += n;
+            if (!kept[line])
+                continue;
+            if (k >= n_kept) {
+                PyErr_SetString(PyExc_ValueError, "more kept lines than sections");
+                goto done;
+            }
+            t.sec = secs[k];
+            /* the hash over 2-byte units when every character fits in one, else over 4-byte ones */
+            const char *u = t.data;
+            int width = kind;
+            if (kind != 2) {
+                Py_UCS4 top = 0;
+                if (kind == 4)
+                    for (Py_ssize_t i = 0; i < n; i++)
+                        top |= ((const Py_UCS4 *)u)[i];
+                if (top < 0x10000) {
+                    void *q = tmp;
+                    if (grow(&q, &tmp_cap, 2 * n + 2, 256, 1) < 0)
+                        goto done;
+                    tmp = q;
+                    for (Py_ssize_t i = 0; i < n; i++)
+                        ((Py_UCS2 *)tmp)[i] = (Py_UCS2)PyUnicode_READ(kind, u, i);
+                    u = tmp;
+                    width = 2;
+                }
+            }
+            t.h = dhash(u, n * width, (uint64_t)width * 0x165667B19E3779F9ULL ^ (uint64_t)t.sec) & hmask;
+            uint64_t s = t.h & mask;
+            uint32_t got;
+            while ((got = table[s]) != 0 && !(dt[got - 1].h == t.h && dsame(&dt[got - 1], &t)))
+                s = (s + 1) & mask;
+            if (got == 0) {
+                void *q = dt;
+                if (grow(&q, &dt_cap, n_dt + 1, 1024, sizeof *dt) < 0)
+                    goto done;
+                dt = q;
+                dt[n_dt] = t;
+                first[n_dt] = k;
+                got = table[s] = (uint32_t)++n_dt;
+            }
+            tids[k++] = got - 1;
+        }
+        if (pos != doc_len) {
+            PyErr_SetString(PyExc_ValueError, "a doc's lines do not add up to it");
+            goto done;
+        }
+    }
+    if (line != n_lines || k != n_kept) {
+        PyErr_SetString(PyExc_ValueError, "the lines do not add up");
+        goto done;
+    }
+    offs = PyMem_Malloc((size_t)(n_dt + 1) * sizeof *offs);
+    if (offs == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    offs[0] = 0;
+    for (Py_ssize_t i = 0; i < n_dt; i++) {
+        int r = dutf8(&utf, &dt[i]);
+        if (r < 0)
+            goto done;
+        if (r > 0) {
+            result = Py_NewRef(Py_None);
+            goto done;
+        }
+        offs[i + 1] = utf.n;
+    }
+    result = Py_BuildValue("(y#y#y#y#)", (const char *)tids, (Py_ssize_t)(k * 4), (const char *)first,
+                           (Py_ssize_t)(n_dt * 8), utf.p ? utf.p : "", utf.n, (const char *)offs,
+                           (Py_ssize_t)((n_dt + 1) * 8));
+done:
+    PyMem_Free(dt);
+    PyMem_Free(table);
+    PyMem_Free(tids);
+    PyMem_Free(first);
+    PyMem_Free(offs);
+    PyMem_Free(tmp);
+    PyMem_Free(utf.p);
+    PyBuffer_Release(&lb);
+    PyBuffer_Release(&pb);
+    PyBuffer_Release(&kb);
+    PyBuffer_Release(&sb);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"classify", classify, METH_VARARGS, classify_doc},
     {"scan", scan, METH_VARARGS, scan_doc},
     {"sections", sections, METH_VARARGS, sections_doc},
     {"cells", cells, METH_VARARGS, cells_doc},
     {"windows", windows, METH_VARARGS, windows_doc},
+    {"distinct", distinct, METH_VARARGS, distinct_doc},
     {NULL, NULL, 0, NULL},
 };
 

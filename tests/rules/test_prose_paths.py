@@ -1,6 +1,7 @@
 """The text rules' faster paths against their reference: the H19 groups found by Python's ``re``
 against polars' regex (hypothesis texts over the characters the pattern reads), and the distinct
-texts matched as UTF-16 bytes (``text.prose_texts``) against the lines' strings."""
+texts matched as UTF-16 bytes (``text.prose_texts``) and numbered by the compiled scan
+(``text._by_scan``) against the lines' strings."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nianbao.domain.model import ParsedReport, unreadable
+from nianbao.domain.model import ParsedReport, Sections, unreadable
 from nianbao.read.load import load_bytes
-from nianbao.rules.prose import extract
+from nianbao.rules.prose import extract, text
 from nianbao.rules.prose.text import clauses, distinct_texts, prose_lines, prose_texts, text_sentences, trigger_texts
 from nianbao.testing.synth import SynthConfig, generate, render_text
 
@@ -142,3 +143,86 @@ def test_no_claim_pattern_is_anchored() -> None:
     patterns = [p for c in CLAIMS for p in c.patterns] + [UPHELD, NO_CASES]
     assert len(patterns) >= 20
     assert [p for p in patterns if re.search(r"(?<!\[)\^|\$|\\[bBAzZ]", p)] == []
+
+
+# --- the distinct texts numbered by the compiled scan (text._by_scan) against a plain dict
+
+_LINE_PIECES = ["共", "3", "件", "。", "\r\n", "\r", "é", "a", " ", "𠀀", "\ud800", "主动公开", ""]
+_NAMES = ["引言", "一", "二", "四"]
+
+
+def _expected(reports: list[ParsedReport], span: list[int] | None) -> tuple[list[tuple], list[tuple]]:
+    """(report, section, line, tid) of every prose line and (tid, section, text) of each distinct
+    (section, text) pair, numbered by first occurrence: the reference, in Python."""
+    ids: dict[tuple[str, str], int] = {}
+    rows: list[tuple] = []
+    for i in span if span is not None else range(len(reports)):
+        rep = reports[i]
+        if not rep.readable:
+            continue
+        for name in rep.sections:
+            if name == "引言":
+                continue
+            for no, said in rep.sections[name]:
+                rows.append((i, name, no, ids.setdefault((name, said), len(ids))))
+    return rows, [(t, name, said) for (name, said), t in ids.items()]
+
+
+_SECTIONS = st.dictionaries(
+    st.sampled_from(_NAMES),
+    st.lists(
+        st.tuples(st.integers(0, 9), st.lists(st.sampled_from(_LINE_PIECES), max_size=6).map("".join)), max_size=4
+    ),
+    max_size=4,
+)
+
+
+@pytest.mark.skipif(text.cscan is None, reason="the compiled scan is not built")
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_SECTIONS, min_size=1, max_size=5), st.booleans(), st.booleans())
+def test_distinct_by_the_scan_is_the_first_occurrence_numbering(
+    sections: list[dict[str, list[tuple[int, str]]]], collide: bool, spanned: bool
+) -> None:
+    """Texts with CRLF, a lone CR, astral characters, a lone surrogate, empty lines, in strs of
+    every kind (ASCII, Latin-1, UCS-2, UCS-4: the same text alike in each), every hash forced to
+    collide or not: the numbers of the first occurrences, and the texts; None only when a text (not
+    the 引言's) holds a lone surrogate, else the string path's frames."""
+    reports = _reports([])[: len(sections) + 1]
+    for rep, secs in zip(reports[1:] if len(reports) > len(sections) else reports, sections, strict=False):
+        rep.sections = Sections({n: list(v) for n, v in secs.items()})
+    span = [len(reports) - 1, 0] if spanned else None
+    rows, texts = _expected(reports, span)
+    p = text._packed(reports, span)
+    got = text._by_scan(p, 0 if collide else 0xFFFF_FFFF_FFFF_FFFF)
+    if any("\ud800" in t for _t, _n, t in texts):
+        assert got is None
+        return
+    assert got is not None
+    lines, distinct = got
+    assert lines.rows() == rows and distinct.rows() == texts
+    if not any("\ud800" in d for d in p.docs):  # (the string path hands polars every doc whole)
+        with_ids, expected = distinct_texts(text._with_text(p))
+        assert lines.equals(with_ids.drop("text")) and lines.schema == with_ids.drop("text").schema
+        assert distinct.equals(expected) and distinct.schema == expected.schema
+
+
+@pytest.mark.skipif(text.cscan is None, reason="the compiled scan is not built")
+def test_distinct_by_the_scan_refuses_lines_that_do_not_add_up() -> None:
+    import numpy as np
+
+    scan = text.cscan
+    ok = (["ab", "a"], np.array([1, 1, 1]), np.array([2, 1]), np.ones(3, np.uint8), np.zeros(3, np.uint32))
+    tids, first, utf8, offs = scan.distinct(*ok)
+    assert np.frombuffer(tids, np.uint32).tolist() == [0, 1, 0]
+    assert np.frombuffer(first, np.int64).tolist() == [0, 1] and utf8 == b"ab"
+    assert np.frombuffer(offs, np.int64).tolist() == [0, 1, 2]
+    bad = [
+        (ok[0], np.array([1, 2, 1]), *ok[2:]),  # a line beyond its doc
+        (ok[0], np.array([1, 0, 1]), *ok[2:]),  # a doc's lines short of it
+        (ok[0], ok[1], np.array([2, 2]), *ok[3:]),  # more lines than lengths
+        (*ok[:4], np.zeros(2, np.uint32)),  # fewer sections than kept lines
+        (*ok[:3], np.ones(2, np.uint8), ok[4]),
+    ]
+    for args in bad:
+        with pytest.raises(ValueError):
+            scan.distinct(*args)

@@ -22,6 +22,11 @@ import pyarrow as pa
 from nianbao.domain.model import ParsedReport
 from nianbao.rules.prose.numerals import normalise
 
+try:  # the bulk reader's compiled scan (optional: without it the lines are matched by polars)
+    from nianbao.read import scan as cscan
+except ImportError:  # pragma: no cover - built by the install when a C compiler is there
+    cscan = None  # type: ignore[assignment]
+
 TRIGGER = r"\d\s*(?:件|条|起|宗|期|篇|个)|[零一二两三四五六七八九十](?:件|起)|未|没有|无|均|全部|皆|%|％"
 
 # a line is looked at only when it has one of these (a cheap literal scan before the patterns)
@@ -39,8 +44,8 @@ class _Packed:
     reports that have a section (all their lines joined), ``names`` the section names by code; per
     line: its report's batch position, its section's code, its line number, its doc (an index in
     ``docs``), its offset there and its length (characters); ``all_lengths`` and ``kept``: the
-    lengths of every line of the docs in order (the 引言's too: the docs are these lines joined)
-    and which are the lines above."""
+    lengths of every line of the docs in order (the 引言's too: the docs are these lines joined),
+    which are the lines above, and ``per_doc``: how many of them each doc has."""
 
     docs: list[str]
     names: list[str]
@@ -52,6 +57,7 @@ class _Packed:
     length: np.ndarray
     all_lengths: np.ndarray
     kept: np.ndarray
+    per_doc: np.ndarray
 
 
 def _packed(reports: Sequence[ParsedReport], span: Sequence[int] | None) -> _Packed:
@@ -77,7 +83,8 @@ def _packed(reports: Sequence[ParsedReport], span: Sequence[int] | None) -> _Pac
     # offset of each line in its report's text: a running sum that restarts at each report
     ends = np.cumsum(length)
     first_line = np.concatenate(([0], np.cumsum(per_doc)[:-1])).astype(np.int64) if len(per_doc) else per_doc
-    doc_start = ends[first_line] - length[first_line] if len(first_line) else first_line
+    # (the lines' lengths before a doc's first: right for a doc without lines too)
+    doc_start = np.concatenate(([0], ends))[first_line] if len(first_line) else first_line
     offset = ends - length - np.repeat(doc_start, per_doc)
     sec_codes = np.frombuffer(b"".join(map(codes_of.__getitem__, map(id, names_l))), dtype=np.uint32)
     sec_of_line = np.repeat(sec_codes, counts64)
@@ -94,6 +101,7 @@ def _packed(reports: Sequence[ParsedReport], span: Sequence[int] | None) -> _Pac
         length=length[keep],
         all_lengths=length,
         kept=keep,
+        per_doc=per_doc,
     )
 
 
@@ -140,6 +148,45 @@ def prose_texts(
     read by the string path (the same result).  ``key``: the hash expression of a line's bytes
     (``_b``; tests pass a constant: every text of a section collides)."""
     p = _packed(reports, span)
+    if cscan is not None and key is None:
+        got = _by_scan(p)
+        if got is not None:
+            return got
+    return _by_utf16(p, key)
+
+
+def _by_scan(p: _Packed, mask: int = 0xFFFF_FFFF_FFFF_FFFF) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+    """:func:`prose_texts` by the compiled scan's ``distinct``: the (section, text) pairs numbered
+    from the docs' characters (hashed, then compared character by character: the same numbers as
+    :func:`distinct_texts`), each pair's text given once as UTF-8; None when a text holds a lone
+    surrogate.  ``mask``: ANDed into every hash (tests pass 0: every line collides)."""
+    assert cscan is not None
+    got = cscan.distinct(
+        p.docs,
+        np.ascontiguousarray(p.all_lengths, dtype=np.int64),
+        np.ascontiguousarray(p.per_doc, dtype=np.int64),
+        np.ascontiguousarray(p.kept, dtype=np.uint8),
+        np.ascontiguousarray(p.section, dtype=np.uint32),
+        mask,
+    )
+    if got is None:
+        return None
+    tids, first, utf8, offsets = got
+    n = len(first) // 8
+    lines = _line_frame(p).with_columns(pl.Series("tid", np.frombuffer(tids, dtype=np.uint32), dtype=pl.UInt32))
+    strings = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(utf8))
+    texts = pl.DataFrame(
+        {
+            "tid": pl.int_range(n, dtype=pl.UInt32, eager=True),
+            "section": lines.get_column("section").gather(np.frombuffer(first, dtype=np.int64)),
+            "text": pl.Series("text", strings, dtype=pl.String),
+        }
+    )
+    return lines, texts
+
+
+def _by_utf16(p: _Packed, key: pl.Expr | None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """:func:`prose_texts` by the lines' UTF-16 bytes matched in polars."""
     try:
         u16 = [d.encode("utf-16-le") for d in p.docs]
     except UnicodeEncodeError:
