@@ -23,7 +23,7 @@ import contextlib
 import logging
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
@@ -141,14 +141,16 @@ class Tracker:
 
     inputs: list[str] = field(default_factory=list)
     stage: str = "discover"
-    files: list[tuple[str, str | None]] | None = None  # (name as in the outputs, county)
+    # (name as in the outputs, county) of each file found: any collection of them, iterated only
+    # when the run stops before its validation (an inbox run passes a view of its listing)
+    files: Collection[tuple[str, str | None]] | None = None
     outcome: RunOutcome | None = None
     published: Path | None = None  # the completed run folder, once renamed (then only latest moves)
 
     def at(self, stage: str) -> None:
         self.stage = stage
 
-    def found(self, files: list[tuple[str, str | None]]) -> None:
+    def found(self, files: Collection[tuple[str, str | None]]) -> None:
         self.files = files
 
     def validated(self, outcome: RunOutcome) -> None:

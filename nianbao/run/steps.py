@@ -22,7 +22,7 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -575,9 +575,29 @@ def run_direct(cfg: RunSettings, views: Views) -> RunResult:
     return result
 
 
-def files_found(inv: Inventory) -> list[tuple[str, str | None]]:
+class FilesFound(Collection[tuple[str, str | None]]):
+    """(name as in the outputs, county) of every file found: what an incomplete run lists — a view
+    of the listing, its pairs made only when iterated (a run that finishes never does: 100,000
+    tuples, ~0.015 s, spared)."""
+
+    __slots__ = ("_files",)
+
+    def __init__(self, files: Sequence[InboxFile]) -> None:
+        self._files = files
+
+    def __len__(self) -> int:
+        return len(self._files)
+
+    def __iter__(self) -> Iterator[tuple[str, str | None]]:
+        return ((f.sub.name, f.county) for f in self._files)  # (``sub.name`` is ``rel``: no property call)
+
+    def __contains__(self, item: object) -> bool:
+        return any(item == pair for pair in self)
+
+
+def files_found(inv: Inventory) -> FilesFound:
     """(name as in the outputs, county) of every file found: what an incomplete run lists."""
-    return [(f.sub.name, f.county) for f in inv.files]  # (``sub.name`` is ``rel``: no property call per file)
+    return FilesFound(inv.files)
 
 
 def incomplete_writer(st: rundirs.Staging, views: Views) -> Callable[[RunOutcome], Path]:
