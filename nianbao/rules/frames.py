@@ -392,8 +392,9 @@ def layout_frame(reports: Sequence[ParsedReport], suspects: bool = False, words:
 
 def meta_frame(reports: Sequence[ParsedReport]) -> pl.DataFrame:
     """One row per readable report: agency, year, title, format, statistical period, invalid bytes."""
-    idx = [i for i, r in enumerate(reports) if r.readable]
+    idx = [i for i, r in enumerate(reports) if r.status == "validated"]  # (ParsedReport.readable)
     rs = [reports[i] for i in idx]
+    fmt_value: dict[Fmt | None, str | None] = {None: None, **{f: f.value for f in Fmt}}  # (not the enum's property)
     # agency_source: None when read from the title, "file" / "registry" (P04); bad_bytes: invalid
     # bytes / control characters met while decoding (U09)
     columns: dict[str, tuple[pl.DataType, list[object]]] = {
@@ -403,8 +404,8 @@ def meta_frame(reports: Sequence[ParsedReport]) -> pl.DataFrame:
         "year": (pl.Int32(), [r.year for r in rs]),
         "title": (pl.String(), [r.title for r in rs]),
         "title_line": (pl.UInt32(), [r.title_line for r in rs]),
-        "fmt": (pl.String(), [r.fmt.value if r.fmt else None for r in rs]),
-        "fmt_evidence": (pl.String(), [_evidence(r.fmt_evidence_2019) for r in rs]),
+        "fmt": (pl.String(), [fmt_value[r.fmt] for r in rs]),
+        "fmt_evidence": (pl.String(), [_evidence(m) if m else None for m in (r.fmt_evidence_2019 for r in rs)]),
         "period_text": (pl.String(), [r.period_text for r in rs]),
         "period_start_year": (pl.Int32(), [r.period_start_year for r in rs]),
         "period_end_year": (pl.Int32(), [r.period_end_year for r in rs]),

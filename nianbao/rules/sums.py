@@ -65,6 +65,7 @@ def findings_of(
         rows_of = zip(arrays.values[sel].tolist(), arrays.states[sel].tolist(), arrays.lines[sel].tolist(), strict=True)
         for j, row in zip(js, rows_of, strict=True):
             got[j] = row
+    terms = {name: _terms(by_name[name]) for name in of_rule}
     out: list[Finding] = []
     for d, (vals, sts, lns) in zip(failing, got, strict=True):
         lr = by_name[d["check"]]
@@ -73,12 +74,11 @@ def findings_of(
         ids = lr.cells
         if involves_unreadable(rep, ids):
             continue  # a row/table that could not be read by columns (I07/I09) is not summed
-        value = dict(zip(ids, vals, strict=True))  # NaN: no value
-        state = dict(zip(ids, sts, strict=True))
-        lhs = sum(_number(value[c]) for c in lr.lhs)
-        rhs = sum(_number(value[c]) for c in lr.rhs)
+        lhs_at, rhs_at = terms[lr.name]  # (the rule's terms' places among its cells: values by place)
+        lhs = sum(_number(vals[i]) for i in lhs_at)  # NaN: no value
+        rhs = sum(_number(vals[i]) for i in rhs_at)
         # a blank printed total is not "报告填写为 0": it was left empty
-        blank = all(state[c] == _BLANK for c in lr.lhs)
+        blank = all(sts[i] == _BLANK for i in lhs_at)
         params = dict(lr.params) | {"expected": format_number(rhs), "actual": BLANK if blank else format_number(lhs)}
         lines = [ln for ln in lns if ln]
         out.append(
@@ -98,6 +98,13 @@ def findings_of(
 
 
 _BLANK = STATE_CODE[State.BLANK]
+
+
+def _terms(lr: LinearRule) -> tuple[list[int], list[int]]:
+    """The places of the rule's printed terms and parts among its cells (a cell named twice: its
+    last place, as a dict of the cells would keep it)."""
+    at = {c: i for i, c in enumerate(lr.cells)}
+    return [at[c] for c in lr.lhs], [at[c] for c in lr.rhs]
 
 
 def _where(rep: ParsedReport, ids: Sequence[str]) -> str | None:
