@@ -137,7 +137,8 @@ def missing_last_year(yp: YearPairs, presence: pl.DataFrame) -> list[Finding | I
             summaries.add_many(
                 "E02", reps, lines, cells=[], expected=f"{prev_year} 年度报告", actual=None, params=params
             )
-        return summaries.done()
+        out += summaries.done()
+        return out
     for ri, reason in sorted(reasons):
         rep = yp.reports[ri]
         prev_year = (rep.year or 0) - 1
