@@ -7,7 +7,7 @@
 
 The environment is .venv/, installed from requirements.lock (every package pinned) plus this
 project in editable mode; it is reinstalled only when pyproject.toml, the lock file or the C
-source of the compiled scan (nianbao/read/scan.c) change.
+sources of the compiled scan (nianbao/read/scan.c) and decoder (nianbao/io/decode.c) change.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ STAMP = VENV / ".nianbao-installed"
 
 def _digest() -> str:
     h = hashlib.sha256()
-    for name in ("pyproject.toml", "requirements.lock", "nianbao/read/scan.c"):  # scan.c: the compiled scan
+    # scan.c, decode.c: the compiled scan and decoder
+    for name in ("pyproject.toml", "requirements.lock", "nianbao/read/scan.c", "nianbao/io/decode.c"):
         h.update((ROOT / name).read_bytes())
     return h.hexdigest()
 

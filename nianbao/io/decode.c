@@ -1,0 +1,118 @@
+/* Bytes to text, compiled: the common cases of nianbao.io.textio, each equal to Python's own codec.
+ *
+ * gbk(data, table): a GB18030 file whose bytes are all ASCII or two-byte (GBK range) characters,
+ * decoded through ``table`` (one UCS-2 unit per lead byte 0x81-0xFE and trail byte 0x40-0xFE, 0 for
+ * a pair that is not one character there), which textio builds once per process from Python's own
+ * gb18030 codec: the same mapping by construction.  Returns None at the first byte it does not take
+ * (0x80, 0xFF, a four-byte sequence, a pair the table lacks, a lead byte at the end): the caller then
+ * decodes with Python's codec (and its error reports) as before.
+ *
+ * controls(text): the index of the text's first C0 control character (U+0000-U+0008,
+ * U+000E-U+001F) or DEL, or -1: what textio._CONTROL.search finds, without the regex.
+ *
+ * Linear in the input; no state kept between calls.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+#define LEADS 126  /* 0x81-0xFE */
+#define TRAILS 191 /* 0x40-0xFE */
+
+static PyObject *gbk(PyObject *self, PyObject *args) {
+    Py_buffer data, table;
+    if (!PyArg_ParseTuple(args, "y*y*", &data, &table))
+        return NULL;
+    PyObject *out = NULL;
+    if (table.len != (Py_ssize_t)(LEADS * TRAILS * sizeof(Py_UCS2))) {
+        PyErr_SetString(PyExc_ValueError, "gbk: the table has the wrong size");
+        goto done;
+    }
+    const unsigned char *p = (const unsigned char *)data.buf;
+    const Py_UCS2 *t = (const Py_UCS2 *)table.buf;
+    Py_ssize_t n = data.len;
+    Py_UCS2 *buf = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(Py_UCS2)); /* chars <= bytes */
+    if (!buf) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t i = 0, k = 0;
+    while (i < n) {
+        unsigned char b = p[i];
+        if (b < 0x80) {
+            buf[k++] = b;
+            i++;
+            continue;
+        }
+        if (b == 0x80 || b == 0xFF || i + 1 >= n)
+            break;
+        unsigned char c = p[i + 1];
+        if (c < 0x40 || c == 0xFF)
+            break;
+        Py_UCS2 u = t[(b - 0x81) * TRAILS + (c - 0x40)];
+        if (!u)
+            break;
+        buf[k++] = u;
+        i += 2;
+    }
+    if (i < n)
+        out = Py_NewRef(Py_None);
+    else
+        out = PyUnicode_FromKindAndData(PyUnicode_2BYTE_KIND, buf, k); /* narrowed when it can be */
+    PyMem_Free(buf);
+done:
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&table);
+    return out;
+}
+
+static inline int is_control(Py_UCS4 c) {
+    return c <= 0x08 || (c >= 0x0E && c <= 0x1F) || c == 0x7F;
+}
+
+static PyObject *controls(PyObject *self, PyObject *arg) {
+    if (!PyUnicode_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "controls: a str is needed");
+        return NULL;
+    }
+    if (PyUnicode_READY(arg) < 0)
+        return NULL;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(arg);
+    int kind = PyUnicode_KIND(arg);
+    const void *d = PyUnicode_DATA(arg);
+    Py_ssize_t i;
+    if (kind == PyUnicode_1BYTE_KIND) {
+        const Py_UCS1 *s = d;
+        for (i = 0; i < n; i++)
+            if (is_control(s[i]))
+                return PyLong_FromSsize_t(i);
+    } else if (kind == PyUnicode_2BYTE_KIND) {
+        const Py_UCS2 *s = d;
+        for (i = 0; i < n; i++)
+            if (is_control(s[i]))
+                return PyLong_FromSsize_t(i);
+    } else {
+        const Py_UCS4 *s = d;
+        for (i = 0; i < n; i++)
+            if (is_control(s[i]))
+                return PyLong_FromSsize_t(i);
+    }
+    return PyLong_FromLong(-1);
+}
+
+static PyMethodDef methods[] = {
+    {"gbk", gbk, METH_VARARGS, "GB18030 bytes of ASCII and two-byte characters to str, by the table; None otherwise."},
+    {"controls", controls, METH_O, "Index of the first C0 control character or DEL in a str, or -1."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "nianbao.io.decode",
+    .m_doc = "Bytes to text, compiled (see decode.c).",
+    .m_size = 0,
+    .m_methods = methods,
+};
+
+PyMODINIT_FUNC PyInit_decode(void) { return PyModule_Create(&module); }
