@@ -34,15 +34,20 @@ from nianbao.rules.years import YearPairs
 from schemas.plausibility import KEY_FIGURES, PLAUSIBILITY_RULES, SIGMA_FLOOR, Z_MAX, plausibility_schema
 
 _COUNTY = re.compile(r"^(.+?(?:自治县|自治旗|林区|特区|县|区|市|旗))(.+)$")
-_TOWNSHIP = re.compile(r"(?:镇|乡|街道|街道办事处|苏木)$")
+# a township's name ends with one of these (the rest of a name after its county holds no line
+# break: ``str.endswith`` is the regex ``(?:镇|乡|街道|街道办事处|苏木)$`` on it)
+_TOWNSHIP = ("镇", "乡", "街道", "街道办事处", "苏木")
 
 
 def infer_county_level(key: str) -> tuple[str | None, str | None]:
     """(county, level) from a normalised agency name; (None, None) when it names no county."""
     m = _COUNTY.match(key)
-    if not m or len(m.group(2)) < 2:
+    if m is None:
         return None, None
-    return m.group(1), "township" if _TOWNSHIP.search(m.group(2)) else "department"
+    county, rest = m.groups()
+    if len(rest) < 2:
+        return None, None
+    return county, "township" if rest.endswith(_TOWNSHIP) else "department"
 
 
 def county_level(keys: Sequence[str], registry: Sequence[Agency] | None) -> list[tuple[str | None, str | None]]:
