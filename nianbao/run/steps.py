@@ -24,6 +24,7 @@ import os
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -191,6 +192,29 @@ def _same_stat(f: InboxFile, size: int | None, mtime_ns: int) -> bool:
     return st.st_size == size and st.st_mtime_ns == mtime_ns
 
 
+_name_of = attrgetter("sub.name")  # (an inbox file's ``rel``, in C)
+_stat_of = attrgetter("stat")
+
+
+def unchanged_names(
+    files: Sequence[InboxFile],
+    rels: Sequence[str],
+    shas: Sequence[str | None],
+    sizes: Sequence[int | None],
+    mtimes: Sequence[int | None],
+) -> list[str] | None:
+    """Every file's name (``rel``) when the files are the store's rows (``rels``, their ``shas``,
+    ``sizes``, ``mtimes``) one for one, in the same order, each with a SHA-256 and the size and
+    modification time its listing found (so each is taken from the store as it is); else None.
+    A file not read (a symlink, a special file) has no listed size: never the same."""
+    if len(files) != len(rels) or not all(shas):
+        return None
+    names = list(map(_name_of, files))
+    if names != rels or list(map(_stat_of, files)) != list(zip(sizes, mtimes, strict=True)):
+        return None
+    return names
+
+
 def plan_stage(inv: Inventory, store: Path, scope: Scope, by_county: bool = False) -> Plan:
     """Look every file up in the store.
 
@@ -210,7 +234,6 @@ def plan_stage(inv: Inventory, store: Path, scope: Scope, by_county: bool = Fals
     everything = Store(store).read(columns=(*PLAN_COLUMNS, *SCALAR_COLUMNS))
     rows = reusable(everything)
     rels = rows.get_column("rel").to_list()
-    by_rel = dict(zip(rels, range(rows.height), strict=True))
     shas = rows.get_column("sha256").to_list()
     sizes = column_values(rows.get_column("size"))
     mtimes = rows.get_column("mtime_ns").to_list()
@@ -223,7 +246,14 @@ def plan_stage(inv: Inventory, store: Path, scope: Scope, by_county: bool = Fals
     take_for: list[int] = []  # ... for these inventory indices
     todo: list[int] = []
     kept = 0
-    for i, f in enumerate(inv.files):
+    # an unchanged rerun of the whole inbox: every file the store's row of the same position (the
+    # same name), every row with a SHA-256 and the size and modification time the listing found —
+    # checked over whole lists at once, in C (the loop below: ~0.06 s at 100,000 files)
+    names = unchanged_names(inv.files, rels, shas, sizes, mtimes) if everything_in_scope and trust_stat else None
+    if names is not None:
+        take = take_for = list(range(rows.height))
+    by_rel = {} if names is not None else dict(zip(rels, range(rows.height), strict=True))
+    for i, f in enumerate(inv.files if names is None else ()):
         sub = f.sub
         row = by_rel.get(sub.name)
         if sub.problem is not None:
@@ -263,7 +293,8 @@ def plan_stage(inv: Inventory, store: Path, scope: Scope, by_county: bool = Fals
             # gather of a copy: ~0.03 s at 100,000 reports)
             same = len(take) == rows.height and take == list(range(rows.height))
             # (each report's name in this run given: no stored name converted, then replaced)
-            names = [inv.files[i].sub.name for i in take_for]  # (``rel``)
+            if names is None:
+                names = [inv.files[i].sub.name for i in take_for]  # (``rel``)
             # (the rows' SHA-256 list, read above, given when they are all taken as they are)
             rebuilt = stored_reports(Store(store), rows if same else rows[take], names, shas if same else None)
             # as load_all does: later collections need not walk the reports again (frozen before
