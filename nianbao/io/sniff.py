@@ -27,6 +27,15 @@ _HTML_START = re.compile(
 )
 _HTML_TAGS = re.compile(rb"<(?:table|tr|td|p|div|br|span|h[1-6])\b[^>]*>", re.I)
 
+# the first bytes with which a kind other than text or csv can start (after the PDF marker, which
+# may be anywhere in the first KiB): its magic number, whitespace or a BOM before markup or RTF, "<"
+_SPECIAL_FIRST = frozenset(
+    {b"", b"P", OLE2[:1], b"R", b"{", b"<", b"\xef", b"\xff", b"\xfe", *(m[:1] for m, _ in _IMAGES)}
+    | {bytes((c,)) for c in b" \t\n\r\x0b\x0c"}
+)
+
+_HTML_EXT = ("html", "htm", "shtml", "xhtml", "mht")
+
 HEAVY = frozenset({"pdf", "docx", "xlsx", "html"})  # parsed in the guarded worker process
 
 
@@ -62,10 +71,17 @@ def _zip_kind(data: bytes) -> str:
 
 def sniff(data: bytes, name: str = "") -> str:
     """The kind of a submission (see module doc)."""
-    head = data[:2048]
     ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    if b"%PDF-" in data[:1024]:
+    if data.find(b"%PDF-", 0, 1024) >= 0:  # (in the first KiB, without its copy)
         return "pdf"
+    # most texts: no magic number, BOM or markup can match (after a UTF-8 BOM: its text's first byte)
+    if (data[3:4] if data.startswith(b"\xef\xbb\xbf") else data[:1]) not in _SPECIAL_FIRST:
+        if ext == "csv":
+            return "csv"
+        if ext in _HTML_EXT and _HTML_TAGS.search(data[:2048]):
+            return "html"
+        return "text"
+    head = data[:2048]
     if head.startswith(b"PK\x03\x04"):
         return _zip_kind(data)
     if head.startswith(OLE2):
@@ -88,7 +104,7 @@ def sniff(data: bytes, name: str = "") -> str:
         probe = probe[3:]
     if _HTML_START.match(probe):
         return "html"
-    if ext in ("html", "htm", "shtml", "xhtml", "mht") and _HTML_TAGS.search(probe):
+    if ext in _HTML_EXT and _HTML_TAGS.search(probe):
         return "html"
     if ext == "csv":
         return "csv"
