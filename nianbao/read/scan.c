@@ -1615,6 +1615,30 @@ dsame(const DText *a, const DText *b)
     return 1;
 }
 
+/* one code point's UTF-8 at w; past it */
+static inline unsigned char *
+dput(unsigned char *w, Py_UCS4 c)
+{
+    if (c < 0x80)
+        *w++ = (unsigned char)c;
+    else if (c < 0x800) {
+        *w++ = (unsigned char)(0xC0 | (c >> 6));
+        *w++ = (unsigned char)(0x80 | (c & 0x3F));
+    }
+    else if (c < 0x10000) {
+        *w++ = (unsigned char)(0xE0 | (c >> 12));
+        *w++ = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+        *w++ = (unsigned char)(0x80 | (c & 0x3F));
+    }
+    else {
+        *w++ = (unsigned char)(0xF0 | (c >> 18));
+        *w++ = (unsigned char)(0x80 | ((c >> 12) & 0x3F));
+        *w++ = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+        *w++ = (unsigned char)(0x80 | (c & 0x3F));
+    }
+    return w;
+}
+
 /* the text's UTF-8 appended to b; 1 when it holds a surrogate (nothing usable written) */
 static int
 dutf8(Buf *b, const DText *t)
@@ -1626,39 +1650,71 @@ dutf8(Buf *b, const DText *t)
     unsigned char *w = (unsigned char *)b->p + b->n;
     for (Py_ssize_t i = 0; i < t->len; i++) {
         Py_UCS4 c = PyUnicode_READ(t->kind, t->data, i);
-        if (c < 0x80)
-            *w++ = (unsigned char)c;
-        else if (c < 0x800) {
-            *w++ = (unsigned char)(0xC0 | (c >> 6));
-            *w++ = (unsigned char)(0x80 | (c & 0x3F));
-        }
-        else if (c >= 0xD800 && c <= 0xDFFF)
+        if (c >= 0xD800 && c <= 0xDFFF)
             return 1;
-        else if (c < 0x10000) {
-            *w++ = (unsigned char)(0xE0 | (c >> 12));
-            *w++ = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
-            *w++ = (unsigned char)(0x80 | (c & 0x3F));
+        w = dput(w, c);
+    }
+    b->n = (Py_ssize_t)((char *)w - b->p);
+    return 0;
+}
+
+/* 1 when one of the words (their first characters' bits in starts) is in the text, else 0 */
+static int
+dflag(const DText *t, const uint8_t *starts, PyObject *words)
+{
+    Py_ssize_t n_words = PyTuple_GET_SIZE(words);
+    for (Py_ssize_t i = 0; i < t->len; i++) {
+        Py_UCS4 c = PyUnicode_READ(t->kind, t->data, i);
+        if (c > 0xFFFF || !(starts[c >> 3] & (1u << (c & 7))))
+            continue;
+        for (Py_ssize_t w = 0; w < n_words; w++) {
+            PyObject *word = PyTuple_GET_ITEM(words, w);
+            Py_ssize_t m = PyUnicode_GET_LENGTH(word), j = 0;
+            int wk = PyUnicode_KIND(word);
+            const void *wd = PyUnicode_DATA(word);
+            if (m > t->len - i)
+                continue;
+            while (j < m && PyUnicode_READ(wk, wd, j) == PyUnicode_READ(t->kind, t->data, i + j))
+                j++;
+            if (j == m)
+                return 1;
         }
-        else {
-            *w++ = (unsigned char)(0xF0 | (c >> 18));
-            *w++ = (unsigned char)(0x80 | ((c >> 12) & 0x3F));
-            *w++ = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
-            *w++ = (unsigned char)(0x80 | (c & 0x3F));
-        }
+    }
+    return 0;
+}
+
+/* the text's characters mapped by table (below U+10000; -1: dropped) appended to b as UTF-8 */
+static int
+dmapped(Buf *b, const DText *t, const int32_t *table)
+{
+    void *p = b->p;
+    if (grow(&p, &b->cap, b->n + 4 * t->len + 1, 1 << 16, 1) < 0)
+        return -1;
+    b->p = p;
+    unsigned char *w = (unsigned char *)b->p + b->n;
+    for (Py_ssize_t i = 0; i < t->len; i++) {
+        Py_UCS4 c = PyUnicode_READ(t->kind, t->data, i);
+        int32_t m = c < 0x10000 ? table[c] : (int32_t)c;
+        if (m >= 0)
+            w = dput(w, (Py_UCS4)m);
     }
     b->n = (Py_ssize_t)((char *)w - b->p);
     return 0;
 }
 
 PyDoc_STRVAR(distinct_doc,
-"distinct(docs, lengths, per_doc, kept, sections, mask=~0, /)\n"
+"distinct(docs, lengths, per_doc, kept, sections, mask=~0, words=(), table=b'', /)\n"
 "--\n\n"
 "The distinct (section, text) pairs of the lines of ``docs`` (strs; each its lines joined: the\n"
 "lines' ``lengths`` int64, ``per_doc`` lines each, int64), of the lines ``kept`` (uint8) says, whose\n"
 "section codes are ``sections`` (uint32, one a kept line): (the pair's number of each kept line,\n"
 "uint32; the kept line each pair is first seen at, int64; the pairs' texts as UTF-8, joined; their\n"
 "offsets there, int64, one more than pairs), or None when a text holds a lone surrogate.  ``mask``\n"
-"is ANDed into every hash (tests pass 0: every line's hash collides).");
+"is ANDed into every hash (tests pass 0: every line's hash collides).  With ``words`` (strs of\n"
+"characters below U+10000) and ``table`` (int32, one a code point below U+10000: its replacement,\n"
+"-1 to drop it; a surrogate only itself: a text with one is refused anyway), also (uint8 a pair:\n"
+"its text holds one of the words; those texts' characters\n"
+"mapped by the table as UTF-8, joined; their offsets, int64).");
 
 static PyObject *
 distinct(PyObject *self, PyObject *args)
@@ -1667,8 +1723,17 @@ distinct(PyObject *self, PyObject *args)
     PyObject *docs;
     Py_buffer lb, pb, kb, sb;
     unsigned long long hmask = ~0ULL;
-    if (!PyArg_ParseTuple(args, "O!y*y*y*y*|K", &PyList_Type, &docs, &lb, &pb, &kb, &sb, &hmask))
+    PyObject *words = NULL;
+    Py_buffer tb = {0};
+    if (!PyArg_ParseTuple(args, "O!y*y*y*y*|KO!y*", &PyList_Type, &docs, &lb, &pb, &kb, &sb, &hmask, &PyTuple_Type,
+                          &words, &tb))
         return NULL;
+    const int32_t *map = tb.buf;
+    uint8_t *starts = NULL, *flags = NULL; /* (a bit a code point: some word starts with it) */
+    int64_t *moffs = NULL;
+    Buf mapped;
+    memset(&mapped, 0, sizeof mapped);
+    Py_ssize_t n_words = words ? PyTuple_GET_SIZE(words) : 0;
     PyObject *result = NULL;
     DText *dt = NULL;
     uint32_t *table = NULL, *tids = NULL;
@@ -1684,6 +1749,31 @@ distinct(PyObject *self, PyObject *args)
     if (lb.len % 8 || pb.len % 8 || sb.len % 4 || pb.len / 8 != n_docs || kb.len != n_lines) {
         PyErr_SetString(PyExc_ValueError, "the lines' arrays differ in length");
         goto done;
+    }
+    if (n_words) {
+        if (tb.len != 0x10000 * 4) {
+            PyErr_SetString(PyExc_ValueError, "the table is not one int32 a code point below U+10000");
+            goto done;
+        }
+        starts = PyMem_Calloc(0x10000 / 8, 1);
+        if (starts == NULL) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        for (Py_ssize_t w = 0; w < n_words; w++) {
+            PyObject *word = PyTuple_GET_ITEM(words, w);
+            if (!PyUnicode_Check(word) || PyUnicode_GET_LENGTH(word) == 0 || PyUnicode_MAX_CHAR_VALUE(word) > 0xFFFF) {
+                PyErr_SetString(PyExc_ValueError, "a word is not a str of characters below U+10000");
+                goto done;
+            }
+            Py_UCS4 c = PyUnicode_READ_CHAR(word, 0);
+            starts[c >> 3] |= (uint8_t)(1u << (c & 7));
+        }
+        for (Py_ssize_t c = 0; c < 0x10000; c++)
+            if (map[c] < -1 || map[c] > 0x10FFFF || (map[c] >= 0xD800 && map[c] <= 0xDFFF && map[c] != c)) {
+                PyErr_SetString(PyExc_ValueError, "a table entry is no code point");
+                goto done;
+            }
     }
     Py_ssize_t size = 16;
     while (size < 2 * n_kept)
@@ -1775,6 +1865,16 @@ distinct(PyObject *self, PyObject *args)
         goto done;
     }
     offs[0] = 0;
+    Py_ssize_t n_flagged = 0;
+    if (n_words) {
+        flags = PyMem_Calloc((size_t)(n_dt ? n_dt : 1), 1);
+        moffs = PyMem_Malloc((size_t)(n_dt + 1) * sizeof *moffs);
+        if (flags == NULL || moffs == NULL) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        moffs[0] = 0;
+    }
     for (Py_ssize_t i = 0; i < n_dt; i++) {
         int r = dutf8(&utf, &dt[i]);
         if (r < 0)
@@ -1784,10 +1884,25 @@ distinct(PyObject *self, PyObject *args)
             goto done;
         }
         offs[i + 1] = utf.n;
+        if (n_words) {
+            r = dflag(&dt[i], starts, words);
+            if (r > 0 && dmapped(&mapped, &dt[i], map) < 0)
+                goto done;
+            if (r > 0)
+                moffs[++n_flagged] = mapped.n;
+            flags[i] = (uint8_t)r;
+        }
     }
-    result = Py_BuildValue("(y#y#y#y#)", (const char *)tids, (Py_ssize_t)(k * 4), (const char *)first,
-                           (Py_ssize_t)(n_dt * 8), utf.p ? utf.p : "", utf.n, (const char *)offs,
-                           (Py_ssize_t)((n_dt + 1) * 8));
+    if (n_words)
+        result = Py_BuildValue("(y#y#y#y#y#y#y#)", (const char *)tids, (Py_ssize_t)(k * 4), (const char *)first,
+                               (Py_ssize_t)(n_dt * 8), utf.p ? utf.p : "", utf.n, (const char *)offs,
+                               (Py_ssize_t)((n_dt + 1) * 8), (const char *)flags, n_dt,
+                               mapped.p ? mapped.p : "", mapped.n, (const char *)moffs,
+                               (Py_ssize_t)((n_flagged + 1) * 8));
+    else
+        result = Py_BuildValue("(y#y#y#y#)", (const char *)tids, (Py_ssize_t)(k * 4), (const char *)first,
+                               (Py_ssize_t)(n_dt * 8), utf.p ? utf.p : "", utf.n, (const char *)offs,
+                               (Py_ssize_t)((n_dt + 1) * 8));
 done:
     PyMem_Free(dt);
     PyMem_Free(table);
@@ -1796,6 +1911,12 @@ done:
     PyMem_Free(offs);
     PyMem_Free(tmp);
     PyMem_Free(utf.p);
+    PyMem_Free(starts);
+    PyMem_Free(flags);
+    PyMem_Free(moffs);
+    PyMem_Free(mapped.p);
+    if (tb.obj != NULL)
+        PyBuffer_Release(&tb);
     PyBuffer_Release(&lb);
     PyBuffer_Release(&pb);
     PyBuffer_Release(&kb);

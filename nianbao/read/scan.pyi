@@ -85,5 +85,13 @@ def windows(
     skel: list[str], s2: int, e2: int, s3: int, e3: int, s4: int, e4: int, mask: int = ..., /
 ) -> tuple[str, str, str]: ...
 def distinct(
-    docs: list[str], lengths: _Buffer, per_doc: _Buffer, kept: _Buffer, sections: _Buffer, mask: int = ..., /
-) -> tuple[bytes, bytes, bytes, bytes] | None: ...
+    docs: list[str],
+    lengths: _Buffer,
+    per_doc: _Buffer,
+    kept: _Buffer,
+    sections: _Buffer,
+    mask: int = ...,
+    words: tuple[str, ...] = ...,
+    table: _Buffer = ...,
+    /,
+) -> tuple[bytes, ...] | None: ...

@@ -147,7 +147,10 @@ def test_no_claim_pattern_is_anchored() -> None:
 
 # --- the distinct texts numbered by the compiled scan (text._by_scan) against a plain dict
 
-_LINE_PIECES = ["共", "3", "件", "。", "\r\n", "\r", "é", "a", " ", "𠀀", "\ud800", "主动公开", ""]
+_LINE_PIECES = [
+    "共", "3", "件", "。", "\r\n", "\r", "é", "a", " ", "𠀀", "\ud800", "主动公开", "", "\u3000", "\t", "５", "，",
+    "没", "有", "没有", "全部", "％", "1,234", "公民、法人和其他组织", "\xa0", "\u2028", "条",
+]  # fmt: skip
 _NAMES = ["引言", "一", "二", "四"]
 
 
@@ -193,13 +196,16 @@ def test_distinct_by_the_scan_is_the_first_occurrence_numbering(
     span = [len(reports) - 1, 0] if spanned else None
     rows, texts = _expected(reports, span)
     p = text._packed(reports, span)
-    got = text._by_scan(p, 0 if collide else 0xFFFF_FFFF_FFFF_FFFF)
+    got = text._by_scan(p, 0 if collide else 0xFFFF_FFFF_FFFF_FFFF, trigger=True)
     if any("\ud800" in t for _t, _n, t in texts):
         assert got is None
         return
     assert got is not None
-    lines, distinct = got
+    lines, distinct, cand = got
     assert lines.rows() == rows and distinct.rows() == texts
+    # the texts with a trigger word, normalised: as trigger_texts finds and normalises them
+    expected_cand = trigger_texts(distinct)
+    assert cand is not None and cand.equals(expected_cand) and cand.schema == expected_cand.schema
     if not any("\ud800" in d for d in p.docs):  # (the string path hands polars every doc whole)
         with_ids, expected = distinct_texts(text._with_text(p))
         assert lines.equals(with_ids.drop("text")) and lines.schema == with_ids.drop("text").schema
@@ -226,3 +232,12 @@ def test_distinct_by_the_scan_refuses_lines_that_do_not_add_up() -> None:
     for args in bad:
         with pytest.raises(ValueError):
             scan.distinct(*args)
+
+
+def test_prose_frames_are_the_texts_and_their_trigger_texts() -> None:
+    reports = _reports(["本年度主动公开信息共 １,２３４ 条，没有收到　申请。"])
+    lines, texts, cand = text.prose_frames(reports, [0, 1, 3])
+    expected = prose_texts(reports, [0, 1, 3])
+    assert lines.equals(expected[0]) and texts.equals(expected[1])
+    assert cand.equals(trigger_texts(texts)) and cand.schema == trigger_texts(texts).schema
+    assert "本年度主动公开信息共1234条,没有收到申请。" in cand.get_column("norm").to_list()

@@ -33,7 +33,7 @@ from nianbao.rules.prose.extract import (
     wrong_percentages,
     wrong_publication_sums,
 )
-from nianbao.rules.prose.text import clauses, prose_texts, text_sentences, trigger_texts
+from nianbao.rules.prose.text import clauses, prose_frames, text_sentences
 
 # reports whose analyses are kept at most (this year's and last year's of a large run)
 REGISTRY_CAP = 400_000
@@ -56,10 +56,10 @@ class ChunkProse:
 def analyse(reports: Sequence[ParsedReport], span: Sequence[int] | None = None) -> ChunkProse | None:
     """The analysis of the reports at ``span`` (all by default; ``report`` is the position in
     ``reports``); None when they have no prose line."""
-    lines, texts = prose_texts(reports, span)
+    # (cand: the texts with a trigger word, normalised once, for their sentences and the H19 candidates)
+    lines, texts, cand = prose_frames(reports, span)
     if not lines.height:
         return None
-    cand = trigger_texts(texts)  # normalised once, for their sentences and the H19 candidates
     sents = text_sentences(stating_texts(cand))  # (all the sentences the claims and H20 read)
     return ChunkProse(
         lines=lines,

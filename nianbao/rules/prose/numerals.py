@@ -66,12 +66,20 @@ _ONE_PASS = (
 
 def normalise(expr: pl.Expr) -> pl.Expr:
     """The normalised text (see the module's docstring) of a string expression."""
-    return (
-        expr.str.replace_all(" ", "", literal=True)
-        .str.replace_many(*_ONE_PASS)
-        .str.replace_all(r"(\d),(\d{3})", "${1}${2}")
-        .str.replace_all(r"公民、法人(?:和|或者|或|及|以及|与)其他组织", "公民法人其他组织")
+    return regrouped(expr.str.replace_all(" ", "", literal=True).str.replace_many(*_ONE_PASS))
+
+
+def regrouped(expr: pl.Expr) -> pl.Expr:
+    """The rest of :func:`normalise` once each character is mapped by :data:`CHAR_MAP`."""
+    return expr.str.replace_all(r"(\d),(\d{3})", "${1}${2}").str.replace_all(
+        r"公民、法人(?:和|或者|或|及|以及|与)其他组织", "公民法人其他组织"
     )
+
+
+# normalise's first two passes as one map of single characters (code point -> its replacement's,
+# -1: dropped): every pattern is one character and no replacement is a pattern, so mapping each
+# character on its own is those passes (text.prose_frames hands it to the compiled scan)
+CHAR_MAP = {ord(c): (ord(r) if r else -1) for c, r in zip(*_ONE_PASS, strict=True)} | {ord(" "): -1}
 
 
 _TRANSLATE = {ord(k): v for k, v in _FULLWIDTH.items()}

@@ -10,17 +10,19 @@ claims found are joined back to every line that has that text.  :func:`sentences
 
 from __future__ import annotations
 
+import functools
 import re
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
 import pyarrow as pa
 
 from nianbao.domain.model import ParsedReport
-from nianbao.rules.prose.numerals import normalise
+from nianbao.rules.prose.numerals import CHAR_MAP, normalise, regrouped
 
 try:  # the bulk reader's compiled scan (optional: without it the lines are matched by polars)
     from nianbao.read import scan as cscan
@@ -151,38 +153,82 @@ def prose_texts(
     if cscan is not None and key is None:
         got = _by_scan(p)
         if got is not None:
-            return got
+            return got[0], got[1]
     return _by_utf16(p, key)
 
 
-def _by_scan(p: _Packed, mask: int = 0xFFFF_FFFF_FFFF_FFFF) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+def prose_frames(
+    reports: Sequence[ParsedReport], span: Sequence[int] | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(lines, texts) of :func:`prose_texts` and the :func:`trigger_texts` of those texts: with the
+    compiled scan, the texts with a trigger word are found and their characters mapped (the first
+    passes of ``normalise``: :data:`numerals.CHAR_MAP`) while the pairs are numbered, in one pass."""
+    p = _packed(reports, span)
+    if cscan is not None:
+        got = _by_scan(p, trigger=True)
+        if got is not None and got[2] is not None:
+            return got[0], got[1], got[2]
+    lines, texts = _by_utf16(p, None)
+    return lines, texts, trigger_texts(texts)
+
+
+@functools.cache
+def _char_table() -> bytes:
+    """:data:`numerals.CHAR_MAP` as the compiled scan reads it: an int32 a code point below U+10000."""
+    table = np.arange(0x10000, dtype=np.int32)
+    for c, r in CHAR_MAP.items():
+        table[c] = r
+    return table.tobytes()
+
+
+def _by_scan(
+    p: _Packed, mask: int = 0xFFFF_FFFF_FFFF_FFFF, trigger: bool = False
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame | None] | None:
     """:func:`prose_texts` by the compiled scan's ``distinct``: the (section, text) pairs numbered
     from the docs' characters (hashed, then compared character by character: the same numbers as
-    :func:`distinct_texts`), each pair's text given once as UTF-8; None when a text holds a lone
-    surrogate.  ``mask``: ANDed into every hash (tests pass 0: every line collides)."""
+    :func:`distinct_texts`), each pair's text given once as UTF-8; with ``trigger``, also the
+    :func:`trigger_texts` of them; None when a text holds a lone surrogate.  ``mask``: ANDed into
+    every hash (tests pass 0: every line collides)."""
     assert cscan is not None
-    got = cscan.distinct(
+    args: list[Any] = [
         p.docs,
         np.ascontiguousarray(p.all_lengths, dtype=np.int64),
         np.ascontiguousarray(p.per_doc, dtype=np.int64),
         np.ascontiguousarray(p.kept, dtype=np.uint8),
         np.ascontiguousarray(p.section, dtype=np.uint32),
         mask,
-    )
+    ]
+    if trigger:
+        args += [TRIGGER_WORDS, _char_table()]
+    got = cscan.distinct(*args)
     if got is None:
         return None
-    tids, first, utf8, offsets = got
+    tids, first, utf8, offsets, *flagged = got
     n = len(first) // 8
     lines = _line_frame(p).with_columns(pl.Series("tid", np.frombuffer(tids, dtype=np.uint32), dtype=pl.UInt32))
-    strings = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(utf8))
     texts = pl.DataFrame(
         {
             "tid": pl.int_range(n, dtype=pl.UInt32, eager=True),
             "section": lines.get_column("section").gather(np.frombuffer(first, dtype=np.int64)),
-            "text": pl.Series("text", strings, dtype=pl.String),
+            "text": _utf8_series("text", utf8, offsets),
         }
     )
-    return lines, texts
+    if not flagged:
+        return lines, texts, None
+    flags, mapped, mapped_offsets = flagged
+    cand = (
+        texts.filter(pl.Series(np.frombuffer(flags, dtype=np.bool_)))
+        .with_columns(_utf8_series("norm", mapped, mapped_offsets))
+        .with_columns(regrouped(pl.col("norm")))
+    )
+    return lines, texts, cand
+
+
+def _utf8_series(name: str, utf8: bytes, offsets: bytes) -> pl.Series:
+    """The strings of joined UTF-8 at their int64 offsets (one more than strings)."""
+    n = len(offsets) // 8 - 1
+    strings = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(utf8))
+    return pl.Series(name, strings, dtype=pl.String)
 
 
 def _by_utf16(p: _Packed, key: pl.Expr | None) -> tuple[pl.DataFrame, pl.DataFrame]:
