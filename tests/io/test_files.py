@@ -73,3 +73,24 @@ def test_a_file_that_cannot_be_read(tmp_path: Path) -> None:
     got = read_bytes(tmp_path / "d.txt", "d.txt", Limits())
     assert isinstance(got, ParsedReport) and got.reason_code == "U01"
     assert got.reason.endswith("这是一个文件夹，不是文件。")
+
+
+def test_a_file_as_its_status_said_is_read_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    p = tmp_path / "a.txt"
+    p.write_bytes(b"x" * 5000)
+    real = os.read
+    asked: list[int] = []
+
+    def read(fd: int, n: int) -> bytes:
+        asked.append(n)
+        return real(fd, n)
+
+    monkeypatch.setattr(os, "read", read)
+    got = read_bytes(p, "a.txt", Limits())
+    assert not isinstance(got, ParsedReport) and got[0] == b"x" * 5000
+    assert asked == [5001]  # all the status said, and no second read to see the end
+    asked.clear()
+    _stat_saying(p, 6000, monkeypatch)  # fewer bytes than the status said: read on to the end
+    got = read_bytes(p, "a.txt", Limits())
+    assert not isinstance(got, ParsedReport) and got[0] == b"x" * 5000
+    assert asked == [6001, 1001]
