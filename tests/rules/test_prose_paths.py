@@ -241,3 +241,15 @@ def test_prose_frames_are_the_texts_and_their_trigger_texts() -> None:
     assert lines.equals(expected[0]) and texts.equals(expected[1])
     assert cand.equals(trigger_texts(texts)) and cand.schema == trigger_texts(texts).schema
     assert "本年度主动公开信息共1234条,没有收到申请。" in cand.get_column("norm").to_list()
+
+
+def test_the_character_map_is_normalise_on_every_character() -> None:
+    """numerals.CHAR_MAP (what the compiled scan maps) is normalise on each character below
+    U+10000 (the surrogates left out): the same character, another or none."""
+    from nianbao.rules.prose.numerals import CHAR_MAP, normalise
+
+    chars = [chr(c) for c in range(0x10000) if not 0xD800 <= c <= 0xDFFF]
+    got = pl.select(normalise(pl.lit(pl.Series(chars, dtype=pl.String)))).to_series().to_list()
+    mapped = [chr(m) if (m := CHAR_MAP.get(ord(c), ord(c))) >= 0 else "" for c in chars]
+    assert got == mapped
+    assert sum(m == "" for m in mapped) >= 20 and CHAR_MAP[ord("５")] == ord("5")
