@@ -43,6 +43,21 @@ def test_discover_lists_every_file_and_skips_only_nianbao_state(tmp_path: Path) 
     assert files["2023/示例县/a_2023.txt"].agency_hint == "a"
 
 
+def test_paths_given_twice_or_inside_another_are_listed_once(tmp_path: Path) -> None:
+    """One folder walked lists each path once by construction; several paths given may overlap
+    (a folder and a file or folder inside it, the same folder twice): each file listed once."""
+    for rel in ("a/1.txt", "a/b/2.txt", "c.txt"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x", encoding="utf-8")
+    a = tmp_path / "a"
+    one = [f.rel for f in discover([a])]
+    assert one == [f"{a}/1.txt", f"{a}/b/2.txt"]
+    assert [f.rel for f in discover([a, a / "b", a / "1.txt", a])] == one
+    assert [f.rel for f in discover([a / "1.txt", a])] == [f"{a}/1.txt", f"{a}/b/2.txt"]
+    assert [f.rel for f in discover([tmp_path / "c.txt", tmp_path / "c.txt"])] == [f"{tmp_path}/c.txt"]
+    assert all(f.stat == (1, (tmp_path / f.rel).stat().st_mtime_ns) for f in discover([a, a]))
+
+
 def test_bundled_inbox() -> None:
     files = discover([ROOT / "data" / "submissions"], inbox=ROOT / "data" / "submissions")
     assert len(files) == 25 and all(f.in_layout for f in files)
