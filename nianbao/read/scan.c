@@ -1648,12 +1648,25 @@ dutf8(Buf *b, const DText *t)
         return -1;
     b->p = p;
     unsigned char *w = (unsigned char *)b->p + b->n;
-    for (Py_ssize_t i = 0; i < t->len; i++) {
-        Py_UCS4 c = PyUnicode_READ(t->kind, t->data, i);
-        if (c >= 0xD800 && c <= 0xDFFF)
-            return 1;
-        w = dput(w, c);
+    if (t->kind == PyUnicode_2BYTE_KIND) { /* (most texts: the same, without a read by kind) */
+        const Py_UCS2 *u = (const Py_UCS2 *)t->data;
+        for (Py_ssize_t i = 0; i < t->len; i++) {
+            Py_UCS2 c = u[i];
+            if (c < 0x80)
+                *w++ = (unsigned char)c;
+            else if (c >= 0xD800 && c <= 0xDFFF)
+                return 1;
+            else
+                w = dput(w, c);
+        }
     }
+    else
+        for (Py_ssize_t i = 0; i < t->len; i++) {
+            Py_UCS4 c = PyUnicode_READ(t->kind, t->data, i);
+            if (c >= 0xD800 && c <= 0xDFFF)
+                return 1;
+            w = dput(w, c);
+        }
     b->n = (Py_ssize_t)((char *)w - b->p);
     return 0;
 }
@@ -1663,8 +1676,9 @@ static int
 dflag(const DText *t, const uint8_t *starts, PyObject *words)
 {
     Py_ssize_t n_words = PyTuple_GET_SIZE(words);
+    int two = t->kind == PyUnicode_2BYTE_KIND;
     for (Py_ssize_t i = 0; i < t->len; i++) {
-        Py_UCS4 c = PyUnicode_READ(t->kind, t->data, i);
+        Py_UCS4 c = two ? ((const Py_UCS2 *)t->data)[i] : PyUnicode_READ(t->kind, t->data, i);
         if (c > 0xFFFF || !(starts[c >> 3] & (1u << (c & 7))))
             continue;
         for (Py_ssize_t w = 0; w < n_words; w++) {
@@ -1692,12 +1706,21 @@ dmapped(Buf *b, const DText *t, const int32_t *table)
         return -1;
     b->p = p;
     unsigned char *w = (unsigned char *)b->p + b->n;
-    for (Py_ssize_t i = 0; i < t->len; i++) {
-        Py_UCS4 c = PyUnicode_READ(t->kind, t->data, i);
-        int32_t m = c < 0x10000 ? table[c] : (int32_t)c;
-        if (m >= 0)
-            w = dput(w, (Py_UCS4)m);
-    }
+    if (t->kind == PyUnicode_2BYTE_KIND) /* (most texts: the same, without a read by kind) */
+        for (Py_ssize_t i = 0; i < t->len; i++) {
+            int32_t m = table[((const Py_UCS2 *)t->data)[i]];
+            if (m >= 0x80)
+                w = dput(w, (Py_UCS4)m);
+            else if (m >= 0)
+                *w++ = (unsigned char)m;
+        }
+    else
+        for (Py_ssize_t i = 0; i < t->len; i++) {
+            Py_UCS4 c = PyUnicode_READ(t->kind, t->data, i);
+            int32_t m = c < 0x10000 ? table[c] : (int32_t)c;
+            if (m >= 0)
+                w = dput(w, (Py_UCS4)m);
+        }
     b->n = (Py_ssize_t)((char *)w - b->p);
     return 0;
 }
