@@ -38,6 +38,7 @@ static PyObject *gbk(PyObject *self, PyObject *args) {
         goto done;
     }
     Py_ssize_t i = 0, k = 0;
+    Py_UCS2 top = 0;
     while (i < n) {
         unsigned char b = p[i];
         if (b < 0x80) {
@@ -53,13 +54,20 @@ static PyObject *gbk(PyObject *self, PyObject *args) {
         Py_UCS2 u = t[(b - 0x81) * TRAILS + (c - 0x40)];
         if (!u)
             break;
+        top |= u;
         buf[k++] = u;
         i += 2;
     }
-    if (i < n)
+    if (i < n) {
         out = Py_NewRef(Py_None);
-    else
-        out = PyUnicode_FromKindAndData(PyUnicode_2BYTE_KIND, buf, k); /* narrowed when it can be */
+    } else if (top > 0xFF) {
+        /* a character past Latin-1 (``top`` ORs them all): the str is of two-byte kind, copied whole */
+        out = PyUnicode_New(k, 0xFFFF);
+        if (out)
+            memcpy(PyUnicode_2BYTE_DATA(out), buf, (size_t)k * sizeof(Py_UCS2));
+    } else {
+        out = PyUnicode_FromKindAndData(PyUnicode_2BYTE_KIND, buf, k); /* narrowed to its kind */
+    }
     PyMem_Free(buf);
 done:
     PyBuffer_Release(&data);

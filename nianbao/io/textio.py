@@ -31,6 +31,7 @@ _CONTROL_BYTES = bytes([*range(0x00, 0x09), *range(0x0E, 0x20), 0x7F])  # the sa
 # longer sequence, nor of a replaced bad one): bytes without them decode to a text without them
 _ASCII_SAFE = frozenset({"utf-8", "utf-8-sig", "gb18030"})
 BINARY_SHARE = 0.02  # more control characters than this share of the text: binary, not text
+_BOM_FIRST = frozenset({codecs.BOM_UTF8[:1], codecs.BOM_UTF16_LE[:1], codecs.BOM_UTF16_BE[:1]})
 NEAR_UTF8_SHARE = 0.002  # at most this share of bad bytes (and at least 3 allowed) still counts as UTF-8
 
 
@@ -108,7 +109,10 @@ def decode_text(data: bytes, *, keep_c0: bool = False) -> Decoded:
     without ``keep_c0`` (:func:`nianbao.read.bulk.load_files`, whose line scan rejects C0 controls)
     — the bytes' check (~3 µs a report) saved."""
     try:
-        text, enc = _strict(data)
+        if data[:1] in _BOM_FIRST or data.find(0, 0, 4096) >= 0:
+            text, enc = _strict(data)
+        else:  # (what _strict does of a text with no BOM and no NUL in its first 4 KB)
+            text, enc = data.decode("utf-8"), "utf-8"
         out = Decoded(text, enc)
     except UnicodeDecodeError as utf_err:
         out = _fallback(data, utf_err)
