@@ -26,7 +26,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from operator import attrgetter
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 from nianbao.domain.model import ParsedReport, unreadable
 from nianbao.domain.registry import Agency, load_registry, load_renames, normalise_agency
@@ -97,8 +97,12 @@ class Plan:
     partitions: list[list[int]]  # inventory indices to parse, grouped (by county when partitioned)
     reused: int = 0  # unchanged files, rebuilt from the store
     kept: int = 0  # files outside the rerun's scope, taken as the last run read them (not re-read)
-    stored: list[tuple[str, int | None]] = field(default_factory=list)  # every (path, year folder) stored
+    # every (path, year folder) stored (left empty when :attr:`all_listed`: none is dropped)
+    stored: list[tuple[str, int | None]] = field(default_factory=list)
     seconds: float = 0.0
+    # every stored row is a file of the listing (no row to drop from the store), as on an
+    # unchanged rerun: known from the plan's whole-list check (False: not known)
+    all_listed: bool = False
 
 
 @dataclass
@@ -250,7 +254,8 @@ def plan_stage(inv: Inventory, store: Path, scope: Scope, by_county: bool = Fals
     # same name), every row with a SHA-256 and the size and modification time the listing found —
     # checked over whole lists at once, in C (the loop below: ~0.06 s at 100,000 files)
     names = unchanged_names(inv.files, rels, shas, sizes, mtimes) if everything_in_scope and trust_stat else None
-    if names is not None:
+    whole = names is not None
+    if whole:
         take = take_for = list(range(rows.height))
     by_rel = {} if names is not None else dict(zip(rels, range(rows.height), strict=True))
     for i, f in enumerate(inv.files if names is None else ()):
@@ -282,8 +287,12 @@ def plan_stage(inv: Inventory, store: Path, scope: Scope, by_county: bool = Fals
         todo.append(i)
     # (every row reusable, as on most runs: the same rows in the same order, their names converted
     # once; made before the reports are frozen, with them)
-    all_rels = rels if rows.height == everything.height else everything.get_column("rel").to_list()
-    stored = list(zip(all_rels, column_values(everything.get_column("path_year")), strict=True))
+    all_listed = whole and rows.height == everything.height  # (then no stored row is dropped: none listed)
+    if all_listed:
+        stored = []
+    else:
+        all_rels = rels if rows.height == everything.height else everything.get_column("rel").to_list()
+        stored = list(zip(all_rels, column_values(everything.get_column("path_year")), strict=True))
     reports: list[ParsedReport | None] = [None] * len(inv.files)
     if take:
         # no cyclic GC while thousands of reports are built (no cycles are made; ~35 % faster);
@@ -309,7 +318,7 @@ def plan_stage(inv: Inventory, store: Path, scope: Scope, by_county: bool = Fals
         partitions = bundle(groups)
     else:
         partitions = [todo] if todo else []
-    return Plan(reports, partitions, len(take) - kept, kept, stored, time.perf_counter() - t0)
+    return Plan(reports, partitions, len(take) - kept, kept, stored, time.perf_counter() - t0, all_listed)
 
 
 # ------------------------------------------------------------------ parse
@@ -345,6 +354,8 @@ def partition_inputs(inv: Inventory, plan: Plan) -> list[tuple[list[Submission],
 
 
 def merge(plan: Plan, parsed: Sequence[Parsed]) -> list[ParsedReport]:
+    if plan.reused + plan.kept == len(plan.reports) and not any(p.index for p in parsed):
+        return cast(list[ParsedReport], list(plan.reports))  # every file taken from the store (none None)
     reports = list(plan.reports)
     for p in parsed:
         for i, rep in zip(p.index, p.reports, strict=True):
@@ -361,6 +372,9 @@ def save_stage(store: Path, inv: Inventory, plan: Plan, parsed: Sequence[Parsed]
     A year folder removed from the inbox as a whole (archived) keeps its rows: the cross-year
     rules read last year's reports from the store.
     """
+    if plan.all_listed and not any(p.index for p in parsed):
+        rundirs.checkpoint("stored")
+        return 0  # nothing parsed, no stored row without its file: nothing to write or drop
     entries = []
     for p in parsed:
         for i, rep in zip(p.index, p.reports, strict=True):

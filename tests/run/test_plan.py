@@ -57,3 +57,34 @@ def test_plan_of_an_empty_store_parses_everything(tmp_path: Path) -> None:
     Store(tmp_path / "store")  # (nothing saved)
     plan = plan_stage(inv, tmp_path / "store", Scope())
     assert (plan.reused, plan.kept, plan.partitions) == (0, 0, [[0, 1, 2]])
+
+
+def test_an_unchanged_plan_drops_nothing_and_a_removed_file_is_dropped(tmp_path: Path) -> None:
+    """The plan knows an unchanged inbox lists every stored row (``all_listed``: the store is left
+    as it is); a removed or renamed file falls back to the file-by-file look-up and the save drops
+    the rows of files no longer listed."""
+    from nianbao.report.views import REPORT_VIEWS
+    from nianbao.run.steps import RunSettings, discover_stage, run_direct, save_stage
+    from tests.helpers import copy_sample_inbox
+
+    inbox = copy_sample_inbox(tmp_path)
+    store = tmp_path / "store"
+    run_direct(RunSettings(inbox, tmp_path / "out", store, workers=1), REPORT_VIEWS)
+    inv = discover_stage(inbox)
+    plan = plan_stage(inv, store, Scope())
+    assert (plan.all_listed, plan.reused, plan.partitions, plan.stored) == (True, 25, [], [])
+    assert save_stage(store, inv, plan, []) == 0
+    assert Store(store).read(columns=("rel",)).height == 25
+    gone, old_name = Path(inv.files[3].sub.location), inv.files[3].sub.name
+    gone.rename(gone.with_name("改名_" + gone.name))  # a file renamed: one row gone, one file new
+    inv = discover_stage(inbox)
+    plan = plan_stage(inv, store, Scope())
+    assert not plan.all_listed and (plan.reused, len(plan.stored)) == (24, 25)
+    assert [inv.files[i].sub.name for part in plan.partitions for i in part] == [
+        f.sub.name for f in inv.files if Path(f.sub.location).name.startswith("改名_")
+    ]
+    result = run_direct(RunSettings(inbox, tmp_path / "out", store, workers=1), REPORT_VIEWS)
+    assert result.plan == {"reused": 24, "kept": 0, "parsed": 1}
+    rels = Store(store).read(columns=("rel",)).get_column("rel").to_list()
+    assert old_name not in rels and len(rels) == 25
+    assert sorted(rels) == sorted(f.sub.name for f in inv.files)
