@@ -72,7 +72,7 @@ from nianbao.domain.model import (
 )
 from nianbao.domain.normalize import MAX_DIGITS, Kind, State, squash
 from nianbao.domain.spec import SECTIONS, T4_ROWS, Fmt, cell_kind, tables
-from nianbao.io.files import read_bytes, settled_mtime
+from nianbao.io.files import read_file, settled_ns
 from nianbao.io.limits import Limits, current_limits
 from nianbao.io.lines import Line
 from nianbao.io.sniff import HEAVY, sniff
@@ -214,11 +214,11 @@ def load_files(files: Sequence[tuple[str | os.PathLike[str], str]], limits: Limi
     out: list[ParsedReport | None] = [None] * len(files)
     pending: list[tuple[int, ParsedReport, str, bytes, int | None]] = []
     for k, (path, name) in enumerate(files):
-        got = read_bytes(path, name, lim)
+        got = read_file(path, name, lim)
         if isinstance(got, ParsedReport):
             out[k] = got  # too large, or the system refused to read it
             continue
-        data, st = got
+        data, modified = got
         kind = sniff(data, name)  # as load_bytes detects it; load_file decides on the first 64 KiB
         head = kind if len(data) <= 1 << 16 or data.startswith(b"PK") else sniff(data[: 1 << 16], name)
         if kind != "text" or head in HEAVY or not data or data.isspace():  # (not data.strip(), without its copy)
@@ -227,9 +227,9 @@ def load_files(files: Sequence[tuple[str | os.PathLike[str], str]], limits: Limi
         try:
             dec = decode_text(data, keep_c0=True)  # a text with C0 controls: rejected by _frame, read again
         except DecodeError:
-            out[k] = _bytes(name, data, lim, settled_mtime(st))
+            out[k] = _bytes(name, data, lim, settled_ns(modified))
             continue
-        rep = _BLANK(name, sha256(data), len(data), dec.encoding, settled_mtime(st))
+        rep = _BLANK(name, sha256(data), len(data), dec.encoding, settled_ns(modified))
         if dec.damage:
             rep.bad_bytes = dec.damage
             rep.bad_bytes_detail = dec.damage_detail()

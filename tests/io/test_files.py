@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from nianbao.domain.model import ParsedReport
-from nianbao.io.files import read_bytes
+from nianbao.io.files import read_bytes, read_file
 from nianbao.io.limits import Limits
 
 
@@ -94,3 +94,40 @@ def test_a_file_as_its_status_said_is_read_once(tmp_path: Path, monkeypatch: pyt
     got = read_bytes(p, "a.txt", Limits())
     assert not isinstance(got, ParsedReport) and got[0] == b"x" * 5000
     assert asked == [6001, 1001]
+
+
+def test_read_file_is_read_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """read_file gives read_bytes' bytes and its status' modification time, by the compiled slurp
+    or (any file slurp declines: none, too large, a folder, grown since its status) by read_bytes."""
+    from nianbao.io import files
+
+    p = tmp_path / "a.txt"
+    p.write_bytes("政府信息公开".encode() * 1000)
+    lim = Limits()
+    want = read_bytes(p, "a.txt", lim)
+    assert not isinstance(want, ParsedReport)
+    assert read_file(p, "a.txt", lim) == (want[0], want[1].st_mtime_ns)
+    assert read_file(str(p), "a.txt", lim) == (want[0], want[1].st_mtime_ns)
+    (tmp_path / "e.txt").write_bytes(b"")
+    assert read_file(tmp_path / "e.txt", "e.txt", lim) == (b"", os.stat(tmp_path / "e.txt").st_mtime_ns)
+    if files.slurp is not None:
+        assert files.slurp(p, lim.max_file_bytes) == (want[0], want[1].st_mtime_ns)
+        assert files.slurp(p, len(want[0]) - 1) is None  # too large: read_bytes says so
+        assert files.slurp(tmp_path, lim.max_file_bytes) is None
+        assert files.slurp(tmp_path / "gone.txt", lim.max_file_bytes) is None
+        if os.path.exists("/proc/version"):  # more bytes than its status says (0): read_bytes reads on
+            assert files.slurp("/proc/version", lim.max_file_bytes) is None
+            got = read_file("/proc/version", "v", lim)
+            assert not isinstance(got, ParsedReport) and got[0] == Path("/proc/version").read_bytes() != b""
+    small = Limits(max_file_mb=0.01)
+    p.write_bytes(b"x" * (small.max_file_bytes + 1))
+    got = read_file(p, "a.txt", small)
+    assert isinstance(got, ParsedReport) and (got.reason_code, got.size) == ("U02", small.max_file_bytes + 1)
+    got = read_file(tmp_path / "gone.txt", "gone.txt", lim)
+    assert isinstance(got, ParsedReport) and (got.reason_code, got.file) == ("U01", "gone.txt")
+    got = read_file(tmp_path, "d.txt", lim)
+    assert isinstance(got, ParsedReport) and got.reason_code == "U01"
+    p.write_bytes(b"x" * 5000)  # grown since its status: slurp declines, read_bytes reads to the end
+    _stat_saying(p, 10, monkeypatch)
+    monkeypatch.setattr(files, "slurp", None)
+    assert read_file(p, "a.txt", lim) == (b"x" * 5000, os.stat(p).st_mtime_ns)
