@@ -397,6 +397,9 @@ def save_stage(store: Path, inv: Inventory, plan: Plan, parsed: Sequence[Parsed]
 COUNTY_COLUMNS = ("县（区）", "年度", *STATE_ZH.values(), "未提交", "文件数")
 
 
+_county_of, _year_of = attrgetter("county"), attrgetter("year")  # (an inbox file's folders)
+
+
 def validate_stage(
     inv: Inventory, plan: Plan, parsed: Sequence[Parsed], scope: Scope, store: Path, gx_dir: Path | None
 ) -> RunOutcome:
@@ -407,7 +410,9 @@ def validate_stage(
     batch expectations (Great Expectations) write their Data Docs into ``gx_dir``.
     """
     reports = merge(plan, parsed)
-    years = sorted({f.year for f in inv.files if f.year is not None})
+    # every file's county and year folder, each list made once in C (not a loop a file for each use)
+    counties, file_years = list(map(_county_of, inv.files)), list(map(_year_of, inv.files))
+    years = sorted(y for y in set(file_years) if y is not None)
     memo = Memo(store)  # an unchanged batch reuses the last identical run's findings
     outcome = validate_reports(
         reports,
@@ -420,10 +425,9 @@ def validate_stage(
         gx_dir=gx_dir,
         expected_years=years or None,
         cache=memo,
+        counties=counties,  # (each file's row made with its county)
     )
-    outcome.contract_key = contract_key(memo, [f.county for f in inv.files])
-    for fo, f in zip(outcome.files, inv.files, strict=True):
-        fo.county = f.county
+    outcome.contract_key = contract_key(memo, counties)
     outcome.registry = inv.registry
     rows, missing = county_table(inv, outcome)
     outcome.info = replace(
@@ -432,7 +436,9 @@ def validate_stage(
         scope=scope.describe(),
         incremental=plan_counts(plan, parsed),
         # (``rel`` of each file not ``in_layout``, without two property calls a file)
-        outside_layout=tuple(f.sub.name for f in inv.files if f.county is None or f.year is None),
+        outside_layout=()
+        if None not in counties and None not in file_years  # (in C: most inboxes have no such file)
+        else tuple(f.sub.name for f in inv.files if f.county is None or f.year is None),
         registry_file=inv.registry_file,
         counties=tuple(rows),
         missing=tuple(missing),

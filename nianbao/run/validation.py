@@ -20,6 +20,7 @@ import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
 
@@ -169,12 +170,14 @@ def validate_reports(
     gx_dir: Path | None = None,
     expected_years: Sequence[int] | None = None,
     cache: CachePolicy = NO_CACHE,
+    counties: Sequence[str | None] | None = None,
 ) -> RunOutcome:
     """Validate the batch.  ``previous`` (or ``last_year``, to load them only when the rules run):
     last year's reports from elsewhere for the cross-year rules; ``registry``/``renames``: the
     expected agencies and old → new names; ``gx_dir``: run the batch expectations there — normally
     ``DIR/gx`` of the run's output folder ``DIR`` — and link their Data Docs as ``info.gx_docs``
-    (relative to DIR); ``cache``: the policy around each part (:mod:`nianbao.run.memo`)."""
+    (relative to DIR); ``cache``: the policy around each part (:mod:`nianbao.run.memo`);
+    ``counties``: each report's county (an inbox's folder), in batch order, for its file row."""
     times = dict(timings or {})
     ly = last_year if last_year is not None else (LastYear.of(previous) if previous else NO_LAST_YEAR)
     t0 = time.perf_counter()
@@ -217,7 +220,7 @@ def validate_reports(
         memo_hits=tuple(cache.hits) if cache.hits is not None else None,
     )
     with gc_paused():
-        files = summarise(reports, findings, rules.reading, summaries)
+        files = summarise(reports, findings, rules.reading, summaries, counties)
         if cache.hits is not None and len(cache.hits) == (2 if gx_dir is not None else 1):
             # every part reused (an unchanged rerun: no rule made cyclic garbage): the file rows,
             # which live as long as the run, frozen before the collector is back on — else the
@@ -252,10 +255,11 @@ def summarise(
     findings: Sequence[Finding],
     reading: Sequence[dict[str, float | None] | None] | None = None,
     summaries: Sequence[InfoSummary] = (),
+    counties: Sequence[str | None] | None = None,
 ) -> list[FileOutcome]:
     """Every report's status and counts of findings (the summarised infos counted on each report
     they apply to), in batch order; ``reading``: the reports' reading confidence when known
-    (:attr:`RuleResult.reading`)."""
+    (:attr:`RuleResult.reading`); ``counties``: each report's county (None: none)."""
     # errors, warnings, notes of each report, a list each (a summarised info applies to every
     # report of a run: 100,000 counts each, no dict entry a report)
     size = len(reports)
@@ -275,7 +279,8 @@ def summarise(
     first_by_hash: dict[str, str] = {}
     fmt_value: dict[Any, str | None] = {None: None}  # (an enum's value looked up, not its property)
     row = FileOutcome  # by position, ~2x faster than by keyword (tests/run/test_memo.py holds the order)
-    for i, r, e, w, n in zip(range(size), reports, *per, strict=True):
+    in_county = repeat(None, size) if counties is None else counties
+    for i, r, e, w, n, county in zip(range(size), reports, *per, in_county, strict=True):
         sha, fmt = r.sha256, r.fmt
         fv = fmt_value.get(fmt, "")
         if fv == "":
@@ -295,7 +300,7 @@ def summarise(
                 r.size,
                 r.source_type,
                 r.encoding,
-                None,  # county: the inbox's (run.steps)
+                county,  # the inbox's (run.steps)
                 first_by_hash.get(sha) if sha else None,  # duplicate_of
                 r.reason_code,
                 i,  # report
