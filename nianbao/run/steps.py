@@ -300,7 +300,7 @@ def plan_stage(inv: Inventory, store: Path, scope: Scope, by_county: bool = Fals
         with gc_paused():
             # (every row, in the store's order, as on an unchanged rerun: the rows as they are, no
             # gather of a copy: ~0.03 s at 100,000 reports)
-            same = len(take) == rows.height and take == list(range(rows.height))
+            same = whole or (len(take) == rows.height and take == list(range(rows.height)))
             # (each report's name in this run given: no stored name converted, then replaced)
             if names is None:
                 names = [inv.files[i].sub.name for i in take_for]  # (``rel``)
@@ -309,8 +309,11 @@ def plan_stage(inv: Inventory, store: Path, scope: Scope, by_county: bool = Fals
             # as load_all does: later collections need not walk the reports again (frozen before
             # the collector is back on: not even the collection their allocations would set off)
             gc.freeze()
-        for i, rep in zip(take_for, rebuilt, strict=True):
-            reports[i] = rep
+        if whole:
+            reports = cast(list[ParsedReport | None], rebuilt)  # (every file, in order: no loop)
+        else:
+            for i, rep in zip(take_for, rebuilt, strict=True):
+                reports[i] = rep
     if by_county:
         groups: dict[str, list[int]] = {}
         for i in todo:
