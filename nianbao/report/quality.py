@@ -39,11 +39,21 @@ SEVERITY_ZH = {"error": "错误", "warning": "警告", "info": "提示"}
 
 def cause_zh(cause: str) -> str:
     """The Chinese wording of an error-localisation cause code (``digit_typo`` …)."""
-    try:
-        from nianbao.localise import CAUSES_ZH
-    except ImportError:  # localisation not installed: show the code as it is
-        return cause
-    return str(CAUSES_ZH.get(cause, cause))
+    words = _causes_zh()
+    return cause if words is None else str(words.get(cause, cause))
+
+
+_CAUSES: list[dict[str, str]] = []  # localisation's words, once imported (a suspect's cause, each)
+
+
+def _causes_zh() -> dict[str, str] | None:
+    if not _CAUSES:
+        try:
+            from nianbao.localise import CAUSES_ZH
+        except ImportError:  # localisation not installed: show the code as it is
+            return None
+        _CAUSES.append(CAUSES_ZH)
+    return _CAUSES[0]
 
 
 def alternative(s: Suspect) -> int:
