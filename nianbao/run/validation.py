@@ -201,7 +201,10 @@ def validate_reports(
         batch = cache.around("batch_expectations", check_expectations)(
             reports, gx_dir, registry, registry_file, renames, expected_years
         )
-        findings, summaries = _summarised(findings + batch.findings, summaries)
+        if batch.findings:  # (else the rules' findings stay as they are: sorted by validate_summarised)
+            findings, summaries = _summarised(findings + batch.findings, summaries)
+        else:
+            findings, summaries = _summarised(findings, summaries, already_sorted=True)
         times["batch_expectations"] = time.perf_counter() - t1
         skipped |= batch.skipped
         statistics = batch.statistics
@@ -240,14 +243,19 @@ def validate_reports(
     )
 
 
-def _summarised(findings: list[Finding], summaries: list[InfoSummary]) -> tuple[list[Finding], list[InfoSummary]]:
-    """The findings sorted, a summarised rule's (a batch check's, should one be) joining the summaries."""
+def _summarised(
+    findings: list[Finding], summaries: list[InfoSummary], already_sorted: bool = False
+) -> tuple[list[Finding], list[InfoSummary]]:
+    """The findings sorted, a summarised rule's (a batch check's, should one be) joining the summaries;
+    ``already_sorted``: the findings are in :func:`sort_findings`'s order (the rules' own, as
+    :func:`check_rules` gives them): not sorted again (a sort of sorted findings keeps their order;
+    ~0.02 s of sort keys at 100,000 reports)."""
     acc = Summaries()
     if any(f.rule in acc.codes for f in findings):
         acc.extend(summaries)
         findings = [f for f in findings if not (f.rule in acc.codes and acc.add_finding(f))]
         summaries = acc.done()
-    return sort_findings(findings), summaries
+    return (list(findings) if already_sorted else sort_findings(findings)), summaries
 
 
 def summarise(

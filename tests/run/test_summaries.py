@@ -203,3 +203,29 @@ def test_validation_pauses_the_cyclic_gc_and_restores_it(monkeypatch: pytest.Mon
         assert not gc.isenabled()  # left off when it was off
     finally:
         gc.enable()
+
+
+def test_the_rules_findings_come_sorted_so_no_batch_finding_means_no_sort(monkeypatch: pytest.MonkeyPatch) -> None:
+    """validate_reports sorts the findings again only when batch checks add some: the rules' own
+    (check_rules, a memo's) are in sort_findings' order already, and a sort keeps that order."""
+    import random
+
+    from nianbao.outcome import sort_findings
+    from nianbao.run import validation
+    from nianbao.run.inputs import discover
+    from nianbao.run.parsing import load_all
+    from tests.helpers import ROOT
+
+    inbox = ROOT / "data" / "submissions"
+    reports = load_all([f.sub for f in discover([inbox / "2023"])], 1)
+    rules = check_rules(reports, NO_LAST_YEAR, None, None)
+    assert len({f.report for f in rules.findings}) > 3 and rules.findings == sort_findings(rules.findings)
+    shuffled = random.Random(7).sample(rules.findings, len(rules.findings))
+    assert sort_findings(shuffled) == rules.findings  # (the order is the key's, not the list's)
+    sorted_again: list[int] = []
+    real = validation.sort_findings
+    monkeypatch.setattr(validation, "sort_findings", lambda fs: sorted_again.append(len(fs)) or real(fs))
+    findings, summaries = validation._summarised(rules.findings, rules.summaries, already_sorted=True)
+    assert (findings, summaries, sorted_again) == (rules.findings, rules.summaries, [])
+    assert findings is not rules.findings  # (a list of its own, as a sort gives)
+    assert validation._summarised(shuffled, rules.summaries)[0] == rules.findings and sorted_again == [len(shuffled)]
