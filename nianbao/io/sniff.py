@@ -74,11 +74,18 @@ def sniff(data: bytes, name: str = "") -> str:
     ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if data.find(b"%PDF-", 0, 1024) >= 0:  # (in the first KiB, without its copy)
         return "pdf"
-    # most texts: no magic number, BOM or markup can match (after a UTF-8 BOM: its text's first byte)
-    if (data[3:4] if data.startswith(b"\xef\xbb\xbf") else data[:1]) not in _SPECIAL_FIRST:
+    # most texts: no magic number, BOM or markup can match; after a BOM, its text's first byte (of
+    # UTF-16: the first of the ASCII view's, what the markup is looked for in)
+    if data.startswith(b"\xef\xbb\xbf"):
+        first = data[3:4]
+    elif data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        first = data[2:2048].lstrip(b"\x00")[:1]
+    else:
+        first = data[:1]
+    if first not in _SPECIAL_FIRST:
         if ext == "csv":
             return "csv"
-        if ext in _HTML_EXT and _HTML_TAGS.search(data[:2048]):
+        if ext in _HTML_EXT and _HTML_TAGS.search(_utf16_ascii(data[:2048])):
             return "html"
         return "text"
     head = data[:2048]

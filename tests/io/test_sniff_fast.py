@@ -61,6 +61,10 @@ _NAMES = st.sampled_from(
 @example([" 政".encode(), b"<table>"], "a.html")
 @example([b"\xef\xbb\xbf", b"{\\rtf1"], "a.txt")
 @example([b"\xef\xbb\xbf", b"<table>"], "a.htm")
+@example([b"\xff\xfe", "政<table><tr>".encode("utf-16-le")], "a.htm")
+@example([b"\xfe\xff", "<html>".encode("utf-16-be")], "a.txt")
+@example([b"\xff\xfe", " 政".encode("utf-16-le")], "a.txt")
+@example([b"\xff\xfe\x00\x00"], "a.csv")
 def test_the_fast_way_is_the_full_reading(pieces: list[bytes], name: str) -> None:
     data = b"".join(pieces)
     assert sniff(data, name) == _full(data, name)
@@ -77,3 +81,7 @@ def test_kinds_by_the_fast_way() -> None:
     assert sniff("\ufeff政府<table><tr>".encode(), "a.html") == "html"
     assert sniff("\ufeff<html>".encode(), "a.txt") == "html"
     assert sniff("\ufeff{\\rtf1".encode(), "a.txt") == "text"
+    assert sniff("\ufeff政府<table><tr>".encode("utf-16"), "a.html") == "html"
+    assert sniff("\ufeff政府<table><tr>".encode("utf-16"), "a.txt") == "text"
+    assert sniff("\ufeff政府".encode("utf-16"), "a.csv") == "csv"
+    assert sniff("\ufeff<html>".encode("utf-16-be"), "a.txt") == "html"
