@@ -200,7 +200,7 @@ def test_a_character_cut_by_the_prefix_is_not_counted_twice(shift: int) -> None:
     """As many bad bytes as allowed (16), all in the prefix, and a character cut by the prefix's
     end: still UTF-8 with 16 bad bytes (the cut character is one bad sequence of the prefix only)."""
     head = b"\xc4" * 16
-    end = 64 + 8 * 16 + shift  # where the prefix ends, around a three-byte character
+    end = textio.proof_bytes(16) + shift  # where the prefix ends, around a three-byte character
     body = head + b"a" * (end - len(head) - 1) + "年".encode() + ("年度报告" * 700)[: (8200 - end) // 3].encode()
     assert max(3, int(len(body) * textio.NEAR_UTF8_SHARE)) == 16
     got = decode_text(body)
