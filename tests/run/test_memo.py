@@ -302,3 +302,38 @@ def test_the_reading_confidences_are_kept_as_distinct_values_and_come_back_each_
     assert back == reading and back is not None
     assert len({id(v) for v in back if v is not None}) == 5
     assert _undistinct(None) is None
+
+
+def test_validation_entry_shares_repeated_values(tmp_path: Path) -> None:
+    """The validation entry writes a finding's repeated fields (fix text, message, cells, suspects,
+    file, agency, quote) once each, as indexes among its distinct values: the findings read back are
+    equal to those written, each with its own list of cells; a field orjson cannot write keeps the
+    plain rows (read back as before)."""
+    import orjson
+
+    from nianbao.outcome import CrossYear, Finding, Suspect
+    from nianbao.run.memo import Memo
+    from nianbao.run.validation import RuleResult
+
+    def finding(i: int, fix: str = "按表格填写", **kw: Any) -> Finding:
+        return Finding(
+            f"县{i % 2}/a.txt", "某局", 2024, "A01", "error", ["表三.一.自然人"], 3, 4 + i, "合计不符", i, fix,
+            None, [Suspect("表三.一.自然人", 4, 3.5, "cause", None)], None, i, "located", **kw,
+        )  # fmt: skip
+
+    memo = Memo(tmp_path / "store")
+    found = [finding(i) for i in range(4)] + [finding(9, fix="另一条")]
+    memo.put_validation("k", RuleResult(found, CrossYear(0, 1), {}))
+    raw = orjson.loads(next((tmp_path / "store" / "memo").glob("validate-k.json")).read_bytes())
+    assert raw["values"].count("按表格填写") == 1 and "另一条" in raw["values"]
+    assert raw["findings"][0][10] == raw["findings"][3][10] != raw["findings"][4][10]
+    got = memo.get_validation("k")
+    assert got is not None and got.findings == found
+    assert got.findings[0].cells is not got.findings[1].cells
+    assert got.findings[0].suspects is not got.findings[1].suspects
+    odd = [finding(0), finding(1, fix=Path("改/此处"))]  # type: ignore[arg-type]
+    memo.put_validation("odd", RuleResult(odd, CrossYear(0, 1), {}))
+    raw = orjson.loads((tmp_path / "store" / "memo" / "validate-odd.json").read_bytes())
+    assert "values" not in raw
+    back = memo.get_validation("odd")
+    assert back is not None and [f.fix for f in back.findings] == ["按表格填写", "改/此处"]
