@@ -31,8 +31,11 @@ PARALLEL_MIN_FILES = 400
 BULK_STEP = 250  # files read together (nianbao.read.bulk) between two stop checks, without a pool
 # files a parse worker reads together at most: its memory (and the run's, for its result) reused
 # chunk after chunk rather than fresh pages (at 20,000 reports, chunks of 6,250 rather than 1,250:
-# ~20 µs a report more kernel time between the two)
-CHUNK_MAX = 2000
+# ~20 µs a report more kernel time between the two, before the shared result slots); 4,000 rather
+# than 2,000 since the slots and the bulk reader's frames of 250: at 100,000 reports ~4.5 µs a
+# report less CPU (the chunk's fixed costs: the text rules' polars frames, the packing), the
+# workers' peak RSS ~340 -> ~490 MB each, the run's ~+75 MB (its slots)
+CHUNK_MAX = 4000
 # A chunk's result comes back through a slot of one shared mapping that the run's process makes
 # before the workers start (see :func:`_results`): bytes a slot holds per file of its chunk (a
 # report of the benchmark's inbox takes ~9 KB, one of ~20,000 characters of prose ~45 KB; only the
