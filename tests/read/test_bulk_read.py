@@ -40,6 +40,23 @@ def _write(tmp: Path, named: list[tuple[str, bytes]]) -> list[tuple[Path, str]]:
     return out
 
 
+def _fresh_bulk_read(tmp: Path, named: list[tuple[str, bytes]]) -> list[ParsedReport]:
+    """These files read by the bulk path with no plan kept from before; every one read in bulk."""
+    for kept in (fast._PLANS, fast._PARTS, bulk._COMPILED, bulk._PARTS, bulk._CHOSEN):
+        kept.clear()
+    got = list(bulk.load_files(_write(tmp, named)))
+    assert _bulk_reads(named) == [True] * len(named)
+    return got
+
+
+def _as_tolerant(named: list[tuple[str, bytes]], got: list[ParsedReport], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each report read in bulk is the tolerant reader's reading of its file."""
+    with monkeypatch.context() as m:
+        m.setenv(fast.ENV, "0")
+        for (name, data), rep in zip(named, got, strict=True):
+            assert _same(load_bytes(name, data), rep) == [], name
+
+
 def _same(a: ParsedReport, b: ParsedReport) -> list[str]:
     return [d for d in differences(a, b) if not d.startswith("mtime_ns")]
 
@@ -201,18 +218,10 @@ def test_plans_made_from_the_tables_parts_of_other_skeletons(tmp_path: Path, mon
     assert len(set(variants.values())) == len(variants)
     named = [(f"{k}.txt", t.encode("utf-8")) for k, t in variants.items()]
     for order in (named, named[::-1]):
-        fast._PLANS.clear()
-        fast._PARTS.clear()
-        bulk._COMPILED.clear()
-        bulk._PARTS.clear()
-        got = bulk.load_files(_write(tmp_path, order))
-        assert _bulk_reads(order) == [True] * len(order)
+        got = _fresh_bulk_read(tmp_path, order)
         # five plans of six parts: two skeletons of each table
         assert (len(fast._PLANS), len(fast._PARTS), len(bulk._COMPILED), len(bulk._PARTS)) == (5, 6, 5, 6)
-        with monkeypatch.context() as m:
-            m.setenv(fast.ENV, "0")
-            for (name, data), rep in zip(order, got, strict=True):
-                assert _same(load_bytes(name, data), rep) == [], name
+        _as_tolerant(order, got, monkeypatch)
 
 
 def test_blank_cells_in_bulk_as_the_tolerant_reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -222,17 +231,9 @@ def test_blank_cells_in_bulk_as_the_tolerant_reader(tmp_path: Path, monkeypatch:
     seed = busy_seed()
     named = [(f"{k}.txt", _blank_totals(seed, v).encode("utf-8")) for k, v in BLANK_TOTALS.items()]
     for order in ([*named, *named], [*named[::-1], *named]):
-        fast._PLANS.clear()
-        fast._PARTS.clear()
-        bulk._COMPILED.clear()
-        bulk._CHOSEN.clear()
-        got = bulk.load_files(_write(tmp_path, order))
-        assert _bulk_reads(order) == [True] * len(order)
+        got = _fresh_bulk_read(tmp_path, order)
         assert (len(fast._PLANS), len(bulk._COMPILED), len(bulk._CHOSEN)) == (0, 0, 2)
-        with monkeypatch.context() as m:
-            m.setenv(fast.ENV, "0")
-            for (name, data), rep in zip(order, got, strict=True):
-                assert _same(load_bytes(name, data), rep) == [], name
+        _as_tolerant(order, got, monkeypatch)
 
 
 def test_limits_and_unreadable_files_as_the_per_file_reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
