@@ -738,6 +738,16 @@ _NON_NUMERIC = STATES.index(State.NON_NUMERIC)
 FAST_ROWS = True  # see _fast_rows
 
 
+def _number_text(n: float, texts: dict[float, str]) -> str:
+    """A number's text as xlsxwriter writes it (``%.16G``), kept in ``texts`` for the next cell of
+    the same value; zero is told from -0.0 by its sign (equal as keys, written "0" and "-0"), so it
+    is never kept (callers look a value up first: ``texts.get(n) or _number_text(n, texts)``)."""
+    if not n:
+        return "0" if copysign(1.0, n) > 0 else "-0"
+    text = texts[n] = f"{n:.16G}"
+    return text
+
+
 def _fast_rows(ws: Worksheet, ncols: int) -> Callable[[int], None]:
     """A faster way to the same bytes for the sheets' rows: the ~200,000 plain numbers of 数值 and
     the strings and numbers of 问题清单 and 报告清单 (10,000 reports).
@@ -787,13 +797,7 @@ def _fast_rows(ws: Worksheet, ncols: int) -> Callable[[int], None]:
                     style = ""
                 if style is not None:
                     if kind is CellNumberTuple:
-                        n = cell.number
-                        if n:
-                            text = texts.get(n)
-                            if text is None:
-                                text = texts[n] = f"{n:.16G}"
-                        else:  # 0.0 or -0.0 (equal as keys, "0" and "-0" as text)
-                            text = "0" if copysign(1.0, n) > 0 else "-0"
+                        text = texts.get(cell.number) or _number_text(cell.number, texts)
                         parts.append(f'<c r="{names[col]}{ref}"{style}><v>{text}</v></c>')
                     else:
                         parts.append(f'<c r="{names[col]}{ref}"{style} t="inlineStr"><is><t>{cell.string}</t></is></c>')
@@ -1021,12 +1025,7 @@ class _ListRows:
                 else:
                     cells.append((c, CellStringTuple(s, f)))
             elif (t is int or t is float) and math.isfinite(v) and abs(v) < 1e15:
-                if v:
-                    text = texts.get(v)
-                    if text is None:
-                        text = texts[v] = f"{v:.16G}"
-                else:  # 0.0 or -0.0 (equal as keys, "0" and "-0" as text)
-                    text = "0" if copysign(1.0, v) > 0 else "-0"
+                text = texts.get(v) or _number_text(v, texts)
                 cells.append((c, f'<c r="{names[c]}{ref}"><v>{text}</v></c>'))
             else:
                 return False
