@@ -169,7 +169,65 @@ static PyObject *slurp(PyObject *self, PyObject *args) {
 #endif
 }
 
+/* linkat_all(src_fd, dst_fd, names): each name of the list hard-linked from the folder ``src_fd``
+ * into the folder ``dst_fd`` under the same name (linkat, no symlink followed), in order, the GIL
+ * released for the whole loop (another thread runs meanwhile: nianbao.report.reuse); returns the
+ * (index, errno) of each name that failed, the others linked.  Not on Windows (NotImplementedError). */
+static PyObject *linkat_all(PyObject *self, PyObject *args) {
+    int sfd, dfd;
+    PyObject *names;
+    if (!PyArg_ParseTuple(args, "iiO!", &sfd, &dfd, &PyList_Type, &names))
+        return NULL;
+#ifdef _WIN32
+    PyErr_SetString(PyExc_NotImplementedError, "linkat_all");
+    return NULL;
+#else
+    Py_ssize_t n = PyList_GET_SIZE(names);
+    PyObject *encoded = PyList_New(n); /* the names' bytes, kept alive while the GIL is released */
+    if (encoded == NULL)
+        return NULL;
+    const char **paths = PyMem_Malloc(sizeof(char *) * (size_t)(n ? n : 1));
+    int *errs = PyMem_Malloc(sizeof(int) * (size_t)(n ? n : 1));
+    PyObject *failed = NULL;
+    if (paths == NULL || errs == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *b = PyUnicode_EncodeFSDefault(PyList_GET_ITEM(names, i));
+        if (b == NULL)
+            goto done;
+        PyList_SET_ITEM(encoded, i, b);
+        paths[i] = PyBytes_AS_STRING(b);
+    }
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n; i++)
+        errs[i] = linkat(sfd, paths[i], dfd, paths[i], 0) == 0 ? 0 : errno;
+    Py_END_ALLOW_THREADS
+    failed = PyList_New(0);
+    if (failed == NULL)
+        goto done;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (errs[i] == 0)
+            continue;
+        PyObject *t = Py_BuildValue("(ni)", i, errs[i]);
+        if (t == NULL || PyList_Append(failed, t) < 0) {
+            Py_XDECREF(t);
+            Py_CLEAR(failed);
+            goto done;
+        }
+        Py_DECREF(t);
+    }
+done:
+    PyMem_Free(paths);
+    PyMem_Free(errs);
+    Py_DECREF(encoded);
+    return failed;
+#endif
+}
+
 static PyMethodDef methods[] = {
+    {"linkat_all", linkat_all, METH_VARARGS, "Hard-link a list of names from one folder (fd) into another, the GIL released; the failures' (index, errno)."},
     {"gbk", gbk, METH_VARARGS, "GB18030 bytes of ASCII and two-byte characters to str, by the table; None otherwise."},
     {"slurp", slurp, METH_VARARGS, "A regular file's bytes and mtime (ns) by one read, or None (read it by read_bytes)."},
     {"controls", controls, METH_O, "Index of the first C0 control character or DEL in a str, or -1."},

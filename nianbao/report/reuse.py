@@ -37,11 +37,13 @@ run's files without serialising them, unless one was changed after its key was w
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import shutil
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -165,13 +167,17 @@ class Reuse:
     def reused(self, rel: str) -> None:
         self.stats.reused += 1
 
-    def adopt(self, unchanged: bool, *parts: Any, keep: Sequence[str] = ()) -> bool:
+    def adopt(
+        self, unchanged: bool, *parts: Any, keep: Sequence[str] = (), meanwhile: Callable[[], object] | None = None
+    ) -> bool:
         """The whole run's views key (the module's docstring): ``unchanged``: the previous run's
         contract files are byte for byte those in :attr:`out`; ``parts``: the review and whatever
         else the pages show beside the contract files and ``run.json``.  When it is the previous
         run's, every page the previous run recorded but those in ``keep`` is linked into
         :attr:`out` now, under its previous key (True: render none of them; :meth:`known` gives
-        the previous key of those in ``keep``).  False: nothing taken, key the pages one by one."""
+        the previous key of those in ``keep``).  False: nothing taken, key the pages one by one.
+        ``meanwhile``: work run once every page is known to be there to link, while the links are
+        made (it may run even when the result is False: work the caller does again then)."""
         t = time.perf_counter()
         try:
             self.contract = self._prev_contract if unchanged and self._prev_contract else None
@@ -183,7 +189,7 @@ class Reuse:
             self.views = self._hash("views", (self.contract, facts, parts))
             if self.previous is None or self.views != self._prev_views or not self._prev:
                 return False
-            linked = _link_all(self.previous, self.out, [r for r in self._prev if r not in keep])
+            linked = _link_all(self.previous, self.out, [r for r in self._prev if r not in keep], meanwhile)
             if linked is None:
                 return False
             self.keys.update((rel, self._prev[rel]) for rel in linked)
@@ -337,10 +343,14 @@ def _plain(rel: str) -> list[str] | None:
     return parts
 
 
-def _link_all(previous: Path, out: Path, rels: Sequence[str]) -> list[str] | None:
+def _link_all(
+    previous: Path, out: Path, rels: Sequence[str], meanwhile: Callable[[], object] | None = None
+) -> list[str] | None:
     """Every page of ``rels`` linked from ``previous`` into ``out`` (a hard link, else a copy;
     a page already in ``out`` is replaced); None when one of them cannot be (a name that is not a
-    plain page name, a page missing or not a regular file in ``previous``)."""
+    plain page name, a page missing or not a regular file in ``previous``).  ``meanwhile``: run
+    once every page is known to be there, while the links are made (in a thread, by one compiled
+    call a folder that releases the GIL: the links' system calls overlap the caller's Python)."""
     # (paths joined as strings: two pathlib joins a page were a third of the linking)
     folders: dict[str, str] = {"": str(out)}
     for rel in rels:
@@ -354,23 +364,68 @@ def _link_all(previous: Path, out: Path, rels: Sequence[str]) -> list[str] | Non
     # two whole paths walked a page), the previous run's regular files known from one listing of
     # its folder (not an ``lstat`` a page): 11,000 pages of an unchanged rerun, ~0.03 s less
     fds: dict[str, tuple[int, int, frozenset[str]]] = {}
+    # every page's folder and name, by folder in the pages' order (checked before any is linked)
+    groups: dict[str, list[str]] = {}
     try:
-        for rel in rels:
-            head, _, name = rel.rpartition("/")
-            src = f"{prev}/{rel}"
-            target = f"{folders[head]}/{name}"
-            try:
+        try:
+            for rel in rels:
+                head, _, name = rel.rpartition("/")
                 at = fds.get(head)
                 if at is None:
                     at = fds[head] = _folder_fds(f"{prev}/{head}" if head else prev, folders[head])
                 if name not in at[2]:
                     return None  # missing, or not a regular file (a symlink planted in its place …)
+                groups.setdefault(head, []).append(name)
+        except OSError:
+            return None
+        # the links: (folder, name, errno) of each that failed
+        failed: list[tuple[str, str, int]] = []
+        if _linkat_all is None:
+            if meanwhile is not None:
+                meanwhile()
+            for head, names in groups.items():
+                sfd, dfd, _names = fds[head]
+                for name in names:
+                    try:
+                        os.link(name, name, src_dir_fd=sfd, dst_dir_fd=dfd, follow_symlinks=False)
+                    except OSError as e:
+                        failed.append((head, name, e.errno or 0))
+        else:
+            linkat_all = _linkat_all
+
+            def link_groups() -> None:
+                for head, names in groups.items():
+                    failed.extend((head, names[i], err) for i, err in linkat_all(fds[head][0], fds[head][1], names))
+
+            if meanwhile is None:
+                link_groups()
+            else:
+                errors: list[BaseException] = []
+
+                def worker() -> None:
+                    try:
+                        link_groups()
+                    except BaseException as e:  # (raised in the caller's thread below)
+                        errors.append(e)
+
+                thread = threading.Thread(target=worker, name="nianbao-page-links", daemon=True)
+                thread.start()
                 try:
-                    os.link(name, name, src_dir_fd=at[0], dst_dir_fd=at[1], follow_symlinks=False)
-                except FileExistsError:
+                    meanwhile()
+                finally:
+                    thread.join()  # (before the descriptors are closed)
+                if errors:
+                    raise errors[0]
+        # a page that could not be linked as such, as before: one already in ``out`` replaced
+        # atomically, one on another file system (too many links …) copied
+        for head, name, err in failed:
+            src = f"{prev}/{head}/{name}" if head else f"{prev}/{name}"
+            target = f"{folders[head]}/{name}"
+            try:
+                if err == errno.EEXIST:
                     if not _link(Path(src), Path(target)):
                         return None
-                except OSError:  # another file system, too many links …
+                else:
                     shutil.copyfile(src, target, follow_symlinks=False)
             except OSError:
                 return None
@@ -379,6 +434,16 @@ def _link_all(previous: Path, out: Path, rels: Sequence[str]) -> list[str] | Non
             os.close(sfd)
             os.close(dfd)
     return list(rels)
+
+
+# many names linked by one compiled call, the GIL released (optional: nianbao/io/decode.c)
+_linkat_all: Callable[[int, int, list[str]], list[tuple[int, int]]] | None
+try:
+    from nianbao.io.decode import linkat_all as _compiled_linkat_all
+
+    _linkat_all = _compiled_linkat_all
+except ImportError:  # pragma: no cover - built without a C compiler
+    _linkat_all = None
 
 
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)

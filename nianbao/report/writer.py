@@ -66,15 +66,21 @@ def _adopted(q: Quality, out: Path, reuse: Reuse, outcome: RunOutcome, units: li
     this run's 汇总, ``index.html`` is rendered; False (nothing done) otherwise.  No cyclic
     collection meanwhile: the work is bounded (no report page is rendered) and makes no cycles
     worth collecting, and a collection would walk every object the run keeps."""
-    with gc_paused():
-        if not reuse.adopt(q.review.unchanged, views_parts(q), keep=(WORKBOOK,)):
-            return False
+
+    def meanwhile() -> None:
+        # while the pages are linked (their system calls in a thread, the GIL released): the
+        # units and index.html, none of which reads a page or the reuse's keys (done again by the
+        # caller when the adoption fails after all, a page that could not be linked)
         for unit in units:
             unit()
+        write_index(q, out)
+
+    with gc_paused():
+        if not reuse.adopt(q.review.unchanged, views_parts(q), keep=(WORKBOOK,), meanwhile=meanwhile):
+            return False
         if not reuse_workbook(q, out, reuse):
             reuse.rendered(WORKBOOK)
             write_excel(outcome, out, quality=q)
-        write_index(q, out)
         reuse.rendered("index.html")
         reuse.save()
         q.page_stats = reuse.stats

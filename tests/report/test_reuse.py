@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import zipfile
 from pathlib import Path
 
@@ -283,6 +284,65 @@ def test_link_all_links_every_page_and_refuses_what_is_not_a_plain_regular_file(
     assert reuse._link_all(prev, tmp_path / "out3", ["reports/missing.html"]) is None
     assert reuse._link_all(prev, tmp_path / "out4", ["../index.html"]) is None
     assert not (tmp_path / "out2" / "reports" / "x.html").exists()
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_link_all_runs_the_work_meanwhile_and_reports_failures_as_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, compiled: bool
+) -> None:
+    """The links made in a thread by the compiled call (or, without it, in order in the caller's
+    thread) while ``meanwhile`` runs: every page linked, a page already there replaced, a page the
+    links cannot make copied; ``meanwhile`` not run when a page is missing; its error raised after
+    the links, every descriptor closed."""
+    if compiled and reuse._linkat_all is None:
+        pytest.skip("nianbao.io.decode not built")
+    if not compiled:
+        monkeypatch.setattr(reuse, "_linkat_all", None)
+    prev = tmp_path / "prev"
+    rels = [f"reports/{i:03d}.html" for i in range(200)] + ["counties/c.html", "index.html"]
+    for rel in rels:
+        (prev / rel).parent.mkdir(parents=True, exist_ok=True)
+        (prev / rel).write_text(rel, encoding="utf-8")
+    out = tmp_path / "out"
+    (out / "reports").mkdir(parents=True)
+    (out / "reports" / "007.html").write_text("stale", encoding="utf-8")
+    ran: list[str] = []
+    assert reuse._link_all(prev, out, rels, lambda: ran.append("meanwhile")) == rels
+    assert ran == ["meanwhile"]
+    assert all(reuse.same_file(prev / rel, out / rel) for rel in rels)
+    assert (out / "reports" / "007.html").read_text(encoding="utf-8") == "reports/007.html"
+
+    # a page missing: None before anything is linked or run
+    ran.clear()
+    assert reuse._link_all(prev, tmp_path / "out2", [*rels, "reports/missing.html"], lambda: ran.append("x")) is None
+    assert ran == [] and not (tmp_path / "out2" / "reports" / "000.html").exists()
+
+    # the links failing otherwise (another file system, too many links): copies, as before
+    if compiled:
+        monkeypatch.setattr(reuse, "_linkat_all", lambda sfd, dfd, names: [(i, 18) for i in range(len(names))])
+    else:
+
+        def no_link(*args: object, **kwargs: object) -> None:
+            raise OSError(18, "Invalid cross-device link")
+
+        monkeypatch.setattr(reuse.os, "link", no_link)
+    out3 = tmp_path / "out3"
+    assert reuse._link_all(prev, out3, rels, lambda: None) == rels
+    copied = [rel for rel in rels if (out3 / rel).read_text(encoding="utf-8") == rel]
+    assert copied == rels and not any(reuse.same_file(prev / rel, out3 / rel) for rel in rels)
+    monkeypatch.undo()
+    if not compiled:
+        monkeypatch.setattr(reuse, "_linkat_all", None)
+
+    # an error in the work meanwhile: raised once the links are made, no descriptor left open
+    fds = len(os.listdir("/proc/self/fd"))
+
+    def fail() -> None:
+        raise RuntimeError("meanwhile")
+
+    with pytest.raises(RuntimeError, match="meanwhile"):
+        reuse._link_all(prev, tmp_path / "out4", rels, fail)
+    assert len(os.listdir("/proc/self/fd")) == fds
 
 
 def test_the_views_pause_the_collector_for_the_review_and_the_steady_rerun_and_restore_it(

@@ -6,6 +6,8 @@ import json
 import os
 from pathlib import Path, PurePosixPath
 
+import pytest
+
 from nianbao.domain.registry import Agency
 from nianbao.run.inputs import InboxFile, Scope, Submission, discover, find_registry, layout_of, missing_agencies
 from tests.helpers import ROOT
@@ -170,3 +172,68 @@ def test_inbox_file_is_the_dataclasses_built_field_by_field() -> None:
         want = InboxFile(Submission(*args[:3]), *args[3:5], stat=args[5])
         assert got == want and hash(got) == hash(want)
         assert (got.sub.location, got.sub.name, got.sub.problem, got.county, got.year, got.stat) == args
+
+
+def test_a_folder_lists_as_its_subfolders_given_one_by_one_with_the_same_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One folder given: its own files, then its subfolders' in order — the same entries as the
+    subfolders given one by one; an unreadable folder lists nothing, a symlink and a special file
+    are reported, an unexpected error is raised (a pin for any listing made faster)."""
+    root = tmp_path / "inbox"
+    for county in ("甲县", "乙县", "丙县", "丁县", "戊县"):
+        for year in (2024, 2025):
+            d = root / county / str(year)
+            d.mkdir(parents=True)
+            for name in ("b_2025.txt", "a_2025.txt"):
+                (d / name).write_text("x", encoding="utf-8")
+    (root / "top.txt").write_text("x", encoding="utf-8")
+    (root / "甲县" / "2025" / "link.txt").symlink_to(root / "top.txt")
+    os.mkfifo(root / "戊县" / "2024" / "pipe.txt")
+    unreadable = str(root / "乙县" / "2025")
+    real_scandir = os.scandir
+    failing: dict[str, Exception] = {unreadable: PermissionError(13, "Permission denied", unreadable)}
+
+    def scandir(d: int | str) -> object:  # (the folder's descriptor or its path)
+        error = failing.get(os.readlink(f"/proc/self/fd/{d}") if isinstance(d, int) else d)
+        if error is not None:
+            raise error
+        return real_scandir(d)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    got = [(f.rel, f.county, f.year, f.sub.problem) for f in discover([root], inbox=root)]
+    counties = sorted(p for p in root.iterdir() if p.is_dir())
+    alone = [(f.rel, f.county, f.year, f.sub.problem) for f in discover(counties, inbox=root)]
+    assert got == [("top.txt", None, None, None), *alone]
+    assert [rel for rel, *_ in got] == [
+        "top.txt",
+        "丁县/2024/a_2025.txt",
+        "丁县/2024/b_2025.txt",
+        "丁县/2025/a_2025.txt",
+        "丁县/2025/b_2025.txt",
+        "丙县/2024/a_2025.txt",
+        "丙县/2024/b_2025.txt",
+        "丙县/2025/a_2025.txt",
+        "丙县/2025/b_2025.txt",
+        "乙县/2024/a_2025.txt",
+        "乙县/2024/b_2025.txt",
+        "戊县/2024/a_2025.txt",
+        "戊县/2024/b_2025.txt",
+        "戊县/2024/pipe.txt",
+        "戊县/2025/a_2025.txt",
+        "戊县/2025/b_2025.txt",
+        "甲县/2024/a_2025.txt",
+        "甲县/2024/b_2025.txt",
+        "甲县/2025/a_2025.txt",
+        "甲县/2025/b_2025.txt",
+        "甲县/2025/link.txt",
+    ]
+    problems = {rel: problem for rel, _, _, problem in got if problem}
+    assert set(problems) == {"戊县/2024/pipe.txt", "甲县/2025/link.txt"}
+
+    # an unexpected error, in the first subfolder or the last, is raised
+    for county in ("丁县", "甲县"):
+        failing[str(root / county)] = RuntimeError(county)
+        with pytest.raises(RuntimeError, match=county):
+            discover([root], inbox=root)
+        del failing[str(root / county)]
