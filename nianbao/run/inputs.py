@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
 from pathlib import Path, PurePosixPath
@@ -173,16 +173,18 @@ def discover(paths: Iterable[Path], *, inbox: Path | None = None) -> list[InboxF
         # string, or made here from one), so only "." and "/" need care
         prefix = "" if d == "." else d if d.endswith("/") else d + "/"
         try:
-            dirs = listed(prefix, rel_dir, entries)
+            dirs = listed(prefix, rel_dir, entries, fd)
         finally:
             if fd is not None:
                 os.close(fd)  # (before the subfolders: one descriptor open at a time)
         for e in dirs:
             walk(prefix + e.name, None if rel_dir is None else rel_dir + shown_name(e.name) + "/")
 
-    def listed(prefix: str, rel_dir: str | None, entries: list[os.DirEntry[str]]) -> list[os.DirEntry[str]]:
-        """Add a folder's symlinks and files (its ``entries``; ``prefix``: its path and "/"); its
-        real subfolders, by name."""
+    def listed(
+        prefix: str, rel_dir: str | None, entries: list[os.DirEntry[str]], fd: int | None
+    ) -> list[os.DirEntry[str]]:
+        """Add a folder's symlinks and files (its ``entries``; ``prefix``: its path and "/"; ``fd``:
+        its descriptor, None when listed by path); its real subfolders, by name."""
         links: list[os.DirEntry[str]] = []
         files: list[os.DirEntry[str]] = []
         dirs: list[os.DirEntry[str]] = []
@@ -217,7 +219,11 @@ def discover(paths: Iterable[Path], *, inbox: Path | None = None) -> list[InboxF
         add_file, new, isreg = out.append, _new, S_ISREG
         set_location, set_name, set_problem = _set_location, _set_name, _set_problem
         set_sub, set_county, set_year, set_stat = _set_sub, _set_county, _set_year, _set_stat
-        for e in sorted(files, key=_name):
+        files.sort(key=_name)
+        # the files' sizes and times by one compiled call (``fstatat`` each, no ``stat_result``
+        # made: ~0.4 us a file less), else by each entry's stat as below
+        stats = None if fd is None or _stat_all is None else _stat_all(fd, [e.name for e in files])
+        for i, e in enumerate(files):
             name = e.name
             if top and name in CONTROL_FILES:
                 continue
@@ -230,6 +236,10 @@ def discover(paths: Iterable[Path], *, inbox: Path | None = None) -> list[InboxF
             stat = None
             if e.is_symlink():
                 problem = SYMLINK
+            elif stats is not None:
+                stat = stats[i]
+                if stat is None:
+                    problem = SPECIAL
             else:
                 try:
                     st = e.stat(follow_symlinks=False)
@@ -276,6 +286,15 @@ def discover(paths: Iterable[Path], *, inbox: Path | None = None) -> list[InboxF
 _SCAN_FD = os.scandir in os.supports_fd
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
 
+
+# each file's (size, mtime) in a folder by one compiled call (optional: nianbao/io/decode.c)
+_stat_all: Callable[[int, list[str]], list[tuple[int, int] | None]] | None
+try:
+    from nianbao.io.decode import stat_all as _compiled_stat_all
+
+    _stat_all = _compiled_stat_all
+except ImportError:  # pragma: no cover - built without a C compiler
+    _stat_all = None
 
 _name = attrgetter("name")  # (a DirEntry's name: the sort key of a listing, in C)
 

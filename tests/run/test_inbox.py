@@ -237,3 +237,33 @@ def test_a_folder_lists_as_its_subfolders_given_one_by_one_with_the_same_errors(
         with pytest.raises(RuntimeError, match=county):
             discover([root], inbox=root)
         del failing[str(root / county)]
+
+
+def test_the_compiled_stats_list_what_each_entrys_stat_lists(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A folder's files stat-ed by one compiled call (``decode.stat_all``) or each by its entry's
+    stat: the same sizes, times and problems (a symlink, a special file, a name not UTF-8)."""
+    from nianbao.run import inputs
+
+    if inputs._stat_all is None:
+        pytest.skip("nianbao.io.decode not built")
+    d = tmp_path / "inbox" / "2025" / "甲县"
+    d.mkdir(parents=True)
+    for i, name in enumerate(["b_2025.txt", "a_2025.txt", "空.txt"]):
+        (d / name).write_bytes(b"x" * i)
+    (d / "link.txt").symlink_to(d / "a_2025.txt")
+    os.mkfifo(d / "pipe.txt")
+    (d / os.fsdecode(b"\xff_2025.txt")).write_bytes(b"y")
+    root = tmp_path / "inbox"
+
+    def listing() -> list[tuple[str, str | None, tuple[int, int] | None]]:
+        return [(f.rel, f.sub.problem, f.stat) for f in discover([root], inbox=root)]
+
+    compiled = listing()
+    monkeypatch.setattr(inputs, "_stat_all", None)
+    assert listing() == compiled
+    stats = {rel.rpartition("/")[2]: (problem, stat) for rel, problem, stat in compiled}
+    assert stats["a_2025.txt"] == (None, (1, (d / "a_2025.txt").stat().st_mtime_ns))
+    assert stats["空.txt"] == (None, (2, (d / "空.txt").stat().st_mtime_ns))
+    assert stats["link.txt"][1] is None and stats["pipe.txt"][1] is None
+    assert stats["link.txt"][0] and stats["pipe.txt"][0] and stats["link.txt"][0] != stats["pipe.txt"][0]
+    assert len(compiled) == 6
