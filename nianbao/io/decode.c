@@ -169,6 +169,36 @@ static PyObject *slurp(PyObject *self, PyObject *args) {
 #endif
 }
 
+#ifndef _WIN32
+/* The file-system bytes of each name of the list ``names`` and an array of pointers to them
+ * (PyMem_Free it); ``*encoded`` is set to a new list holding the bytes, to keep them alive while
+ * the GIL is released.  NULL with an exception set (``*encoded`` NULL too) on failure. */
+static const char **fs_paths(PyObject *names, PyObject **encoded) {
+    Py_ssize_t n = PyList_GET_SIZE(names);
+    const char **paths = NULL;
+    *encoded = PyList_New(n);
+    if (*encoded == NULL)
+        return NULL;
+    paths = PyMem_Malloc(sizeof(char *) * (size_t)(n ? n : 1));
+    if (paths == NULL) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *b = PyUnicode_EncodeFSDefault(PyList_GET_ITEM(names, i));
+        if (b == NULL)
+            goto fail;
+        PyList_SET_ITEM(*encoded, i, b);
+        paths[i] = PyBytes_AS_STRING(b);
+    }
+    return paths;
+fail:
+    PyMem_Free(paths);
+    Py_CLEAR(*encoded);
+    return NULL;
+}
+#endif
+
 /* linkat_all(src_fd, dst_fd, names): each name of the list hard-linked from the folder ``src_fd``
  * into the folder ``dst_fd`` under the same name (linkat, no symlink followed), in order, the GIL
  * released for the whole loop (another thread runs meanwhile: nianbao.report.reuse); returns the
@@ -183,22 +213,15 @@ static PyObject *linkat_all(PyObject *self, PyObject *args) {
     return NULL;
 #else
     Py_ssize_t n = PyList_GET_SIZE(names);
-    PyObject *encoded = PyList_New(n); /* the names' bytes, kept alive while the GIL is released */
-    if (encoded == NULL)
+    PyObject *encoded;
+    const char **paths = fs_paths(names, &encoded);
+    if (paths == NULL)
         return NULL;
-    const char **paths = PyMem_Malloc(sizeof(char *) * (size_t)(n ? n : 1));
     int *errs = PyMem_Malloc(sizeof(int) * (size_t)(n ? n : 1));
     PyObject *failed = NULL;
-    if (paths == NULL || errs == NULL) {
+    if (errs == NULL) {
         PyErr_NoMemory();
         goto done;
-    }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *b = PyUnicode_EncodeFSDefault(PyList_GET_ITEM(names, i));
-        if (b == NULL)
-            goto done;
-        PyList_SET_ITEM(encoded, i, b);
-        paths[i] = PyBytes_AS_STRING(b);
     }
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t i = 0; i < n; i++)
@@ -240,25 +263,18 @@ static PyObject *stat_all(PyObject *self, PyObject *args) {
     return NULL;
 #else
     Py_ssize_t n = PyList_GET_SIZE(names);
-    PyObject *encoded = PyList_New(n);
-    if (encoded == NULL)
+    PyObject *encoded;
+    const char **paths = fs_paths(names, &encoded);
+    if (paths == NULL)
         return NULL;
     size_t m = (size_t)(n ? n : 1);
-    const char **paths = PyMem_Malloc(sizeof(char *) * m);
     long long *sizes = PyMem_Malloc(sizeof(long long) * m);
     long long *mtimes = PyMem_Malloc(sizeof(long long) * m);
     char *regular = PyMem_Malloc(m);
     PyObject *result = NULL;
-    if (paths == NULL || sizes == NULL || mtimes == NULL || regular == NULL) {
+    if (sizes == NULL || mtimes == NULL || regular == NULL) {
         PyErr_NoMemory();
         goto done;
-    }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *b = PyUnicode_EncodeFSDefault(PyList_GET_ITEM(names, i));
-        if (b == NULL)
-            goto done;
-        PyList_SET_ITEM(encoded, i, b);
-        paths[i] = PyBytes_AS_STRING(b);
     }
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t i = 0; i < n; i++) {
