@@ -239,8 +239,15 @@ def _results(
 
 def _chunk_size(n: int, workers: int) -> int:
     """Files a worker reads together: eight chunks a worker (the last ones even out the workers'
-    ends), at least 50."""
-    return min(CHUNK_MAX, max(50, n // (workers * 8)))
+    ends), at least 50; at most CHUNK_MAX, and then as many chunks as make a whole number a
+    worker, of even sizes (100,000 files: 26 of 3,847 rather than 25 of 4,000, whose last one a
+    worker would read alone while the other waited: ~4 % of the parse's wall time)."""
+    size = max(50, n // (workers * 8))
+    if size <= CHUNK_MAX:
+        return size
+    count = -(-n // CHUNK_MAX)  # the fewest chunks of at most CHUNK_MAX
+    count += -count % workers  # a whole number a worker
+    return -(-n // count)
 
 
 def _pool_context() -> multiprocessing.context.ForkServerContext | None:

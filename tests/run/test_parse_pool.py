@@ -34,6 +34,13 @@ def test_chunks_are_bounded_and_the_pool_gives_the_reports_one_process_reads(
         1250,
         50,
     )
+    # capped: a whole number of chunks a worker, of even sizes (not 25 of 4,000 for two workers)
+    monkeypatch.setattr(parsing, "CHUNK_MAX", 4000)
+    assert (parsing._chunk_size(100_000, 2), parsing._chunk_size(100_000, 3), parsing._chunk_size(64_000, 2)) == (
+        3847,  # 26 chunks, the last 3,825
+        3704,  # 27 chunks
+        4000,  # 16 chunks
+    )
     monkeypatch.setattr(parsing, "CHUNK_MAX", 4)
     pooled = parsing.load_all(subs, 2)
     assert [r.file for r in pooled] == [s.name for s in subs]
