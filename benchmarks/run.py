@@ -53,6 +53,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import multiprocessing
 import os
 import resource
 import shutil
@@ -253,6 +254,10 @@ def main_run(inbox: Path, out: Path, workers: int) -> dict[str, object]:
     c = cpu_s()
     reports = load_all([f.sub for f in discover([inbox])], workers)
     res["parse_s"] = round(time.perf_counter() - t, 3)
+    # the pool's workers end in the background once the parse is done (nianbao.run.parsing): their
+    # CPU counts once they have ended
+    for p in multiprocessing.active_children():
+        p.join()
     res["parse_cpu_s"] = round(cpu_s() - c, 3)
     log(f"parse {res['parse_s']} s")
     t = time.perf_counter()

@@ -207,6 +207,7 @@ def discover(paths: Iterable[Path], *, inbox: Path | None = None) -> list[InboxF
         # a name the outputs cannot hold as it is (not UTF-8): shown as shown_name gives it (one
         # check a folder: its names joined)
         plain = _utf8("\0".join([e.name for e in files]))
+        plain_prefix = rel_dir is not None or _utf8(prefix)  # (the folders' names, for a file named by its path)
         # the files, written out (the loop of a listing: ~1 µs a file above the stat itself): what
         # ``add`` does, with the folder's layout worked out once (a file's county and year are its
         # folder's) and the control files looked for at the inbox's top only
@@ -249,12 +250,12 @@ def discover(paths: Iterable[Path], *, inbox: Path | None = None) -> list[InboxF
                     problem = SPECIAL
                 else:
                     stat = (st.st_size, st.st_mtime_ns)
-            if rel_dir is None:
-                add_file(InboxFile(Submission(p, shown_name(p), problem), stat=stat))  # (its folders' names too)
-                continue
             sub = new(Submission)
             set_location(sub, p)
-            set_name(sub, rel_dir + (name if plain else shown_name(name)))
+            if rel_dir is None:  # named by its path (its folders' names shown too)
+                set_name(sub, p if plain and plain_prefix else shown_name(p))
+            else:
+                set_name(sub, rel_dir + (name if plain else shown_name(name)))
             set_problem(sub, problem)
             f = new(InboxFile)
             set_sub(f, sub)

@@ -49,6 +49,30 @@ def test_chunks_are_bounded_and_the_pool_gives_the_reports_one_process_reads(
     assert sum(r.readable for r in pooled) == len(files)
 
 
+@pytest.mark.parametrize(
+    ("n", "workers", "tail"),
+    [
+        # 100,000 files, two workers: 24 chunks of 3,847, then halving sizes two by two, the last
+        # size in as many chunks as the rest takes
+        (100_000, 2, [3847, 3847, 1924, 1924, 962, 962, 475, 475, 475, 475]),
+        (100_000, 3, [3704, 3704, 3704, 1852, 1852, 1852, 926, 926, 926, 462, 462, 462, 462, 462, 460]),
+        (20_000, 2, [1250, 1250, 625, 625, 313, 313, 313, 311]),
+        (64_000, 2, [4000, 4000, 2000, 2000, 1000, 1000, 500, 500, 250, 250, 250, 250]),
+        # chunks of less than twice TAPER_MIN: all of one size, as _chunk_size gives them
+        (1_000, 2, [62, 62, 62, 8]),
+        (400, 2, [50, 50, 50, 50]),
+    ],
+)
+def test_the_last_chunks_halve_so_the_workers_end_together(n: int, workers: int, tail: list[int]) -> None:
+    chunks = parsing._chunks(n, workers)
+    sizes = [len(c) for c in chunks]
+    assert sizes[-len(tail) :] == tail
+    assert [c.start for c in chunks] == [0, *[c.stop for c in chunks[:-1]]]  # in order, none skipped
+    assert chunks[-1].stop == n
+    head = sizes[: -len(tail)]
+    assert set(head) <= {parsing._chunk_size(n, workers)}
+
+
 def test_results_come_back_through_the_shared_slots_and_the_pipe_alike() -> None:
     """A chunk's result is read from its slot of the mapping the run's process shares with the
     workers (the packed buffers arrive as views of it), forked from it or from the fork server
