@@ -109,6 +109,10 @@ try:  # the line scan in C (nianbao/read/scan.c), built by the install when a C 
     from nianbao.read import scan as cscan
 except ImportError:  # pragma: no cover - an install without a C compiler
     cscan = None  # type: ignore[assignment]
+try:  # the packed prose's UTF-16 in C (nianbao/io/decode.c), likewise
+    from nianbao.io import decode as cdecode
+except ImportError:  # pragma: no cover - an install without a C compiler
+    cdecode = None  # type: ignore[assignment]
 
 MAX_CHARS = 200_000  # a longer text is read by the per-report path (the frame's work stays bounded)
 # reports in one frame: a parse chunk of 2,000 read as 8 frames of 250 rather than 2 of 1,000 costs
@@ -1450,13 +1454,17 @@ def _texts(texts: list[str]) -> tuple[bytes, bytes, dict[int, str]]:
     the codec are cheaper than pickle's UTF-8 — ~9 µs a report less between the two processes),
     joined, with where each ends; a text UTF-16 cannot carry exactly (a lone surrogate) kept as it
     is.  Encoded at once when every character is one UTF-16 unit (each text's place then twice its
-    length: the usual case), else text by text."""
-    joined = "".join(texts)
-    try:
-        data = joined.encode("utf-16-le")
-    except UnicodeEncodeError:
-        data = b""
-    if len(data) == 2 * len(joined):
+    length: the usual case) — by the compiled ``utf16le_join`` when built (one pass, no joined str:
+    ~4 -> ~1 µs a report), else joined and encoded by Python's codec — else text by text."""
+    data: bytes | None = cdecode.utf16le_join(texts) if cdecode is not None else None
+    if data is None:
+        joined = "".join(texts)
+        try:
+            enc = joined.encode("utf-16-le")
+        except UnicodeEncodeError:
+            enc = b""
+        data = enc if len(enc) == 2 * len(joined) else None
+    if data is not None:
         ends = np.cumsum(np.fromiter(map(len, texts), np.uint64, len(texts))) * np.uint64(2)
         return data, ends.tobytes(), {}
     parts: list[bytes] = []

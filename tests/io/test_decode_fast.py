@@ -206,3 +206,29 @@ def test_a_character_cut_by_the_prefix_is_not_counted_twice(shift: int) -> None:
     got = decode_text(body)
     assert (got.encoding, got.bad_bytes, got.first_bad) == ("utf-8", 16, 0)
     _same(body)
+
+
+def _joined_by_codec(texts: list[str]) -> bytes | None:
+    """What utf16le_join must give: the codec's bytes when each character is one UTF-16 unit, else None."""
+    joined = "".join(texts)
+    try:
+        data = joined.encode("utf-16-le")
+    except UnicodeEncodeError:
+        return None
+    return data if len(data) == 2 * len(joined) else None
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.text(max_size=60), max_size=12))
+@example(["年报", "", "abc", "é\u00ff", "\u0100"])  # the three kinds of str, and an empty one
+@example(["ok", "\ud800"])  # a lone surrogate: declined
+@example(["😀"])  # beyond U+FFFF: declined
+def test_utf16le_join_is_the_codec_or_declines(texts: list[str]) -> None:
+    assert cdecode.utf16le_join(texts) == _joined_by_codec(texts)
+
+
+def test_utf16le_join_takes_only_a_list_of_str() -> None:
+    with pytest.raises(TypeError):
+        cdecode.utf16le_join(("a",))
+    with pytest.raises(TypeError):
+        cdecode.utf16le_join(["a", b"b"])

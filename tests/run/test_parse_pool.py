@@ -150,3 +150,29 @@ def test_rebuilt_reports_share_their_layout_lists_until_one_changes() -> None:
             facts,
         )
         assert (len(a.layout.statutory()), len(b.layout.statutory()), b.layout.arrays()[3]) == (3, 2, {})
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        ["一、总体情况", "abc", "", "é\u00ff"],  # one UTF-16 unit a character: joined at once
+        ["年报", "\U0001f600 beyond U+FFFF"],  # a surrogate pair in UTF-16: text by text
+        ["ok", "a lone \ud800 surrogate"],  # kept as it is
+    ],
+)
+def test_prose_texts_pack_alike_with_and_without_the_compiled_join(
+    texts: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pack_batch's texts (UTF-16, by decode.c's ``utf16le_join`` when built, else by the codec)
+    are the same bytes either way, and unpack_batch gives each report its own texts back."""
+    from nianbao.domain.model import ParsedReport, Sections
+    from nianbao.read import bulk
+
+    reps = [
+        ParsedReport(file=f"{i}.txt", sha256="0", size=1, sections=Sections({"一": [(i + 1, t)]}))
+        for i, t in enumerate(texts)
+    ]
+    packed = bulk.pack_batch(reps)
+    monkeypatch.setattr(bulk, "cdecode", None)
+    assert bulk.pack_batch(reps) == packed
+    assert [dict(r.sections) for r in bulk.unpack_batch(packed)] == [{"一": [(i + 1, t)]} for i, t in enumerate(texts)]
