@@ -109,7 +109,7 @@ try:  # the line scan in C (nianbao/read/scan.c), built by the install when a C 
     from nianbao.read import scan as cscan
 except ImportError:  # pragma: no cover - an install without a C compiler
     cscan = None  # type: ignore[assignment]
-try:  # the packed prose's UTF-16 in C (nianbao/io/decode.c), likewise
+try:  # the packed buffers joined and the prose's UTF-16 in C (nianbao/io/decode.c), likewise
     from nianbao.io import decode as cdecode
 except ImportError:  # pragma: no cover - an install without a C compiler
     cdecode = None  # type: ignore[assignment]
@@ -1442,9 +1442,13 @@ _BLANK = _blank_maker()
 _D, _I, _H = array("d").itemsize, array("I").itemsize, array("H").itemsize
 
 
-def _joined(parts: Sequence[Any], itemsize: int = 0) -> tuple[bytes, bytes]:
-    """The parts (bytes, arrays: any buffer) joined, and where each ends; ``itemsize``: every part's
-    bytes per item (its length in bytes by ``len``, without a memoryview of each), 0 not known."""
+def _joined(parts: list[Any], itemsize: int = 0) -> tuple[bytes, bytes]:
+    """The parts (bytes, arrays: any buffer) joined, and where each ends (in bytes, uint64): by the
+    compiled ``joined`` when built (one pass in C: a chunk's ten groups ~3.5 -> ~1 ms), else by
+    Python, where ``itemsize`` (every part's bytes per item: its length in bytes by ``len``,
+    without a memoryview of each; 0 not known) spares a memoryview a part."""
+    if cdecode is not None:
+        return cdecode.joined(parts)
     sizes = (len(p) * itemsize for p in parts) if itemsize else (memoryview(p).nbytes for p in parts)
     return b"".join(parts), array("Q", accumulate(sizes)).tobytes()
 

@@ -232,3 +232,25 @@ def test_utf16le_join_takes_only_a_list_of_str() -> None:
         cdecode.utf16le_join(("a",))
     with pytest.raises(TypeError):
         cdecode.utf16le_join(["a", b"b"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["bytes", "d", "I", "H"]), st.lists(st.integers(0, 255), max_size=20)), max_size=12
+    )
+)
+def test_joined_is_bytes_join_and_the_running_sum_of_sizes(spec: list[tuple[str, list[int]]]) -> None:
+    from array import array
+    from itertools import accumulate
+
+    parts = [bytes(v) if kind == "bytes" else array(kind, v) for kind, v in spec]
+    ends = array("Q", accumulate(memoryview(p).nbytes for p in parts)).tobytes()
+    assert cdecode.joined(parts) == (b"".join(parts), ends)
+
+
+def test_joined_takes_only_a_list_of_buffers() -> None:
+    with pytest.raises(TypeError):
+        cdecode.joined((b"a",))
+    with pytest.raises(TypeError):
+        cdecode.joined([b"a", "b"])

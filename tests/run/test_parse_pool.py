@@ -176,3 +176,18 @@ def test_prose_texts_pack_alike_with_and_without_the_compiled_join(
     monkeypatch.setattr(bulk, "cdecode", None)
     assert bulk.pack_batch(reps) == packed
     assert [dict(r.sections) for r in bulk.unpack_batch(packed)] == [{"一": [(i + 1, t)]} for i, t in enumerate(texts)]
+
+
+def test_real_reports_pack_alike_with_and_without_the_compiled_joins(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bundled submissions (cells, layout facts, prose, unreadable files) packed by decode.c's
+    ``joined`` and ``utf16le_join`` and by Python alone: the same buffers, and the same reports back."""
+    from nianbao.read import bulk
+
+    files = sorted((ROOT / "data" / "submissions").rglob("*.txt"))
+    reps = list(bulk.load_files([(p, p.name) for p in files]))
+    assert sum(r.readable and len(r.cells) > 100 for r in reps) >= 10
+    packed = bulk.pack_batch(reps)
+    monkeypatch.setattr(bulk, "cdecode", None)
+    assert bulk.pack_batch(reps) == packed
+    back = bulk.unpack_batch(packed)
+    assert [differences(a, b) for a, b in zip(reps, back, strict=True)] == [[]] * len(reps)
