@@ -24,6 +24,14 @@ fresh process of its own, so its peak memory is its own.
   one_report_s            wall time of a cold ``nianbao validate data/seed/`` (one report, a fresh
                           process: imports included), what the ad-hoc user waits
   load_average            the machine's 1-minute load average at the start and end of the run
+  mem_free_mb             free memory (MemFree, Linux) when the measurements start, and
+  reclaimed_pages         the pages the kernel scanned to reclaim memory (kswapd and direct, Linux)
+                          while the floor and the main run ran: not 0 when the machine ran short of
+                          free memory (its page cache full of earlier runs' files), and then every
+                          page fault costs more — the parse (~4 GB of fresh pages at 100,000
+                          reports) far more than the floor: measured 5.1-5.9x against 4.3-4.8x with
+                          free memory (RESULTS.md). ``sync; echo 1 > /proc/sys/vm/drop_caches``
+                          (root) frees the page cache before a run
   reports_per_s           reports / total_s;  validate_reports_per_s: reports / validate_s
   validate_stages_s       the parts of validate_s (cross-year, prose, plausibility; schemas: the time
                           inside pandera's validate() of every schema)
@@ -105,6 +113,27 @@ def _read_chunk(paths: list[str]) -> int:
         text, _enc = decode(Path(p).read_bytes())
         n += len(text)
     return n
+
+
+def _meminfo_mb(field: str) -> int | None:
+    """A field of /proc/meminfo in MB (None: not Linux)."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            name, _, rest = line.partition(":")
+            if name == field:
+                return int(rest.split()[0]) // 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _reclaim_scans() -> int | None:
+    """Pages scanned for reclaim since boot, by kswapd and directly (/proc/vmstat; None: not Linux)."""
+    try:
+        counts = dict(line.split() for line in Path("/proc/vmstat").read_text().splitlines())
+        return int(counts.get("pgscan_kswapd", 0)) + int(counts.get("pgscan_direct", 0))
+    except (OSError, ValueError):
+        return None
 
 
 def cpu_s() -> float:
@@ -356,15 +385,25 @@ def main() -> None:
     for stale in ("out", "store", "out-1", "out-2", "nightly"):
         shutil.rmtree(work / stale, ignore_errors=True)
 
+    # the generated files written out before anything is measured: else the kernel's writeback of
+    # them (~800 MB at 100,000 reports) runs under the read floor and the parse, on the same cores
+    t = time.perf_counter()
+    if hasattr(os, "sync"):
+        os.sync()
+    log(f"synced the file system in {time.perf_counter() - t:.1f} s")
     files = sorted(p for p in inbox.rglob("*") if p.is_file())
     res: dict[str, object] = {"reports": len(files), "bytes": nbytes}
     load_start = round(os.getloadavg()[0], 2)
+    res["mem_free_mb"] = _meminfo_mb("MemFree")
+    scanned = _reclaim_scans()
     res["read_s"] = round(read_floor(files, args.workers), 3)
     res["read_cpu_s"] = round(READ_CPU[-1], 3)
     log(f"read floor {res['read_s']} s")
 
     w = ["--workdir", str(work), "--workers", str(args.workers)]
     main = child("main", *w, "--out", str(work / "out"))
+    after = _reclaim_scans()
+    res["reclaimed_pages"] = after - scanned if after is not None and scanned is not None else None
     for k in ("parse_s", "validate_s", "localise_s", "report_s"):
         res[k] = main[k]
     total = sum(float(main[k]) for k in ("parse_s", "validate_s", "localise_s", "report_s"))  # type: ignore[arg-type]
