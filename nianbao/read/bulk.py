@@ -1460,8 +1460,10 @@ def _texts(texts: list[str]) -> tuple[bytes, bytes, dict[int, str]]:
     is.  Encoded at once when every character is one UTF-16 unit (each text's place then twice its
     length: the usual case) — by the compiled ``utf16le_join`` when built (one pass, no joined str:
     ~4 -> ~1 µs a report), else joined and encoded by Python's codec — else text by text."""
-    data: bytes | None = cdecode.utf16le_join(texts) if cdecode is not None else None
-    if data is None:
+    data: bytes | None
+    if cdecode is not None:
+        data = cdecode.utf16le_join(texts)  # (None: a text beyond one unit a character, or a lone surrogate)
+    else:
         joined = "".join(texts)
         try:
             enc = joined.encode("utf-16-le")
