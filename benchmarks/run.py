@@ -404,6 +404,12 @@ def main() -> None:
     main = child("main", *w, "--out", str(work / "out"))
     after = _reclaim_scans()
     res["reclaimed_pages"] = after - scanned if after is not None and scanned is not None else None
+    if res["reclaimed_pages"]:
+        log(
+            f"the kernel reclaimed memory during the floor and the main run ({res['reclaimed_pages']} pages scanned): "
+            "page faults cost more then, the parse's far more than the floor's; for ratios comparable between "
+            "runs, free the page cache first (sync; echo 1 > /proc/sys/vm/drop_caches, as root)"
+        )
     for k in ("parse_s", "validate_s", "localise_s", "report_s"):
         res[k] = main[k]
     total = sum(float(main[k]) for k in ("parse_s", "validate_s", "localise_s", "report_s"))  # type: ignore[arg-type]
