@@ -216,10 +216,7 @@ def discover(paths: Iterable[Path], *, inbox: Path | None = None) -> list[InboxF
         else:
             county, year = layout_of(PurePosixPath(rel_dir + "_"))
         top = rel_dir == ""
-        # (inbox_file written out, its setters local: ~0.2 us a file)
-        add_file, new, isreg = out.append, _new, S_ISREG
-        set_location, set_name, set_problem = _set_location, _set_name, _set_problem
-        set_sub, set_county, set_year, set_stat = _set_sub, _set_county, _set_year, _set_stat
+        add_file, make, isreg = out.append, inbox_file, S_ISREG
         files.sort(key=_name)
         # the files' sizes and times by one compiled call (``fstatat`` each, no ``stat_result``
         # made: ~0.4 us a file less), else by each entry's stat as below
@@ -250,19 +247,11 @@ def discover(paths: Iterable[Path], *, inbox: Path | None = None) -> list[InboxF
                     problem = SPECIAL
                 else:
                     stat = (st.st_size, st.st_mtime_ns)
-            sub = new(Submission)
-            set_location(sub, p)
             if rel_dir is None:  # named by its path (its folders' names shown too)
-                set_name(sub, p if plain and plain_prefix else shown_name(p))
+                shown = p if plain and plain_prefix else shown_name(p)
             else:
-                set_name(sub, rel_dir + (name if plain else shown_name(name)))
-            set_problem(sub, problem)
-            f = new(InboxFile)
-            set_sub(f, sub)
-            set_county(f, county)
-            set_year(f, year)
-            set_stat(f, stat)
-            add_file(f)
+                shown = rel_dir + (name if plain else shown_name(name))
+            add_file(make(p, shown, problem, county, year, stat))
         return sorted(dirs, key=_name)
 
     # no cyclic GC while the listing is built (no cycles are made; at 100,000 files the collections
@@ -314,8 +303,8 @@ def inbox_file(
 ) -> InboxFile:
     """``InboxFile(Submission(location, name, problem), county, year, stat)``, its slots set as they
     are (the frozen dataclasses' ``__init__`` sets each field through ``object.__setattr__``: half
-    the cost of listing 100,000 files above their stats; ``tests/run/test_inbox.py`` holds the
-    fields to those set here)."""
+    the cost of listing 100,000 files above their stats): what :func:`discover` makes of each file
+    it lists (``tests/run/test_inbox.py`` holds the fields to those set here)."""
     sub = _new(Submission)
     _set_location(sub, location)
     _set_name(sub, name)
