@@ -246,15 +246,10 @@ def _findings_from_rows(rows: list[list[Any]], values: list[Any] | None) -> list
         return [finding_from_row(d) for d in rows]
     out = []
     for d in rows:
-        d[0], d[1], d[8], d[10], d[11], d[12] = (
-            values[d[0]],
-            values[d[1]],
-            values[d[8]],
-            values[d[10]],
-            values[d[11]],
-            values[d[12]],
-        )
-        d[5] = list(c) if isinstance(c := values[d[5]], list) else c
+        for i in _SHARED:
+            d[i] = values[d[i]]
+        if isinstance(d[5], list):  # (the cells: a list of its own, not the one all these rows share)
+            d[5] = list(d[5])
         out.append(finding_from_row(d))
     return out
 
