@@ -74,7 +74,7 @@ def batch_arrays(reports: Sequence[ParsedReport]) -> dict[Fmt, FmtArrays]:
         fmt: ([], [], [], [], []) for fmt in Fmt
     }
     for i, rep in enumerate(reports):
-        if rep.status != "validated" or rep.fmt is None:  # (ParsedReport.readable)
+        if not rep.readable or rep.fmt is None:
             continue
         rid, vals, sts, lns, pss = parts[rep.fmt]
         v, s, ln, ps, _raw = rep.cells.arrays()
@@ -278,7 +278,7 @@ def layout_frame(reports: Sequence[ParsedReport], suspects: bool = False, words:
     fmt_value: dict[Fmt | None, str | None] = {None: None, **{f: f.value for f in Fmt}}  # (not the enum's property)
     offset = 0
     for i, rep in enumerate(reports):
-        if rep.status != "validated":  # (ParsedReport.readable)
+        if not rep.readable:
             continue
         lay = rep.layout
         c, f, k, sp = lay.arrays()
@@ -392,7 +392,7 @@ def layout_frame(reports: Sequence[ParsedReport], suspects: bool = False, words:
 
 def meta_frame(reports: Sequence[ParsedReport]) -> pl.DataFrame:
     """One row per readable report: agency, year, title, format, statistical period, invalid bytes."""
-    idx = [i for i, r in enumerate(reports) if r.status == "validated"]  # (ParsedReport.readable)
+    idx = [i for i, r in enumerate(reports) if r.readable]
     rs = [reports[i] for i in idx]
     fmt_value: dict[Fmt | None, str | None] = {None: None, **{f: f.value for f in Fmt}}  # (not the enum's property)
     # agency_source: None when read from the title, "file" / "registry" (P04); bad_bytes: invalid
