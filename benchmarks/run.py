@@ -281,7 +281,7 @@ def main_run(inbox: Path, out: Path, workers: int) -> dict[str, object]:
     res: dict[str, object] = {}
     t = time.perf_counter()
     c = cpu_s()
-    reports = load_all([f.sub for f in discover([inbox])], workers)
+    reports = load_all([f.sub for f in discover([inbox], stat=False)], workers)  # (listed as `nianbao validate` lists)
     res["parse_s"] = round(time.perf_counter() - t, 3)
     # the pool's workers end in the background once the parse is done (nianbao.run.parsing): their
     # CPU counts once they have ended
@@ -340,7 +340,7 @@ def sample_reports(files: list[Path], n: int, workers: int) -> list:
     from nianbao.run.inputs import discover
     from nianbao.run.parsing import load_all
 
-    return load_all([f.sub for f in discover(files[:n])], workers)
+    return load_all([f.sub for f in discover(files[:n], stat=False)], workers)
 
 
 def main() -> None:

@@ -108,7 +108,7 @@ def _shown_part(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace")
 
 
-def discover(paths: Iterable[Path], *, inbox: Path | None = None) -> list[InboxFile]:
+def discover(paths: Iterable[Path], *, inbox: Path | None = None, stat: bool = True) -> list[InboxFile]:
     """Every file under the given files/folders, sorted; symlinks and special files are listed
     (with the reason), never read.  The only folder skipped is nianbao's state folder ``.nianbao/``.
 
@@ -120,6 +120,11 @@ def discover(paths: Iterable[Path], *, inbox: Path | None = None) -> list[InboxF
     size and modification time kept in :attr:`InboxFile.stat` for the store look-up (the plan
     needs not stat the file again).  In each folder: the symlinked subfolders (by name), the files
     (by name), then each real subfolder (by name).
+
+    ``stat`` False: a run without a store (nothing to compare a file's size and time with) lists
+    the files without their stats (:attr:`InboxFile.stat` None): regular files and special files
+    are told apart by the listing's file types (``DirEntry.is_file``: a stat only where the file
+    system does not give them) — 100,000 files: ~0.30 -> ~0.18 s, the parse's one serial step.
     """
     out: list[InboxFile] = []
     seen: set[str] = set()
@@ -145,7 +150,6 @@ def discover(paths: Iterable[Path], *, inbox: Path | None = None) -> list[InboxF
     def add_path(p: Path) -> None:
         """A path given as such (a file, a symlink, a special file): checked with ``Path``."""
         problem = None
-        stat: tuple[int, int] | None = None
         if p.is_symlink():
             problem = SYMLINK
         elif not p.is_file():
@@ -153,7 +157,7 @@ def discover(paths: Iterable[Path], *, inbox: Path | None = None) -> list[InboxF
         rel = None
         if inbox is not None:
             rel = PurePosixPath(p.relative_to(inbox).as_posix()).as_posix()
-        add(str(p), str(p), rel, problem, stat)
+        add(str(p), str(p), rel, problem, None)
 
     def walk(d: str, rel_dir: str | None) -> None:
         fd = None
@@ -220,7 +224,7 @@ def discover(paths: Iterable[Path], *, inbox: Path | None = None) -> list[InboxF
         files.sort(key=_name)
         # the files' sizes and times by one compiled call (``fstatat`` each, no ``stat_result``
         # made: ~0.4 us a file less), else by each entry's stat as below
-        stats = None if fd is None or _stat_all is None else _stat_all(fd, [e.name for e in files])
+        stats = None if not stat or fd is None or _stat_all is None else _stat_all(fd, [e.name for e in files])
         for i, e in enumerate(files):
             name = e.name
             if top and name in CONTROL_FILES:
@@ -231,12 +235,15 @@ def discover(paths: Iterable[Path], *, inbox: Path | None = None) -> list[InboxF
                     continue
                 seen.add(p)
             problem = None
-            stat = None
+            found = None  # (size, modification time)
             if e.is_symlink():
                 problem = SYMLINK
             elif stats is not None:
-                stat = stats[i]
-                if stat is None:
+                found = stats[i]
+                if found is None:
+                    problem = SPECIAL
+            elif not stat:
+                if not e.is_file(follow_symlinks=False):
                     problem = SPECIAL
             else:
                 try:
@@ -246,12 +253,12 @@ def discover(paths: Iterable[Path], *, inbox: Path | None = None) -> list[InboxF
                 if st is None or not isreg(st.st_mode):
                     problem = SPECIAL
                 else:
-                    stat = (st.st_size, st.st_mtime_ns)
+                    found = (st.st_size, st.st_mtime_ns)
             if rel_dir is None:  # named by its path (its folders' names shown too)
                 shown = p if plain and plain_prefix else shown_name(p)
             else:
                 shown = rel_dir + (name if plain else shown_name(name))
-            add_file(make(p, shown, problem, county, year, stat))
+            add_file(make(p, shown, problem, county, year, found))
         return sorted(dirs, key=_name)
 
     # no cyclic GC while the listing is built (no cycles are made; at 100,000 files the collections

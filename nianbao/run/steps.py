@@ -698,7 +698,7 @@ def validate_paths(
     t0 = time.perf_counter()
     track = track if track is not None else interrupt.Tracker()
     rundirs.checkpoint("discovering")
-    files = discover(paths)
+    files = discover(paths, stat=False)  # (no store: no size and time to compare)
     track.found([(f.rel, f.county) for f in files])
     track.at("parse")
     if on_discovered:
@@ -707,7 +707,11 @@ def validate_paths(
     reports = load_all([f.sub for f in files], workers, progress)
     rundirs.checkpoint("parsed")
     t2 = time.perf_counter()
-    previous = [r for r in load_all([f.sub for f in discover(last_year)], workers) if r.readable] if last_year else []
+    previous = (
+        [r for r in load_all([f.sub for f in discover(last_year, stat=False)], workers) if r.readable]
+        if last_year
+        else []
+    )
     agencies = load_registry(registry) if registry is not None else None
     if renames is None and registry is not None:
         renames = registry.parent / "renames.csv"

@@ -267,3 +267,26 @@ def test_the_compiled_stats_list_what_each_entrys_stat_lists(tmp_path: Path, mon
     assert stats["link.txt"][1] is None and stats["pipe.txt"][1] is None
     assert stats["link.txt"][0] and stats["pipe.txt"][0] and stats["link.txt"][0] != stats["pipe.txt"][0]
     assert len(compiled) == 6
+
+
+def test_a_listing_without_stats_lists_the_same_files_and_problems(tmp_path: Path) -> None:
+    """``discover(stat=False)`` (a run without a store): the same files, names and problems (a
+    symlink, a special file, a name not UTF-8) as the listing with stats, told apart by the
+    listing's file types; no size and time."""
+    d = tmp_path / "inbox" / "2025" / "甲县"
+    d.mkdir(parents=True)
+    for i, name in enumerate(["b_2025.txt", "a_2025.txt", "空.txt"]):
+        (d / name).write_bytes(b"x" * i)
+    (d / "link.txt").symlink_to(d / "a_2025.txt")
+    os.mkfifo(d / "pipe.txt")
+    (d / os.fsdecode(b"\xff_2025.txt")).write_bytes(b"y")
+    root = tmp_path / "inbox"
+    for kw in ({"inbox": root}, {}):
+        with_stats = discover([root], **kw)  # type: ignore[arg-type]
+        without = discover([root], stat=False, **kw)  # type: ignore[arg-type]
+        assert [(f.sub, f.county, f.year) for f in without] == [(f.sub, f.county, f.year) for f in with_stats]
+        assert all(f.stat is None for f in without)
+        problems = {f.sub.name.rpartition("/")[2]: f.sub.problem for f in without if f.sub.problem}
+        assert set(problems) == {"link.txt", "pipe.txt"}
+        assert problems["link.txt"] != problems["pipe.txt"]
+    assert len(without) == 6
