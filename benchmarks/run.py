@@ -32,6 +32,9 @@ fresh process of its own, so its peak memory is its own.
                           reports) far more than the floor: measured 5.1-5.9x against 4.3-4.8x with
                           free memory (RESULTS.md). ``sync; echo 1 > /proc/sys/vm/drop_caches``
                           (root) frees the page cache before a run
+  steal_s                 CPU seconds the hypervisor gave to other guests while the floor and the
+                          main run ran (all cores, /proc/stat; Linux in a VM): not ~0 when the host
+                          was busy, and then the ratios move with it
   reports_per_s           reports / total_s;  validate_reports_per_s: reports / validate_s
   validate_stages_s       the parts of validate_s (cross-year, prose, plausibility; schemas: the time
                           inside pandera's validate() of every schema)
@@ -133,6 +136,16 @@ def _reclaim_scans() -> int | None:
         counts = dict(line.split() for line in Path("/proc/vmstat").read_text().splitlines())
         return int(counts.get("pgscan_kswapd", 0)) + int(counts.get("pgscan_direct", 0))
     except (OSError, ValueError):
+        return None
+
+
+def _steal_s() -> float | None:
+    """CPU seconds stolen from this machine by its hypervisor since boot, all cores (/proc/stat;
+    None: not Linux)."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
         return None
 
 
@@ -395,15 +408,16 @@ def main() -> None:
     res: dict[str, object] = {"reports": len(files), "bytes": nbytes}
     load_start = round(os.getloadavg()[0], 2)
     res["mem_free_mb"] = _meminfo_mb("MemFree")
-    scanned = _reclaim_scans()
+    scanned, stolen = _reclaim_scans(), _steal_s()
     res["read_s"] = round(read_floor(files, args.workers), 3)
     res["read_cpu_s"] = round(READ_CPU[-1], 3)
     log(f"read floor {res['read_s']} s")
 
     w = ["--workdir", str(work), "--workers", str(args.workers)]
     main = child("main", *w, "--out", str(work / "out"))
-    after = _reclaim_scans()
+    after, stolen_after = _reclaim_scans(), _steal_s()
     res["reclaimed_pages"] = after - scanned if after is not None and scanned is not None else None
+    res["steal_s"] = round(stolen_after - stolen, 2) if stolen_after is not None and stolen is not None else None
     if res["reclaimed_pages"]:
         log(
             f"the kernel reclaimed memory during the floor and the main run ({res['reclaimed_pages']} pages scanned): "
