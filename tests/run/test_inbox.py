@@ -246,13 +246,7 @@ def test_the_compiled_stats_list_what_each_entrys_stat_lists(tmp_path: Path, mon
 
     if inputs._stat_all is None:
         pytest.skip("nianbao.io.decode not built")
-    d = tmp_path / "inbox" / "2025" / "甲县"
-    d.mkdir(parents=True)
-    for i, name in enumerate(["b_2025.txt", "a_2025.txt", "空.txt"]):
-        (d / name).write_bytes(b"x" * i)
-    (d / "link.txt").symlink_to(d / "a_2025.txt")
-    os.mkfifo(d / "pipe.txt")
-    (d / os.fsdecode(b"\xff_2025.txt")).write_bytes(b"y")
+    d = _odd_folder(tmp_path)
     root = tmp_path / "inbox"
 
     def listing() -> list[tuple[str, str | None, tuple[int, int] | None]]:
@@ -273,13 +267,7 @@ def test_a_listing_without_stats_lists_the_same_files_and_problems(tmp_path: Pat
     """``discover(stat=False)`` (a run without a store): the same files, names and problems (a
     symlink, a special file, a name not UTF-8) as the listing with stats, told apart by the
     listing's file types; no size and time."""
-    d = tmp_path / "inbox" / "2025" / "甲县"
-    d.mkdir(parents=True)
-    for i, name in enumerate(["b_2025.txt", "a_2025.txt", "空.txt"]):
-        (d / name).write_bytes(b"x" * i)
-    (d / "link.txt").symlink_to(d / "a_2025.txt")
-    os.mkfifo(d / "pipe.txt")
-    (d / os.fsdecode(b"\xff_2025.txt")).write_bytes(b"y")
+    _odd_folder(tmp_path)
     root = tmp_path / "inbox"
     for kw in ({"inbox": root}, {}):
         with_stats = discover([root], **kw)  # type: ignore[arg-type]
@@ -290,3 +278,16 @@ def test_a_listing_without_stats_lists_the_same_files_and_problems(tmp_path: Pat
         assert set(problems) == {"link.txt", "pipe.txt"}
         assert problems["link.txt"] != problems["pipe.txt"]
     assert len(without) == 6
+
+
+def _odd_folder(tmp_path: Path) -> Path:
+    """``inbox/2025/甲县`` under ``tmp_path`` with three files (0, 1 and 2 bytes), a symlink, a FIFO
+    and a file whose name is not UTF-8; the folder."""
+    d = tmp_path / "inbox" / "2025" / "甲县"
+    d.mkdir(parents=True)
+    for i, name in enumerate(["b_2025.txt", "a_2025.txt", "空.txt"]):
+        (d / name).write_bytes(b"x" * i)
+    (d / "link.txt").symlink_to(d / "a_2025.txt")
+    os.mkfifo(d / "pipe.txt")
+    (d / os.fsdecode(b"\xff_2025.txt")).write_bytes(b"y")
+    return d
