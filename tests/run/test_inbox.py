@@ -269,9 +269,9 @@ def test_a_listing_without_stats_lists_the_same_files_and_problems(tmp_path: Pat
     listing's file types; no size and time."""
     _odd_folder(tmp_path)
     root = tmp_path / "inbox"
-    for kw in ({"inbox": root}, {}):
-        with_stats = discover([root], **kw)  # type: ignore[arg-type]
-        without = discover([root], stat=False, **kw)  # type: ignore[arg-type]
+    for inbox in (root, None):
+        with_stats = discover([root], inbox=inbox)
+        without = discover([root], inbox=inbox, stat=False)
         assert [(f.sub, f.county, f.year) for f in without] == [(f.sub, f.county, f.year) for f in with_stats]
         assert all(f.stat is None for f in without)
         problems = {f.sub.name.rpartition("/")[2]: f.sub.problem for f in without if f.sub.problem}
