@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import math
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
@@ -486,6 +487,9 @@ def layout_of(
 
 
 SectionLines = list[tuple[int, str]]
+# a Sections' text: a str, or still encoded as UTF-16-LE, ``(buffer, start, end)`` (see Sections)
+SectionText = str | tuple[bytes, int, int]
+_utf16 = codecs.utf_16_le_decode
 
 
 class Sections(MutableMapping[str, SectionLines]):
@@ -495,6 +499,11 @@ class Sections(MutableMapping[str, SectionLines]):
     a tuple and a string object per line: a fifth of the memory, no objects for the collector to
     walk, and frames can be built from it without a Python object per line.  Reading a section
     gives a fresh list; assigning one unpacks until :meth:`pack` (the parser packs when it is done).
+
+    The text may be held still encoded, as ``(buffer, start, end)``: UTF-16-LE bytes ``start`` to
+    ``end`` of a buffer shared with other reports (a parse chunk's, :func:`sections_of`), decoded
+    the first time it is read.  The run's process rebuilds every report of a parse, and most texts
+    are only read where the parse workers analysed them (the text rules' findings quote a few).
     """
 
     __slots__ = ("_counts", "_lens", "_lines", "_names", "_open", "_text")
@@ -504,7 +513,7 @@ class Sections(MutableMapping[str, SectionLines]):
         self._counts = array("I")
         self._lines = array("I")
         self._lens = array("I")
-        self._text = ""
+        self._text: SectionText = ""
         self._open: dict[str, SectionLines] | None = dict(items) if items else None
         self.pack()
 
@@ -539,6 +548,16 @@ class Sections(MutableMapping[str, SectionLines]):
         self._text = "".join(texts)
         self._open = None
 
+    def _str(self) -> str:
+        """The text, decoded now if it was held encoded."""
+        t = self._text
+        if isinstance(t, str):
+            return t
+        buf, start, end = t
+        text: str = _utf16(memoryview(buf)[start:end])[0]
+        self._text = text
+        return text
+
     def _unpack(self) -> dict[str, SectionLines]:
         if self._open is None:
             self._open = {name: self[name] for name in self._names}
@@ -547,12 +566,12 @@ class Sections(MutableMapping[str, SectionLines]):
     def packed(self) -> tuple[list[str], array[int], array[int], array[int], str]:
         """(names, lines per section, line numbers, text lengths, all texts joined)."""
         self.pack()
-        return self._names, self._counts, self._lines, self._lens, self._text
+        return self._names, self._counts, self._lines, self._lens, self._str()
 
     def joined(self) -> str:
         """Every text of every section, in order, joined without separator."""
         self.pack()
-        return self._text
+        return self._str()
 
     def __getitem__(self, name: str) -> SectionLines:
         if self._open is not None:
@@ -564,9 +583,10 @@ class Sections(MutableMapping[str, SectionLines]):
         last = first + self._counts[k]
         pos = sum(self._lens[:first])
         out: SectionLines = []
+        text = self._str()
         for j in range(first, last):
             n = self._lens[j]
-            out.append((self._lines[j], self._text[pos : pos + n]))
+            out.append((self._lines[j], text[pos : pos + n]))
             pos += n
         return out
 
@@ -602,15 +622,15 @@ class Sections(MutableMapping[str, SectionLines]):
             "k": self._counts.tobytes(),
             "l": self._lines.tobytes(),
             "z": self._lens.tobytes(),
-            "t": self._text,
+            "t": self._str(),
         }
 
     def __setstate__(self, st: dict[str, Any]) -> None:
         self._load(st["n"], st["k"], st["l"], st["z"], st["t"])
 
-    def _load(self, names: list[str], counts: Any, lines: Any, lens: Any, text: str, copy: bool = True) -> None:
+    def _load(self, names: list[str], counts: Any, lines: Any, lens: Any, text: SectionText, copy: bool = True) -> None:
         """Its packed parts: the arrays from their bytes (copied; ``copy`` False: given as its own
-        ``array`` I), the names and text kept."""
+        ``array`` I), the names and text (a str, or encoded: see the class) kept."""
         self._names = names
         if copy:
             counts, lines, lens = _array("I", counts), _array("I", lines), _array("I", lens)
@@ -621,10 +641,10 @@ class Sections(MutableMapping[str, SectionLines]):
         self._open = None
 
 
-def sections_of(names: list[str], counts: Any, lines: Any, lens: Any, text: str, copy: bool = True) -> Sections:
+def sections_of(names: list[str], counts: Any, lines: Any, lens: Any, text: SectionText, copy: bool = True) -> Sections:
     """Sections from their packed parts (arrays' bytes copied, unless ``copy`` is False: given as
-    its own; the rest kept), as :meth:`Sections.__setstate__` without its dict (nothing checked:
-    see :meth:`Sections.from_packed`)."""
+    its own; the rest kept; ``text`` a str or, still encoded, ``(UTF-16-LE buffer, start, end)``),
+    as :meth:`Sections.__setstate__` without its dict (nothing checked: see :meth:`Sections.from_packed`)."""
     sec = _new(Sections)
     sec._load(names, counts, lines, lens, text, copy)
     return sec

@@ -152,6 +152,48 @@ def test_rebuilt_reports_share_their_layout_lists_until_one_changes() -> None:
         assert (len(a.layout.statutory()), len(b.layout.statutory()), b.layout.arrays()[3]) == (3, 2, {})
 
 
+def test_rebuilt_reports_decode_their_prose_when_first_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """unpack_batch keeps each report's prose encoded (one copy of the chunk's buffer: the slot it
+    came in is written over by the next chunk) and a report decodes its own when it is first read,
+    once, by any of the ways a Sections is read."""
+    import pickle
+
+    from nianbao.domain import model
+    from nianbao.domain.model import ParsedReport, Sections
+    from nianbao.read.bulk import pack_batch, unpack_batch
+
+    prose = [
+        {"一": [(3, "本年度共发布信息 12 条。"), (4, "其中政策文件 5 条")], "二": [(9, "表后说明")]},
+        {"一": [(5, "")]},  # no text at all
+        {"五": [(40, "存在的问题：无")]},
+    ]
+    reps = [
+        ParsedReport(file=f"{i}.txt", sha256="0", size=1, sections=Sections({k: list(v) for k, v in p.items()}))
+        for i, p in enumerate(prose)
+    ]
+    meta, buffers = pack_batch(reps)
+    slot = [bytearray(b) for b in buffers]
+    back = unpack_batch((meta, [memoryview(b) for b in slot]))
+    for b in slot:  # the next chunk arrives in the same slot
+        b[:] = b"\xff" * len(b)
+    decoded: list[int] = []
+    real = model._utf16
+    monkeypatch.setattr(model, "_utf16", lambda b: decoded.append(len(b)) or real(b))
+    assert [list(r.sections) for r in back] == [list(p) for p in prose] and decoded == []
+    first, empty, last = back
+    assert first.sections["二"] == [(9, "表后说明")] and decoded == [
+        2 * len("本年度共发布信息 12 条。其中政策文件 5 条表后说明")
+    ]
+    assert (
+        dict(first.sections) == prose[0]
+        and first.sections.joined() == "本年度共发布信息 12 条。其中政策文件 5 条表后说明"
+    )
+    assert dict(empty.sections) == prose[1] and len(decoded) == 1  # nothing to decode
+    assert pickle.loads(pickle.dumps(last)).sections == prose[2] and last.sections.packed()[4] == "存在的问题：无"
+    assert len(decoded) == 2
+    assert [dict(r.sections) for r in unpack_batch(pack_batch(back))] == prose  # packed again as read
+
+
 @pytest.mark.parametrize(
     "texts",
     [
