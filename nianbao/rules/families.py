@@ -29,6 +29,7 @@ PROSE = Family(
     _prose_findings,
     reads=frozenset({"arrays"}),
     timing="prose",
+    beside=True,  # mostly polars (the texts' analyses were made by the parse workers): the second core
 )
 
 # A file that cannot be read at all (U01–U08): raised by the readers (nianbao.io) and kept on the

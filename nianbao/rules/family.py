@@ -121,7 +121,11 @@ class Family:
     ``codes`` is a function: a family whose rules are data (the sum rules' terms in the catalogue)
     claims the codes of the catalogue in use.  ``check`` is None for a family that runs elsewhere
     (``stage`` says where, ``runs_in`` names the code).  ``reads``: the Batch frames ``check`` reads;
-    ``timing``: the ``timings`` key its seconds are added to (None: only the schema time counts)."""
+    ``timing``: the ``timings`` key its seconds are added to (None: only the schema time counts).
+    ``beside``: ``check`` runs in a thread of its own beside the other families (from the start of
+    the stage, its ``reads`` built first; nianbao.validate.batch): for a family that spends most of
+    its time in polars, which leaves the GIL, so that the validation uses the second core; its
+    findings still join in its place of the order."""
 
     name: str
     codes: Callable[[], frozenset[str]]
@@ -130,6 +134,7 @@ class Family:
     reads: frozenset[str] = frozenset()
     timing: str | None = None
     runs_in: str = ""
+    beside: bool = False
 
     def __post_init__(self) -> None:
         if self.stage not in STAGES:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from nianbao.domain.model import ParsedReport
 from nianbao.domain.registry import Agency
@@ -20,7 +21,7 @@ from nianbao.outcome import Finding, InfoSummary, Summaries, sort_findings
 from nianbao.read.meta import agencies_from_registry
 from nianbao.rules.base import SCHEMA_SECONDS
 from nianbao.rules.families import families
-from nianbao.rules.family import Batch
+from nianbao.rules.family import Batch, Family
 from nianbao.rules.years import YearPairs, pair_years
 
 
@@ -74,22 +75,59 @@ def validate_summarised(
 def run_families(batch: Batch, timings: dict[str, float] | None = None) -> tuple[list[Finding], list[InfoSummary]]:
     """The findings and summaries of every family of the ``validate`` stage, in order; each frame
     of the batch is released after its last reader (the year pairs are kept for the localisation).
-    A finding of a summarised rule that a family made as a Finding joins its summary too."""
+    A finding of a summarised rule that a family made as a Finding joins its summary too.
+
+    A family ``beside`` the others (``Family.beside``) runs in a thread of its own from the start,
+    its frames built first and kept until it is done; the others run here meanwhile (at 100,000
+    reports the text rules beside the rest: the validation 2.99-3.27 -> 2.46-2.56 s here).  Every
+    family's results are taken in the order of the families whichever ran where, so the findings
+    and summaries are those of running them one after the other (an exception in the thread is
+    raised here, once the families here are done)."""
     order = families()
+    made: list[Sequence[Finding | InfoSummary] | None] = [None] * len(order)
+    running: dict[int, Future[Sequence[Finding | InfoSummary]]] = {}
+    pool = None
+    for i, family in enumerate(order):
+        if family.beside:
+            for name in family.reads:  # built here, before the thread reads them
+                getattr(batch, name)
+            pool = pool or ThreadPoolExecutor(max_workers=1, thread_name_prefix="nianbao-family")
+            running[i] = pool.submit(_run_family, family, batch, timings)
+    try:
+        for i, family in enumerate(order):
+            if i not in running:
+                made[i] = _run_family(family, batch, timings)
+            later = (f.reads for j, f in enumerate(order) if j > i or j in running)
+            batch.release(keep={"year_pairs"}.union(*later))
+        for i, fut in running.items():
+            made[i] = fut.result()
+    except BaseException:  # (Ctrl-C, a family failed here): the run goes on without waiting for the thread
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    if pool is not None:
+        pool.shutdown()
+    batch.release(keep={"year_pairs"})
     out: list[Finding] = []
     summaries = Summaries()
-    for i, family in enumerate(order):
-        assert family.check is not None  # a validate-stage family has one (Family checks it)
-        t0 = time.perf_counter()
-        for x in family.check(batch):
+    for got in made:
+        assert got is not None
+        for x in got:
             if isinstance(x, InfoSummary):
                 summaries.extend((x,))
             elif not (x.rule in summaries.codes and summaries.add_finding(x)):
                 out.append(x)
-        batch.release(keep={"year_pairs"}.union(*(f.reads for f in order[i + 1 :])))
-        if timings is not None and family.timing is not None:
-            timings[family.timing] = timings.get(family.timing, 0.0) + time.perf_counter() - t0
     return out, summaries.done()
+
+
+def _run_family(family: Family, batch: Batch, timings: dict[str, float] | None) -> list[Finding | InfoSummary]:
+    """One family's findings and summaries over the batch (its seconds added to ``timings``)."""
+    assert family.check is not None  # a validate-stage family has one (Family checks it)
+    t0 = time.perf_counter()
+    got = list(family.check(batch))
+    if timings is not None and family.timing is not None:
+        timings[family.timing] = timings.get(family.timing, 0.0) + time.perf_counter() - t0
+    return got
 
 
 def expand(findings: list[Finding], summaries: Sequence[InfoSummary], reports: Sequence[ParsedReport]) -> list[Finding]:

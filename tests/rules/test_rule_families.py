@@ -4,8 +4,10 @@ each frame once."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Sequence
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -13,9 +15,11 @@ from pathlib import Path
 import pytest
 
 import nianbao.rules.family
+import nianbao.validate.batch as vb
 from nianbao import catalogue
 from nianbao.domain.model import ParsedReport
 from nianbao.domain.registry import load_registry, load_renames
+from nianbao.outcome import Finding, InfoSummary
 from nianbao.read.load import load_bytes
 from nianbao.rules.families import FAMILIES, claims, families, family_of, family_problems
 from nianbao.rules.family import BATCH_CHECKS, FRAMES, READ, VALIDATE, Batch, Family, fixed_codes
@@ -191,6 +195,49 @@ def test_the_batch_builds_each_frame_once_and_frees_it_after_its_last_reader(
         ["batch_arrays", "batch_arrays", "cells_frame", "layout_frame", "meta_frame", "pair_years"]
     )
     assert set(vars(batch)) & FRAMES == {"year_pairs"}  # kept for the localisation; every frame freed
+
+
+Made = Sequence[Finding | InfoSummary]
+
+
+def _traced(f: Family, seen: list[tuple[str, str]], fail: bool = False) -> Family:
+    """Family ``f`` noting (its name, the thread it ran in) in ``seen`` when it runs; ``fail``: raising then."""
+    check = f.check
+    assert check is not None
+
+    def run(batch: Batch) -> Made:
+        seen.append((f.name, threading.current_thread().name))
+        if fail:
+            raise RuntimeError(f"{f.name} broke")
+        return check(batch)
+
+    return dataclasses.replace(f, check=run)
+
+
+def test_a_family_beside_the_others_gives_what_running_them_in_order_gives(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The text rules run in a thread of their own beside the other families (Family.beside); the
+    findings and summaries, in order, are those of every family run one after the other here."""
+    assert [f.name for f in families() if f.beside] == ["prose"]
+    seen: list[tuple[str, str]] = []
+    beside = tuple(_traced(f, seen) for f in families())
+    monkeypatch.setattr(vb, "families", lambda: beside)
+    got = run_families(_batch())
+    here = threading.current_thread().name
+    assert [name for name, thread in seen if thread != here] == ["prose"]
+    assert dict(seen)["prose"].startswith("nianbao-family") and len(seen) == len(families())
+    in_order = tuple(dataclasses.replace(f, beside=False) for f in families())
+    monkeypatch.setattr(vb, "families", lambda: in_order)
+    want = run_families(_batch())
+    assert {f.rule for f in want[0]} >= {"H01", "A01"} and len(want[1]) > 0
+    assert got == want
+
+
+def test_a_family_failing_beside_the_others_fails_the_run_once_they_are_done(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[tuple[str, str]] = []
+    monkeypatch.setattr(vb, "families", lambda: tuple(_traced(f, seen, fail=f.beside) for f in families()))
+    with pytest.raises(RuntimeError, match="prose broke"):
+        run_families(_batch())
+    assert sorted(name for name, _t in seen) == sorted(f.name for f in families())
 
 
 def test_an_alias_printed_by_many_reports_is_one_summary_of_exactly_those_reports() -> None:
