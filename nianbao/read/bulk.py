@@ -1555,7 +1555,7 @@ def unpack_batch(state: tuple[tuple[Any, ...], Sequence[Any]]) -> ReportBatch:
     arrays are slices of those (an exact copy each: no memoryview, no array grown by ``frombytes``;
     ~11.5 -> ~8.7 µs a report kept, in one process).  The prose texts stay UTF-16 in one copy of
     the chunk's buffer, each report's decoded when it is first read (:class:`~nianbao.domain.model.
-    Sections`): at 100,000 reports ~0.4 s less CPU in the run's process, where few are ever read."""
+    Sections`): at 100,000 reports ~0.3 s less CPU in the run's process, where few are ever read."""
     meta, buffers = state
     names, scalars, cell_rest, layout_rest, sec_names, odd = meta
     if names != _FIELDS or len(buffers) != PACKED_BUFFERS:
