@@ -101,7 +101,7 @@ def run_families(batch: Batch, timings: dict[str, float] | None = None) -> tuple
             batch.release(keep={"year_pairs"}.union(*later))
         for i, fut in running.items():
             made[i] = fut.result()
-    except BaseException:  # (Ctrl-C, a family failed here): the run goes on without waiting for the thread
+    except BaseException:  # (Ctrl-C, a family here failed): raised at once, the thread left to finish on its own
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
         raise
