@@ -13,7 +13,7 @@ from pathlib import Path
 from nianbao.domain.normalize import nfkc
 from nianbao.domain.oserrors import os_reason
 
-_SUFFIXES = ("人民政府办公室", "人民政府", "政府")
+SUFFIXES = ("人民政府办公室", "人民政府", "政府")  # (tried in this order)
 _SPACE_PUNCT = re.compile(r"[\s\"'“”‘’()（）\[\]【】《》·,，.。:：;；、\-_/]+")
 
 
@@ -23,7 +23,7 @@ def normalise_agency(name: str | None) -> str:
     if not name:
         return ""
     s = _SPACE_PUNCT.sub("", nfkc(name))
-    for suf in _SUFFIXES:
+    for suf in SUFFIXES:
         if s.endswith(suf) and len(s) > len(suf) + 1:
             s = s[: -len(suf)]
             break

@@ -92,7 +92,8 @@ def submission_table(
     """One row per readable submission that names its agency and year."""
     renames = renames or {}
     keys = [agency_key(r.agency, renames) if r.readable else "" for r in reports]
-    groups = county_level(keys, registry)
+    groups = county_level(pl.Series(keys, dtype=pl.String), registry)
+    counties, levels = groups["county"].to_list(), groups["level"].to_list()
     rows = [
         (
             i,
@@ -100,8 +101,8 @@ def submission_table(
             r.agency,
             keys[i],
             filed_as(r.file, keys[i], renames),
-            groups[i][0],
-            groups[i][1],
+            counties[i],
+            levels[i],
             r.year,
             r.fmt.value if r.fmt else None,
             r.sha256,

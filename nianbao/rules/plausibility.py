@@ -50,12 +50,39 @@ def infer_county_level(key: str) -> tuple[str | None, str | None]:
     return county, "township" if rest.endswith(_TOWNSHIP) else "department"
 
 
-def county_level(keys: Sequence[str], registry: Sequence[Agency] | None) -> list[tuple[str | None, str | None]]:
-    known = {a.key: (a.county, a.level) for a in registry or ()}
-    out: list[tuple[str | None, str | None]] = []
-    for k in keys:
-        out.append(known[k] if k in known else infer_county_level(k) if k else (None, None))
-    return out
+def county_level(keys: pl.Series, registry: Sequence[Agency] | None) -> pl.DataFrame:
+    """Each key's (county, level) as two String columns: the registry's for a registered key, else
+    :func:`infer_county_level`'s (null for an empty key), for every key at once."""
+    rest = pl.col("m").struct.field("2")
+    inferred = (
+        keys.rename("key")
+        .to_frame()
+        .with_columns(pl.col("key").str.extract_groups(_COUNTY.pattern).alias("m"))
+        .with_columns(pl.when(rest.str.len_chars() >= 2).then(pl.col("m")).alias("m"))
+        .select(
+            "key",
+            pl.col("m").struct.field("1").alias("county"),
+            pl.when(pl.col("m").is_null())
+            .then(None)
+            .when(pl.any_horizontal(rest.str.ends_with(t) for t in _TOWNSHIP))
+            .then(pl.lit("township"))
+            .otherwise(pl.lit("department"))
+            .alias("level"),
+        )
+    )
+    if not registry:
+        return inferred.drop("key")
+    known: dict[str, tuple[str, str]] = {}
+    for a in registry:  # (the last entry of a key, as a dict of them keeps it)
+        known[a.key] = (a.county, a.level)
+    reg = pl.DataFrame(
+        {"key": list(known), "rc": [c for c, _ in known.values()], "rl": [lv for _, lv in known.values()]},
+        schema=dict.fromkeys(("key", "rc", "rl"), pl.String),
+    )
+    return inferred.join(reg, on="key", how="left", maintain_order="left").select(
+        pl.coalesce("rc", "county").alias("county"),  # (a registered agency has both)
+        pl.when(pl.col("rc").is_null()).then("level").otherwise("rl").alias("level"),
+    )
 
 
 # the key figures as a categorical column, its categories in the figures' own sorted order
@@ -72,24 +99,18 @@ def _figures(arrays: Sequence[FmtArrays]) -> pl.DataFrame:
     )
 
 
-def plausibility_frame(
-    yp: YearPairs, arrays: Sequence[FmtArrays], groups: Sequence[tuple[str | None, str | None]]
-) -> pl.DataFrame:
+def plausibility_frame(yp: YearPairs, arrays: Sequence[FmtArrays], groups: pl.DataFrame) -> pl.DataFrame:
     """One row per (batch report, key figure) that may break a rule — its value or last year's at
     or above the figure's floor (below it both rules hold: :data:`PLAUSIBILITY_RULES`) — with its
     peer statistics (over every figure of its group) and last year's value."""
     n = yp.n
-    group_ids: dict[tuple[str | None, str | None], int] = {}
-    meta = pl.DataFrame(
-        {
-            "report": pl.Series(range(n), dtype=pl.UInt32),
-            # the peer group (county, level) by number; none without a county
-            "group": pl.Series(
-                [group_ids.setdefault(g, len(group_ids)) if g[0] is not None else None for g in groups[:n]],
-                dtype=pl.UInt32,
-            ),
-            "year": pl.Series([r.year if r.status == "validated" else None for r in yp.reports[:n]], dtype=pl.Int32),
-        }
+    meta = groups.head(n).select(
+        pl.int_range(n, dtype=pl.UInt32).alias("report"),
+        # the peer group: county and level; none without a county
+        pl.when(pl.col("county").is_not_null())
+        .then(pl.concat_str("county", pl.col("level").fill_null(""), separator="\x00"))
+        .alias("group"),
+        pl.Series("year", [r.year if r.status == "validated" else None for r in yp.reports[:n]], dtype=pl.Int32),
     )
     figs = _figures(arrays)
     this = figs.filter(pl.col("report") < n).join(meta, on="report", how="left").lazy()

@@ -10,18 +10,56 @@ read the same pairs (built once per run on the :class:`nianbao.rules.family.Batc
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import polars as pl
 
 from nianbao.domain.model import ParsedReport
-from nianbao.domain.registry import normalise_agency
+from nianbao.domain.registry import SUFFIXES, normalise_agency
+
+# normalise_agency's spaces and punctuation as a Rust regex: Python's ``\s`` (str.isspace) also
+# takes the four information separators U+001C-U+001F, the Unicode White_Space property does not
+_SPACE_PUNCT_RS = r"[\s\x1c-\x1f\"'“”‘’()（）\[\]【】《》·,，.。:：;；、\-_/]+"
+# the names polars normalises as Python does: every character in blocks whose NFKC mappings date
+# from long before Python 3.11's Unicode 14 (Latin, punctuation, CJK and its symbols, full-width
+# forms); a character outside them may be one Unicode assigned since, which polars' newer tables
+# map and Python's leave as they are (U+A7F1, U+1CCD6 …): such a name is normalised by Python
+_SAME = re.compile(
+    r"[\x00-\x7f\u00a0-\u024f\u2000-\u206f\u3000-\u33ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]*\Z"
+)
+
+
+def agency_keys(names: Sequence[str | None]) -> pl.Series:
+    """:func:`normalise_agency` of every name at once, as a String series (polars: ~50 ms at 100,000
+    names against ~0.25 s one name at a time).  NFKC is applied to the names with a character other
+    than ASCII and CJK ideographs (which it leaves as they are); a name with a character outside
+    :data:`_SAME`'s blocks is normalised by Python."""
+    s = pl.Series("n", names, dtype=pl.String).fill_null("")
+    other = s.str.contains(r"[^\x00-\x7f\u4e00-\u9fff]").arg_true()
+    if len(other):
+        s = s.scatter(other, s.gather(other).str.normalize("NFKC"))
+    t = pl.col("n").str.replace_all(_SPACE_PUNCT_RS, "")
+    # the first suffix that ends the name and leaves two characters or more
+    stripped = [
+        pl.when(t.str.ends_with(suf) & (t.str.len_chars() > len(suf) + 1)).then(t.str.strip_suffix(suf))
+        for suf in SUFFIXES
+    ]
+    keys = s.to_frame().select(pl.coalesce(*stripped, t).alias("key")).to_series()
+    python = [i for i in other.to_list() if not _SAME.match(names[i] or "")]
+    if python:
+        keys = keys.scatter(python, [normalise_agency(names[i]) for i in python])
+    return keys
 
 
 def agency_key(name: str | None, renames: Mapping[str, str]) -> str:
     """The matching key of an agency name: normalised, then followed through the rename table."""
-    key = normalise_agency(name)
+    return renamed(normalise_agency(name), renames)
+
+
+def renamed(key: str, renames: Mapping[str, str]) -> str:
+    """A normalised agency name followed through the rename table."""
     seen: set[str] = set()
     while key in renames and key not in seen:
         seen.add(key)
@@ -35,7 +73,7 @@ class YearPairs:
 
     n: int
     reports: list[ParsedReport]
-    keys: list[str]
+    keys: pl.Series  # String: each report's agency_key ("": none)
     # report (batch index) -> prev (index into ``reports``), one row per report that has last year's report
     pairs: pl.DataFrame
     # batch reports of a known agency and year for which last year's report was not found
@@ -52,15 +90,13 @@ def pair_years(
 ) -> YearPairs:
     renames = renames or {}
     everything = list(reports) + list(previous)
-    norm = normalise_agency  # (agency_key without the rename table's walk when there is none)
-    keys = [
-        (agency_key(r.agency, renames) if renames else norm(r.agency)) if r.status == "validated" else ""
-        for r in everything
-    ]
+    keys = agency_keys([r.agency if r.status == "validated" else None for r in everything])
+    if renames:
+        keys = pl.Series("key", [renamed(k, renames) for k in keys.to_list()], dtype=pl.String)
     meta = pl.DataFrame(
         {
             "idx": pl.Series(range(len(everything)), dtype=pl.UInt32),
-            "key": pl.Series(keys, dtype=pl.String),
+            "key": keys,
             "year": pl.Series([r.year if r.status == "validated" else None for r in everything], dtype=pl.Int32),
         }
     ).filter((pl.col("key") != "") & pl.col("year").is_not_null())
