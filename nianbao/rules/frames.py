@@ -15,11 +15,12 @@ from array import array
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import numpy as np
 import polars as pl
 
-from nianbao.domain.model import ALL_IDS, ELEMENTS, INDEX, STATES, ParsedReport
+from nianbao.domain.model import ALL_IDS, ELEMENTS, INDEX, STATES, CellMap, ParsedReport
 from nianbao.domain.spec import Fmt, all_cells, cell_kind, tables
 
 STATE_NAMES = [s.value for s in STATES]
@@ -68,36 +69,27 @@ def _columns(fmt: Fmt) -> dict[str, int]:
 
 
 def batch_arrays(reports: Sequence[ParsedReport]) -> dict[Fmt, FmtArrays]:
-    """Stack the cells of all readable reports, per format (no per-cell Python work: one pass over
-    the reports, each format's arrays joined, reshaped and cut to its cells once)."""
-    parts: dict[Fmt, tuple[list[int], list[object], list[object], list[object], list[object]]] = {
-        fmt: ([], [], [], [], []) for fmt in Fmt
-    }
-    for i, rep in enumerate(reports):
-        if not rep.readable or rep.fmt is None:
-            continue
-        rid, vals, sts, lns, pss = parts[rep.fmt]
-        v, s, ln, ps, _raw = rep.cells.arrays()
-        rid.append(i)
-        vals.append(v)
-        sts.append(s)
-        lns.append(ln)
-        pss.append(ps)
+    """Stack the cells of all readable reports, per format (no per-cell Python work: the reports of
+    each format picked by one comprehension, each of its arrays joined, reshaped and cut to its
+    cells once)."""
+    fmts = [rep.fmt if rep.status == "validated" else None for rep in reports]
     out: dict[Fmt, FmtArrays] = {}
-    for fmt, (rid, vals, sts, lns, pss) in parts.items():
+    for fmt in Fmt:
+        rid = [i for i, f in enumerate(fmts) if f is fmt]
+        vals, sts, lns, pss = CellMap.columns([reports[i].cells for i in rid])
         idx = _fmt_index(fmt)
         n = len(rid)
         cut = _fmt_slice(fmt)
 
         def stack(
-            parts: Sequence[object], dtype: type[np.generic], n: int = n, idx: np.ndarray = idx, cut: slice | None = cut
+            parts: list[Any], dtype: type[np.generic], n: int = n, idx: np.ndarray = idx, cut: slice | None = cut
         ) -> np.ndarray:
             # every report's array has the same length: one join, one reshape, one gather (a
             # format whose cells are one run of the canonical ids: a view of that slice of the
             # joined buffer, read-only, not a second copy of it)
             if not n:
                 return np.empty((0, len(idx)), dtype=dtype)
-            flat = np.frombuffer(b"".join(parts), dtype=dtype).reshape(n, -1)  # type: ignore[arg-type]
+            flat = np.frombuffer(b"".join(parts), dtype=dtype).reshape(n, -1)
             return flat[:, cut] if cut is not None else np.take(flat, idx, axis=1)
 
         out[fmt] = FmtArrays(
