@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import pandera.polars as pa
 import polars as pl
 
 from nianbao.catalogue import LinearRule, catalogue
+from schemas._pandera import pa
 
 TOLERANCE = 1e-6
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from functools import cache
 
 import numpy as np
-import pandera.polars as pa
 import polars as pl
 
 from nianbao.rules.frames import CELL_DTYPE, FMT_DTYPE, KIND_DTYPE, STATE_DTYPE, STATE_NAMES, FmtArrays
 from schemas._compile import rule_schema
+from schemas._pandera import pa
 
 value = pl.col("value")
 state = pl.col("state")

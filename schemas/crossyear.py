@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from functools import cache
 
-import pandera.polars as pa
 import polars as pl
 
 from nianbao.catalogue import LinearRule, carry_over_rules, stock_rules
 from schemas._compile import linear_check
+from schemas._pandera import pa
 
 
 def _rules(family: str) -> tuple[LinearRule, ...]:

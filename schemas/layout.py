@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from functools import cache
 
-import pandera.polars as pa
 import polars as pl
 
 from schemas._compile import rule_schema
+from schemas._pandera import pa
 
 kind = pl.col("kind")
 found = pl.col("found")

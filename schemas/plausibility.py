@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from functools import cache
 
-import pandera.polars as pa
 import polars as pl
 
 from schemas._compile import rule_schema
+from schemas._pandera import pa
 
 # key figure -> the volume below which it is not worth an auditor's look ("meaningful volume")
 KEY_FIGURES: dict[str, float] = {

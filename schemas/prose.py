@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from functools import cache
 
-import pandera.polars as pa
 import polars as pl
 
 from schemas._compile import TOLERANCE, rule_schema
+from schemas._pandera import pa
 
 
 def claim_expr(code: str) -> pl.Expr:

@@ -7,11 +7,10 @@ schema fixes the row/column structure (the cell-level rules G live in :mod:`sche
 
 from __future__ import annotations
 
-import pandera.polars as pa
-
 from nianbao.catalogue import derived, linear_rules
 from nianbao.domain.spec import Fmt, tables
 from schemas._compile import linear_check, value_columns
+from schemas._pandera import pa
 
 
 @derived

@@ -18,11 +18,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import pandera.polars as pa
 import polars as pl
-from pandera.errors import SchemaErrors
 
 from nianbao.domain.model import ParsedReport
+from schemas._pandera import errors, pa
 
 # Data-level checks must run: never let an environment switch them off.
 os.environ["PANDERA_VALIDATION_DEPTH"] = "SCHEMA_AND_DATA"
@@ -136,7 +135,7 @@ def failures(schema: pa.DataFrameSchema, df: pl.DataFrame) -> pl.DataFrame:
     try:
         try:
             plan.validate_structure(df)
-        except SchemaErrors as e:
+        except errors.SchemaErrors as e:
             raise SchemaBroken(f"schema {schema.name}: {e.failure_cases.head(5)}") from e
         if not plan.rules:
             return _empty()
