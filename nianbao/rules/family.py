@@ -122,10 +122,11 @@ class Family:
     claims the codes of the catalogue in use.  ``check`` is None for a family that runs elsewhere
     (``stage`` says where, ``runs_in`` names the code).  ``reads``: the Batch frames ``check`` reads;
     ``timing``: the ``timings`` key its seconds are added to (None: only the schema time counts).
-    ``beside``: ``check`` runs in a thread of its own beside the other families (from the start of
-    the stage, its ``reads`` built first; nianbao.validate.batch): for a family that spends most of
-    its time in polars, which leaves the GIL, so that the validation uses the second core; its
-    findings still join in its place of the order."""
+    ``beside``: ``check`` runs in a thread beside the other families (from the start of the stage,
+    its ``reads`` built first; the families beside run one after the other there;
+    nianbao.validate.batch): for a family that spends most of its time in polars, which leaves the
+    GIL, so that the validation uses the second core; its findings still join in its place of the
+    order."""
 
     name: str
     codes: Callable[[], frozenset[str]]

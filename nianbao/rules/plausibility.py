@@ -246,4 +246,5 @@ FAMILY = Family(
     plausibility_findings,
     reads=frozenset({"year_pairs", "arrays_with_last_year"}),
     timing="plausibility",
+    beside=True,  # mostly polars: beside the Python-bound families (nianbao.validate.batch)
 )

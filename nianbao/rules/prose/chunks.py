@@ -15,9 +15,11 @@ registrations are dropped first.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import repeat
+from operator import itemgetter
 
 import numpy as np
 import polars as pl
@@ -88,12 +90,10 @@ def register(reports: Sequence[ParsedReport], analysis: ChunkProse | None) -> No
 
 def release(reports: Sequence[ParsedReport]) -> None:
     """Drop the analyses of these reports (the run calls it once they are validated: the registry
-    then holds only reports parsed and not yet validated)."""
+    then holds only reports parsed and not yet validated).  (A registered report is alive — the
+    registry holds it —, so the id of a live report is its own registration's or none.)"""
     with _lock:
-        for rep in reports:
-            got = _known.get(id(rep))
-            if got is not None and got[0] is rep:
-                del _known[id(rep)]
+        deque(map(_known.pop, map(id, reports), repeat(None)), maxlen=0)  # (one C loop, no Python per report)
 
 
 def forget() -> None:
@@ -112,23 +112,30 @@ def precomputed(reports: Sequence[ParsedReport]) -> list[tuple[ChunkProse, np.nd
 def ahead(reports: Sequence[ParsedReport]) -> tuple[list[tuple[ChunkProse, np.ndarray]], list[int]]:
     """The registered analyses of the batch's reports, each with its map (chunk position → batch
     position, -1 for a report not in the batch); and the positions of the readable reports that
-    have none (e.g. reports from the store beside the parsed ones)."""
-    chunks: dict[int, tuple[ChunkProse, dict[int, int]]] = {}
-    missing: list[int] = []
+    have none (e.g. reports from the store beside the parsed ones).  (The registrations are looked
+    up by one C loop, and grouped by chunk with numpy: no Python statement per report.)"""
     with _lock:
-        for pos, rep in enumerate(reports):
-            if not rep.readable:
-                continue
-            got = _known.get(id(rep))
-            if got is None or got[0] is not rep:
-                missing.append(pos)
-            elif got[1] is not None:
-                chunks.setdefault(id(got[1]), (got[1], {}))[1][got[2]] = pos
+        got = list(map(_known.get, map(id, reports)))
+    missing = [pos for pos, g in enumerate(got) if g is None and reports[pos].readable]
+    found = [pos for pos, g in enumerate(got) if g is not None and g[1] is not None]
     out: list[tuple[ChunkProse, np.ndarray]] = []
-    for analysis, where in chunks.values():
+    if not found:
+        return out, missing
+    entries = [got[pos] for pos in found]
+    chunk_of: dict[int, int] = {}  # id(analysis) -> its number, in the order first met
+    analyses: list[ChunkProse] = []
+    ids = list(map(id, map(itemgetter(1), entries)))
+    for key, e in dict(zip(ids, entries, strict=True)).items():  # (each chunk's analysis once)
+        chunk_of[key] = len(analyses)
+        analyses.append(e[1])
+    chunk = np.fromiter(map(chunk_of.__getitem__, ids), np.int64, len(ids))
+    at = np.fromiter(map(itemgetter(2), entries), np.int64, len(entries))
+    pos_arr = np.array(found, dtype=np.int64)
+    for k, analysis in enumerate(analyses):
+        sel = chunk == k
         size = int(analysis.lines.get_column("report").to_numpy().max(initial=0)) + 1
-        to = np.full(max(size, max(where) + 1), -1, dtype=np.int64)
-        to[list(where)] = list(where.values())
+        to = np.full(max(size, int(at[sel].max()) + 1), -1, dtype=np.int64)
+        to[at[sel]] = pos_arr[sel]
         out.append((analysis, to))
     return out, missing
 
