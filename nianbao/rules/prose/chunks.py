@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import repeat
 from operator import itemgetter
+from typing import cast
 
 import numpy as np
 import polars as pl
@@ -121,7 +122,7 @@ def ahead(reports: Sequence[ParsedReport]) -> tuple[list[tuple[ChunkProse, np.nd
     out: list[tuple[ChunkProse, np.ndarray]] = []
     if not found:
         return out, missing
-    entries = [got[pos] for pos in found]
+    entries = cast(list[tuple[ParsedReport, ChunkProse, int]], [got[pos] for pos in found])
     chunk_of: dict[int, int] = {}  # id(analysis) -> its number, in the order first met
     analyses: list[ChunkProse] = []
     ids = list(map(id, map(itemgetter(1), entries)))
