@@ -8,7 +8,7 @@ polars schema.  So pandas is hidden while pandera loads, and pandera takes the p
 for an install without pandas (``import pandas`` raising "No module named 'pandas'"); pandas
 itself stays importable afterwards (the batch checks import it).  When pandas or pandera is
 already loaded (Great Expectations ran first, or the tests imported them) nothing is hidden: the
-polars API is the same either way (tests/rules/test_schema_runs.py runs both).
+polars API is the same either way (tests/rules/test_pandera_imports.py runs both).
 """
 
 from __future__ import annotations

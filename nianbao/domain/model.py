@@ -437,6 +437,20 @@ class LayoutList:
         """Source line of each fact (0 = none)."""
         return self._lines
 
+    @staticmethod
+    def columns(lays: Sequence[LayoutList]) -> tuple[list[Any], ...]:
+        """The element codes, flags, kinds, sparse parts (as :meth:`arrays` gives them), lines and
+        statutory labels of each of ``lays``, six lists: a batch's layouts gathered without a call
+        per report."""
+        return (
+            [x._codes for x in lays],
+            [x._flags for x in lays],
+            [x._kinds for x in lays],
+            [x._sparse for x in lays],
+            [x._lines for x in lays],
+            [x._statutory for x in lays],
+        )
+
     def statutory(self) -> list[str]:
         """Statutory label of each fact."""
         return self._statutory

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-from array import array
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -20,7 +19,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from nianbao.domain.model import ALL_IDS, ELEMENTS, INDEX, STATES, CellMap, ParsedReport
+from nianbao.domain.model import ALL_IDS, ELEMENTS, INDEX, STATES, CellMap, LayoutList, ParsedReport
 from nianbao.domain.spec import Fmt, all_cells, cell_kind, tables
 
 STATE_NAMES = [s.value for s in STATES]
@@ -256,40 +255,39 @@ def layout_frame(reports: Sequence[ParsedReport], suspects: bool = False, words:
     layout family words the failing rows of such facts (every report's I06) without a report's
     Python objects each.
     """
-    # per report with facts: its index, its count of facts and its code/flag buffers (joined once)
-    rid: list[int] = []
-    counts: list[int] = []
-    codes: list[array[int]] = []
-    flags: list[bytearray] = []
+    # the readable reports' layouts, codes, flags and sparse parts gathered by comprehensions (no
+    # Python statement per report); then the reports with facts: index, count of facts, buffers
+    live = [i for i, rep in enumerate(reports) if rep.status == "validated"]
+    lays = [reports[i].layout for i in live]
+    all_codes, all_flags, all_kinds, all_sparse, all_lines, all_statutory = LayoutList.columns(lays)
+    n_of = list(map(len, all_flags))
+    with_facts = [k for k, n in enumerate(n_of) if n]
+    rid = [live[k] for k in with_facts]
+    counts = [n_of[k] for k in with_facts]
+    codes = [all_codes[k] for k in with_facts]
+    flags = [all_flags[k] for k in with_facts]
+    # the facts with words of their own: (place among the live reports, position, (printed, previous, element))
+    sparse = [(k, pos, v) for k, sp in enumerate(all_sparse) if sp for pos, v in sp.items()]
+    n_arr = np.array(n_of, dtype=np.int64)
+    first = np.cumsum(n_arr) - n_arr  # each live report's first row
     sparse_pos: list[int] = []
-    sparse_kind: list[str] = []  # the kind of an element outside the statutory ones (no code)
-    sparse_printed: list[str | None] = []
-    sparse_element: list[str] = []
+    if sparse:
+        sparse_pos = (first[[k for k, _p, _v in sparse]] + [p for _k, p, _v in sparse]).tolist()
+    sparse_printed = [v[0] for _k, _p, v in sparse]
+    sparse_element = [v[2] or "" for _k, _p, v in sparse]
+    sparse_kind = [all_kinds[k][p] for k, p, _v in sparse]
     sparse_words: list[tuple[str | None, str, str | None, int | None]] = []  # fmt, statutory, previous, line
-    issue_rows: list[tuple[int, int, str, bool, bool, str]] = []  # report, pos, element, readable, dup, code
-    fmt_value: dict[Fmt | None, str | None] = {None: None, **{f: f.value for f in Fmt}}  # (not the enum's property)
-    offset = 0
-    for i, rep in enumerate(reports):
-        if not rep.readable:
-            continue
-        lay = rep.layout
-        c, f, k, sp = lay.arrays()
-        n = len(f)
-        if n:
-            rid.append(i)
-            counts.append(n)
-            codes.append(c)
-            flags.append(f)
-            for pos, (alias, prev, el_name) in sp.items():
-                sparse_pos.append(offset + pos)
-                sparse_printed.append(alias)
-                sparse_element.append(el_name or "")
-                sparse_kind.append(k[pos])
-                if words:
-                    sparse_words.append((fmt_value[rep.fmt], lay.statutory()[pos], prev, lay.lines()[pos] or None))
-        offset += n
-        for j, ri in enumerate(rep.row_issues):
-            issue_rows.append((i, n + j, ri.element, ri.code != "I07", ri.code == "I08", ri.code))
+    if words:
+        fmt_value: dict[Fmt | None, str | None] = {None: None, **{f: f.value for f in Fmt}}  # (not the enum's property)
+        sparse_words = [
+            (fmt_value[reports[live[k]].fmt], all_statutory[k][p], v[1], all_lines[k][p] or None) for k, p, v in sparse
+        ]
+    issue_rows: list[tuple[int, int, str, bool, bool, str]] = [  # report, pos, element, readable, dup, code
+        (live[k], n_of[k] + j, ri.element, ri.code != "I07", ri.code == "I08", ri.code)
+        for k, i in enumerate(live)
+        if (ris := reports[i].row_issues)
+        for j, ri in enumerate(ris)
+    ]
     if rid:
         code16 = np.frombuffer(b"".join(codes), dtype=np.uint16)
         flag_arr = np.frombuffer(b"".join(flags), dtype=np.uint8)
