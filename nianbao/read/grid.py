@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 
-from nianbao.domain.model import ParsedReport
+from nianbao.domain.model import LayoutList, ParsedReport
 from nianbao.domain.normalize import State, norm_label, parse_number
 from nianbao.domain.spec import Fmt, Table, tables
 
@@ -249,8 +249,23 @@ def reading_confidence(rep: ParsedReport) -> dict[str, float | None]:
     return _confidence(rep, absent)
 
 
+def reading_confidences(reports: Sequence[ParsedReport]) -> list[dict[str, float | None] | None]:
+    """:func:`reading_confidence` of every validated report of the batch (None for the others): a
+    report without row issues whose layout facts were seen before takes the answer kept for them
+    (looked up for the whole batch by comprehensions: no call per report); the others are
+    computed one by one (and so keep their answers for the reports after them)."""
+    live = [i for i, r in enumerate(reports) if r.status == "validated"]
+    codes, flags, *_ = LayoutList.columns([reports[i].layout for i in live])
+    keys = [(reports[i].fmt, c.tobytes(), bytes(f)) for i, c, f in zip(live, codes, flags, strict=True)]
+    out: list[dict[str, float | None] | None] = [None] * len(reports)
+    for i, got in zip(live, map(_BY_FACTS.get, keys), strict=True):
+        rep = reports[i]
+        out[i] = dict(got) if got is not None and not rep.row_issues else reading_confidence(rep)
+    return out
+
+
 _WHOLE: dict[tuple[Fmt, frozenset[str]], dict[str, float | None]] = {}
-_BY_FACTS: dict[tuple[Fmt, bytes, bytes], dict[str, float | None]] = {}
+_BY_FACTS: dict[tuple[Fmt | None, bytes, bytes], dict[str, float | None]] = {}
 
 
 def _confidence(rep: ParsedReport, absent: frozenset[str]) -> dict[str, float | None]:

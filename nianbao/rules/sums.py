@@ -8,6 +8,7 @@ per row or column (:func:`nianbao.catalogue.linear_rules`), a pandera check of
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -52,45 +53,56 @@ def findings_of(
     failing = list(rows)
     if not failing:
         return []
-    # each failing row's cells gathered per rule at once (its row of the arrays found for all rows
-    # in one search): values, states and lines by row, in the order of the rule's cells
+    # per rule, its failing rows' cells gathered at once (their rows of the arrays found for all
+    # rows in one search) and reduced with numpy: the printed and summed totals (a blank or unread
+    # cell counts as 0, the terms added left to right as Python's sum adds them), whether every
+    # printed term is blank, and the first source line
     at = np.searchsorted(arrays.report, np.array([d["report"] for d in failing], dtype=np.int64))
     of_rule: dict[str, list[int]] = {}
     for j, d in enumerate(failing):
         of_rule.setdefault(d["check"], []).append(j)
-    got: list[tuple[list[float], list[int], list[int]]] = [([], [], [])] * len(failing)
+    got: list[tuple[float, float, bool, int]] = [(0.0, 0.0, False, 0)] * len(failing)
     for name, js in of_rule.items():
-        cols = np.array([arrays.column(c) for c in by_name[name].cells], dtype=np.intp)
+        lr = by_name[name]
+        cols = np.array([arrays.column(c) for c in lr.cells], dtype=np.intp)
         sel = np.ix_(at[js], cols)
-        rows_of = zip(arrays.values[sel].tolist(), arrays.states[sel].tolist(), arrays.lines[sel].tolist(), strict=True)
-        for j, row in zip(js, rows_of, strict=True):
+        vals = arrays.values[sel]
+        vals[np.isnan(vals)] = 0.0  # (a copy: the gather)
+        lhs_at, rhs_at = _terms(lr)
+        lhs, rhs = np.zeros(len(js)), np.zeros(len(js))
+        for i in lhs_at:
+            lhs += vals[:, i]
+        for i in rhs_at:
+            rhs += vals[:, i]
+        blank = (arrays.states[sel][:, lhs_at] == _BLANK).all(axis=1)
+        lines = arrays.lines[sel]
+        none = np.iinfo(lines.dtype).max
+        first = np.where(lines > 0, lines, none).min(axis=1)
+        first[first == none] = 0
+        reduced = zip(lhs.tolist(), rhs.tolist(), blank.tolist(), first.tolist(), strict=True)
+        for j, row in zip(js, reduced, strict=True):
             got[j] = row
-    terms = {name: _terms(by_name[name]) for name in of_rule}
     out: list[Finding] = []
-    for d, (vals, sts, lns) in zip(failing, got, strict=True):
+    for d, (lhs_v, rhs_v, blank_v, line) in zip(failing, got, strict=True):
         lr = by_name[d["check"]]
         ri = d["report"]
         rep = reports[ri]
         ids = lr.cells
         if involves_unreadable(rep, ids):
             continue  # a row/table that could not be read by columns (I07/I09) is not summed
-        lhs_at, rhs_at = terms[lr.name]  # (the rule's terms' places among its cells: values by place)
-        lhs = sum(_number(vals[i]) for i in lhs_at)  # NaN: no value
-        rhs = sum(_number(vals[i]) for i in rhs_at)
         # a blank printed total is not "报告填写为 0": it was left empty
-        blank = all(sts[i] == _BLANK for i in lhs_at)
-        params = dict(lr.params) | {"expected": format_number(rhs), "actual": BLANK if blank else format_number(lhs)}
-        lines = [ln for ln in lns if ln]
+        actual = BLANK if blank_v else format_number(lhs_v)
+        params = dict(lr.params) | {"expected": format_number(rhs_v), "actual": actual}
         out.append(
             finding_for(
                 lr.code,
                 rep,
                 ri,
                 cells=list(ids),
-                expected=plain_number(rhs),
-                actual=plain_number(lhs),
+                expected=plain_number(rhs_v),
+                actual=plain_number(lhs_v),
                 params=params,
-                line=min(lines) if lines else None,
+                line=line or None,
                 where=_where(rep, ids),
             )
         )
@@ -100,6 +112,7 @@ def findings_of(
 _BLANK = STATE_CODE[State.BLANK]
 
 
+@cache
 def _terms(lr: LinearRule) -> tuple[list[int], list[int]]:
     """The places of the rule's printed terms and parts among its cells (a cell named twice: its
     last place, as a dict of the cells would keep it)."""
@@ -111,11 +124,6 @@ def _where(rep: ParsedReport, ids: Sequence[str]) -> str | None:
     """The source location of the first of ``ids`` that has one (a text report's cells have none)."""
     where = rep.cells.sparse()[1]
     return next((w for c in ids if (w := where.get(INDEX[c]))), None) if where else None
-
-
-def _number(v: float) -> float:
-    """A cell's value in a sum: a blank or unread cell (NaN) counts as 0."""
-    return (v or 0.0) if v == v else 0.0
 
 
 def involves_unreadable(rep: ParsedReport, cells: Sequence[str]) -> bool:

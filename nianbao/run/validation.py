@@ -39,7 +39,7 @@ from nianbao.outcome import (
     Summaries,
     sort_findings,
 )
-from nianbao.read.grid import reading_confidence
+from nianbao.read.grid import reading_confidence, reading_confidences
 from nianbao.rules.prose.chunks import release as release_prose
 from nianbao.run.collector import gc_paused
 from nianbao.validate.batch import validate_summarised
@@ -108,7 +108,7 @@ def check_rules(
         release_prose(reports)  # the texts' analyses the parse workers made are used once
     e02 = sum(1 for f in findings if f.rule == "E02") + sum(len(s.reports) for s in summaries if s.rule == "E02")
     cross = CrossYear(e02, len(previous))
-    reading = [reading_confidence(r) if r.status == "validated" else None for r in reports]
+    reading = reading_confidences(reports)
     return RuleResult(findings, cross, localisation_counts(findings), stages, reading, summaries)
 
 

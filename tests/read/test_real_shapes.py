@@ -181,6 +181,14 @@ def test_a_row_with_too_few_numbers_is_one_reading_finding_and_no_sum_error() ->
     assert grid.reading_confidence(whole) == {"2": 1.0, "3": 1.0, "4": 1.0}
     assert grid.reading_confidence(rep) == {"2": 1.0, "3": round(1 - 7 / 175, 3), "4": 1.0}
     assert grid.reading_confidence(whole) == {"2": 1.0, "3": 1.0, "4": 1.0}
+    # the batch's (the run's: one lookup for the reports read whole): the same, an unreadable file None
+    broken = load_bytes("broken.txt", b"hello")
+    assert grid.reading_confidences([whole, rep, broken, whole]) == [
+        {"2": 1.0, "3": 1.0, "4": 1.0},
+        {"2": 1.0, "3": round(1 - 7 / 175, 3), "4": 1.0},
+        None,
+        {"2": 1.0, "3": 1.0, "4": 1.0},
+    ]
 
 
 def test_numbers_between_two_bare_labels_are_not_guessed() -> None:
