@@ -164,5 +164,4 @@ FAMILY = Family(
     cross_year_findings,
     reads=frozenset({"year_pairs", "arrays_with_last_year"}),
     timing="cross_year",
-    beside=True,  # mostly polars: beside the Python-bound families (nianbao.validate.batch)
 )

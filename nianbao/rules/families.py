@@ -19,7 +19,7 @@ from nianbao.rules.prose import prose_findings
 
 
 def _prose_findings(batch: Batch) -> list[Finding]:
-    return prose_findings(batch.reports, batch.arrays)
+    return prose_findings(batch.reports, lambda: batch.arrays)  # (the arrays once the texts are read)
 
 
 # The text rules H and J (nianbao.rules.prose: the claims the prose makes against the tables).

@@ -8,18 +8,20 @@ families in the order they run and maps every code to its family; :mod:`nianbao.
 builds the :class:`Batch`, runs every family of the ``validate`` stage, then the localisation.
 
 The :class:`Batch` holds what the families read — the reports, last year's reports, the rename
-table, the registry's agencies — and the frames built from them, each built on its first use and
-kept (``functools.cached_property``) until :meth:`Batch.release` drops it: a family names the frames
-it reads (``Family.reads``) so that the run frees a frame after its last reader (at 100,000
-reports the cell arrays are ~0.4 GB); a frame another one is built from is kept until that one
-is built (``SOURCES``).
+table, the registry's agencies — and the frames built from them, each built on its first use (once,
+under a lock: two threads may ask for it, :class:`frame`) and kept until :meth:`Batch.release`
+drops it: a family names the frames it reads (``Family.reads``) so that the run frees a frame
+after its last reader (at 100,000 reports the cell arrays are ~0.4 GB); a frame another one is
+built from is kept until that one is built (``SOURCES``).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TypeVar
 
 import polars as pl
 
@@ -31,11 +33,38 @@ from nianbao.rules.frames import FmtArrays, batch_arrays, cells_frame, layout_fr
 from nianbao.rules.years import YearPairs, pair_years
 from schemas.cells import suspects
 
+T = TypeVar("T")
+
 # When a family runs.
 READ = "read"  # while a file is read (nianbao.io): a file that cannot be read at all
 VALIDATE = "validate"  # over the Batch, by nianbao.validate.batch.validate_batch
 BATCH_CHECKS = "batch_checks"  # the run's batch-checks step (Great Expectations, in the run's gx folder)
 STAGES = (READ, VALIDATE, BATCH_CHECKS)
+
+
+class frame(cached_property[T]):
+    """A Batch frame: ``functools.cached_property`` built under a lock of its own (per batch and
+    frame), so that a family in a thread beside the others (``Family.beside``) and the caller's
+    families may ask for the same frame at once: one builds it, the other waits for it (Python
+    3.12 dropped cached_property's own lock, which serialised every instance's builds)."""
+
+    def __get__(self, instance: object, owner: type | None = None) -> T:  # type: ignore[override]
+        if instance is None:
+            return self  # type: ignore[return-value]
+        d = instance.__dict__
+        name = self.attrname
+        assert name is not None
+        if name in d:
+            return d[name]
+        with _LOCKS_LOCK:
+            lock = d.setdefault("_frame_locks", {}).setdefault(name, threading.Lock())
+        with lock:
+            if name not in d:  # (else built meanwhile by the other thread)
+                d[name] = self.func(instance)
+            return d[name]
+
+
+_LOCKS_LOCK = threading.Lock()
 
 
 @dataclass
@@ -47,41 +76,41 @@ class Batch:
     renames: Mapping[str, str] = field(default_factory=dict)  # normalised old agency name -> new name
     registry: Sequence[Agency] | None = None  # the expected agencies (county, level), when given
 
-    @cached_property
+    @frame
     def arrays(self) -> dict[Fmt, FmtArrays]:
         """The cells of the batch's readable reports as 2-D arrays per format."""
         return batch_arrays(self.reports)
 
-    @cached_property
+    @frame
     def suspect_cells(self) -> pl.DataFrame:
         """One row per (report, cell) of the batch that may break a cell rule
         (:func:`schemas.cells.suspects`: a forbidden state, a negative value, a fraction): the long
         frame of every cell (20 million rows at 100,000 reports) cut to the few the rules can fail."""
         return cells_frame(self.arrays, where=suspects)
 
-    @cached_property
+    @frame
     def suspect_layout(self) -> pl.DataFrame:
         """One row per structural element of each report that may break a layout rule (not found,
         out of order, words of its own, a row issue: :func:`nianbao.rules.frames.layout_frame`), with
         the words of the facts with words of their own."""
         return layout_frame(self.reports, suspects=True, words=True)
 
-    @cached_property
+    @frame
     def meta(self) -> pl.DataFrame:
         """One row per report: agency, year, period, format."""
         return meta_frame(self.reports)
 
-    @cached_property
+    @frame
     def year_pairs(self) -> YearPairs:
         """Each report with the same agency's report of last year (from the batch or ``previous``)."""
         return pair_years(self.reports, self.previous, self.renames)
 
-    @cached_property
+    @frame
     def last_year_arrays(self) -> dict[Fmt, FmtArrays] | None:
         """The cells of ``previous`` as arrays (their ``report`` indices count from 0); None without."""
         return batch_arrays(self.previous) if self.previous else None
 
-    @cached_property
+    @frame
     def arrays_with_last_year(self) -> list[FmtArrays]:
         """The cell arrays of the batch followed by ``previous``'s (``report`` = index in
         ``year_pairs.reports``), per format."""
@@ -111,7 +140,7 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "arrays_with_last_year": ("arrays", "last_year_arrays"),
 }
 # the Batch's cached frames (the names a Family may list in ``reads``)
-FRAMES = frozenset(n for n, v in vars(Batch).items() if isinstance(v, cached_property))
+FRAMES = frozenset(n for n, v in vars(Batch).items() if isinstance(v, frame))
 
 
 @dataclass(frozen=True)

@@ -79,21 +79,21 @@ def run_families(batch: Batch, timings: dict[str, float] | None = None) -> tuple
     A finding of a summarised rule that a family made as a Finding joins its summary too.
 
     The families ``beside`` the others (``Family.beside``) run one after the other in a thread of
-    their own from the start, their frames built first and kept until they are done; the others
-    run here meanwhile (at 100,000 reports the text rules beside the rest: the validation
-    2.99-3.27 -> 2.46-2.56 s on the eleventh session's machine).  Every
-    family's results are taken in the order of the families whichever ran where, so the findings
-    and summaries are those of running them one after the other (an exception in the thread is
-    raised here, once the families here are done)."""
+    their own from the start, their frames kept until they are done; the others run here
+    meanwhile (at 100,000 reports the text rules beside the rest: the validation 2.99-3.27 ->
+    2.46-2.56 s on the eleventh session's machine).  Every family's results are taken in the order
+    of the families whichever ran where, so the findings and summaries are those of running them
+    one after the other (an exception in the thread is raised here, once the families here are
+    done)."""
     order = families()
     made: list[Sequence[Finding | InfoSummary] | None] = [None] * len(order)
     running: dict[int, Future[Sequence[Finding | InfoSummary]]] = {}
     pool = None
     for i, family in enumerate(order):
-        if family.beside:
-            for name in family.reads:  # built here, before the thread reads them
-                getattr(batch, name)
-            pool = pool or ThreadPoolExecutor(max_workers=1, thread_name_prefix="nianbao-family")
+        if family.beside:  # (a frame both threads ask for is built once: nianbao.rules.family.frame)
+            pool = pool or ThreadPoolExecutor(
+                max_workers=sum(f.beside for f in order), thread_name_prefix="nianbao-family"
+            )
             running[i] = pool.submit(_run_family, family, batch, timings)
     try:
         for i, family in enumerate(order):

@@ -197,6 +197,30 @@ def test_the_batch_builds_each_frame_once_and_frees_it_after_its_last_reader(
     assert set(vars(batch)) & FRAMES == {"year_pairs"}  # kept for the localisation; every frame freed
 
 
+def test_a_frame_two_threads_ask_for_at_once_is_built_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A family beside the others and a family here may need the same frame at the same moment
+    (the cell arrays): one thread builds it, the other waits and reads the same frame."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    built: list[str] = []
+    real = nianbao.rules.family.batch_arrays
+
+    def slow(reports: Sequence[ParsedReport]) -> object:
+        built.append(threading.current_thread().name)
+        time.sleep(0.3)  # (the other thread asks meanwhile)
+        return real(reports)
+
+    monkeypatch.setattr(nianbao.rules.family, "batch_arrays", slow)
+    batch = _batch()
+    with ThreadPoolExecutor(2) as ex:
+        first, second = ex.map(lambda _i: batch.arrays, range(2))
+    assert first is second and len(built) == 1
+    assert batch.arrays is first and len(built) == 1  # (kept)
+    batch.release()
+    assert batch.arrays is not first and len(built) == 2  # (built again once released)
+
+
 Made = Sequence[Finding | InfoSummary]
 
 
@@ -215,16 +239,16 @@ def _traced(f: Family, seen: list[tuple[str, str]], fail: bool = False) -> Famil
 
 
 def test_a_family_beside_the_others_gives_what_running_them_in_order_gives(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The cross-year, plausibility and text rules run in a thread of their own beside the other
-    families (Family.beside); the findings and summaries, in order, are those of every family run
-    one after the other here."""
-    assert [f.name for f in families() if f.beside] == ["crossyear", "plausibility", "prose"]
+    """The plausibility and text rules run in a thread of their own beside the other families
+    (Family.beside); the findings and summaries, in order, are those of every family run one after
+    the other here."""
+    assert [f.name for f in families() if f.beside] == ["plausibility", "prose"]
     seen: list[tuple[str, str]] = []
     beside = tuple(_traced(f, seen) for f in families())
     monkeypatch.setattr(vb, "families", lambda: beside)
     got = run_families(_batch())
     here = threading.current_thread().name
-    assert [name for name, thread in seen if thread != here] == ["crossyear", "plausibility", "prose"]
+    assert [name for name, thread in seen if thread != here] == ["plausibility", "prose"]
     assert dict(seen)["prose"].startswith("nianbao-family") and len(seen) == len(families())
     in_order = tuple(dataclasses.replace(f, beside=False) for f in families())
     monkeypatch.setattr(vb, "families", lambda: in_order)

@@ -20,7 +20,7 @@ percentage (H20) are parsed in Python — once per distinct text.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import polars as pl
@@ -59,10 +59,14 @@ PROSE_CHUNK = 10_000
 
 
 def prose_findings(
-    reports: Sequence[ParsedReport], arrays: Mapping[Fmt, FmtArrays], chunk: int | None = None
+    reports: Sequence[ParsedReport],
+    arrays: Mapping[Fmt, FmtArrays] | Callable[[], Mapping[Fmt, FmtArrays]],
+    chunk: int | None = None,
 ) -> list[Finding]:
     """Every H and J finding of the batch (``arrays``: the batch's cell arrays, for the tables'
-    side of each claim; ``chunk``: reports read at a time, :data:`PROSE_CHUNK` by default).
+    side of each claim — or a function giving them, called once every rule that reads only the
+    texts has run: beside the other families, the arrays are built meanwhile; ``chunk``: reports
+    read at a time, :data:`PROSE_CHUNK` by default).
 
     The texts are read chunk by chunk (each chunk's distinct texts analysed once: claims, H19 and
     H20 candidates, fee statements); what is kept of a chunk is its lines as numbers only (report,
@@ -86,16 +90,16 @@ def prose_findings(
     del parts
     lines = got.lines if got is not None else _NO_LINES
     claims = line_claims(lines, got.stated) if got is not None else _NO_CLAIMS
-    checked = claim_checks(claims, table_targets(arrays))
-    out = claim_findings(reports, failing_rows(prose_schema(CLAIM_RULES), checked))
-    del checked
-    out += sum_findings(reports, failing_rows(prose_sums_schema(), paragraph_sums(claims)))
-    del claims
-    out += publication_findings(reports, lines, got.pub if got is not None else {})
-    out += percent_findings(reports, lines, got.pct if got is not None else {})
+    # the rules of the texts alone first, then the claims against the tables (in the findings'
+    # order: claims, sums, publications, percentages, fee)
+    sums = sum_findings(reports, failing_rows(prose_sums_schema(), paragraph_sums(claims)))
+    pubs = publication_findings(reports, lines, got.pub if got is not None else {})
+    pcts = percent_findings(reports, lines, got.pct if got is not None else {})
     fee_lines = lines.filter(pl.col("tid").is_in(got.fee.implode())) if got is not None else lines.clear()
-    out += fee_findings(reports, failing_rows(fee_schema(), fee_frame(reports, fee_lines)))
-    return out
+    fees = fee_findings(reports, failing_rows(fee_schema(), fee_frame(reports, fee_lines)))
+    checked = claim_checks(claims, table_targets(arrays() if callable(arrays) else arrays))
+    del claims
+    return [*claim_findings(reports, failing_rows(prose_schema(CLAIM_RULES), checked)), *sums, *pubs, *pcts, *fees]
 
 
 _NO_LINES = pl.DataFrame(schema={"report": pl.UInt32, "section": pl.String, "line": pl.UInt32, "tid": pl.UInt32})
