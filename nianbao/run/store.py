@@ -26,6 +26,7 @@ import fcntl
 import hashlib
 import logging
 import os
+import threading
 import time
 import types
 import typing
@@ -363,39 +364,44 @@ rebuilt = {"reports": 0}
 
 class _Pending:
     """Reports whose heavy fields are still in the store: all rebuilt at once, on first use; and
-    whose :data:`LATER` scalar fields are still in ``scalars``: all decoded at once, on first use."""
+    whose :data:`LATER` scalar fields are still in ``scalars``: all decoded at once, on first use.
+    Under a lock: two threads may read such fields at once (the rule families beside the others,
+    nianbao.validate.batch) — one rebuilds, the other waits for it."""
 
-    __slots__ = ("__weakref__", "reports", "rows", "scalars", "store")
+    __slots__ = ("__weakref__", "lock", "reports", "rows", "scalars", "store")
 
     def __init__(self, store: Store, rows: pl.DataFrame, scalars: pl.DataFrame | None = None) -> None:
         self.store = store
         self.rows: pl.DataFrame | None = rows
         self.scalars = scalars
         self.reports: list[ParsedReport] = []
+        self.lock = threading.Lock()
         _PENDING.add(self)
 
     def load(self) -> None:
-        if self.rows is None:
-            return
-        full = self.store.rebuild(self.rows)
-        for rep, whole in zip(self.reports, full, strict=True):
-            for name in HEAVY:
-                _SLOTS[name].__set__(rep, getattr(whole, name))
-        self.rows = None
-        if self.scalars is None:
-            self.reports = []
+        with self.lock:
+            if self.rows is None:
+                return
+            full = self.store.rebuild(self.rows)
+            for rep, whole in zip(self.reports, full, strict=True):
+                for name in HEAVY:
+                    _SLOTS[name].__set__(rep, getattr(whole, name))
+            self.rows = None
+            if self.scalars is None:
+                self.reports = []
 
     def load_scalars(self) -> None:
-        if self.scalars is None:
-            return
-        cols = _scalar_columns(self.scalars, names=LATER)
-        for name, values in cols.items():
-            put = _SLOTS[name].__set__
-            for rep, v in zip(self.reports, values, strict=True):
-                put(rep, v)
-        self.scalars = None
-        if self.rows is None:
-            self.reports = []
+        with self.lock:
+            if self.scalars is None:
+                return
+            cols = _scalar_columns(self.scalars, names=LATER)
+            for name, values in cols.items():
+                put = _SLOTS[name].__set__
+                for rep, v in zip(self.reports, values, strict=True):
+                    put(rep, v)
+            self.scalars = None
+            if self.rows is None:
+                self.reports = []
 
 
 _PENDING: weakref.WeakSet[_Pending] = weakref.WeakSet()  # look-ups not rebuilt yet, in this process
