@@ -365,21 +365,21 @@ rebuilt = {"reports": 0}
 class _Pending:
     """Reports whose heavy fields are still in the store: all rebuilt at once, on first use; and
     whose :data:`LATER` scalar fields are still in ``scalars``: all decoded at once, on first use.
-    Under a lock: two threads may read such fields at once (the rule families beside the others,
-    nianbao.validate.batch) — one rebuilds, the other waits for it."""
+    Under a lock (one for every look-up: a pending look-up pickles with its reports): two threads
+    may read such fields at once (the rule families beside the others, nianbao.validate.batch) —
+    one rebuilds, the other waits for it."""
 
-    __slots__ = ("__weakref__", "lock", "reports", "rows", "scalars", "store")
+    __slots__ = ("__weakref__", "reports", "rows", "scalars", "store")
 
     def __init__(self, store: Store, rows: pl.DataFrame, scalars: pl.DataFrame | None = None) -> None:
         self.store = store
         self.rows: pl.DataFrame | None = rows
         self.scalars = scalars
         self.reports: list[ParsedReport] = []
-        self.lock = threading.Lock()
         _PENDING.add(self)
 
     def load(self) -> None:
-        with self.lock:
+        with _LOADING:
             if self.rows is None:
                 return
             full = self.store.rebuild(self.rows)
@@ -391,7 +391,7 @@ class _Pending:
                 self.reports = []
 
     def load_scalars(self) -> None:
-        with self.lock:
+        with _LOADING:
             if self.scalars is None:
                 return
             cols = _scalar_columns(self.scalars, names=LATER)
@@ -405,6 +405,7 @@ class _Pending:
 
 
 _PENDING: weakref.WeakSet[_Pending] = weakref.WeakSet()  # look-ups not rebuilt yet, in this process
+_LOADING = threading.RLock()  # held while a look-up's reports are rebuilt or their scalars decoded
 
 
 def load_pending() -> int:
