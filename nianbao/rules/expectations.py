@@ -39,7 +39,7 @@ from nianbao.rules.copies import figure_hashes
 from nianbao.rules.family import BATCH_CHECKS, Family, fixed_codes
 from nianbao.rules.frames import batch_arrays
 from nianbao.rules.plausibility import county_level
-from nianbao.rules.years import agency_key
+from nianbao.rules.years import agency_key, agency_keys
 
 # key totals and their plausible upper bounds (rule M08)
 BOUNDS: dict[str, float] = {
@@ -91,8 +91,9 @@ def submission_table(
 ) -> pl.DataFrame:
     """One row per readable submission that names its agency and year."""
     renames = renames or {}
-    keys = [agency_key(r.agency, renames) if r.readable else "" for r in reports]
-    groups = county_level(pl.Series(keys, dtype=pl.String), registry)
+    key_series = agency_keys([r.agency if r.readable else None for r in reports], renames)
+    keys = key_series.to_list()
+    groups = county_level(key_series, registry)
     counties, levels = groups["county"].to_list(), groups["level"].to_list()
     rows = [
         (

@@ -31,11 +31,12 @@ _SAME = re.compile(
 )
 
 
-def agency_keys(names: Sequence[str | None]) -> pl.Series:
-    """:func:`normalise_agency` of every name at once, as a String series (polars: ~50 ms at 100,000
-    names against ~0.25 s one name at a time).  NFKC is applied to the names with a character other
-    than ASCII and CJK ideographs (which it leaves as they are); a name with a character outside
-    :data:`_SAME`'s blocks is normalised by Python."""
+def agency_keys(names: Sequence[str | None], renames: Mapping[str, str] | None = None) -> pl.Series:
+    """:func:`agency_key` of every name at once (None: ""), as a String series: normalised by
+    polars (~50 ms at 100,000 names against ~0.25 s one name at a time), then followed through
+    ``renames`` when given.  NFKC is applied to the names with a character other than ASCII and CJK
+    ideographs (which it leaves as they are); a name with a character outside :data:`_SAME`'s
+    blocks is normalised by Python."""
     s = pl.Series("n", names, dtype=pl.String).fill_null("")
     other = s.str.contains(r"[^\x00-\x7f\u4e00-\u9fff]").arg_true()
     if len(other):
@@ -50,6 +51,8 @@ def agency_keys(names: Sequence[str | None]) -> pl.Series:
     python = [i for i in other.to_list() if not _SAME.match(names[i] or "")]
     if python:
         keys = keys.scatter(python, [normalise_agency(names[i]) for i in python])
+    if renames:
+        keys = pl.Series("key", [renamed(k, renames) for k in keys.to_list()], dtype=pl.String)
     return keys
 
 
@@ -90,9 +93,7 @@ def pair_years(
 ) -> YearPairs:
     renames = renames or {}
     everything = list(reports) + list(previous)
-    keys = agency_keys([r.agency if r.status == "validated" else None for r in everything])
-    if renames:
-        keys = pl.Series("key", [renamed(k, renames) for k in keys.to_list()], dtype=pl.String)
+    keys = agency_keys([r.agency if r.status == "validated" else None for r in everything], renames)
     meta = pl.DataFrame(
         {
             "idx": pl.Series(range(len(everything)), dtype=pl.UInt32),

@@ -8,7 +8,7 @@ import polars as pl
 
 from nianbao.domain.registry import Agency, normalise_agency
 from nianbao.rules.plausibility import county_level, infer_county_level
-from nianbao.rules.years import agency_keys
+from nianbao.rules.years import agency_key, agency_keys
 
 EDGES = [
     None,
@@ -46,6 +46,15 @@ def test_agency_keys_are_normalise_agency_for_every_character() -> None:
     want = [normalise_agency(n) for n in names]
     assert [(n, g, w) for n, g, w in zip(names, got, want, strict=True) if g != w] == []
     assert got[-len(EDGES) :][:5] == ["", "", "", "人民", "X政府"]  # (a suffix leaves two characters)
+
+
+def test_agency_keys_follow_the_rename_table_as_agency_key_does() -> None:
+    # a chain (乡 → 镇 → 街道), a cycle, and names the table does not name
+    renames = {"示例县南川乡": "示例县南川镇", "示例县南川镇": "示例县南川街道", "甲": "乙", "乙": "甲"}
+    names: list[str | None] = ["示例县南川乡人民政府", "示例县南川镇", "甲", "乙", "示例县北山镇", None, ""]
+    got = agency_keys(names, renames).to_list()
+    assert got == [agency_key(n, renames) for n in names]
+    assert got[:2] == ["示例县南川街道", "示例县南川街道"] and got[-2:] == ["", ""]
 
 
 def test_county_level_infers_as_one_name_at_a_time_and_takes_the_registrys_entry() -> None:
