@@ -253,14 +253,15 @@ def reading_confidences(reports: Sequence[ParsedReport]) -> list[dict[str, float
     """:func:`reading_confidence` of every validated report of the batch (None for the others): a
     report without row issues whose layout facts were seen before takes the answer kept for them
     (looked up for the whole batch by comprehensions: no call per report); the others are
-    computed one by one (and so keep their answers for the reports after them)."""
+    computed one by one (and so keep their answers for the reports after them).  The reports with
+    the same kept answer share one dict: read them, do not change them."""
     live = [i for i, r in enumerate(reports) if r.status == "validated"]
     codes, flags, *_ = LayoutList.columns([reports[i].layout for i in live])
     keys = [(reports[i].fmt, c.tobytes(), bytes(f)) for i, c, f in zip(live, codes, flags, strict=True)]
     out: list[dict[str, float | None] | None] = [None] * len(reports)
     for i, got in zip(live, map(_BY_FACTS.get, keys), strict=True):
         rep = reports[i]
-        out[i] = dict(got) if got is not None and not rep.row_issues else reading_confidence(rep)
+        out[i] = got if got is not None and not rep.row_issues else reading_confidence(rep)
     return out
 
 

@@ -11,15 +11,29 @@ per-report rules first, then the rules that read last year's reports, then the p
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
 from nianbao.catalogue import catalogue
+from nianbao.domain.model import ParsedReport
 from nianbao.outcome import Finding
+from nianbao.read.grid import reading_confidences
 from nianbao.rules import cells, copies, crossyear, expectations, layout, meta, plausibility, sums
-from nianbao.rules.family import READ, VALIDATE, Batch, Family, fixed_codes
+from nianbao.rules.ahead import ChunkAhead
+from nianbao.rules.family import READ, VALIDATE, Batch, Family, fixed_codes, suspect_cells_frame
+from nianbao.rules.frames import suspect_layout_frame
 from nianbao.rules.prose import prose_findings
+from nianbao.rules.prose.checks import fee_reports, table_targets
+from nianbao.rules.prose.chunks import analyse
+
+log = logging.getLogger(__name__)
 
 
 def _prose_findings(batch: Batch) -> list[Finding]:
-    return prose_findings(batch.reports, lambda: batch.arrays)  # (the arrays once the texts are read)
+    return prose_findings(
+        batch.reports, lambda: batch.arrays, registrations=batch.ahead
+    )  # (arrays: once the texts are read)
 
 
 # The text rules H and J (nianbao.rules.prose: the claims the prose makes against the tables).
@@ -27,7 +41,7 @@ PROSE = Family(
     "prose",
     fixed_codes(*(f"H{i:02d}" for i in range(1, 21)), "J01", "J02"),
     _prose_findings,
-    reads=frozenset({"arrays"}),
+    reads=frozenset({"arrays", "ahead"}),
     timing="prose",
     beside=True,  # mostly polars (the texts' analyses were made by the parse workers): the second core
 )
@@ -91,4 +105,31 @@ def family_problems() -> list[str]:
         for code, names in sorted(by_code.items())
         if code not in active
     ]
+    return out
+
+
+# What a parse worker computes of the chunk it has read, for the validation (nianbao.rules.ahead):
+# part name → the function of a chunk's Batch that makes it.  Each is a per-report part of the
+# validation that reads nothing but the reports, and each has the same value computed in the
+# run's process (its consumers take it from the chunks, the reports without one computed there).
+AHEAD: dict[str, Callable[[Batch], Any]] = {
+    "prose": lambda b: analyse(b.reports),  # the text rules' analysis of the texts (nianbao.rules.prose.chunks)
+    "targets": lambda b: table_targets(b.arrays),  # the tables' side of the text rules' claims
+    "fee": lambda b: fee_reports(b.reports),  # the reports that must state the fee (J01, J02)
+    "layout": lambda b: suspect_layout_frame(b.reports),  # the layout facts that may break a layout rule
+    "cells": lambda b: suspect_cells_frame(b.arrays),  # the cells that may break a cell rule
+    "reading": lambda b: reading_confidences(b.reports),  # each report's reading confidence (the file rows)
+}
+
+
+def analyse_chunk(reports: Sequence[ParsedReport]) -> ChunkAhead:
+    """Every part of :data:`AHEAD` of a chunk of reports; a part whose computation fails is left
+    out (logged): the run's process makes it for these reports itself."""
+    out = ChunkAhead(len(reports))
+    batch = Batch(reports)
+    for name, make in AHEAD.items():
+        try:
+            out.parts[name] = make(batch)
+        except Exception:
+            log.exception("the part %s of a parse chunk failed", name)
     return out

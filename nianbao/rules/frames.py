@@ -21,6 +21,7 @@ import polars as pl
 
 from nianbao.domain.model import ALL_IDS, ELEMENTS, INDEX, STATES, CellMap, LayoutList, ParsedReport
 from nianbao.domain.spec import Fmt, all_cells, cell_kind, tables
+from nianbao.rules.ahead import Registered, frame_parts
 
 STATE_NAMES = [s.value for s in STATES]
 STATE_DTYPE = pl.Enum(STATE_NAMES)
@@ -378,6 +379,23 @@ def layout_frame(reports: Sequence[ParsedReport], suspects: bool = False, words:
     if facts is None:
         return issues
     return pl.concat([facts.cast(schema), issues], how="vertical")  # type: ignore[arg-type]
+
+
+def suspect_layout_frame(reports: Sequence[ParsedReport]) -> pl.DataFrame:
+    """``layout_frame(reports, suspects=True, words=True)``: the layout family's frame (a part the
+    parse workers compute ahead: :mod:`nianbao.rules.ahead`)."""
+    return layout_frame(reports, suspects=True, words=True)
+
+
+# the order of layout_frame's rows: the facts, then the row issues, each by report (a report's
+# facts, and its issues, come from one piece in their order)
+_LAYOUT_ORDER: list[pl.Expr | str] = [pl.col("issue").is_not_null(), "report"]
+
+
+def layout_suspects(reg: Registered) -> pl.DataFrame:
+    """:func:`suspect_layout_frame` of the batch, from the frames the parse workers made ahead of
+    the chunks they read, the reports without one read here."""
+    return frame_parts(reg, "layout", suspect_layout_frame, _LAYOUT_ORDER)
 
 
 def meta_frame(reports: Sequence[ParsedReport]) -> pl.DataFrame:

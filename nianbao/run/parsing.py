@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
-import logging
 import mmap
 import multiprocessing
 import os
@@ -19,13 +18,12 @@ from typing import Any
 from nianbao.domain.model import ParsedReport, unreadable
 from nianbao.read.bulk import ReportBatch, load_files, pack_batch, polars_pool_running, unpack_batch
 from nianbao.read.load import load_file
-from nianbao.rules.prose.chunks import ChunkProse, analyse, register
+from nianbao.rules.ahead import ChunkAhead, register
+from nianbao.rules.families import analyse_chunk
 from nianbao.run.collector import gc_paused
 from nianbao.run.hooks import checkpoint
 from nianbao.run.inputs import Submission
 from nianbao.run.interrupt import check_stop, quiet_worker
-
-log = logging.getLogger(__name__)
 
 PARALLEL_MIN_FILES = 400
 BULK_STEP = 250  # files read together (nianbao.read.bulk) between two stop checks, without a pool
@@ -47,8 +45,8 @@ SLOT_MIN = 4 << 20
 _slots: list[mmap.mmap | None] = [None]  # in a parse worker: the run's result slots (inherited, or its memory file)
 _inherited: list[Sequence[Submission]] = [()]  # in a forked parse worker: the run's submissions
 
-# a worker's answer: (packed, analysis, analysed) through the pipe, or the sizes of its parts in its slot
-_Answer = tuple[Any, ChunkProse | None, bool] | list[int]
+# a worker's answer: (packed, ahead) through the pipe, or the sizes of its parts in its slot
+_Answer = tuple[Any, ChunkAhead] | list[int]
 
 
 def load_one(sub: Submission) -> ParsedReport:
@@ -58,14 +56,15 @@ def load_one(sub: Submission) -> ParsedReport:
 
 
 def _load_chunk(subs: Sequence[Submission] | range, slot: tuple[int, int] | None = None) -> _Answer:
-    """A chunk read in a worker process, with the text rules' analysis of its prose (made here, on
-    the worker's core, instead of in the run's process: nianbao.rules.prose.chunks):
-    ``(the reports packed by nianbao.read.bulk.pack_batch, ChunkProse | None, whether the analysis
-    was made)``; or, given a ``slot`` of the run's shared mapping (offset, bytes) that it fits in,
-    all of that written there (:func:`_put`) and the sizes of its parts returned.  Else the pool
-    pickles it: a few flat buffers and lists (no object per report but a tuple of its scalar
-    fields), taken as they are by the run's process.  ``subs`` a range: those of the run's
-    submissions the worker inherited (not pickled for it: ~2.4 µs a report less on both sides).
+    """A chunk read in a worker process, with the parts of the validation that read nothing but its
+    reports (made here, on the worker's core, instead of in the run's process: the text rules'
+    analysis of the prose, the layout suspects … nianbao.rules.ahead):
+    ``(the reports packed by nianbao.read.bulk.pack_batch, ChunkAhead)``; or, given a ``slot`` of
+    the run's shared mapping (offset, bytes) that it fits in, all of that written there
+    (:func:`_put`) and the sizes of its parts returned.  Else the pool pickles it: a few flat
+    buffers and lists (no object per report but a tuple of its scalar fields), taken as they are
+    by the run's process.  ``subs`` a range: those of the run's submissions the worker inherited
+    (not pickled for it: ~2.4 µs a report less on both sides).
 
     The cyclic GC is paused throughout, the packing included: its passes over the chunk's young
     objects found nothing to free and cost more than the pickling itself.  The reports are freed
@@ -75,28 +74,22 @@ def _load_chunk(subs: Sequence[Submission] | range, slot: tuple[int, int] | None
         subs = _inherited[0][subs.start : subs.stop]
     with gc_paused():
         batch = _read_part(subs)
-        try:
-            analysis, analysed = analyse(batch), True
-        except Exception:  # the run's process analyses these texts itself (the same result)
-            log.exception("prose analysis of a parse chunk failed")
-            analysis, analysed = None, False
+        ahead = analyse_chunk(batch)  # (a part that fails is made by the run's process: the same result)
         packed = pack_batch(batch)
         del batch  # freed before the GC is back on: else its next pass walks them
         shared = _slots[0]
         if slot is not None and shared is not None:
-            sizes = _put(shared, slot, packed, analysis, analysed)
+            sizes = _put(shared, slot, packed, ahead)
             if sizes is not None:
                 return sizes
-    return packed, analysis, analysed
+    return packed, ahead
 
 
-def _put(
-    shared: mmap.mmap, slot: tuple[int, int], packed: tuple[Any, ...], analysis: ChunkProse | None, analysed: bool
-) -> list[int] | None:
+def _put(shared: mmap.mmap, slot: tuple[int, int], packed: tuple[Any, ...], ahead: ChunkAhead) -> list[int] | None:
     """The chunk written into its slot of the shared mapping: its lists and the analysis pickled,
     then pack_batch's buffers as they are; the sizes of these parts (None: they do not fit)."""
     meta, buffers = packed
-    head = pickle.dumps((meta, analysis, analysed), protocol=pickle.HIGHEST_PROTOCOL)
+    head = pickle.dumps((meta, ahead), protocol=pickle.HIGHEST_PROTOCOL)
     sizes = [len(head), *map(len, buffers)]
     at, room = slot
     if sum(sizes) > room:
@@ -166,12 +159,11 @@ def load_all(
                         workers, ctx, initializer=_fresh_worker, initargs=(dict(os.environ), given)
                     )
                 try:
-                    for packed, analysis, analysed in _results(ex, subs, chunks, window, shared, room, forked):
+                    for packed, ahead in _results(ex, subs, chunks, window, shared, room, forked):
                         check_stop()
                         part = unpack_batch(packed)
                         del packed  # (a slot's views: the slot is given out again for the next chunk)
-                        if analysed:
-                            register(part, analysis)
+                        register(part, ahead)
                         out.extend(part)
                         if progress:
                             progress(len(part))
@@ -200,8 +192,8 @@ def _results(
     shared: mmap.mmap | None,
     room: int,
     forked: bool,
-) -> Iterator[tuple[Any, ChunkProse | None, bool]]:
-    """The chunks' ``(packed, analysis, analysed)`` in order, at most ``window`` chunks given out at
+) -> Iterator[tuple[Any, ChunkAhead]]:
+    """The chunks' ``(packed, ahead)`` in order, at most ``window`` chunks given out at
     once.  With a ``shared`` mapping (``window`` slots of ``room`` bytes, the workers' too), each
     chunk goes out with a slot of its own, and its result is read from there: the pack's buffers
     as views of the slot (no pipe, no pickled copy of them on either side, and the same pages
@@ -232,8 +224,8 @@ def _results(
             for n in got:
                 parts.append(view[at : at + n])
                 at += n
-            meta, analysis, analysed = pickle.loads(parts[0])
-            yield (meta, parts[1:]), analysis, analysed
+            meta, ahead = pickle.loads(parts[0])
+            yield (meta, parts[1:]), ahead
             del parts
         else:
             yield got

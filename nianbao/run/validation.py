@@ -40,7 +40,8 @@ from nianbao.outcome import (
     sort_findings,
 )
 from nianbao.read.grid import reading_confidence, reading_confidences
-from nianbao.rules.prose.chunks import release as release_prose
+from nianbao.rules.ahead import list_parts, registered
+from nianbao.rules.ahead import release as release_ahead
 from nianbao.run.collector import gc_paused
 from nianbao.validate.batch import validate_summarised
 
@@ -101,14 +102,15 @@ def check_rules(
     previous = last_year.load()
     stages: dict[str, float] = {"last_year": time.perf_counter() - t0}  # (not validation time)
     try:
+        reg = registered(reports)  # what the parse workers made for these reports
         findings, summaries = validate_summarised(
-            reports, previous=previous, renames=renames, registry=registry, timings=stages
+            reports, previous=previous, renames=renames, registry=registry, timings=stages, registrations=reg
         )
+        reading = list_parts(reg, "reading", reading_confidences)  # (most made by the parse workers)
     finally:
-        release_prose(reports)  # the texts' analyses the parse workers made are used once
+        release_ahead(reports)  # what the parse workers made for these reports is used once
     e02 = sum(1 for f in findings if f.rule == "E02") + sum(len(s.reports) for s in summaries if s.rule == "E02")
     cross = CrossYear(e02, len(previous))
-    reading = reading_confidences(reports)
     return RuleResult(findings, cross, localisation_counts(findings), stages, reading, summaries)
 
 

@@ -20,6 +20,7 @@ from nianbao.domain.registry import Agency
 from nianbao.localise import localise_findings
 from nianbao.outcome import Finding, InfoSummary, Summaries, sort_findings
 from nianbao.read.meta import agencies_from_registry
+from nianbao.rules.ahead import Registered
 from nianbao.rules.base import SCHEMA_SECONDS
 from nianbao.rules.families import families
 from nianbao.rules.family import Batch, Family
@@ -58,13 +59,15 @@ def validate_summarised(
     registry: Sequence[Agency] | None = None,
     localise: bool = True,
     timings: dict[str, float] | None = None,
+    registrations: Registered | None = None,
 ) -> tuple[list[Finding], list[InfoSummary]]:
     """:func:`validate_batch`, the infos of summarised rules (catalogue ``summarised = true``) kept
     as :class:`~nianbao.outcome.InfoSummary` (once per run for all their reports), the other
-    findings sorted."""
+    findings sorted (``registrations``: what the parse workers made for the reports, when already
+    looked up: :mod:`nianbao.rules.ahead`)."""
     SCHEMA_SECONDS[0] = 0.0
     agencies_from_registry(reports, registry)  # agencies read from file names: the registry's names
-    batch = Batch(reports, previous, renames or {}, registry)
+    batch = Batch(reports, previous, renames or {}, registry, registrations)
     findings, summaries = run_families(batch, timings)
     if timings is not None:
         timings["schemas"] = SCHEMA_SECONDS[0]

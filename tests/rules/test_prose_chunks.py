@@ -13,9 +13,10 @@ import pytest
 from nianbao.domain.model import ParsedReport, unreadable
 from nianbao.outcome import Finding
 from nianbao.read.load import load_bytes, load_file
+from nianbao.rules.ahead import ChunkAhead, forget, register, registered
 from nianbao.rules.frames import batch_arrays
 from nianbao.rules.prose import prose_findings
-from nianbao.rules.prose.chunks import ahead, analyse, forget, precomputed, register
+from nianbao.rules.prose.chunks import ahead, analyse, precomputed
 from nianbao.testing.synth import SynthConfig, generate, render_text
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,7 +64,7 @@ def _ahead(reports: Sequence[ParsedReport], size: int) -> None:
     """As the parse workers do: each chunk analysed on its own and registered for its reports."""
     for start in range(0, len(reports), size):
         part = list(reports[start : start + size])
-        register(part, analyse(part))
+        register(part, ChunkAhead(len(part), {"prose": analyse(part)}))
 
 
 @pytest.mark.parametrize("load", [_bundled, _synthetic], ids=["bundled", "synthetic"])
@@ -85,7 +86,7 @@ def test_findings_from_the_analyses_made_ahead_are_the_familys_own(load: object)
     # some reports analysed ahead, the others (e.g. from the store) read by the family
     forget()
     _ahead(reports[len(reports) // 2 :], 7)
-    made, missing = ahead(reports)
+    made, missing = ahead(registered(reports))
     assert made and missing == [i for i, r in enumerate(reports[: len(reports) // 2]) if r.readable]
     assert prose_findings(reports, batch_arrays(reports)) == expected
 

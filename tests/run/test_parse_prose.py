@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from nianbao.rules.ahead import forget, registered
 from nianbao.rules.frames import batch_arrays
 from nianbao.rules.prose import prose_findings
-from nianbao.rules.prose.chunks import ahead, forget, precomputed
+from nianbao.rules.prose.chunks import ahead, precomputed
 from nianbao.run import parsing
 from nianbao.run.inputs import Submission
 
@@ -52,4 +53,21 @@ def test_the_run_releases_the_analyses_of_the_reports_it_has_validated(monkeypat
     reports = parsing.load_all(subs, 2)
     assert precomputed(reports) is not None
     validate_reports(reports, [str(ROOT / "data" / "submissions")])
-    assert ahead(reports) == ([], [i for i, r in enumerate(reports) if r.readable])  # none kept
+    assert ahead(registered(reports)) == ([], [i for i, r in enumerate(reports) if r.readable])  # none kept
+
+
+def test_the_pool_ships_every_part_made_ahead_and_the_findings_stay_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    from nianbao.rules.ahead import registered
+    from nianbao.rules.families import AHEAD
+    from nianbao.validate.batch import validate_summarised
+
+    files = sorted((ROOT / "data" / "submissions").rglob("*.txt"))
+    subs = [Submission(str(p), p.relative_to(ROOT).as_posix()) for p in files]
+    monkeypatch.setattr(parsing, "PARALLEL_MIN_FILES", 2)
+    reports = parsing.load_all(subs, 2)
+    reg = registered(reports)
+    assert reg.chunks and all(set(c.parts) == set(AHEAD) for c in reg.chunks)
+    assert all(reg.parts(name)[1] == [] for name in AHEAD)  # every readable report has every part
+    ahead = validate_summarised(reports)
+    forget()
+    assert validate_summarised(reports) == ahead and ahead[0]

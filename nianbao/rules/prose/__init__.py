@@ -28,9 +28,10 @@ import polars as pl
 from nianbao.domain.model import ParsedReport
 from nianbao.domain.spec import Fmt
 from nianbao.outcome import Finding
+from nianbao.rules.ahead import Registered, registered
 from nianbao.rules.base import failing_rows
 from nianbao.rules.frames import FmtArrays
-from nianbao.rules.prose.checks import claim_checks, fee_frame, paragraph_sums, table_targets
+from nianbao.rules.prose.checks import batch_targets, claim_checks, fee_frame, paragraph_sums
 from nianbao.rules.prose.chunks import ChunkProse, ahead, analyse, joined
 from nianbao.rules.prose.claims import CLAIM_RULES, CLAIMS, ClaimKind
 from nianbao.rules.prose.extract import (
@@ -62,11 +63,13 @@ def prose_findings(
     reports: Sequence[ParsedReport],
     arrays: Mapping[Fmt, FmtArrays] | Callable[[], Mapping[Fmt, FmtArrays]],
     chunk: int | None = None,
+    registrations: Registered | None = None,
 ) -> list[Finding]:
     """Every H and J finding of the batch (``arrays``: the batch's cell arrays, for the tables'
     side of each claim — or a function giving them, called once every rule that reads only the
     texts has run: beside the other families, the arrays are built meanwhile; ``chunk``: reports
-    read at a time, :data:`PROSE_CHUNK` by default).
+    read at a time, :data:`PROSE_CHUNK` by default; ``registrations``: what the parse workers made
+    for the reports, when already looked up).
 
     The texts are read chunk by chunk (each chunk's distinct texts analysed once: claims, H19 and
     H20 candidates, fee statements); what is kept of a chunk is its lines as numbers only (report,
@@ -74,10 +77,11 @@ def prose_findings(
     workers analysed ahead are not read again (unless ``chunk`` is given): only the others' texts
     are, with the same result.  The checks then run once on
     the whole batch: one frame per schema, one validation each."""
+    reg = registrations if registrations is not None else registered(reports, look=chunk is None)
     parts: list[tuple[ChunkProse, np.ndarray | None]] = []
     todo: Sequence[int] = range(len(reports))
     if chunk is None:  # the analyses the parse workers made; the other reports' texts read here
-        made, missing = ahead(reports)
+        made, missing = ahead(reg)
         if made:
             parts.extend(made)
             todo = missing
@@ -96,8 +100,8 @@ def prose_findings(
     pubs = publication_findings(reports, lines, got.pub if got is not None else {})
     pcts = percent_findings(reports, lines, got.pct if got is not None else {})
     fee_lines = lines.filter(pl.col("tid").is_in(got.fee.implode())) if got is not None else lines.clear()
-    fees = fee_findings(reports, failing_rows(fee_schema(), fee_frame(reports, fee_lines)))
-    checked = claim_checks(claims, table_targets(arrays() if callable(arrays) else arrays))
+    fees = fee_findings(reports, failing_rows(fee_schema(), fee_frame(reg, fee_lines)))
+    checked = claim_checks(claims, batch_targets(reg, arrays if callable(arrays) else lambda: arrays))
     del claims
     return [*claim_findings(reports, failing_rows(prose_schema(CLAIM_RULES), checked)), *sums, *pubs, *pcts, *fees]
 

@@ -5,7 +5,7 @@ the prose's own arithmetic per paragraph (H13, H14), and where the fee statement
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -15,7 +15,8 @@ import polars as pl
 from nianbao.domain.model import STATES, ParsedReport
 from nianbao.domain.normalize import State
 from nianbao.domain.spec import Fmt, all_cells
-from nianbao.rules.frames import FmtArrays
+from nianbao.rules import ahead
+from nianbao.rules.frames import FmtArrays, batch_arrays
 from nianbao.rules.prose.claims import CATEGORIES, CHECK_OF, FEE, RULE_OF, cell_targets
 from nianbao.rules.prose.numerals import normalise
 
@@ -65,6 +66,32 @@ def table_targets(arrays: Mapping[Fmt, FmtArrays]) -> Targets:
             if nat:
                 out.natural[rows, k] = np.nansum(a.values[:, nat], axis=1)
             out.line[rows, k] = first_line
+    return out
+
+
+def batch_targets(reg: ahead.Registered, arrays: Callable[[], Mapping[Fmt, FmtArrays]]) -> Targets:
+    """The :class:`Targets` of the batch (a row per report), from the targets the parse workers made
+    of the chunks they read and :func:`table_targets` of the other reports' cells (``arrays``: the
+    batch's cell arrays, asked for only when no chunk has its targets made ahead)."""
+    reports = reg.reports
+    made, missing = reg.parts("targets")
+    if not made:
+        return table_targets(arrays())
+    shape = (len(reports), len(KINDS))
+    out = Targets(np.zeros(shape), np.zeros(shape, dtype=bool), np.full(shape, np.nan), np.full(shape, np.nan))
+    pieces = [(t, to[: t.table.shape[0]]) for t, to in made]
+    if missing:
+        pieces.append((table_targets(batch_arrays([reports[i] for i in missing])), np.array(missing, dtype=np.int64)))
+    for t, to in pieces:
+        rows = np.arange(t.table.shape[0])
+        keep = to[rows] >= 0
+        src, dst = rows[keep], to[rows][keep]
+        out.table[dst], out.present[dst], out.natural[dst], out.line[dst] = (
+            t.table[src],
+            t.present[src],
+            t.natural[src],
+            t.line[src],
+        )
     return out
 
 
@@ -155,15 +182,21 @@ def paragraph_sums(claims: pl.DataFrame) -> pl.DataFrame:
     ).select("report", "line", "section", "sent", *kinds, "n_categories", "parts")
 
 
-def fee_frame(reports: Sequence[ParsedReport], fee: pl.DataFrame) -> pl.DataFrame:
-    """One row per 2021-format report of 2021 or later that has a section 六: where it states the fee
-    (``fee``: the batch's lines that state it, :func:`fee_texts`)."""
+def fee_reports(reports: Sequence[ParsedReport]) -> list[int]:
+    """The positions of the reports that must state the fee: readable, of the 2021 format, of 2021
+    or later, with a section 六 (a part the parse workers compute ahead: :mod:`nianbao.rules.ahead`)."""
     f2021 = Fmt.F2021
-    rows = [
+    return [
         i
         for i, rep in enumerate(reports)
         if rep.fmt is f2021 and rep.readable and (rep.year is None or rep.year >= 2021) and "六" in rep.sections
     ]
+
+
+def fee_frame(reg: ahead.Registered, fee: pl.DataFrame) -> pl.DataFrame:
+    """One row per report of :func:`fee_reports`: where it states the fee (``fee``: the batch's
+    lines that state it, :func:`fee_texts`)."""
+    rows = ahead.position_parts(reg, "fee", fee_reports)
     base = pl.DataFrame({"report": pl.Series(rows, dtype=pl.UInt32)})
     in_six = fee.filter(pl.col("section") == "六").group_by("report").agg(pl.len().alias("n_six"))
     elsewhere = (
