@@ -22,7 +22,8 @@
  *
  * joined(parts): the parts (a list of objects with the buffer protocol: bytes, arrays) joined, and
  * where each one ends in bytes (native uint64): what b"".join(parts) and the running sum of
- * memoryview(p).nbytes give, in one pass.
+ * memoryview(p).nbytes give, in one pass, the copies made with the GIL released (the validation's
+ * cell arrays of 100,000 reports: ~0.35 GB whose page faults another thread need not wait for).
  *
  * Linear in the input; no state kept between calls.
  */
@@ -411,11 +412,15 @@ static PyObject *joined(PyObject *self, PyObject *arg) {
         goto done;
     char *w = PyBytes_AS_STRING(data), *e = PyBytes_AS_STRING(ends);
     uint64_t at = 0;
+    /* the copies (and the page faults of a large result) without the GIL: the parts are held by
+     * their views, and the two results are not seen by anyone yet */
+    Py_BEGIN_ALLOW_THREADS
     for (i = 0; i < n; i++) {
         memcpy(w + at, views[i].buf, (size_t)views[i].len);
         at += (uint64_t)views[i].len;
         memcpy(e + 8 * i, &at, 8);
     }
+    Py_END_ALLOW_THREADS
     out = PyTuple_Pack(2, data, ends);
 done:
     for (i = 0; i < got; i++)
