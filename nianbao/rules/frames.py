@@ -36,7 +36,7 @@ FMT_DTYPE = pl.Enum([f.value for f in Fmt])
 try:  # buffers joined by one C call, the copies without the GIL (optional: nianbao/io/decode.c)
     from nianbao.io.decode import joined as _compiled_joined
 except ImportError:  # pragma: no cover - built by the install where a C compiler is there
-    _compiled_joined = None
+    _compiled_joined = None  # type: ignore[assignment]
 
 
 def join(parts: list[Any]) -> bytes:
