@@ -21,19 +21,18 @@ from nianbao.outcome import Finding
 from nianbao.read.grid import reading_confidences
 from nianbao.rules import cells, copies, crossyear, expectations, layout, meta, plausibility, sums
 from nianbao.rules.ahead import ChunkAhead
-from nianbao.rules.family import READ, VALIDATE, Batch, Family, fixed_codes, suspect_cells_frame
+from nianbao.rules.family import READ, VALIDATE, Batch, Family, fixed_codes
 from nianbao.rules.frames import suspect_layout_frame
 from nianbao.rules.prose import prose_findings
-from nianbao.rules.prose.checks import fee_reports, table_targets
+from nianbao.rules.prose.checks import fee_reports
 from nianbao.rules.prose.chunks import analyse
 
 log = logging.getLogger(__name__)
 
 
 def _prose_findings(batch: Batch) -> list[Finding]:
-    return prose_findings(
-        batch.reports, lambda: batch.arrays, registrations=batch.ahead
-    )  # (arrays: once the texts are read)
+    # (the arrays are asked for once the texts' own rules have run)
+    return prose_findings(batch.reports, lambda: batch.arrays, registrations=batch.ahead)
 
 
 # The text rules H and J (nianbao.rules.prose: the claims the prose makes against the tables).
@@ -109,16 +108,17 @@ def family_problems() -> list[str]:
 
 
 # What a parse worker computes of the chunk it has read, for the validation (nianbao.rules.ahead):
-# part name → the function of a chunk's Batch that makes it.  Each is a per-report part of the
+# part name → the function of a chunk's reports that makes it.  Each is a per-report part of the
 # validation that reads nothing but the reports, and each has the same value computed in the
 # run's process (its consumers take it from the chunks, the reports without one computed there).
-AHEAD: dict[str, Callable[[Batch], Any]] = {
-    "prose": lambda b: analyse(b.reports),  # the text rules' analysis of the texts (nianbao.rules.prose.chunks)
-    "targets": lambda b: table_targets(b.arrays),  # the tables' side of the text rules' claims
-    "fee": lambda b: fee_reports(b.reports),  # the reports that must state the fee (J01, J02)
-    "layout": lambda b: suspect_layout_frame(b.reports),  # the layout facts that may break a layout rule
-    "cells": lambda b: suspect_cells_frame(b.arrays),  # the cells that may break a cell rule
-    "reading": lambda b: reading_confidences(b.reports),  # each report's reading confidence (the file rows)
+# (Not the parts read from the cell arrays — the cell suspects, the tables' side of the text rules'
+# claims: a chunk's arrays cost the worker as much as the parts save the run's process, where the
+# arrays are built anyway, their copies without the GIL.)
+AHEAD: dict[str, Callable[[Sequence[ParsedReport]], Any]] = {
+    "prose": analyse,  # the text rules' analysis of the texts (nianbao.rules.prose.chunks)
+    "fee": fee_reports,  # the reports that must state the fee (J01, J02)
+    "layout": suspect_layout_frame,  # the layout facts that may break a layout rule
+    "reading": reading_confidences,  # each report's reading confidence (the run's file rows)
 }
 
 
@@ -126,10 +126,9 @@ def analyse_chunk(reports: Sequence[ParsedReport]) -> ChunkAhead:
     """Every part of :data:`AHEAD` of a chunk of reports; a part whose computation fails is left
     out (logged): the run's process makes it for these reports itself."""
     out = ChunkAhead(len(reports))
-    batch = Batch(reports)
     for name, make in AHEAD.items():
         try:
-            out.parts[name] = make(batch)
+            out.parts[name] = make(reports)
         except Exception:
             log.exception("the part %s of a parse chunk failed", name)
     return out

@@ -29,7 +29,7 @@ from nianbao.domain.model import ParsedReport
 from nianbao.domain.registry import Agency
 from nianbao.domain.spec import Fmt
 from nianbao.outcome import Finding, InfoSummary
-from nianbao.rules.ahead import Registered, frame_parts, registered
+from nianbao.rules.ahead import Registered, registered
 from nianbao.rules.frames import FmtArrays, batch_arrays, cells_frame, layout_suspects, meta_frame
 from nianbao.rules.years import YearPairs, pair_years
 from schemas.cells import suspects
@@ -68,24 +68,6 @@ class frame(cached_property[T]):
 _LOCKS_LOCK = threading.Lock()
 
 
-def suspect_cells_frame(arrays: dict[Fmt, FmtArrays]) -> pl.DataFrame:
-    """``cells_frame(arrays, where=suspects)``: the cell family's frame of the cells that may break
-    a cell rule (:func:`schemas.cells.suspects`; a part the parse workers compute ahead)."""
-    return cells_frame(arrays, where=suspects)
-
-
-def cell_suspects(reg: Registered, arrays: Callable[[], dict[Fmt, FmtArrays]]) -> pl.DataFrame:
-    """:func:`suspect_cells_frame` of the batch (``arrays``: the batch's cell arrays, asked for only
-    when no chunk has the frame made ahead), from the frames the parse workers made of the chunks
-    they read, the reports without one read here."""
-    return frame_parts(
-        reg,
-        "cells",
-        lambda reps: suspect_cells_frame(arrays() if reps is reg.reports else batch_arrays(reps)),
-        [pl.col("fmt").to_physical(), "report"],  # (a report's rows: from one piece, in order),
-    )
-
-
 @dataclass
 class Batch:
     """Everything a rule family reads about one run's batch; frames are built on first use, once."""
@@ -111,7 +93,7 @@ class Batch:
         """One row per (report, cell) of the batch that may break a cell rule
         (:func:`schemas.cells.suspects`: a forbidden state, a negative value, a fraction): the long
         frame of every cell (20 million rows at 100,000 reports) cut to the few the rules can fail."""
-        return cell_suspects(self.ahead, lambda: self.arrays)  # (mostly made by the parse workers)
+        return cells_frame(self.arrays, where=suspects)
 
     @frame
     def suspect_layout(self) -> pl.DataFrame:
@@ -161,7 +143,7 @@ class Batch:
 
 # a frame built from others: the frames it is built from
 SOURCES: dict[str, tuple[str, ...]] = {
-    "suspect_cells": ("arrays", "ahead"),
+    "suspect_cells": ("arrays",),
     "suspect_layout": ("ahead",),
     "arrays_with_last_year": ("arrays", "last_year_arrays"),
 }

@@ -10,7 +10,6 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from nianbao.domain.model import ParsedReport, unreadable
@@ -18,9 +17,8 @@ from nianbao.read.grid import reading_confidences
 from nianbao.read.load import load_bytes, load_file
 from nianbao.rules.ahead import ChunkAhead, forget, list_parts, position_parts, register, registered
 from nianbao.rules.families import AHEAD, analyse_chunk
-from nianbao.rules.family import cell_suspects, suspect_cells_frame
-from nianbao.rules.frames import batch_arrays, layout_suspects, suspect_layout_frame
-from nianbao.rules.prose.checks import batch_targets, fee_reports, table_targets
+from nianbao.rules.frames import layout_suspects, suspect_layout_frame
+from nianbao.rules.prose.checks import fee_reports
 from nianbao.testing.synth import SynthConfig, generate, render_text
 from nianbao.validate.batch import validate_summarised
 from tests.read.test_real_shapes import REPORTS, SHAPE_TEXTS, _content
@@ -93,17 +91,9 @@ def _with_unreadable(load: Callable[[], list[ParsedReport]]) -> list[ParsedRepor
 def _assert_parts_equal(reports: Sequence[ParsedReport]) -> None:
     """Every part from the registrations equals the run's process's own computation."""
     reg = registered(reports)
-    arrays = batch_arrays(reports)
     assert layout_suspects(reg).equals(suspect_layout_frame(reports))
-    assert cell_suspects(reg, lambda: arrays).equals(suspect_cells_frame(arrays))
     assert list_parts(reg, "reading", reading_confidences) == reading_confidences(reports)
     assert position_parts(reg, "fee", fee_reports) == fee_reports(reports)
-    got, want = batch_targets(reg, lambda: arrays), table_targets(arrays)
-    rows = want.table.shape[0]
-    for a, b in ((got.table, want.table), (got.present, want.present), (got.natural, want.natural)):
-        np.testing.assert_array_equal(a[:rows], b)
-    np.testing.assert_array_equal(got.line[:rows], want.line)
-    assert not got.present[rows:].any()
 
 
 @pytest.mark.parametrize("corpus", sorted(CORPORA))
@@ -138,9 +128,9 @@ def test_a_subset_a_partly_registered_batch_a_failed_part_and_a_report_twice(cor
     # a chunk whose parts failed in the worker: those reports computed here
     forget()
     made = _ahead(reports, 6)
-    for name in ("layout", "cells", "reading", "fee", "targets"):
+    for name in ("layout", "reading", "fee"):
         del made[1].parts[name]
-    assert registered(reports).parts("cells")[1] == [i for i in range(6, 12) if reports[i].readable]
+    assert registered(reports).parts("layout")[1] == [i for i in range(6, 12) if reports[i].readable]
     _assert_parts_equal(reports)
     # the same report object twice in one batch: its second place computed here
     forget()

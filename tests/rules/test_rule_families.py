@@ -183,7 +183,7 @@ def test_the_batch_builds_each_frame_once_and_frees_it_after_its_last_reader(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     built: list[str] = []
-    for name in ("batch_arrays", "cell_suspects", "layout_suspects", "meta_frame", "pair_years", "registered"):
+    for name in ("batch_arrays", "cells_frame", "layout_suspects", "meta_frame", "pair_years", "registered"):
         real = getattr(nianbao.rules.family, name)
         monkeypatch.setattr(
             nianbao.rules.family, name, lambda *a, _n=name, _f=real, **k: built.append(_n) or _f(*a, **k)
@@ -192,7 +192,7 @@ def test_the_batch_builds_each_frame_once_and_frees_it_after_its_last_reader(
     run_families(batch)
     # this year's and last year's cells as arrays once each; the long frame of this year's once
     assert sorted(built) == sorted(
-        ["batch_arrays", "batch_arrays", "cell_suspects", "layout_suspects", "meta_frame", "pair_years", "registered"]
+        ["batch_arrays", "batch_arrays", "cells_frame", "layout_suspects", "meta_frame", "pair_years", "registered"]
     )
     assert set(vars(batch)) & FRAMES == {"year_pairs"}  # kept for the localisation; every frame freed
 

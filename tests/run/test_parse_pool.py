@@ -85,9 +85,9 @@ def test_results_come_back_through_the_shared_slots_and_the_pipe_alike() -> None
     assert (got.returncode, got.stderr) == (0, "")
     assert got.stdout.splitlines() == [
         "memoryview " * 7 + "same",
-        # slots of 45,000 bytes: the six chunks of four seed reports (~62 KB each, with the parts
+        # slots of 30,000 bytes: the six chunks of four seed reports (~45 KB each, with the parts
         # made ahead: nianbao.rules.ahead) do not fit, the last one (a report and an unreadable
-        # file, ~35 KB) does
+        # file, ~21 KB) does
         "bytes " * 6 + "memoryview same",
         "forkserver " + "memoryview " * 7 + "same",
     ]
@@ -115,7 +115,7 @@ def seen(state):
 
 
 parsing.unpack_batch = seen
-for room in (None, 45_000, 4 << 20):
+for room in (None, 30_000, 4 << 20):
     if room:
         parsing.SLOT_MIN, parsing.SLOT_PER_FILE = room, 0
     if room == 4 << 20:  # polars' thread pool started here: the workers start from the fork server

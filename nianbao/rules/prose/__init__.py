@@ -31,7 +31,7 @@ from nianbao.outcome import Finding
 from nianbao.rules.ahead import Registered, registered
 from nianbao.rules.base import failing_rows
 from nianbao.rules.frames import FmtArrays
-from nianbao.rules.prose.checks import batch_targets, claim_checks, fee_frame, paragraph_sums
+from nianbao.rules.prose.checks import claim_checks, fee_frame, paragraph_sums, table_targets
 from nianbao.rules.prose.chunks import ChunkProse, ahead, analyse, joined
 from nianbao.rules.prose.claims import CLAIM_RULES, CLAIMS, ClaimKind
 from nianbao.rules.prose.extract import (
@@ -101,7 +101,7 @@ def prose_findings(
     pcts = percent_findings(reports, lines, got.pct if got is not None else {})
     fee_lines = lines.filter(pl.col("tid").is_in(got.fee.implode())) if got is not None else lines.clear()
     fees = fee_findings(reports, failing_rows(fee_schema(), fee_frame(reg, fee_lines)))
-    checked = claim_checks(claims, batch_targets(reg, arrays if callable(arrays) else lambda: arrays))
+    checked = claim_checks(claims, table_targets(arrays() if callable(arrays) else arrays))
     del claims
     return [*claim_findings(reports, failing_rows(prose_schema(CLAIM_RULES), checked)), *sums, *pubs, *pcts, *fees]
 

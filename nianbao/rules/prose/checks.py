@@ -5,7 +5,7 @@ the prose's own arithmetic per paragraph (H13, H14), and where the fee statement
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -16,7 +16,7 @@ from nianbao.domain.model import STATES, ParsedReport
 from nianbao.domain.normalize import State
 from nianbao.domain.spec import Fmt, all_cells
 from nianbao.rules import ahead
-from nianbao.rules.frames import FmtArrays, batch_arrays
+from nianbao.rules.frames import FmtArrays
 from nianbao.rules.prose.claims import CATEGORIES, CHECK_OF, FEE, RULE_OF, cell_targets
 from nianbao.rules.prose.numerals import normalise
 
@@ -66,32 +66,6 @@ def table_targets(arrays: Mapping[Fmt, FmtArrays]) -> Targets:
             if nat:
                 out.natural[rows, k] = np.nansum(a.values[:, nat], axis=1)
             out.line[rows, k] = first_line
-    return out
-
-
-def batch_targets(reg: ahead.Registered, arrays: Callable[[], Mapping[Fmt, FmtArrays]]) -> Targets:
-    """The :class:`Targets` of the batch (a row per report), from the targets the parse workers made
-    of the chunks they read and :func:`table_targets` of the other reports' cells (``arrays``: the
-    batch's cell arrays, asked for only when no chunk has its targets made ahead)."""
-    reports = reg.reports
-    made, missing = reg.parts("targets")
-    if not made:
-        return table_targets(arrays())
-    shape = (len(reports), len(KINDS))
-    out = Targets(np.zeros(shape), np.zeros(shape, dtype=bool), np.full(shape, np.nan), np.full(shape, np.nan))
-    pieces = [(t, to[: t.table.shape[0]]) for t, to in made]
-    if missing:
-        pieces.append((table_targets(batch_arrays([reports[i] for i in missing])), np.array(missing, dtype=np.int64)))
-    for t, to in pieces:
-        rows = np.arange(t.table.shape[0])
-        keep = to[rows] >= 0
-        src, dst = rows[keep], to[rows][keep]
-        out.table[dst], out.present[dst], out.natural[dst], out.line[dst] = (
-            t.table[src],
-            t.present[src],
-            t.natural[src],
-            t.line[src],
-        )
     return out
 
 
