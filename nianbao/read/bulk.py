@@ -1442,9 +1442,10 @@ _BLANK = _blank_maker()
 _D, _I, _H = array("d").itemsize, array("I").itemsize, array("H").itemsize
 
 
-def _joined(parts: list[Any], itemsize: int = 0) -> tuple[bytes, bytes]:
+def joined(parts: list[Any], itemsize: int = 0) -> tuple[bytes, bytes]:
     """The parts (bytes, arrays: any buffer) joined, and where each ends (in bytes, uint64): by the
-    compiled ``joined`` when built (one pass in C: a chunk's ten groups ~3.5 -> ~1 ms), else by
+    compiled ``joined`` when built (one pass in C, its copies without the GIL: a chunk's ten groups
+    ~3.5 -> ~1 ms; the validation's cell arrays, nianbao.rules.frames), else by
     Python, where ``itemsize`` (every part's bytes per item: its length in bytes by ``len``,
     without a memoryview of each; 0 not known) spares a memoryview a part."""
     if cdecode is not None:
@@ -1464,12 +1465,12 @@ def _texts(texts: list[str]) -> tuple[bytes, bytes, dict[int, str]]:
     if cdecode is not None:
         data = cdecode.utf16le_join(texts)  # (None: a text beyond one unit a character, or a lone surrogate)
     else:
-        joined = "".join(texts)
+        whole = "".join(texts)
         try:
-            enc = joined.encode("utf-16-le")
+            enc = whole.encode("utf-16-le")
         except UnicodeEncodeError:
             enc = b""
-        data = enc if len(enc) == 2 * len(joined) else None
+        data = enc if len(enc) == 2 * len(whole) else None
     if data is not None:
         ends = np.cumsum(np.fromiter(map(len, texts), np.uint64, len(texts))) * np.uint64(2)
         return data, ends.tobytes(), {}
@@ -1481,7 +1482,7 @@ def _texts(texts: list[str]) -> tuple[bytes, bytes, dict[int, str]]:
         except UnicodeEncodeError:
             parts.append(b"")
             odd[i] = t
-    data, ends_b = _joined(parts, 1)
+    data, ends_b = joined(parts, 1)
     return data, ends_b, odd
 
 
@@ -1513,11 +1514,11 @@ def pack_batch(reps: Sequence[ParsedReport]) -> tuple[tuple[Any, ...], list[byte
         sec_names.append(names)
     buffers: list[bytes] = []
     for j, size in enumerate((_D, 1, _I, _H)):
-        buffers += _joined([c[j] for c in cells], size)
+        buffers += joined([c[j] for c in cells], size)
     for j, size in ((0, _H), (1, 1), (4, _I)):
-        buffers += _joined([g[j] for g in layouts], size)
+        buffers += joined([g[j] for g in layouts], size)
     for j in (1, 2, 3):
-        buffers += _joined([t[j] for t in prose], _I)
+        buffers += joined([t[j] for t in prose], _I)
     data, ends, odd = _texts([t[4] for t in prose])
     buffers += (data, ends)
     cell_rest = [r.cells.sparse() for r in reps]  # printed texts, locations, cells of other ids

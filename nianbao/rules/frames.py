@@ -21,6 +21,7 @@ import polars as pl
 
 from nianbao.domain.model import ALL_IDS, ELEMENTS, INDEX, STATES, CellMap, LayoutList, ParsedReport
 from nianbao.domain.spec import Fmt, all_cells, cell_kind, tables
+from nianbao.read.bulk import joined
 from nianbao.rules.ahead import Registered, frame_parts
 
 STATE_NAMES = [s.value for s in STATES]
@@ -31,21 +32,6 @@ KIND_DTYPE = pl.Enum(KINDS)
 # category is a number, a string column would be built and hashed string by string)
 CELL_DTYPE = pl.Enum(list(ALL_IDS))
 FMT_DTYPE = pl.Enum([f.value for f in Fmt])
-
-
-try:  # buffers joined by one C call, the copies without the GIL (optional: nianbao/io/decode.c)
-    from nianbao.io.decode import joined as _compiled_joined
-except ImportError:  # pragma: no cover - built by the install where a C compiler is there
-    _compiled_joined = None  # type: ignore[assignment]
-
-
-def join(parts: list[Any]) -> bytes:
-    """``b"".join(parts)`` of buffers (bytes, arrays) — by the compiled ``joined`` when built: the
-    copies and their page faults with the GIL released (at 100,000 reports the cell arrays are
-    ~0.35 GB: the families in the other thread go on meanwhile)."""
-    if _compiled_joined is not None:
-        return _compiled_joined(parts)[0]
-    return b"".join(parts)
 
 
 @cache
@@ -104,7 +90,7 @@ def batch_arrays(reports: Sequence[ParsedReport]) -> dict[Fmt, FmtArrays]:
             # joined buffer, read-only, not a second copy of it)
             if not n:
                 return np.empty((0, len(idx)), dtype=dtype)
-            flat = np.frombuffer(join(parts), dtype=dtype).reshape(n, -1)
+            flat = np.frombuffer(joined(parts, np.dtype(dtype).itemsize)[0], dtype=dtype).reshape(n, -1)
             return flat[:, cut] if cut is not None else np.take(flat, idx, axis=1)
 
         out[fmt] = FmtArrays(
@@ -305,8 +291,8 @@ def layout_frame(reports: Sequence[ParsedReport], suspects: bool = False, words:
         for j, ri in enumerate(ris)
     ]
     if rid:
-        code16 = np.frombuffer(join(codes), dtype=np.uint16)
-        flag_arr = np.frombuffer(join(flags), dtype=np.uint8)
+        code16 = np.frombuffer(joined(codes, 2)[0], dtype=np.uint16)
+        flag_arr = np.frombuffer(joined(flags, 1)[0], dtype=np.uint8)
         n_facts = np.array(counts, dtype=np.int64)
         if suspects:  # the facts not found or out of order, and those with words of their own
             keep = (flag_arr & 3) != 3

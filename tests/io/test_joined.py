@@ -1,5 +1,5 @@
 """The compiled join of buffers (nianbao/io/decode.c ``joined``, its copies made with the GIL
-released) gives what Python's own join gives, and so does the frames' ``join`` without it."""
+released) gives what Python's own join gives, and so does the reader's ``joined`` without it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from nianbao.rules import frames
+from nianbao.read import bulk
 
 PARTS: list[Any] = [
     b"abc",
@@ -37,11 +37,17 @@ def test_the_compiled_join_gives_pythons_join_and_the_ends() -> None:
 
 
 @pytest.mark.parametrize("compiled", [True, False])
-def test_the_frames_join_is_pythons_join(compiled: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_readers_join_is_pythons_join(compiled: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """nianbao.read.bulk.joined (the parse's packing, the validation's cell arrays) with and without
+    the compiled one."""
     if not compiled:
-        monkeypatch.setattr(frames, "_compiled_joined", None)
-    elif frames._compiled_joined is None:
+        monkeypatch.setattr(bulk, "cdecode", None)
+    elif bulk.cdecode is None:
         pytest.skip("nianbao.io.decode is not built here")
     big = [array("d", range(k, k + 226)) for k in range(2000)]  # (a batch's cell rows)
-    assert frames.join(big) == b"".join(big)
-    assert frames.join(PARTS) == b"".join(PARTS)
+    data, ends = bulk.joined(big, 8)
+    assert data == b"".join(big) and array("Q", ends).tolist() == [226 * 8 * (k + 1) for k in range(2000)]
+    assert bulk.joined(PARTS) == (
+        b"".join(PARTS),
+        array("Q", accumulate(memoryview(p).nbytes for p in PARTS)).tobytes(),
+    )
